@@ -1,0 +1,91 @@
+"""Shared fixtures; importing the integration here makes HA load ours, not another custom_components."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import os
+from pathlib import Path
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+import custom_components.alicia  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on, whether or not the test may use sockets."""
+    import pytest_socket
+
+    guarded = socket.socket
+    pytest_socket.enable_socket()
+    try:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            return port
+    finally:
+        socket.socket = guarded  # type: ignore[misc]
+
+
+class ServerProcess:
+    """python -m wyoming_services running on a free port, as the add-on runs it."""
+
+    def __init__(self, *args: str, log: Path) -> None:
+        self.port = free_port()
+        self.uri = f"tcp://127.0.0.1:{self.port}"
+        self.log = log
+        self._log_file = log.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wyoming_services",
+                "--uri",
+                self.uri,
+                "--log-level",
+                "debug",
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Block until the server logs that its models are loaded."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "Ready:" in self.log.read_text():
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        raise TimeoutError(
+            f"server not ready after {timeout} s:\n{self.log.read_text()}"
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
+
+
+@pytest.fixture(scope="session")
+def wyoming_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real server with the bundled models for the whole run."""
+    server = ServerProcess(log=tmp_path_factory.mktemp("wyoming") / "server.log")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

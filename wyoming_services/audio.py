@@ -1,0 +1,96 @@
+"""PCM helpers: any rate, width and channel count to 16 kHz mono, in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+TARGET_RATE = 16_000
+Float32Array = npt.NDArray[np.float32]
+
+_SCALE = {1: 128.0, 2: 32768.0, 4: 2147483648.0}
+_DTYPE: dict[int, np.dtype[Any]] = {
+    1: np.dtype(np.uint8),
+    2: np.dtype("<i2"),
+    4: np.dtype("<i4"),
+}
+
+
+class AudioFormatError(ValueError):
+    """Audio that cannot be decoded as the format it claims."""
+
+
+@dataclass(frozen=True, slots=True)
+class PcmFormat:
+    """Rate, sample width in bytes and channel count of raw PCM."""
+
+    rate: int
+    width: int
+    channels: int
+
+    def __post_init__(self) -> None:
+        """Refuse formats no converter here understands."""
+        if self.width not in _DTYPE:
+            raise AudioFormatError(
+                f"unsupported sample width {self.width} (use 1, 2 or 4)"
+            )
+        if not 1 <= self.channels <= 32:
+            raise AudioFormatError(f"unsupported channel count {self.channels}")
+        if not 1000 <= self.rate <= 384_000:
+            raise AudioFormatError(f"unsupported sample rate {self.rate}")
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes per frame (one sample of every channel)."""
+        return self.width * self.channels
+
+
+def pcm_to_float(data: bytes, fmt: PcmFormat) -> Float32Array:
+    """Decode interleaved PCM to mono float32 in [-1, 1]."""
+    if len(data) % fmt.frame_bytes:
+        raise AudioFormatError(
+            f"{len(data)} bytes is not a whole number of {fmt.width}-byte "
+            f"{fmt.channels}-channel frames"
+        )
+    samples: Float32Array = np.frombuffer(data, dtype=_DTYPE[fmt.width]).astype(
+        np.float32
+    )
+    if fmt.width == 1:
+        samples -= 128.0
+    samples /= _SCALE[fmt.width]
+    if fmt.channels > 1:
+        samples = samples.reshape(-1, fmt.channels).mean(axis=1, dtype=np.float32)
+    return samples
+
+
+def float_to_pcm16(samples: Float32Array) -> bytes:
+    """Encode float32 samples as little-endian 16-bit PCM, clipping."""
+    clipped = np.clip(samples, -1.0, 1.0)
+    return (clipped * 32767.0).astype("<i2").tobytes()
+
+
+class Converter:
+    """Streams PCM of one format into 16 kHz mono float32 (soxr, high quality)."""
+
+    def __init__(self, fmt: PcmFormat) -> None:
+        """Prepare a resampler only when the rate differs."""
+        self.format = fmt
+        self._stream = (
+            None
+            if fmt.rate == TARGET_RATE
+            else soxr.ResampleStream(
+                fmt.rate, TARGET_RATE, 1, dtype="float32", quality="HQ"
+            )
+        )
+
+    def convert(self, data: bytes, last: bool = False) -> Float32Array:
+        """Convert one chunk; pass last=True once at the end to flush the resampler."""
+        samples = pcm_to_float(data, self.format)
+        if self._stream is None:
+            return samples
+        out: Float32Array = self._stream.resample_chunk(samples, last=last)
+        return out

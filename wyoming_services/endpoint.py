@@ -1,0 +1,83 @@
+"""Where speech is, and where it ends, in a stream of 16 kHz audio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+from pymicro_vad import MicroVad
+
+from .audio import TARGET_RATE, Float32Array
+
+FRAME = TARGET_RATE // 100  # both judges work on 10 ms frames
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointConfig:
+    """How speech and its end are recognised."""
+
+    vad_threshold: float = 0.5
+    # A frame is loud above this RMS (about -48 dBFS) ...
+    energy_floor: float = 0.004
+    # ... and above this fraction of the loudest frame so far (-26 dB).
+    energy_relative: float = 0.05
+    # Audio kept after the last loud frame, for soft word endings.
+    tail_seconds: float = 0.2
+    # Quiet after the last loud frame before a speculative decode starts.
+    hangover_seconds: float = 0.3
+
+
+class SpeechTracker:
+    """Judges every 10 ms frame once, in order, so the answer is the same however audio is chunked.
+
+    pymicro-vad (the VAD HA's pipeline uses) decides whether there is speech at all;
+    it reacts ~0.6 s late, so the end of the utterance comes from a lag-free energy
+    envelope instead.
+    """
+
+    def __init__(self, config: EndpointConfig | None = None) -> None:
+        """Start with no speech seen."""
+        self.config = config or EndpointConfig()
+        self._vad = MicroVad()
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._peak_rms = 0.0
+        self.samples_seen = 0
+        self.speech_frames = 0
+        self.loud_end = 0  # sample index just past the last loud frame
+
+    @property
+    def has_speech(self) -> bool:
+        """Whether the VAD judged any frame to be speech."""
+        return self.speech_frames > 0
+
+    def feed(self, samples: Float32Array) -> None:
+        """Judge every whole 10 ms frame of new audio."""
+        buf = (
+            np.concatenate((self._pending, samples)) if self._pending.size else samples
+        )
+        whole = (buf.size // FRAME) * FRAME
+        frames = np.clip(buf[:whole], -1.0, 1.0).reshape(-1, FRAME)
+        pcm = (frames * 32767.0).astype("<i2")
+        rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
+        for index in range(frames.shape[0]):
+            self.samples_seen += FRAME
+            if self._vad.Process10ms(pcm[index].tobytes()) >= self.config.vad_threshold:
+                self.speech_frames += 1
+            level = float(rms[index])
+            self._peak_rms = max(self._peak_rms, level)
+            if level >= max(
+                self.config.energy_floor, self.config.energy_relative * self._peak_rms
+            ):
+                self.loud_end = self.samples_seen
+        self._pending = buf[whole:].copy()
+
+    def utterance_end(self, total_samples: int) -> int:
+        """Samples worth decoding: up to the last loud frame plus the tail."""
+        tail = math.ceil(self.config.tail_seconds * TARGET_RATE)
+        return min(total_samples, self.loud_end + tail)
+
+    def speech_has_ended(self) -> bool:
+        """True once speech was heard and the hangover has passed in quiet."""
+        hangover = math.ceil(self.config.hangover_seconds * TARGET_RATE)
+        return self.has_speech and self.samples_seen - self.loud_end >= hangover

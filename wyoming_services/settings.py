@@ -1,0 +1,243 @@
+"""One typed settings object, filled from defaults, an options file, the environment and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields
+import json
+import os
+from pathlib import Path
+import types
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+ENV_PREFIX = "ALICIA_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server and the bridge can be told; names are the add-on option keys."""
+
+    uri: str = field(
+        default="tcp://0.0.0.0:10300",
+        metadata={
+            "help": "where to serve Wyoming: tcp://HOST:PORT, unix://PATH or stdio://"
+        },
+    )
+    log_level: str = field(
+        default="info", metadata={"help": "debug, info, warning or error"}
+    )
+
+    stt_model: str = field(
+        default="",
+        metadata={
+            "help": "CTranslate2 Whisper model directory; empty = bundled tiny.en"
+        },
+    )
+    stt_language: str = field(
+        default="en", metadata={"help": "language when the request names none"}
+    )
+    stt_beam_size: int = field(default=1, metadata={"help": "beam size (1 = greedy)"})
+    stt_compute_type: str = field(
+        default="int8",
+        metadata={"help": "CTranslate2 compute type (int8, float32, ...)"},
+    )
+    stt_cpu_threads: int = field(
+        default=0, metadata={"help": "threads per decode; 0 = all cores"}
+    )
+    stt_workers: int = field(
+        default=1,
+        metadata={
+            "help": "decodes that may run at once; more oversubscribes small CPUs"
+        },
+    )
+    stt_max_seconds: float = field(
+        default=30.0, metadata={"help": "longest utterance accepted, in seconds"}
+    )
+    stt_vocabulary: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "phrases to bias recognition toward (names of devices, areas)"
+        },
+    )
+    stt_speculative: bool = field(
+        default=True,
+        metadata={"help": "start decoding when speech ends, before audio-stop arrives"},
+    )
+
+    tts_voices: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "Piper .onnx voice files; the bundled en_US-joe-medium is always offered"
+        },
+    )
+    tts_default_voice: str = field(
+        default="", metadata={"help": "voice used when a request names none"}
+    )
+    tts_speaker: int = field(
+        default=0, metadata={"help": "speaker id for multi-speaker voices"}
+    )
+    tts_length_scale: float = field(
+        default=1.0, metadata={"help": "phoneme length (> 1 is slower speech)"}
+    )
+    tts_noise_scale: float = field(default=0.667, metadata={"help": "generator noise"})
+    tts_noise_w_scale: float = field(
+        default=0.8, metadata={"help": "phoneme width noise"}
+    )
+    tts_sentence_silence: float = field(
+        default=0.2, metadata={"help": "seconds of silence between sentences"}
+    )
+    tts_max_chars: int = field(
+        default=100_000, metadata={"help": "longest text accepted for one request"}
+    )
+
+    def __post_init__(self) -> None:
+        """Reject values no engine could use, naming the setting."""
+        checks: list[tuple[bool, str]] = [
+            (self.stt_beam_size >= 1, "stt_beam_size must be at least 1"),
+            (self.stt_cpu_threads >= 0, "stt_cpu_threads must be 0 or more"),
+            (self.stt_workers >= 1, "stt_workers must be at least 1"),
+            (self.stt_max_seconds > 0, "stt_max_seconds must be positive"),
+            (self.tts_length_scale > 0, "tts_length_scale must be positive"),
+            (self.tts_sentence_silence >= 0, "tts_sentence_silence must be 0 or more"),
+            (self.tts_max_chars > 0, "tts_max_chars must be positive"),
+            (
+                self.log_level.lower() in {"debug", "info", "warning", "error"},
+                f"log_level must be debug, info, warning or error, not {self.log_level!r}",
+            ),
+            (
+                self.uri.split("://", 1)[0] in {"tcp", "unix", "stdio"},
+                f"uri must start with tcp://, unix:// or stdio://, not {self.uri!r}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SettingsError(message)
+
+    @classmethod
+    def load(
+        cls,
+        argv: Sequence[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Defaults < options file (--options) < ALICIA_* environment < command line."""
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        values: dict[str, Any] = {}
+        options_file: Path | None = args.options
+        if options_file is not None:
+            values.update(read_options_file(options_file))
+        env = os.environ if environ is None else environ
+        for item in fields(cls):
+            raw = env.get(ENV_PREFIX + item.name.upper())
+            if raw is not None:
+                values[item.name] = raw
+        values.update(
+            {
+                item.name: getattr(args, item.name)
+                for item in fields(cls)
+                if getattr(args, item.name) is not None
+            }
+        )
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        """Build from raw values (strings from the environment are converted)."""
+        hints = get_type_hints(cls)
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+        converted = {
+            name: _convert(name, hints[name], value) for name, value in values.items()
+        }
+        return cls(**converted)
+
+
+def read_options_file(path: Path) -> dict[str, Any]:
+    """Read an add-on style options.json; empty values mean 'use the default'."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise SettingsError(f"cannot read options file {path}: {err}") from err
+    if not isinstance(data, dict):
+        raise SettingsError(f"options file {path} must hold a JSON object")
+    known = {item.name for item in fields(Settings)}
+    return {k: v for k, v in data.items() if k in known and v is not None}
+
+
+def _convert(name: str, kind: Any, value: Any) -> Any:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+        origin = get_origin(kind)
+    try:
+        if origin is tuple:
+            if isinstance(value, str):
+                value = [part.strip() for part in value.split(",")]
+            return tuple(str(part) for part in value if str(part).strip())
+        if kind is bool:
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered in {"1", "true", "yes", "on"}:
+                    return True
+                if lowered in {"0", "false", "no", "off"}:
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if kind is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as err:
+        raise SettingsError(
+            f"{name}: {value!r} is not a valid {_type_name(kind)}"
+        ) from err
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", str(kind))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line flags, one per setting, all optional (absent = not given)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m wyoming_services",
+        description=(
+            "Alicia's Wyoming server: speech-to-text (faster-whisper) and "
+            "text-to-speech (Piper) on one endpoint. Every flag can also be set "
+            f"as {ENV_PREFIX}<NAME> in the environment or as a key of --options."
+        ),
+    )
+    parser.add_argument(
+        "--options",
+        type=Path,
+        help="JSON options file (the add-on's /data/options.json)",
+    )
+    hints = get_type_hints(Settings)
+    for item in fields(Settings):
+        flag = "--" + item.name.replace("_", "-")
+        default = item.default if item.default is not MISSING else None
+        help_text = f"{item.metadata['help']} (default: {default!r})"
+        if hints[item.name] is bool:
+            parser.add_argument(
+                flag,
+                dest=item.name,
+                action=argparse.BooleanOptionalAction,
+                help=help_text,
+            )
+        elif get_origin(hints[item.name]) is tuple:
+            parser.add_argument(
+                flag, dest=item.name, action="append", metavar="VALUE", help=help_text
+            )
+        else:
+            parser.add_argument(flag, dest=item.name, metavar="VALUE", help=help_text)
+    return parser

