@@ -83,7 +83,20 @@ class ServerProcess:
 @pytest.fixture(scope="session")
 def wyoming_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One real server with the bundled models for the whole run."""
-    server = ServerProcess(log=tmp_path_factory.mktemp("wyoming") / "server.log")
+    # Zero noise makes Piper's audio the same on every run, so the recognition
+    # tests give the same answer every time.
+    # The vocabulary is what the integration publishes from HA's entity names.
+    from tests.wyoming.phrases import VOCABULARY
+
+    server = ServerProcess(
+        "--tts-noise-scale",
+        "0",
+        "--tts-noise-w-scale",
+        "0",
+        "--stt-vocabulary",
+        ",".join(VOCABULARY),
+        log=tmp_path_factory.mktemp("wyoming") / "server.log",
+    )
     try:
         server.wait_ready()
         yield server
