@@ -100,7 +100,7 @@ class Settings:
         checks: list[tuple[bool, str]] = [
             (self.stt_beam_size >= 1, "stt_beam_size must be at least 1"),
             (self.stt_cpu_threads >= 0, "stt_cpu_threads must be 0 or more"),
-            (self.stt_workers >= 1, "stt_workers must be at least 1"),
+            (self.stt_workers >= 0, "stt_workers must be 0 or more"),
             (self.stt_max_seconds > 0, "stt_max_seconds must be positive"),
             (self.tts_length_scale > 0, "tts_length_scale must be positive"),
             (self.tts_sentence_silence >= 0, "tts_sentence_silence must be 0 or more"),
