@@ -35,7 +35,9 @@ def free_port() -> int:
 class ServerProcess:
     """python -m wyoming_services running on a free port, as the add-on runs it."""
 
-    def __init__(self, *args: str, log: Path) -> None:
+    def __init__(
+        self, *args: str, log: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.uri = f"tcp://127.0.0.1:{self.port}"
         self.log = log
@@ -54,14 +56,14 @@ class ServerProcess:
             cwd=ROOT,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
         )
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Block until the server logs that its models are loaded."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "Ready:" in self.log.read_text():
+            if "Ready (wyoming" in self.log.read_text():
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log.read_text()}")

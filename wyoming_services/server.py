@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
+import importlib.metadata
 import logging
 import time
 from typing import Any
@@ -337,7 +338,9 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
             started.set()
         await loading
         _LOGGER.info(
-            "Ready: %s", {k: v for k, v in asdict(settings).items() if k != "uri"}
+            "Ready (wyoming %s): %s",
+            importlib.metadata.version("wyoming"),
+            {k: v for k, v in asdict(settings).items() if k != "uri"},
         )
         await asyncio.Event().wait()
     finally:

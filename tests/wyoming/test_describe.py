@@ -48,6 +48,6 @@ async def test_describe_is_immediate_while_models_load(tmp_path) -> None:  # typ
         assert info is not None
         assert info.tts[0].voices[0].name == "en_US-joe-medium"
         # Answered before the models finished loading and warming.
-        assert "Ready:" not in server.log.read_text()
+        assert "Ready (wyoming" not in server.log.read_text()
     finally:
         server.stop()
