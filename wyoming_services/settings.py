@@ -50,9 +50,10 @@ class Settings:
         default=0, metadata={"help": "threads per decode; 0 = all cores"}
     )
     stt_workers: int = field(
-        default=1,
+        default=0,
         metadata={
-            "help": "decodes that may run at once; more oversubscribes small CPUs"
+            "help": "single-thread decoders used side by side when requests queue up "
+            "(0 = one per CPU thread, 1 = always one decode at a time)"
         },
     )
     stt_max_seconds: float = field(

@@ -220,26 +220,48 @@ class SpeechToText:
         self._vocabulary = cleaned
 
     async def load(self) -> None:
-        """Load and warm the model in the pool, so the first request is not slower."""
+        """Load and warm the solo decoder, so the first request is not slower than the tenth."""
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, self._load)
-            warm = [self._solo] + [self._shared] * (
-                self.parallel if self._shared else 0
-            )
-            await asyncio.gather(
-                *(
-                    loop.run_in_executor(self._executor, self._warm, decoder)
-                    for decoder in warm
-                    if decoder is not None
-                )
-            )
+            assert self._solo is not None
+            await loop.run_in_executor(self._executor, self._warm, self._solo)
         except Exception as err:
             self.load_error = f"cannot load Whisper model {self.model_name}: {err}"
             _LOGGER.error(self.load_error)
         self.ready.set()
 
+    async def load_parallel(self) -> None:
+        """Add the single-thread decoders; until then queued requests wait for the solo one."""
+        if self.load_error or self.parallel < 2 or self.cpu_threads < 2:
+            return
+        loop = asyncio.get_running_loop()
+        shared = await loop.run_in_executor(
+            self._executor, self._load_model, 1, self.parallel
+        )
+        decoder = _Decoder(shared, 1)
+        await asyncio.gather(
+            *(
+                loop.run_in_executor(self._executor, self._warm, decoder)
+                for _ in range(self.parallel)
+            )
+        )
+        self._shared = decoder
+        self._dispatch()
+        _LOGGER.info("%d parallel single-thread decoders ready", self.parallel)
+
     def _load(self) -> None:
+        started = time.perf_counter()
+        self._solo = _Decoder(self._load_model(self.cpu_threads, 1), self.cpu_threads)
+        self.multilingual = bool(self._solo.model.model.is_multilingual)
+        _LOGGER.info(
+            "Whisper model %s loaded in %.2f s (%d threads)",
+            self.model_path or bundled_model_path(),
+            time.perf_counter() - started,
+            self.cpu_threads,
+        )
+
+    def _load_model(self, threads: int, replicas: int) -> Any:
         from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy, loaded in the pool
 
         path = self.model_path or bundled_model_path()
@@ -247,28 +269,13 @@ class SpeechToText:
             raise FileNotFoundError(
                 f"{path} has no model.bin (a CTranslate2 Whisper model)"
             )
-        started = time.perf_counter()
-
-        def load(threads: int, replicas: int) -> Any:
-            return WhisperModel(
-                str(path),
-                device="cpu",
-                compute_type=self.settings.stt_compute_type,
-                cpu_threads=threads,
-                num_workers=replicas,
-                local_files_only=True,
-            )
-
-        self._solo = _Decoder(load(self.cpu_threads, 1), self.cpu_threads)
-        if self.parallel > 1 and self.cpu_threads > 1:
-            self._shared = _Decoder(load(1, self.parallel), 1)
-        self.multilingual = bool(self._solo.model.model.is_multilingual)
-        _LOGGER.info(
-            "Whisper model %s loaded in %.2f s (%d threads alone, %d parallel decoders)",
-            path,
-            time.perf_counter() - started,
-            self.cpu_threads,
-            self.parallel if self._shared else 1,
+        return WhisperModel(
+            str(path),
+            device="cpu",
+            compute_type=self.settings.stt_compute_type,
+            cpu_threads=threads,
+            num_workers=replicas,
+            local_files_only=True,
         )
 
     def _warm(self, decoder: _Decoder) -> None:

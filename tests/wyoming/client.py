@@ -9,7 +9,7 @@ from typing import Any
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.client import AsyncTcpClient
+from wyoming.client import AsyncClient, AsyncTcpClient
 from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Describe, Info
@@ -45,7 +45,7 @@ def host_port(uri: str) -> tuple[str, int]:
 
 
 async def describe(uri: str) -> Info:
-    async with AsyncTcpClient(*host_port(uri)) as client:
+    async with AsyncClient.from_uri(uri) as client:
         await client.write_event(Describe().event())
         while (event := await client.read_event()) is not None:
             if Info.is_type(event.type):
@@ -70,7 +70,7 @@ async def synthesize(
     stream_pieces: list[str] | None = None,
 ) -> TtsAudio:
     """Plain synthesize, or synthesize-start/chunk/stop when stream_pieces is given."""
-    async with AsyncTcpClient(*host_port(uri)) as client:
+    async with AsyncClient.from_uri(uri) as client:
         started = time.perf_counter()
         syn_voice = SynthesizeVoice(name=voice) if voice else None
         if stream_pieces is None:
@@ -118,7 +118,7 @@ async def transcribe(
     stream: bool = False,
 ) -> tuple[Event, float, list[Event]]:
     """Send audio (at once, or paced at real time); the transcript event, stop-to-result seconds, all events."""
-    async with AsyncTcpClient(*host_port(uri)) as client:
+    async with AsyncClient.from_uri(uri) as client:
         transcribe_event = Transcribe(language=language).event()
         if stream:
             transcribe_event.data["stream"] = True
