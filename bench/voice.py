@@ -303,10 +303,11 @@ def render(results: dict[str, Any]) -> str:
     def row(
         name: str, ours: dict[str, float], peer: dict[str, float], target: str
     ) -> str:
+        ratio = ours["p50"] / peer["p50"]
         return (
             f"| {name} | {ours['p50'] * 1000:.0f} / {ours['p90'] * 1000:.0f} | "
             f"{peer['p50'] * 1000:.0f} / {peer['p90'] * 1000:.0f} | "
-            f"**{ours['p50'] / peer['p50']:.2f}×** | {target} |"
+            f"**{ratio:.{2 if ratio >= 0.1 else 3}f}×** | {target} |"
         )
 
     lines = [

@@ -74,7 +74,8 @@ class Engines:
         Loading both at once made each slower on a 2-core machine.
         """
         await self.stt.load()
-        await asyncio.gather(self.tts.load(), self.stt.load_parallel())
+        await self.tts.load()
+        await self.stt.load_parallel()
 
     async def close(self) -> None:
         """Release the engines' threads."""
