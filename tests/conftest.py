@@ -36,10 +36,13 @@ class ServerProcess:
     """python -m wyoming_services running on a free port, as the add-on runs it."""
 
     def __init__(
-        self, *args: str, log: Path, env: dict[str, str] | None = None
+        self,
+        *args: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+        uri: str | None = None,
     ) -> None:
-        self.port = free_port()
-        self.uri = f"tcp://127.0.0.1:{self.port}"
+        self.uri = uri or f"tcp://127.0.0.1:{free_port()}"
         self.log = log
         self._log_file = log.open("w")
         self.process = subprocess.Popen(

@@ -203,6 +203,12 @@ class SpeechToText:
         )
         self._vocabulary: tuple[str, ...] = settings.stt_vocabulary
         self.multilingual = not self.model_name.endswith(".en")
+        if self.model_path and not (self.model_path / "model.bin").is_file():
+            # Known before anything loads, so describe never offers it.
+            self.load_error = (
+                f"Whisper model {self.model_path} has no model.bin "
+                "(expected a CTranslate2 model directory)"
+            )
 
     @property
     def languages(self) -> list[str]:
@@ -222,6 +228,10 @@ class SpeechToText:
     async def load(self) -> None:
         """Load and warm the solo decoder, so the first request is not slower than the tenth."""
         loop = asyncio.get_running_loop()
+        if self.load_error:
+            _LOGGER.error(self.load_error)
+            self.ready.set()
+            return
         try:
             await loop.run_in_executor(self._executor, self._load)
             assert self._solo is not None
@@ -285,6 +295,8 @@ class SpeechToText:
 
     def check_language(self, language: str | None) -> str:
         """The language to use, or SttError naming the ones the model has."""
+        if self.load_error:
+            raise SttError(self.load_error)
         lang = normalize_language(language) or normalize_language(
             self.settings.stt_language
         )

@@ -46,3 +46,11 @@ def spoken(wyoming_server: ServerProcess) -> dict[str, TtsAudio]:
         loop.close()
         socket.socket = guarded  # type: ignore[misc]
     return spoken
+
+
+@pytest.fixture
+def unix_sockets(socket_enabled: None) -> None:
+    """Also allow connecting to unix sockets (HA's test setup only allows 127.0.0.1)."""
+    import pytest_socket
+
+    pytest_socket.socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
