@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 from pathlib import Path
 import socket
@@ -14,22 +15,30 @@ import pytest
 
 import custom_components.alicia  # noqa: F401
 
+from .fake_xai import FakeXai
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on, whether or not the test may use sockets."""
+@contextmanager
+def sockets_allowed() -> Iterator[None]:
+    """Let a fixture use sockets although HA's test setup blocks them outside tests."""
     import pytest_socket
 
     guarded = socket.socket
     pytest_socket.enable_socket()
     try:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-            return port
+        yield
     finally:
         socket.socket = guarded  # type: ignore[misc]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on."""
+    with sockets_allowed(), socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class ServerProcess:
@@ -101,6 +110,48 @@ def wyoming_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
         "--stt-vocabulary",
         ",".join(VOCABULARY),
         log=tmp_path_factory.mktemp("wyoming") / "server.log",
+    )
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+TEST_KEY = "xai-test-key-do-not-log-7f3a"
+
+
+@pytest.fixture(scope="session")
+def fake_xai_server() -> Iterator[FakeXai]:
+    """The fake xAI API, a process of its own, for the whole run."""
+    fake = FakeXai(free_port())
+    try:
+        with sockets_allowed():
+            fake.wait_ready()
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def xai(fake_xai_server: FakeXai, socket_enabled: None) -> FakeXai:
+    """The fake, answering normally, with no recorded requests."""
+    fake_xai_server.configure()
+    return fake_xai_server
+
+
+@pytest.fixture(scope="session")
+def grok_server(
+    tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
+) -> Iterator[ServerProcess]:
+    """Our server with Grok pointed at the fake API."""
+    server = ServerProcess(
+        "--grok-base-url",
+        fake_xai_server.base_url,
+        "--grok-location-name",
+        "Maple Cottage",
+        log=tmp_path_factory.mktemp("grok") / "server.log",
+        env={"ALICIA_GROK_API_KEY": TEST_KEY},
     )
     try:
         server.wait_ready()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 import importlib.metadata
 import logging
 import time
@@ -19,11 +18,14 @@ from wyoming.asr import (
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event
+from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, NotHandled
 from wyoming.info import (
     AsrModel,
     AsrProgram,
     Attribution,
     Describe,
+    HandleModel,
+    HandleProgram,
     Info,
     TtsProgram,
     TtsVoice,
@@ -40,6 +42,7 @@ from wyoming.tts import (
 
 from . import __version__
 from .audio import AudioFormatError, PcmFormat
+from .grok import Grok, GrokFailure
 from .settings import Settings
 from .stt import SpeechToText, SttError, SttSession
 from .tts import TextStream, TextToSpeech, TtsError, VoiceInfo, chunk_pcm
@@ -53,9 +56,7 @@ _ATTRIBUTION_WHISPER = Attribution(
 _ATTRIBUTION_PIPER = Attribution(
     name="Open Home Foundation Piper", url="https://github.com/OHF-Voice/piper1-gpl"
 )
-_ATTRIBUTION_ALICIA = Attribution(
-    name="Alicia", url="https://github.com/alicia-home/alicia"
-)
+_ATTRIBUTION_GROK = Attribution(name="xAI Grok", url="https://x.ai")
 
 
 class Engines:
@@ -66,6 +67,7 @@ class Engines:
         self.settings = settings
         self.stt = SpeechToText(settings)
         self.tts = TextToSpeech(settings)
+        self.grok = Grok(settings)
         self.connections = 0
 
     async def load(self) -> None:
@@ -73,13 +75,15 @@ class Engines:
 
         Loading both at once made each slower on a 2-core machine.
         """
+        models = asyncio.create_task(self.grok.refresh_models())
         await self.stt.load()
         await self.tts.load()
         await self.stt.load_parallel()
+        await models
 
     async def close(self) -> None:
         """Release the engines' threads."""
-        await asyncio.gather(self.stt.close(), self.tts.close())
+        await asyncio.gather(self.stt.close(), self.tts.close(), self.grok.close())
 
     def info(self) -> Info:
         """The describe answer, built from what is installed (models may still be loading)."""
@@ -110,7 +114,27 @@ class Engines:
             voices=[_voice_info(v) for v in self.tts.voices.values()],
             supports_synthesize_streaming=True,
         )
-        return Info(asr=[asr], tts=[tts])
+        handle = HandleProgram(
+            # HA names its conversation agent after the program.
+            name="Alicia (Grok)",
+            description=f"Answers from {self.grok.base_url}",
+            attribution=_ATTRIBUTION_GROK,
+            installed=True,
+            version=__version__,
+            models=[
+                HandleModel(
+                    name=self.grok.model or "default",
+                    description=f"{self.settings.grok_personality_name} on "
+                    f"{self.grok.model or 'the first listed model'}",
+                    attribution=_ATTRIBUTION_GROK,
+                    installed=True,
+                    languages=self.grok.languages,
+                    version=None,
+                )
+            ],
+            supports_handled_streaming=True,
+        )
+        return Info(asr=[asr], tts=[tts], handle=[handle])
 
 
 def _voice_info(voice: VoiceInfo) -> TtsVoice:
@@ -179,6 +203,10 @@ class AliciaEventHandler(AsyncEventHandler):
             self._stt.add_audio(AudioChunk.from_event(event).audio)
         elif AudioStop.is_type(event.type):
             await self._audio_stop()
+        elif Transcript.is_type(event.type):
+            await self._handle(
+                Transcript.from_event(event), bool(event.data.get("stream"))
+            )
         elif SynthesizeStart.is_type(event.type):
             await self._synthesize_start(SynthesizeStart.from_event(event))
         elif SynthesizeChunk.is_type(event.type):
@@ -228,6 +256,37 @@ class AliciaEventHandler(AsyncEventHandler):
         self._language = None
         self._stream_transcript = False
         _LOGGER.debug("Transcript: %r %s", text, transcript.data["alicia"])
+
+    async def _handle(self, transcript: Transcript, stream: bool) -> None:
+        """Answer a question; stream events only for clients that ask (HA waits for handled)."""
+        context = transcript.context or {}
+        conversation_id = context.get("conversation_id")
+        parts: list[str] = []
+        if stream:
+            await self.write_event(HandledStart(context=context).event())
+        try:
+            async for delta in self.engines.grok.answer(
+                transcript.text, transcript.language, conversation_id
+            ):
+                parts.append(delta)
+                if stream:
+                    await self.write_event(HandledChunk(text=delta).event())
+        except GrokFailure as failure:
+            _LOGGER.warning("Grok could not answer: %s", failure)
+            if not failure.partial:
+                if stream:
+                    await self.write_event(HandledStop().event())
+                await self.write_event(
+                    NotHandled(text=failure.spoken, context=context).event()
+                )
+                return
+            # Part of the answer came: say that much rather than nothing.
+            parts = [failure.partial.rstrip() + " ..."]
+        if stream:
+            await self.write_event(HandledStop().event())
+        await self.write_event(
+            Handled(text="".join(parts).strip(), context=context).event()
+        )
 
     async def _synthesize(self, request: Synthesize) -> None:
         self.engines.tts.counters.requests += 1
@@ -345,7 +404,7 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
         _LOGGER.info(
             "Ready (wyoming %s): %s",
             importlib.metadata.version("wyoming"),
-            {k: v for k, v in asdict(settings).items() if k != "uri"},
+            {k: v for k, v in settings.redacted().items() if k != "uri"},
         )
         await asyncio.Event().wait()
     finally:

@@ -96,6 +96,67 @@ class Settings:
         default=100_000, metadata={"help": "longest text accepted for one request"}
     )
 
+    grok_api_key: str = field(
+        default="",
+        metadata={"help": "xAI API key (never logged)", "secret": True},
+    )
+    grok_base_url: str = field(
+        default="https://api.x.ai/v1",
+        metadata={"help": "any OpenAI-compatible API (Ollama, llama.cpp, vLLM ...)"},
+    )
+    grok_model: str = field(
+        default="",
+        metadata={"help": "model id; empty = the first one GET /models lists"},
+    )
+    grok_timeout: float = field(
+        default=10.0, metadata={"help": "seconds one answer may take, retries included"}
+    )
+    grok_retries: int = field(
+        default=2, metadata={"help": "retries after HTTP 429 or 5xx"}
+    )
+    grok_max_tokens: int = field(
+        default=300, metadata={"help": "longest answer, in tokens"}
+    )
+    grok_personality_name: str = field(
+        default="Alicia", metadata={"help": "the assistant's name"}
+    )
+    grok_personality: str = field(
+        default="",
+        metadata={"help": "system prompt ({name} is replaced); empty = Alicia's own"},
+    )
+    grok_include_datetime: bool = field(
+        default=True, metadata={"help": "tell the model the date and time"}
+    )
+    grok_location_name: str = field(
+        default="", metadata={"help": "the home's name (HA's location name)"}
+    )
+    grok_language: str = field(
+        default="en", metadata={"help": "answer language when the request names none"}
+    )
+    grok_languages: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "languages offered in describe; empty = grok_language"},
+    )
+    grok_max_turns: int = field(
+        default=10, metadata={"help": "exchanges remembered per conversation"}
+    )
+    grok_memory_seconds: float = field(
+        default=300.0,
+        metadata={"help": "a conversation is forgotten after this idle time"},
+    )
+    grok_max_conversations: int = field(
+        default=200, metadata={"help": "conversations remembered at once"}
+    )
+
+    def redacted(self) -> dict[str, Any]:
+        """All values, secrets masked: what may be logged."""
+        return {
+            item.name: "***"
+            if item.metadata.get("secret") and getattr(self, item.name)
+            else getattr(self, item.name)
+            for item in fields(self)
+        }
+
     def __post_init__(self) -> None:
         """Reject values no engine could use, naming the setting."""
         checks: list[tuple[bool, str]] = [
@@ -106,6 +167,18 @@ class Settings:
             (self.tts_length_scale > 0, "tts_length_scale must be positive"),
             (self.tts_sentence_silence >= 0, "tts_sentence_silence must be 0 or more"),
             (self.tts_max_chars > 0, "tts_max_chars must be positive"),
+            (self.grok_timeout > 0, "grok_timeout must be positive"),
+            (self.grok_retries >= 0, "grok_retries must be 0 or more"),
+            (self.grok_max_tokens > 0, "grok_max_tokens must be positive"),
+            (self.grok_max_turns >= 0, "grok_max_turns must be 0 or more"),
+            (
+                self.grok_max_conversations >= 1,
+                "grok_max_conversations must be at least 1",
+            ),
+            (
+                self.grok_base_url.startswith(("http://", "https://")),
+                f"grok_base_url must start with http:// or https://, not {self.grok_base_url!r}",
+            ),
             (
                 self.log_level.lower() in {"debug", "info", "warning", "error"},
                 f"log_level must be debug, info, warning or error, not {self.log_level!r}",

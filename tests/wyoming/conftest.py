@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, sockets_allowed
 
 from .client import TtsAudio, synthesize
 from .phrases import HARD_SENTENCES, SENTENCES
@@ -31,20 +31,13 @@ def spoken(wyoming_server: ServerProcess) -> dict[str, TtsAudio]:
     async def speak_all() -> dict[str, TtsAudio]:
         return {s: await speak(s) for s in sentences}
 
-    # Sockets are allowed for this fixture's own loop only.
-    import socket
-
-    import pytest_socket
-
-    guarded = socket.socket
-    pytest_socket.enable_socket()
     # A loop of its own that is never made current: the test loops stay untouched.
     loop = asyncio.new_event_loop()
     try:
-        spoken = loop.run_until_complete(speak_all())
+        with sockets_allowed():
+            spoken = loop.run_until_complete(speak_all())
     finally:
         loop.close()
-        socket.socket = guarded  # type: ignore[misc]
     return spoken
 
 
