@@ -1,0 +1,38 @@
+"""Loading the shared protocol vectors (tests/protocol_vectors) as bytes on a topic."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+import json
+from pathlib import Path
+from typing import Any
+
+VECTORS = Path(__file__).resolve().parent / "protocol_vectors"
+
+
+@dataclass(frozen=True)
+class Vector:
+    name: str
+    topic: str
+    raw: bytes
+    expect: str
+
+
+def load(path: Path) -> Vector:
+    spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if "raw_base64" in spec:
+        raw = base64.b64decode(spec["raw_base64"])
+    elif "raw" in spec:
+        raw = spec["raw"].encode()
+    else:
+        message = spec["message"]
+        raw = json.dumps(message).encode()
+        if (size := spec.get("pad_payload_to_bytes")) is not None:
+            message["payload"]["padding"] = "x" * max(0, size - len(raw))
+            raw = json.dumps(message).encode()
+    return Vector(path.stem, spec["topic"], raw, spec["expect"])
+
+
+def all_vectors() -> list[Vector]:
+    return [load(path) for path in sorted(VECTORS.glob("*.json"))]
