@@ -337,8 +337,10 @@ def _check_register(payload: dict[str, Any]) -> None:
             "invalid_field", "payload.capabilities: must be a list of at most 64"
         )
     for index, capability in enumerate(capabilities):
-        name = capability.get("name") if isinstance(capability, dict) else capability
-        if not isinstance(name, str) or not 1 <= len(name) <= 64:
+        label: Any = (
+            capability.get("name") if isinstance(capability, dict) else capability
+        )
+        if not isinstance(label, str) or not 1 <= len(label) <= 64:
             raise ProtocolError(
                 "invalid_field",
                 f"payload.capabilities[{index}]: needs a name of 1 to 64 characters",
