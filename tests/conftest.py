@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 import os
 from pathlib import Path
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +18,8 @@ import pytest
 import custom_components.alicia  # noqa: F401
 
 from .fake_xai import FakeXai
+from .wyoming.client import TtsAudio, synthesize
+from .wyoming.phrases import HARD_SENTENCES, SENTENCES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,3 +162,81 @@ def grok_server(
         yield server
     finally:
         server.stop()
+
+
+class Mosquitto:
+    """A real Mosquitto on a free 127.0.0.1 port, with persistence so a restart keeps sessions."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config = directory / "mosquitto.conf"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {directory}/",
+            "autosave_interval 1",
+            f"log_dest file {directory}/mosquitto.log",
+            "log_type all",
+            "max_queued_messages 10000",
+        ]
+        if os.geteuid() == 0:
+            lines.append(
+                "user root"
+            )  # else it drops to 'mosquitto', who cannot write here
+        self.config.write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.process = subprocess.Popen([binary, "-c", str(self.config)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with sockets_allowed(), socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.02)
+        raise TimeoutError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker of the test's own."""
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def spoken(wyoming_server: ServerProcess) -> dict[str, TtsAudio]:
+    """Every test sentence, spoken once by the server's own TTS."""
+    sentences = [s for s, _ in SENTENCES] + list(HARD_SENTENCES)
+
+    async def speak(sentence: str) -> TtsAudio:
+        audio = await synthesize(wyoming_server.uri, sentence)
+        # A microphone hears a moment of quiet before anyone speaks.
+        audio.pcm = bytes(int(0.3 * audio.rate) * 2) + audio.pcm
+        return audio
+
+    async def speak_all() -> dict[str, TtsAudio]:
+        return {s: await speak(s) for s in sentences}
+
+    # A loop of its own that is never made current: the test loops stay untouched.
+    loop = asyncio.new_event_loop()
+    try:
+        with sockets_allowed():
+            spoken = loop.run_until_complete(speak_all())
+    finally:
+        loop.close()
+    return spoken

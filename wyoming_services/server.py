@@ -42,6 +42,7 @@ from wyoming.tts import (
 
 from . import __version__
 from .audio import AudioFormatError, PcmFormat
+from .bridge import Bridge
 from .grok import Grok, GrokFailure
 from .settings import Settings
 from .stt import SpeechToText, SttError, SttSession
@@ -385,6 +386,7 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
     engines = Engines(settings)
     server = AsyncServer.from_uri(settings.uri)
     loading = asyncio.create_task(engines.load())
+    bridge_task: asyncio.Task[None] | None = None
     _LOGGER.info("Serving Wyoming on %s (models loading)", settings.uri)
 
     def factory(
@@ -401,6 +403,9 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
         if started is not None:
             started.set()
         await loading
+        if settings.mqtt_host:
+            # After loading, so the registration names the models really in use.
+            bridge_task = asyncio.create_task(Bridge(settings, engines).run())
         _LOGGER.info(
             "Ready (wyoming %s): %s",
             importlib.metadata.version("wyoming"),
@@ -409,5 +414,8 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
         await asyncio.Event().wait()
     finally:
         loading.cancel()
+        if bridge_task is not None:
+            bridge_task.cancel()
+            await asyncio.gather(bridge_task, return_exceptions=True)
         await server.stop()
         await engines.close()

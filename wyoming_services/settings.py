@@ -8,6 +8,7 @@ from dataclasses import MISSING, dataclass, field, fields
 import json
 import os
 from pathlib import Path
+import re
 import types
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -148,6 +149,35 @@ class Settings:
         default=200, metadata={"help": "conversations remembered at once"}
     )
 
+    mqtt_host: str = field(
+        default="",
+        metadata={"help": "MQTT broker for the alicia bus; empty = no bridge"},
+    )
+    mqtt_port: int = field(default=1883, metadata={"help": "MQTT broker port"})
+    mqtt_username: str = field(default="", metadata={"help": "MQTT user name"})
+    mqtt_password: str = field(
+        default="", metadata={"help": "MQTT password (never logged)", "secret": True}
+    )
+    mqtt_tls: bool = field(default=False, metadata={"help": "connect with TLS"})
+    mqtt_ca_certs: str = field(
+        default="", metadata={"help": "CA bundle for TLS; empty = the system's"}
+    )
+    mqtt_topic_prefix: str = field(default="alicia", metadata={"help": "topic prefix"})
+    bridge_id: str = field(
+        default="",
+        metadata={"help": "this bridge's id on the bus; empty = alicia-voice-HOST"},
+    )
+    bridge_share_group: str = field(
+        default="alicia-bridge",
+        metadata={"help": "MQTT shared-subscription group bridges split requests in"},
+    )
+    bridge_heartbeat_interval: float = field(
+        default=30.0, metadata={"help": "seconds between heartbeats"}
+    )
+    bridge_max_concurrent: int = field(
+        default=4, metadata={"help": "requests served at once"}
+    )
+
     def redacted(self) -> dict[str, Any]:
         """All values, secrets masked: what may be logged."""
         return {
@@ -168,6 +198,25 @@ class Settings:
             (self.tts_sentence_silence >= 0, "tts_sentence_silence must be 0 or more"),
             (self.tts_max_chars > 0, "tts_max_chars must be positive"),
             (self.grok_timeout > 0, "grok_timeout must be positive"),
+            (1 <= self.mqtt_port <= 65535, "mqtt_port must be 1 to 65535"),
+            (
+                self.bridge_heartbeat_interval >= 1,
+                "bridge_heartbeat_interval must be at least 1",
+            ),
+            (
+                self.bridge_max_concurrent >= 1,
+                "bridge_max_concurrent must be at least 1",
+            ),
+            (
+                not self.bridge_id
+                or re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", self.bridge_id)
+                is not None,
+                f"bridge_id must be lower case letters, digits, _ and -, not {self.bridge_id!r}",
+            ),
+            (
+                re.fullmatch(r"[A-Za-z0-9_-]+", self.mqtt_topic_prefix) is not None,
+                f"mqtt_topic_prefix must be one topic level, not {self.mqtt_topic_prefix!r}",
+            ),
             (self.grok_retries >= 0, "grok_retries must be 0 or more"),
             (self.grok_max_tokens > 0, "grok_max_tokens must be positive"),
             (self.grok_max_turns >= 0, "grok_max_turns must be 0 or more"),

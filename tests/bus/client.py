@@ -1,0 +1,96 @@
+"""An MQTT client for tests and benchmarks: publish requests, wait for correlated answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+import json
+from typing import Any
+
+import aiomqtt
+
+from wyoming_services.protocol import envelope
+
+
+class BusClient:
+    """Collects every message on the topics it subscribed to."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+        self.messages: dict[str, list[dict[str, Any] | bytes]] = defaultdict(list)
+        self._arrived = asyncio.Condition()
+
+    async def _collect(self) -> None:
+        async for message in self.client.messages:
+            raw = (
+                message.payload
+                if isinstance(message.payload, bytes)
+                else str(message.payload).encode()
+            )
+            try:
+                item: dict[str, Any] | bytes = json.loads(raw)
+            except ValueError:
+                item = raw
+            async with self._arrived:
+                self.messages[str(message.topic)].append(item)
+                self._arrived.notify_all()
+
+    async def publish(
+        self, topic: str, message: dict[str, Any] | bytes, retain: bool = False
+    ) -> None:
+        raw = message if isinstance(message, bytes) else json.dumps(message).encode()
+        await self.client.publish(topic, raw, qos=1, retain=retain)
+
+    async def request(
+        self,
+        topic: str,
+        payload: dict[str, Any],
+        *,
+        source: str = "test-device",
+        reply_to: str | None = None,
+        limit: float = 30,
+    ) -> dict[str, Any]:
+        message = envelope(source, "request", payload, reply_to=reply_to)
+        await self.publish(topic, message)
+        return await self.answer_to(message["message_id"], limit=limit)
+
+    async def answer_to(self, message_id: str, limit: float = 30) -> dict[str, Any]:
+        """The first response anywhere whose correlation_id is message_id."""
+        return await self.wait_for(
+            lambda m: isinstance(m, dict) and m.get("correlation_id") == message_id,
+            limit=limit,
+        )
+
+    async def wait_for(
+        self, match: Any, topic: str | None = None, limit: float = 30
+    ) -> dict[str, Any]:
+        async def found() -> dict[str, Any]:
+            async with self._arrived:
+                while True:
+                    for name, items in self.messages.items():
+                        if topic is not None and name != topic:
+                            continue
+                        for item in items:
+                            if isinstance(item, dict) and match(item):
+                                return item
+                    await self._arrived.wait()
+
+        return await asyncio.wait_for(found(), limit)
+
+
+@asynccontextmanager
+async def bus_client(port: int, *topics: str) -> AsyncIterator[BusClient]:
+    async with aiomqtt.Client(
+        "127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V5
+    ) as client:
+        for topic in topics:
+            await client.subscribe(topic, qos=1)
+        bus = BusClient(client)
+        collector = asyncio.create_task(bus._collect())
+        try:
+            yield bus
+        finally:
+            collector.cancel()
+            await asyncio.gather(collector, return_exceptions=True)

@@ -1,0 +1,54 @@
+"""A broker and a bridge (our server with --mqtt-host) shared by a test module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import TEST_KEY, Mosquitto, ServerProcess
+from tests.fake_xai import FakeXai
+
+
+@dataclass
+class Bus:
+    broker: Mosquitto
+    bridge: ServerProcess
+
+
+def start_bridge(
+    broker: Mosquitto, fake: FakeXai, bridge_id: str, log_dir: object, *extra: str
+) -> ServerProcess:
+    server = ServerProcess(
+        "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port),
+        "--bridge-id", bridge_id, "--bridge-heartbeat-interval", "1",
+        "--grok-base-url", fake.base_url, "--tts-noise-scale", "0", "--tts-noise-w-scale", "0",
+        *extra,
+        log=log_dir / f"{bridge_id}.log",  # type: ignore[operator]
+        env={"ALICIA_GROK_API_KEY": TEST_KEY},
+    )  # fmt: skip
+    server.wait_ready()
+    return server
+
+
+@pytest.fixture(scope="module")
+def bus(
+    tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
+) -> Iterator[Bus]:
+    directory = tmp_path_factory.mktemp("bus")
+    broker = Mosquitto(directory / "mosquitto")
+    broker.start()
+    try:
+        bridge = start_bridge(broker, fake_xai_server, "bridge-a", directory)
+        try:
+            yield Bus(broker, bridge)
+        finally:
+            bridge.stop()
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _sockets(socket_enabled: None) -> None:
+    """Bus tests talk to the broker on 127.0.0.1."""
