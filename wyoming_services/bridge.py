@@ -107,12 +107,12 @@ class Bridge:
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff whenever the broker goes away."""
-        backoff = 1.0
+        backoff = 0.5
         while True:
             try:
                 async with self._connect() as client:
                     self._client = client
-                    backoff = 1.0
+                    backoff = 0.5
                     await self._on_connect(client)
                     heartbeat = asyncio.create_task(self._heartbeats(client))
                     try:
@@ -132,7 +132,7 @@ class Bridge:
                         self.connected.clear()
             except aiomqtt.MqttError as err:
                 _LOGGER.warning(
-                    "MQTT broker %s:%s unavailable (%s); retrying in %.0f s",
+                    "MQTT broker %s:%s unavailable (%s); retrying in %.1f s",
                     self.settings.mqtt_host,
                     self.settings.mqtt_port,
                     err,

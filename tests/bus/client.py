@@ -56,6 +56,24 @@ class BusClient:
         await self.publish(topic, message)
         return await self.answer_to(message["message_id"], limit=limit)
 
+    async def request_until_answered(
+        self,
+        topic: str,
+        payload: dict[str, Any],
+        *,
+        every: float = 3.0,
+        attempts: int = 10,
+    ) -> tuple[dict[str, Any], int]:
+        """What docs/protocol.md asks of requesters: re-send the same message until answered."""
+        message = envelope("test-device", "request", payload)
+        for attempt in range(1, attempts + 1):
+            await self.publish(topic, message)
+            try:
+                return await self.answer_to(message["message_id"], limit=every), attempt
+            except TimeoutError:
+                continue
+        raise TimeoutError(f"no answer after {attempts} attempts")
+
     async def answer_to(self, message_id: str, limit: float = 30) -> dict[str, Any]:
         """The first response anywhere whose correlation_id is message_id."""
         return await self.wait_for(
