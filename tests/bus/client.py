@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 import json
+import socket
 from typing import Any
 
 import aiomqtt
@@ -21,6 +22,9 @@ class BusClient:
         self.client = client
         self.messages: dict[str, list[dict[str, Any] | bytes]] = defaultdict(list)
         self._arrived = asyncio.Condition()
+        # Responses by correlation id, so waiting for one answer is O(1).
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     async def _collect(self) -> None:
         async for message in self.client.messages:
@@ -33,6 +37,12 @@ class BusClient:
                 item: dict[str, Any] | bytes = json.loads(raw)
             except ValueError:
                 item = raw
+            if isinstance(item, dict) and isinstance(item.get("correlation_id"), str):
+                correlation = item["correlation_id"]
+                self._answers.setdefault(correlation, item)
+                waiter = self._waiters.pop(correlation, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(item)
             async with self._arrived:
                 self.messages[str(message.topic)].append(item)
                 self._arrived.notify_all()
@@ -76,10 +86,16 @@ class BusClient:
 
     async def answer_to(self, message_id: str, limit: float = 30) -> dict[str, Any]:
         """The first response anywhere whose correlation_id is message_id."""
-        return await self.wait_for(
-            lambda m: isinstance(m, dict) and m.get("correlation_id") == message_id,
-            limit=limit,
+        if (known := self._answers.get(message_id)) is not None:
+            return known
+        waiter = self._waiters.setdefault(
+            message_id, asyncio.get_running_loop().create_future()
         )
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), limit)
+        finally:
+            if not waiter.done():
+                self._waiters.pop(message_id, None)
 
     async def wait_for(
         self, match: Any, topic: str | None = None, limit: float = 30
@@ -101,7 +117,10 @@ class BusClient:
 @asynccontextmanager
 async def bus_client(port: int, *topics: str) -> AsyncIterator[BusClient]:
     async with aiomqtt.Client(
-        "127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V5
+        "127.0.0.1",
+        port,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
     ) as client:
         for topic in topics:
             await client.subscribe(topic, qos=1)

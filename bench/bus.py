@@ -1,0 +1,190 @@
+"""Bus benchmark through a real Mosquitto on loopback: request round trips, the voice route, sustained rate.
+
+Run: `.venv/bin/python bench/bus.py`. Starts its own broker, fake xAI API (answering
+at once) and one bridge (our server with --mqtt-host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.bus.client import BusClient, bus_client  # noqa: E402
+from tests.fake_xai import FakeXai  # noqa: E402
+from tests.wyoming.client import describe, synthesize  # noqa: E402
+from wyoming_services.protocol import encode_audio, envelope  # noqa: E402
+
+
+def port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        number: int = sock.getsockname()[1]
+        return number
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def timed_request(
+    client: BusClient, topic: str, payload: dict[str, object]
+) -> float:
+    message = envelope("bench-device", "request", payload)
+    started = time.perf_counter()
+    await client.publish(topic, message)
+    await client.answer_to(message["message_id"], limit=60)
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument(
+        "--nagle",
+        action="store_true",
+        help="leave Mosquitto's set_tcp_nodelay at its default (off)",
+    )
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="alicia-bus-bench-"))
+    mqtt_port, wyoming_port = port(), port()
+    (work / "mosquitto.conf").write_text(
+        f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\n"
+        + ("" if args.nagle else "set_tcp_nodelay true\n")
+        + ("user root\n" if os.geteuid() == 0 else "")
+    )
+    broker = subprocess.Popen(  # noqa: ASYNC220
+        [
+            shutil.which("mosquitto") or "/usr/sbin/mosquitto",
+            "-c",
+            str(work / "mosquitto.conf"),
+        ]
+    )
+    fake = FakeXai(port())
+    fake.wait_ready()
+    uri = f"tcp://127.0.0.1:{wyoming_port}"
+    bridge = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+        [sys.executable, "-m", "wyoming_services", "--uri", uri, "--mqtt-host", "127.0.0.1",
+         "--mqtt-port", str(mqtt_port), "--bridge-id", "bench-bridge", "--grok-base-url", fake.base_url,
+         "--grok-model", "grok-test-fast", "--bridge-max-concurrent", "8", "--log-level", "warning"],
+        env={**os.environ, "ALICIA_GROK_API_KEY": "bench-key"},
+    )  # fmt: skip
+    try:
+        for _ in range(400):
+            try:
+                await describe(uri)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        command = await synthesize(uri, "Turn on the kitchen light please.")
+        pcm = bytes(int(0.3 * command.rate) * 2) + command.pcm
+        pcm += bytes(max(0, int(2.0 * command.rate) * 2 - len(pcm)))  # a 2 s command
+        audio = encode_audio(pcm, command.rate)
+        async with bus_client(
+            mqtt_port,
+            "alicia/voice/#",
+            "alicia/devices/speakers/announce",
+            "alicia/devices/bench-bridge/status",
+        ) as client:
+            await client.wait_for(
+                lambda m: m["payload"] == {"state": "online"}, limit=120
+            )
+            for _ in range(5):  # warm-up
+                await timed_request(
+                    client, "alicia/voice/ai/request", {"text": "Warm up?"}
+                )
+                await timed_request(
+                    client, "alicia/voice/command/route", {"audio": audio}
+                )
+
+            ai = [
+                await timed_request(
+                    client, "alicia/voice/ai/request", {"text": "Quick?"}
+                )
+                for _ in range(args.runs)
+            ]
+
+            route: list[float] = []
+            for _ in range(args.runs // 2):
+                message = envelope("bench-satellite", "request", {"audio": audio})
+                started = time.perf_counter()
+                await client.publish("alicia/voice/command/route", message)
+                await client.wait_for(
+                    lambda m: (
+                        m["payload"].get("target") == {"device_id": "bench-satellite"}
+                        and m not in seen
+                    ),
+                    topic="alicia/devices/speakers/announce",
+                    limit=60,
+                )
+                route.append(time.perf_counter() - started)
+                seen.extend(client.messages["alicia/devices/speakers/announce"])
+
+            baseline = pct(ai, 0.5)
+            rates: list[tuple[float, float]] = []
+            for rate in (50, 100, 200, 400, 800, 1600):
+                latencies: list[float] = []
+
+                async def one(latencies: list[float] = latencies) -> None:
+                    latencies.append(
+                        await timed_request(
+                            client, "alicia/voice/ai/request", {"text": "Load?"}
+                        )
+                    )
+
+                tasks = []
+                began = time.perf_counter()
+                count = rate * 2  # two seconds at this rate
+                for index in range(count):
+                    await asyncio.sleep(
+                        max(0.0, began + index / rate - time.perf_counter())
+                    )
+                    tasks.append(asyncio.create_task(one()))
+                await asyncio.gather(*tasks)
+                achieved = count / (time.perf_counter() - began)
+                rates.append((rate, pct(latencies, 0.5)))
+                print(
+                    f"offered {rate}/s achieved {achieved:.0f}/s p50 {pct(latencies, 0.5) * 1000:.1f} ms",
+                    flush=True,
+                )
+                if pct(latencies, 0.5) > 2 * baseline:
+                    break
+    finally:
+        bridge.terminate()
+        bridge.wait()
+        fake.stop()
+        broker.terminate()
+        broker.wait()
+
+    def ms(values: list[float], q: float) -> str:
+        return f"{pct(values, q) * 1000:.1f}"
+
+    print("| measure | p50 (ms) | p99 (ms) | target |")
+    print("|---|---|---|---|")
+    print(
+        f"| ai/request round trip (fake Grok answers at once) | {ms(ai, 0.5)} | {ms(ai, 0.99)} | — |"
+    )
+    print(
+        f"| voice route, 2 s command: end of audio → announcement published | {ms(route, 0.5)} | {ms(route, 0.99)} | p50 < 800 |"
+    )
+    sustained = max((r for r, p50 in rates if p50 <= 2 * baseline), default=0)
+    print(
+        f"\nSustained ai/request rate with p50 latency at most twice the idle p50: {sustained}/s"
+    )
+
+
+seen: list[object] = []
+
+if __name__ == "__main__":
+    asyncio.run(main())
