@@ -167,14 +167,21 @@ def grok_server(
 class Mosquitto:
     """A real Mosquitto on a free 127.0.0.1 port, with persistence so a restart keeps sessions."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        users: dict[str, str] | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        """users: name -> password (anonymous access off); tls: (certificate, key)."""
         self.port = free_port()
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'false' if users else 'true'}",
+            "set_tcp_nodelay true",
             "persistence true",
             f"persistence_location {directory}/",
             "autosave_interval 1",
@@ -182,10 +189,18 @@ class Mosquitto:
             "log_type all",
             "max_queued_messages 10000",
         ]
+        if users:
+            passwords = directory / "passwords"
+            passwords.write_text("".join(f"{n}:{p}\n" for n, p in users.items()))
+            passwords.chmod(0o600)
+            tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+            subprocess.run([tool, "-U", str(passwords)], check=True)
+            lines.append(f"password_file {passwords}")
+        if tls:
+            lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if os.geteuid() == 0:
-            lines.append(
-                "user root"
-            )  # else it drops to 'mosquitto', who cannot write here
+            # Else it drops to the 'mosquitto' user, who cannot write here.
+            lines.append("user root")
         self.config.write_text("\n".join(lines) + "\n")
         self.process: subprocess.Popen[bytes] | None = None
 
