@@ -115,10 +115,14 @@ class BusClient:
 
 
 @asynccontextmanager
-async def bus_client(port: int, *topics: str) -> AsyncIterator[BusClient]:
+async def bus_client(
+    port: int, *topics: str, username: str | None = None, password: str | None = None
+) -> AsyncIterator[BusClient]:
     async with aiomqtt.Client(
         "127.0.0.1",
         port,
+        username=username,
+        password=password,
         protocol=aiomqtt.ProtocolVersion.V5,
         socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
     ) as client:

@@ -1,0 +1,166 @@
+"""The Supervisor add-on's entry point: options, MQTT credentials, Wyoming discovery, health check.
+
+The add-on's s6 scripts only call `python -m wyoming_services.addon run|discover|healthcheck`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import replace
+import logging
+import os
+from pathlib import Path
+import socket
+import sys
+from typing import Any
+
+import httpx
+from wyoming.client import AsyncTcpClient
+from wyoming.info import Describe, Info
+
+from .settings import Settings, SettingsError
+
+_LOGGER = logging.getLogger(__name__)
+OPTIONS = Path("/data/options.json")
+EXIT_SETTINGS = 2
+EXIT_NO_MQTT = 3
+EXIT_DISCOVERY = 4
+
+
+class SupervisorError(Exception):
+    """The Supervisor refused or could not answer; the text says what to do."""
+
+
+class Supervisor:
+    """The few Supervisor API calls the add-on needs."""
+
+    def __init__(self, url: str | None = None, token: str | None = None) -> None:
+        """Use SUPERVISOR_URL (tests) or http://supervisor, and the add-on's token."""
+        self.url = (url or os.environ.get("SUPERVISOR_URL") or "http://supervisor").rstrip("/")
+        self._token = token if token is not None else os.environ.get("SUPERVISOR_TOKEN", "")
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not self._token:
+            raise SupervisorError("SUPERVISOR_TOKEN is not set: not running as an add-on?")
+        try:
+            async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+                response = await client.request(
+                    method, path, json=body, headers={"Authorization": f"Bearer {self._token}"}
+                )
+        except httpx.HTTPError as err:
+            raise SupervisorError(f"cannot reach the Supervisor at {self.url}: {err}") from err
+        try:
+            answer: dict[str, Any] = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code != 200 or answer.get("result") != "ok":
+            reason = answer.get("message") or response.text[:200] or f"HTTP {response.status_code}"
+            raise SupervisorError(f"{method} {path}: {reason} (HTTP {response.status_code})")
+        data: dict[str, Any] = answer.get("data") or {}
+        return data
+
+    async def mqtt(self) -> dict[str, Any]:
+        """Broker host, port, ssl, username and password from the MQTT service."""
+        try:
+            data = await self._call("GET", "/services/mqtt")
+        except SupervisorError as err:
+            raise SupervisorError(
+                f"no MQTT service from the Supervisor ({err}). Install and start the "
+                "Mosquitto broker add-on, then restart Alicia."
+            ) from err
+        if not data.get("host"):
+            raise SupervisorError("the Supervisor's MQTT service has no host yet")
+        return data
+
+    async def discover_wyoming(self, uri: str) -> None:
+        """Tell HA where the Wyoming server is."""
+        await self._call("POST", "/discovery", {"service": "wyoming", "config": {"uri": uri}})
+
+
+def settings_with_mqtt(settings: Settings, mqtt: dict[str, Any]) -> Settings:
+    """The options, with the broker the Supervisor gave (options may override the host)."""
+    return replace(
+        settings,
+        mqtt_host=settings.mqtt_host or str(mqtt["host"]),
+        mqtt_port=int(mqtt.get("port", 1883)),
+        mqtt_username=settings.mqtt_username or str(mqtt.get("username") or ""),
+        mqtt_password=settings.mqtt_password or str(mqtt.get("password") or ""),
+        mqtt_tls=settings.mqtt_tls or bool(mqtt.get("ssl")),
+    )
+
+
+def wyoming_port(settings: Settings) -> int:
+    """The port of a tcp:// URI."""
+    return int(settings.uri.rsplit(":", 1)[1])
+
+
+async def wait_for_wyoming(port: int, timeout: float = 300) -> Info:
+    """Until the server answers describe on 127.0.0.1:port."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                async with AsyncTcpClient("127.0.0.1", port) as client:
+                    await client.write_event(Describe().event())
+                    while (event := await client.read_event()) is not None:
+                        if Info.is_type(event.type):
+                            return Info.from_event(event)
+            except OSError:
+                pass
+            await asyncio.sleep(0.2)
+
+
+async def discover(settings: Settings, supervisor: Supervisor) -> None:
+    """Post the discovery once the server answers."""
+    port = wyoming_port(settings)
+    await wait_for_wyoming(port)
+    uri = f"tcp://{socket.gethostname()}:{port}"
+    await supervisor.discover_wyoming(uri)
+    _LOGGER.info("Wyoming discovery sent to Home Assistant: %s", uri)
+
+
+async def run(settings: Settings, supervisor: Supervisor) -> None:
+    """Serve Wyoming and the bridge, with the Supervisor's broker."""
+    from .server import serve  # noqa: PLC0415 - keep the other commands light
+
+    mqtt = await supervisor.mqtt()
+    await serve(settings_with_mqtt(settings, mqtt))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m wyoming_services.addon run|discover|healthcheck [--options FILE]`."""
+    parser = argparse.ArgumentParser(prog="python -m wyoming_services.addon")
+    parser.add_argument("command", choices=["run", "discover", "healthcheck"])
+    parser.add_argument("--options", type=Path, default=OPTIONS)
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load(["--options", str(args.options)], {})
+    except SettingsError as err:
+        print(f"alicia: invalid add-on options: {err}", file=sys.stderr)
+        return EXIT_SETTINGS
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    supervisor = Supervisor()
+    try:
+        if args.command == "healthcheck":
+            asyncio.run(wait_for_wyoming(wyoming_port(settings), timeout=5))
+        elif args.command == "discover":
+            asyncio.run(discover(settings, supervisor))
+        else:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(run(settings, supervisor))
+    except SupervisorError as err:
+        _LOGGER.error("%s", err)  # noqa: TRY400 - the reason is the message
+        return EXIT_NO_MQTT if args.command == "run" else EXIT_DISCOVERY
+    except TimeoutError:
+        _LOGGER.error("The Wyoming server did not answer on port %s", wyoming_port(settings))  # noqa: TRY400
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
