@@ -38,26 +38,45 @@ class Supervisor:
 
     def __init__(self, url: str | None = None, token: str | None = None) -> None:
         """Use SUPERVISOR_URL (tests) or http://supervisor, and the add-on's token."""
-        self.url = (url or os.environ.get("SUPERVISOR_URL") or "http://supervisor").rstrip("/")
-        self._token = token if token is not None else os.environ.get("SUPERVISOR_TOKEN", "")
+        self.url = (
+            url or os.environ.get("SUPERVISOR_URL") or "http://supervisor"
+        ).rstrip("/")
+        self._token = (
+            token if token is not None else os.environ.get("SUPERVISOR_TOKEN", "")
+        )
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         if not self._token:
-            raise SupervisorError("SUPERVISOR_TOKEN is not set: not running as an add-on?")
+            raise SupervisorError(
+                "SUPERVISOR_TOKEN is not set: not running as an add-on?"
+            )
         try:
             async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
                 response = await client.request(
-                    method, path, json=body, headers={"Authorization": f"Bearer {self._token}"}
+                    method,
+                    path,
+                    json=body,
+                    headers={"Authorization": f"Bearer {self._token}"},
                 )
         except httpx.HTTPError as err:
-            raise SupervisorError(f"cannot reach the Supervisor at {self.url}: {err}") from err
+            raise SupervisorError(
+                f"cannot reach the Supervisor at {self.url}: {err}"
+            ) from err
         try:
             answer: dict[str, Any] = response.json()
         except ValueError:
             answer = {}
         if response.status_code != 200 or answer.get("result") != "ok":
-            reason = answer.get("message") or response.text[:200] or f"HTTP {response.status_code}"
-            raise SupervisorError(f"{method} {path}: {reason} (HTTP {response.status_code})")
+            reason = (
+                answer.get("message")
+                or response.text[:200]
+                or f"HTTP {response.status_code}"
+            )
+            raise SupervisorError(
+                f"{method} {path}: {reason} (HTTP {response.status_code})"
+            )
         data: dict[str, Any] = answer.get("data") or {}
         return data
 
@@ -76,7 +95,9 @@ class Supervisor:
 
     async def discover_wyoming(self, uri: str) -> None:
         """Tell HA where the Wyoming server is."""
-        await self._call("POST", "/discovery", {"service": "wyoming", "config": {"uri": uri}})
+        await self._call(
+            "POST", "/discovery", {"service": "wyoming", "config": {"uri": uri}}
+        )
 
 
 def settings_with_mqtt(settings: Settings, mqtt: dict[str, Any]) -> Settings:
@@ -154,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(run(settings, supervisor))
     except SupervisorError as err:
-        _LOGGER.error("%s", err)  # noqa: TRY400 - the reason is the message
+        _LOGGER.error("%s", err)
         return EXIT_NO_MQTT if args.command == "run" else EXIT_DISCOVERY
     except TimeoutError:
-        _LOGGER.error("The Wyoming server did not answer on port %s", wyoming_port(settings))  # noqa: TRY400
+        _LOGGER.error(
+            "The Wyoming server did not answer on port %s", wyoming_port(settings)
+        )
         return 1
     return 0
 
