@@ -117,9 +117,9 @@ def wyoming_port(settings: Settings) -> int:
     return int(settings.uri.rsplit(":", 1)[1])
 
 
-async def wait_for_wyoming(port: int, timeout: float = 300) -> Info:
+async def wait_for_wyoming(port: int, limit: float = 300) -> Info:
     """Until the server answers describe on 127.0.0.1:port."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(limit):
         while True:
             try:
                 async with AsyncTcpClient("127.0.0.1", port) as client:
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     supervisor = Supervisor()
     try:
         if args.command == "healthcheck":
-            asyncio.run(wait_for_wyoming(wyoming_port(settings), timeout=5))
+            asyncio.run(wait_for_wyoming(wyoming_port(settings), limit=5))
         elif args.command == "discover":
             asyncio.run(discover(settings, supervisor))
         else:
