@@ -2,36 +2,71 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 
-from .const import DEFAULT_TOPIC_PREFIX, DOMAIN
+from .const import DOMAIN
+from .hub import AliciaHub
 
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.LIGHT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
-@dataclass(slots=True)
-class AliciaData:
-    """What a loaded Alicia entry holds."""
-
-    topic_prefix: str
-
-
-type AliciaConfigEntry = ConfigEntry[AliciaData]
+type AliciaConfigEntry = ConfigEntry[AliciaHub]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bool:
-    """Set up Alicia once the MQTT client is available."""
+    """Restore devices, then listen to the bus once MQTT is available."""
     if not await mqtt.async_wait_for_mqtt_client(hass):
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="mqtt_not_available"
         )
-    entry.runtime_data = AliciaData(topic_prefix=DEFAULT_TOPIC_PREFIX)
+    hub = AliciaHub(hass, entry)
+    await hub.async_load()
+    entry.runtime_data = hub
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        name="Alicia",
+        manufacturer="Alicia",
+        model="Device bus hub",
+        entry_type=dr.DeviceEntryType.SERVICE,
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Entities of restored devices exist before the first message arrives.
+    for record in list(hub.devices.values()):
+        hub.approve(record)
+    await hub.async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: AliciaConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bool:
-    """Unload Alicia."""
-    return True
+    """Stop listening and unload the platforms."""
+    await entry.runtime_data.async_stop()
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: AliciaConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a device; its retained registration is cleared too."""
+    for domain, device_id in device.identifiers:
+        if domain == DOMAIN and device_id != entry.entry_id:
+            entry.runtime_data.remove_device(device_id)
+            return True
+    return False

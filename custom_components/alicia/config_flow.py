@@ -1,13 +1,35 @@
-"""Config flow for Alicia: one hub entry, only once MQTT is set up."""
+"""Config flow for Alicia: one hub entry, only once MQTT is set up; options and reconfigure."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.core import callback
+from homeassistant.helpers import selector
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+import voluptuous as vol
 
-from .const import DOMAIN
+from .const import (
+    APPROVAL_AUTO,
+    APPROVAL_MANUAL,
+    CONF_APPROVAL,
+    CONF_HEARTBEAT_FACTOR,
+    CONF_STALE_DAYS,
+    CONF_TOPIC_PREFIX,
+    DEFAULT_HEARTBEAT_FACTOR,
+    DEFAULT_STALE_DAYS,
+    DEFAULT_TOPIC_PREFIX,
+    DOMAIN,
+)
+
+PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
 
 
 class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -15,14 +37,109 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
 
+    async def _mqtt_problem(self) -> str | None:
+        if not self.hass.config_entries.async_entries(mqtt.DOMAIN):
+            return "mqtt_not_configured"
+        if not await mqtt.async_wait_for_mqtt_client(self.hass):
+            return "mqtt_not_connected"
+        return None
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Confirm setup; MQTT must be configured and connected first."""
-        if not self.hass.config_entries.async_entries(mqtt.DOMAIN):
-            return self.async_abort(reason="mqtt_not_configured")
-        if not await mqtt.async_wait_for_mqtt_client(self.hass):
-            return self.async_abort(reason="mqtt_not_connected")
+        if (problem := await self._mqtt_problem()) is not None:
+            return self.async_abort(reason=problem)
         if user_input is None:
             return self.async_show_form(step_id="user")
-        return self.async_create_entry(title="Alicia", data={})
+        return self.async_create_entry(
+            title="Alicia", data={}, options={CONF_TOPIC_PREFIX: DEFAULT_TOPIC_PREFIX}
+        )
+
+    async def async_step_mqtt(
+        self, discovery_info: MqttServiceInfo
+    ) -> ConfigFlowResult:
+        """The first alicia message on the broker offers to set Alicia up."""
+        if self._async_current_entries():
+            return self.async_abort(reason="single_instance_allowed")
+        await self.async_set_unique_id(DOMAIN)
+        self._abort_if_unique_id_configured()
+        if not discovery_info.topic.startswith(f"{DEFAULT_TOPIC_PREFIX}/"):
+            return self.async_abort(reason="invalid_discovery_info")
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask the user before setting up from discovery."""
+        if user_input is None:
+            return self.async_show_form(step_id="confirm")
+        return await self.async_step_user({})
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the topic prefix."""
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            return self.async_update_reload_and_abort(
+                entry,
+                options={
+                    **entry.options,
+                    CONF_TOPIC_PREFIX: user_input[CONF_TOPIC_PREFIX],
+                },
+            )
+        current = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_TOPIC_PREFIX, default=current): PREFIX}
+            ),
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> AliciaOptionsFlow:
+        """Options: approval, heartbeat timeout, stale days."""
+        return AliciaOptionsFlow()
+
+
+class AliciaOptionsFlow(OptionsFlow):
+    """How devices are trusted and watched."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={**self.config_entry.options, **user_input}
+            )
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_APPROVAL, default=options.get(CONF_APPROVAL, APPROVAL_MANUAL)
+                ): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=[APPROVAL_MANUAL, APPROVAL_AUTO],
+                        translation_key=CONF_APPROVAL,
+                    )
+                ),
+                vol.Required(
+                    CONF_HEARTBEAT_FACTOR,
+                    default=options.get(
+                        CONF_HEARTBEAT_FACTOR, DEFAULT_HEARTBEAT_FACTOR
+                    ),
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(min=1.5, max=10, step=0.5)
+                ),
+                vol.Required(
+                    CONF_STALE_DAYS,
+                    default=options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS),
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(min=1, max=365, step=1)
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

@@ -19,7 +19,7 @@ async def test_load_and_unload(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.topic_prefix == "alicia"
+    assert entry.runtime_data.prefix == "alicia"
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED

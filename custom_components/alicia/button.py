@@ -1,0 +1,49 @@
+"""Buttons: actions a device offers, such as identify or restart."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import (
+    ButtonDeviceClass,
+    ButtonEntity,
+    ButtonEntityDescription,
+)
+from homeassistant.const import EntityCategory, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import AliciaConfigEntry
+from .capabilities import Capability
+from .entity import AliciaEntity
+from .hub import AliciaHub, DeviceRecord
+from .platform import setup_platform
+
+PARALLEL_UPDATES = 1
+
+DESCRIPTIONS = {
+    "identify": ButtonEntityDescription(key="identify", device_class=ButtonDeviceClass.IDENTIFY, entity_category=EntityCategory.CONFIG),
+    "restart": ButtonEntityDescription(key="restart", device_class=ButtonDeviceClass.RESTART, entity_category=EntityCategory.CONFIG),
+    "trigger": ButtonEntityDescription(key="trigger", translation_key="trigger"),
+}  # fmt: skip
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: AliciaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Buttons as devices are approved."""
+
+    def build(
+        hub: AliciaHub, record: DeviceRecord, capability: Capability
+    ) -> ButtonEntity:
+        return AliciaButton(hub, record, capability.name, DESCRIPTIONS[capability.name])
+
+    setup_platform(hass, entry.runtime_data, Platform.BUTTON, async_add_entities, build)
+
+
+class AliciaButton(AliciaEntity, ButtonEntity):
+    """Sends a press command."""
+
+    async def async_press(self) -> None:
+        """Ask the device to act."""
+        await self.hub.async_command(self.device_id, self.key, "press")

@@ -1,0 +1,41 @@
+"""Diagnostics download: devices, pending devices, health, what was refused."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import AliciaConfigEntry
+
+TO_REDACT = {"password", "username", "public_key", "signature", "token", "api_key"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: AliciaConfigEntry
+) -> dict[str, Any]:
+    """What the hub knows."""
+    hub = entry.runtime_data
+    return async_redact_data(
+        {
+            "options": dict(entry.options),
+            "permit_open": hub.permit_open,
+            "devices": {
+                device_id: {
+                    "document": record.document,
+                    "available": hub.is_available(device_id),
+                    "unknown_capabilities": record.unknown_capabilities,
+                    "values": hub.values.get(device_id, {}),
+                    "health": hub.health.get(device_id),
+                }
+                for device_id, record in hub.devices.items()
+            },
+            "pending": {
+                device_id: record.document for device_id, record in hub.pending.items()
+            },
+            "counters": asdict(hub.counters),
+        },
+        TO_REDACT,
+    )

@@ -1,0 +1,54 @@
+"""Base entity for Alicia devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .const import DOMAIN, SIGNAL_DEVICE_UPDATE
+from .hub import AliciaHub, DeviceRecord
+
+
+class AliciaEntity(Entity):
+    """An entity of one device, updated by the hub's signals."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        hub: AliciaHub,
+        record: DeviceRecord,
+        key: str,
+        description: EntityDescription,
+    ) -> None:
+        """Identify the entity by device and key."""
+        self.hub = hub
+        self.device_id = record.device_id
+        self.key = key
+        self.entity_description = description
+        self._attr_unique_id = f"{record.device_id}_{key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, record.device_id)})
+
+    @property
+    def available(self) -> bool:
+        """Unavailable with its device."""
+        return self.hub.is_available(self.device_id)
+
+    @property
+    def reported(self) -> Any:
+        """The device's latest value for this entity's key."""
+        return self.hub.values.get(self.device_id, {}).get(self.key)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the device's updates."""
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_DEVICE_UPDATE.format(self.hub.entry.entry_id, self.device_id),
+                self.async_write_ha_state,
+            )
+        )

@@ -1,0 +1,72 @@
+"""Events: physical buttons and remotes on the device."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import (
+    EventDeviceClass,
+    EventEntity,
+    EventEntityDescription,
+)
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import AliciaConfigEntry
+from .capabilities import Capability
+from .const import SIGNAL_DEVICE_UPDATE
+from .entity import AliciaEntity
+from .hub import AliciaHub, DeviceRecord
+from .platform import setup_platform
+
+PARALLEL_UPDATES = 0
+DEFAULT_EVENT_TYPES = ["press", "double_press", "long_press"]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: AliciaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Event entities as devices are approved."""
+
+    def build(
+        hub: AliciaHub, record: DeviceRecord, capability: Capability
+    ) -> EventEntity:
+        types = capability.parameters.get("events")
+        description = EventEntityDescription(
+            key=capability.name,
+            translation_key=capability.name,
+            device_class=EventDeviceClass.DOORBELL
+            if capability.name == "doorbell"
+            else EventDeviceClass.BUTTON,
+            event_types=[str(t) for t in types]
+            if isinstance(types, list) and types
+            else DEFAULT_EVENT_TYPES,
+        )
+        return AliciaEvent(hub, record, capability.name, description)
+
+    setup_platform(hass, entry.runtime_data, Platform.EVENT, async_add_entities, build)
+
+
+class AliciaEvent(AliciaEntity, EventEntity):
+    """Fires each time the device reports its capability (value = the event type)."""
+
+    async def async_added_to_hass(self) -> None:
+        """Fire on each message naming this capability."""
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_DEVICE_UPDATE.format(self.hub.entry.entry_id, self.device_id),
+                self._updated,
+            )
+        )
+
+    @callback
+    def _updated(self) -> None:
+        if self.key in self.hub.last_keys.get(self.device_id, set()):
+            event_type = str(self.reported)
+            if event_type in (self.event_types or []):
+                self._trigger_event(event_type)
+            self.hub.last_keys[self.device_id].discard(self.key)
+        self.async_write_ha_state()

@@ -1,0 +1,576 @@
+"""The hub: alicia bus messages in, devices, entities and health out."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+import uuid
+
+from homeassistant.components import mqtt
+from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
+
+from .capabilities import Capability, is_known, platform_for
+from .const import (
+    APPROVAL_AUTO,
+    CONF_APPROVAL,
+    CONF_HEARTBEAT_FACTOR,
+    CONF_STALE_DAYS,
+    CONF_TOPIC_PREFIX,
+    DEFAULT_HEARTBEAT_FACTOR,
+    DEFAULT_STALE_DAYS,
+    DEFAULT_TOPIC_PREFIX,
+    DOMAIN,
+    HEALTH_CHECK_SECONDS,
+    MAX_PENDING,
+    PERMIT_SECONDS,
+    SIGNAL_DEVICE_ADDED,
+    SIGNAL_DEVICE_UPDATE,
+    SIGNAL_HUB_UPDATE,
+)
+from .protocol import ProtocolError, read_message
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+STORAGE_VERSION = 1
+LOG_EVERY_SECONDS = 60.0
+HUB_SOURCE = "home-assistant"
+
+
+@dataclass(slots=True)
+class DeviceRecord:
+    """An approved or pending device, from its capability document."""
+
+    device_id: str
+    device_type: str
+    name: str
+    capabilities: list[Capability]
+    metadata: dict[str, Any]
+    via_device: str | None
+    heartbeat_interval: float
+    document: dict[str, Any]
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> DeviceRecord:
+        """From a validated registration payload."""
+        return cls(
+            device_id=document["device_id"],
+            device_type=document["device_type"],
+            name=str(document.get("name") or document["device_id"]),
+            capabilities=[
+                Capability.from_document(c) for c in document["capabilities"]
+            ],
+            metadata=dict(document.get("metadata") or {}),
+            via_device=document.get("via_device"),
+            heartbeat_interval=float(document.get("heartbeat_interval", 60)),
+            document=document,
+        )
+
+    @property
+    def unknown_capabilities(self) -> list[str]:
+        """Capability names the integration cannot map to anything."""
+        return [c.name for c in self.capabilities if not is_known(c)]
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the hub refused or dropped, for diagnostics."""
+
+    messages: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    unknown_device: int = 0
+    pending_full: int = 0
+    collisions: int = 0
+
+
+class AliciaHub:
+    """Holds the devices of one config entry and talks to them over MQTT."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        """Nothing is subscribed until async_start()."""
+        self.hass = hass
+        self.entry = entry
+        self.prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
+        self.devices: dict[str, DeviceRecord] = {}
+        self.pending: OrderedDict[str, DeviceRecord] = OrderedDict()
+        self.values: dict[str, dict[str, Any]] = {}
+        self.health: dict[str, dict[str, Any]] = {}
+        self.last_seen: dict[str, float] = {}
+        self.last_keys: dict[str, set[str]] = {}
+        self.offline: set[str] = set()
+        self.counters = Counters()
+        self.permit_until: float | None = None
+        self._away: set[str] = set()
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._last_log: dict[str, float] = {}
+
+    @property
+    def heartbeat_factor(self) -> float:
+        """A device is unavailable after this many heartbeat intervals of silence."""
+        return float(
+            self.entry.options.get(CONF_HEARTBEAT_FACTOR, DEFAULT_HEARTBEAT_FACTOR)
+        )
+
+    @property
+    def auto_approve(self) -> bool:
+        """Whether new devices are trusted without asking."""
+        return self.entry.options.get(CONF_APPROVAL) == APPROVAL_AUTO
+
+    @property
+    def permit_open(self) -> bool:
+        """Whether the permit-new-devices window is open."""
+        return self.permit_until is not None and time.monotonic() < self.permit_until
+
+    # Lifecycle
+
+    async def async_load(self) -> None:
+        """Restore approved devices before any MQTT message arrives."""
+        stored = await self._store.async_load() or {}
+        for document in stored.get("devices", []):
+            record = DeviceRecord.from_document(document)
+            self.devices[record.device_id] = record
+        for document in stored.get("pending", [])[-MAX_PENDING:]:
+            record = DeviceRecord.from_document(document)
+            self.pending[record.device_id] = record
+
+    async def async_start(self) -> None:
+        """Subscribe to the bus and start checking health."""
+        p = self.prefix
+        for topic, handler in (
+            (f"{p}/system/discovery/register", self._on_register),
+            (f"{p}/system/discovery/register/+", self._on_register),
+            (f"{p}/system/discovery/capabilities", self._on_register),
+            (f"{p}/system/discovery/unregister", self._on_unregister),
+            (f"{p}/system/health/heartbeat", self._on_heartbeat),
+            (f"{p}/devices/+/status", self._on_status),
+            (f"{p}/devices/+/data", self._on_data),
+            (f"{p}/devices/sensors/telemetry", self._on_telemetry),
+        ):
+            self._unsubscribe.append(
+                await mqtt.async_subscribe(
+                    self.hass, topic, handler, qos=1, encoding=None
+                )
+            )
+        self._unsubscribe.append(
+            async_track_time_interval(
+                self.hass, self._check_health, timedelta(seconds=HEALTH_CHECK_SECONDS)
+            )
+        )
+
+    async def async_stop(self) -> None:
+        """Unsubscribe and save."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        await self._store.async_save(self._data_to_save())
+
+    def _data_to_save(self) -> dict[str, Any]:
+        return {
+            "devices": [r.document for r in self.devices.values()],
+            "pending": [r.document for r in self.pending.values()],
+        }
+
+    def _save(self) -> None:
+        self._store.async_delay_save(self._data_to_save, 1)
+
+    # Incoming messages
+
+    def _read(self, message: ReceiveMessage) -> Any:
+        self.counters.messages += 1
+        payload = message.payload
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        if not raw and message.retain:
+            return None  # a cleared retained registration
+        try:
+            return read_message(message.topic, raw, self.prefix)
+        except ProtocolError as err:
+            self.counters.rejected[err.code] = (
+                self.counters.rejected.get(err.code, 0) + 1
+            )
+            self._log_limited(
+                err.code,
+                "Rejected message on %s: %s (%s)",
+                message.topic,
+                err,
+                err.code,
+            )
+            return None
+
+    def _log_limited(self, key: str, text: str, *args: Any) -> None:
+        """At most one line per reason a minute: a flood must not flood the log too."""
+        now = time.monotonic()
+        if now - self._last_log.get(key, -LOG_EVERY_SECONDS) >= LOG_EVERY_SECONDS:
+            self._last_log[key] = now
+            _LOGGER.warning(text, *args)
+
+    @callback
+    def _on_register(self, message: ReceiveMessage) -> None:
+        if (read := self._read(message)) is None:
+            return
+        document = read.payload
+        device_id = document["device_id"]
+        topic_id = message.topic.rsplit("/", 1)[-1]
+        if message.topic.count("/") == 4 and topic_id != device_id:
+            self.counters.collisions += 1
+            self._log_limited(
+                "topic",
+                "Registration for %s on the topic of %s refused",
+                device_id,
+                topic_id,
+            )
+            return
+        if read.source not in (device_id, document.get("via_device")):
+            self.counters.collisions += 1
+            self._log_limited(
+                "collision", "%s tried to register device %s: refused (a device registers itself or its children)",
+                read.source, device_id,
+            )  # fmt: skip
+            return
+        record = DeviceRecord.from_document(document)
+        self.last_seen[device_id] = time.monotonic()
+        if device_id in self.devices:
+            self._update_device(record)
+        elif self.auto_approve or self.permit_open:
+            self.approve(record)
+        else:
+            self._add_pending(record)
+
+    def _add_pending(self, record: DeviceRecord) -> None:
+        if record.device_id not in self.pending and len(self.pending) >= MAX_PENDING:
+            self.counters.pending_full += 1
+            self._log_limited(
+                "pending",
+                "Pending list full (%s devices): %s not added",
+                MAX_PENDING,
+                record.device_id,
+            )
+            return
+        self.pending[record.device_id] = record
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"pending_{record.device_id}",
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="pending_device",
+            translation_placeholders={
+                "device_id": record.device_id,
+                "name": record.name,
+                "device_type": record.device_type,
+                "capabilities": ", ".join(c.name for c in record.capabilities)
+                or "none",
+            },
+            data={"entry_id": self.entry.entry_id, "device_id": record.device_id},
+        )
+        _LOGGER.info(
+            "Device %s (%s) is waiting for approval", record.device_id, record.name
+        )
+        self._save()
+        self._hub_changed()
+
+    def approve(self, record: DeviceRecord | str) -> DeviceRecord:
+        """Trust a device: mirror it into HA and create its entities."""
+        if isinstance(record, str):
+            record = self.pending[record]
+        self.pending.pop(record.device_id, None)
+        ir.async_delete_issue(self.hass, DOMAIN, f"pending_{record.device_id}")
+        self.devices[record.device_id] = record
+        self.last_seen.setdefault(record.device_id, time.monotonic())
+        self._register_device(record)
+        self._raise_unknown_capabilities(record)
+        _LOGGER.info("Device %s (%s) approved", record.device_id, record.name)
+        async_dispatcher_send(
+            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
+        )
+        self._save()
+        self._hub_changed()
+        return record
+
+    def _update_device(self, record: DeviceRecord) -> None:
+        old = self.devices[record.device_id]
+        self.devices[record.device_id] = record
+        if record.document == old.document:
+            return
+        self._register_device(record)
+        self._raise_unknown_capabilities(record)
+        removed = {c.name for c in old.capabilities} - {
+            c.name for c in record.capabilities
+        }
+        entities = er.async_get(self.hass)
+        for name in removed:
+            for entry in er.async_entries_for_config_entry(
+                entities, self.entry.entry_id
+            ):
+                if entry.unique_id == f"{record.device_id}_{name}":
+                    entities.async_remove(entry.entity_id)
+        async_dispatcher_send(
+            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
+        )
+        self._save()
+
+    def _register_device(self, record: DeviceRecord) -> None:
+        metadata = record.metadata
+        via = (DOMAIN, record.via_device) if record.via_device in self.devices else None
+        location = metadata.get("location")
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.entry.entry_id,
+            identifiers={(DOMAIN, record.device_id)},
+            name=record.name,
+            manufacturer=metadata.get("manufacturer"),
+            model=metadata.get("model"),
+            sw_version=metadata.get("version"),
+            suggested_area=str(location).replace("_", " ").title()
+            if location
+            else None,
+            via_device=via,
+            entry_type=dr.DeviceEntryType.SERVICE
+            if record.device_type == "service"
+            else None,
+        )
+
+    def _raise_unknown_capabilities(self, record: DeviceRecord) -> None:
+        for name in record.unknown_capabilities:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"unknown_capability_{record.device_id}_{name}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="unknown_capability",
+                translation_placeholders={
+                    "device_id": record.device_id,
+                    "name": record.name,
+                    "capability": name,
+                },
+            )
+
+    @callback
+    def _on_unregister(self, message: ReceiveMessage) -> None:
+        if (read := self._read(message)) is None:
+            return
+        device_id = read.payload["device_id"]
+        if (
+            read.source != device_id
+            and read.source != self.devices.get(device_id, _NO_DEVICE).via_device
+        ):
+            self.counters.collisions += 1
+            self._log_limited(
+                "unregister", "%s may not unregister %s", read.source, device_id
+            )
+            return
+        self.remove_device(device_id, clear_retained=False)
+
+    def remove_device(self, device_id: str, clear_retained: bool = True) -> None:
+        """Forget a device, in HA too; clear its retained registration so it does not return."""
+        self.pending.pop(device_id, None)
+        ir.async_delete_issue(self.hass, DOMAIN, f"pending_{device_id}")
+        record = self.devices.pop(device_id, None)
+        if record is not None:
+            for name in record.unknown_capabilities:
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, f"unknown_capability_{device_id}_{name}"
+                )
+            registry = dr.async_get(self.hass)
+            if (
+                device := registry.async_get_device(identifiers={(DOMAIN, device_id)})
+            ) is not None:
+                registry.async_update_device(
+                    device.id, remove_config_entry_id=self.entry.entry_id
+                )
+            _LOGGER.info("Device %s removed", device_id)
+        for table in (self.values, self.health, self.last_seen):
+            table.pop(device_id, None)
+        self.offline.discard(device_id)
+        if clear_retained:
+            self.hass.async_create_task(
+                mqtt.async_publish(
+                    self.hass,
+                    f"{self.prefix}/system/discovery/register/{device_id}",
+                    b"",
+                    1,
+                    True,
+                )
+            )
+        self._save()
+        self._hub_changed()
+
+    @callback
+    def _on_heartbeat(self, message: ReceiveMessage) -> None:
+        if (read := self._read(message)) is None:
+            return
+        payload = read.payload
+        device_id = payload.get("service_id") or payload.get("device_id")
+        if device_id not in self.devices or read.source not in (
+            device_id,
+            self.devices[device_id].via_device,
+        ):
+            self.counters.unknown_device += 1
+            return
+        self.health[device_id] = payload
+        self.last_seen[device_id] = time.monotonic()
+        self.offline.discard(device_id)
+        self._device_changed(device_id)
+
+    @callback
+    def _on_status(self, message: ReceiveMessage) -> None:
+        device_id = message.topic.split("/")[-2]
+        if device_id not in self.devices or (read := self._read(message)) is None:
+            return
+        if read.payload.get("state") == "offline":
+            self.offline.add(device_id)
+        else:
+            self.offline.discard(device_id)
+            self.last_seen[device_id] = time.monotonic()
+        self._device_changed(device_id)
+
+    @callback
+    def _on_data(self, message: ReceiveMessage) -> None:
+        device_id = message.topic.split("/")[-2]
+        if device_id not in self.devices:
+            self.counters.unknown_device += 1
+            return
+        if (read := self._read(message)) is None:
+            return
+        self._take_values(device_id, read.payload.get("values"))
+
+    @callback
+    def _on_telemetry(self, message: ReceiveMessage) -> None:
+        if (read := self._read(message)) is None:
+            return
+        device_id = read.payload.get("device_id", read.source)
+        if device_id not in self.devices or read.source not in (
+            device_id,
+            self.devices[device_id].via_device,
+        ):
+            self.counters.unknown_device += 1
+            return
+        self._take_values(device_id, read.payload.get("values"))
+
+    def _take_values(self, device_id: str, values: Any) -> None:
+        if not isinstance(values, dict):
+            self.counters.rejected["invalid_field"] = (
+                self.counters.rejected.get("invalid_field", 0) + 1
+            )
+            self._log_limited(
+                "values", "Data from %s without a values object", device_id
+            )
+            return
+        fresh = {str(k).lower(): v for k, v in values.items()}
+        self.values.setdefault(device_id, {}).update(fresh)
+        # Event entities fire on every message naming them, even with the same value.
+        self.last_keys[device_id] = set(fresh)
+        self.last_seen[device_id] = time.monotonic()
+        self._device_changed(device_id)
+
+    # Health
+
+    def is_available(self, device_id: str) -> bool:
+        """Online: not marked offline, and heard from within the heartbeat timeout."""
+        record = self.devices.get(device_id)
+        if record is None or device_id in self.offline:
+            return False
+        seen = self.last_seen.get(device_id)
+        timeout = self.heartbeat_factor * record.heartbeat_interval
+        return seen is not None and time.monotonic() - seen <= timeout
+
+    @callback
+    def _check_health(self, _now: datetime | None = None) -> None:
+        for device_id in list(self.devices):
+            available = self.is_available(device_id)
+            if not available and device_id not in self._away:
+                self._away.add(device_id)
+                _LOGGER.info("Device %s is unavailable", device_id)
+                self._device_changed(device_id)
+            elif available and device_id in self._away:
+                self._away.discard(device_id)
+                _LOGGER.info("Device %s is back", device_id)
+                self._device_changed(device_id)
+        stale_days = float(self.entry.options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS))
+        for device_id in self._away:
+            seen = self.last_seen.get(device_id)
+            if seen is not None and time.monotonic() - seen > stale_days * 86400:
+                ir.async_create_issue(
+                    self.hass, DOMAIN, f"stale_{device_id}", is_fixable=False,
+                    severity=ir.IssueSeverity.WARNING, translation_key="stale_device",
+                    translation_placeholders={"device_id": device_id, "days": f"{stale_days:g}"},
+                )  # fmt: skip
+
+    # Out
+
+    async def async_command(
+        self,
+        device_id: str,
+        capability: str,
+        action: str,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Send a command envelope to a device."""
+        message = {
+            "protocol": 1,
+            "message_id": str(uuid.uuid4()),
+            "timestamp": datetime.now(UTC).isoformat(),
+            "source": HUB_SOURCE,
+            "destination": device_id,
+            "message_type": "command",
+            "correlation_id": None,
+            "reply_to": None,
+            "payload": {
+                "capability": capability,
+                "action": action,
+                "params": params or {},
+            },
+            "security": {},
+        }
+        await mqtt.async_publish(
+            self.hass,
+            f"{self.prefix}/devices/{device_id}/command",
+            json.dumps(message),
+            1,
+            False,
+        )
+
+    def set_permit(self, open_: bool) -> None:
+        """Open the window for new devices (PERMIT_SECONDS), or close it."""
+        self.permit_until = time.monotonic() + PERMIT_SECONDS if open_ else None
+        if open_:
+            self.hass.loop.call_later(PERMIT_SECONDS, self._hub_changed)
+        self._hub_changed()
+
+    # Signals
+
+    def _device_changed(self, device_id: str) -> None:
+        async_dispatcher_send(
+            self.hass, SIGNAL_DEVICE_UPDATE.format(self.entry.entry_id, device_id)
+        )
+
+    def _hub_changed(self) -> None:
+        async_dispatcher_send(self.hass, SIGNAL_HUB_UPDATE.format(self.entry.entry_id))
+
+    def platform_capabilities(
+        self, record: DeviceRecord, platform: Any
+    ) -> list[Capability]:
+        """The device's capabilities that become entities on a platform."""
+        return [c for c in record.capabilities if platform_for(c) == platform]
+
+
+_NO_DEVICE = DeviceRecord("", "", "", [], {}, None, 60.0, {})

@@ -1,0 +1,65 @@
+"""Numbers: settable levels such as a speaker's volume."""
+
+from __future__ import annotations
+
+from homeassistant.components.number import (
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import PERCENTAGE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import AliciaConfigEntry
+from .capabilities import Capability
+from .entity import AliciaEntity
+from .hub import AliciaHub, DeviceRecord
+from .platform import setup_platform
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: AliciaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Numbers as devices are approved."""
+
+    def build(
+        hub: AliciaHub, record: DeviceRecord, capability: Capability
+    ) -> NumberEntity:
+        params = capability.parameters
+        description = NumberEntityDescription(
+            key=capability.name,
+            translation_key="volume"
+            if capability.name.startswith("volume")
+            else "level",
+            native_min_value=float(params.get("min", 0)),
+            native_max_value=float(params.get("max", 100)),
+            native_step=float(params.get("step", 1)),
+            native_unit_of_measurement=params.get("unit", PERCENTAGE),
+            mode=NumberMode.SLIDER,
+        )
+        return AliciaNumber(hub, record, capability.name, description)
+
+    setup_platform(hass, entry.runtime_data, Platform.NUMBER, async_add_entities, build)
+
+
+class AliciaNumber(AliciaEntity, NumberEntity):
+    """A level the device reports and accepts."""
+
+    @property
+    def native_value(self) -> float | None:
+        """As reported."""
+        value = self.reported
+        return (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else None
+        )
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Ask the device to set it."""
+        await self.hub.async_command(self.device_id, self.key, "set", {"value": value})

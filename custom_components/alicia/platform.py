@@ -1,0 +1,51 @@
+"""Adding entities to a platform as devices are approved or change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .capabilities import Capability
+from .const import SIGNAL_DEVICE_ADDED
+from .hub import AliciaHub, DeviceRecord
+
+
+def setup_platform(
+    hass: HomeAssistant,
+    hub: AliciaHub,
+    platform: Platform,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[AliciaHub, DeviceRecord, Capability], Entity | None],
+    *,
+    extra: Callable[[AliciaHub, DeviceRecord], Iterable[Entity]] | None = None,
+) -> None:
+    """Create each device's entities for this platform once, also for capabilities added later."""
+    created: set[str] = set()
+
+    @callback
+    def add(record: DeviceRecord) -> None:
+        new: list[Entity] = []
+        candidates: list[Entity] = [
+            e
+            for c in hub.platform_capabilities(record, platform)
+            if (e := build(hub, record, c)) is not None
+        ]
+        if extra is not None:
+            candidates.extend(extra(hub, record))
+        for entity in candidates:
+            if entity.unique_id is not None and entity.unique_id not in created:
+                created.add(entity.unique_id)
+                new.append(entity)
+        if new:
+            async_add_entities(new)
+
+    hub.entry.async_on_unload(
+        async_dispatcher_connect(
+            hass, SIGNAL_DEVICE_ADDED.format(hub.entry.entry_id), add
+        )
+    )

@@ -1,0 +1,61 @@
+"""Repairs: approving a device that is waiting, from Settings → Repairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant import data_entry_flow
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+
+from .const import DOMAIN
+
+
+class ApproveDeviceFlow(RepairsFlow):
+    """Approve, or reject, one pending device."""
+
+    def __init__(self, entry_id: str, device_id: str) -> None:
+        """For the device named in the issue."""
+        self.entry_id = entry_id
+        self.device_id = device_id
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Show the choice."""
+        return self.async_show_menu(step_id="init", menu_options=["approve", "reject"])
+
+    def _hub(self) -> Any:
+        entry = self.hass.config_entries.async_get_entry(self.entry_id)
+        return (
+            None
+            if entry is None or entry.domain != DOMAIN
+            else getattr(entry, "runtime_data", None)
+        )
+
+    async def async_step_approve(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Trust the device."""
+        hub = self._hub()
+        if hub is None or self.device_id not in hub.pending:
+            return self.async_abort(reason="device_gone")
+        hub.approve(self.device_id)
+        return self.async_create_entry(data={})
+
+    async def async_step_reject(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Forget it (it may ask again)."""
+        hub = self._hub()
+        if hub is not None:
+            hub.remove_device(self.device_id)
+        return self.async_create_entry(data={})
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
+) -> RepairsFlow:
+    """The flow for a pending-device issue."""
+    assert data is not None
+    return ApproveDeviceFlow(str(data["entry_id"]), str(data["device_id"]))

@@ -1,0 +1,76 @@
+"""Building alicia messages and firing them at HA's MQTT integration (mqtt_mock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+import json
+from typing import Any
+import uuid
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+
+
+def message(source: str, payload: dict[str, Any], message_type: str = "event") -> str:
+    return json.dumps(
+        {
+            "protocol": 1,
+            "message_id": str(uuid.uuid4()),
+            "timestamp": datetime.now(UTC).isoformat(),
+            "source": source,
+            "destination": "broadcast",
+            "message_type": message_type,
+            "payload": payload,
+        }
+    )
+
+
+SENSOR = {
+    "device_id": "kitchen_sensor",
+    "device_type": "sensor",
+    "name": "Kitchen sensor",
+    "capabilities": [
+        {"name": "temperature", "type": "sensor"},
+        "humidity",
+        "motion",
+        "battery",
+    ],
+    "metadata": {
+        "manufacturer": "Acme",
+        "model": "TH-1",
+        "location": "kitchen",
+        "version": "1.2.0",
+    },
+    "heartbeat_interval": 10,
+}
+
+LIGHT = {
+    "device_id": "hall_light",
+    "device_type": "actuator",
+    "name": "Hall light",
+    "capabilities": [
+        {"name": "light", "parameters": {"brightness": True, "color_temp": True}},
+        "identify",
+    ],
+    "metadata": {"manufacturer": "Acme", "model": "Bulb", "location": "hall"},
+    "heartbeat_interval": 10,
+}
+
+
+async def register(
+    hass: HomeAssistant, document: dict[str, Any], source: str | None = None
+) -> None:
+    device_id = document["device_id"]
+    async_fire_mqtt_message(
+        hass,
+        f"alicia/system/discovery/register/{device_id}",
+        message(source or device_id, document),
+    )
+    await hass.async_block_till_done()
+
+
+async def send(
+    hass: HomeAssistant, topic: str, source: str, payload: dict[str, Any]
+) -> None:
+    async_fire_mqtt_message(hass, topic, message(source, payload))
+    await hass.async_block_till_done()

@@ -1,0 +1,392 @@
+"""Discovery with approval, the device registry, entities from capabilities, data and commands."""
+
+from __future__ import annotations
+
+import json
+from unittest.mock import call
+
+from homeassistant.components.repairs import DOMAIN as REPAIRS
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import (
+    APPROVAL_AUTO,
+    CONF_APPROVAL,
+    DOMAIN,
+    MAX_PENDING,
+)
+
+from .helpers import LIGHT, SENSOR, register, send
+
+
+@pytest.fixture
+async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def entity_id(hass: HomeAssistant, unique_id: str, domain: str) -> str:
+    found = er.async_get(hass).async_get_entity_id(domain, DOMAIN, unique_id)
+    assert found is not None, unique_id
+    return found
+
+
+async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
+    """What the user does: Settings → Repairs → the issue → Approve."""
+    assert await async_setup_component(hass, REPAIRS, {})
+    from homeassistant.components.repairs import repairs_flow_manager
+    from homeassistant.components.repairs.issue_handler import (
+        async_process_repairs_platforms,
+    )
+
+    await async_process_repairs_platforms(hass)
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["type"] == "menu"
+    result = await manager.async_configure(
+        result["flow_id"], {"next_step_id": "approve"}
+    )
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+
+
+async def test_new_device_waits_for_approval(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    await register(hass, SENSOR)
+    hub = entry.runtime_data
+    assert "kitchen_sensor" in hub.pending
+    assert "kitchen_sensor" not in hub.devices
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor")
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {
+        "device_id": "kitchen_sensor", "name": "Kitchen sensor", "device_type": "sensor",
+        "capabilities": "temperature, humidity, motion, battery",
+    }  # fmt: skip
+    assert (
+        dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "kitchen_sensor")})
+        is None
+    )
+
+    await approve_from_repairs(hass, "pending_kitchen_sensor")
+    assert "kitchen_sensor" in hub.devices
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor") is None
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, "kitchen_sensor")}
+    )
+    assert device is not None
+    assert (device.name, device.manufacturer, device.model, device.sw_version) == (
+        "Kitchen sensor",
+        "Acme",
+        "TH-1",
+        "1.2.0",
+    )
+    assert device.area_id == "kitchen"
+
+    temperature = entity_id(hass, "kitchen_sensor_temperature", "sensor")
+    state = hass.states.get(temperature)
+    assert state is not None
+    assert state.attributes["device_class"] == "temperature"
+    assert state.attributes["unit_of_measurement"] == "°C"
+    assert state.attributes["state_class"] == "measurement"
+    battery = er.async_get(hass).async_get(
+        entity_id(hass, "kitchen_sensor_battery", "sensor")
+    )
+    assert battery is not None
+    assert battery.entity_category == "diagnostic"
+
+
+async def test_permit_switch_and_auto_approval(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    permit = entity_id(hass, f"{entry.entry_id}_permit", "switch")
+    assert hass.states.get(permit).state == STATE_OFF  # type: ignore[union-attr]
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": permit}, blocking=True
+    )
+    assert hass.states.get(permit).state == STATE_ON  # type: ignore[union-attr]
+    await register(hass, SENSOR)
+    assert "kitchen_sensor" in entry.runtime_data.devices
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": permit}, blocking=True
+    )
+    await register(hass, LIGHT)
+    assert "hall_light" in entry.runtime_data.pending
+
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_APPROVAL: APPROVAL_AUTO}
+    )
+    await hass.async_block_till_done()
+    await register(hass, LIGHT)
+    assert "hall_light" in entry.runtime_data.devices
+
+
+async def test_data_health_and_availability(
+    hass: HomeAssistant, entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("custom_components.alicia.hub.time.monotonic", lambda: clock[0])
+    entry.runtime_data.set_permit(True)
+    await register(hass, SENSOR)
+    await send(
+        hass,
+        "alicia/devices/kitchen_sensor/data",
+        "kitchen_sensor",
+        {"values": {"temperature": 21.5, "motion": True, "humidity": 40}},
+    )
+    assert (
+        hass.states.get(entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
+        == "21.5"
+    )  # type: ignore[union-attr]
+    assert (
+        hass.states.get(entity_id(hass, "kitchen_sensor_motion", "binary_sensor")).state
+        == STATE_ON
+    )  # type: ignore[union-attr]
+    connectivity = entity_id(hass, "kitchen_sensor_connectivity", "binary_sensor")
+    assert hass.states.get(connectivity).state == STATE_ON  # type: ignore[union-attr]
+
+    await send(hass, "alicia/system/health/heartbeat", "kitchen_sensor", {
+        "device_id": "kitchen_sensor", "status": "healthy", "interval": 10,
+        "metrics": {"cpu_usage": 5.0, "memory_usage": 20.0, "response_time": 42.0, "error_rate": 0.02},
+    })  # fmt: skip
+    assert (
+        hass.states.get(
+            entity_id(hass, "kitchen_sensor_health_response_time", "sensor")
+        ).state
+        == "42.0"
+    )  # type: ignore[union-attr]
+    assert (
+        hass.states.get(
+            entity_id(hass, "kitchen_sensor_health_error_rate", "sensor")
+        ).state
+        == "2.0"
+    )  # type: ignore[union-attr]
+    cpu = er.async_get(hass).async_get(
+        entity_id(hass, "kitchen_sensor_health_cpu_usage", "sensor")
+    )
+    assert cpu is not None
+    assert (
+        cpu.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    )  # noisy: off by default
+
+    # 3 intervals of 10 s without a heartbeat: unavailable, with its entities.
+    clock[0] += 31
+    entry.runtime_data._check_health()
+    await hass.async_block_till_done()
+    assert hass.states.get(connectivity).state == STATE_OFF  # type: ignore[union-attr]
+    assert (
+        hass.states.get(entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
+        == STATE_UNAVAILABLE
+    )  # type: ignore[union-attr]
+
+    await send(
+        hass,
+        "alicia/system/health/heartbeat",
+        "kitchen_sensor",
+        {"device_id": "kitchen_sensor", "status": "healthy", "interval": 10},
+    )
+    assert hass.states.get(connectivity).state == STATE_ON  # type: ignore[union-attr]
+    # The last will says offline: unavailable at once.
+    await send(
+        hass,
+        "alicia/devices/kitchen_sensor/status",
+        "kitchen_sensor",
+        {"state": "offline"},
+    )
+    assert hass.states.get(connectivity).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_commands_are_envelopes_on_the_device_topic(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry.runtime_data.set_permit(True)
+    await register(hass, LIGHT)
+    await send(
+        hass,
+        "alicia/devices/hall_light/data",
+        "hall_light",
+        {"values": {"light": {"state": "off", "brightness": 10}}},
+    )
+    light = entity_id(hass, "hall_light_light", "light")
+    assert hass.states.get(light).state == STATE_OFF  # type: ignore[union-attr]
+    mqtt_mock.async_publish.reset_mock()
+    await hass.services.async_call(
+        "light",
+        "turn_on",
+        {"entity_id": light, "brightness": 128, "color_temp_kelvin": 3000},
+        blocking=True,
+    )
+    topic, raw, qos, retain = mqtt_mock.async_publish.call_args.args
+    assert (topic, qos, retain) == ("alicia/devices/hall_light/command", 1, False)
+    sent = json.loads(raw)
+    assert sent["protocol"] == 1
+    assert sent["message_type"] == "command"
+    assert sent["destination"] == "hall_light"
+    assert sent["payload"] == {
+        "capability": "light",
+        "action": "turn_on",
+        "params": {"brightness": 128, "color_temp_kelvin": 3000},
+    }
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": entity_id(hass, "hall_light_identify", "button")},
+        blocking=True,
+    )
+    assert (
+        json.loads(mqtt_mock.async_publish.call_args.args[1])["payload"]["action"]
+        == "press"
+    )
+
+
+async def test_restored_before_mqtt_and_removed(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry.runtime_data.set_permit(True)
+    await register(hass, SENSOR)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert "kitchen_sensor" in entry.runtime_data.devices
+    assert (
+        er.async_get(hass).async_get_entity_id(
+            "sensor", DOMAIN, "kitchen_sensor_temperature"
+        )
+        is not None
+    )
+
+    # Deleted by the user: gone from HA, retained registration cleared.
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, "kitchen_sensor")}
+    )
+    assert device is not None
+    mqtt_mock.async_publish.reset_mock()
+    from custom_components.alicia import async_remove_config_entry_device
+
+    assert await async_remove_config_entry_device(hass, entry, device)
+    await hass.async_block_till_done()
+    assert "kitchen_sensor" not in entry.runtime_data.devices
+    assert (
+        call("alicia/system/discovery/register/kitchen_sensor", b"", 1, True)
+        in mqtt_mock.async_publish.call_args_list
+    )
+
+
+async def test_unregister_and_capability_changes(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    entry.runtime_data.set_permit(True)
+    await register(hass, SENSOR)
+    changed = {
+        **SENSOR,
+        "capabilities": ["temperature", "illuminance", "laser_pointer"],
+    }
+    await register(hass, changed)
+    registry = er.async_get(hass)
+    assert (
+        registry.async_get_entity_id("sensor", DOMAIN, "kitchen_sensor_illuminance")
+        is not None
+    )
+    assert (
+        registry.async_get_entity_id("sensor", DOMAIN, "kitchen_sensor_humidity")
+        is None
+    )
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, "unknown_capability_kitchen_sensor_laser_pointer"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders["capability"] == "laser_pointer"  # type: ignore[index]
+
+    await send(
+        hass,
+        "alicia/system/discovery/unregister",
+        "kitchen_sensor",
+        {"device_id": "kitchen_sensor"},
+    )
+    assert "kitchen_sensor" not in entry.runtime_data.devices
+    assert (
+        dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "kitchen_sensor")})
+        is None
+    )
+
+
+async def test_bad_input_is_refused_and_bounded(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    hub = entry.runtime_data
+    hub.set_permit(True)
+    await register(hass, SENSOR)
+    hub.set_permit(False)
+    # A flood of made-up devices: the pending list stays bounded.
+    for index in range(1000):
+        await register(hass, {**LIGHT, "device_id": f"fake_{index}"})
+    assert len(hub.pending) == MAX_PENDING
+    assert hub.counters.pending_full == 1000 - MAX_PENDING
+    # Someone else tries to re-register the kitchen sensor: refused.
+    await register(hass, {**SENSOR, "name": "Evil twin"}, source="intruder")
+    assert hub.devices["kitchen_sensor"].name == "Kitchen sensor"
+    assert hub.counters.collisions == 1
+    # Malformed, wrong types, unknown protocol version, oversized.
+    from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+
+    for raw in (
+        "{not json",
+        '{"protocol": 2}',
+        json.dumps({"protocol": 1}),
+        "x" * 70_000,
+    ):
+        async_fire_mqtt_message(hass, "alicia/system/discovery/register", raw)
+    await hass.async_block_till_done()
+    assert set(hub.counters.rejected) >= {
+        "malformed_json",
+        "unsupported_protocol",
+        "missing_field",
+        "too_large",
+    }
+    # Data for unknown devices is ignored; the real device still works.
+    await send(
+        hass, "alicia/devices/nobody/data", "nobody", {"values": {"temperature": 99}}
+    )
+    await send(
+        hass,
+        "alicia/devices/kitchen_sensor/data",
+        "kitchen_sensor",
+        {"values": {"temperature": 19.0}},
+    )
+    assert (
+        hass.states.get(entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
+        == "19.0"
+    )  # type: ignore[union-attr]
+
+
+async def test_diagnostics_redact(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    from custom_components.alicia.diagnostics import async_get_config_entry_diagnostics
+
+    entry.runtime_data.set_permit(True)
+    await register(
+        hass, {**SENSOR, "metadata": {**SENSOR["metadata"], "password": "hunter2"}}
+    )  # type: ignore[dict-item]
+    data = await async_get_config_entry_diagnostics(hass, entry)  # type: ignore[arg-type]
+    assert (
+        data["devices"]["kitchen_sensor"]["document"]["metadata"]["password"]
+        == "**REDACTED**"
+    )
+    assert data["counters"]["messages"] >= 1
