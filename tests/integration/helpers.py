@@ -25,7 +25,7 @@ def message(source: str, payload: dict[str, Any], message_type: str = "event") -
     )
 
 
-SENSOR = {
+SENSOR: dict[str, Any] = {
     "device_id": "kitchen_sensor",
     "device_type": "sensor",
     "name": "Kitchen sensor",
@@ -44,7 +44,7 @@ SENSOR = {
     "heartbeat_interval": 10,
 }
 
-LIGHT = {
+LIGHT: dict[str, Any] = {
     "device_id": "hall_light",
     "device_type": "actuator",
     "name": "Hall light",

@@ -8,7 +8,7 @@ from unittest.mock import call
 from homeassistant.components.repairs import DOMAIN as REPAIRS
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
@@ -38,6 +38,12 @@ async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigE
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+def state_of(hass: HomeAssistant, entity: str) -> State:
+    state = hass.states.get(entity)
+    assert state is not None, entity
+    return state
 
 
 def entity_id(hass: HomeAssistant, unique_id: str, domain: str) -> str:
@@ -101,7 +107,7 @@ async def test_new_device_waits_for_approval(
     assert device.area_id == "kitchen"
 
     temperature = entity_id(hass, "kitchen_sensor_temperature", "sensor")
-    state = hass.states.get(temperature)
+    state = state_of(hass, temperature)
     assert state is not None
     assert state.attributes["device_class"] == "temperature"
     assert state.attributes["unit_of_measurement"] == "°C"
@@ -117,11 +123,11 @@ async def test_permit_switch_and_auto_approval(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     permit = entity_id(hass, f"{entry.entry_id}_permit", "switch")
-    assert hass.states.get(permit).state == STATE_OFF  # type: ignore[union-attr]
+    assert state_of(hass, permit).state == STATE_OFF
     await hass.services.async_call(
         "switch", "turn_on", {"entity_id": permit}, blocking=True
     )
-    assert hass.states.get(permit).state == STATE_ON  # type: ignore[union-attr]
+    assert state_of(hass, permit).state == STATE_ON
     await register(hass, SENSOR)
     assert "kitchen_sensor" in entry.runtime_data.devices
     await hass.services.async_call(
@@ -152,32 +158,32 @@ async def test_data_health_and_availability(
         {"values": {"temperature": 21.5, "motion": True, "humidity": 40}},
     )
     assert (
-        hass.states.get(entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
+        state_of(hass, entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
         == "21.5"
-    )  # type: ignore[union-attr]
+    )
     assert (
-        hass.states.get(entity_id(hass, "kitchen_sensor_motion", "binary_sensor")).state
+        state_of(hass, entity_id(hass, "kitchen_sensor_motion", "binary_sensor")).state
         == STATE_ON
-    )  # type: ignore[union-attr]
+    )
     connectivity = entity_id(hass, "kitchen_sensor_connectivity", "binary_sensor")
-    assert hass.states.get(connectivity).state == STATE_ON  # type: ignore[union-attr]
+    assert state_of(hass, connectivity).state == STATE_ON
 
     await send(hass, "alicia/system/health/heartbeat", "kitchen_sensor", {
         "device_id": "kitchen_sensor", "status": "healthy", "interval": 10,
         "metrics": {"cpu_usage": 5.0, "memory_usage": 20.0, "response_time": 42.0, "error_rate": 0.02},
     })  # fmt: skip
     assert (
-        hass.states.get(
-            entity_id(hass, "kitchen_sensor_health_response_time", "sensor")
+        state_of(
+            hass, entity_id(hass, "kitchen_sensor_health_response_time", "sensor")
         ).state
         == "42.0"
-    )  # type: ignore[union-attr]
+    )
     assert (
-        hass.states.get(
-            entity_id(hass, "kitchen_sensor_health_error_rate", "sensor")
+        state_of(
+            hass, entity_id(hass, "kitchen_sensor_health_error_rate", "sensor")
         ).state
         == "2.0"
-    )  # type: ignore[union-attr]
+    )
     cpu = er.async_get(hass).async_get(
         entity_id(hass, "kitchen_sensor_health_cpu_usage", "sensor")
     )
@@ -190,11 +196,11 @@ async def test_data_health_and_availability(
     clock[0] += 31
     entry.runtime_data._check_health()
     await hass.async_block_till_done()
-    assert hass.states.get(connectivity).state == STATE_OFF  # type: ignore[union-attr]
+    assert state_of(hass, connectivity).state == STATE_OFF
     assert (
-        hass.states.get(entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
+        state_of(hass, entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
         == STATE_UNAVAILABLE
-    )  # type: ignore[union-attr]
+    )
 
     await send(
         hass,
@@ -202,7 +208,7 @@ async def test_data_health_and_availability(
         "kitchen_sensor",
         {"device_id": "kitchen_sensor", "status": "healthy", "interval": 10},
     )
-    assert hass.states.get(connectivity).state == STATE_ON  # type: ignore[union-attr]
+    assert state_of(hass, connectivity).state == STATE_ON
     # The last will says offline: unavailable at once.
     await send(
         hass,
@@ -210,7 +216,7 @@ async def test_data_health_and_availability(
         "kitchen_sensor",
         {"state": "offline"},
     )
-    assert hass.states.get(connectivity).state == STATE_OFF  # type: ignore[union-attr]
+    assert state_of(hass, connectivity).state == STATE_OFF
 
 
 async def test_commands_are_envelopes_on_the_device_topic(
@@ -225,7 +231,7 @@ async def test_commands_are_envelopes_on_the_device_topic(
         {"values": {"light": {"state": "off", "brightness": 10}}},
     )
     light = entity_id(hass, "hall_light_light", "light")
-    assert hass.states.get(light).state == STATE_OFF  # type: ignore[union-attr]
+    assert state_of(hass, light).state == STATE_OFF
     mqtt_mock.async_publish.reset_mock()
     await hass.services.async_call(
         "light",
@@ -313,7 +319,7 @@ async def test_unregister_and_capability_changes(
         DOMAIN, "unknown_capability_kitchen_sensor_laser_pointer"
     )
     assert issue is not None
-    assert issue.translation_placeholders["capability"] == "laser_pointer"  # type: ignore[index]
+    assert (issue.translation_placeholders or {})["capability"] == "laser_pointer"
 
     await send(
         hass,
@@ -372,9 +378,9 @@ async def test_bad_input_is_refused_and_bounded(
         {"values": {"temperature": 19.0}},
     )
     assert (
-        hass.states.get(entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
+        state_of(hass, entity_id(hass, "kitchen_sensor_temperature", "sensor")).state
         == "19.0"
-    )  # type: ignore[union-attr]
+    )
 
 
 async def test_diagnostics_redact(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -383,8 +389,8 @@ async def test_diagnostics_redact(hass: HomeAssistant, entry: MockConfigEntry) -
     entry.runtime_data.set_permit(True)
     await register(
         hass, {**SENSOR, "metadata": {**SENSOR["metadata"], "password": "hunter2"}}
-    )  # type: ignore[dict-item]
-    data = await async_get_config_entry_diagnostics(hass, entry)  # type: ignore[arg-type]
+    )
+    data = await async_get_config_entry_diagnostics(hass, entry)
     assert (
         data["devices"]["kitchen_sensor"]["document"]["metadata"]["password"]
         == "**REDACTED**"
