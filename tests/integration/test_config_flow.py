@@ -49,3 +49,95 @@ async def test_aborts_when_mqtt_not_connected(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "mqtt_not_connected"
+
+
+async def test_mqtt_discovery_offers_setup(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+
+    info = MqttServiceInfo(
+        topic="alicia/system/discovery/register/kitchen_sensor",
+        payload="{}",
+        qos=1,
+        retain=True,
+        subscribed_topic="alicia/system/discovery/register/+",
+        timestamp=0,
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "mqtt"}, data=info
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {"topic_prefix": "alicia"}
+
+    again = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "mqtt"}, data=info
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "single_instance_allowed"
+
+
+async def test_mqtt_discovery_of_another_prefix_is_refused(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+
+    info = MqttServiceInfo(
+        topic="other/system/discovery/register", payload="{}", qos=1, retain=False,
+        subscribed_topic="alicia/system/discovery/register", timestamp=0,
+    )  # fmt: skip
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "mqtt"}, data=info
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "invalid_discovery_info"
+
+
+async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"approval": "auto", "heartbeat_factor": 4.0, "stale_days": 10},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {
+        "topic_prefix": "alicia",
+        "approval": "auto",
+        "heartbeat_factor": 4.0,
+        "stale_days": 10,
+    }
+    assert entry.runtime_data.auto_approve  # reloaded with the new options
+    assert entry.runtime_data.heartbeat_factor == 4.0
+
+
+async def test_reconfigure_topic_prefix(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"topic_prefix": "home_bus"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.runtime_data.prefix == "home_bus"
+    subscribed = [c.args[0] for c in mqtt_mock.async_subscribe.call_args_list]
+    assert "home_bus/system/discovery/register/+" in subscribed
