@@ -96,7 +96,7 @@ async def test_bench(
                 count := len(
                     er.async_entries_for_config_entry(registry, entry.entry_id)
                 )
-            ) < expected + 1:  # noqa: ASYNC110
+            ) < expected + 1:
                 if time.perf_counter() > deadline:
                     print(
                         f"entities: {count} of {expected + 1}; devices {len(hub.devices)}, pending {len(hub.pending)}, {hub.counters}"
@@ -124,7 +124,7 @@ async def test_bench(
                 await client.publish(topic, envelope(device_id, payload), qos=0)
             published = time.perf_counter() - started
             deadline = time.perf_counter() + 60
-            while hub.counters.messages - before < MESSAGES:  # noqa: ASYNC110
+            while hub.counters.messages - before < MESSAGES:
                 if time.perf_counter() > deadline:
                     print(f"processed {hub.counters.messages - before} of {MESSAGES}")
                     break
