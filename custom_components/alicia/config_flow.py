@@ -60,8 +60,7 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
         self, discovery_info: MqttServiceInfo
     ) -> ConfigFlowResult:
         """The first alicia message on the broker offers to set Alicia up."""
-        if self._async_current_entries():
-            return self.async_abort(reason="single_instance_allowed")
+        # A second entry is refused by HA itself (single_config_entry in the manifest).
         await self.async_set_unique_id(DOMAIN)
         self._abort_if_unique_id_configured()
         if not discovery_info.topic.startswith(f"{DEFAULT_TOPIC_PREFIX}/"):

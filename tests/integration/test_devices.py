@@ -396,3 +396,24 @@ async def test_diagnostics_redact(hass: HomeAssistant, entry: MockConfigEntry) -
         == "**REDACTED**"
     )
     assert data["counters"]["messages"] >= 1
+
+
+async def test_silent_device_raises_a_repair_issue_and_stays(
+    hass: HomeAssistant, entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [5000.0]
+    monkeypatch.setattr("custom_components.alicia.hub.time.monotonic", lambda: clock[0])
+    entry.runtime_data.set_permit(True)
+    await register(hass, SENSOR)
+    clock[0] += 31  # unavailable: 3 missed heartbeats
+    entry.runtime_data._check_health()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "stale_kitchen_sensor") is None
+    clock[0] += 31 * 86400  # silent for over 30 days
+    entry.runtime_data._check_health()
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "stale_kitchen_sensor")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "device_id": "kitchen_sensor",
+        "days": "30",
+    }
+    assert "kitchen_sensor" in entry.runtime_data.devices  # reported, not removed
