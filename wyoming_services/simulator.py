@@ -1,0 +1,273 @@
+"""A few simulated alicia devices, to try Alicia without hardware: `python -m wyoming_services.simulator`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+import json
+import logging
+import random
+import socket
+import sys
+from typing import Any
+
+import aiomqtt
+
+from .protocol import envelope
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class SimulatedDevice:
+    """One device: its capability document and its current values."""
+
+    document: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def device_id(self) -> str:
+        """The device's id."""
+        return str(self.document["device_id"])
+
+    def drift(self, rng: random.Random) -> dict[str, Any]:
+        """The values that change by themselves this tick."""
+        changed: dict[str, Any] = {}
+        if "temperature" in self.values:
+            self.values["temperature"] = round(
+                self.values["temperature"] + rng.uniform(-0.2, 0.2), 2
+            )
+            self.values["humidity"] = round(
+                min(90, max(20, self.values["humidity"] + rng.uniform(-1, 1))), 1
+            )
+            changed |= {
+                "temperature": self.values["temperature"],
+                "humidity": self.values["humidity"],
+            }
+        if "motion" in self.values:
+            self.values["motion"] = rng.random() < 0.2
+            self.values["illuminance"] = round(
+                max(0.0, self.values["illuminance"] + rng.uniform(-20, 20)), 1
+            )
+            changed |= {
+                "motion": self.values["motion"],
+                "illuminance": self.values["illuminance"],
+            }
+        return changed
+
+    def obey(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply a command; the values to report back (empty if it made no sense)."""
+        capability, action = payload.get("capability"), payload.get("action")
+        params = payload.get("params") or {}
+        if capability not in self.values and capability not in {"identify"}:
+            return {}
+        if capability == "light":
+            light = dict(self.values["light"])
+            if action == "turn_off":
+                light["state"] = "off"
+            elif action == "turn_on":
+                light["state"] = "on"
+                for key in ("brightness", "color_temp_kelvin"):
+                    if key in params:
+                        light[key] = params[key]
+            self.values["light"] = light
+            return {"light": light}
+        if capability == "volume_control" and action == "set":
+            self.values["volume_control"] = max(
+                0, min(100, float(params.get("value", 0)))
+            )
+            return {"volume_control": self.values["volume_control"]}
+        if capability == "identify" and action == "press":
+            _LOGGER.info("%s blinks to identify itself", self.device_id)
+        return {}
+
+
+def devices() -> list[SimulatedDevice]:
+    """The simulated home."""
+    return [
+        SimulatedDevice(
+            {"device_id": "sim_living_climate", "device_type": "sensor", "name": "Living room climate",
+             "capabilities": ["temperature", "humidity", "battery"],
+             "metadata": {"manufacturer": "Alicia simulator", "model": "TH-1", "location": "living_room", "version": "1.0.0"},
+             "heartbeat_interval": 10},
+            {"temperature": 21.0, "humidity": 45.0, "battery": 87},
+        ),
+        SimulatedDevice(
+            {"device_id": "sim_hall_motion", "device_type": "sensor", "name": "Hall motion",
+             "capabilities": ["motion", "illuminance"],
+             "metadata": {"manufacturer": "Alicia simulator", "model": "PIR-2", "location": "hall", "version": "1.0.0"},
+             "heartbeat_interval": 10},
+            {"motion": False, "illuminance": 120.0},
+        ),
+        SimulatedDevice(
+            {"device_id": "sim_kitchen_light", "device_type": "actuator", "name": "Kitchen light",
+             "capabilities": [{"name": "light", "parameters": {"brightness": True, "color_temp": True}}, "identify"],
+             "metadata": {"manufacturer": "Alicia simulator", "model": "Bulb", "location": "kitchen", "version": "1.0.0"},
+             "heartbeat_interval": 10},
+            {"light": {"state": "off", "brightness": 180, "color_temp_kelvin": 3000}},
+        ),
+        SimulatedDevice(
+            {"device_id": "sim_kitchen_speaker", "device_type": "speaker", "name": "Kitchen speaker",
+             "capabilities": ["audio_playback", {"name": "volume_control", "parameters": {"min": 0, "max": 100}}, "announce"],
+             "metadata": {"manufacturer": "Alicia simulator", "model": "Sonos-like", "location": "kitchen", "version": "1.0.0"},
+             "heartbeat_interval": 10},
+            {"volume_control": 30.0},
+        ),
+        SimulatedDevice(
+            {"device_id": "sim_hall_button", "device_type": "controller", "name": "Hall button",
+             "capabilities": [{"name": "button", "parameters": {"events": ["press", "double_press", "long_press"]}}],
+             "metadata": {"manufacturer": "Alicia simulator", "model": "Button", "location": "hall", "version": "1.0.0"},
+             "heartbeat_interval": 10},
+            {},
+        ),
+    ]  # fmt: skip
+
+
+class Simulator:
+    """Runs the devices on one MQTT connection (each with its own status and will is not
+    possible on one connection, so the simulator's own status topic carries the will).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        prefix: str = "alicia",
+        interval: float = 5.0,
+        seed: int = 1,
+    ) -> None:
+        """Where to connect and how often to report."""
+        self.host, self.port, self.prefix, self.interval = host, port, prefix, interval
+        self.devices = {d.device_id: d for d in devices()}
+        self.rng = random.Random(seed)
+        self.ready = asyncio.Event()
+
+    async def _send(
+        self,
+        client: aiomqtt.Client,
+        topic: str,
+        source: str,
+        payload: dict[str, Any],
+        retain: bool = False,
+    ) -> None:
+        message = envelope(source, "event", payload)
+        await client.publish(
+            f"{self.prefix}/{topic}", json.dumps(message).encode(), qos=1, retain=retain
+        )
+
+    async def run(self) -> None:
+        """Register, then report, heartbeat and obey until cancelled."""
+        will_payload = {"state": "offline"}
+        first = next(iter(self.devices))
+        will = aiomqtt.Will(
+            f"{self.prefix}/devices/{first}/status",
+            json.dumps(envelope(first, "event", will_payload)).encode(),
+            qos=1,
+            retain=True,
+        )
+        async with aiomqtt.Client(
+            self.host, self.port, will=will, identifier=f"alicia-simulator-{socket.gethostname()}",
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+        ) as client:  # fmt: skip
+            await client.subscribe(f"{self.prefix}/devices/+/command", qos=1)
+            for device in self.devices.values():
+                await self._send(
+                    client,
+                    f"system/discovery/register/{device.device_id}",
+                    device.device_id,
+                    device.document,
+                    retain=True,
+                )
+                await self._send(
+                    client,
+                    f"devices/{device.device_id}/status",
+                    device.device_id,
+                    {"state": "online"},
+                    retain=True,
+                )
+            self.ready.set()
+            _LOGGER.info(
+                "Simulating %s on %s:%s", ", ".join(self.devices), self.host, self.port
+            )
+            ticker = asyncio.create_task(self._tick(client))
+            try:
+                async for message in client.messages:
+                    await self._on_command(client, str(message.topic), message.payload)
+            finally:
+                ticker.cancel()
+
+    async def _tick(self, client: aiomqtt.Client) -> None:
+        count = 0
+        while True:
+            for device in self.devices.values():
+                values = device.values if count == 0 else device.drift(self.rng)
+                if values:
+                    await self._send(
+                        client,
+                        f"devices/{device.device_id}/data",
+                        device.device_id,
+                        {"values": values},
+                    )
+                await self._send(client, "system/health/heartbeat", device.device_id, {
+                    "device_id": device.device_id, "status": "healthy", "interval": device.document["heartbeat_interval"],
+                    "metrics": {"cpu_usage": round(self.rng.uniform(1, 8), 1), "memory_usage": round(self.rng.uniform(20, 30), 1),
+                                "response_time": round(self.rng.uniform(5, 30), 1), "error_rate": 0.0},
+                })  # fmt: skip
+            count += 1
+            await asyncio.sleep(self.interval)
+
+    async def _on_command(self, client: aiomqtt.Client, topic: str, raw: Any) -> None:
+        device_id = topic.split("/")[-2]
+        device = self.devices.get(device_id)
+        try:
+            payload = json.loads(raw)["payload"]
+        except (ValueError, KeyError, TypeError):
+            _LOGGER.warning("Ignoring a malformed command on %s", topic)
+            return
+        if device is None:
+            return
+        _LOGGER.info("%s got %s", device_id, payload)
+        if changed := device.obey(payload):
+            await self._send(
+                client, f"devices/{device_id}/data", device_id, {"values": changed}
+            )
+
+    async def press(self, client: aiomqtt.Client, kind: str = "press") -> None:
+        """Press the hall button."""
+        await self._send(
+            client,
+            "devices/sim_hall_button/data",
+            "sim_hall_button",
+            {"values": {"button": kind}},
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m wyoming_services.simulator --mqtt-host HOST --mqtt-port PORT`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m wyoming_services.simulator", description=__doc__
+    )
+    parser.add_argument("--mqtt-host", default="127.0.0.1")
+    parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--topic-prefix", default="alicia")
+    parser.add_argument(
+        "--interval", type=float, default=5.0, help="seconds between reports"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    simulator = Simulator(
+        args.mqtt_host, args.mqtt_port, args.topic_prefix, args.interval
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(simulator.run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
