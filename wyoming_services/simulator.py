@@ -126,8 +126,10 @@ def devices() -> list[SimulatedDevice]:
 
 
 class Simulator:
-    """Runs the devices on one MQTT connection (each with its own status and will is not
-    possible on one connection, so the simulator's own status topic carries the will).
+    """Runs all the devices on one MQTT connection.
+
+    A connection has one last will: it marks the first device offline; the others
+    go unavailable in HA when their heartbeats stop.
     """
 
     def __init__(
