@@ -1,0 +1,242 @@
+"""First start of scripts/develop: onboard HA and create the config entries, through HA's own APIs.
+
+Onboarding (a development user, printed), then the MQTT, Wyoming and Alicia
+config entries via the config-flow REST API, an Assist pipeline with Alicia's
+speech-to-text, text-to-speech and agent via the websocket API, and "Permit new
+devices" turned on so the simulator's devices join. Later starts reuse
+.dev/credentials.json and skip what exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+import secrets
+import sys
+from typing import Any
+
+import aiohttp
+
+
+class Bootstrap:
+    """One HA, reached over HTTP."""
+
+    def __init__(self, url: str, credentials: Path) -> None:
+        self.url = url.rstrip("/")
+        self.client_id = f"{self.url}/"
+        self.credentials = credentials
+        self.token = ""
+        self.session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def _json(
+        self, method: str, path: str, body: Any = None, **kwargs: Any
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.session.request(
+            method, f"{self.url}{path}", json=body, headers=headers, **kwargs
+        ) as response:
+            text = await response.text()
+            if response.status >= 400:
+                raise RuntimeError(
+                    f"{method} {path}: HTTP {response.status}: {text[:300]}"
+                )
+            return json.loads(text) if text else None
+
+    async def _token(self, code: str) -> None:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": self.client_id,
+        }
+        async with self.session.post(f"{self.url}/auth/token", data=form) as response:
+            self.token = (await response.json())["access_token"]
+
+    async def login(self) -> dict[str, str]:
+        """Onboard (first start) or log in with the saved development user."""
+        steps = await self._json("GET", "/api/onboarding")
+        if any(step["step"] == "user" and not step["done"] for step in steps):
+            user = {
+                "username": "dev",
+                "password": secrets.token_urlsafe(12),
+                "name": "Alicia developer",
+            }
+            answer = await self._json(
+                "POST",
+                "/api/onboarding/users",
+                {**user, "client_id": self.client_id, "language": "en"},
+            )
+            await self._token(answer["auth_code"])
+            self.credentials.write_text(json.dumps(user))
+            self.credentials.chmod(0o600)
+            for step, body in (
+                ("core_config", {}),
+                ("analytics", {}),
+                (
+                    "integration",
+                    {
+                        "client_id": self.client_id,
+                        "redirect_uri": f"{self.url}/?auth_callback=1",
+                    },
+                ),
+            ):
+                if any(s["step"] == step and not s["done"] for s in steps):
+                    await self._json("POST", f"/api/onboarding/{step}", body)
+            return user
+        user = json.loads(self.credentials.read_text())
+        flow = await self._json("POST", "/auth/login_flow", {
+            "client_id": self.client_id, "handler": ["homeassistant", None], "redirect_uri": f"{self.url}/",
+        })  # fmt: skip
+        result = await self._json("POST", f"/auth/login_flow/{flow['flow_id']}", {
+            "username": user["username"], "password": user["password"], "client_id": self.client_id,
+        })  # fmt: skip
+        await self._token(result["result"])
+        return user
+
+    async def entry(self, domain: str, answers: dict[str, Any]) -> None:
+        """Run a config flow to its end, answering each form from `answers`."""
+        entries = await self._json("GET", "/api/config/config_entries/entry")
+        if any(e["domain"] == domain for e in entries):
+            return
+        result = await self._json(
+            "POST", "/api/config/config_entries/flow", {"handler": domain}
+        )
+        for _ in range(10):
+            if result["type"] == "create_entry":
+                print(f"bootstrap: {domain} set up", file=sys.stderr)
+                return
+            if result["type"] == "abort":
+                raise RuntimeError(f"{domain} flow aborted: {result.get('reason')}")
+            if result["type"] == "menu":
+                body: dict[str, Any] = {
+                    "next_step_id": answers.get(
+                        f"menu:{result['step_id']}", result["menu_options"][0]
+                    )
+                }
+            else:
+                fields = [f["name"] for f in result.get("data_schema", [])]
+                body = {name: answers[name] for name in fields if name in answers}
+            result = await self._json(
+                "POST", f"/api/config/config_entries/flow/{result['flow_id']}", body
+            )
+        raise RuntimeError(f"{domain} flow did not finish")
+
+    async def websocket(self, *commands: dict[str, Any]) -> list[Any]:
+        """Send commands over the websocket API; their results, in order."""
+        results = []
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            assert (await ws.receive_json())["type"] == "auth_ok"
+            for number, command in enumerate(commands, 1):
+                await ws.send_json({"id": number, **command})
+                while (message := await ws.receive_json())["id"] != number:
+                    pass
+                if not message.get("success"):
+                    raise RuntimeError(f"{command['type']}: {message.get('error')}")
+                results.append(message.get("result"))
+        return results
+
+    async def pipeline(self) -> None:
+        """An Assist pipeline of Alicia's STT, TTS and agent, made the preferred one."""
+        entities, pipelines = await self.websocket(
+            {"type": "config/entity_registry/list"},
+            {"type": "assist_pipeline/pipeline/list"},
+        )
+        if any(p["name"] == "Alicia" for p in pipelines["pipelines"]):
+            return
+        wyoming = {
+            e["entity_id"].split(".")[0]: e["entity_id"]
+            for e in entities
+            if e["platform"] == "wyoming"
+        }
+        created, = await self.websocket({
+            "type": "assist_pipeline/pipeline/create", "name": "Alicia", "language": "en",
+            "conversation_engine": wyoming.get("conversation", "conversation.home_assistant"), "conversation_language": "en",
+            "stt_engine": wyoming["stt"], "stt_language": "en",
+            "tts_engine": wyoming["tts"], "tts_language": "en_US", "tts_voice": "en_US-joe-medium",
+            "wake_word_entity": None, "wake_word_id": None,
+        })  # fmt: skip
+        await self.websocket(
+            {
+                "type": "assist_pipeline/pipeline/set_preferred",
+                "pipeline_id": created["id"],
+            }
+        )
+        print(
+            "bootstrap: Assist pipeline 'Alicia' created and preferred", file=sys.stderr
+        )
+
+    async def permit(self) -> None:
+        """Let the simulator's devices join without asking, this once; approve what already waits."""
+        entities, issues = await self.websocket(
+            {"type": "config/entity_registry/list"}, {"type": "repairs/list_issues"}
+        )
+        for entity in entities:
+            if entity["platform"] == "alicia" and entity["unique_id"].endswith(
+                "_permit"
+            ):
+                await self._json(
+                    "POST",
+                    "/api/services/switch/turn_on",
+                    {"entity_id": entity["entity_id"]},
+                )
+        for issue in issues["issues"]:
+            if issue["domain"] == "alicia" and issue["issue_id"].startswith("pending_"):
+                # What a user does in Settings -> Repairs: open the issue, choose Approve.
+                flow = await self._json(
+                    "POST",
+                    "/api/repairs/issues/fix",
+                    {"handler": "alicia", "issue_id": issue["issue_id"]},
+                )
+                await self._json(
+                    "POST",
+                    f"/api/repairs/issues/fix/{flow['flow_id']}",
+                    {"next_step_id": "approve"},
+                )
+
+    async def drop_unused_defaults(self) -> None:
+        """Onboarding adds integrations (weather, radio, Google TTS) this setup has no packages for."""
+        for entry in await self._json("GET", "/api/config/config_entries/entry"):
+            if entry["domain"] in {"met", "radio_browser", "google_translate"}:
+                await self._json(
+                    "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
+                )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="http://127.0.0.1:8123")
+    parser.add_argument("--credentials", type=Path, required=True)
+    parser.add_argument("--mqtt-port", type=int, required=True)
+    parser.add_argument("--wyoming-port", type=int, required=True)
+    args = parser.parse_args()
+    bootstrap = Bootstrap(args.url, args.credentials)
+    try:
+        first_time = not args.credentials.exists()
+        user = await bootstrap.login()
+        if first_time:
+            await bootstrap.drop_unused_defaults()
+        await bootstrap.entry("mqtt", {"broker": "127.0.0.1", "port": args.mqtt_port})
+        await bootstrap.entry(
+            "wyoming", {"host": "127.0.0.1", "port": args.wyoming_port}
+        )
+        await bootstrap.entry("alicia", {})
+        await asyncio.sleep(2)  # the wyoming entities appear once its entry is loaded
+        await bootstrap.pipeline()
+        if first_time:
+            await bootstrap.permit()
+        print(
+            f"bootstrap: log in at {args.url} as {user['username']} / {user['password']}",
+            file=sys.stderr,
+        )
+    finally:
+        await bootstrap.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
