@@ -160,6 +160,8 @@ class Bootstrap:
             "stt_engine": wyoming["stt"], "stt_language": "en",
             "tts_engine": wyoming["tts"], "tts_language": "en_US", "tts_voice": "en_US-joe-medium",
             "wake_word_entity": None, "wake_word_id": None,
+            # Commands like "turn on the light" go to HA first; everything else to Grok.
+            "prefer_local_intents": True,
         })  # fmt: skip
         await self.websocket(
             {
