@@ -87,7 +87,8 @@ class Bootstrap:
                 if any(s["step"] == step and not s["done"] for s in steps):
                     await self._json("POST", f"/api/onboarding/{step}", body)
             return user
-        user = json.loads(self.credentials.read_text())
+        saved: dict[str, Any] = json.loads(self.credentials.read_text())
+        user = {str(k): str(v) for k, v in saved.items()}
         flow = await self._json("POST", "/auth/login_flow", {
             "client_id": self.client_id, "handler": ["homeassistant", None], "redirect_uri": f"{self.url}/",
         })  # fmt: skip

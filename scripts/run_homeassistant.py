@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 
 import homeassistant.__main__ as ha_main
+from homeassistant.const import REQUIRED_PYTHON_VER
 
-if sys.version_info[:3] < ha_main.REQUIRED_PYTHON_VER:
-    wanted = ".".join(map(str, ha_main.REQUIRED_PYTHON_VER))
+if sys.version_info[:3] < REQUIRED_PYTHON_VER:
+    wanted = ".".join(map(str, REQUIRED_PYTHON_VER))
     print(
         f"run_homeassistant: Python {sys.version.split()[0]} is below HA's declared "
         f"{wanted}; starting HA anyway (tested on this version).",

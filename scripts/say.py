@@ -91,7 +91,10 @@ async def run(args: argparse.Namespace) -> int:
     changes = [
         f"{k}: {before.get(k)} -> {v}"
         for k, v in after.items()
-        if before.get(k) != v and not k.startswith(("sensor.", "event.", "sun.", "tts.", "stt.", "conversation."))
+        if before.get(k) != v
+        and not k.startswith(
+            ("sensor.", "event.", "sun.", "tts.", "stt.", "conversation.")
+        )
     ]
     print("changed:    " + ("; ".join(changes) if changes else "nothing"))
 
