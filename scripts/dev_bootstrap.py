@@ -28,6 +28,7 @@ class Bootstrap:
         self.client_id = f"{self.url}/"
         self.credentials = credentials
         self.token = ""
+        self.tokens: dict[str, Any] = {}
         self.session = aiohttp.ClientSession()
 
     async def close(self) -> None:
@@ -54,7 +55,8 @@ class Bootstrap:
             "client_id": self.client_id,
         }
         async with self.session.post(f"{self.url}/auth/token", data=form) as response:
-            self.token = (await response.json())["access_token"]
+            self.tokens = await response.json()
+            self.token = self.tokens["access_token"]
 
     async def login(self) -> dict[str, str]:
         """Onboard (first start) or log in with the saved development user."""
