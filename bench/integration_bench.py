@@ -17,7 +17,6 @@ import time
 import uuid
 
 import aiomqtt
-from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -25,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import custom_components.alicia  # noqa: F401
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import Mosquitto
+from tests.integration.helpers import setup_real_mqtt
 
 DEVICES = int(os.environ.get("BENCH_DEVICES", "1000"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "20000"))
@@ -47,15 +47,7 @@ async def test_bench(
     broker = Mosquitto(tmp_path / "broker")
     await hass.async_add_executor_job(broker.start)
     try:
-        mqtt_entry = MockConfigEntry(
-            domain=mqtt.DOMAIN,
-            data={"broker": "127.0.0.1", "port": broker.port},
-            version=1,
-            minor_version=2,
-        )
-        mqtt_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-        assert await mqtt.async_wait_for_mqtt_client(hass)
+        mqtt_entry = await setup_real_mqtt(hass, broker.port)
         entry = MockConfigEntry(
             domain=DOMAIN, options={"topic_prefix": "alicia", "approval": "auto"}
         )

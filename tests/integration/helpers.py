@@ -7,8 +7,12 @@ import json
 from typing import Any
 import uuid
 
+from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+)
 
 
 def message(source: str, payload: dict[str, Any], message_type: str = "event") -> str:
@@ -74,3 +78,17 @@ async def send(
 ) -> None:
     async_fire_mqtt_message(hass, topic, message(source, payload))
     await hass.async_block_till_done()
+
+
+async def setup_real_mqtt(hass: HomeAssistant, port: int) -> MockConfigEntry:
+    """HA's real MQTT integration, connected to the broker on 127.0.0.1:port."""
+    entry = MockConfigEntry(
+        domain=mqtt.DOMAIN,
+        data={"broker": "127.0.0.1", "port": port},
+        version=1,
+        minor_version=2,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await mqtt.async_wait_for_mqtt_client(hass)
+    return entry

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import json
 from pathlib import Path
 
-from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -17,7 +16,7 @@ from custom_components.alicia.const import DOMAIN
 from tests.bus.client import bus_client
 from tests.conftest import Mosquitto
 
-from .helpers import message
+from .helpers import message, setup_real_mqtt
 
 pytestmark = pytest.mark.slow
 
@@ -44,15 +43,7 @@ async def test_device_joins_reports_and_obeys(
     broker = Mosquitto(tmp_path / "broker")
     await hass.async_add_executor_job(broker.start)
     try:
-        mqtt_entry = MockConfigEntry(
-            domain=mqtt.DOMAIN,
-            data={"broker": "127.0.0.1", "port": broker.port},
-            version=1,
-            minor_version=2,
-        )
-        mqtt_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-        assert await mqtt.async_wait_for_mqtt_client(hass)
+        mqtt_entry = await setup_real_mqtt(hass, broker.port)
 
         alicia = MockConfigEntry(
             domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
