@@ -19,6 +19,8 @@ import voluptuous as vol
 from .const import (
     APPROVAL_AUTO,
     APPROVAL_MANUAL,
+    CONF_ANNOUNCE_TTS,
+    CONF_ANNOUNCE_VOLUME,
     CONF_APPROVAL,
     CONF_HEARTBEAT_FACTOR,
     CONF_STALE_DAYS,
@@ -139,6 +141,18 @@ class AliciaOptionsFlow(OptionsFlow):
                 ): selector.NumberSelector(
                     selector.NumberSelectorConfig(min=1, max=365, step=1)
                 ),
+                vol.Optional(
+                    CONF_ANNOUNCE_VOLUME,
+                    description={"suggested_value": options.get(CONF_ANNOUNCE_VOLUME)},
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=0, max=100, step=5, unit_of_measurement="%"
+                    )
+                ),
+                vol.Optional(
+                    CONF_ANNOUNCE_TTS,
+                    description={"suggested_value": options.get(CONF_ANNOUNCE_TTS)},
+                ): selector.EntitySelector(selector.EntitySelectorConfig(domain="tts")),
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)

@@ -24,3 +24,5 @@ HEALTH_CHECK_SECONDS: Final = 5
 SIGNAL_DEVICE_ADDED: Final = "alicia_device_added_{}"
 SIGNAL_DEVICE_UPDATE: Final = "alicia_device_update_{}_{}"
 SIGNAL_HUB_UPDATE: Final = "alicia_hub_update_{}"
+CONF_ANNOUNCE_VOLUME: Final = "announce_volume"
+CONF_ANNOUNCE_TTS: Final = "announce_tts"

@@ -15,6 +15,7 @@ import uuid
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
@@ -24,9 +25,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 
+from .announce import Announcement, Target, async_announce, resolve_players
 from .capabilities import Capability, is_known, platform_for
 from .const import (
     APPROVAL_AUTO,
+    CONF_ANNOUNCE_TTS,
     CONF_APPROVAL,
     CONF_HEARTBEAT_FACTOR,
     CONF_STALE_DAYS,
@@ -164,6 +167,7 @@ class AliciaHub:
             (f"{p}/devices/+/status", self._on_status),
             (f"{p}/devices/+/data", self._on_data),
             (f"{p}/devices/sensors/telemetry", self._on_telemetry),
+            (f"{p}/devices/speakers/announce", self._on_announce),
         ):
             self._unsubscribe.append(
                 await mqtt.async_subscribe(
@@ -481,6 +485,73 @@ class AliciaHub:
         self.last_keys[device_id] = set(fresh)
         self.last_seen[device_id] = time.monotonic()
         self._device_changed(device_id)
+
+    @callback
+    def _on_announce(self, message: ReceiveMessage) -> None:
+        if (read := self._read(message)) is not None:
+            self.hass.async_create_task(self._announce(read), eager_start=True)
+
+    async def _announce(self, read: Any) -> None:
+        """Play a requested announcement; answer played or failed, and why."""
+        payload, target = read.payload, read.payload.get("target") or {}
+        reply = read.reply_to or f"{self.prefix}/devices/speakers/announce/response"
+        try:
+            volume = payload.get("volume")
+            text, media = payload.get("message"), payload.get("media_url")
+            if not isinstance(target, dict) or not isinstance(text or media, str):
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key="nothing_to_say"
+                )
+            if volume is not None and (
+                not isinstance(volume, int | float) or not 0 <= volume <= 1
+            ):
+                volume = None
+            announcement = Announcement(
+                message=text,
+                media_url=media,
+                language=payload.get("language"),
+                volume=volume,
+            )
+            players = resolve_players(
+                self.hass,
+                Target(
+                    entity_ids=tuple(filter(None, [target.get("entity_id")])),
+                    area_ids=tuple(filter(None, [target.get("area")])),
+                    alicia_device=target.get("device_id"),
+                    location=target.get("location"),
+                ),
+            )
+            played = await async_announce(
+                self.hass,
+                players,
+                announcement,
+                self.entry.options.get(CONF_ANNOUNCE_TTS),
+            )
+            answer: dict[str, Any] = {"status": "played", "players": played}
+        except HomeAssistantError as err:
+            answer = {
+                "status": "failed",
+                "error": {
+                    "code": "failed",
+                    "message": str(err) or (err.translation_key or "failed"),
+                },
+            }
+        await self._respond(reply, read, answer)
+
+    async def _respond(self, topic: str, read: Any, payload: dict[str, Any]) -> None:
+        message = {
+            "protocol": 1,
+            "message_id": str(uuid.uuid4()),
+            "timestamp": datetime.now(UTC).isoformat(),
+            "source": HUB_SOURCE,
+            "destination": read.source,
+            "message_type": "response",
+            "correlation_id": read.message_id,
+            "reply_to": None,
+            "payload": payload,
+            "security": {},
+        }
+        await mqtt.async_publish(self.hass, topic, json.dumps(message), 1, False)
 
     # Health
 

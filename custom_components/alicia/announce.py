@@ -1,0 +1,166 @@
+"""Announcements: a message (or media) on media players, as play_media with announce: true."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components import tts
+from homeassistant.components.media_player.const import (
+    ATTR_MEDIA_ANNOUNCE,
+    ATTR_MEDIA_EXTRA,
+    MediaPlayerEntityFeature,
+)
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
+
+from .const import DOMAIN
+
+MEDIA_PLAYER = "media_player"
+
+
+@dataclass(slots=True)
+class Announcement:
+    """What to say or play, and how."""
+
+    message: str | None = None
+    media_url: str | None = None
+    language: str | None = None
+    volume: float | None = None
+    tts_entity: str | None = None
+
+
+@dataclass(slots=True)
+class Target:
+    """Where: HA entities, devices and areas, or an alicia device id or location."""
+
+    entity_ids: tuple[str, ...] = ()
+    device_ids: tuple[str, ...] = ()
+    area_ids: tuple[str, ...] = ()
+    alicia_device: str | None = None
+    location: str | None = None
+
+
+def _error(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
+
+
+def _players_in_areas(hass: HomeAssistant, area_ids: Iterable[str]) -> set[str]:
+    wanted = set(area_ids)
+    entities, devices = er.async_get(hass), dr.async_get(hass)
+    found = set()
+    for entry in entities.entities.values():
+        if entry.domain != MEDIA_PLAYER:
+            continue
+        area = entry.area_id
+        if (
+            area is None
+            and entry.device_id
+            and (device := devices.async_get(entry.device_id)) is not None
+        ):
+            area = device.area_id
+        if area in wanted:
+            found.add(entry.entity_id)
+    return found
+
+
+def _area_for_location(hass: HomeAssistant, location: str) -> str | None:
+    areas = ar.async_get(hass)
+    name = location.replace("_", " ").strip()
+    area = areas.async_get_area(location) or areas.async_get_area_by_name(name)
+    return area.id if area else None
+
+
+def resolve_players(hass: HomeAssistant, target: Target) -> list[str]:
+    """The media players a target means; ServiceValidationError when it means none."""
+    players = {e for e in target.entity_ids if e.startswith(f"{MEDIA_PLAYER}.")}
+    entities = er.async_get(hass)
+    for device_id in target.device_ids:
+        players |= {
+            e.entity_id
+            for e in er.async_entries_for_device(entities, device_id)
+            if e.domain == MEDIA_PLAYER
+        }
+    areas = set(target.area_ids)
+    if target.location:
+        if (area := _area_for_location(hass, target.location)) is None:
+            raise _error("unknown_location", location=target.location)
+        areas.add(area)
+    if target.alicia_device:
+        device = dr.async_get(hass).async_get_device(
+            identifiers={(DOMAIN, target.alicia_device)}
+        )
+        if device is None:
+            raise _error("unknown_device", device_id=target.alicia_device)
+        if device.area_id:
+            areas.add(device.area_id)
+    players |= _players_in_areas(hass, areas)
+    players = {p for p in players if hass.states.get(p) is not None}
+    if not players:
+        raise _error("no_media_player")
+    return sorted(players)
+
+
+def default_tts_engine(hass: HomeAssistant, preferred: str | None) -> str:
+    """The announcement's TTS: the option, else the add-on's Wyoming TTS, else HA's default."""
+    if preferred and hass.states.get(preferred) is not None:
+        return preferred
+    for entry in er.async_get(hass).entities.values():
+        if (
+            entry.domain == "tts"
+            and entry.platform == "wyoming"
+            and hass.states.get(entry.entity_id) is not None
+        ):
+            return entry.entity_id
+    if (engine := tts.async_default_engine(hass)) is None:
+        raise _error("no_tts")
+    return engine
+
+
+async def async_announce(
+    hass: HomeAssistant,
+    players: list[str],
+    announcement: Announcement,
+    default_tts: str | None = None,
+) -> list[str]:
+    """Play on each player; announce (duck and restore) where the player supports it."""
+    if announcement.media_url:
+        media_id = announcement.media_url
+    elif announcement.message:
+        engine = default_tts_engine(hass, announcement.tts_entity or default_tts)
+        try:
+            media_id = tts.generate_media_source_id(
+                hass,
+                announcement.message,
+                engine=engine,
+                language=announcement.language,
+            )
+        except HomeAssistantError as err:
+            raise _error("tts_failed", error=str(err)) from err
+    else:
+        raise _error("nothing_to_say")
+    for player in players:
+        state = hass.states.get(player)
+        features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES, 0)) if state else 0
+        data: dict[str, Any] = {
+            ATTR_ENTITY_ID: player,
+            "media_content_id": media_id,
+            "media_content_type": "music",
+        }
+        if features & MediaPlayerEntityFeature.MEDIA_ANNOUNCE:
+            data[ATTR_MEDIA_ANNOUNCE] = True
+        if announcement.volume is not None:
+            data[ATTR_MEDIA_EXTRA] = {"volume": announcement.volume}
+        await hass.services.async_call(MEDIA_PLAYER, "play_media", data, blocking=True)
+    return players

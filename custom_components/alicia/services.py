@@ -1,0 +1,68 @@
+"""The alicia.announce action."""
+
+from __future__ import annotations
+
+from homeassistant.const import ATTR_AREA_ID, ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.helpers import config_validation as cv
+import voluptuous as vol
+
+from .announce import Announcement, Target, async_announce, resolve_players
+from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
+
+SERVICE_ANNOUNCE = "announce"
+SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Exclusive("message", "what"): cv.string,
+            vol.Exclusive("media_url", "what"): cv.string,
+            vol.Optional("volume"): vol.All(vol.Coerce(float), vol.Range(min=0, max=1)),
+            vol.Optional("language"): cv.string,
+            vol.Optional("tts_entity"): cv.entity_id,
+            **cv.ENTITY_SERVICE_FIELDS,
+        }
+    ),
+    cv.has_at_least_one_key("message", "media_url"),
+)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register alicia.announce."""
+
+    async def announce(call: ServiceCall) -> ServiceResponse:
+        entries = hass.config_entries.async_loaded_entries(DOMAIN)
+        options = entries[0].options if entries else {}
+        data = call.data
+        target = Target(
+            entity_ids=tuple(cv.ensure_list(data.get(ATTR_ENTITY_ID))),
+            device_ids=tuple(cv.ensure_list(data.get(ATTR_DEVICE_ID))),
+            area_ids=tuple(cv.ensure_list(data.get(ATTR_AREA_ID))),
+        )
+        default_volume = options.get(CONF_ANNOUNCE_VOLUME)
+        announcement = Announcement(
+            message=data.get("message"),
+            media_url=data.get("media_url"),
+            language=data.get("language"),
+            volume=data.get(
+                "volume", default_volume / 100 if default_volume is not None else None
+            ),
+            tts_entity=data.get("tts_entity"),
+        )
+        players = resolve_players(hass, target)
+        played = await async_announce(
+            hass, players, announcement, options.get(CONF_ANNOUNCE_TTS)
+        )
+        return {"players": list(played)}
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ANNOUNCE,
+        announce,
+        schema=SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )

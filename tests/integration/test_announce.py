@@ -1,0 +1,144 @@
+"""Announcements: the alicia.announce action and the alicia/devices/speakers/announce topic."""
+
+from __future__ import annotations
+
+import json
+
+from homeassistant.components.media_player.const import MediaPlayerEntityFeature
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import SENSOR, register, send
+
+ANNOUNCING = (
+    MediaPlayerEntityFeature.PLAY_MEDIA | MediaPlayerEntityFeature.MEDIA_ANNOUNCE
+)
+
+
+@pytest.fixture
+async def setup(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> tuple[MockConfigEntry, list[ServiceCall]]:
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
+    assert await async_setup_component(hass, "media_player", {})
+    await hass.async_block_till_done()
+    # After the real media_player component, so this replaces its action.
+    calls = async_mock_service(hass, "media_player", "play_media")
+    kitchen = ar.async_get(hass).async_get_or_create("Kitchen")
+    entities = er.async_get(hass)
+    for object_id, features, area in (
+        ("kitchen_sonos", ANNOUNCING, kitchen.id),
+        ("old_radio", MediaPlayerEntityFeature.PLAY_MEDIA, None),
+    ):
+        entry = entities.async_get_or_create(
+            "media_player", "test", object_id, suggested_object_id=object_id
+        )
+        entities.async_update_entity(entry.entity_id, area_id=area)
+        hass.states.async_set(
+            entry.entity_id, "playing", {"supported_features": int(features)}
+        )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Alicia",
+        options={"topic_prefix": "alicia", "approval": "auto"},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry, calls
+
+
+async def test_action_announces_with_volume(
+    hass: HomeAssistant, setup: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    _, calls = setup
+    result = await hass.services.async_call(
+        DOMAIN, "announce",
+        {"entity_id": "media_player.kitchen_sonos", "message": "Dinner is ready.", "volume": 0.4},
+        blocking=True, return_response=True,
+    )  # fmt: skip
+    assert result == {"players": ["media_player.kitchen_sonos"]}
+    assert len(calls) == 1
+    data = calls[0].data
+    assert data["entity_id"] == "media_player.kitchen_sonos"
+    assert data["announce"] is True
+    assert data["extra"] == {"volume": 0.4}
+    assert data["media_content_id"].startswith(
+        "media-source://tts/demo?message=Dinner+is+ready."
+    )
+
+
+async def test_players_without_announce_get_plain_play_media(
+    hass: HomeAssistant, setup: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    _, calls = setup
+    await hass.services.async_call(
+        DOMAIN, "announce", {"entity_id": "media_player.old_radio", "media_url": "media-source://media_source/local/bell.mp3"},
+        blocking=True,
+    )  # fmt: skip
+    assert "announce" not in calls[0].data
+    assert (
+        calls[0].data["media_content_id"]
+        == "media-source://media_source/local/bell.mp3"
+    )
+
+
+async def test_area_target_and_unknown_target(
+    hass: HomeAssistant, setup: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    _, calls = setup
+    await hass.services.async_call(
+        DOMAIN, "announce", {"area_id": "kitchen", "message": "Hi."}, blocking=True
+    )
+    assert [c.data["entity_id"] for c in calls] == ["media_player.kitchen_sonos"]
+    with pytest.raises(ServiceValidationError) as error:
+        await hass.services.async_call(
+            DOMAIN,
+            "announce",
+            {"entity_id": "media_player.nowhere", "message": "Hi."},
+            blocking=True,
+        )
+    assert error.value.translation_key == "no_media_player"
+
+
+async def test_topic_plays_in_the_requesting_devices_room(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    _, calls = setup
+    await register(hass, SENSOR)  # its location "kitchen" puts it in the Kitchen area
+    mqtt_mock.async_publish.reset_mock()
+    await send(hass, "alicia/devices/speakers/announce", "alicia-voice", {
+        "message": "The oven is hot.", "language": "en", "volume": 0.5, "target": {"device_id": "kitchen_sensor"},
+    })  # fmt: skip
+    assert [c.data["entity_id"] for c in calls] == ["media_player.kitchen_sonos"]
+    assert calls[0].data["extra"] == {"volume": 0.5}
+    topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
+    assert topic == "alicia/devices/speakers/announce/response"
+    response = json.loads(raw)
+    assert response["message_type"] == "response"
+    assert response["payload"] == {
+        "status": "played",
+        "players": ["media_player.kitchen_sonos"],
+    }
+
+    await send(
+        hass,
+        "alicia/devices/speakers/announce",
+        "alicia-voice",
+        {"message": "Hello.", "target": {"location": "attic"}},
+    )
+    failed = json.loads(mqtt_mock.async_publish.call_args.args[1])
+    assert failed["payload"]["status"] == "failed"
