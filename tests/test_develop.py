@@ -44,17 +44,9 @@ async def test_develop_runs_everything_and_say_controls_a_device(
         "ALICIA_DEV_DIR": str(tmp_path / "dev"),
         **{k: str(v) for k, v in ports.items()},
     }
-    develop = await asyncio.create_subprocess_exec(
-        "bash", str(ROOT / "scripts" / "develop"), env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    assert develop.stdout is not None
-    output: list[str] = []
+    develop = await start(env)
     try:
-        async with asyncio.timeout(300):
-            while b"develop: ready" not in (line := await develop.stdout.readline()):
-                assert line, "develop exited early:\n" + "".join(output)
-                output.append(line.decode(errors="replace"))
+        await wait_ready(develop)
         url = f"http://127.0.0.1:{ports['ALICIA_HA_PORT']}"
         ha = Bootstrap(url, tmp_path / "dev" / "credentials.json")
         try:
@@ -91,3 +83,46 @@ async def test_develop_runs_everything_and_say_controls_a_device(
     # Everything it started is stopped.
     for port in ports.values():
         assert not listening(port), port
+
+    # A second start reuses the state: no onboarding, the same user, the same entries.
+    again = await start(env)
+    try:
+        lines = await wait_ready(again)
+        assert not any(
+            "onboard" in line.lower() and "error" in line.lower() for line in lines
+        )
+        ha = Bootstrap(
+            f"http://127.0.0.1:{ports['ALICIA_HA_PORT']}",
+            tmp_path / "dev" / "credentials.json",
+        )
+        try:
+            await ha.login()
+            entries = await ha._json("GET", "/api/config/config_entries/entry")
+            assert sorted(
+                e["domain"]
+                for e in entries
+                if e["domain"] in {"alicia", "mqtt", "wyoming"}
+            ) == ["alicia", "mqtt", "wyoming"]
+        finally:
+            await ha.close()
+    finally:
+        os.killpg(again.pid, signal.SIGTERM) if again.returncode is None else None
+        await asyncio.wait_for(again.wait(), 60)
+
+
+async def start(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        "bash", str(ROOT / "scripts" / "develop"), env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+async def wait_ready(develop: asyncio.subprocess.Process) -> list[str]:
+    """develop's output up to its "ready" line."""
+    assert develop.stdout is not None
+    output: list[str] = []
+    async with asyncio.timeout(300):
+        while b"develop: ready" not in (line := await develop.stdout.readline()):
+            assert line, "develop exited early:\n" + "".join(output)
+            output.append(line.decode(errors="replace"))
+    return output
