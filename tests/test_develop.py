@@ -43,6 +43,9 @@ async def test_develop_runs_everything_and_say_controls_a_device(
         **os.environ,
         "ALICIA_DEV_DIR": str(tmp_path / "dev"),
         **{k: str(v) for k, v in ports.items()},
+        # Piper speaks the same way every run (as in the other recognition tests).
+        "ALICIA_TTS_NOISE_SCALE": "0",
+        "ALICIA_TTS_NOISE_W_SCALE": "0",
     }
     develop = await start(env)
     try:
