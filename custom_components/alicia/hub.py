@@ -539,18 +539,9 @@ class AliciaHub:
         await self._respond(reply, read, answer)
 
     async def _respond(self, topic: str, read: Any, payload: dict[str, Any]) -> None:
-        message = {
-            "protocol": 1,
-            "message_id": str(uuid.uuid4()),
-            "timestamp": datetime.now(UTC).isoformat(),
-            "source": HUB_SOURCE,
-            "destination": read.source,
-            "message_type": "response",
-            "correlation_id": read.message_id,
-            "reply_to": None,
-            "payload": payload,
-            "security": {},
-        }
+        message = _envelope(
+            read.source, "response", payload, correlation_id=read.message_id
+        )
         await mqtt.async_publish(self.hass, topic, json.dumps(message), 1, False)
 
     # Health
@@ -596,22 +587,11 @@ class AliciaHub:
         params: dict[str, Any] | None = None,
     ) -> None:
         """Send a command envelope to a device."""
-        message = {
-            "protocol": 1,
-            "message_id": str(uuid.uuid4()),
-            "timestamp": datetime.now(UTC).isoformat(),
-            "source": HUB_SOURCE,
-            "destination": device_id,
-            "message_type": "command",
-            "correlation_id": None,
-            "reply_to": None,
-            "payload": {
-                "capability": capability,
-                "action": action,
-                "params": params or {},
-            },
-            "security": {},
-        }
+        message = _envelope(
+            device_id,
+            "command",
+            {"capability": capability, "action": action, "params": params or {}},
+        )
         await mqtt.async_publish(
             self.hass,
             f"{self.prefix}/devices/{device_id}/command",
@@ -645,3 +625,24 @@ class AliciaHub:
 
 
 _NO_DEVICE = DeviceRecord("", "", "", [], {}, None, 60.0, {})
+
+
+def _envelope(
+    destination: str,
+    message_type: str,
+    payload: dict[str, Any],
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    """A protocol version 1 message from the hub."""
+    return {
+        "protocol": 1,
+        "message_id": str(uuid.uuid4()),
+        "timestamp": datetime.now(UTC).isoformat(),
+        "source": HUB_SOURCE,
+        "destination": destination,
+        "message_type": message_type,
+        "correlation_id": correlation_id,
+        "reply_to": None,
+        "payload": payload,
+        "security": {},
+    }
