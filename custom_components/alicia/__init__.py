@@ -13,6 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .hub import AliciaHub
 from .services import async_setup_services
+from .vocabulary import VocabularyPublisher
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -56,6 +57,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
     for record in list(hub.devices.values()):
         hub.approve(record)
     await hub.async_start()
+    await VocabularyPublisher(hass, hub).async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 

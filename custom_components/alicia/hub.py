@@ -600,6 +600,12 @@ class AliciaHub:
             False,
         )
 
+    def envelope(
+        self, destination: str, message_type: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A message from the hub, for the other parts of the integration."""
+        return _envelope(destination, message_type, payload)
+
     def set_permit(self, open_: bool) -> None:
         """Open the window for new devices (PERMIT_SECONDS), or close it."""
         self.permit_until = time.monotonic() + PERMIT_SECONDS if open_ else None

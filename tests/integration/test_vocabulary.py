@@ -1,0 +1,77 @@
+"""The names people say are published (retained) as STT vocabulary, and again when they change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import json
+
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import DOMAIN
+
+
+def published(mqtt_mock: MqttMockHAClient) -> list[list[str]]:
+    return [
+        json.loads(c.args[1])["payload"]["phrases"]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == "alicia/voice/stt/vocabulary" and c.args[3] is True
+    ]
+
+
+async def test_vocabulary_published_and_updated(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    areas = ar.async_get(hass)
+    kitchen = areas.async_get_or_create("Kitchen")
+    areas.async_update(kitchen.id, aliases={"cooking area"})
+    entities = er.async_get(hass)
+    lamp = entities.async_get_or_create(
+        "light", "test", "lamp", suggested_object_id="zoe_lamp"
+    )
+    entities.async_update_entity(lamp.entity_id, aliases={"reading light"})
+    hidden = entities.async_get_or_create(
+        "switch", "test", "pump", suggested_object_id="secret_pump"
+    )
+    hass.states.async_set(
+        lamp.entity_id, "off", {"friendly_name": "Zoë's bedroom lamp"}
+    )
+    hass.states.async_set(hidden.entity_id, "off", {"friendly_name": "Secret pump"})
+    async_expose_entity(hass, "conversation", lamp.entity_id, True)
+    async_expose_entity(hass, "conversation", hidden.entity_id, False)
+
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    first = published(mqtt_mock)[-1]
+    assert {"Kitchen", "cooking area", "Zoë's bedroom lamp", "reading light"} <= set(
+        first
+    )
+    assert "Secret pump" not in first
+
+    hass.states.async_set(lamp.entity_id, "off", {"friendly_name": "Zoë's desk lamp"})
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3))
+    await hass.async_block_till_done()
+    latest = published(mqtt_mock)[-1]
+    assert "Zoë's desk lamp" in latest
+    assert "Zoë's bedroom lamp" not in latest
+    count = len(published(mqtt_mock))
+    hass.states.async_set(
+        lamp.entity_id, "on", {"friendly_name": "Zoë's desk lamp"}
+    )  # no rename
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+    await hass.async_block_till_done()
+    assert len(published(mqtt_mock)) == count
+    assert await hass.config_entries.async_unload(entry.entry_id)
