@@ -168,6 +168,7 @@ class AliciaHub:
             (f"{p}/devices/+/data", self._on_data),
             (f"{p}/devices/sensors/telemetry", self._on_telemetry),
             (f"{p}/devices/speakers/announce", self._on_announce),
+            (f"{p}/voice/command/response", self._on_voice_response),
         ):
             self._unsubscribe.append(
                 await mqtt.async_subscribe(
@@ -289,6 +290,12 @@ class AliciaHub:
         _LOGGER.info(
             "Device %s (%s) is waiting for approval", record.device_id, record.name
         )
+        self._fire(
+            "device_registered",
+            record.device_id,
+            name=record.name,
+            device_type=record.device_type,
+        )
         self._save()
         self._hub_changed()
 
@@ -303,6 +310,12 @@ class AliciaHub:
         self._register_device(record)
         self._raise_unknown_capabilities(record)
         _LOGGER.info("Device %s (%s) approved", record.device_id, record.name)
+        self._fire(
+            "device_approved",
+            record.device_id,
+            name=record.name,
+            device_type=record.device_type,
+        )
         async_dispatcher_send(
             self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
         )
@@ -402,6 +415,7 @@ class AliciaHub:
                     device.id, remove_config_entry_id=self.entry.entry_id
                 )
             _LOGGER.info("Device %s removed", device_id)
+            self._fire("device_removed", device_id)
         for table in (self.values, self.health, self.last_seen):
             table.pop(device_id, None)
         self.offline.discard(device_id)
@@ -528,6 +542,12 @@ class AliciaHub:
                 self.entry.options.get(CONF_ANNOUNCE_TTS),
             )
             answer: dict[str, Any] = {"status": "played", "players": played}
+            self._fire(
+                "announcement_played",
+                read.source,
+                message=text or media,
+                players=played,
+            )
         except HomeAssistantError as err:
             answer = {
                 "status": "failed",
@@ -537,6 +557,24 @@ class AliciaHub:
                 },
             }
         await self._respond(reply, read, answer)
+
+    @callback
+    def _on_voice_response(self, message: ReceiveMessage) -> None:
+        """The bridge answered a voice command: tell automations what was said and answered."""
+        if (read := self._read(message)) is None or "transcript" not in read.payload:
+            return
+        payload = read.payload
+        self._fire(
+            "voice_command",
+            read.destination,
+            transcript=payload.get("transcript"),
+            answer=payload.get("answer"),
+            language=payload.get("language"),
+        )
+
+    def _fire(self, kind: str, device_id: str, **data: Any) -> None:
+        """An HA event for automations: alicia_<kind> with the device and details."""
+        self.hass.bus.async_fire(f"{DOMAIN}_{kind}", {"device_id": device_id, **data})
 
     async def _respond(self, topic: str, read: Any, payload: dict[str, Any]) -> None:
         message = _envelope(
@@ -562,10 +600,12 @@ class AliciaHub:
             if not available and device_id not in self._away:
                 self._away.add(device_id)
                 _LOGGER.info("Device %s is unavailable", device_id)
+                self._fire("device_offline", device_id)
                 self._device_changed(device_id)
             elif available and device_id in self._away:
                 self._away.discard(device_id)
                 _LOGGER.info("Device %s is back", device_id)
+                self._fire("device_online", device_id)
                 self._device_changed(device_id)
         stale_days = float(self.entry.options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS))
         for device_id in self._away:

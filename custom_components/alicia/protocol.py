@@ -35,6 +35,7 @@ class Message:
     message_id: str
     timestamp: datetime
     source: str
+    destination: str
     message_type: str
     correlation_id: str | None
     reply_to: str | None
@@ -271,6 +272,7 @@ def read_message(topic: str, raw: bytes | str, prefix: str = "alicia") -> Messag
         message_id=envelope["message_id"],
         timestamp=envelope["timestamp"],
         source=envelope["source"],
+        destination=envelope["destination"],
         message_type=envelope["message_type"],
         correlation_id=envelope.get("correlation_id"),
         reply_to=reply_to,

@@ -1,0 +1,95 @@
+"""HA events for automations: devices coming and going, voice commands, announcements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import Event, HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import SENSOR, message, register, send
+
+
+async def test_events(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("custom_components.alicia.hub.time.monotonic", lambda: clock[0])
+    captured: dict[str, list[Event[Any]]] = {
+        kind: async_capture_events(hass, f"alicia_{kind}")
+        for kind in (
+            "device_registered",
+            "device_approved",
+            "device_offline",
+            "device_online",
+            "device_removed",
+            "voice_command",
+        )
+    }
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    hub = entry.runtime_data
+
+    await register(hass, SENSOR)
+    assert captured["device_registered"][0].data == {
+        "device_id": "kitchen_sensor",
+        "name": "Kitchen sensor",
+        "device_type": "sensor",
+    }
+    hub.approve("kitchen_sensor")
+    await hass.async_block_till_done()
+    assert captured["device_approved"][0].data["device_id"] == "kitchen_sensor"
+
+    clock[0] += 31
+    hub._check_health()
+    await send(
+        hass,
+        "alicia/system/health/heartbeat",
+        "kitchen_sensor",
+        {"device_id": "kitchen_sensor", "status": "healthy", "interval": 10},
+    )
+    hub._check_health()
+    await hass.async_block_till_done()
+    assert [e.data["device_id"] for e in captured["device_offline"]] == [
+        "kitchen_sensor"
+    ]
+    assert [e.data["device_id"] for e in captured["device_online"]] == [
+        "kitchen_sensor"
+    ]
+
+    import json
+
+    from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+
+    response = json.loads(
+        message(
+            "alicia-voice",
+            {"transcript": "Is it raining?", "answer": "No.", "language": "en"},
+            "response",
+        )
+    )
+    response |= {"correlation_id": "abc", "destination": "kitchen_satellite"}
+    async_fire_mqtt_message(hass, "alicia/voice/command/response", json.dumps(response))
+    await hass.async_block_till_done()
+    assert captured["voice_command"][0].data == {
+        "device_id": "kitchen_satellite", "transcript": "Is it raining?", "answer": "No.", "language": "en",
+    }  # fmt: skip
+
+    await send(
+        hass,
+        "alicia/system/discovery/unregister",
+        "kitchen_sensor",
+        {"device_id": "kitchen_sensor"},
+    )
+    assert captured["device_removed"][0].data == {"device_id": "kitchen_sensor"}
