@@ -12,6 +12,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
@@ -118,6 +119,7 @@ async def test_topic_plays_in_the_requesting_devices_room(
     mqtt_mock: MqttMockHAClient,
 ) -> None:
     _, calls = setup
+    played = async_capture_events(hass, "alicia_announcement_played")
     await register(hass, SENSOR)  # its location "kitchen" puts it in the Kitchen area
     mqtt_mock.async_publish.reset_mock()
     await send(hass, "alicia/devices/speakers/announce", "alicia-voice", {
@@ -131,6 +133,11 @@ async def test_topic_plays_in_the_requesting_devices_room(
     assert response["message_type"] == "response"
     assert response["payload"] == {
         "status": "played",
+        "players": ["media_player.kitchen_sonos"],
+    }
+    assert played[0].data == {
+        "device_id": "alicia-voice",
+        "message": "The oven is hot.",
         "players": ["media_player.kitchen_sonos"],
     }
 
