@@ -19,6 +19,7 @@ import voluptuous as vol
 from .const import (
     APPROVAL_AUTO,
     APPROVAL_MANUAL,
+    CONF_ALLOWED_ACTIONS,
     CONF_ANNOUNCE_TTS,
     CONF_ANNOUNCE_VOLUME,
     CONF_APPROVAL,
@@ -30,6 +31,7 @@ from .const import (
     DEFAULT_TOPIC_PREFIX,
     DOMAIN,
 )
+from .ha_bridge import DEFAULT_ALLOWED
 
 PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
 
@@ -140,6 +142,14 @@ class AliciaOptionsFlow(OptionsFlow):
                     default=options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS),
                 ): selector.NumberSelector(
                     selector.NumberSelectorConfig(min=1, max=365, step=1)
+                ),
+                vol.Required(
+                    CONF_ALLOWED_ACTIONS,
+                    default=list(options.get(CONF_ALLOWED_ACTIONS, DEFAULT_ALLOWED)),
+                ): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=list(DEFAULT_ALLOWED), multiple=True, custom_value=True
+                    )
                 ),
                 vol.Optional(
                     CONF_ANNOUNCE_VOLUME,

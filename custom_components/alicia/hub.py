@@ -25,10 +25,12 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 
+from . import ha_bridge
 from .announce import Announcement, Target, async_announce, resolve_players
 from .capabilities import Capability, is_known, platform_for
 from .const import (
     APPROVAL_AUTO,
+    CONF_ALLOWED_ACTIONS,
     CONF_ANNOUNCE_TTS,
     CONF_APPROVAL,
     CONF_HEARTBEAT_FACTOR,
@@ -45,6 +47,7 @@ from .const import (
     SIGNAL_DEVICE_UPDATE,
     SIGNAL_HUB_UPDATE,
 )
+from .ha_bridge import DEFAULT_ALLOWED, Refused
 from .protocol import ProtocolError, read_message
 
 if TYPE_CHECKING:
@@ -100,6 +103,7 @@ class Counters:
     unknown_device: int = 0
     pending_full: int = 0
     collisions: int = 0
+    commands_refused: int = 0
 
 
 class AliciaHub:
@@ -169,6 +173,7 @@ class AliciaHub:
             (f"{p}/devices/sensors/telemetry", self._on_telemetry),
             (f"{p}/devices/speakers/announce", self._on_announce),
             (f"{p}/voice/command/response", self._on_voice_response),
+            (f"{p}/integration/ha/command", self._on_ha_command),
         ):
             self._unsubscribe.append(
                 await mqtt.async_subscribe(
@@ -555,6 +560,33 @@ class AliciaHub:
                     "code": "failed",
                     "message": str(err) or (err.translation_key or "failed"),
                 },
+            }
+        await self._respond(reply, read, answer)
+
+    @callback
+    def _on_ha_command(self, message: ReceiveMessage) -> None:
+        if (read := self._read(message)) is not None:
+            self.hass.async_create_task(self._ha_command(read), eager_start=True)
+
+    async def _ha_command(self, read: Any) -> None:
+        """Run an allowed HA action for an approved device; answer done or refused, and why."""
+        reply = read.reply_to or f"{self.prefix}/integration/ha/command/response"
+        allowed = tuple(self.entry.options.get(CONF_ALLOWED_ACTIONS, DEFAULT_ALLOWED))
+        try:
+            if read.source not in self.devices:
+                raise Refused(f"{read.source} is not an approved device")
+            await ha_bridge.run(
+                self.hass, ha_bridge.check(self.hass, read.payload, allowed)
+            )
+            answer: dict[str, Any] = {"status": "done"}
+        except Refused as err:
+            self.counters.commands_refused += 1
+            self._log_limited(
+                "ha_command", "Refused HA command from %s: %s", read.source, err
+            )
+            answer = {
+                "status": "refused",
+                "error": {"code": "failed", "message": str(err)},
             }
         await self._respond(reply, read, answer)
 

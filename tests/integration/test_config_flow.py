@@ -10,6 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
+from custom_components.alicia.ha_bridge import DEFAULT_ALLOWED
 
 
 async def test_aborts_without_mqtt(hass: HomeAssistant) -> None:
@@ -116,6 +117,8 @@ async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) ->
         "approval": "auto",
         "heartbeat_factor": 4.0,
         "stale_days": 10,
+        # The safe default allow-list for alicia/integration/ha/command.
+        "allowed_actions": list(DEFAULT_ALLOWED),
     }
     assert entry.runtime_data.auto_approve  # reloaded with the new options
     assert entry.runtime_data.heartbeat_factor == 4.0

@@ -1,0 +1,148 @@
+"""alicia/integration/ha/command: allowed actions run, everything else is refused with the reason."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import SENSOR, register, send
+
+
+async def command(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    payload: dict[str, Any],
+    source: str = "kitchen_sensor",
+) -> dict[str, Any]:
+    mqtt_mock.async_publish.reset_mock()
+    await send(hass, "alicia/integration/ha/command", source, payload)
+    topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
+    assert topic == "alicia/integration/ha/command/response"
+    answer: dict[str, Any] = json.loads(raw)["payload"]
+    return answer
+
+
+@pytest.fixture
+async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
+    assert await async_setup_component(hass, "homeassistant", {})
+    hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen"})
+    hass.states.async_set("light.vault", "off", {"friendly_name": "Vault"})
+    async_expose_entity(hass, "conversation", "light.kitchen", True)
+    async_expose_entity(hass, "conversation", "light.vault", False)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Alicia",
+        options={"topic_prefix": "alicia", "approval": "auto"},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await register(hass, SENSOR)
+    return entry
+
+
+async def test_allowed_action_runs(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    calls = async_mock_service(hass, "light", "turn_on")
+    answer = await command(
+        hass,
+        mqtt_mock,
+        {
+            "action": "light.turn_on",
+            "target": {"entity_id": "light.kitchen"},
+            "data": {"brightness": 120},
+        },
+    )
+    assert answer == {"status": "done"}
+    assert calls[0].data == {"entity_id": ["light.kitchen"], "brightness": 120}
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (
+            {"action": "shell_command.wipe", "target": {"entity_id": "light.kitchen"}},
+            "action shell_command.wipe is not allowed",
+        ),
+        (
+            {"action": "homeassistant.restart"},
+            "action homeassistant.restart is not allowed",
+        ),
+        (
+            {"action": "script.turn_on", "target": {"entity_id": "script.x"}},
+            "action script.turn_on is not allowed",
+        ),
+        (
+            {"action": "light.turn_on", "target": {"entity_id": "light.vault"}},
+            "light.vault is not exposed to Assist",
+        ),
+        (
+            {"action": "light.turn_on", "target": {"entity_id": "switch.kitchen"}},
+            "switch.kitchen is not a light entity",
+        ),
+        ({"action": "light.turn_on"}, "target.entity_id must name the entities"),
+        (
+            {
+                "action": "light.turn_on",
+                "target": {"entity_id": "light.kitchen"},
+                "data": {"entity_id": "light.vault"},
+            },
+            "without entity_id",
+        ),
+        ({"action": 42}, 'payload.action must be "domain.action"'),
+    ],
+)
+async def test_refusals(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    payload: dict[str, Any],
+    reason: str,
+) -> None:
+    calls = async_mock_service(hass, "light", "turn_on")
+    answer = await command(hass, mqtt_mock, payload)
+    assert answer["status"] == "refused"
+    assert reason in answer["error"]["message"]
+    assert calls == []
+    assert entry.runtime_data.counters.commands_refused == 1
+
+
+async def test_unapproved_sender_is_refused(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    answer = await command(
+        hass,
+        mqtt_mock,
+        {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
+        source="stranger",
+    )
+    assert answer["error"]["message"] == "stranger is not an approved device"
+
+
+async def test_allow_list_is_an_option(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": ["light.turn_off"]}
+    )
+    await hass.async_block_till_done()
+    await register(hass, SENSOR)
+    answer = await command(
+        hass,
+        mqtt_mock,
+        {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
+    )
+    assert "not allowed (allowed: light.turn_off)" in answer["error"]["message"]
