@@ -11,6 +11,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .ha_state import StatePublisher
 from .hub import AliciaHub
 from .services import async_setup_services
 from .vocabulary import VocabularyPublisher
@@ -58,6 +59,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
         hub.approve(record)
     await hub.async_start()
     await VocabularyPublisher(hass, hub).async_start()
+    await StatePublisher(hass, hub).async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 
