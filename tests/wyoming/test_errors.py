@@ -73,7 +73,10 @@ async def test_bad_input_gets_error_and_server_goes_on(
     events, expected = CASES[case]
     async with AsyncTcpClient(*host_port(wyoming_server.uri)) as client:
         for event in events:
-            await client.write_event(event)
+            try:
+                await client.write_event(event)
+            except ConnectionError:
+                break  # the server answered the bad input and let go, as designed
         received = await read_until(client, "error")
         assert received, "connection closed without an error event"
         assert Error.is_type(received[-1].type)

