@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import AliciaConfigEntry
 from .capabilities import Capability
-from .const import SIGNAL_DEVICE_UPDATE
+from .const import DOMAIN, SIGNAL_DEVICE_UPDATE
 from .entity import AliciaEntity
 from .hub import AliciaHub, DeviceRecord
 from .platform import setup_platform
@@ -68,5 +68,15 @@ class AliciaEvent(AliciaEntity, EventEntity):
             event_type = str(self.reported)
             if event_type in (self.event_types or []):
                 self._trigger_event(event_type)
+                if self.registry_entry is not None and self.registry_entry.device_id:
+                    # For device triggers (device_trigger.py).
+                    self.hass.bus.async_fire(
+                        f"{DOMAIN}_button",
+                        {
+                            "device_id": self.registry_entry.device_id,
+                            "capability": self.key,
+                            "type": event_type,
+                        },
+                    )
             self.hub.last_keys[self.device_id].discard(self.key)
         self.async_write_ha_state()

@@ -1,0 +1,72 @@
+"""Device triggers for an alicia button: listed for the device, and firing an automation."""
+
+from __future__ import annotations
+
+from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_get_device_automations,
+    async_mock_service,
+)
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import register, send
+
+BUTTON = {
+    "device_id": "hall_button",
+    "device_type": "controller",
+    "name": "Hall button",
+    "capabilities": [
+        {"name": "button", "parameters": {"events": ["press", "long_press"]}}
+    ],
+}
+
+
+async def test_button_device_trigger(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Alicia",
+        options={"topic_prefix": "alicia", "approval": "auto"},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await register(hass, BUTTON)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "hall_button")})
+    assert device is not None
+
+    triggers = await async_get_device_automations(
+        hass, DeviceAutomationType.TRIGGER, device.id
+    )
+    ours = [t for t in triggers if t["domain"] == DOMAIN]
+    assert sorted((t["type"], t["subtype"]) for t in ours) == [
+        ("long_press", "button"),
+        ("press", "button"),
+    ]
+
+    calls = async_mock_service(hass, "test", "pressed")
+    assert await async_setup_component(hass, "automation", {"automation": [{
+        "triggers": [{"trigger": "device", "domain": DOMAIN, "device_id": device.id, "type": "long_press", "subtype": "button"}],
+        "actions": [{"action": "test.pressed"}],
+    }]})  # fmt: skip
+    await hass.async_block_till_done()
+    await send(
+        hass,
+        "alicia/devices/hall_button/data",
+        "hall_button",
+        {"values": {"button": "press"}},
+    )
+    assert calls == []
+    await send(
+        hass,
+        "alicia/devices/hall_button/data",
+        "hall_button",
+        {"values": {"button": "long_press"}},
+    )
+    assert len(calls) == 1
