@@ -123,7 +123,8 @@ def default_tts_engine(hass: HomeAssistant, preferred: str | None) -> str:
             and hass.states.get(entry.entity_id) is not None
         ):
             return entry.entity_id
-    if (engine := tts.async_default_engine(hass)) is None:
+    # tts.async_default_engine needs the tts component loaded.
+    if "tts" not in hass.config.components or (engine := tts.async_default_engine(hass)) is None:
         raise _error("no_tts")
     return engine
 

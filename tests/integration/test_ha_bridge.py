@@ -146,3 +146,27 @@ async def test_allow_list_is_an_option(
         {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
     )
     assert "not allowed (allowed: light.turn_off)" in answer["error"]["message"]
+
+
+async def test_failing_action_is_reported(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    from homeassistant.core import ServiceCall
+    from homeassistant.exceptions import HomeAssistantError
+
+    async def broken(call: ServiceCall) -> None:
+        raise HomeAssistantError("bulb unreachable")
+
+    hass.services.async_register("light", "turn_on", broken)
+    answer = await command(
+        hass,
+        mqtt_mock,
+        {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
+    )
+    assert answer == {
+        "status": "refused",
+        "error": {
+            "code": "failed",
+            "message": "light.turn_on failed: bulb unreachable",
+        },
+    }
