@@ -124,7 +124,10 @@ def default_tts_engine(hass: HomeAssistant, preferred: str | None) -> str:
         ):
             return entry.entity_id
     # tts.async_default_engine needs the tts component loaded.
-    if "tts" not in hass.config.components or (engine := tts.async_default_engine(hass)) is None:
+    if (
+        "tts" not in hass.config.components
+        or (engine := tts.async_default_engine(hass)) is None
+    ):
         raise _error("no_tts")
     return engine
 
