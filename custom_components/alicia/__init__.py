@@ -55,8 +55,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Entities of restored devices exist before the first message arrives.
-    for record in list(hub.devices.values()):
-        hub.approve(record)
+    hub.restore()
     await hub.async_start()
     await VocabularyPublisher(hass, hub).async_start()
     await StatePublisher(hass, hub).async_start()

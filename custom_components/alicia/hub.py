@@ -311,9 +311,7 @@ class AliciaHub:
         self.pending.pop(record.device_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"pending_{record.device_id}")
         self.devices[record.device_id] = record
-        self.last_seen.setdefault(record.device_id, time.monotonic())
-        self._register_device(record)
-        self._raise_unknown_capabilities(record)
+        self._activate(record)
         _LOGGER.info("Device %s (%s) approved", record.device_id, record.name)
         self._fire(
             "device_approved",
@@ -321,12 +319,22 @@ class AliciaHub:
             name=record.name,
             device_type=record.device_type,
         )
-        async_dispatcher_send(
-            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
-        )
         self._save()
         self._hub_changed()
         return record
+
+    def restore(self) -> None:
+        """Recreate the stored devices' HA devices and entities (no approval again)."""
+        for record in self.devices.values():
+            self._activate(record)
+
+    def _activate(self, record: DeviceRecord) -> None:
+        self.last_seen.setdefault(record.device_id, time.monotonic())
+        self._register_device(record)
+        self._raise_unknown_capabilities(record)
+        async_dispatcher_send(
+            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
+        )
 
     def _update_device(self, record: DeviceRecord) -> None:
         old = self.devices[record.device_id]

@@ -86,6 +86,13 @@ async def test_events(
         "device_id": "kitchen_satellite", "transcript": "Is it raining?", "answer": "No.", "language": "en",
     }  # fmt: skip
 
+    # A restart restores the device without approving it again.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert "kitchen_sensor" in entry.runtime_data.devices
+    assert len(captured["device_approved"]) == 1
+
     await send(
         hass,
         "alicia/system/discovery/unregister",
