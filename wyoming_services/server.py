@@ -381,7 +381,7 @@ class AliciaEventHandler(AsyncEventHandler):
             self._tts_task.cancel()
 
 
-async def serve(settings: Settings, started: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings) -> None:
     """Run the server until cancelled."""
     engines = Engines(settings)
     server = AsyncServer.from_uri(settings.uri)
@@ -400,8 +400,6 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
             await server.run(factory)
             return
         await server.start(factory)
-        if started is not None:
-            started.set()
         await loading
         if settings.mqtt_host:
             # After loading, so the registration names the models really in use.

@@ -236,15 +236,6 @@ class Simulator:
                 client, f"devices/{device_id}/data", device_id, {"values": changed}
             )
 
-    async def press(self, client: aiomqtt.Client, kind: str = "press") -> None:
-        """Press the hall button."""
-        await self._send(
-            client,
-            "devices/sim_hall_button/data",
-            "sim_hall_button",
-            {"values": {"button": kind}},
-        )
-
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m wyoming_services.simulator --mqtt-host HOST --mqtt-port PORT`."""

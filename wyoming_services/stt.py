@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import logging
 import os
 from pathlib import Path
@@ -404,7 +404,6 @@ class SessionResult:
     passes_after_stop: int
     speculative: bool
     audio_seconds: float
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 class SttSession:
