@@ -92,3 +92,20 @@ async def setup_real_mqtt(hass: HomeAssistant, port: int) -> MockConfigEntry:
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert await mqtt.async_wait_for_mqtt_client(hass)
     return entry
+
+
+async def setup_alicia(
+    hass: HomeAssistant, options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """The Alicia entry, set up (its MQTT must already be available)."""
+    from custom_components.alicia.const import DOMAIN
+
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Alicia",
+        options={"topic_prefix": "alicia", **(options or {})},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

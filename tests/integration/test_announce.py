@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import SENSOR, register, send
+from .helpers import SENSOR, register, send, setup_alicia
 
 ANNOUNCING = (
     MediaPlayerEntityFeature.PLAY_MEDIA | MediaPlayerEntityFeature.MEDIA_ANNOUNCE
@@ -49,14 +49,7 @@ async def setup(
         hass.states.async_set(
             entry.entity_id, "playing", {"supported_features": int(features)}
         )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Alicia",
-        options={"topic_prefix": "alicia", "approval": "auto"},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_alicia(hass, {"approval": "auto"})
     return entry, calls
 
 

@@ -10,14 +10,14 @@ from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 import yaml
 
-from custom_components.alicia.const import DOMAIN
 from tests.conftest import ROOT
+
+from .helpers import setup_alicia
 
 DOC = ROOT / "docs" / "automations.md"
 
@@ -50,11 +50,7 @@ async def test_documented_automations_fire(
         {"supported_features": int(MediaPlayerEntityFeature.MEDIA_ANNOUNCE)},
     )
     hass.states.async_set("binary_sensor.front_door_door", "off")
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    await setup_alicia(hass)
     assert await async_setup_component(hass, "automation", {"automation": automations})
     await hass.async_block_till_done()
     for automation in automations:

@@ -12,6 +12,8 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.alicia.const import DOMAIN
 from custom_components.alicia.ha_bridge import DEFAULT_ALLOWED
 
+from .helpers import setup_alicia
+
 
 async def test_aborts_without_mqtt(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(
@@ -98,12 +100,7 @@ async def test_mqtt_discovery_of_another_prefix_is_refused(
 
 
 async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_alicia(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
@@ -127,12 +124,7 @@ async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) ->
 async def test_reconfigure_topic_prefix(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_alicia(hass)
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.flow.async_configure(

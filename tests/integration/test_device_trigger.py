@@ -7,7 +7,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_get_device_automations,
     async_mock_service,
 )
@@ -15,7 +14,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import register, send
+from .helpers import register, send, setup_alicia
 
 BUTTON = {
     "device_id": "hall_button",
@@ -30,13 +29,7 @@ BUTTON = {
 async def test_button_device_trigger(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Alicia",
-        options={"topic_prefix": "alicia", "approval": "auto"},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    await setup_alicia(hass, {"approval": "auto"})
     await register(hass, BUTTON)
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "hall_button")})
     assert device is not None

@@ -26,18 +26,12 @@ from custom_components.alicia.const import (
     MAX_PENDING,
 )
 
-from .helpers import LIGHT, SENSOR, register, send
+from .helpers import LIGHT, SENSOR, register, send, setup_alicia
 
 
 @pytest.fixture
 async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await setup_alicia(hass)
 
 
 def state_of(hass: HomeAssistant, entity: str) -> State:

@@ -19,20 +19,12 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import register, send
+from .helpers import register, send, setup_alicia
 
 
 @pytest.fixture
 async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Alicia",
-        options={"topic_prefix": "alicia", "approval": "auto"},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await setup_alicia(hass, {"approval": "auto"})
 
 
 @pytest.mark.parametrize(

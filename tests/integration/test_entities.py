@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import register, send
+from .helpers import register, send, setup_alicia
 
 SPEAKER: dict[str, Any] = {
     "device_id": "sonos_kitchen_001",
@@ -62,15 +62,7 @@ COLOUR: dict[str, Any] = {
 
 @pytest.fixture
 async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Alicia",
-        options={"topic_prefix": "alicia", "approval": "auto"},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await setup_alicia(hass, {"approval": "auto"})
 
 
 def entity(hass: HomeAssistant, domain: str, unique_id: str) -> str:
@@ -187,11 +179,7 @@ async def test_colour_light_and_snapshot(
 async def test_rejecting_a_pending_device(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    entry = await setup_alicia(hass)
     await register(hass, SPEAKER)
     from homeassistant.components.repairs import repairs_flow_manager
     from homeassistant.components.repairs.issue_handler import (

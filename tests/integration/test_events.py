@@ -7,14 +7,11 @@ from typing import Any
 from homeassistant.core import Event, HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_capture_events,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.alicia.const import DOMAIN
-
-from .helpers import SENSOR, message, register, send
+from .helpers import SENSOR, message, register, send, setup_alicia
 
 
 async def test_events(
@@ -33,12 +30,7 @@ async def test_events(
             "voice_command",
         )
     }
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_alicia(hass)
     hub = entry.runtime_data
 
     await register(hass, SENSOR)

@@ -15,9 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.alicia.const import DOMAIN
-
-from .helpers import SENSOR, register, send
+from .helpers import SENSOR, register, send, setup_alicia
 
 
 async def command(
@@ -41,14 +39,7 @@ async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigE
     hass.states.async_set("light.vault", "off", {"friendly_name": "Vault"})
     async_expose_entity(hass, "conversation", "light.kitchen", True)
     async_expose_entity(hass, "conversation", "light.vault", False)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Alicia",
-        options={"topic_prefix": "alicia", "approval": "auto"},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_alicia(hass, {"approval": "auto"})
     await register(hass, SENSOR)
     return entry
 

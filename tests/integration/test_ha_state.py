@@ -11,12 +11,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.alicia.const import DOMAIN
+from .helpers import setup_alicia
 
 
 def states(mqtt_mock: MqttMockHAClient, entity_id: str) -> list[dict[str, Any]]:
@@ -37,12 +36,7 @@ async def test_exposed_states_are_published(
     hass.states.async_set("lock.front", "locked", {"friendly_name": "Front door"})
     async_expose_entity(hass, "conversation", "light.kitchen", True)
     async_expose_entity(hass, "conversation", "lock.front", False)
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_alicia(hass)
     assert states(mqtt_mock, "light.kitchen")[0]["state"] == "off"
     assert states(mqtt_mock, "lock.front") == []  # not exposed: never published
 

@@ -10,13 +10,12 @@ from pathlib import Path
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.alicia.const import DOMAIN
 from tests.bus.client import bus_client
 from tests.conftest import Mosquitto
 
-from .helpers import message, setup_real_mqtt
+from .helpers import message, setup_alicia, setup_real_mqtt
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +44,7 @@ async def test_device_joins_reports_and_obeys(
     try:
         mqtt_entry = await setup_real_mqtt(hass, broker.port)
 
-        alicia = MockConfigEntry(
-            domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-        )
-        alicia.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(alicia.entry_id)
-        await hass.async_block_till_done()
+        alicia = await setup_alicia(hass)
         hub = alicia.runtime_data
         hub.set_permit(True)  # the user opened "permit new devices"
 

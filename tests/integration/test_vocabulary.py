@@ -11,12 +11,11 @@ from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.alicia.const import DOMAIN
+from .helpers import setup_alicia
 
 
 def published(mqtt_mock: MqttMockHAClient) -> list[list[str]]:
@@ -49,12 +48,7 @@ async def test_vocabulary_published_and_updated(
     async_expose_entity(hass, "conversation", lamp.entity_id, True)
     async_expose_entity(hass, "conversation", hidden.entity_id, False)
 
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Alicia", options={"topic_prefix": "alicia"}
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_alicia(hass)
     first = published(mqtt_mock)[-1]
     assert {"Kitchen", "cooking area", "Zoë's bedroom lamp", "reading light"} <= set(
         first
