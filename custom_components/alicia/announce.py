@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 
-from .const import DOMAIN
+from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
 
 MEDIA_PLAYER = "media_player"
 
@@ -136,9 +136,13 @@ async def async_announce(
     hass: HomeAssistant,
     players: list[str],
     announcement: Announcement,
-    default_tts: str | None = None,
+    options: Mapping[str, Any],
 ) -> list[str]:
     """Play on each player; announce (duck and restore) where the player supports it."""
+    default_tts = options.get(CONF_ANNOUNCE_TTS)
+    volume = announcement.volume
+    if volume is None and (percent := options.get(CONF_ANNOUNCE_VOLUME)) is not None:
+        volume = percent / 100
     if announcement.media_url:
         media_id = announcement.media_url
     elif announcement.message:
@@ -164,7 +168,8 @@ async def async_announce(
         }
         if features & MediaPlayerEntityFeature.MEDIA_ANNOUNCE:
             data[ATTR_MEDIA_ANNOUNCE] = True
-        if announcement.volume is not None:
-            data[ATTR_MEDIA_EXTRA] = {"volume": announcement.volume}
+        if volume is not None:
+            # extra.volume is read by Sonos, in percent (0 to 100).
+            data[ATTR_MEDIA_EXTRA] = {"volume": round(volume * 100)}
         await hass.services.async_call(MEDIA_PLAYER, "play_media", data, blocking=True)
     return players

@@ -31,7 +31,6 @@ from .capabilities import Capability, is_known, platform_for
 from .const import (
     APPROVAL_AUTO,
     CONF_ALLOWED_ACTIONS,
-    CONF_ANNOUNCE_TTS,
     CONF_APPROVAL,
     CONF_HEARTBEAT_FACTOR,
     CONF_STALE_DAYS,
@@ -552,7 +551,7 @@ class AliciaHub:
                 self.hass,
                 players,
                 announcement,
-                self.entry.options.get(CONF_ANNOUNCE_TTS),
+                self.entry.options,
             )
             answer: dict[str, Any] = {"status": "played", "players": played}
             self._fire(

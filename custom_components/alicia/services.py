@@ -13,7 +13,7 @@ from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from .announce import Announcement, Target, async_announce, resolve_players
-from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
+from .const import DOMAIN
 
 SERVICE_ANNOUNCE = "announce"
 SCHEMA = vol.All(
@@ -43,20 +43,15 @@ def async_setup_services(hass: HomeAssistant) -> None:
             device_ids=tuple(cv.ensure_list(data.get(ATTR_DEVICE_ID))),
             area_ids=tuple(cv.ensure_list(data.get(ATTR_AREA_ID))),
         )
-        default_volume = options.get(CONF_ANNOUNCE_VOLUME)
         announcement = Announcement(
             message=data.get("message"),
             media_url=data.get("media_url"),
             language=data.get("language"),
-            volume=data.get(
-                "volume", default_volume / 100 if default_volume is not None else None
-            ),
+            volume=data.get("volume"),
             tts_entity=data.get("tts_entity"),
         )
         players = resolve_players(hass, target)
-        played = await async_announce(
-            hass, players, announcement, options.get(CONF_ANNOUNCE_TTS)
-        )
+        played = await async_announce(hass, players, announcement, options)
         return {"players": list(played)}
 
     hass.services.async_register(

@@ -67,7 +67,7 @@ async def test_action_announces_with_volume(
     data = calls[0].data
     assert data["entity_id"] == "media_player.kitchen_sonos"
     assert data["announce"] is True
-    assert data["extra"] == {"volume": 0.4}
+    assert data["extra"] == {"volume": 40}
     assert data["media_content_id"].startswith(
         "media-source://tts/demo?message=Dinner+is+ready."
     )
@@ -119,7 +119,7 @@ async def test_topic_plays_in_the_requesting_devices_room(
         "message": "The oven is hot.", "language": "en", "volume": 0.5, "target": {"device_id": "kitchen_sensor"},
     })  # fmt: skip
     assert [c.data["entity_id"] for c in calls] == ["media_player.kitchen_sonos"]
-    assert calls[0].data["extra"] == {"volume": 0.5}
+    assert calls[0].data["extra"] == {"volume": 50}
     topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
     assert topic == "alicia/devices/speakers/announce/response"
     response = json.loads(raw)
