@@ -36,6 +36,18 @@ async def async_get_config_entry_diagnostics(
                 device_id: record.document for device_id, record in hub.pending.items()
             },
             "counters": asdict(hub.counters),
+            "security": {
+                "mode": hub.guard.mode,
+                "hub_key_fingerprint": hub.guard.key.fingerprint,
+                "counts": dict(hub.guard.audit.counts),
+                "last_refusal": hub.guard.audit.last,
+                "unsigned_sources": sorted(hub.guard.audit.unsigned_sources),
+                "key_fingerprints": {
+                    device_id: record.fingerprint
+                    for device_id, record in hub.devices.items()
+                },
+                "key_changes": hub.key_changes,
+            },
         },
         TO_REDACT,
     )

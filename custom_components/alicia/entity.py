@@ -8,7 +8,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN, SIGNAL_DEVICE_UPDATE
+from .const import DOMAIN, SIGNAL_DEVICE_UPDATE, SIGNAL_HUB_UPDATE
 from .hub import AliciaHub, DeviceRecord
 
 
@@ -49,6 +49,30 @@ class AliciaEntity(Entity):
             async_dispatcher_connect(
                 self.hass,
                 SIGNAL_DEVICE_UPDATE.format(self.hub.entry.entry_id, self.device_id),
+                self.async_write_ha_state,
+            )
+        )
+
+
+class HubEntity(Entity):
+    """An entity of the hub device itself (the config entry's service device)."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, hub: AliciaHub, key: str) -> None:
+        """Identify the entity by entry and key."""
+        self.hub = hub
+        self._attr_translation_key = key
+        self._attr_unique_id = f"{hub.entry.entry_id}_{key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, hub.entry.entry_id)})
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the hub's updates."""
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_HUB_UPDATE.format(self.hub.entry.entry_id),
                 self.async_write_ha_state,
             )
         )

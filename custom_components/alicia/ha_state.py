@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components import mqtt
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import (
@@ -87,10 +85,8 @@ class StatePublisher:
             "last_changed": state.last_changed.isoformat(),
         }
         message = self.hub.envelope("broadcast", "event", payload)
-        await mqtt.async_publish(
-            self.hass,
+        await self.hub.async_publish(
             f"{self.hub.prefix}/integration/ha/state/{state.entity_id}",
-            json.dumps(message, default=str),
-            1,
-            True,
+            message,
+            retain=True,
         )

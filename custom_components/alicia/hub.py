@@ -6,7 +6,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from .const import (
     CONF_ALLOWED_ACTIONS,
     CONF_APPROVAL,
     CONF_HEARTBEAT_FACTOR,
+    CONF_SECURITY_MODE,
     CONF_STALE_DAYS,
     CONF_TOPIC_PREFIX,
     DEFAULT_HEARTBEAT_FACTOR,
@@ -46,8 +46,10 @@ from .const import (
     SIGNAL_DEVICE_UPDATE,
     SIGNAL_HUB_UPDATE,
 )
+from .guard import BusGuard
 from .ha_bridge import DEFAULT_ALLOWED, Refused
-from .protocol import ProtocolError, read_message
+from .protocol import Message, ProtocolError, read_message
+from .security import MODE_VERIFY, HubKey, fingerprint, valid_public_key
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -56,6 +58,7 @@ _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
 LOG_EVERY_SECONDS = 60.0
 HUB_SOURCE = "home-assistant"
+UNSIGNED = "none (unsigned)"
 
 
 @dataclass(slots=True)
@@ -86,6 +89,17 @@ class DeviceRecord:
             heartbeat_interval=float(document.get("heartbeat_interval", 60)),
             document=document,
         )
+
+    @property
+    def public_key(self) -> str | None:
+        """The key the device registered with (pinned once approved)."""
+        key = self.document.get("public_key")
+        return key if isinstance(key, str) else None
+
+    @property
+    def fingerprint(self) -> str | None:
+        """SHA256:... of the device's key, as the user compares it."""
+        return fingerprint(self.public_key) if self.public_key else None
 
     @property
     def unknown_capabilities(self) -> list[str]:
@@ -128,6 +142,15 @@ class AliciaHub:
         )
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_log: dict[str, float] = {}
+        # Devices whose entities exist in this run, and devices pending after a key change.
+        self._active: set[str] = set()
+        self.key_changes: dict[str, str | None] = {}
+        self.guard = BusGuard(
+            hass,
+            entry.entry_id,
+            HubKey(),
+            entry.options.get(CONF_SECURITY_MODE, MODE_VERIFY),
+        )
 
     @property
     def heartbeat_factor(self) -> float:
@@ -151,6 +174,11 @@ class AliciaHub:
     async def async_load(self) -> None:
         """Restore approved devices before any MQTT message arrives."""
         stored = await self._store.async_load() or {}
+        if pem := stored.get("hub_key"):
+            self.guard.key = HubKey(pem.encode())
+        else:
+            await self._store.async_save(self._data_to_save())
+        self.key_changes = dict(stored.get("key_changes", {}))
         for document in stored.get("devices", []):
             record = DeviceRecord.from_document(document)
             self.devices[record.device_id] = record
@@ -184,6 +212,7 @@ class AliciaHub:
                 self.hass, self._check_health, timedelta(seconds=HEALTH_CHECK_SECONDS)
             )
         )
+        self._publish_trust()
 
     async def async_stop(self) -> None:
         """Unsubscribe and save."""
@@ -196,6 +225,8 @@ class AliciaHub:
         return {
             "devices": [r.document for r in self.devices.values()],
             "pending": [r.document for r in self.pending.values()],
+            "key_changes": self.key_changes,
+            "hub_key": self.guard.key.pem,
         }
 
     def _save(self) -> None:
@@ -203,14 +234,14 @@ class AliciaHub:
 
     # Incoming messages
 
-    def _read(self, message: ReceiveMessage) -> Any:
+    def _read(self, message: ReceiveMessage, secure: bool = True) -> Any:
         self.counters.messages += 1
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         if not raw and message.retain:
             return None  # a cleared retained registration
         try:
-            return read_message(message.topic, raw, self.prefix)
+            read = read_message(message.topic, raw, self.prefix)
         except ProtocolError as err:
             self.counters.rejected[err.code] = (
                 self.counters.rejected.get(err.code, 0) + 1
@@ -223,6 +254,18 @@ class AliciaHub:
                 err.code,
             )
             return None
+        if secure and not self.admit(message, read, self.key_of(read.source)):
+            return None
+        return read
+
+    def admit(self, message: ReceiveMessage, read: Message, key: str | None) -> bool:
+        """The guard's verdict on a parsed message (rate, signature, replay)."""
+        return self.guard.admit(message.topic, read, key, bool(message.retain))
+
+    def key_of(self, source: str) -> str | None:
+        """The approved key of a sender, if it has one."""
+        record = self.devices.get(source)
+        return record.public_key if record is not None else None
 
     def _log_limited(self, key: str, text: str, *args: Any) -> None:
         """At most one line per reason a minute: a flood must not flood the log too."""
@@ -233,10 +276,32 @@ class AliciaHub:
 
     @callback
     def _on_register(self, message: ReceiveMessage) -> None:
-        if (read := self._read(message)) is None:
+        if (read := self._read(message, secure=False)) is None:
             return
         document = read.payload
         device_id = document["device_id"]
+        offered = document.get("public_key")
+        if offered is not None and not valid_public_key(offered):
+            self.counters.rejected["invalid_field"] = (
+                self.counters.rejected.get("invalid_field", 0) + 1
+            )
+            self._log_limited(
+                "public_key",
+                "Registration of %s: public_key is not an Ed25519 key",
+                device_id,
+            )
+            return
+        existing = self.devices.get(device_id)
+        changed = False
+        if read.source != device_id:
+            key = self.key_of(read.source)  # a hub registering a device behind it
+        elif existing is None:
+            key = offered  # proof that the sender holds the key it offers
+        else:
+            changed = offered != existing.public_key
+            key = offered if changed else existing.public_key
+        if not self.admit(message, read, key):
+            return
         topic_id = message.topic.rsplit("/", 1)[-1]
         if message.topic.count("/") == 4 and topic_id != device_id:
             self.counters.collisions += 1
@@ -256,12 +321,30 @@ class AliciaHub:
             return
         record = DeviceRecord.from_document(document)
         self.last_seen[device_id] = time.monotonic()
-        if device_id in self.devices:
+        if existing is not None and changed:
+            self._key_changed(existing, record)
+        elif device_id in self.devices:
             self._update_device(record)
-        elif self.auto_approve or self.permit_open:
+        elif (
+            self.auto_approve or self.permit_open
+        ) and device_id not in self.key_changes:
             self.approve(record)
         else:
             self._add_pending(record)
+
+    def _key_changed(self, old: DeviceRecord, record: DeviceRecord) -> None:
+        """A known device with another key: untrusted until the user approves the new key."""
+        device_id = record.device_id
+        del self.devices[device_id]
+        self.key_changes[device_id] = old.fingerprint
+        self.guard.refuse("key_changed", device_id, "", "its key changed")
+        _LOGGER.warning(
+            "Device %s registered with a different key (%s, was %s): waiting for approval",
+            device_id, record.fingerprint, old.fingerprint,
+        )  # fmt: skip
+        self._device_changed(device_id)
+        self._add_pending(record)
+        self._publish_trust()
 
     def _add_pending(self, record: DeviceRecord) -> None:
         if record.device_id not in self.pending and len(self.pending) >= MAX_PENDING:
@@ -274,21 +357,30 @@ class AliciaHub:
             )
             return
         self.pending[record.device_id] = record
+        key_changed = record.device_id in self.key_changes
         ir.async_create_issue(
             self.hass,
             DOMAIN,
             f"pending_{record.device_id}",
             is_fixable=True,
             is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="pending_device",
+            severity=ir.IssueSeverity.ERROR
+            if key_changed
+            else ir.IssueSeverity.WARNING,
+            translation_key="key_changed" if key_changed else "pending_device",
             translation_placeholders={
                 "device_id": record.device_id,
                 "name": record.name,
                 "device_type": record.device_type,
                 "capabilities": ", ".join(c.name for c in record.capabilities)
                 or "none",
-            },
+                "fingerprint": record.fingerprint or UNSIGNED,
+            }
+            | (
+                {"old_fingerprint": self.key_changes[record.device_id] or UNSIGNED}
+                if key_changed
+                else {}
+            ),
             data={"entry_id": self.entry.entry_id, "device_id": record.device_id},
         )
         _LOGGER.info(
@@ -310,8 +402,14 @@ class AliciaHub:
         self.pending.pop(record.device_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"pending_{record.device_id}")
         self.devices[record.device_id] = record
+        self.key_changes.pop(record.device_id, None)
+        self.guard.approved(record.device_id)
         self._activate(record)
-        _LOGGER.info("Device %s (%s) approved", record.device_id, record.name)
+        _LOGGER.info(
+            "Device %s (%s) approved, key %s",
+            record.device_id, record.name, record.fingerprint or "none (unsigned)",
+        )  # fmt: skip
+        self._publish_trust()
         self._fire(
             "device_approved",
             record.device_id,
@@ -330,6 +428,11 @@ class AliciaHub:
     def _activate(self, record: DeviceRecord) -> None:
         self.last_seen.setdefault(record.device_id, time.monotonic())
         self._register_device(record)
+        if record.device_id in self._active:
+            # Approved again after a key change: its entities exist already.
+            self._device_changed(record.device_id)
+            return
+        self._active.add(record.device_id)
         self._raise_unknown_capabilities(record)
         async_dispatcher_send(
             self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
@@ -412,7 +515,10 @@ class AliciaHub:
     def remove_device(self, device_id: str, clear_retained: bool = True) -> None:
         """Forget a device, in HA too; clear its retained registration so it does not return."""
         self.pending.pop(device_id, None)
+        self.key_changes.pop(device_id, None)
+        self._active.discard(device_id)
         ir.async_delete_issue(self.hass, DOMAIN, f"pending_{device_id}")
+        ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{device_id}")
         record = self.devices.pop(device_id, None)
         if record is not None:
             for name in record.unknown_capabilities:
@@ -431,6 +537,8 @@ class AliciaHub:
         for table in (self.values, self.health, self.last_seen):
             table.pop(device_id, None)
         self.offline.discard(device_id)
+        if record is not None:
+            self._publish_trust()
         if clear_retained:
             self.hass.async_create_task(
                 mqtt.async_publish(
@@ -619,7 +727,7 @@ class AliciaHub:
         message = _envelope(
             read.source, "response", payload, correlation_id=read.message_id
         )
-        await mqtt.async_publish(self.hass, topic, json.dumps(message), 1, False)
+        await self.async_publish(topic, message)
 
     # Health
 
@@ -671,19 +779,32 @@ class AliciaHub:
             "command",
             {"capability": capability, "action": action, "params": params or {}},
         )
-        await mqtt.async_publish(
-            self.hass,
-            f"{self.prefix}/devices/{device_id}/command",
-            json.dumps(message),
-            1,
-            False,
-        )
+        await self.async_publish(f"{self.prefix}/devices/{device_id}/command", message)
 
     def envelope(
         self, destination: str, message_type: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """A message from the hub, for the other parts of the integration."""
         return _envelope(destination, message_type, payload)
+
+    async def async_publish(
+        self, topic: str, message: dict[str, Any], retain: bool = False
+    ) -> None:
+        """Publish a hub message, signed (docs/security.md)."""
+        await mqtt.async_publish(
+            self.hass, topic, self.guard.seal(topic, message), 1, retain
+        )
+
+    def _publish_trust(self) -> None:
+        """Tell the bridges (retained, signed) which device keys are approved."""
+        self.hass.async_create_task(
+            self.guard.async_publish_trust(
+                self.prefix,
+                _envelope,
+                [(d, r.public_key) for d, r in self.devices.items() if r.public_key],
+            ),
+            eager_start=False,
+        )
 
     def set_permit(self, open_: bool) -> None:
         """Open the window for new devices (PERMIT_SECONDS), or close it."""

@@ -41,6 +41,7 @@ class Message:
     reply_to: str | None
     payload: dict[str, Any]
     security: dict[str, Any]
+    raw: dict[str, Any]
 
 
 def _identifier(value: Any) -> str:
@@ -278,6 +279,7 @@ def read_message(topic: str, raw: bytes | str, prefix: str = "alicia") -> Messag
         reply_to=reply_to,
         payload=payload,
         security=envelope.get("security") or {},
+        raw=data,
     )
 
 

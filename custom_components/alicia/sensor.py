@@ -30,7 +30,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import AliciaConfigEntry
 from .capabilities import Capability
-from .entity import AliciaEntity
+from .entity import AliciaEntity, HubEntity
 from .hub import AliciaHub, DeviceRecord
 from .platform import setup_platform
 
@@ -85,7 +85,31 @@ async def async_setup_entry(
     def health(hub: AliciaHub, record: DeviceRecord) -> list[SensorEntity]:
         return [AliciaHealthSensor(hub, record, f"health_{d.key}", d) for d in HEALTH]
 
+    async_add_entities([SecuritySensor(hub, "security_refused")])
     setup_platform(hass, hub, Platform.SENSOR, async_add_entities, build, extra=health)
+
+
+class SecuritySensor(HubEntity, SensorEntity):
+    """Messages refused for security; the attributes break them down (docs/security.md)."""
+
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.TOTAL_INCREASING
+
+    @property
+    def native_value(self) -> int:
+        """Refusals since HA started."""
+        return self.hub.guard.audit.refused
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Counts by reason, the mode, the hub's key and who still sends unsigned."""
+        guard = self.hub.guard
+        return {
+            "mode": guard.mode,
+            "hub_key_fingerprint": guard.key.fingerprint,
+            **dict(sorted(guard.audit.counts.items())),
+            "unsigned_sources": sorted(guard.audit.unsigned_sources)[:50],
+        }
 
 
 class AliciaSensor(AliciaEntity, SensorEntity):

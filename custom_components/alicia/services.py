@@ -12,10 +12,12 @@ from homeassistant.core import (
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
+from .acl import mosquitto_acl
 from .announce import Announcement, Target, async_announce, resolve_players
 from .const import DOMAIN
 
 SERVICE_ANNOUNCE = "announce"
+SERVICE_ACL = "mosquitto_acl"
 SCHEMA = vol.All(
     vol.Schema(
         {
@@ -60,4 +62,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
         announce,
         schema=SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+
+    async def acl(call: ServiceCall) -> ServiceResponse:
+        entries = hass.config_entries.async_loaded_entries(DOMAIN)
+        if not entries:
+            return {"acl": ""}
+        hub = entries[0].runtime_data
+        devices = [(d, r.device_type) for d, r in hub.devices.items()]
+        return {"acl": mosquitto_acl(hub.prefix, devices)}
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ACL,
+        acl,
+        schema=vol.Schema({}),
+        supports_response=SupportsResponse.ONLY,
     )

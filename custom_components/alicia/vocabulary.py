@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components import mqtt
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
@@ -92,10 +90,6 @@ class VocabularyPublisher:
             return
         self._last = current
         message = self.hub.envelope("broadcast", "event", {"phrases": current})
-        await mqtt.async_publish(
-            self.hass,
-            f"{self.hub.prefix}/voice/stt/vocabulary",
-            json.dumps(message),
-            1,
-            True,
+        await self.hub.async_publish(
+            f"{self.hub.prefix}/voice/stt/vocabulary", message, retain=True
         )

@@ -79,6 +79,7 @@ async def test_new_device_waits_for_approval(
     assert issue.translation_placeholders == {
         "device_id": "kitchen_sensor", "name": "Kitchen sensor", "device_type": "sensor",
         "capabilities": "temperature, humidity, motion, battery",
+        "fingerprint": "none (unsigned)",
     }  # fmt: skip
     assert (
         dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "kitchen_sensor")})
