@@ -72,7 +72,13 @@ class ServerProcess:
             cwd=ROOT,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+            env={
+                **os.environ,
+                "HF_HUB_OFFLINE": "1",
+                # Its own key, not one in the home directory shared with other runs.
+                "ALICIA_SECURITY_KEY_FILE": str(log.with_suffix(".pem")),
+                **(env or {}),
+            },
         )
 
     def wait_ready(self, timeout: float = 120) -> None:

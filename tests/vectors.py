@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -36,3 +37,53 @@ def load(path: Path) -> Vector:
 
 def all_vectors() -> list[Vector]:
     return [load(path) for path in sorted(VECTORS.glob("*.json"))]
+
+
+SECURITY = VECTORS / "security"
+
+
+@dataclass(frozen=True)
+class SecurityVector:
+    name: str
+    topic: str
+    mode: str
+    trusted_key: str | None
+    now: datetime
+    retained: bool
+    repeat: bool
+    message: dict[str, Any]
+    expect: str
+    to_sign: str | None
+
+
+def security_vectors() -> list[SecurityVector]:
+    """The signed, tampered and replayed messages, and what each receiver must decide."""
+    vectors = []
+    for path in sorted(SECURITY.glob("*.json")):
+        if path.stem.startswith("canonical_"):
+            continue
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        vectors.append(
+            SecurityVector(
+                path.stem,
+                spec["topic"],
+                spec["mode"],
+                spec["trusted_key"],
+                datetime.fromisoformat(spec["now"]),
+                spec["retained"],
+                spec["repeat"],
+                spec["message"],
+                spec["expect"],
+                spec.get("to_sign"),
+            )  # fmt: skip
+        )
+    return vectors
+
+
+def canonical_vectors() -> list[tuple[str, Any, bytes]]:
+    """(name, JSON value, its RFC 8785 bytes)."""
+    return [
+        (path.stem, spec["value"], spec["canonical"].encode())
+        for path in sorted(SECURITY.glob("canonical_*.json"))
+        for spec in [json.loads(path.read_text(encoding="utf-8"))]
+    ]

@@ -109,6 +109,8 @@ def settings_with_mqtt(settings: Settings, mqtt: dict[str, Any]) -> Settings:
         mqtt_username=settings.mqtt_username or str(mqtt.get("username") or ""),
         mqtt_password=settings.mqtt_password or str(mqtt.get("password") or ""),
         mqtt_tls=settings.mqtt_tls or bool(mqtt.get("ssl")),
+        # /data survives add-on updates: the bridge keeps its identity.
+        security_key_file=settings.security_key_file or "/data/alicia_bridge.pem",
     )
 
 

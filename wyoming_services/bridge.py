@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import json
 import logging
 import os
+from pathlib import Path
 import re
 import socket
 import ssl
@@ -33,6 +34,16 @@ from .protocol import (
     parse,
     topic_kind,
 )
+from .security import (
+    KeyPair,
+    Mode,
+    RateLimiter,
+    ReplayGuard,
+    SecurityError,
+    check,
+    fingerprint,
+    verify,
+)
 from .settings import Settings
 from .stt import SttError, SttSession
 from .tts import TextStream, TtsError
@@ -43,6 +54,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 REQUEST_MAX_AGE = timedelta(seconds=120)
 SEEN_IDS = 10_000
+HUB_SOURCE = "home-assistant"
 
 
 class RequestFailed(Exception):
@@ -90,6 +102,23 @@ class Bridge:
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiomqtt.Client | None = None
         self._cpu_mark = (time.monotonic(), sum(os.times()[:2]))
+        key_file = Path(
+            settings.security_key_file
+            or Path.home() / ".local/share/alicia" / f"{self.bridge_id}.pem"
+        )
+        self.key = KeyPair.load_or_create(key_file)
+        # The hub's key is pinned on first sight (or by setting), like an SSH host key.
+        self._hub_key_file = key_file.with_suffix(".hub")
+        self.hub_key: str | None = (
+            self._hub_key_file.read_text().strip()
+            if self._hub_key_file.exists()
+            else None
+        )
+        self.mode = Mode(settings.security_mode)
+        self.trusted: dict[str, str] = {}
+        self._trust_time: datetime | None = None
+        self.replay = ReplayGuard()
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         self._handlers: dict[str, Callable[[Envelope], Awaitable[dict[str, Any]]]] = {
             "stt_request": self._stt,
             "ai_request": self._ai,
@@ -103,7 +132,14 @@ class Bridge:
         return f"{self.prefix}/devices/{self.bridge_id}/status"
 
     def _status(self, state: str) -> bytes:
-        return json.dumps(envelope(self.bridge_id, "event", {"state": state})).encode()
+        message = envelope(self.bridge_id, "event", {"state": state})
+        return self.seal(self.status_topic, message)
+
+    def seal(self, topic: str, message: dict[str, Any]) -> bytes:
+        """A message of ours, signed for topic (docs/security.md)."""
+        if self.mode is Mode.OFF:
+            return json.dumps(message).encode()
+        return self.key.seal(topic, message)
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff whenever the broker goes away."""
@@ -178,14 +214,19 @@ class Bridge:
                 (f"{share}/voice/tts/request", 1),
                 (f"{share}/voice/command/route", 1),
                 (f"{self.prefix}/voice/stt/vocabulary", 1),
+                (f"{self.prefix}/system/security/hub", 1),
+                (f"{self.prefix}/system/security/trust", 1),
             ]
         )
         await client.publish(
             self.status_topic, self._status("online"), qos=1, retain=True
         )
+        register_topic = f"{self.prefix}/system/discovery/register/{self.bridge_id}"
         await client.publish(
-            f"{self.prefix}/system/discovery/register/{self.bridge_id}",
-            json.dumps(envelope(self.bridge_id, "event", self.registration())).encode(),
+            register_topic,
+            self.seal(
+                register_topic, envelope(self.bridge_id, "event", self.registration())
+            ),
             qos=1,
             retain=True,
         )
@@ -228,6 +269,7 @@ class Bridge:
                 "version": __version__,
             },
             "heartbeat_interval": self.settings.bridge_heartbeat_interval,
+            "public_key": self.key.public_key,
         }
 
     def _spawn(self, work: Awaitable[None]) -> None:
@@ -249,6 +291,10 @@ class Bridge:
             request = parse(topic, raw, self.prefix)
         except ProtocolError as err:
             self.counters.reject(err.code)
+            if not self.limiter.allow("\x00invalid"):
+                # A flood of garbage gets counted, not an answer each.
+                self.counters.reject("rate_limited")
+                return
             await self._reply_error(
                 client,
                 topic=topic,
@@ -257,6 +303,38 @@ class Bridge:
                 code=err.code,
                 text=str(err),
             )
+            return
+        if not self.limiter.allow(request.source):
+            self.counters.reject("rate_limited")
+            return
+        if kind in ("security_hub", "security_trust"):
+            self._take_security(kind, request)
+            return
+        key = (
+            self.hub_key
+            if request.source == HUB_SOURCE
+            else self.trusted.get(request.source)
+        )
+        try:
+            check(
+                topic, request.raw, mode=self.mode, key=key, guard=self.replay,
+                sent=request.timestamp, now=datetime.now(UTC), retained=bool(message.retain),
+            )  # fmt: skip
+        except SecurityError as err:
+            self.counters.reject(err.code)
+            if err.code == "replayed":
+                return  # the first copy was served
+            if kind in self._handlers:
+                await self._reply_error(
+                    client,
+                    topic=topic,
+                    kind=kind,
+                    raw=request.raw,
+                    code=err.code,
+                    text=str(err),
+                )
+            else:
+                _LOGGER.warning("Refused message on %s: %s (%s)", topic, err, err.code)
             return
         if kind == "vocabulary":
             self.engines.stt.set_vocabulary(request.payload["phrases"])
@@ -302,6 +380,51 @@ class Bridge:
                 )
             await self._respond(client, request, payload)
 
+    def _take_security(self, kind: str, message: Envelope) -> None:
+        """The hub's key (pinned on first sight) and its signed list of approved keys."""
+        payload = message.payload
+        try:
+            if kind == "security_hub":
+                offered = str(payload.get("public_key"))
+                verify(
+                    message.topic, message.raw, offered
+                )  # it holds the key it offers
+                if self.hub_key is None:
+                    pin = self.settings.hub_key_fingerprint
+                    if pin and fingerprint(offered) != pin:
+                        raise SecurityError("untrusted", f"hub key is not {pin}")
+                    self.hub_key = offered
+                    self._hub_key_file.write_text(offered + "\n")
+                    _LOGGER.info(
+                        "Trusting Home Assistant's key %s", fingerprint(offered)
+                    )
+                elif offered != self.hub_key:
+                    raise SecurityError(
+                        "key_changed",
+                        f"Home Assistant's key changed to {fingerprint(offered)}; "
+                        f"delete {self._hub_key_file} to trust it",
+                    )
+                return
+            if self.hub_key is None:
+                raise SecurityError("untrusted", "trust list before the hub's key")
+            verify(message.topic, message.raw, self.hub_key)
+            if self._trust_time is not None and message.timestamp <= self._trust_time:
+                return  # an older list, replayed: keep the newer one
+            devices = payload.get("devices")
+            if not isinstance(devices, dict):
+                raise SecurityError("bad_signature", "trust list without devices")
+            self.mode = Mode(payload.get("mode", self.mode))
+            self.trusted = {str(k): str(v) for k, v in devices.items()}
+            self._trust_time = message.timestamp
+            _LOGGER.info(
+                "Security mode %s; %d approved device keys",
+                self.mode,
+                len(self.trusted),
+            )
+        except (SecurityError, ValueError) as err:
+            self.counters.reject(getattr(err, "code", "invalid_field"))
+            _LOGGER.warning("Ignored %s: %s", message.topic, err)
+
     def _seen_before(self, message_id: str) -> bool:
         """QoS 1 may deliver twice: a message id is served once."""
         if message_id in self._seen:
@@ -322,7 +445,7 @@ class Bridge:
             destination=request.source, correlation_id=request.message_id,
         )  # fmt: skip
         topic = request.reply_to or self._response_topic(request.topic)
-        await client.publish(topic, json.dumps(message).encode(), qos=1)
+        await client.publish(topic, self.seal(topic, message), qos=1)
 
     async def _reply_error(
         self,
@@ -355,7 +478,7 @@ class Bridge:
         message = envelope(
             self.bridge_id, "response", payload, correlation_id=correlation
         )
-        await client.publish(target, json.dumps(message).encode(), qos=1)
+        await client.publish(target, self.seal(target, message), qos=1)
 
     async def _stt(self, request: Envelope) -> dict[str, Any]:
         text, language, _ = await self._transcribe(request)
@@ -443,10 +566,9 @@ class Bridge:
                 },
             )
             assert self._client is not None
+            announce_topic = f"{self.prefix}/devices/speakers/announce"
             await self._client.publish(
-                f"{self.prefix}/devices/speakers/announce",
-                json.dumps(announcement).encode(),
-                qos=1,
+                announce_topic, self.seal(announce_topic, announcement), qos=1
             )
             result["announcement_id"] = announcement["message_id"]
             if request.payload.get("audio_reply"):
@@ -459,9 +581,10 @@ class Bridge:
 
     async def _heartbeats(self, client: aiomqtt.Client) -> None:
         while True:
+            topic = f"{self.prefix}/system/health/heartbeat"
             await client.publish(
-                f"{self.prefix}/system/health/heartbeat",
-                json.dumps(envelope(self.bridge_id, "event", self.health())).encode(),
+                topic,
+                self.seal(topic, envelope(self.bridge_id, "event", self.health())),
                 qos=0,
             )
             await asyncio.sleep(self.settings.bridge_heartbeat_interval)

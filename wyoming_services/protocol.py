@@ -69,6 +69,8 @@ def topic_kind(topic: str, prefix: str = "alicia") -> str | None:
         ("voice", "tts", "request"): "tts_request",
         ("voice", "command", "route"): "route",
         ("voice", "stt", "vocabulary"): "vocabulary",
+        ("system", "security", "hub"): "security_hub",
+        ("system", "security", "trust"): "security_trust",
         ("devices", "speakers", "announce"): "announce",
         ("devices", "sensors", "telemetry"): "telemetry",
         ("integration", "ha", "command"): "ha_command",

@@ -177,6 +177,30 @@ class Settings:
     bridge_max_concurrent: int = field(
         default=4, metadata={"help": "requests served at once"}
     )
+    security_mode: str = field(
+        default="verify",
+        metadata={
+            "help": "off, verify or enforce, until Home Assistant's signed trust list says otherwise"
+        },
+    )
+    security_key_file: str = field(
+        default="",
+        metadata={
+            "help": "the bridge's Ed25519 key (PEM, created if missing); empty = ~/.local/share/alicia/BRIDGE_ID.pem"
+        },
+    )
+    hub_key_fingerprint: str = field(
+        default="",
+        metadata={
+            "help": "accept only this Home Assistant key (SHA256:...); empty = trust the first one seen"
+        },
+    )
+    rate_limit: float = field(
+        default=5.0, metadata={"help": "requests a second each sender may make"}
+    )
+    rate_burst: float = field(
+        default=20.0, metadata={"help": "requests a sender may make at once"}
+    )
 
     def redacted(self) -> dict[str, Any]:
         """All values, secrets masked: what may be logged."""
@@ -195,6 +219,12 @@ class Settings:
             (self.stt_workers >= 0, "stt_workers must be 0 or more"),
             (self.stt_max_seconds > 0, "stt_max_seconds must be positive"),
             (self.tts_length_scale > 0, "tts_length_scale must be positive"),
+            (
+                self.security_mode in ("off", "verify", "enforce"),
+                f"security_mode must be off, verify or enforce, not {self.security_mode!r}",
+            ),
+            (self.rate_limit > 0, "rate_limit must be positive"),
+            (self.rate_burst >= 1, "rate_burst must be at least 1"),
             (self.tts_sentence_silence >= 0, "tts_sentence_silence must be 0 or more"),
             (self.tts_max_chars > 0, "tts_max_chars must be positive"),
             (self.grok_timeout > 0, "grok_timeout must be positive"),

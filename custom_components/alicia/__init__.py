@@ -10,7 +10,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_SECURITY_MODE, DOMAIN
 from .ha_state import StatePublisher
 from .hub import AliciaHub
 from .services import async_setup_services
@@ -65,6 +65,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: AliciaConfigEntry) -> None:
+    hub = entry.runtime_data
+    changed = {
+        key
+        for key in {*entry.options, *hub.options}
+        if entry.options.get(key) != hub.options.get(key)
+    }
+    if changed == {CONF_SECURITY_MODE}:
+        # The mode applies at once; a reload would blank every sensor until it reports.
+        hub.set_security_mode(entry.options[CONF_SECURITY_MODE])
+        return
     await hass.config_entries.async_reload(entry.entry_id)
 
 

@@ -127,6 +127,7 @@ class AliciaHub:
         self.hass = hass
         self.entry = entry
         self.prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
+        self.options = dict(entry.options)
         self.devices: dict[str, DeviceRecord] = {}
         self.pending: OrderedDict[str, DeviceRecord] = OrderedDict()
         self.values: dict[str, dict[str, Any]] = {}
@@ -805,6 +806,14 @@ class AliciaHub:
             ),
             eager_start=False,
         )
+
+    def set_security_mode(self, mode: str) -> None:
+        """Apply a new security mode now, and tell the bridges."""
+        self.options[CONF_SECURITY_MODE] = mode
+        self.guard.mode = mode
+        _LOGGER.info("Security mode: %s", mode)
+        self._publish_trust()
+        self._hub_changed()
 
     def set_permit(self, open_: bool) -> None:
         """Open the window for new devices (PERMIT_SECONDS), or close it."""

@@ -24,6 +24,8 @@ def start_bridge(
         "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port),
         "--bridge-id", bridge_id, "--bridge-heartbeat-interval", "1",
         "--grok-base-url", fake.base_url, "--tts-noise-scale", "0", "--tts-noise-w-scale", "0",
+        # One test client sends for many devices; tests of the limit pass their own.
+        "--rate-limit", "1000", "--rate-burst", "1000",
         *extra,
         log=log_dir / f"{bridge_id}.log",  # type: ignore[operator]
         env={"ALICIA_GROK_API_KEY": TEST_KEY},

@@ -9,24 +9,37 @@ import uuid
 
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
 )
 
+from wyoming_services.security import KeyPair
 
-def message(source: str, payload: dict[str, Any], message_type: str = "event") -> str:
-    return json.dumps(
-        {
-            "protocol": 1,
-            "message_id": str(uuid.uuid4()),
-            "timestamp": datetime.now(UTC).isoformat(),
-            "source": source,
-            "destination": "broadcast",
-            "message_type": message_type,
-            "payload": payload,
-        }
-    )
+
+def message(
+    source: str,
+    payload: dict[str, Any],
+    message_type: str = "event",
+    *,
+    key: KeyPair | None = None,
+    topic: str = "",
+    **changes: Any,
+) -> str:
+    """An envelope as JSON text; signed for topic when a device key is given."""
+    envelope = {
+        "protocol": 1,
+        "message_id": str(uuid.uuid4()),
+        "timestamp": datetime.now(UTC).isoformat(),
+        "source": source,
+        "destination": "broadcast",
+        "message_type": message_type,
+        "payload": payload,
+    } | changes
+    if key is not None:
+        key.sign(topic, envelope)
+    return json.dumps(envelope)
 
 
 SENSOR: dict[str, Any] = {
@@ -109,3 +122,23 @@ async def setup_alicia(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
+    """What the user does: Settings → Repairs → the issue → Approve."""
+    from homeassistant.components.repairs import DOMAIN as REPAIRS, repairs_flow_manager
+    from homeassistant.components.repairs.issue_handler import (
+        async_process_repairs_platforms,
+    )
+
+    assert await async_setup_component(hass, REPAIRS, {})
+    await async_process_repairs_platforms(hass)
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = await manager.async_init("alicia", data={"issue_id": issue_id})
+    assert result["type"] == "menu"
+    result = await manager.async_configure(
+        result["flow_id"], {"next_step_id": "approve"}
+    )
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from unittest.mock import call
 
-from homeassistant.components.repairs import DOMAIN as REPAIRS
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
@@ -14,7 +13,6 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
@@ -26,7 +24,7 @@ from custom_components.alicia.const import (
     MAX_PENDING,
 )
 
-from .helpers import LIGHT, SENSOR, register, send, setup_alicia
+from .helpers import LIGHT, SENSOR, approve_from_repairs, register, send, setup_alicia
 
 
 @pytest.fixture
@@ -44,26 +42,6 @@ def entity_id(hass: HomeAssistant, unique_id: str, domain: str) -> str:
     found = er.async_get(hass).async_get_entity_id(domain, DOMAIN, unique_id)
     assert found is not None, unique_id
     return found
-
-
-async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
-    """What the user does: Settings → Repairs → the issue → Approve."""
-    assert await async_setup_component(hass, REPAIRS, {})
-    from homeassistant.components.repairs import repairs_flow_manager
-    from homeassistant.components.repairs.issue_handler import (
-        async_process_repairs_platforms,
-    )
-
-    await async_process_repairs_platforms(hass)
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
-    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
-    assert result["type"] == "menu"
-    result = await manager.async_configure(
-        result["flow_id"], {"next_step_id": "approve"}
-    )
-    assert result["type"] == "create_entry"
-    await hass.async_block_till_done()
 
 
 async def test_new_device_waits_for_approval(
