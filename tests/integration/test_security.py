@@ -294,7 +294,9 @@ async def test_mosquitto_acl_confines_each_device(
     assert "topic write alicia/devices/kitchen_sensor/data" in block
     assert "topic read alicia/devices/kitchen_sensor/#" in block
     assert not any("#" in line and "write" in line for line in block)
-    assert "topic readwrite alicia/#" in acl.split(f"user {DEVICE}", maxsplit=1)[0]  # HA itself
+    assert (
+        "topic readwrite alicia/#" in acl.split(f"user {DEVICE}", maxsplit=1)[0]
+    )  # HA itself
 
 
 async def test_diagnostics_show_security_without_secrets(

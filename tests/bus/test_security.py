@@ -1,0 +1,194 @@
+"""Security on the bridge, over a real broker: its key, the pinned hub key, modes, replay, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bus.client import BusClient, bus_client
+from tests.bus.conftest import start_bridge
+from tests.conftest import Mosquitto, ServerProcess
+from tests.fake_xai import FakeXai
+from wyoming_services.protocol import envelope
+from wyoming_services.security import KeyPair, SecurityError, verify
+
+pytestmark = pytest.mark.slow
+HUB = KeyPair.generate()
+DEVICE = KeyPair.generate()
+AI = "alicia/voice/ai/request"
+RESPONSE = "alicia/voice/ai/response"
+
+
+@pytest.fixture(scope="module")
+def secure_bus(
+    tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
+) -> Iterator[tuple[Mosquitto, ServerProcess]]:
+    """A bridge with the default rate limits (5/s, bursts of 20)."""
+    directory = tmp_path_factory.mktemp("secure")
+    broker = Mosquitto(directory / "mosquitto")
+    broker.start()
+    try:
+        bridge = start_bridge(
+            broker, fake_xai_server, "bridge-s", directory,
+            "--rate-limit", "5", "--rate-burst", "20",
+        )  # fmt: skip
+        try:
+            yield broker, bridge
+        finally:
+            bridge.stop()
+    finally:
+        broker.stop()
+
+
+def request(text: str, key: KeyPair | None = None, **changes: Any) -> dict[str, Any]:
+    message = envelope("kitchen_satellite", "request", {"text": text}) | changes
+    return key.sign(AI, message) if key is not None else message
+
+
+async def publish_trust(client: BusClient, mode: str, hub: KeyPair = HUB) -> None:
+    """What the integration publishes (retained): its key, then the signed trust list."""
+    hub_topic, trust_topic = (
+        "alicia/system/security/hub",
+        "alicia/system/security/trust",
+    )
+    await client.publish(
+        hub_topic,
+        hub.sign(
+            hub_topic,
+            envelope("home-assistant", "event", {"public_key": hub.public_key}),
+        ),
+        retain=True,
+    )
+    trust = envelope(
+        "home-assistant", "event",
+        {"mode": mode, "devices": {"kitchen_satellite": DEVICE.public_key}},
+    )  # fmt: skip
+    await client.publish(trust_topic, hub.sign(trust_topic, trust), retain=True)
+    await asyncio.sleep(0.3)
+
+
+async def error_of(client: BusClient, message: dict[str, Any]) -> str | None:
+    await client.publish(AI, message)
+    answer = await client.answer_to(message["message_id"], limit=20)
+    error = answer["payload"].get("error")
+    return None if error is None else str(error["code"])
+
+
+async def test_bridge_signs_and_enforces(
+    secure_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, _ = secure_bus
+    async with bus_client(
+        broker.port, RESPONSE, "alicia/system/discovery/register/bridge-s",
+        "alicia/system/health/heartbeat",
+    ) as client:  # fmt: skip
+        registration = await client.wait_for(
+            lambda m: True, topic="alicia/system/discovery/register/bridge-s"
+        )
+        bridge_key = registration["payload"]["public_key"]
+        verify("alicia/system/discovery/register/bridge-s", registration, bridge_key)
+
+        # Verify mode (the default): unsigned requests are still served.
+        assert await error_of(client, request("Unsigned, verify?")) is None
+
+        await publish_trust(client, "enforce")
+        assert await error_of(client, request("Unsigned, enforce?")) == "unsigned"
+        signed = request("Signed by an approved device?", DEVICE)
+        await client.publish(AI, signed)
+        answer = await client.answer_to(signed["message_id"], limit=20)
+        assert "error" not in answer["payload"]
+        verify(RESPONSE, answer, bridge_key)  # the device can check who answered
+
+        forged = request("Forged?", DEVICE)
+        forged["payload"]["text"] = "Something else"
+        assert await error_of(client, forged) == "bad_signature"
+        assert await error_of(client, request("Wrong key?", KeyPair.generate())) == (
+            "bad_signature"
+        )
+        old = (datetime.now(UTC) - timedelta(seconds=40)).isoformat()
+        assert (
+            await error_of(client, request("Skewed?", DEVICE, timestamp=old)) == "stale"
+        )
+        stranger = envelope("hall_panel", "request", {"text": "Unknown sender?"})
+        assert await error_of(client, DEVICE.sign(AI, stranger)) == "untrusted"
+
+        # A replay of the served request is not served again.
+        await client.publish(AI, signed)
+        await asyncio.sleep(1)
+        served = [
+            m for m in client.messages[RESPONSE]
+            if isinstance(m, dict) and m.get("correlation_id") == signed["message_id"]
+        ]  # fmt: skip
+        assert len(served) == 1
+
+        # A trust list signed by another key cannot turn security off.
+        await publish_trust(client, "off", hub=KeyPair.generate())
+        assert await error_of(client, request("Still enforced?")) == "unsigned"
+
+        heartbeat = await client.wait_for(
+            lambda m: (
+                m["payload"]["counters"]["rejected_by_code"].get("unsigned", 0) >= 2
+            ),
+            topic="alicia/system/health/heartbeat",
+        )
+        by_code = heartbeat["payload"]["counters"]["rejected_by_code"]
+        assert by_code["bad_signature"] == 3  # forged, wrong key, the other hub's list
+        assert by_code["unsigned"] >= 2
+        assert by_code["stale"] == 1
+        assert by_code["key_changed"] >= 1  # the other hub key was refused
+        verify("alicia/system/health/heartbeat", heartbeat, bridge_key)
+
+        await publish_trust(client, "verify")
+        assert await error_of(client, request("Verify again?")) is None
+
+
+async def test_a_flood_is_limited_per_sender(
+    secure_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, _ = secure_bus
+    async with bus_client(
+        broker.port, RESPONSE, "alicia/system/health/heartbeat"
+    ) as client:
+        await publish_trust(client, "verify")
+        flood = [
+            envelope("noisy_panel", "request", {"text": f"Flood {i}"})
+            for i in range(100)
+        ]
+        for message in flood:
+            await client.publish(AI, message)
+        # Another device is served while the flood is being dropped.
+        await error_of(client, request("Me too?", DEVICE))
+        await asyncio.sleep(1.5)
+        answered = {
+            m["correlation_id"]
+            for m in client.messages[RESPONSE]
+            if isinstance(m, dict)
+        } & {m["message_id"] for m in flood}
+        assert 20 <= len(answered) <= 40, len(answered)
+        heartbeat = await client.wait_for(
+            lambda m: (
+                m["payload"]["counters"]["rejected_by_code"].get("rate_limited", 0)
+                >= 60
+            ),
+            topic="alicia/system/health/heartbeat",
+        )
+        assert heartbeat["payload"]["service_id"] == "bridge-s"
+
+
+def test_verify_raises_for_a_modified_response() -> None:
+    message = KeyPair.generate().sign("t", envelope("a", "event", {"x": 1}))
+    message["payload"]["x"] = 2
+    with pytest.raises(SecurityError):
+        verify("t", message, KeyPair.generate().public_key)
+
+
+def test_key_file_is_private_and_stable(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "bridge.pem"
+    first = KeyPair.load_or_create(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert KeyPair.load_or_create(path).public_key == first.public_key
