@@ -75,7 +75,7 @@ def security_vectors() -> list[SecurityVector]:
                 spec["message"],
                 spec["expect"],
                 spec.get("to_sign"),
-            )  # fmt: skip
+            )
         )
     return vectors
 

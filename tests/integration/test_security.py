@@ -307,7 +307,7 @@ async def test_diagnostics_show_security_without_secrets(
     )
 
     entry, key = approved
-    data = await async_get_config_entry_diagnostics(hass, entry)  # type: ignore[arg-type]
+    data = await async_get_config_entry_diagnostics(hass, entry)
     security = data["security"]
     assert security["mode"] == "verify"
     assert security["key_fingerprints"] == {DEVICE: key.fingerprint}
