@@ -16,7 +16,7 @@ ODD_VALUES: list[Any] = [
 
 
 def _mutate(message: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    mutated = json.loads(json.dumps(message))
+    mutated: dict[str, Any] = json.loads(json.dumps(message))
     for _ in range(rng.randint(1, 3)):
         target = mutated if rng.random() < 0.5 else mutated.setdefault("payload", {})
         if not isinstance(target, dict) or not target:
