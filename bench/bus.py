@@ -77,8 +77,11 @@ async def main() -> None:
     bridge = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
         [sys.executable, "-m", "wyoming_services", "--uri", uri, "--mqtt-host", "127.0.0.1",
          "--mqtt-port", str(mqtt_port), "--bridge-id", "bench-bridge", "--grok-base-url", fake.base_url,
-         "--grok-model", "grok-test-fast", "--bridge-max-concurrent", "8", "--log-level", "warning"],
-        env={**os.environ, "ALICIA_GROK_API_KEY": "bench-key"},
+         "--grok-model", "grok-test-fast", "--bridge-max-concurrent", "8", "--log-level", "warning",
+         # One client stands for every device here: the per-sender limit would cap the load test.
+         "--rate-limit", "100000", "--rate-burst", "100000"],
+        env={**os.environ, "ALICIA_GROK_API_KEY": "bench-key",
+             "ALICIA_SECURITY_KEY_FILE": str(work / "bridge.pem")},
     )  # fmt: skip
     try:
         for _ in range(400):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 import hashlib
 import json
 import math
@@ -170,6 +171,11 @@ def is_signed(message: dict[str, Any]) -> bool:
     return isinstance(security, dict) and "sig" in security
 
 
+@lru_cache(maxsize=4096)
+def _load_public(public_key: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key))
+
+
 def verify(topic: str, message: dict[str, Any], public_key: str) -> None:
     """Raise SecurityError('bad_signature') unless public_key signed this message on topic."""
     security = message.get("security")
@@ -177,8 +183,7 @@ def verify(topic: str, message: dict[str, Any], public_key: str) -> None:
         raise SecurityError("bad_signature", "security.alg must be ed25519")
     try:
         signature = base64.b64decode(str(security.get("sig")), validate=True)
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key))
-        key.verify(signature, signed_bytes(topic, message))
+        _load_public(public_key).verify(signature, signed_bytes(topic, message))
     except (InvalidSignature, ValueError, binascii.Error, TypeError) as err:
         raise SecurityError(
             "bad_signature", "the signature does not match the sender's key"
