@@ -7,14 +7,11 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import AliciaConfigEntry
 from .capabilities import Capability
-from .const import DOMAIN, SIGNAL_HUB_UPDATE
-from .entity import AliciaEntity
+from .entity import AliciaEntity, HubEntity
 from .hub import AliciaHub, DeviceRecord
 from .platform import setup_platform
 
@@ -28,7 +25,7 @@ async def async_setup_entry(
 ) -> None:
     """The permit switch, and switches as devices are approved."""
     hub = entry.runtime_data
-    async_add_entities([PermitSwitch(hub)])
+    async_add_entities([PermitSwitch(hub, "permit")])
 
     def build(
         hub: AliciaHub, record: DeviceRecord, capability: Capability
@@ -63,19 +60,10 @@ class AliciaSwitch(AliciaEntity, SwitchEntity):
         await self.hub.async_command(self.device_id, self.key, "turn_off")
 
 
-class PermitSwitch(SwitchEntity):
+class PermitSwitch(HubEntity, SwitchEntity):
     """Lets new devices in without asking, for a few minutes (like Zigbee's permit join)."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_translation_key = "permit"
     _attr_entity_category = EntityCategory.CONFIG
-
-    def __init__(self, hub: AliciaHub) -> None:
-        """The hub device's switch."""
-        self.hub = hub
-        self._attr_unique_id = f"{hub.entry.entry_id}_permit"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, hub.entry.entry_id)})
 
     @property
     def is_on(self) -> bool:
@@ -89,13 +77,3 @@ class PermitSwitch(SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Close the window."""
         self.hub.set_permit(False)
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the hub."""
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                SIGNAL_HUB_UPDATE.format(self.hub.entry.entry_id),
-                self.async_write_ha_state,
-            )
-        )
