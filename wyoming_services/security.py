@@ -228,6 +228,7 @@ class RateLimiter:
     rate: float
     burst: float
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _next_prune: float = 0.0
 
     def allow(self, source: str) -> bool:
         """Take a token for source; False when its bucket is empty."""
@@ -238,12 +239,15 @@ class RateLimiter:
             self._buckets[source] = (tokens, now)
             return False
         self._buckets[source] = (tokens - 1, now)
-        if len(self._buckets) > 10_000:
-            # Forged sources must not grow the table without bound: forget full buckets.
+        if len(self._buckets) > 10_000 and now >= self._next_prune:
+            self._next_prune = now + self.burst / self.rate  # not on every message
+            # Forged sources must not grow the table: forget buckets idle long enough
+            # to have refilled (they behave like new ones).
+            refilled = now - self.burst / self.rate
             self._buckets = {
                 key: value
                 for key, value in self._buckets.items()
-                if value[0] < self.burst - 1
+                if value[1] > refilled
             }
         return True
 

@@ -30,8 +30,6 @@ WINDOW: Final = 30.0
 # Per source: a sensor reporting every second uses 1/10 of this.
 RATE: Final = 10.0
 BURST: Final = 50.0
-# Refusals whose sender gets a repair issue and a logbook entry, not only a count.
-SERIOUS: Final = frozenset({"bad_signature", "key_changed"})
 
 
 class Refusal(Exception):
@@ -227,6 +225,7 @@ class Buckets:
     rate: float = RATE
     burst: float = BURST
     state: dict[str, list[float]] = field(default_factory=dict)
+    next_prune: float = 0.0
 
     def take(self, source: str) -> bool:
         """Whether source may send one more message now."""
@@ -237,8 +236,12 @@ class Buckets:
         if bucket[0] < 1:
             return False
         bucket[0] -= 1
-        if len(self.state) > 10_000:
-            self.state = {k: v for k, v in self.state.items() if v[0] < self.burst - 1}
+        if len(self.state) > 10_000 and now >= self.next_prune:
+            # Forged sources must not grow the table: a bucket idle long enough to be
+            # full again is the same as none. Pruned once per refill time, not per message.
+            self.next_prune = now + self.burst / self.rate
+            idle = now - self.burst / self.rate
+            self.state = {k: v for k, v in self.state.items() if v[1] > idle}
         return True
 
 

@@ -43,3 +43,15 @@ def test_security_vector(vector: SecurityVector) -> None:
 @pytest.mark.parametrize(("name", "value", "expected"), canonical_vectors())
 def test_canonical_vector(name: str, value: Any, expected: bytes) -> None:
     assert canonical(value) == expected, name
+
+
+def test_rate_limiter_limits_each_source_and_stays_bounded() -> None:
+    from wyoming_services.security import RateLimiter
+
+    slow = RateLimiter(rate=0.001, burst=3)
+    assert [slow.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert slow.allow("b")
+    fast = RateLimiter(rate=1e9, burst=1)
+    for index in range(20_000):
+        fast.allow(f"forged{index}")
+    assert len(fast._buckets) < 10_100

@@ -42,3 +42,16 @@ def test_security_vector(vector: SecurityVector) -> None:
 @pytest.mark.parametrize(("name", "value", "expected"), canonical_vectors())
 def test_canonical_vector(name: str, value: Any, expected: bytes) -> None:
     assert canonical(value) == expected, name
+
+
+def test_buckets_limit_each_source_and_stay_bounded() -> None:
+    from custom_components.alicia.security import Buckets
+
+    slow = Buckets(rate=0.001, burst=3)
+    assert [slow.take("a") for _ in range(4)] == [True, True, True, False]
+    assert slow.take("b")  # another source has its own bucket
+    # 20,000 forged sources: buckets that refilled are forgotten.
+    fast = Buckets(rate=1e9, burst=1)
+    for index in range(20_000):
+        fast.take(f"forged{index}")
+    assert len(fast.state) < 10_100
