@@ -33,6 +33,19 @@ def port() -> int:
         return number
 
 
+def start_broker(
+    work: Path, mqtt_port: int, nodelay: bool = True
+) -> subprocess.Popen[bytes]:
+    """Mosquitto on 127.0.0.1:mqtt_port, anonymous, its config in work."""
+    (work / "mosquitto.conf").write_text(
+        f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\n"
+        + ("set_tcp_nodelay true\n" if nodelay else "")
+        + ("user root\n" if os.geteuid() == 0 else "")
+    )
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return subprocess.Popen([mosquitto, "-c", str(work / "mosquitto.conf")])
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -59,18 +72,7 @@ async def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="alicia-bus-bench-"))
     mqtt_port, wyoming_port = port(), port()
-    (work / "mosquitto.conf").write_text(
-        f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\n"
-        + ("" if args.nagle else "set_tcp_nodelay true\n")
-        + ("user root\n" if os.geteuid() == 0 else "")
-    )
-    broker = subprocess.Popen(  # noqa: ASYNC220
-        [
-            shutil.which("mosquitto") or "/usr/sbin/mosquitto",
-            "-c",
-            str(work / "mosquitto.conf"),
-        ]
-    )
+    broker = start_broker(work, mqtt_port, nodelay=not args.nagle)
     fake = FakeXai(port())
     fake.wait_ready()
     uri = f"tcp://127.0.0.1:{wyoming_port}"

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import json
 import os
 from pathlib import Path
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import time
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bus import pct, port  # noqa: E402
+from bench.bus import pct, port, start_broker  # noqa: E402
 from custom_components.alicia.protocol import read_message  # noqa: E402
 from custom_components.alicia.security import Freshness, inspect  # noqa: E402
 from tests.bus.client import BusClient, bus_client  # noqa: E402
@@ -74,17 +73,7 @@ async def round_trip(
 async def bridge_latency(runs: int) -> tuple[list[float], list[float]]:
     work = Path(tempfile.mkdtemp(prefix="alicia-security-bench-"))
     mqtt_port = port()
-    (work / "mosquitto.conf").write_text(
-        f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
-        + ("user root\n" if os.geteuid() == 0 else "")
-    )
-    broker = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
-        [
-            shutil.which("mosquitto") or "/usr/sbin/mosquitto",
-            "-c",
-            str(work / "mosquitto.conf"),
-        ]
-    )
+    broker = start_broker(work, mqtt_port)
     fake = FakeXai(port())
     fake.wait_ready()
     bridge = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
