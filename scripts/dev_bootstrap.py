@@ -20,6 +20,25 @@ from typing import Any
 import aiohttp
 
 
+def form_answers(
+    schema: list[dict[str, Any]], answers: dict[str, Any]
+) -> dict[str, Any]:
+    """A form filled in as HA's frontend does: the answers given, else each field's default."""
+    body: dict[str, Any] = {}
+    for field in schema:
+        name = field["name"]
+        if name in answers:
+            body[name] = answers[name]
+        elif field.get("type") == "expandable":
+            # A section of the form (HA 2026.11's MQTT broker step has one).
+            body[name] = form_answers(field.get("schema", []), answers)
+        elif "default" in field:
+            body[name] = field["default"]
+        elif "suggested_value" in (field.get("description") or {}):
+            body[name] = field["description"]["suggested_value"]
+    return body
+
+
 class Bootstrap:
     """One HA, reached over HTTP."""
 
@@ -123,8 +142,7 @@ class Bootstrap:
                     )
                 }
             else:
-                fields = [f["name"] for f in result.get("data_schema", [])]
-                body = {name: answers[name] for name in fields if name in answers}
+                body = form_answers(result.get("data_schema", []), answers)
             result = await self._json(
                 "POST", f"/api/config/config_entries/flow/{result['flow_id']}", body
             )
@@ -228,7 +246,16 @@ async def main() -> None:
         user = await bootstrap.login()
         if first_time:
             await bootstrap.drop_unused_defaults()
-        await bootstrap.entry("mqtt", {"broker": "127.0.0.1", "port": args.mqtt_port})
+        await bootstrap.entry(
+            "mqtt",
+            # No TLS (set_*: asked in the broker form's "other settings" since HA 2026.11).
+            {
+                "broker": "127.0.0.1",
+                "port": args.mqtt_port,
+                "set_client_cert": False,
+                "set_ca_cert": "off",
+            },
+        )
         await bootstrap.entry(
             "wyoming", {"host": "127.0.0.1", "port": args.wyoming_port}
         )

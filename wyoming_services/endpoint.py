@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 import math
 
@@ -39,7 +40,11 @@ class SpeechTracker:
     def __init__(self, config: EndpointConfig | None = None) -> None:
         """Start with no speech seen."""
         self.config = config or EndpointConfig()
-        self._vad = MicroVad()
+        vad = MicroVad()
+        # pymicro-vad 2 renamed Process10ms (1.x, what HA 2026.2 pins) to process_10ms.
+        self._vad_10ms: Callable[[bytes], float] = getattr(
+            vad, "process_10ms", None
+        ) or getattr(vad, "Process10ms")  # noqa: B009 (not in 2.x's type stubs)
         self._pending = np.zeros(0, dtype=np.float32)
         self._peak_rms = 0.0
         self.samples_seen = 0
@@ -62,7 +67,7 @@ class SpeechTracker:
         rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
         for index in range(frames.shape[0]):
             self.samples_seen += FRAME
-            if self._vad.Process10ms(pcm[index].tobytes()) >= self.config.vad_threshold:
+            if self._vad_10ms(pcm[index].tobytes()) >= self.config.vad_threshold:
                 self.speech_frames += 1
             level = float(rms[index])
             self._peak_rms = max(self._peak_rms, level)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 import json
@@ -216,8 +217,13 @@ class Grok:
         ]
         parts: list[str] = []
         try:
-            async with asyncio.timeout(self.settings.grok_timeout):
-                async for delta in self._stream(messages, parts):
+            # aclosing: a generator left unfinished is closed here, not by the
+            # loop's finaliser later (which runs it as a stray task).
+            async with (
+                asyncio.timeout(self.settings.grok_timeout),
+                aclosing(self._stream(messages, parts)) as deltas,
+            ):
+                async for delta in deltas:
                     parts.append(delta)
                     yield delta
         except TimeoutError:
@@ -255,8 +261,9 @@ class Grok:
                 "POST", "/chat/completions", json=body
             ) as response:
                 if response.status_code == 200:
-                    async for delta in self._read_events(response):
-                        yield delta
+                    async with aclosing(self._read_events(response)) as deltas:
+                        async for delta in deltas:
+                            yield delta
                     return
                 await response.aread()
                 status = response.status_code
@@ -288,24 +295,31 @@ class Grok:
     async def _read_events(self, response: httpx.Response) -> AsyncIterator[str]:
         """Server-sent events of chat.completion.chunk objects, until [DONE]."""
         finished = False
-        async for line in response.aiter_lines():
-            if not line.startswith("data:"):
-                continue  # comments, event names, keep-alives, blank separators
-            data = line[5:].strip()
-            if data == "[DONE]":
-                return
-            try:
-                chunk = json.loads(data)
-                choice = chunk["choices"][0] if chunk.get("choices") else {}
-                delta = (choice.get("delta") or {}).get("content") or ""
-            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
-                raise GrokFailure(
-                    "Sorry, Grok's answer came back garbled.",
-                    f"malformed stream event {data[:80]!r}: {err}",
-                ) from err
-            if delta:
-                yield delta
-            finished = finished or bool(choice.get("finish_reason"))
+        async with aclosing(response.aiter_lines()) as lines:
+            async for line in lines:
+                if not line.startswith("data:"):
+                    continue  # comments, event names, keep-alives, blank separators
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                try:
+                    chunk = json.loads(data)
+                    choice = chunk["choices"][0] if chunk.get("choices") else {}
+                    delta = (choice.get("delta") or {}).get("content") or ""
+                except (
+                    ValueError,
+                    KeyError,
+                    IndexError,
+                    TypeError,
+                    AttributeError,
+                ) as err:
+                    raise GrokFailure(
+                        "Sorry, Grok's answer came back garbled.",
+                        f"malformed stream event {data[:80]!r}: {err}",
+                    ) from err
+                if delta:
+                    yield delta
+                finished = finished or bool(choice.get("finish_reason"))
         if not finished:
             raise GrokFailure(
                 "Sorry, Grok's answer was cut off.", "stream ended without [DONE]"

@@ -22,6 +22,7 @@ from homeassistant.helpers import (
 )
 
 from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
+from .device_registry import find_device
 
 MEDIA_PLAYER = "media_player"
 
@@ -82,7 +83,7 @@ def _area_for_location(hass: HomeAssistant, location: str) -> str | None:
     return area.id if area else None
 
 
-def resolve_players(hass: HomeAssistant, target: Target) -> list[str]:
+def resolve_players(hass: HomeAssistant, entry_id: str, target: Target) -> list[str]:
     """The media players a target means; ServiceValidationError when it means none."""
     players = {e for e in target.entity_ids if e.startswith(f"{MEDIA_PLAYER}.")}
     entities = er.async_get(hass)
@@ -98,9 +99,7 @@ def resolve_players(hass: HomeAssistant, target: Target) -> list[str]:
             raise _error("unknown_location", location=target.location)
         areas.add(area)
     if target.alicia_device:
-        device = dr.async_get(hass).async_get_device(
-            identifiers={(DOMAIN, target.alicia_device)}
-        )
+        device = find_device(hass, entry_id, target.alicia_device)
         if device is None:
             raise _error("unknown_device", device_id=target.alicia_device)
         if device.area_id:

@@ -34,6 +34,8 @@ from .const import (
 from .ha_bridge import DEFAULT_ALLOWED
 
 PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
+# Options without a default, which the user can empty again.
+CLEARABLE = (CONF_ANNOUNCE_VOLUME, CONF_ANNOUNCE_TTS)
 
 
 class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -85,7 +87,8 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the topic prefix."""
         entry = self._get_reconfigure_entry()
         if user_input is not None:
-            return self.async_update_reload_and_abort(
+            # The entry's update listener reloads it, once.
+            return self.async_update_and_abort(
                 entry,
                 options={
                     **entry.options,
@@ -115,9 +118,13 @@ class AliciaOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """One form."""
         if user_input is not None:
-            return self.async_create_entry(
-                data={**self.config_entry.options, **user_input}
-            )
+            # A field the user emptied is absent from user_input: it is cleared.
+            kept = {
+                key: value
+                for key, value in self.config_entry.options.items()
+                if key not in CLEARABLE
+            }
+            return self.async_create_entry(data=kept | user_input)
         options = self.config_entry.options
         schema = vol.Schema(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 import json
@@ -46,19 +47,24 @@ class BusGuard:
         self.buckets = Buckets()
         self.audit = Audit()
         self._reported: dict[str, float] = {}
-        self._update_scheduled = False
+        self._update_timer: asyncio.TimerHandle | None = None
 
     def _changed(self) -> None:
         """Refresh the hub's entities at most once a second, however fast messages come."""
-        if self._update_scheduled:
+        if self._update_timer is not None:
             return
-        self._update_scheduled = True
 
         def update() -> None:
-            self._update_scheduled = False
+            self._update_timer = None
             async_dispatcher_send(self.hass, SIGNAL_HUB_UPDATE.format(self.entry_id))
 
-        self.hass.loop.call_later(1, update)
+        self._update_timer = self.hass.loop.call_later(1, update)
+
+    def close(self) -> None:
+        """Drop a pending entity refresh (the entry is going away)."""
+        if self._update_timer is not None:
+            self._update_timer.cancel()
+            self._update_timer = None
 
     def admit(
         self, topic: str, read: Message, key: str | None, retained: bool = False

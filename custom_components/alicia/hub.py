@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from .const import (
     SIGNAL_DEVICE_UPDATE,
     SIGNAL_HUB_UPDATE,
 )
+from .device_registry import find_device
 from .guard import BusGuard
 from .ha_bridge import DEFAULT_ALLOWED, Refused
 from .protocol import Message, ProtocolError, read_message
@@ -142,6 +144,7 @@ class AliciaHub:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
         self._unsubscribe: list[Callable[[], None]] = []
+        self._permit_timer: asyncio.TimerHandle | None = None
         self._last_log: dict[str, float] = {}
         # Devices whose entities exist in this run, and devices pending after a key change.
         self._active: set[str] = set()
@@ -188,6 +191,8 @@ class AliciaHub:
             self.pending[record.device_id] = record
 
     async def async_start(self) -> None:
+        # Also when the entry's setup fails after this point (HA runs on_unload then).
+        self.entry.async_on_unload(self._stop_listening)
         """Subscribe to the bus and start checking health."""
         p = self.prefix
         for topic, handler in (
@@ -217,10 +222,17 @@ class AliciaHub:
 
     async def async_stop(self) -> None:
         """Unsubscribe and save."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()
+        self._stop_listening()
         await self._store.async_save(self._data_to_save())
+
+    @callback
+    def _stop_listening(self) -> None:
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+        if self._permit_timer is not None:
+            self._permit_timer.cancel()
+            self._permit_timer = None
+        self.guard.close()
 
     def _data_to_save(self) -> dict[str, Any]:
         return {
@@ -463,9 +475,9 @@ class AliciaHub:
 
     def _register_device(self, record: DeviceRecord) -> None:
         metadata = record.metadata
-        via = (DOMAIN, record.via_device) if record.via_device in self.devices else None
         location = metadata.get("location")
-        dr.async_get(self.hass).async_get_or_create(
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_or_create(
             config_entry_id=self.entry.entry_id,
             identifiers={(DOMAIN, record.device_id)},
             name=record.name,
@@ -475,11 +487,15 @@ class AliciaHub:
             suggested_area=str(location).replace("_", " ").title()
             if location
             else None,
-            via_device=via,
             entry_type=dr.DeviceEntryType.SERVICE
             if record.device_type == "service"
             else None,
         )
+        via = None
+        if record.via_device in self.devices:
+            via = find_device(self.hass, self.entry.entry_id, record.via_device)
+        if via is not None and via.id not in (device.id, device.via_device_id):
+            registry.async_update_device(device.id, via_device_id=via.id)
 
     def _raise_unknown_capabilities(self, record: DeviceRecord) -> None:
         for name in record.unknown_capabilities:
@@ -526,13 +542,10 @@ class AliciaHub:
                 ir.async_delete_issue(
                     self.hass, DOMAIN, f"unknown_capability_{device_id}_{name}"
                 )
-            registry = dr.async_get(self.hass)
             if (
-                device := registry.async_get_device(identifiers={(DOMAIN, device_id)})
+                device := find_device(self.hass, self.entry.entry_id, device_id)
             ) is not None:
-                registry.async_update_device(
-                    device.id, remove_config_entry_id=self.entry.entry_id
-                )
+                dr.async_get(self.hass).async_remove_device(device.id)
             _LOGGER.info("Device %s removed", device_id)
             self._fire("device_removed", device_id)
         for table in (self.values, self.health, self.last_seen):
@@ -649,6 +662,7 @@ class AliciaHub:
             )
             players = resolve_players(
                 self.hass,
+                self.entry.entry_id,
                 Target(
                     entity_ids=tuple(filter(None, [target.get("entity_id")])),
                     area_ids=tuple(filter(None, [target.get("area")])),
@@ -818,8 +832,13 @@ class AliciaHub:
     def set_permit(self, open_: bool) -> None:
         """Open the window for new devices (PERMIT_SECONDS), or close it."""
         self.permit_until = time.monotonic() + PERMIT_SECONDS if open_ else None
+        if self._permit_timer is not None:
+            self._permit_timer.cancel()
+            self._permit_timer = None
         if open_:
-            self.hass.loop.call_later(PERMIT_SECONDS, self._hub_changed)
+            self._permit_timer = self.hass.loop.call_later(
+                PERMIT_SECONDS, self._hub_changed
+            )
         self._hub_changed()
 
     # Signals

@@ -66,7 +66,7 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _text(longest: int) -> vol.All:
+def _text(longest: int) -> vol.All[Any]:
     return vol.All(str, vol.Length(min=1, max=longest), vol.Match(r"\S"))
 
 
@@ -162,7 +162,7 @@ VOCABULARY = vol.Schema(
     extra=vol.ALLOW_EXTRA,
 )
 
-PAYLOADS: dict[str, vol.Schema | vol.All] = {
+PAYLOADS: dict[str, vol.Schema | vol.All[Any]] = {
     "register": REGISTER,
     "unregister": UNREGISTER,
     "heartbeat": HEARTBEAT,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant import data_entry_flow
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
+
+if TYPE_CHECKING:
+    # Typed against the newest HA (2026.2 has no RepairsFlowResult; annotations are not evaluated).
+    from homeassistant.components.repairs import RepairsFlowResult
 
 
 class ApproveDeviceFlow(RepairsFlow):
@@ -21,7 +24,7 @@ class ApproveDeviceFlow(RepairsFlow):
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
+    ) -> RepairsFlowResult:
         """Show the choice."""
         return self.async_show_menu(step_id="init", menu_options=["approve", "reject"])
 
@@ -35,7 +38,7 @@ class ApproveDeviceFlow(RepairsFlow):
 
     async def async_step_approve(
         self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
+    ) -> RepairsFlowResult:
         """Trust the device."""
         hub = self._hub()
         if hub is None or self.device_id not in hub.pending:
@@ -45,7 +48,7 @@ class ApproveDeviceFlow(RepairsFlow):
 
     async def async_step_reject(
         self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
+    ) -> RepairsFlowResult:
         """Forget it (it may ask again)."""
         hub = self._hub()
         if hub is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant import const as ha_const
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
@@ -11,7 +12,6 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
-    CONCENTRATION_PARTS_PER_MILLION,
     LIGHT_LUX,
     PERCENTAGE,
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
@@ -36,6 +36,14 @@ from .platform import setup_platform
 
 PARALLEL_UPDATES = 0
 
+# HA 2026.11 moved ppm into UnitOfRatio and deprecated the old constant; 2026.2
+# has only the constant. Both are the string "ppm".
+PPM: str = (
+    ratio.PARTS_PER_MILLION
+    if (ratio := getattr(ha_const, "UnitOfRatio", None)) is not None
+    else ha_const.CONCENTRATION_PARTS_PER_MILLION
+)
+
 MEASURED = SensorStateClass.MEASUREMENT
 DESCRIPTIONS: dict[str, SensorEntityDescription] = {
     "temperature": SensorEntityDescription(key="temperature", device_class=SensorDeviceClass.TEMPERATURE, native_unit_of_measurement=UnitOfTemperature.CELSIUS, state_class=MEASURED),
@@ -45,7 +53,7 @@ DESCRIPTIONS: dict[str, SensorEntityDescription] = {
     "energy": SensorEntityDescription(key="energy", device_class=SensorDeviceClass.ENERGY, native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR, state_class=SensorStateClass.TOTAL_INCREASING),
     "battery": SensorEntityDescription(key="battery", device_class=SensorDeviceClass.BATTERY, native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC),
     "pressure": SensorEntityDescription(key="pressure", device_class=SensorDeviceClass.PRESSURE, native_unit_of_measurement=UnitOfPressure.HPA, state_class=MEASURED),
-    "co2": SensorEntityDescription(key="co2", device_class=SensorDeviceClass.CO2, native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION, state_class=MEASURED),
+    "co2": SensorEntityDescription(key="co2", device_class=SensorDeviceClass.CO2, native_unit_of_measurement=PPM, state_class=MEASURED),
     "voltage": SensorEntityDescription(key="voltage", device_class=SensorDeviceClass.VOLTAGE, native_unit_of_measurement=UnitOfElectricPotential.VOLT, state_class=MEASURED),
     "current": SensorEntityDescription(key="current", device_class=SensorDeviceClass.CURRENT, native_unit_of_measurement=UnitOfElectricCurrent.AMPERE, state_class=MEASURED),
     "signal_strength": SensorEntityDescription(key="signal_strength", device_class=SensorDeviceClass.SIGNAL_STRENGTH, native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),

@@ -9,6 +9,7 @@ from homeassistant.core import (
     ServiceResponse,
     SupportsResponse,
 )
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
@@ -38,7 +39,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def announce(call: ServiceCall) -> ServiceResponse:
         entries = hass.config_entries.async_loaded_entries(DOMAIN)
-        options = entries[0].options if entries else {}
+        if not entries:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="not_loaded"
+            )
+        options = entries[0].options
         data = call.data
         target = Target(
             entity_ids=tuple(cv.ensure_list(data.get(ATTR_ENTITY_ID))),
@@ -52,7 +57,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             volume=data.get("volume"),
             tts_entity=data.get("tts_entity"),
         )
-        players = resolve_players(hass, target)
+        players = resolve_players(hass, entries[0].entry_id, target)
         played = await async_announce(hass, players, announcement, options)
         return {"players": list(played)}
 
@@ -67,7 +72,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def acl(call: ServiceCall) -> ServiceResponse:
         entries = hass.config_entries.async_loaded_entries(DOMAIN)
         if not entries:
-            return {"acl": ""}
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="not_loaded"
+            )
         hub = entries[0].runtime_data
         devices = [(d, r.device_type) for d, r in hub.devices.items()]
         return {"acl": mosquitto_acl(hub.prefix, devices)}

@@ -36,11 +36,21 @@ def phrases(hass: HomeAssistant) -> list[str]:
             continue
         names = [str(state.attributes.get("friendly_name") or "")]
         if (entry := entities.async_get(state.entity_id)) is not None:
-            names.extend(entry.aliases)
+            names.extend(_aliases(hass, entry))
         for name in names:
             if name:
                 found[name] = None
     return [p for p in found if len(p) <= MAX_LENGTH][:MAX_PHRASES]
+
+
+def _aliases(hass: HomeAssistant, entry: er.RegistryEntry) -> list[str]:
+    """The entity's aliases as people say them."""
+    # Since HA 2026.3 an alias may be a marker for the computed name, which
+    # HA's helper resolves; before, aliases are plain strings.
+    resolve = getattr(er, "async_get_entity_aliases", None)
+    if resolve is not None:
+        return list(resolve(hass, entry))
+    return [alias for alias in entry.aliases if isinstance(alias, str)]
 
 
 class VocabularyPublisher:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Iterator
+import logging
+from pathlib import Path
+from unittest.mock import Mock
+
+from homeassistant.const import __version__ as HA_VERSION
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
+from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +24,58 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 def short_mqtt_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     """MQTT waits 50 s for its client; a test of that path needs less."""
     monkeypatch.setattr("homeassistant.components.mqtt.util.AVAILABILITY_TIMEOUT", 0.2)
+
+
+@pytest.fixture
+async def mqtt_client_mock(
+    mqtt_client_mock: MqttMockPahoClient,
+) -> AsyncGenerator[MqttMockPahoClient]:
+    """phcc's fake paho client, whose fake socket is closed at the end of the test.
+
+    A real paho client calls on_socket_close when its connection ends, and HA's
+    MQTT client stops its once-a-second misc timer there; phcc's fake never
+    does, so the timer would outlive every test that uses mqtt_mock.
+    """
+    yield mqtt_client_mock
+    if callable(close := getattr(mqtt_client_mock, "on_socket_close", None)):
+        close(mqtt_client_mock, None, Mock(fileno=Mock(return_value=-1)))
+
+
+class _SnapshotsPerHAVersion(HomeAssistantSnapshotExtension):  # type: ignore[misc]
+    """HA's snapshot format, in a folder per HA release (snapshots-ha-2026.11/...).
+
+    HA's own objects serialise differently from one release to the next (state
+    attribute keys became enums, device entries gained fields), and the suite
+    runs on the newest release and the minimum one: each has its own snapshots,
+    both checked.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """snapshots-ha-<year>.<month> beside the test file.
+
+        Not inside snapshots/: the HA extension behind phcc's fixture walks that
+        folder, and would count the other release's snapshots as unused.
+        """
+        release = ".".join(HA_VERSION.split(".")[:2])
+        return str(Path(test_location.filepath).parent / f"snapshots-ha-{release}")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Syrupy with HA's serialiser, per HA release."""
+    return snapshot.use_extension(_SnapshotsPerHAVersion)
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test in which HA reports Alicia using something it deprecated."""
+    yield
+    reports = [
+        r.getMessage()
+        for r in caplog.get_records("call")
+        if r.levelno >= logging.WARNING
+        and "deprecat" in r.getMessage().lower()
+        and "alicia" in r.getMessage()
+    ]
+    assert not reports, reports

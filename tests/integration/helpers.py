@@ -8,13 +8,16 @@ from typing import Any
 import uuid
 
 from homeassistant.components import mqtt
+from homeassistant.components.repairs import RepairsFlowManager
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
 )
 
+from custom_components.alicia.device_registry import find_device
 from wyoming_services.security import KeyPair
 
 
@@ -124,17 +127,28 @@ async def setup_alicia(
     return entry
 
 
-async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
-    """What the user does: Settings → Repairs → the issue → Approve."""
-    from homeassistant.components.repairs import DOMAIN as REPAIRS, repairs_flow_manager
-    from homeassistant.components.repairs.issue_handler import (
-        async_process_repairs_platforms,
+async def repairs_manager(hass: HomeAssistant) -> RepairsFlowManager:
+    """HA's Repairs, ready to open the fix flows of Alicia's issues."""
+    from homeassistant.components.repairs import (
+        DOMAIN as REPAIRS,
+        issue_handler,
+        repairs_flow_manager,
     )
 
     assert await async_setup_component(hass, REPAIRS, {})
-    await async_process_repairs_platforms(hass)
+    # HA 2026.2 registers repairs platforms on request; newer HA loads them lazily.
+    if (
+        process := getattr(issue_handler, "async_process_repairs_platforms", None)
+    ) is not None:
+        await process(hass)
     manager = repairs_flow_manager(hass)
     assert manager is not None
+    return manager
+
+
+async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
+    """What the user does: Settings → Repairs → the issue → Approve."""
+    manager = await repairs_manager(hass)
     result = await manager.async_init("alicia", data={"issue_id": issue_id})
     assert result["type"] == "menu"
     result = await manager.async_configure(
@@ -142,3 +156,9 @@ async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
     )
     assert result["type"] == "create_entry"
     await hass.async_block_till_done()
+
+
+def alicia_device(hass: HomeAssistant, device_id: str) -> dr.DeviceEntry | None:
+    """The HA device of an Alicia device id."""
+    (entry,) = hass.config_entries.async_entries("alicia")
+    return find_device(hass, entry.entry_id, device_id)

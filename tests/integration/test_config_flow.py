@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -11,6 +13,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 from custom_components.alicia.ha_bridge import DEFAULT_ALLOWED
+from tests.conftest import free_port
 
 from .helpers import setup_alicia
 
@@ -44,9 +47,12 @@ async def test_creates_single_hub_entry(
     assert again["reason"] == "single_instance_allowed"
 
 
-@pytest.mark.usefixtures("short_mqtt_wait")
+@pytest.mark.usefixtures("short_mqtt_wait", "socket_enabled")
 async def test_aborts_when_mqtt_not_connected(hass: HomeAssistant) -> None:
-    MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1"}).add_to_hass(hass)
+    # A real MQTT entry whose broker is down: nothing listens on that port.
+    MockConfigEntry(
+        domain="mqtt", data={"broker": "127.0.0.1", "port": free_port()}
+    ).add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
@@ -121,18 +127,40 @@ async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) ->
     assert entry.runtime_data.heartbeat_factor == 4.0
 
 
+async def test_options_can_be_cleared(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_alicia(hass, {"announce_volume": 40, "announce_tts": "tts.x"})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"approval": "manual", "heartbeat_factor": 3.0, "stale_days": 30,
+         "allowed_actions": ["light.turn_on"]},
+    )  # fmt: skip
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert "announce_volume" not in entry.options
+    assert "announce_tts" not in entry.options
+    assert entry.options["allowed_actions"] == ["light.turn_on"]
+
+
 async def test_reconfigure_topic_prefix(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     entry = await setup_alicia(hass)
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"topic_prefix": "home_bus"}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
+    reload = hass.config_entries.async_reload
+    with patch.object(
+        hass.config_entries, "async_reload", side_effect=reload
+    ) as reloads:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"topic_prefix": "home_bus"}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+    assert reloads.call_count == 1
     assert entry.runtime_data.prefix == "home_bus"
     subscribed = [c.args[0] for c in mqtt_mock.async_subscribe.call_args_list]
     assert "home_bus/system/discovery/register/+" in subscribed

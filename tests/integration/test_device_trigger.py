@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     async_get_device_automations,
@@ -14,7 +13,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import register, send, setup_alicia
+from .helpers import alicia_device, register, send, setup_alicia
 
 BUTTON = {
     "device_id": "hall_button",
@@ -31,7 +30,7 @@ async def test_button_device_trigger(
 ) -> None:
     await setup_alicia(hass, {"approval": "auto"})
     await register(hass, BUTTON)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "hall_button")})
+    device = alicia_device(hass, "hall_button")
     assert device is not None
 
     triggers = await async_get_device_automations(

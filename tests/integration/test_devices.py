@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from unittest.mock import call
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import (
-    device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
@@ -24,7 +22,15 @@ from custom_components.alicia.const import (
     MAX_PENDING,
 )
 
-from .helpers import LIGHT, SENSOR, approve_from_repairs, register, send, setup_alicia
+from .helpers import (
+    LIGHT,
+    SENSOR,
+    alicia_device,
+    approve_from_repairs,
+    register,
+    send,
+    setup_alicia,
+)
 
 
 @pytest.fixture
@@ -59,17 +65,12 @@ async def test_new_device_waits_for_approval(
         "capabilities": "temperature, humidity, motion, battery",
         "fingerprint": "none (unsigned)",
     }  # fmt: skip
-    assert (
-        dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "kitchen_sensor")})
-        is None
-    )
+    assert alicia_device(hass, "kitchen_sensor") is None
 
     await approve_from_repairs(hass, "pending_kitchen_sensor")
     assert "kitchen_sensor" in hub.devices
     assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor") is None
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, "kitchen_sensor")}
-    )
+    device = alicia_device(hass, "kitchen_sensor")
     assert device is not None
     assert (device.name, device.manufacturer, device.model, device.sw_version) == (
         "Kitchen sensor",
@@ -253,9 +254,7 @@ async def test_restored_before_mqtt_and_removed(
     )
 
     # Deleted by the user: gone from HA, retained registration cleared.
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, "kitchen_sensor")}
-    )
+    device = alicia_device(hass, "kitchen_sensor")
     assert device is not None
     mqtt_mock.async_publish.reset_mock()
     from custom_components.alicia import async_remove_config_entry_device
@@ -263,10 +262,10 @@ async def test_restored_before_mqtt_and_removed(
     assert await async_remove_config_entry_device(hass, entry, device)
     await hass.async_block_till_done()
     assert "kitchen_sensor" not in entry.runtime_data.devices
-    assert (
-        call("alicia/system/discovery/register/kitchen_sensor", b"", 1, True)
-        in mqtt_mock.async_publish.call_args_list
-    )
+    # HA 2026.11 passes message_expiry_interval too; the arguments that matter:
+    assert ("alicia/system/discovery/register/kitchen_sensor", b"", 1, True) in [
+        c.args for c in mqtt_mock.async_publish.call_args_list
+    ]
 
 
 async def test_unregister_and_capability_changes(
@@ -301,10 +300,7 @@ async def test_unregister_and_capability_changes(
         {"device_id": "kitchen_sensor"},
     )
     assert "kitchen_sensor" not in entry.runtime_data.devices
-    assert (
-        dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "kitchen_sensor")})
-        is None
-    )
+    assert alicia_device(hass, "kitchen_sensor") is None
 
 
 async def test_bad_input_is_refused_and_bounded(

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import register, send, setup_alicia
+from .helpers import alicia_device, register, send, setup_alicia
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ async def test_no_triggers_for_other_devices(
         hass,
         {"device_id": "plug", "device_type": "actuator", "capabilities": ["switch"]},
     )
-    plug = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "plug")})
+    plug = alicia_device(hass, "plug")
     assert plug is not None
     triggers = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, plug.id

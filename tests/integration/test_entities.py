@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import register, send, setup_alicia
+from .helpers import register, repairs_manager, send, setup_alicia
 
 SPEAKER: dict[str, Any] = {
     "device_id": "sonos_kitchen_001",
@@ -181,16 +181,7 @@ async def test_rejecting_a_pending_device(
 ) -> None:
     entry = await setup_alicia(hass)
     await register(hass, SPEAKER)
-    from homeassistant.components.repairs import repairs_flow_manager
-    from homeassistant.components.repairs.issue_handler import (
-        async_process_repairs_platforms,
-    )
-    from homeassistant.setup import async_setup_component
-
-    assert await async_setup_component(hass, "repairs", {})
-    await async_process_repairs_platforms(hass)
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
+    manager = await repairs_manager(hass)
     result = await manager.async_init(
         DOMAIN, data={"issue_id": "pending_sonos_kitchen_001"}
     )

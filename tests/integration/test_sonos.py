@@ -20,13 +20,18 @@ from unittest.mock import AsyncMock, MagicMock, patch
 from homeassistant.components import sonos as sonos_component
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
-from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 import pytest_socket
 from soco import SoCo
+from soco.exceptions import SoCoUPnPException
 
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import ROOT
@@ -168,6 +173,10 @@ def fake_soco(host: str) -> FakeSoCo:
     soco.zoneGroupTopology = Service("ZoneGroupTopology")
     soco.contentDirectory = Service("ContentDirectory")
     soco.deviceProperties = Service("DeviceProperties")
+    # An Era 100 has no TV input: asked for TV autoplay, it answers with a UPnP error.
+    no_tv = SoCoUPnPException("UPnP Error 402", "402", "<error/>", "Invalid Args")
+    soco.deviceProperties.GetAutoplayRoomUUID = MagicMock(side_effect=no_tv)
+    soco.deviceProperties.GetAutoplayLinkedZones = MagicMock(side_effect=no_tv)
     soco.alarmClock = Service("AlarmClock")
     soco.alarmClock.ListAlarms = MagicMock(
         return_value={
@@ -194,12 +203,20 @@ async def sonos(
         patch("homeassistant.components.ssdp.Server._async_start_upnp_servers"),
         patch("homeassistant.components.ssdp.Server._async_stop_upnp_servers"),
     ):
-        MockConfigEntry(domain="sonos", title="Sonos").add_to_hass(hass)
+        entry = MockConfigEntry(domain="sonos", title="Sonos")
+        entry.add_to_hass(hass)
         assert await async_setup_component(
             hass, "sonos", {"sonos": {"media_player": {"hosts": [host]}}}
         )
         await hass.async_block_till_done()
         yield soco, record
+        # HA's sonos never closes a speaker's audio-clip websocket (it ends with
+        # the process); close it here, or its request timer outlives the test.
+        for speaker in entry.runtime_data.discovered.values():
+            if speaker.websocket is not None:
+                await speaker.websocket.close()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
 
 
 def clip_commands(record: Path) -> list[dict[str, Any]]:
@@ -210,13 +227,24 @@ async def test_announcement_plays_as_a_sonos_audio_clip(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, sonos: tuple[FakeSoCo, Path]
 ) -> None:
     soco, record = sonos
-    player = "media_player.kitchen"
+    # Its entity id depends on HA's naming rules (newer HA adds the area); look it up.
+    (player,) = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(
+            er.async_get(hass), hass.config_entries.async_entries("sonos")[0].entry_id
+        )
+        if e.domain == "media_player"
+    ]
     state = hass.states.get(player)
     assert state is not None, hass.states.async_entity_ids()
     assert state.state == "playing"
     assert state.attributes["media_title"] == "So What"
     kitchen = ar.async_get(hass).async_get_or_create("Kitchen")
-    er.async_get(hass).async_update_entity(player, area_id=kitchen.id)
+    # The speaker's device sits in the kitchen (where the sensor asking for it is).
+    speaker = er.async_get(hass).async_get(player)
+    assert speaker is not None
+    assert speaker.device_id is not None
+    dr.async_get(hass).async_update_device(speaker.device_id, area_id=kitchen.id)
 
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "media_source", {})

@@ -37,7 +37,8 @@ async def test_vocabulary_published_and_updated(
     lamp = entities.async_get_or_create(
         "light", "test", "lamp", suggested_object_id="zoe_lamp"
     )
-    entities.async_update_entity(lamp.entity_id, aliases={"reading light"})
+    # A list since HA 2026.3 (a set before); HA 2026.2 stores either.
+    entities.async_update_entity(lamp.entity_id, aliases=["reading light"])
     hidden = entities.async_get_or_create(
         "switch", "test", "pump", suggested_object_id="secret_pump"
     )

@@ -1,4 +1,4 @@
-"""The server on the newest wyoming release, talking to HA's pinned 1.7.2 client."""
+"""The server on the oldest wyoming release it supports, talking to the newest client."""
 
 from __future__ import annotations
 
@@ -12,24 +12,24 @@ from tests.conftest import ROOT, ServerProcess
 from .client import TtsAudio, describe, synthesize, transcribe
 from .phrases import normalize
 
-NEWEST = ROOT / ".venv" / "compat" / "wyoming-newest"
+OLDEST = ROOT / ".venv" / "compat" / "wyoming-oldest"
 
 pytestmark = pytest.mark.slow
 
 
-async def test_newest_wyoming(tmp_path: Path, spoken: dict[str, TtsAudio]) -> None:
-    assert (NEWEST / "wyoming").is_dir(), "scripts/setup installs it"
-    server = ServerProcess(log=tmp_path / "server.log", env={"PYTHONPATH": str(NEWEST)})
+async def test_oldest_wyoming(tmp_path: Path, spoken: dict[str, TtsAudio]) -> None:
+    assert (OLDEST / "wyoming").is_dir(), "scripts/setup installs it"
+    server = ServerProcess(log=tmp_path / "server.log", env={"PYTHONPATH": str(OLDEST)})
     try:
         import asyncio
 
         await asyncio.get_running_loop().run_in_executor(None, server.wait_ready)
-        newest = (
-            next(p.name for p in NEWEST.glob("wyoming-*.dist-info"))
+        oldest = (
+            next(p.name for p in OLDEST.glob("wyoming-*.dist-info"))
             .split("-")[1]
             .removesuffix(".dist")
         )
-        assert f"Ready (wyoming {newest})" in server.log.read_text()
+        assert f"Ready (wyoming {oldest})" in server.log.read_text()
 
         info = await describe(server.uri)
         assert info.asr[0].models[0].name == "tiny.en"
