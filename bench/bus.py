@@ -20,10 +20,11 @@ import time
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.bus.client import BusClient, bus_client  # noqa: E402
-from tests.fake_xai import FakeXai  # noqa: E402
-from tests.wyoming.client import describe, synthesize  # noqa: E402
-from wyoming_services.protocol import encode_audio, envelope  # noqa: E402
+from alicia_bus.audio import encode_audio
+from alicia_bus.envelope import new_message
+from tests.bus.client import BusClient, bus_client
+from tests.fake_xai import FakeXai
+from tests.wyoming.client import describe, synthesize
 
 
 def port() -> int:
@@ -54,7 +55,7 @@ def pct(values: list[float], q: float) -> float:
 async def timed_request(
     client: BusClient, topic: str, payload: dict[str, object]
 ) -> float:
-    message = envelope("bench-device", "request", payload)
+    message = new_message("bench-device", "request", payload)
     started = time.perf_counter()
     await client.publish(topic, message)
     await client.answer_to(message["message_id"], limit=60)
@@ -122,7 +123,7 @@ async def main() -> None:
 
             route: list[float] = []
             for _ in range(args.runs // 2):
-                message = envelope("bench-satellite", "request", {"audio": audio})
+                message = new_message("bench-satellite", "request", {"audio": audio})
                 started = time.perf_counter()
                 await client.publish("alicia/voice/command/route", message)
                 await client.wait_for(

@@ -20,11 +20,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wyoming.asr import Transcript  # noqa: E402
-from wyoming.client import AsyncClient  # noqa: E402
+from wyoming.asr import Transcript
+from wyoming.client import AsyncClient
 
-from tests.fake_xai import FakeXai  # noqa: E402
-from tests.wyoming.client import describe  # noqa: E402
+from tests.fake_xai import FakeXai
+from tests.wyoming.client import describe
 
 QUESTION = "What should I cook tonight?"
 

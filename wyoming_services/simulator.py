@@ -15,7 +15,7 @@ from typing import Any
 
 import aiomqtt
 
-from .protocol import envelope
+from alicia_bus.envelope import new_message
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class Simulator:
         payload: dict[str, Any],
         retain: bool = False,
     ) -> None:
-        message = envelope(source, "event", payload)
+        message = new_message(source, "event", payload)
         await client.publish(
             f"{self.prefix}/{topic}", json.dumps(message).encode(), qos=1, retain=retain
         )
@@ -165,7 +165,7 @@ class Simulator:
         first = next(iter(self.devices))
         will = aiomqtt.Will(
             f"{self.prefix}/devices/{first}/status",
-            json.dumps(envelope(first, "event", will_payload)).encode(),
+            json.dumps(new_message(first, "event", will_payload)).encode(),
             qos=1,
             retain=True,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -11,6 +10,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_SECURITY_MODE, DOMAIN
+from .entry_data import AliciaConfigEntry
 from .ha_state import StatePublisher
 from .hub import AliciaHub
 from .services import async_setup_services
@@ -27,7 +27,6 @@ PLATFORMS = [
     Platform.SWITCH,
 ]
 
-type AliciaConfigEntry = ConfigEntry[AliciaHub]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 

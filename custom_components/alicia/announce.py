@@ -21,7 +21,9 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 
+from .bus.envelope import Envelope
 from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
+from .context import HubContext
 from .device_registry import find_device
 
 MEDIA_PLAYER = "media_player"
@@ -172,3 +174,47 @@ async def async_announce(
             data[ATTR_MEDIA_EXTRA] = {"volume": round(volume * 100)}
         await hass.services.async_call(MEDIA_PLAYER, "play_media", data, blocking=True)
     return players
+
+
+async def async_announce_request(hub: HubContext, read: Envelope) -> None:
+    """A device asked for an announcement: play it; answer played or failed, and why."""
+    payload, target = read.payload, read.payload.get("target") or {}
+    reply = read.reply_to or f"{hub.prefix}/devices/speakers/announce/response"
+    try:
+        volume = payload.get("volume")
+        text, media = payload.get("message"), payload.get("media_url")
+        if not isinstance(target, dict) or not isinstance(text or media, str):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="nothing_to_say"
+            )
+        if volume is not None and (
+            not isinstance(volume, int | float) or not 0 <= volume <= 1
+        ):
+            volume = None
+        announcement = Announcement(
+            message=text,
+            media_url=media,
+            language=payload.get("language"),
+            volume=volume,
+        )
+        players = resolve_players(
+            hub.hass,
+            hub.entry.entry_id,
+            Target(
+                entity_ids=tuple(filter(None, [target.get("entity_id")])),
+                area_ids=tuple(filter(None, [target.get("area")])),
+                alicia_device=target.get("device_id"),
+                location=target.get("location"),
+            ),
+        )
+        played = await async_announce(
+            hub.hass, players, announcement, hub.entry.options
+        )
+        answer: dict[str, Any] = {"status": "played", "players": played}
+        hub.fire(
+            "announcement_played", read.source, message=text or media, players=played
+        )
+    except HomeAssistantError as err:
+        message = str(err) or (err.translation_key or "failed")
+        answer = {"status": "failed", "error": {"code": "failed", "message": message}}
+    await hub.link.async_respond(reply, read, answer)

@@ -31,7 +31,7 @@ from .const import (
     DEFAULT_TOPIC_PREFIX,
     DOMAIN,
 )
-from .ha_bridge import DEFAULT_ALLOWED
+from .ha_commands import DEFAULT_ALLOWED
 
 PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
 # Options without a default, which the user can empty again.

@@ -35,8 +35,8 @@ def _record(hass: HomeAssistant, device_id: str) -> Any:
         return None
     alicia_id = next((i for d, i in device.identifiers if d == DOMAIN), None)
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if (record := entry.runtime_data.devices.get(alicia_id)) is not None:
-            return record
+        if (device := entry.runtime_data.devices.get(alicia_id)) is not None:
+            return device.record
     return None
 
 

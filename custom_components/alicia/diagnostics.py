@@ -8,7 +8,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import AliciaConfigEntry
+from .entry_data import AliciaConfigEntry
 
 TO_REDACT = {"password", "username", "public_key", "signature", "token", "api_key"}
 
@@ -24,29 +24,29 @@ async def async_get_config_entry_diagnostics(
             "permit_open": hub.permit_open,
             "devices": {
                 device_id: {
-                    "document": record.document,
+                    "document": device.record.document,
                     "available": hub.is_available(device_id),
-                    "unknown_capabilities": record.unknown_capabilities,
-                    "values": hub.values.get(device_id, {}),
-                    "health": hub.health.get(device_id),
+                    "unknown_capabilities": device.record.unknown_capabilities,
+                    "values": device.values,
+                    "health": device.health,
                 }
-                for device_id, record in hub.devices.items()
+                for device_id, device in hub.devices.items()
             },
             "pending": {
                 device_id: record.document for device_id, record in hub.pending.items()
             },
             "counters": asdict(hub.counters),
             "security": {
-                "mode": hub.guard.mode,
-                "hub_key_fingerprint": hub.guard.key.fingerprint,
-                "counts": dict(hub.guard.audit.counts),
-                "last_refusal": hub.guard.audit.last,
-                "unsigned_sources": sorted(hub.guard.audit.unsigned_sources),
+                "mode": str(hub.admission.mode),
+                "hub_key_fingerprint": hub.admission.key.fingerprint,
+                "counts": dict(hub.admission.audit.counts),
+                "last_refusal": hub.admission.audit.last,
+                "unsigned_sources": sorted(hub.admission.audit.unsigned_sources),
                 "key_fingerprints": {
-                    device_id: record.fingerprint
-                    for device_id, record in hub.devices.items()
+                    device_id: device.record.fingerprint
+                    for device_id, device in hub.devices.items()
                 },
-                "key_changes": hub.key_changes,
+                "key_changes": hub.approvals.key_changes,
             },
         },
         TO_REDACT,

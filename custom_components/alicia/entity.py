@@ -9,7 +9,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN, SIGNAL_DEVICE_UPDATE, SIGNAL_HUB_UPDATE
-from .hub import AliciaHub, DeviceRecord
+from .device import DeviceRecord
+from .hub import AliciaHub
 
 
 class AliciaEntity(Entity):
@@ -41,7 +42,8 @@ class AliciaEntity(Entity):
     @property
     def reported(self) -> Any:
         """The device's latest value for this entity's key."""
-        return self.hub.values.get(self.device_id, {}).get(self.key)
+        device = self.hub.devices.get(self.device_id)
+        return device.values.get(self.key) if device is not None else None
 
     async def async_added_to_hass(self) -> None:
         """Follow the device's updates."""

@@ -12,11 +12,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import AliciaConfigEntry
 from .capabilities import Capability
 from .const import DOMAIN, SIGNAL_DEVICE_UPDATE
+from .device import DeviceRecord
 from .entity import AliciaEntity
-from .hub import AliciaHub, DeviceRecord
+from .entry_data import AliciaConfigEntry
+from .hub import AliciaHub
 from .platform import setup_platform
 
 PARALLEL_UPDATES = 0
@@ -64,7 +65,8 @@ class AliciaEvent(AliciaEntity, EventEntity):
 
     @callback
     def _updated(self) -> None:
-        if self.key in self.hub.last_keys.get(self.device_id, set()):
+        device = self.hub.devices.get(self.device_id)
+        if device is not None and self.key in device.fresh_keys:
             event_type = str(self.reported)
             if event_type in (self.event_types or []):
                 self._trigger_event(event_type)
@@ -78,5 +80,5 @@ class AliciaEvent(AliciaEntity, EventEntity):
                             "type": event_type,
                         },
                     )
-            self.hub.last_keys[self.device_id].discard(self.key)
+            device.fresh_keys.discard(self.key)
         self.async_write_ha_state()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.const import EVENT_STATE_CHANGED
@@ -14,8 +14,7 @@ from homeassistant.core import (
     callback,
 )
 
-if TYPE_CHECKING:
-    from .hub import AliciaHub
+from .context import HubContext
 
 DEBOUNCE_SECONDS = 0.5
 ATTRIBUTES = (
@@ -31,7 +30,7 @@ ATTRIBUTES = (
 class StatePublisher:
     """Publishes each exposed entity's state, retained; bursts of changes become one message."""
 
-    def __init__(self, hass: HomeAssistant, hub: AliciaHub) -> None:
+    def __init__(self, hass: HomeAssistant, hub: HubContext) -> None:
         """Nothing is published until async_start()."""
         self.hass = hass
         self.hub = hub

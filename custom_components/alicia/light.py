@@ -16,10 +16,11 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import AliciaConfigEntry
 from .capabilities import Capability
+from .device import DeviceRecord
 from .entity import AliciaEntity
-from .hub import AliciaHub, DeviceRecord
+from .entry_data import AliciaConfigEntry
+from .hub import AliciaHub
 from .platform import setup_platform
 
 PARALLEL_UPDATES = 1

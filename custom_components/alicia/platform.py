@@ -12,7 +12,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .capabilities import Capability
 from .const import SIGNAL_DEVICE_ADDED
-from .hub import AliciaHub, DeviceRecord
+from .device import DeviceRecord
+from .hub import AliciaHub
 
 
 def setup_platform(

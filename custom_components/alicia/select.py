@@ -8,10 +8,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import AliciaConfigEntry
+from .bus.policy import Mode
 from .const import CONF_SECURITY_MODE, DOMAIN
 from .entity import HubEntity
-from .security import MODES
+from .entry_data import AliciaConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -33,16 +33,16 @@ class SecurityModeSelect(HubEntity, SelectEntity):
     @property
     def options(self) -> list[str]:
         """off, verify, enforce."""
-        return list(MODES)
+        return list(Mode)
 
     @property
     def current_option(self) -> str:
-        """The mode the guard applies."""
-        return self.hub.guard.mode
+        """The mode admission applies."""
+        return str(self.hub.admission.mode)
 
     async def async_select_option(self, option: str) -> None:
         """Store the mode in the options; the update listener reloads the entry."""
-        if option not in MODES:
+        if option not in list(Mode):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="security_mode",

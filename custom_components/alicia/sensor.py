@@ -28,10 +28,11 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import AliciaConfigEntry
 from .capabilities import Capability
+from .device import DeviceRecord
 from .entity import AliciaEntity, HubEntity
-from .hub import AliciaHub, DeviceRecord
+from .entry_data import AliciaConfigEntry
+from .hub import AliciaHub
 from .platform import setup_platform
 
 PARALLEL_UPDATES = 0
@@ -106,17 +107,17 @@ class SecuritySensor(HubEntity, SensorEntity):
     @property
     def native_value(self) -> int:
         """Refusals since HA started."""
-        return self.hub.guard.audit.refused
+        return self.hub.admission.audit.refused
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Counts by reason, the mode, the hub's key and who still sends unsigned."""
-        guard = self.hub.guard
+        admission = self.hub.admission
         return {
-            "mode": guard.mode,
-            "hub_key_fingerprint": guard.key.fingerprint,
-            **dict(sorted(guard.audit.counts.items())),
-            "unsigned_sources": sorted(guard.audit.unsigned_sources)[:50],
+            "mode": str(admission.mode),
+            "hub_key_fingerprint": admission.key.fingerprint,
+            **dict(sorted(admission.audit.counts.items())),
+            "unsigned_sources": sorted(admission.audit.unsigned_sources)[:50],
         }
 
 
@@ -140,11 +141,9 @@ class AliciaHealthSensor(AliciaEntity, SensorEntity):
     @property
     def native_value(self) -> float | None:
         """From the latest heartbeat's metrics."""
-        value = (
-            self.hub.health.get(self.device_id, {})
-            .get("metrics", {})
-            .get(self.entity_description.key)
-        )
+        device = self.hub.devices.get(self.device_id)
+        health = (device.health if device is not None else None) or {}
+        value = health.get("metrics", {}).get(self.entity_description.key)
         if not isinstance(value, int | float):
             return None
         return (

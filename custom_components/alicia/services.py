@@ -76,7 +76,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 translation_domain=DOMAIN, translation_key="not_loaded"
             )
         hub = entries[0].runtime_data
-        devices = [(d, r.device_type) for d, r in hub.devices.items()]
+        devices = [(d, dev.record.device_type) for d, dev in hub.devices.items()]
         return {"acl": mosquitto_acl(hub.prefix, devices)}
 
     hass.services.async_register(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.const import EVENT_STATE_CHANGED
@@ -11,8 +11,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.helpers.debounce import Debouncer
 
-if TYPE_CHECKING:
-    from .hub import AliciaHub
+from .context import HubContext
 
 _LOGGER = logging.getLogger(__name__)
 MAX_PHRASES = 1000
@@ -56,7 +55,7 @@ def _aliases(hass: HomeAssistant, entry: er.RegistryEntry) -> list[str]:
 class VocabularyPublisher:
     """Publishes retained on <prefix>/voice/stt/vocabulary when the names change (debounced)."""
 
-    def __init__(self, hass: HomeAssistant, hub: AliciaHub) -> None:
+    def __init__(self, hass: HomeAssistant, hub: HubContext) -> None:
         """Nothing is published until async_start()."""
         self.hass = hass
         self.hub = hub

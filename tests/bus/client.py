@@ -12,7 +12,7 @@ from typing import Any
 
 import aiomqtt
 
-from wyoming_services.protocol import envelope
+from alicia_bus.envelope import new_message
 
 
 class BusClient:
@@ -62,7 +62,7 @@ class BusClient:
         reply_to: str | None = None,
         limit: float = 30,
     ) -> dict[str, Any]:
-        message = envelope(source, "request", payload, reply_to=reply_to)
+        message = new_message(source, "request", payload, reply_to=reply_to)
         await self.publish(topic, message)
         return await self.answer_to(message["message_id"], limit=limit)
 
@@ -75,7 +75,7 @@ class BusClient:
         attempts: int = 10,
     ) -> tuple[dict[str, Any], int]:
         """What docs/protocol.md asks of requesters: re-send the same message until answered."""
-        message = envelope("test-device", "request", payload)
+        message = new_message("test-device", "request", payload)
         for attempt in range(1, attempts + 1):
             await self.publish(topic, message)
             try:

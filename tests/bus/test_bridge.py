@@ -10,12 +10,12 @@ import uuid
 
 import pytest
 
-from custom_components.alicia.protocol import read_message
+from alicia_bus.audio import decode_audio, encode_audio
+from alicia_bus.envelope import new_message, parse
 from tests.fake_xai import FakeXai
 from tests.vectors import all_vectors
 from tests.wyoming.client import TtsAudio
 from tests.wyoming.phrases import normalize
-from wyoming_services.protocol import decode_audio, encode_audio, envelope
 
 from .client import bus_client
 from .conftest import Bus
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def assert_valid_for_the_integration(topic: str, message: dict[str, Any]) -> None:
-    """What the bridge publishes must pass the integration's own validator."""
-    read_message(topic, json.dumps(message).encode())
+    """What the bridge publishes must pass the contract the integration reads it with."""
+    parse(topic, json.dumps(message).encode())
 
 
 async def test_registration_status_and_heartbeat(bus: Bus) -> None:
@@ -191,7 +191,7 @@ async def test_bad_audio_and_duplicates(bus: Bus) -> None:
     async with bus_client(
         bus.broker.port, "alicia/voice/#", "alicia/system/#"
     ) as client:
-        request = envelope("test-device", "request", {"text": "Once?"})
+        request = new_message("test-device", "request", {"text": "Once?"})
         await client.publish("alicia/voice/ai/request", request)
         await client.publish("alicia/voice/ai/request", request)  # a QoS 1 redelivery
         first = await client.answer_to(request["message_id"])
@@ -219,7 +219,7 @@ async def test_vocabulary_topic_biases_recognition(
     async with bus_client(bus.broker.port, "alicia/voice/#") as client:
         before = await client.request("alicia/voice/stt/request", {"audio": audio})
         assert "roborock" not in before["payload"]["text"].lower()
-        vocabulary = envelope(
+        vocabulary = new_message(
             "home-assistant", "event", {"phrases": ["the Roborock", "kitchen light"]}
         )
         await client.publish("alicia/voice/stt/vocabulary", vocabulary, retain=True)

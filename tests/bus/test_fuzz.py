@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from alicia_bus.envelope import new_message
+from alicia_bus.signing import KeyPair
 from tests.bus.client import bus_client
 from tests.bus.conftest import start_bridge
 from tests.conftest import Mosquitto
 from tests.fake_xai import FakeXai
 from tests.fuzz import payloads
-from wyoming_services.protocol import envelope
-from wyoming_services.security import KeyPair
 
 pytestmark = pytest.mark.slow
 TOPICS = [
@@ -32,13 +32,13 @@ async def test_fuzz_does_not_break_the_bridge(
     try:
         hub = KeyPair.generate()
         examples = {
-            TOPICS[0]: envelope("fuzzer", "request", {"audio": {"format": "wav", "data": "UklGRg=="}}),
-            TOPICS[1]: envelope("fuzzer", "request", {"text": "What time is it?"}),
-            TOPICS[2]: envelope("fuzzer", "request", {"text": "Hello"}),
-            TOPICS[3]: envelope("fuzzer", "request", {"audio": {"format": "wav", "data": ""}}),
-            TOPICS[4]: envelope("home-assistant", "event", {"phrases": ["kitchen light"]}),
-            TOPICS[5]: envelope("home-assistant", "event", {"public_key": hub.public_key}),
-            TOPICS[6]: envelope("home-assistant", "event", {"mode": "off", "devices": {}}),
+            TOPICS[0]: new_message("fuzzer", "request", {"audio": {"format": "wav", "data": "UklGRg=="}}),
+            TOPICS[1]: new_message("fuzzer", "request", {"text": "What time is it?"}),
+            TOPICS[2]: new_message("fuzzer", "request", {"text": "Hello"}),
+            TOPICS[3]: new_message("fuzzer", "request", {"audio": {"format": "wav", "data": ""}}),
+            TOPICS[4]: new_message("home-assistant", "event", {"phrases": ["kitchen light"]}),
+            TOPICS[5]: new_message("home-assistant", "event", {"public_key": hub.public_key}),
+            TOPICS[6]: new_message("home-assistant", "event", {"mode": "off", "devices": {}}),
         }  # fmt: skip
         async with bus_client(
             mosquitto.port, "alicia/voice/ai/response", "alicia/system/health/heartbeat"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from alicia_bus.envelope import new_message
 from tests.conftest import Mosquitto
 from tests.fake_xai import FakeXai
-from wyoming_services.protocol import envelope
 
 from .client import bus_client
 from .conftest import start_bridge
@@ -38,7 +38,7 @@ async def test_two_bridges_answer_each_request_once(
                     topic=f"alicia/devices/{name}/status",
                 )
             requests = [
-                envelope("test-device", "request", {"text": f"Question {i}?"})
+                new_message("test-device", "request", {"text": f"Question {i}?"})
                 for i in range(200)
             ]
             for request in requests:

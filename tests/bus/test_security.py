@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
+from alicia_bus.envelope import new_message
+from alicia_bus.errors import SecurityError
+from alicia_bus.signing import KeyPair, verify
 from tests.bus.client import BusClient, bus_client
 from tests.bus.conftest import start_bridge
 from tests.conftest import Mosquitto, ServerProcess
 from tests.fake_xai import FakeXai
-from wyoming_services.protocol import envelope
-from wyoming_services.security import KeyPair, SecurityError, verify
+from wyoming_services.keys import load_or_create_key
 
 pytestmark = pytest.mark.slow
 HUB = KeyPair.generate()
@@ -46,7 +48,7 @@ def secure_bus(
 
 
 def request(text: str, key: KeyPair | None = None, **changes: Any) -> dict[str, Any]:
-    message = envelope("kitchen_satellite", "request", {"text": text}) | changes
+    message = new_message("kitchen_satellite", "request", {"text": text}) | changes
     return key.sign(AI, message) if key is not None else message
 
 
@@ -60,11 +62,11 @@ async def publish_trust(client: BusClient, mode: str, hub: KeyPair = HUB) -> Non
         hub_topic,
         hub.sign(
             hub_topic,
-            envelope("home-assistant", "event", {"public_key": hub.public_key}),
+            new_message("home-assistant", "event", {"public_key": hub.public_key}),
         ),
         retain=True,
     )
-    trust = envelope(
+    trust = new_message(
         "home-assistant", "event",
         {"mode": mode, "devices": {"kitchen_satellite": DEVICE.public_key}},
     )  # fmt: skip
@@ -114,7 +116,7 @@ async def test_bridge_signs_and_enforces(
         assert (
             await error_of(client, request("Skewed?", DEVICE, timestamp=old)) == "stale"
         )
-        stranger = envelope("hall_panel", "request", {"text": "Unknown sender?"})
+        stranger = new_message("hall_panel", "request", {"text": "Unknown sender?"})
         assert await error_of(client, DEVICE.sign(AI, stranger)) == "untrusted"
 
         # A replay of the served request is not served again.
@@ -156,7 +158,7 @@ async def test_a_flood_is_limited_per_sender(
     ) as client:
         await publish_trust(client, "verify")
         flood = [
-            envelope("noisy_panel", "request", {"text": f"Flood {i}"})
+            new_message("noisy_panel", "request", {"text": f"Flood {i}"})
             for i in range(100)
         ]
         for message in flood:
@@ -181,7 +183,7 @@ async def test_a_flood_is_limited_per_sender(
 
 
 def test_verify_raises_for_a_modified_response() -> None:
-    message = KeyPair.generate().sign("t", envelope("a", "event", {"x": 1}))
+    message = KeyPair.generate().sign("t", new_message("a", "event", {"x": 1}))
     message["payload"]["x"] = 2
     with pytest.raises(SecurityError):
         verify("t", message, KeyPair.generate().public_key)
@@ -189,6 +191,6 @@ def test_verify_raises_for_a_modified_response() -> None:
 
 def test_key_file_is_private_and_stable(tmp_path: Path) -> None:
     path = tmp_path / "keys" / "bridge.pem"
-    first = KeyPair.load_or_create(path)
+    first = load_or_create_key(path)
     assert path.stat().st_mode & 0o777 == 0o600
-    assert KeyPair.load_or_create(path).public_key == first.public_key
+    assert load_or_create_key(path).public_key == first.public_key

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from custom_components.alicia.protocol import read_message
+from alicia_bus.envelope import new_message, parse
 from tests.conftest import Mosquitto
-from wyoming_services.protocol import envelope
 from wyoming_services.simulator import Simulator
 
 from .client import bus_client
@@ -22,19 +21,15 @@ async def test_simulator_registers_reports_and_obeys(mosquitto: Mosquitto) -> No
             for device_id in simulator.devices:
                 topic = f"alicia/system/discovery/register/{device_id}"
                 registration = await client.wait_for(lambda m: True, topic=topic)
-                read_message(
-                    topic, json.dumps(registration).encode()
-                )  # valid for the integration
+                parse(topic, json.dumps(registration).encode())  # valid by the contract
             data = await client.wait_for(lambda m: "temperature" in m["payload"].get("values", {}),
                                          topic="alicia/devices/sim_living_climate/data")  # fmt: skip
             assert 15 < data["payload"]["values"]["temperature"] < 30
             heartbeat = await client.wait_for(lambda m: m["payload"].get("device_id") == "sim_hall_motion",
                                               topic="alicia/system/health/heartbeat")  # fmt: skip
-            read_message(
-                "alicia/system/health/heartbeat", json.dumps(heartbeat).encode()
-            )
+            parse("alicia/system/health/heartbeat", json.dumps(heartbeat).encode())
 
-            command = envelope(
+            command = new_message(
                 "home-assistant",
                 "command",
                 {
@@ -54,7 +49,7 @@ async def test_simulator_registers_reports_and_obeys(mosquitto: Mosquitto) -> No
             await client.publish(
                 "alicia/devices/sim_kitchen_light/command", b"{garbage"
             )
-            volume = envelope(
+            volume = new_message(
                 "home-assistant",
                 "command",
                 {

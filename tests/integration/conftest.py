@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterator
 import logging
 from pathlib import Path
-from unittest.mock import Mock
+from typing import Any
+from unittest.mock import Mock, PropertyMock, patch
 
 from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
-from pytest_homeassistant_custom_component.typing import MqttMockPahoClient
+from pytest_homeassistant_custom_component.typing import (
+    MqttMockHAClient,
+    MqttMockPahoClient,
+)
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
+
+from .helpers import setup_alicia
 
 
 @pytest.fixture(autouse=True)
@@ -79,3 +87,28 @@ def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         and "alicia" in r.getMessage()
     ]
     assert not reports, reports
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """The Alicia entry's options; a test module overrides this fixture for others."""
+    return {}
+
+
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, entry_options: dict[str, Any]
+) -> MockConfigEntry:
+    """The Alicia config entry, set up on HA's MQTT integration (mqtt_mock)."""
+    return await setup_alicia(hass, entry_options)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Entities disabled by default (noisy health figures) are enabled, as HA core's tests do."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield

@@ -17,8 +17,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
+from alicia_bus.signing import KeyPair
 from custom_components.alicia.device_registry import find_device
-from wyoming_services.security import KeyPair
 
 
 def message(
@@ -118,6 +118,8 @@ async def setup_alicia(
 
     entry = MockConfigEntry(
         domain=DOMAIN,
+        # Fixed, as HA core's tests do: hub entities' unique ids contain it (snapshots).
+        entry_id="01JALICIAHUB0000000000000",
         title="Alicia",
         options={"topic_prefix": "alicia", **(options or {})},
     )

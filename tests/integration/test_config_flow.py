@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
-from custom_components.alicia.ha_bridge import DEFAULT_ALLOWED
+from custom_components.alicia.ha_commands import DEFAULT_ALLOWED
 from tests.conftest import free_port
 
 from .helpers import setup_alicia

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
@@ -11,8 +12,10 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import (
@@ -29,13 +32,7 @@ from .helpers import (
     approve_from_repairs,
     register,
     send,
-    setup_alicia,
 )
-
-
-@pytest.fixture
-async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    return await setup_alicia(hass)
 
 
 def state_of(hass: HomeAssistant, entity: str) -> State:
@@ -119,10 +116,8 @@ async def test_permit_switch_and_auto_approval(
 
 
 async def test_data_health_and_availability(
-    hass: HomeAssistant, entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    clock = [1000.0]
-    monkeypatch.setattr("custom_components.alicia.hub.time.monotonic", lambda: clock[0])
     entry.runtime_data.set_permit(True)
     await register(hass, SENSOR)
     await send(
@@ -167,8 +162,8 @@ async def test_data_health_and_availability(
     )  # noisy: off by default
 
     # 3 intervals of 10 s without a heartbeat: unavailable, with its entities.
-    clock[0] += 31
-    entry.runtime_data._check_health()
+    freezer.tick(31)
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert state_of(hass, connectivity).state == STATE_OFF
     assert (
@@ -368,17 +363,17 @@ async def test_diagnostics_redact(hass: HomeAssistant, entry: MockConfigEntry) -
 
 
 async def test_silent_device_raises_a_repair_issue_and_stays(
-    hass: HomeAssistant, entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    clock = [5000.0]
-    monkeypatch.setattr("custom_components.alicia.hub.time.monotonic", lambda: clock[0])
     entry.runtime_data.set_permit(True)
     await register(hass, SENSOR)
-    clock[0] += 31  # unavailable: 3 missed heartbeats
-    entry.runtime_data._check_health()
+    freezer.tick(31)  # unavailable: 3 missed heartbeats
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, "stale_kitchen_sensor") is None
-    clock[0] += 31 * 86400  # silent for over 30 days
-    entry.runtime_data._check_health()
+    freezer.tick(31 * 86400)  # silent for over 30 days
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "stale_kitchen_sensor")
     assert issue is not None
     assert issue.translation_placeholders == {

@@ -19,12 +19,13 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import alicia_device, register, send, setup_alicia
+from .helpers import alicia_device, register, send
 
 
 @pytest.fixture
-async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    return await setup_alicia(hass, {"approval": "auto"})
+def entry_options() -> dict[str, Any]:
+    """Devices are approved as they register."""
+    return {"approval": "auto"}
 
 
 @pytest.mark.parametrize(

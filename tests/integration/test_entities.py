@@ -61,8 +61,9 @@ COLOUR: dict[str, Any] = {
 
 
 @pytest.fixture
-async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    return await setup_alicia(hass, {"approval": "auto"})
+def entry_options() -> dict[str, Any]:
+    """Devices are approved as they register."""
+    return {"approval": "auto"}
 
 
 def entity(hass: HomeAssistant, domain: str, unique_id: str) -> str:

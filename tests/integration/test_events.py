@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant
-import pytest
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
+    async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
@@ -15,10 +16,8 @@ from .helpers import SENSOR, message, register, send, setup_alicia
 
 
 async def test_events(
-    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, freezer: FrozenDateTimeFactory
 ) -> None:
-    clock = [100.0]
-    monkeypatch.setattr("custom_components.alicia.hub.time.monotonic", lambda: clock[0])
     captured: dict[str, list[Event[Any]]] = {
         kind: async_capture_events(hass, f"alicia_{kind}")
         for kind in (
@@ -43,15 +42,17 @@ async def test_events(
     await hass.async_block_till_done()
     assert captured["device_approved"][0].data["device_id"] == "kitchen_sensor"
 
-    clock[0] += 31
-    hub._check_health()
+    freezer.tick(31)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
     await send(
         hass,
         "alicia/system/health/heartbeat",
         "kitchen_sensor",
         {"device_id": "kitchen_sensor", "status": "healthy", "interval": 10},
     )
-    hub._check_health()
+    freezer.tick(5)
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert [e.data["device_id"] for e in captured["device_offline"]] == [
         "kitchen_sensor"

@@ -9,9 +9,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from alicia_bus.envelope import new_message
+from alicia_bus.signing import KeyPair
 from tests.fuzz import payloads
-from wyoming_services.protocol import envelope
-from wyoming_services.security import KeyPair
 
 from .helpers import LIGHT, SENSOR, message, setup_alicia
 
@@ -55,7 +55,7 @@ async def test_fuzz_does_not_break_the_hub(
         TOPICS[10]: {"action": "light.turn_on", "target": {"entity_id": "light.x"}},
     }
     examples = {
-        topic: sensor.sign(topic, envelope(source, "event", body))
+        topic: sensor.sign(topic, new_message(source, "event", body))
         for topic, body in bodies.items()
     }
     caplog.set_level(logging.ERROR)
@@ -76,7 +76,7 @@ async def test_fuzz_does_not_break_the_hub(
         message("hall_light", {"values": {"light": "on"}}, key=light, topic=topic),
     )
     await hass.async_block_till_done()
-    assert hub.values["hall_light"]["light"] == "on"
+    assert hub.devices["hall_light"].values["light"] == "on"
     # Most reach the parser; data and status of unknown devices are dropped before it.
     assert hub.counters.messages + hub.counters.unknown_device >= 9_000
     assert sum(hub.counters.rejected.values()) > 1_000

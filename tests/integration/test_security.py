@@ -18,9 +18,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from alicia_bus.errors import SecurityError
+from alicia_bus.signing import KeyPair, verify
+from custom_components.alicia.bus.signing import fingerprint
 from custom_components.alicia.const import DOMAIN
-from custom_components.alicia.security import fingerprint
-from wyoming_services.security import KeyPair, SecurityError, verify
 
 from .helpers import SENSOR, approve_from_repairs, message, setup_alicia
 
@@ -61,12 +62,7 @@ def temperature(hass: HomeAssistant) -> str:
 
 
 def counts(entry: MockConfigEntry) -> dict[str, int]:
-    return dict(entry.runtime_data.guard.audit.counts)
-
-
-@pytest.fixture
-async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    return await setup_alicia(hass)
+    return dict(entry.runtime_data.admission.audit.counts)
 
 
 @pytest.fixture
@@ -112,7 +108,7 @@ async def test_the_hub_signs_what_it_sends_and_publishes_its_key_and_trust_list(
     # The key survives a restart: devices that pinned it keep trusting it.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.runtime_data.guard.key.public_key == hub_key
+    assert entry.runtime_data.admission.key.public_key == hub_key
 
 
 async def test_forged_wrong_key_replayed_and_skewed_messages_are_refused(
@@ -159,7 +155,7 @@ async def test_forged_wrong_key_replayed_and_skewed_messages_are_refused(
     assert state.attributes["bad_signature"] == 3
     assert (
         state.attributes["hub_key_fingerprint"]
-        == entry.runtime_data.guard.key.fingerprint
+        == entry.runtime_data.admission.key.fingerprint
     )
 
     # Valid traffic still flows.
@@ -176,7 +172,7 @@ async def test_unsigned_verify_flags_enforce_refuses(
     await send_data(hass, None, 20.0)
     assert temperature(hass) == "20.0"
     assert counts(entry)["unsigned_accepted"] >= 2
-    assert DEVICE in entry.runtime_data.guard.audit.unsigned_sources
+    assert DEVICE in entry.runtime_data.admission.audit.unsigned_sources
 
     # One click: the select on the hub device.
     select = er.async_get(hass).async_get_entity_id(

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wyoming_services.security import KeyPair, signed_bytes
+from alicia_bus.signing import KeyPair, signed_bytes
 
 HERE = Path(__file__).resolve().parent
 DEVICE = KeyPair.from_seed(bytes(range(32)))
@@ -200,7 +200,7 @@ def main() -> None:
         },
         {"text": 'tab\tquote"backslash\\newline\ncontrol\u001f emoji 😀 ü'},
     ]
-    from wyoming_services.security import canonical
+    from alicia_bus.canonical import canonical
 
     for index, value in enumerate(canonical_cases):
         (HERE / f"canonical_{index}.json").write_text(

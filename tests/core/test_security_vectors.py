@@ -1,41 +1,38 @@
-"""The bridge's security code (wyoming_services.security) against the shared security vectors."""
+"""The contract core's security (alicia_bus) against the shared security vectors."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from alicia_bus.canonical import canonical
+from alicia_bus.errors import SecurityError
+from alicia_bus.limits import ReplayWindow
+from alicia_bus.policy import Mode, check
+from alicia_bus.signing import signed_bytes
 from tests.vectors import SecurityVector, canonical_vectors, security_vectors
-from wyoming_services.security import (
-    Mode,
-    ReplayGuard,
-    SecurityError,
-    canonical,
-    check,
-    signed_bytes,
-)
 
 
-def decide(vector: SecurityVector, guard: ReplayGuard) -> str:
+def decide(vector: SecurityVector, window: ReplayWindow) -> str:
     sent = datetime.fromisoformat(vector.message["timestamp"])
     try:
         verdict = check(
             vector.topic, vector.message, mode=Mode(vector.mode), key=vector.trusted_key,
-            guard=guard, sent=sent, now=vector.now, retained=vector.retained,
+            window=window, sent=sent, now=vector.now, retained=vector.retained,
         )  # fmt: skip
     except SecurityError as err:
         return err.code
-    return "verified" if verdict.verified else f"accepted_{verdict.reason}"
+    return verdict.outcome
 
 
 @pytest.mark.parametrize("vector", security_vectors(), ids=lambda v: v.name)
 def test_security_vector(vector: SecurityVector) -> None:
-    guard = ReplayGuard()
+    window = ReplayWindow()
     if vector.repeat:
-        assert decide(vector, guard) == "verified"
-    assert decide(vector, guard) == vector.expect
+        assert decide(vector, window) == "verified"
+    assert decide(vector, window) == vector.expect
     if vector.to_sign is not None:
         assert signed_bytes(vector.topic, vector.message) == vector.to_sign.encode()
 
@@ -46,7 +43,7 @@ def test_canonical_vector(name: str, value: Any, expected: bytes) -> None:
 
 
 def test_rate_limiter_limits_each_source_and_stays_bounded() -> None:
-    from wyoming_services.security import RateLimiter
+    from alicia_bus.limits import RateLimiter
 
     slow = RateLimiter(rate=0.001, burst=3)
     assert [slow.allow("a") for _ in range(4)] == [True, True, True, False]
@@ -54,4 +51,12 @@ def test_rate_limiter_limits_each_source_and_stays_bounded() -> None:
     fast = RateLimiter(rate=1e9, burst=1)
     for index in range(20_000):
         fast.allow(f"forged{index}")
-    assert len(fast._buckets) < 10_100
+    assert len(fast) < 10_100
+
+
+def test_replay_window_stays_bounded() -> None:
+    window = ReplayWindow(limit=1000)
+    now = datetime.now(UTC)
+    for index in range(5000):
+        window.check("forger", f"id{index}", now, now)
+    assert len(window) <= 1000

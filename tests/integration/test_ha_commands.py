@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from .helpers import SENSOR, register, send, setup_alicia
+from .helpers import SENSOR, register, send
 
 
 async def command(
@@ -33,15 +33,20 @@ async def command(
 
 
 @pytest.fixture
-async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
+async def entry_options(hass: HomeAssistant) -> dict[str, Any]:
+    """Two lights, one exposed to Assist; devices approved as they register."""
     assert await async_setup_component(hass, "homeassistant", {})
     hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen"})
     hass.states.async_set("light.vault", "off", {"friendly_name": "Vault"})
     async_expose_entity(hass, "conversation", "light.kitchen", True)
     async_expose_entity(hass, "conversation", "light.vault", False)
-    entry = await setup_alicia(hass, {"approval": "auto"})
-    await register(hass, SENSOR)
-    return entry
+    return {"approval": "auto"}
+
+
+@pytest.fixture(autouse=True)
+async def sensor(entry: MockConfigEntry) -> None:
+    """The kitchen sensor, approved: the device that sends the commands."""
+    await register(entry.runtime_data.hass, SENSOR)
 
 
 async def test_allowed_action_runs(

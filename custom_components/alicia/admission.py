@@ -1,9 +1,11 @@
-"""The hub's gate: rate limits, signatures and replay checks on every message, and its own signing."""
+"""Which bus messages the hub acts on (rate, signature, replay), what it refused, and its signing."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
 import logging
@@ -15,36 +17,58 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
+from .bus.envelope import Envelope, new_message
+from .bus.errors import SecurityError
+from .bus.limits import RateLimiter, ReplayWindow
+from .bus.policy import Mode, check
+from .bus.signing import KeyPair
+from .bus.topics import HUB_SOURCE
 from .const import DOMAIN, SIGNAL_HUB_UPDATE
-from .protocol import Message
-from .security import (
-    MODE_VERIFY,
-    Audit,
-    Buckets,
-    Freshness,
-    HubKey,
-    Refusal,
-    inspect,
-)
 
 _LOGGER = logging.getLogger(__name__)
 EVENT_SECURITY = f"{DOMAIN}_security_event"
 REPORT_EVERY_SECONDS = 60.0
+# Per source: a sensor reporting every second uses a tenth of this.
+RATE = 10.0
+BURST = 50.0
+# Bounds on what is remembered per sender (forged sources must not grow them).
+MAX_UNSIGNED_SOURCES = 1000
+MAX_REPORTED = 1000
+NOT_REFUSALS = ("unsigned_accepted", "untrusted_accepted", "approvals", "verified")
 
 
-class BusGuard:
+@dataclass(slots=True)
+class Audit:
+    """What security refused or flagged, for the sensor and diagnostics."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    unsigned_sources: set[str] = field(default_factory=set)
+    last: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> int:
+        """Messages refused for security (flags and approvals are not refusals)."""
+        return sum(n for code, n in self.counts.items() if code not in NOT_REFUSALS)
+
+    def record(self, code: str, source: str, topic: str) -> None:
+        """Count one event; remember the newest (no payloads: they may hold secrets)."""
+        self.counts[code] += 1
+        self.last = {"code": code, "source": source, "topic": topic, "at": time.time()}
+
+
+class Admission:
     """Decides which messages get through, counts the rest, and signs what the hub sends."""
 
     def __init__(
-        self, hass: HomeAssistant, entry_id: str, key: HubKey, mode: str = MODE_VERIFY
+        self, hass: HomeAssistant, entry_id: str, key: KeyPair, mode: Mode = Mode.VERIFY
     ) -> None:
         """One per config entry; the key comes from the hub's store."""
         self.hass = hass
         self.entry_id = entry_id
         self.key = key
         self.mode = mode
-        self.freshness = Freshness()
-        self.buckets = Buckets()
+        self.window = ReplayWindow()
+        self.limiter = RateLimiter(RATE, BURST)
         self.audit = Audit()
         self._reported: dict[str, float] = {}
         self._update_timer: asyncio.TimerHandle | None = None
@@ -67,29 +91,30 @@ class BusGuard:
             self._update_timer = None
 
     def admit(
-        self, topic: str, read: Message, key: str | None, retained: bool = False
+        self, topic: str, read: Envelope, key: str | None, retained: bool = False
     ) -> bool:
         """Whether a parsed message may be acted on; refusals are counted and reported."""
-        if not self.buckets.take(read.source):
+        if not self.limiter.allow(read.source):
             self.refuse("rate_limited", read.source, topic, "over its rate limit")
             return False
         try:
-            outcome = inspect(
-                topic, read.raw, mode=self.mode, key=key, freshness=self.freshness,
+            verdict = check(
+                topic, read.raw, mode=self.mode, key=key, window=self.window,
                 sent=read.timestamp, now=datetime.now(UTC), retained=retained,
             )  # fmt: skip
-        except Refusal as refusal:
+        except SecurityError as refusal:
             self.refuse(refusal.code, read.source, topic, str(refusal))
             return False
-        if outcome in ("unsigned", "untrusted"):
-            self.audit.counts[f"{outcome}_accepted"] += 1
-            if read.source not in self.audit.unsigned_sources:
-                self.audit.unsigned_sources.add(read.source)
+        if verdict.reason in ("unsigned", "untrusted"):
+            self.audit.counts[f"{verdict.reason}_accepted"] += 1
+            unsigned = self.audit.unsigned_sources
+            if read.source not in unsigned and len(unsigned) < MAX_UNSIGNED_SOURCES:
+                unsigned.add(read.source)
                 _LOGGER.info(
                     "%s sends messages without a verifiable signature", read.source
                 )
             self._changed()
-        elif outcome == "verified":
+        elif verdict.verified:
             self.audit.counts["verified"] += 1
         return True
 
@@ -101,8 +126,15 @@ class BusGuard:
         key = f"{code}:{source}"
         if now - self._reported.get(key, -REPORT_EVERY_SECONDS) < REPORT_EVERY_SECONDS:
             return
-        if len(self._reported) > 1000:
-            self._reported.clear()
+        if len(self._reported) >= MAX_REPORTED:
+            # Forget reports older than the interval; the table stays bounded.
+            self._reported = {
+                k: t
+                for k, t in self._reported.items()
+                if now - t < REPORT_EVERY_SECONDS
+            }
+            if len(self._reported) >= MAX_REPORTED:
+                return
         self._reported[key] = now
         _LOGGER.warning(
             "Refused a message from %s on %s: %s (%s)", source, topic, why, code
@@ -122,28 +154,27 @@ class BusGuard:
         self.audit.record("approvals", device_id, "")
         ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{device_id}")
 
-    def seal(self, topic: str, message: dict[str, Any]) -> str:
-        """The message signed for topic (unless security is off), as JSON text."""
-        # Round-trip first: what is signed must be exactly what receivers parse.
-        plain: dict[str, Any] = json.loads(json.dumps(message, default=str))
-        if self.mode != "off":
-            self.key.sign(topic, plain)
-        return json.dumps(plain)
+    def seal(self, topic: str, message: dict[str, Any]) -> bytes:
+        """The message signed for topic (unless security is off), encoded."""
+        if self.mode is Mode.OFF:
+            return json.dumps(message, default=str).encode()
+        return self.key.seal(topic, message)
 
     async def async_publish_trust(
-        self, prefix: str, envelope: Any, devices: Iterable[tuple[str, str]]
+        self, prefix: str, devices: Iterable[tuple[str, str]]
     ) -> None:
         """Publish (retained) the hub's key and the signed list of approved device keys."""
         hub_topic = f"{prefix}/system/security/hub"
         trust_topic = f"{prefix}/system/security/trust"
-        hub_message = envelope(
-            "broadcast", "event",
+        hub_message = new_message(
+            HUB_SOURCE, "event",
             {"public_key": self.key.public_key, "fingerprint": self.key.fingerprint},
         )  # fmt: skip
-        trust_message = envelope(
-            "broadcast", "event", {"mode": self.mode, "devices": dict(devices)}
+        trust_message = new_message(
+            HUB_SOURCE, "event", {"mode": str(self.mode), "devices": dict(devices)}
         )
         # Signed whatever the mode: the bridge must be able to trust "mode: off" too.
         for topic, message in ((hub_topic, hub_message), (trust_topic, trust_message)):
-            self.key.sign(topic, message)
-            await mqtt.async_publish(self.hass, topic, json.dumps(message), 1, True)
+            await mqtt.async_publish(
+                self.hass, topic, self.key.seal(topic, message), 1, True
+            )

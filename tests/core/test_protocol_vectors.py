@@ -1,4 +1,4 @@
-"""The bridge's own protocol code against the shared vectors."""
+"""The contract core (alicia_bus) against the shared protocol vectors."""
 
 from __future__ import annotations
 
@@ -6,21 +6,17 @@ import json
 
 import pytest
 
+from alicia_bus.audio import decode_audio, encode_audio
+from alicia_bus.envelope import Envelope, new_message, parse
+from alicia_bus.errors import ProtocolError
+from alicia_bus.payloads import Registration
 from tests.vectors import Vector, all_vectors
-from wyoming_services.protocol import (
-    Envelope,
-    ProtocolError,
-    decode_audio,
-    encode_audio,
-    envelope,
-    parse,
-)
 
 VECTORS = all_vectors()
 
 
 def read(vector: Vector) -> Envelope:
-    """What the bridge does with a message: parse it, and decode audio when it serves it."""
+    """What a receiver does with a message: parse it, and decode audio when it serves it."""
     parsed = parse(vector.topic, vector.raw)
     if "audio" in parsed.payload:
         assert decode_audio(parsed.payload["audio"]).seconds > 0
@@ -46,7 +42,7 @@ def test_vectors_cover_every_error_code() -> None:
 
 
 def test_what_we_write_is_what_we_read() -> None:
-    message = envelope(
+    message = new_message(
         "alicia-voice",
         "request",
         {"audio": encode_audio(bytes(3200), 16000)},
@@ -54,3 +50,18 @@ def test_what_we_write_is_what_we_read() -> None:
     )
     parsed = parse("alicia/voice/stt/request", json.dumps(message).encode())
     assert decode_audio(parsed.payload["audio"]).seconds == pytest.approx(0.1)
+
+
+def test_registration_is_typed_with_defaults_filled() -> None:
+    vector = next(v for v in VECTORS if v.name == "register_bare_topic_valid")
+    registration = parse(vector.topic, vector.raw).body
+    assert isinstance(registration, Registration)
+    assert registration.capabilities == ({"name": "button"},)
+    assert registration.heartbeat_interval == 60
+    assert registration.document["metadata"] == {}
+
+
+def test_timestamps_are_written_one_way() -> None:
+    written = new_message("a", "event", {})["timestamp"]
+    assert written.endswith("Z")
+    assert len(written) == len("2026-11-27T13:40:52.123Z")

@@ -11,6 +11,10 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
+from .bus.envelope import Envelope
+from .const import CONF_ALLOWED_ACTIONS
+from .context import HubContext
+
 # Everyday control of exposed entities; nothing that runs code or restarts HA.
 DEFAULT_ALLOWED: tuple[str, ...] = (
     "light.turn_on", "light.turn_off", "light.toggle",
@@ -25,7 +29,7 @@ CALL_TIMEOUT = 10.0
 
 
 class Refused(Exception):
-    """A command the bridge will not run; the text goes back to the device."""
+    """A command Alicia will not run; the text goes back to the device."""
 
 
 @dataclass(slots=True)
@@ -85,3 +89,21 @@ async def run(hass: HomeAssistant, command: Command) -> None:
         ) from err
     except (HomeAssistantError, ValueError) as err:
         raise Refused(f"{command.action} failed: {err}") from err
+
+
+async def async_handle_command(hub: HubContext, read: Envelope) -> None:
+    """Run an allowed HA action for an approved device; answer done or refused, and why."""
+    reply = read.reply_to or f"{hub.prefix}/integration/ha/command/response"
+    allowed = tuple(hub.entry.options.get(CONF_ALLOWED_ACTIONS, DEFAULT_ALLOWED))
+    try:
+        if read.source not in hub.devices:
+            raise Refused(f"{read.source} is not an approved device")
+        await run(hub.hass, check(hub.hass, read.payload, allowed))
+        answer: dict[str, Any] = {"status": "done"}
+    except Refused as err:
+        hub.link.counters.commands_refused += 1
+        hub.link.log_limited(
+            "ha_command", "Refused HA command from %s: %s", read.source, err
+        )
+        answer = {"status": "refused", "error": {"code": "failed", "message": str(err)}}
+    await hub.link.async_respond(reply, read, answer)

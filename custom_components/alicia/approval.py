@@ -1,0 +1,230 @@
+"""Devices joining and leaving: registrations, the user's approval, key changes, the permit window."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+import logging
+import time
+
+from homeassistant.components import mqtt
+from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.core import callback
+from homeassistant.helpers import issue_registry as ir
+
+from .bus.payloads import Registration, Unregister
+from .bus.signing import valid_public_key
+from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
+from .context import HubContext
+from .device import AliciaDevice, DeviceRecord
+
+_LOGGER = logging.getLogger(__name__)
+UNSIGNED = "none (unsigned)"
+
+
+class Approvals:
+    """Who is waiting for the user, and what happens when they decide."""
+
+    def __init__(self, hub: HubContext) -> None:
+        """Nobody waits yet; the store fills pending and key_changes."""
+        self.hub = hub
+        self.hass = hub.hass
+        self.pending: OrderedDict[str, DeviceRecord] = OrderedDict()
+        # Devices sent back to pending because their key changed: the old fingerprint.
+        self.key_changes: dict[str, str | None] = {}
+        self.permit_until: float | None = None
+        self._permit_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def permit_open(self) -> bool:
+        """Whether the permit-new-devices window is open."""
+        return self.permit_until is not None and time.monotonic() < self.permit_until
+
+    def set_permit(self, open_: bool) -> None:
+        """Open the window for new devices (PERMIT_SECONDS), or close it."""
+        self.permit_until = time.monotonic() + PERMIT_SECONDS if open_ else None
+        self.cancel_timer()
+        if open_:
+            self._permit_timer = self.hass.loop.call_later(
+                PERMIT_SECONDS, self.hub.hub_changed
+            )
+        self.hub.hub_changed()
+
+    def cancel_timer(self) -> None:
+        """Stop the permit window's closing refresh (unload)."""
+        if self._permit_timer is not None:
+            self._permit_timer.cancel()
+            self._permit_timer = None
+
+    @callback
+    def on_register(self, message: ReceiveMessage) -> None:
+        """A capability document: update, approve, or add to pending."""
+        hub, link = self.hub, self.hub.link
+        if (read := link.read(message, secure=False)) is None:
+            return
+        assert isinstance(read.body, Registration)
+        registration = read.body
+        device_id = registration.device_id
+        offered = registration.public_key
+        if offered is not None and not valid_public_key(offered):
+            link.counters.reject("invalid_field")
+            link.log_limited(
+                "public_key",
+                "Registration of %s: public_key is not an Ed25519 key",
+                device_id,
+            )
+            return
+        existing = hub.devices.get(device_id)
+        changed = False
+        if read.source != device_id:
+            key = hub.key_of(read.source)  # a hub registering a device behind it
+        elif existing is None:
+            key = offered  # proof that the sender holds the key it offers
+        else:
+            changed = offered != existing.public_key
+            key = offered if changed else existing.public_key
+        if not link.admit(message, read, key):
+            return
+        topic_id = message.topic.rsplit("/", 1)[-1]
+        if message.topic.count("/") == 4 and topic_id != device_id:
+            link.counters.collisions += 1
+            link.log_limited(
+                "topic",
+                "Registration for %s on the topic of %s refused",
+                device_id,
+                topic_id,
+            )
+            return
+        if read.source not in (device_id, registration.via_device):
+            link.counters.collisions += 1
+            link.log_limited(
+                "collision", "%s tried to register device %s: refused (a device registers itself or its children)",
+                read.source, device_id,
+            )  # fmt: skip
+            return
+        record = DeviceRecord.from_document(registration.document)
+        if existing is not None and changed:
+            self._key_changed(existing, record)
+        elif existing is not None:
+            existing.last_seen = time.monotonic()
+            hub.update_device(existing, record)
+        elif (
+            hub.auto_approve or self.permit_open
+        ) and device_id not in self.key_changes:
+            self.approve(record)
+        else:
+            self._add_pending(record)
+
+    def _key_changed(self, old: AliciaDevice, record: DeviceRecord) -> None:
+        """A known device with another key: untrusted until the user approves the new key."""
+        device_id = record.device_id
+        del self.hub.devices[device_id]
+        self.key_changes[device_id] = old.record.fingerprint
+        self.hub.admission.refuse("key_changed", device_id, "", "its key changed")
+        _LOGGER.warning(
+            "Device %s registered with a different key (%s, was %s): waiting for approval",
+            device_id, record.fingerprint, old.record.fingerprint,
+        )  # fmt: skip
+        self.hub.device_changed(device_id)
+        self._add_pending(record)
+        self.hub.publish_trust()
+
+    def _add_pending(self, record: DeviceRecord) -> None:
+        if record.device_id not in self.pending and len(self.pending) >= MAX_PENDING:
+            self.hub.link.counters.pending_full += 1
+            self.hub.link.log_limited(
+                "pending", "Pending list full (%s devices): %s not added",
+                MAX_PENDING, record.device_id,
+            )  # fmt: skip
+            return
+        self.pending[record.device_id] = record
+        key_changed = record.device_id in self.key_changes
+        placeholders = {
+            "device_id": record.device_id,
+            "name": record.name,
+            "device_type": record.device_type,
+            "capabilities": ", ".join(c.name for c in record.capabilities) or "none",
+            "fingerprint": record.fingerprint or UNSIGNED,
+        }
+        if key_changed:
+            placeholders["old_fingerprint"] = (
+                self.key_changes[record.device_id] or UNSIGNED
+            )
+        ir.async_create_issue(
+            self.hass, DOMAIN, f"pending_{record.device_id}",
+            is_fixable=True, is_persistent=False,
+            severity=ir.IssueSeverity.ERROR if key_changed else ir.IssueSeverity.WARNING,
+            translation_key="key_changed" if key_changed else "pending_device",
+            translation_placeholders=placeholders,
+            data={"entry_id": self.hub.entry.entry_id, "device_id": record.device_id},
+        )  # fmt: skip
+        _LOGGER.info(
+            "Device %s (%s) is waiting for approval", record.device_id, record.name
+        )
+        self.hub.fire(
+            "device_registered", record.device_id,
+            name=record.name, device_type=record.device_type,
+        )  # fmt: skip
+        self.hub.save()
+        self.hub.hub_changed()
+
+    def approve(self, record: DeviceRecord | str) -> AliciaDevice:
+        """Trust a device: mirror it into HA and create its entities."""
+        if isinstance(record, str):
+            record = self.pending[record]
+        self.pending.pop(record.device_id, None)
+        ir.async_delete_issue(self.hass, DOMAIN, f"pending_{record.device_id}")
+        self.key_changes.pop(record.device_id, None)
+        device = self.hub.add_device(record)
+        self.hub.admission.approved(record.device_id)
+        _LOGGER.info(
+            "Device %s (%s) approved, key %s",
+            record.device_id, record.name, record.fingerprint or UNSIGNED,
+        )  # fmt: skip
+        self.hub.publish_trust()
+        self.hub.fire(
+            "device_approved", record.device_id,
+            name=record.name, device_type=record.device_type,
+        )  # fmt: skip
+        self.hub.save()
+        self.hub.hub_changed()
+        return device
+
+    @callback
+    def on_unregister(self, message: ReceiveMessage) -> None:
+        """A device leaving (itself, or through the device it talks through)."""
+        hub, link = self.hub, self.hub.link
+        if (read := link.read(message)) is None:
+            return
+        assert isinstance(read.body, Unregister)
+        device_id = read.body.device_id
+        device = hub.devices.get(device_id)
+        if read.source != device_id and (
+            device is None or not device.speaks_for(read.source)
+        ):
+            link.counters.collisions += 1
+            link.log_limited(
+                "unregister", "%s may not unregister %s", read.source, device_id
+            )
+            return
+        self.remove(device_id, clear_retained=False)
+
+    def remove(self, device_id: str, clear_retained: bool = True) -> None:
+        """Forget a device, in HA too; clear its retained registration so it does not return."""
+        self.pending.pop(device_id, None)
+        self.key_changes.pop(device_id, None)
+        ir.async_delete_issue(self.hass, DOMAIN, f"pending_{device_id}")
+        ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{device_id}")
+        self.hub.drop_device(device_id)
+        if clear_retained:
+            self.hass.async_create_task(
+                mqtt.async_publish(
+                    self.hass,
+                    f"{self.hub.prefix}/system/discovery/register/{device_id}",
+                    b"",
+                    1,
+                    True,
+                )
+            )
+        self.hub.save()
+        self.hub.hub_changed()

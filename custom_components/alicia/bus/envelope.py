@@ -1,0 +1,200 @@
+"""The version 1 envelope: reading one from the wire, and writing a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+from typing import Any
+import uuid
+
+from . import PROTOCOL_VERSION
+from .errors import ProtocolError
+from .payloads import Payload, parse_payload
+from .text import clean_text
+from .topics import Kind, is_identifier, kind_of, size_limit
+
+MESSAGE_TYPES = ("request", "response", "event", "command")
+REQUIRED = (
+    "message_id",
+    "timestamp",
+    "source",
+    "destination",
+    "message_type",
+    "payload",
+)
+# JSON nested deeper than this is refused before it is parsed any further.
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A valid message: the envelope's fields, its raw payload, and the payload's model."""
+
+    topic: str
+    kind: Kind | None
+    message_id: str
+    timestamp: datetime
+    source: str
+    destination: str
+    message_type: str
+    correlation_id: str | None
+    reply_to: str | None
+    payload: dict[str, Any]
+    security: dict[str, Any]
+    raw: dict[str, Any]
+    body: Payload | None
+
+
+def timestamp(now: datetime | None = None) -> str:
+    """The one way timestamps are written: UTC, milliseconds, Z."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_message(
+    source: str,
+    message_type: str,
+    payload: dict[str, Any],
+    *,
+    destination: str = "broadcast",
+    correlation_id: str | None = None,
+    reply_to: str | None = None,
+) -> dict[str, Any]:
+    """A new message in the version 1 envelope, unsigned (`security` empty)."""
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "message_id": str(uuid.uuid4()),
+        "timestamp": timestamp(),
+        "source": source,
+        "destination": destination,
+        "message_type": message_type,
+        "correlation_id": correlation_id,
+        "reply_to": reply_to,
+        "payload": payload,
+        "security": {},
+    }
+
+
+def error_payload(code: str, message: str) -> dict[str, Any]:
+    """The payload of an error response."""
+    return {"error": {"code": code, "message": message}}
+
+
+def _too_deep(text: str) -> bool:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _invalid(data: dict[str, Any], path: str, problem: str) -> ProtocolError:
+    return ProtocolError("invalid_field", f"{path}: {problem}", data)
+
+
+def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
+    """Check one MQTT message against the contract; ProtocolError says what is wrong."""
+    data_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    kind = kind_of(topic, prefix)
+    limit = size_limit(kind)
+    if len(data_bytes) > limit:
+        raise ProtocolError(
+            "too_large",
+            f"{len(data_bytes)} bytes is over the {limit}-byte limit of {topic}",
+        )
+    try:
+        text = data_bytes.decode("utf-8")
+        if _too_deep(text):
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise ProtocolError("malformed_json", f"not UTF-8 JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            "not_an_object",
+            f"a message must be a JSON object, not {type(data).__name__}",
+        )
+    version = data.get("protocol")
+    if isinstance(version, bool) or version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            "unsupported_protocol",
+            f"protocol {version!r} is not supported (expected {PROTOCOL_VERSION}); "
+            "send the capability document as the payload of an envelope (docs/protocol.md)",
+            data,
+        )
+    for name in REQUIRED:
+        if name not in data:
+            raise ProtocolError("missing_field", f"{name} is required", data)
+    message_id = data["message_id"]
+    if not isinstance(message_id, str) or not 1 <= len(message_id) <= 64:
+        raise _invalid(data, "message_id", "must be a string of 1 to 64 characters")
+    clean_text(message_id, "message_id", longest=64)
+    if not is_identifier(source := data["source"]):
+        raise _invalid(data, "source", "must match ^[a-z0-9][a-z0-9_-]{0,63}$")
+    destination = data["destination"]
+    if destination != "broadcast" and not is_identifier(destination):
+        raise _invalid(data, "destination", "must be broadcast or an id")
+    message_type = data["message_type"]
+    if message_type not in MESSAGE_TYPES:
+        raise _invalid(
+            data, "message_type", f"must be one of {', '.join(MESSAGE_TYPES)}"
+        )
+    sent = _parse_time(data)
+    correlation_id = data.get("correlation_id")
+    if message_type == "response" and not isinstance(correlation_id, str):
+        raise ProtocolError(
+            "missing_field", "correlation_id is required in a response", data
+        )
+    if correlation_id is not None and not isinstance(correlation_id, str):
+        raise _invalid(data, "correlation_id", "must be a string")
+    reply_to = data.get("reply_to")
+    if reply_to is not None and (
+        not isinstance(reply_to, str)
+        or not reply_to.startswith(f"{prefix}/")
+        or any(c in reply_to for c in "+#\0")
+    ):
+        raise _invalid(
+            data, "reply_to", f"must be a topic under {prefix}/ without wildcards"
+        )
+    payload = data["payload"]
+    if not isinstance(payload, dict):
+        raise _invalid(data, "payload", "must be an object")
+    security = data.get("security") or {}
+    if not isinstance(security, dict):
+        raise _invalid(data, "security", "must be an object")
+    try:
+        body = parse_payload(kind, payload)
+    except ProtocolError as err:
+        err.envelope = data
+        raise
+    return Envelope(
+        topic, kind, message_id, sent, source, destination, message_type,
+        correlation_id, reply_to, payload, security, data, body,
+    )  # fmt: skip
+
+
+def _parse_time(data: dict[str, Any]) -> datetime:
+    value = data.get("timestamp")
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise _invalid(data, "timestamp", "must be ISO 8601 with a time zone")
+    return parsed

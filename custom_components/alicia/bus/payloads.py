@@ -1,0 +1,334 @@
+"""The payload of each kind of message, validated at the edge into typed models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+import math
+from typing import Any
+
+from .errors import ProtocolError
+from .text import clean_text, optional_text, required_text
+from .topics import Kind, is_identifier
+
+MAX_CAPABILITIES = 64
+MAX_PHRASES = 1000
+# Device metadata HA shows (device registry, UI): checked as names are.
+SHOWN_METADATA = ("manufacturer", "model", "version", "location", "serial")
+
+
+class DeviceType(StrEnum):
+    """What a device is, in its registration."""
+
+    SENSOR = "sensor"
+    ACTUATOR = "actuator"
+    SPEAKER = "speaker"
+    CONTROLLER = "controller"
+    SERVICE = "service"
+
+
+class Health(StrEnum):
+    """A heartbeat's status."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+
+
+def _identifier(payload: dict[str, Any], name: str) -> str:
+    if name not in payload:
+        raise ProtocolError("missing_field", f"payload.{name} is required")
+    value = payload[name]
+    if not is_identifier(value):
+        raise ProtocolError(
+            "invalid_field", f"payload.{name}: must match ^[a-z0-9][a-z0-9_-]{{0,63}}$"
+        )
+    return str(value)
+
+
+def _seconds(payload: dict[str, Any], name: str, default: float) -> float:
+    value = payload.get(name, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 1 <= value <= 3600
+    ):
+        raise ProtocolError(
+            "invalid_field", f"payload.{name}: must be 1 to 3600 seconds"
+        )
+    return float(value)
+
+
+def _object(payload: dict[str, Any], name: str) -> dict[str, Any]:
+    value = payload.get(name) or {}
+    if not isinstance(value, dict):
+        raise ProtocolError("invalid_field", f"payload.{name}: must be an object")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A device's capability document; `document` is it with defaults filled, as stored."""
+
+    device_id: str
+    device_type: DeviceType
+    name: str | None
+    capabilities: tuple[dict[str, Any], ...]
+    metadata: dict[str, Any]
+    heartbeat_interval: float
+    via_device: str | None
+    public_key: str | None
+    document: dict[str, Any]
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Registration:
+        """Validate; capabilities given as plain names become {"name": ...}."""
+        device_id = _identifier(payload, "device_id")
+        if "device_type" not in payload:
+            raise ProtocolError("missing_field", "payload.device_type is required")
+        try:
+            device_type = DeviceType(payload["device_type"])
+        except (ValueError, TypeError) as err:
+            raise ProtocolError(
+                "invalid_field",
+                f"payload.device_type: must be one of {', '.join(DeviceType)}",
+            ) from err
+        if "capabilities" not in payload:
+            raise ProtocolError("missing_field", "payload.capabilities is required")
+        listed = payload["capabilities"]
+        if not isinstance(listed, list) or len(listed) > MAX_CAPABILITIES:
+            raise ProtocolError(
+                "invalid_field",
+                f"payload.capabilities: must be a list of at most {MAX_CAPABILITIES}",
+            )
+        capabilities = []
+        for index, entry in enumerate(listed):
+            capability = {"name": entry} if isinstance(entry, str) else entry
+            if not isinstance(capability, dict):
+                raise ProtocolError(
+                    "invalid_field", f"payload.capabilities[{index}]: needs a name"
+                )
+            clean_text(
+                capability.get("name"), f"payload.capabilities[{index}].name",
+                longest=64, shortest=1,
+            )  # fmt: skip
+            capabilities.append(capability)
+        metadata = _object(payload, "metadata")
+        for key in SHOWN_METADATA:
+            if metadata.get(key) is not None:
+                clean_text(metadata[key], f"payload.metadata.{key}", longest=128)
+        via = payload.get("via_device")
+        if via is not None:
+            via = _identifier(payload, "via_device")
+        public_key = payload.get("public_key")
+        if public_key is not None and not isinstance(public_key, str):
+            raise ProtocolError("invalid_field", "payload.public_key: must be text")
+        document = {
+            **payload,
+            "capabilities": capabilities,
+            "metadata": metadata,
+            "constraints": _object(payload, "constraints"),
+            "heartbeat_interval": _seconds(payload, "heartbeat_interval", 60),
+        }
+        return cls(
+            device_id=device_id,
+            device_type=device_type,
+            name=optional_text(payload, "name", longest=128),
+            capabilities=tuple(capabilities),
+            metadata=metadata,
+            heartbeat_interval=document["heartbeat_interval"],
+            via_device=via,
+            public_key=public_key,
+            document=document,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Unregister:
+    """A device leaving."""
+
+    device_id: str
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Unregister:
+        """Validate."""
+        return cls(_identifier(payload, "device_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A device's or service's health."""
+
+    sender_id: str
+    status: Health
+    metrics: dict[str, float]
+    interval: float
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Heartbeat:
+        """Validate: service_id or device_id, a status, metrics >= 0."""
+        if "service_id" not in payload and "device_id" not in payload:
+            raise ProtocolError(
+                "missing_field", "payload.service_id or payload.device_id is required"
+            )
+        sender = _identifier(
+            payload, "service_id" if "service_id" in payload else "device_id"
+        )
+        try:
+            status = Health(str(payload.get("status")))
+        except ValueError as err:
+            raise ProtocolError(
+                "invalid_field", f"payload.status: must be one of {', '.join(Health)}"
+            ) from err
+        metrics = {}
+        for name, value in _object(payload, "metrics").items():
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ProtocolError(
+                    "invalid_field", f"payload.metrics.{name}: must be a number >= 0"
+                )
+            metrics[clean_text(name, "payload.metrics", longest=64, shortest=1)] = (
+                float(value)
+            )
+        return cls(sender, status, metrics, _seconds(payload, "interval", 60))
+
+
+@dataclass(frozen=True, slots=True)
+class AiRequest:
+    """A question for the conversation agent."""
+
+    text: str
+    language: str | None
+    conversation_id: str | None
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> AiRequest:
+        """Validate."""
+        return cls(
+            required_text(payload, "text", longest=10_000, lines=True),
+            optional_text(payload, "language", longest=64),
+            optional_text(payload, "conversation_id", longest=128),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TtsRequest:
+    """Text to speak."""
+
+    text: str
+    voice: str | None
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> TtsRequest:
+        """Validate."""
+        return cls(
+            required_text(payload, "text", longest=100_000, lines=True),
+            optional_text(payload, "voice", longest=128),
+        )
+
+
+def _audio(payload: dict[str, Any]) -> dict[str, Any]:
+    if "audio" not in payload:
+        raise ProtocolError("missing_field", "payload.audio is required")
+    audio = payload["audio"]
+    if (
+        not isinstance(audio, dict)
+        or audio.get("format") != "wav"
+        or not isinstance(audio.get("data"), str)
+    ):
+        raise ProtocolError(
+            "bad_audio",
+            'payload.audio: must be {"format": "wav", "data": "<base64 WAV>"}',
+        )
+    return audio
+
+
+@dataclass(frozen=True, slots=True)
+class SttRequest:
+    """Audio to transcribe (decoded by the voice side: audio.decode_audio)."""
+
+    audio: dict[str, Any]
+    language: str | None
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> SttRequest:
+        """Validate the shape; the audio's content is checked where it is decoded."""
+        return cls(_audio(payload), optional_text(payload, "language", longest=64))
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequest:
+    """A spoken command: transcribe, answer, and maybe speak the answer."""
+
+    audio: dict[str, Any]
+    language: str | None
+    conversation_id: str | None
+    audio_reply: bool
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> RouteRequest:
+        """Validate."""
+        audio_reply = payload.get("audio_reply", False)
+        if not isinstance(audio_reply, bool):
+            raise ProtocolError(
+                "invalid_field", "payload.audio_reply: must be true or false"
+            )
+        return cls(
+            _audio(payload),
+            optional_text(payload, "language", longest=64),
+            optional_text(payload, "conversation_id", longest=128),
+            audio_reply,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Names and phrases that speech-to-text should expect."""
+
+    phrases: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Vocabulary:
+        """Validate."""
+        phrases = payload.get("phrases")
+        if not isinstance(phrases, list) or len(phrases) > MAX_PHRASES:
+            raise ProtocolError(
+                "invalid_field",
+                f"payload.phrases: must be a list of at most {MAX_PHRASES} strings",
+            )
+        return cls(
+            tuple(
+                clean_text(p, f"payload.phrases[{i}]", longest=100)
+                for i, p in enumerate(phrases)
+            )
+        )
+
+
+type Payload = (
+    Registration | Unregister | Heartbeat | AiRequest | TtsRequest | SttRequest
+    | RouteRequest | Vocabulary
+)  # fmt: skip
+
+MODELS: dict[Kind, Any] = {
+    Kind.REGISTER: Registration,
+    Kind.UNREGISTER: Unregister,
+    Kind.HEARTBEAT: Heartbeat,
+    Kind.AI_REQUEST: AiRequest,
+    Kind.TTS_REQUEST: TtsRequest,
+    Kind.STT_REQUEST: SttRequest,
+    Kind.ROUTE: RouteRequest,
+    Kind.VOCABULARY: Vocabulary,
+}
+
+
+def parse_payload(kind: Kind | None, payload: dict[str, Any]) -> Payload | None:
+    """The typed model of a kind's payload (None for kinds without a schema)."""
+    model = MODELS.get(kind) if kind is not None else None
+    if model is None:
+        return None
+    parsed: Payload = model.parse(payload)
+    return parsed

@@ -1,0 +1,56 @@
+"""Checks for text that reaches storage, logs and UIs: no lone surrogates, no control characters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ProtocolError
+
+
+def clean_text(
+    value: Any, path: str, *, longest: int, shortest: int = 0, lines: bool = False
+) -> str:
+    """Value as text of shortest..longest characters, or ProtocolError('invalid_field').
+
+    A lone surrogate cannot be stored as UTF-8 (it broke HA's saves); control
+    characters have no place in names. lines=True allows tab and newline (messages).
+    """
+    if not isinstance(value, str) or not shortest <= len(value) <= longest:
+        raise ProtocolError(
+            "invalid_field",
+            f"{path}: must be text of {shortest} to {longest} characters",
+        )
+    allowed = "\t\n" if lines else ""
+    for char in value:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            raise ProtocolError("invalid_field", f"{path}: contains a lone surrogate")
+        if (code < 0x20 or 0x7F <= code < 0xA0) and char not in allowed:
+            raise ProtocolError(
+                "invalid_field", f"{path}: contains a control character ({code:#04x})"
+            )
+    return value
+
+
+def optional_text(
+    payload: dict[str, Any], name: str, *, longest: int, lines: bool = False
+) -> str | None:
+    """payload[name] as clean text, None when absent or null."""
+    value = payload.get(name)
+    if value is None:
+        return None
+    return clean_text(value, f"payload.{name}", longest=longest, lines=lines)
+
+
+def required_text(
+    payload: dict[str, Any], name: str, *, longest: int, lines: bool = False
+) -> str:
+    """payload[name] as clean, non-blank text; missing_field when absent."""
+    if name not in payload:
+        raise ProtocolError("missing_field", f"payload.{name} is required")
+    value = clean_text(
+        payload[name], f"payload.{name}", longest=longest, shortest=1, lines=lines
+    )
+    if not value.strip():
+        raise ProtocolError("invalid_field", f"payload.{name}: must not be blank")
+    return value

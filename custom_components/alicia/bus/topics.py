@@ -1,0 +1,111 @@
+"""The topic table: which kind of message each topic carries, and how large it may be."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+import re
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# The hub's source id in every message it sends.
+HUB_SOURCE = "home-assistant"
+SMALL_LIMIT = 64 * 1024
+AUDIO_LIMIT = 4 * 1024 * 1024
+
+
+class Kind(StrEnum):
+    """What a topic carries."""
+
+    REGISTER = "register"
+    UNREGISTER = "unregister"
+    HEARTBEAT = "heartbeat"
+    ERROR = "error"
+    STT_REQUEST = "stt_request"
+    AI_REQUEST = "ai_request"
+    TTS_REQUEST = "tts_request"
+    ROUTE = "route"
+    VOCABULARY = "vocabulary"
+    SECURITY_HUB = "security_hub"
+    SECURITY_TRUST = "security_trust"
+    ANNOUNCE = "announce"
+    TELEMETRY = "telemetry"
+    HA_COMMAND = "ha_command"
+    HA_STATE = "ha_state"
+    ANALYTICS = "analytics"
+    RESPONSE = "response"
+    STATUS = "status"
+    DATA = "data"
+    COMMAND = "command"
+    CONFIG = "config"
+
+
+_FIXED = {
+    ("system", "discovery", "register"): Kind.REGISTER,
+    ("system", "discovery", "capabilities"): Kind.REGISTER,
+    ("system", "discovery", "unregister"): Kind.UNREGISTER,
+    ("system", "health", "heartbeat"): Kind.HEARTBEAT,
+    ("system", "errors"): Kind.ERROR,
+    ("system", "security", "hub"): Kind.SECURITY_HUB,
+    ("system", "security", "trust"): Kind.SECURITY_TRUST,
+    ("voice", "stt", "request"): Kind.STT_REQUEST,
+    ("voice", "ai", "request"): Kind.AI_REQUEST,
+    ("voice", "tts", "request"): Kind.TTS_REQUEST,
+    ("voice", "command", "route"): Kind.ROUTE,
+    ("voice", "stt", "vocabulary"): Kind.VOCABULARY,
+    ("devices", "speakers", "announce"): Kind.ANNOUNCE,
+    ("devices", "sensors", "telemetry"): Kind.TELEMETRY,
+    ("integration", "ha", "command"): Kind.HA_COMMAND,
+    ("integration", "analytics", "event"): Kind.ANALYTICS,
+}
+_DEVICE_LEAVES = {
+    "status": Kind.STATUS,
+    "data": Kind.DATA,
+    "command": Kind.COMMAND,
+    "config": Kind.CONFIG,
+}
+# Kinds whose messages carry audio, and may be large.
+AUDIO_KINDS = frozenset({Kind.STT_REQUEST, Kind.ROUTE, Kind.RESPONSE})
+# Kinds that are state, published retained on purpose: delivered late by design.
+RETAINED_KINDS = frozenset(
+    {Kind.REGISTER, Kind.STATUS, Kind.SECURITY_HUB, Kind.SECURITY_TRUST,
+     Kind.VOCABULARY, Kind.HA_STATE}
+)  # fmt: skip
+
+
+def is_identifier(value: object) -> bool:
+    """A device, service or source id: lowercase letters, digits, _ and -, at most 64."""
+    return isinstance(value, str) and ID_PATTERN.match(value) is not None
+
+
+def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
+    """The kind of message a topic carries; None outside the contract."""
+    parts = topic.split("/")
+    if parts[0] != prefix:
+        return None
+    rest = parts[1:]
+    if (kind := _FIXED.get(tuple(rest))) is not None:
+        return kind
+    match rest:
+        case ["system", "discovery", "register", device_id] if is_identifier(device_id):
+            return Kind.REGISTER
+        case ["integration", "ha", "state", _]:
+            return Kind.HA_STATE
+        case [_, _, *_, "response"]:
+            return Kind.RESPONSE
+        case ["devices", device_id, leaf] if is_identifier(device_id):
+            return _DEVICE_LEAVES.get(leaf)
+    return None
+
+
+def device_of(topic: str) -> str | None:
+    """The device id a per-device topic names (devices/{id}/..., register/{id})."""
+    parts = topic.split("/")
+    if len(parts) == 4 and parts[1] == "devices":
+        return parts[2]
+    if len(parts) == 5 and parts[1:4] == ["system", "discovery", "register"]:
+        return parts[4]
+    return None
+
+
+def size_limit(kind: Kind | None) -> int:
+    """The largest message a kind of topic accepts, in bytes."""
+    return AUDIO_LIMIT if kind in AUDIO_KINDS else SMALL_LIMIT

@@ -1,0 +1,140 @@
+"""The hub's side of the bus: subscriptions, reading and admitting messages, signed publishing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import logging
+import time
+from typing import Any
+
+from homeassistant.components import mqtt
+from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.core import HomeAssistant, callback
+
+from .admission import Admission
+from .bus.envelope import Envelope, new_message, parse
+from .bus.errors import ProtocolError
+from .bus.topics import HUB_SOURCE
+
+_LOGGER = logging.getLogger(__name__)
+LOG_EVERY_SECONDS = 60.0
+
+type Handler = Callable[[ReceiveMessage], None]
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the hub read, refused or dropped, for diagnostics."""
+
+    messages: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    unknown_device: int = 0
+    pending_full: int = 0
+    collisions: int = 0
+    commands_refused: int = 0
+
+    def reject(self, code: str) -> None:
+        """Count a message refused for breaking the contract (codes are a fixed set)."""
+        self.rejected[code] = self.rejected.get(code, 0) + 1
+
+
+class BusLink:
+    """Reads, admits and sends the hub's bus messages."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        prefix: str,
+        admission: Admission,
+        key_of: Callable[[str], str | None],
+    ) -> None:
+        """key_of(source) is a sender's approved key; nothing is subscribed yet."""
+        self.hass = hass
+        self.prefix = prefix
+        self.admission = admission
+        self.key_of = key_of
+        self.counters = Counters()
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._last_log: dict[str, float] = {}
+
+    async def async_subscribe(self, handlers: dict[str, Handler]) -> None:
+        """Subscribe each topic (under the prefix) to its handler."""
+        for topic, handler in handlers.items():
+            self._unsubscribe.append(
+                await mqtt.async_subscribe(
+                    self.hass, f"{self.prefix}/{topic}", handler, qos=1, encoding=None
+                )
+            )
+
+    @callback
+    def unsubscribe(self) -> None:
+        """Stop listening."""
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+
+    def read(self, message: ReceiveMessage, secure: bool = True) -> Envelope | None:
+        """The parsed message if it keeps the contract (and, if secure, is admitted)."""
+        self.counters.messages += 1
+        payload = message.payload
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        if not raw and message.retain:
+            return None  # a cleared retained registration
+        try:
+            read = parse(message.topic, raw, self.prefix)
+        except ProtocolError as err:
+            self.counters.reject(err.code)
+            self.log_limited(
+                err.code,
+                "Rejected message on %s: %s (%s)",
+                message.topic,
+                err,
+                err.code,
+            )
+            return None
+        if secure and not self.admit(message, read, self.key_of(read.source)):
+            return None
+        return read
+
+    def admit(self, message: ReceiveMessage, read: Envelope, key: str | None) -> bool:
+        """Admission's verdict on a parsed message (rate, signature, replay)."""
+        return self.admission.admit(message.topic, read, key, bool(message.retain))
+
+    def log_limited(self, key: str, text: str, *args: Any) -> None:
+        """At most one line per reason a minute: a flood must not flood the log too."""
+        now = time.monotonic()
+        if now - self._last_log.get(key, -LOG_EVERY_SECONDS) >= LOG_EVERY_SECONDS:
+            self._last_log[key] = now
+            _LOGGER.warning(text, *args)
+
+    def message(
+        self,
+        destination: str,
+        message_type: str,
+        payload: dict[str, Any],
+        correlation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A new message from the hub."""
+        return new_message(
+            HUB_SOURCE, message_type, payload,
+            destination=destination, correlation_id=correlation_id,
+        )  # fmt: skip
+
+    async def async_publish(
+        self, topic: str, message: dict[str, Any], retain: bool = False
+    ) -> None:
+        """Publish a hub message, signed (docs/security.md)."""
+        await mqtt.async_publish(
+            self.hass, topic, self.admission.seal(topic, message), 1, retain
+        )
+
+    async def async_respond(
+        self, topic: str, request: Envelope, payload: dict[str, Any]
+    ) -> None:
+        """Answer a request on topic."""
+        await self.async_publish(
+            topic,
+            self.message(
+                request.source, "response", payload, correlation_id=request.message_id
+            ),
+        )

@@ -1,0 +1,69 @@
+"""What the hub's parts may use of the hub: an interface, so that no part imports the hub."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+    from homeassistant.core import HomeAssistant
+
+    from .admission import Admission
+    from .bus_link import BusLink
+    from .device import AliciaDevice, DeviceRecord
+
+
+class HubContext(Protocol):
+    """The hub as its parts see it (hub.AliciaHub is the one implementation)."""
+
+    hass: HomeAssistant
+    entry: ConfigEntry[Any]
+    prefix: str
+    devices: dict[str, AliciaDevice]
+    admission: Admission
+    link: BusLink
+
+    @property
+    def auto_approve(self) -> bool:
+        """Whether new devices are trusted without asking."""
+
+    @property
+    def heartbeat_factor(self) -> float:
+        """A device is unavailable after this many heartbeat intervals of silence."""
+
+    def key_of(self, source: str) -> str | None:
+        """The approved key of a sender, if it has one."""
+
+    def add_device(self, record: DeviceRecord) -> AliciaDevice:
+        """A newly trusted device: its HA device and entities."""
+
+    def update_device(self, device: AliciaDevice, record: DeviceRecord) -> None:
+        """A known device registered again."""
+
+    def drop_device(self, device_id: str) -> None:
+        """Remove an approved device from HA."""
+
+    def save(self) -> None:
+        """Store the devices soon."""
+
+    def publish_trust(self) -> None:
+        """Tell the bridges which device keys are approved."""
+
+    def fire(self, kind: str, device_id: str, **data: Any) -> None:
+        """An HA event for automations."""
+
+    def device_changed(self, device_id: str) -> None:
+        """Tell a device's entities to refresh."""
+
+    def hub_changed(self) -> None:
+        """Tell the hub's own entities to refresh."""
+
+    def envelope(
+        self, destination: str, message_type: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A message from the hub."""
+
+    async def async_publish(
+        self, topic: str, message: dict[str, Any], retain: bool = False
+    ) -> None:
+        """Publish a hub message, signed."""

@@ -1,0 +1,72 @@
+"""What devices report: values on their data topic, on the shared telemetry topic, and voice answers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.core import callback
+
+from .context import HubContext
+
+
+class DeviceData:
+    """Takes reported values into each device's state."""
+
+    def __init__(self, hub: HubContext) -> None:
+        """For one hub."""
+        self.hub = hub
+
+    @callback
+    def on_data(self, message: ReceiveMessage) -> None:
+        """alicia/devices/{id}/data."""
+        device_id = message.topic.split("/")[-2]
+        if device_id not in self.hub.devices:
+            self.hub.link.counters.unknown_device += 1
+            return
+        if (read := self.hub.link.read(message)) is None:
+            return
+        self.take_values(device_id, read.payload.get("values"))
+
+    @callback
+    def on_telemetry(self, message: ReceiveMessage) -> None:
+        """alicia/devices/sensors/telemetry, for a device or one behind it."""
+        hub = self.hub
+        if (read := hub.link.read(message)) is None:
+            return
+        device = hub.devices.get(read.payload.get("device_id", read.source))
+        if device is None or not device.speaks_for(read.source):
+            hub.link.counters.unknown_device += 1
+            return
+        self.take_values(device.device_id, read.payload.get("values"))
+
+    def take_values(self, device_id: str, values: Any) -> None:
+        """Store the values, and tell the device's entities."""
+        hub = self.hub
+        if not isinstance(values, dict):
+            hub.link.counters.reject("invalid_field")
+            hub.link.log_limited(
+                "values", "Data from %s without a values object", device_id
+            )
+            return
+        device = hub.devices[device_id]
+        fresh = {str(k).lower(): v for k, v in values.items()}
+        device.values.update(fresh)
+        device.fresh_keys = set(fresh)
+        device.last_seen = time.monotonic()
+        hub.device_changed(device_id)
+
+    @callback
+    def on_voice_response(self, message: ReceiveMessage) -> None:
+        """The bridge answered a voice command: tell automations what was said and answered."""
+        if (
+            read := self.hub.link.read(message)
+        ) is None or "transcript" not in read.payload:
+            return
+        payload = read.payload
+        self.hub.fire(
+            "voice_command", read.destination,
+            transcript=payload.get("transcript"), answer=payload.get("answer"),
+            language=payload.get("language"),
+        )  # fmt: skip

@@ -1,0 +1,95 @@
+"""Device health: heartbeats, status messages, availability, and devices gone silent for days."""
+
+from __future__ import annotations
+
+from datetime import datetime
+import logging
+import time
+
+from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.core import callback
+from homeassistant.helpers import issue_registry as ir
+
+from .bus.payloads import Heartbeat
+from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN
+from .context import HubContext
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class HealthWatch:
+    """Keeps each device's availability, and tells HA when it changes."""
+
+    def __init__(self, hub: HubContext) -> None:
+        """Checks run from hub's timer (check())."""
+        self.hub = hub
+
+    def is_available(self, device_id: str) -> bool:
+        """Online: not marked offline, and heard from within the heartbeat timeout."""
+        device = self.hub.devices.get(device_id)
+        if device is None or device.offline or device.last_seen is None:
+            return False
+        timeout = self.hub.heartbeat_factor * device.record.heartbeat_interval
+        return time.monotonic() - device.last_seen <= timeout
+
+    @callback
+    def on_heartbeat(self, message: ReceiveMessage) -> None:
+        """A heartbeat: its device is alive, and its health is shown."""
+        hub = self.hub
+        if (read := hub.link.read(message)) is None:
+            return
+        assert isinstance(read.body, Heartbeat)
+        device = hub.devices.get(read.body.sender_id)
+        if device is None or not device.speaks_for(read.source):
+            hub.link.counters.unknown_device += 1
+            return
+        device.health = read.payload
+        device.last_seen = time.monotonic()
+        device.offline = False
+        hub.device_changed(device.device_id)
+
+    @callback
+    def on_status(self, message: ReceiveMessage) -> None:
+        """Online / offline from the device (or the broker, as its will)."""
+        hub = self.hub
+        device = hub.devices.get(message.topic.split("/")[-2])
+        if device is None or (read := hub.link.read(message)) is None:
+            return
+        if read.payload.get("state") == "offline":
+            device.offline = True
+        else:
+            device.offline = False
+            device.last_seen = time.monotonic()
+        hub.device_changed(device.device_id)
+
+    @callback
+    def check(self, _now: datetime | None = None) -> None:
+        """Fire offline/online as availability changes; raise a repair for long silence."""
+        hub = self.hub
+        for device in list(hub.devices.values()):
+            available = self.is_available(device.device_id)
+            if not available and not device.away:
+                device.away = True
+                _LOGGER.info("Device %s is unavailable", device.device_id)
+                hub.fire("device_offline", device.device_id)
+                hub.device_changed(device.device_id)
+            elif available and device.away:
+                device.away = False
+                _LOGGER.info("Device %s is back", device.device_id)
+                hub.fire("device_online", device.device_id)
+                hub.device_changed(device.device_id)
+        stale_days = float(hub.entry.options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS))
+        for device in hub.devices.values():
+            seen = device.last_seen
+            if (
+                device.away
+                and seen is not None
+                and time.monotonic() - seen > stale_days * 86400
+            ):
+                ir.async_create_issue(
+                    hub.hass, DOMAIN, f"stale_{device.device_id}", is_fixable=False,
+                    severity=ir.IssueSeverity.WARNING, translation_key="stale_device",
+                    translation_placeholders={
+                        "device_id": device.device_id, "days": f"{stale_days:g}"
+                    },
+                )  # fmt: skip

@@ -1,0 +1,54 @@
+"""Names that reach HA's storage and UI: lone surrogates and control characters are refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alicia_bus.envelope import new_message, parse
+from alicia_bus.errors import ProtocolError
+
+TOPIC = "alicia/system/discovery/register/lamp"
+
+
+def registration(**changes: object) -> bytes:
+    document = {
+        "device_id": "lamp",
+        "device_type": "actuator",
+        "capabilities": ["light"],
+    }
+    return json.dumps(new_message("lamp", "event", document | changes)).encode()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "Lamp \ud800"},
+        {"name": "Lamp\x00"},
+        {"name": "Lamp\x1b[31m"},
+        {"capabilities": ["li\ud83dght"]},
+        {"metadata": {"manufacturer": "Acme\u0085"}},
+        {"name": "x" * 129},
+    ],
+)
+def test_bad_names_are_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(ProtocolError) as error:
+        parse(TOPIC, registration(**changes))
+    assert error.value.code == "invalid_field"
+
+
+def test_good_names_pass() -> None:
+    body = parse(TOPIC, registration(name="Zoë's lamp ☀")).body
+    assert body is not None
+
+
+def test_deep_nesting_is_refused_before_parsing() -> None:
+    raw = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
+    with pytest.raises(ProtocolError) as error:
+        parse("alicia/devices/lamp/data", raw)
+    assert error.value.code in ("malformed_json", "too_large")
+    deep = b'{"a":' * 40 + b"1" + b"}" * 40
+    with pytest.raises(ProtocolError) as error:
+        parse("alicia/devices/lamp/data", deep)
+    assert error.value.code == "malformed_json"

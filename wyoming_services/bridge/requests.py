@@ -1,0 +1,122 @@
+"""The voice requests the bridge serves, through the one voice layer (wyoming_services.voice)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+import time
+from typing import Any
+
+from alicia_bus.audio import decode_audio, encode_audio
+from alicia_bus.envelope import Envelope, new_message
+from alicia_bus.payloads import AiRequest, RouteRequest, SttRequest, TtsRequest
+from alicia_bus.topics import Kind
+from wyoming_services.audio import PcmFormat
+from wyoming_services.engines import Engines
+from wyoming_services.voice import Unanswered, answer, speak, transcribe
+
+
+class RequestFailed(Exception):
+    """A valid request that could not be served; the text goes into the error response."""
+
+
+type Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class VoiceRequests:
+    """stt, ai, tts and route requests in, response payloads out."""
+
+    def __init__(
+        self, engines: Engines, bridge_id: str, prefix: str, publish: Publish
+    ) -> None:
+        """publish(topic, message) sends a message of the bridge's (signed by it)."""
+        self.engines = engines
+        self.bridge_id = bridge_id
+        self.prefix = prefix
+        self._publish = publish
+        self.handlers: dict[Kind, Callable[[Envelope], Awaitable[dict[str, Any]]]] = {
+            Kind.STT_REQUEST: self.stt,
+            Kind.AI_REQUEST: self.ai,
+            Kind.TTS_REQUEST: self.tts,
+            Kind.ROUTE: self.route,
+        }
+
+    async def _transcribe(
+        self, audio_payload: dict[str, Any], language: str | None
+    ) -> tuple[str, str, float]:
+        audio = decode_audio(audio_payload, self.engines.settings.stt_max_seconds)
+        checked = self.engines.stt.check_language(language)
+        started = time.perf_counter()
+        result = await transcribe(
+            self.engines, PcmFormat(audio.rate, audio.width, audio.channels),
+            audio.pcm, checked,
+        )  # fmt: skip
+        return result.transcription.text, checked, time.perf_counter() - started
+
+    async def _answer(
+        self, text: str, language: str | None, conversation_id: str | None
+    ) -> str:
+        try:
+            return await answer(self.engines, text, language, conversation_id)
+        except Unanswered as unanswered:
+            raise RequestFailed(unanswered.spoken) from unanswered
+
+    async def _speak(self, text: str, voice: str | None = None) -> dict[str, str]:
+        rate, pcm = await speak(self.engines, text, voice)
+        return encode_audio(pcm, rate)
+
+    async def stt(self, request: Envelope) -> dict[str, Any]:
+        """Audio in, text out."""
+        assert isinstance(request.body, SttRequest)
+        text, language, _ = await self._transcribe(
+            request.body.audio, request.body.language
+        )
+        return {"text": text, "language": language}
+
+    async def ai(self, request: Envelope) -> dict[str, Any]:
+        """A question in, Grok's answer out."""
+        assert isinstance(request.body, AiRequest)
+        body = request.body
+        return {
+            "text": await self._answer(body.text, body.language, body.conversation_id)
+        }
+
+    async def tts(self, request: Envelope) -> dict[str, Any]:
+        """Text in, audio out."""
+        assert isinstance(request.body, TtsRequest)
+        return {"audio": await self._speak(request.body.text, request.body.voice)}
+
+    async def route(self, request: Envelope) -> dict[str, Any]:
+        """Audio in, STT, Grok, an announcement on the requester's speaker; timings back."""
+        assert isinstance(request.body, RouteRequest)
+        body = request.body
+        started = time.perf_counter()
+        transcript, language, stt_seconds = await self._transcribe(
+            body.audio, body.language
+        )
+        result: dict[str, Any] = {
+            "transcript": transcript,
+            "answer": "",
+            "language": language,
+        }
+        timings = {"stt_ms": round(stt_seconds * 1000, 1)}
+        if transcript:
+            asked = time.perf_counter()
+            reply = await self._answer(transcript, language, body.conversation_id)
+            timings["ai_ms"] = round((time.perf_counter() - asked) * 1000, 1)
+            result["answer"] = reply
+            announcement = new_message(
+                self.bridge_id, "request",
+                {"message": reply, "language": language,
+                 "target": {"device_id": request.source}},
+            )  # fmt: skip
+            await self._publish(
+                f"{self.prefix}/devices/speakers/announce", announcement
+            )
+            result["announcement_id"] = announcement["message_id"]
+            if body.audio_reply:
+                spoken = time.perf_counter()
+                result["audio"] = await self._speak(reply)
+                timings["tts_ms"] = round((time.perf_counter() - spoken) * 1000, 1)
+        timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        result["timings"] = timings
+        return result

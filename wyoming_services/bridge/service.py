@@ -1,0 +1,359 @@
+"""The bridge: serves the bus's voice requests with the server's engines, and reports its health."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+import json
+import logging
+from pathlib import Path
+import re
+import socket
+import ssl
+import time
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from alicia_bus.envelope import Envelope, error_payload, new_message, parse
+from alicia_bus.errors import ProtocolError, SecurityError
+from alicia_bus.policy import Mode
+from alicia_bus.topics import Kind, kind_of
+from wyoming_services import __version__
+from wyoming_services.engines import Engines
+from wyoming_services.keys import load_or_create_key
+from wyoming_services.settings import Settings
+from wyoming_services.stt import SttError
+from wyoming_services.tts import TtsError
+
+from .health import BridgeCounters, HealthReport
+from .requests import RequestFailed, VoiceRequests
+from .trust import Trust
+
+_LOGGER = logging.getLogger(__name__)
+REQUEST_MAX_AGE = timedelta(seconds=120)
+SEEN_IDS = 10_000
+
+
+def default_bridge_id() -> str:
+    """alicia-voice-<host name>, in the id alphabet."""
+    host = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-")
+    return f"alicia-voice-{host}"[:64]
+
+
+class Bridge:
+    """Connects to the broker, admits messages, serves voice requests and answers them."""
+
+    def __init__(self, settings: Settings, engines: Engines) -> None:
+        """Nothing connects until run()."""
+        self.settings = settings
+        self.engines = engines
+        self.prefix = settings.mqtt_topic_prefix
+        self.bridge_id = settings.bridge_id or default_bridge_id()
+        self.counters = BridgeCounters()
+        self.report = HealthReport(self.counters)
+        self.connected = asyncio.Event()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._slots = asyncio.Semaphore(settings.bridge_max_concurrent)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: aiomqtt.Client | None = None
+        key_file = Path(
+            settings.security_key_file
+            or Path.home() / ".local/share/alicia" / f"{self.bridge_id}.pem"
+        )
+        self.key = load_or_create_key(key_file)
+        self.trust = Trust(settings, key_file)
+        self.requests = VoiceRequests(
+            engines, self.bridge_id, self.prefix, self._publish
+        )
+
+    @property
+    def status_topic(self) -> str:
+        """Retained availability; the broker publishes 'offline' there as our will."""
+        return f"{self.prefix}/devices/{self.bridge_id}/status"
+
+    def _status(self, state: str) -> bytes:
+        message = new_message(self.bridge_id, "event", {"state": state})
+        return self.seal(self.status_topic, message)
+
+    def seal(self, topic: str, message: dict[str, Any]) -> bytes:
+        """A message of ours, signed for topic (docs/security.md)."""
+        if self.trust.mode is Mode.OFF:
+            return json.dumps(message).encode()
+        return self.key.seal(topic, message)
+
+    async def _publish(self, topic: str, message: dict[str, Any], qos: int = 1) -> None:
+        assert self._client is not None
+        await self._client.publish(topic, self.seal(topic, message), qos=qos)
+
+    async def run(self) -> None:
+        """Connect, serve, and reconnect with backoff whenever the broker goes away."""
+        backoff = 0.5
+        while True:
+            try:
+                async with self._connect() as client:
+                    self._client = client
+                    backoff = 0.5
+                    await self._on_connect(client)
+                    heartbeat = asyncio.create_task(self._heartbeats())
+                    try:
+                        async for message in client.messages:
+                            self._spawn(self._on_message(message))
+                    except asyncio.CancelledError:
+                        # Stopping on purpose: say so, since no will is sent on a clean exit.
+                        await client.publish(
+                            self.status_topic,
+                            self._status("offline"),
+                            qos=1,
+                            retain=True,
+                        )
+                        raise
+                    finally:
+                        heartbeat.cancel()
+                        self.connected.clear()
+            except aiomqtt.MqttError as err:
+                _LOGGER.warning(
+                    "MQTT broker %s:%s unavailable (%s); retrying in %.1f s",
+                    self.settings.mqtt_host, self.settings.mqtt_port, err, backoff,
+                )  # fmt: skip
+            self._client = None
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    def _connect(self) -> aiomqtt.Client:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        # A session that outlives a broker restart keeps the shared subscriptions
+        # and the QoS 1 requests that arrive while we reconnect.
+        properties.SessionExpiryInterval = 3600
+        tls: ssl.SSLContext | None = None
+        if self.settings.mqtt_tls:
+            tls = ssl.create_default_context(cafile=self.settings.mqtt_ca_certs or None)
+        return aiomqtt.Client(
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            username=self.settings.mqtt_username or None,
+            password=self.settings.mqtt_password or None,
+            identifier=self.bridge_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=properties,
+            will=aiomqtt.Will(
+                self.status_topic, self._status("offline"), qos=1, retain=True
+            ),
+            tls_context=tls,
+            keepalive=30,
+            # Small request/response messages: Nagle's algorithm with delayed ACKs
+            # added ~40 ms per hop (measured in bench/bus.py).
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+        )
+
+    async def _on_connect(self, client: aiomqtt.Client) -> None:
+        share = f"$share/{self.settings.bridge_share_group}/{self.prefix}"
+        await client.subscribe(
+            [
+                (f"{share}/voice/stt/request", 1),
+                (f"{share}/voice/ai/request", 1),
+                (f"{share}/voice/tts/request", 1),
+                (f"{share}/voice/command/route", 1),
+                (f"{self.prefix}/voice/stt/vocabulary", 1),
+                (f"{self.prefix}/system/security/hub", 1),
+                (f"{self.prefix}/system/security/trust", 1),
+            ]
+        )
+        await client.publish(
+            self.status_topic, self._status("online"), qos=1, retain=True
+        )
+        register_topic = f"{self.prefix}/system/discovery/register/{self.bridge_id}"
+        registration = new_message(self.bridge_id, "event", self.registration())
+        await client.publish(
+            register_topic, self.seal(register_topic, registration), qos=1, retain=True
+        )
+        self.connected.set()
+        _LOGGER.info(
+            "Bridge %s serving %s/voice/... on %s:%s",
+            self.bridge_id, self.prefix, self.settings.mqtt_host, self.settings.mqtt_port,
+        )  # fmt: skip
+
+    def registration(self) -> dict[str, Any]:
+        """The bridge's capability document."""
+        stt, tts, grok = self.engines.stt, self.engines.tts, self.engines.grok
+        return {
+            "device_id": self.bridge_id,
+            "device_type": "service",
+            "name": "Alicia voice services",
+            "capabilities": [
+                {
+                    "name": "stt",
+                    "version": "1.0.0",
+                    "parameters": {"model": stt.model_name, "languages": stt.languages},
+                },
+                {
+                    "name": "tts",
+                    "version": "1.0.0",
+                    "parameters": {"voices": list(tts.voices)},
+                },
+                {
+                    "name": "ai",
+                    "version": "1.0.0",
+                    "parameters": {"model": grok.model, "languages": grok.languages},
+                },
+            ],
+            "metadata": {
+                "manufacturer": "Alicia",
+                "model": "Voice services",
+                "version": __version__,
+            },
+            "heartbeat_interval": self.settings.bridge_heartbeat_interval,
+            "public_key": self.key.public_key,
+        }
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        topic = str(message.topic)
+        payload = message.payload
+        raw = payload if isinstance(payload, bytes) else str(payload).encode()
+        kind = kind_of(topic, self.prefix)
+        try:
+            request = parse(topic, raw, self.prefix)
+        except ProtocolError as err:
+            self.counters.reject(err.code)
+            if not self.trust.limiter.allow("\x00invalid"):
+                # A flood of garbage gets counted, not an answer each.
+                self.counters.reject("rate_limited")
+                return
+            await self._reply_error(topic, kind, err.envelope, err.code, str(err))
+            return
+        if not self.trust.limiter.allow(request.source):
+            self.counters.reject("rate_limited")
+            return
+        if kind in (Kind.SECURITY_HUB, Kind.SECURITY_TRUST):
+            try:
+                self.trust.take(request)
+            except (SecurityError, ValueError) as err:
+                self.counters.reject(getattr(err, "code", "invalid_field"))
+                _LOGGER.warning("Ignored %s: %s", topic, err)
+            return
+        try:
+            self.trust.check(request, bool(message.retain))
+        except SecurityError as err:
+            self.counters.reject(err.code)
+            if err.code == "replayed":
+                return  # the first copy was served
+            if kind in self.requests.handlers:
+                await self._reply_error(topic, kind, request.raw, err.code, str(err))
+            else:
+                _LOGGER.warning("Refused message on %s: %s (%s)", topic, err, err.code)
+            return
+        if kind is Kind.VOCABULARY:
+            self.engines.stt.set_vocabulary(request.payload["phrases"])
+            _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
+            return
+        await self._serve(request)
+
+    async def _serve(self, request: Envelope) -> None:
+        handler = self.requests.handlers.get(request.kind) if request.kind else None
+        if handler is None:
+            return
+        if self._seen_before(request.message_id):
+            self.counters.duplicates += 1
+            return
+        if datetime.now(UTC) - request.timestamp > REQUEST_MAX_AGE:
+            self.counters.reject("expired")
+            await self._reply_error(
+                request.topic, request.kind, request.raw, "failed", "request expired"
+            )
+            return
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                payload = await handler(request)
+            except ProtocolError as err:
+                self.counters.reject(err.code)
+                payload = error_payload(err.code, str(err))
+            except (RequestFailed, SttError, TtsError) as err:
+                payload = error_payload("failed", str(err))
+            failed = "error" in payload
+            self.counters.served(time.perf_counter() - started, failed)
+            if failed:
+                _LOGGER.warning(
+                    "Request %s on %s failed: %s",
+                    request.message_id, request.topic, payload["error"]["message"],
+                )  # fmt: skip
+            await self._respond(request, payload)
+
+    def _seen_before(self, message_id: str) -> bool:
+        """QoS 1 may deliver twice: a message id is served once."""
+        if message_id in self._seen:
+            return True
+        self._seen[message_id] = None
+        if len(self._seen) > SEEN_IDS:
+            self._seen.popitem(last=False)
+        return False
+
+    def _response_topic(self, topic: str) -> str:
+        return topic.rsplit("/", 1)[0] + "/response"
+
+    async def _respond(self, request: Envelope, payload: dict[str, Any]) -> None:
+        message = new_message(
+            self.bridge_id, "response", payload,
+            destination=request.source, correlation_id=request.message_id,
+        )  # fmt: skip
+        await self._publish(
+            request.reply_to or self._response_topic(request.topic), message
+        )
+
+    async def _reply_error(
+        self,
+        topic: str,
+        kind: Kind | None,
+        raw: dict[str, Any] | None,
+        code: str,
+        text: str,
+    ) -> None:
+        """Answer the sender if the message got that far, else the errors topic."""
+        _LOGGER.warning("Rejected message on %s: %s (%s)", topic, text, code)
+        message_id = raw.get("message_id") if raw else None
+        reply_to = raw.get("reply_to") if raw else None
+        valid_reply = (
+            isinstance(reply_to, str)
+            and reply_to.startswith(f"{self.prefix}/")
+            and not set(reply_to) & set("+#\0")
+        )
+        payload = error_payload(code, text) | {"topic": topic}
+        if isinstance(message_id, str) and kind in self.requests.handlers:
+            target = str(reply_to) if valid_reply else self._response_topic(topic)
+            correlation = message_id
+        else:
+            target = f"{self.prefix}/system/errors"
+            correlation = message_id if isinstance(message_id, str) else "unknown"
+        await self._publish(
+            target,
+            new_message(
+                self.bridge_id, "response", payload, correlation_id=correlation
+            ),
+        )
+
+    async def _heartbeats(self) -> None:
+        topic = f"{self.prefix}/system/health/heartbeat"
+        while True:
+            await self._publish(
+                topic, new_message(self.bridge_id, "event", self.health()), qos=0
+            )
+            await asyncio.sleep(self.settings.bridge_heartbeat_interval)
+
+    def health(self) -> dict[str, Any]:
+        """The health document for this interval (and reset the interval's figures)."""
+        engines_ready = self.engines.stt.load_error is None and bool(
+            self.engines.tts.voices
+        )
+        return self.report.document(
+            self.bridge_id, self.settings.bridge_heartbeat_interval, engines_ready
+        )

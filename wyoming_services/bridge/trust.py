@@ -1,0 +1,88 @@
+"""What the bridge lets in: rate limits, the hub's pinned key, its signed trust list, signatures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+import logging
+from pathlib import Path
+
+from alicia_bus.envelope import Envelope
+from alicia_bus.errors import SecurityError
+from alicia_bus.limits import RateLimiter, ReplayWindow
+from alicia_bus.policy import Mode, Verdict, check
+from alicia_bus.signing import fingerprint, verify
+from alicia_bus.topics import HUB_SOURCE, Kind
+from wyoming_services.settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Trust:
+    """The hub's key (pinned like an SSH host key), the approved device keys, the mode."""
+
+    def __init__(self, settings: Settings, key_file: Path) -> None:
+        """Read a pinned hub key, if one was pinned before."""
+        self.settings = settings
+        self.mode = Mode(settings.security_mode)
+        self.devices: dict[str, str] = {}
+        self.window = ReplayWindow()
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self._hub_key_file = key_file.with_suffix(".hub")
+        self.hub_key: str | None = (
+            self._hub_key_file.read_text().strip()
+            if self._hub_key_file.exists()
+            else None
+        )
+        self._trust_time: datetime | None = None
+
+    def check(self, message: Envelope, retained: bool) -> Verdict:
+        """The mode applied to a parsed message; SecurityError if it is refused."""
+        key = (
+            self.hub_key
+            if message.source == HUB_SOURCE
+            else self.devices.get(message.source)
+        )
+        return check(
+            message.topic, message.raw, mode=self.mode, key=key, window=self.window,
+            sent=message.timestamp, now=datetime.now(UTC), retained=retained,
+        )  # fmt: skip
+
+    def take(self, message: Envelope) -> None:
+        """The hub's key or trust list; SecurityError (or ValueError) if it is not to be trusted."""
+        if message.kind is Kind.SECURITY_HUB:
+            self._take_hub_key(message)
+        else:
+            self._take_trust_list(message)
+
+    def _take_hub_key(self, message: Envelope) -> None:
+        offered = str(message.payload.get("public_key"))
+        verify(message.topic, message.raw, offered)  # it holds the key it offers
+        if self.hub_key is None:
+            pin = self.settings.hub_key_fingerprint
+            if pin and fingerprint(offered) != pin:
+                raise SecurityError("untrusted", f"hub key is not {pin}")
+            self.hub_key = offered
+            self._hub_key_file.write_text(offered + "\n")
+            _LOGGER.info("Trusting Home Assistant's key %s", fingerprint(offered))
+        elif offered != self.hub_key:
+            raise SecurityError(
+                "key_changed",
+                f"Home Assistant's key changed to {fingerprint(offered)}; "
+                f"delete {self._hub_key_file} to trust it",
+            )
+
+    def _take_trust_list(self, message: Envelope) -> None:
+        if self.hub_key is None:
+            raise SecurityError("untrusted", "trust list before the hub's key")
+        verify(message.topic, message.raw, self.hub_key)
+        if self._trust_time is not None and message.timestamp <= self._trust_time:
+            return  # an older list, replayed: keep the newer one
+        devices = message.payload.get("devices")
+        if not isinstance(devices, dict):
+            raise SecurityError("bad_signature", "trust list without devices")
+        self.mode = Mode(message.payload.get("mode", self.mode))
+        self.devices = {str(k): str(v) for k, v in devices.items()}
+        self._trust_time = message.timestamp
+        _LOGGER.info(
+            "Security mode %s; %d approved device keys", self.mode, len(self.devices)
+        )

@@ -1,0 +1,124 @@
+"""What every connection and the bridge share: the speech and language engines, and the describe answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from wyoming.info import (
+    AsrModel,
+    AsrProgram,
+    Attribution,
+    HandleModel,
+    HandleProgram,
+    Info,
+    TtsProgram,
+    TtsVoice,
+    TtsVoiceSpeaker,
+)
+
+from . import __version__
+from .grok import Grok
+from .settings import Settings
+from .stt import SpeechToText
+from .tts import TextToSpeech, VoiceInfo
+
+_LOGGER = logging.getLogger(__name__)
+_ATTRIBUTION_WHISPER = Attribution(
+    name="OpenAI Whisper / SYSTRAN faster-whisper",
+    url="https://github.com/SYSTRAN/faster-whisper",
+)
+_ATTRIBUTION_PIPER = Attribution(
+    name="Open Home Foundation Piper", url="https://github.com/OHF-Voice/piper1-gpl"
+)
+_ATTRIBUTION_GROK = Attribution(name="xAI Grok", url="https://x.ai")
+
+
+class Engines:
+    """What all connections share: the engines and the describe answer."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Create the engines; load() makes them ready."""
+        self.settings = settings
+        self.stt = SpeechToText(settings)
+        self.tts = TextToSpeech(settings)
+        self.grok = Grok(settings)
+        self.connections = 0
+
+    async def load(self) -> None:
+        """Load speech-to-text first (a voice request needs it first), then the rest.
+
+        Loading both at once made each slower on a 2-core machine.
+        """
+        models = asyncio.create_task(self.grok.refresh_models())
+        await self.stt.load()
+        await self.tts.load()
+        await self.stt.load_parallel()
+        await models
+
+    async def close(self) -> None:
+        """Release the engines' threads."""
+        await asyncio.gather(self.stt.close(), self.tts.close(), self.grok.close())
+
+    def info(self) -> Info:
+        """The describe answer, built from what is installed (models may still be loading)."""
+        asr = AsrProgram(
+            name="alicia-stt",
+            description="Alicia speech-to-text (faster-whisper)",
+            attribution=_ATTRIBUTION_WHISPER,
+            installed=self.stt.load_error is None,
+            version=__version__,
+            models=[
+                AsrModel(
+                    name=self.stt.model_name,
+                    description=f"Whisper {self.stt.model_name}",
+                    attribution=_ATTRIBUTION_WHISPER,
+                    installed=self.stt.load_error is None,
+                    languages=self.stt.languages,
+                    version=None,
+                )
+            ],
+            supports_transcript_streaming=True,
+        )
+        tts = TtsProgram(
+            name="alicia-tts",
+            description="Alicia text-to-speech (Piper)",
+            attribution=_ATTRIBUTION_PIPER,
+            installed=bool(self.tts.voices),
+            version=__version__,
+            voices=[_voice_info(v) for v in self.tts.voices.values()],
+            supports_synthesize_streaming=True,
+        )
+        handle = HandleProgram(
+            # HA names its conversation agent after the program.
+            name="Alicia (Grok)",
+            description=f"Answers from {self.grok.base_url}",
+            attribution=_ATTRIBUTION_GROK,
+            installed=True,
+            version=__version__,
+            models=[
+                HandleModel(
+                    name=self.grok.model or "default",
+                    description=f"{self.settings.grok_personality_name} on "
+                    f"{self.grok.model or 'the first listed model'}",
+                    attribution=_ATTRIBUTION_GROK,
+                    installed=True,
+                    languages=self.grok.languages,
+                    version=None,
+                )
+            ],
+            supports_handled_streaming=True,
+        )
+        return Info(asr=[asr], tts=[tts], handle=[handle])
+
+
+def _voice_info(voice: VoiceInfo) -> TtsVoice:
+    return TtsVoice(
+        name=voice.name,
+        description=voice.name,
+        attribution=_ATTRIBUTION_PIPER,
+        installed=True,
+        version=None,
+        languages=voice.languages,
+        speakers=[TtsVoiceSpeaker(name=s) for s in voice.speakers] or None,
+    )

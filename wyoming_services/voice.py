@@ -1,0 +1,109 @@
+"""The one voice layer: listening, answering and speaking, for the Wyoming server and the bus bridge."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+import logging
+
+from .audio import PcmFormat
+from .engines import Engines
+from .grok import GrokFailure
+from .stt_session import SessionResult, SttSession
+from .tts import TextStream, VoiceInfo
+
+_LOGGER = logging.getLogger(__name__)
+# What a cut-off answer ends with, so the listener hears that it was cut off.
+CUT_OFF = " ..."
+
+
+class Unanswered(Exception):
+    """Nothing of an answer came; `spoken` says why, to be spoken to the user."""
+
+    def __init__(self, spoken: str) -> None:
+        """Keep the text for the user."""
+        super().__init__(spoken)
+        self.spoken = spoken
+
+
+def listen(engines: Engines, fmt: PcmFormat, language: str | None) -> SttSession:
+    """A new utterance in the given audio format; audio goes in with add_audio()."""
+    return SttSession(engines.stt, fmt, engines.stt.check_language(language))
+
+
+async def transcribe(
+    engines: Engines, fmt: PcmFormat, pcm: bytes, language: str | None
+) -> SessionResult:
+    """A whole recording at once (the bus's requests)."""
+    session = listen(engines, fmt, language)
+    session.add_audio(pcm)
+    return await session.finish()
+
+
+async def answer(
+    engines: Engines,
+    text: str,
+    language: str | None,
+    conversation_id: str | None,
+    on_delta: Callable[[str], Awaitable[None]] | None = None,
+) -> str:
+    """Grok's answer, each piece passed to on_delta as it streams in.
+
+    If the answer breaks off, what came is the answer, marked as cut off;
+    if nothing came, Unanswered says what to tell the user.
+    """
+    parts: list[str] = []
+    try:
+        async for delta in engines.grok.answer(text, language, conversation_id):
+            parts.append(delta)
+            if on_delta is not None:
+                await on_delta(delta)
+    except GrokFailure as failure:
+        _LOGGER.warning("Grok could not answer: %s", failure)
+        if not failure.partial:
+            raise Unanswered(failure.spoken) from failure
+        return failure.partial.rstrip() + CUT_OFF
+    return "".join(parts).strip()
+
+
+@dataclass(slots=True)
+class Speech:
+    """Text to speak, arriving whole or in pieces, in one voice."""
+
+    engines: Engines
+    voice: VoiceInfo
+    speaker: int | None
+    text: TextStream
+
+    @classmethod
+    def start(
+        cls, engines: Engines, voice: str | None = None, speaker: str | None = None
+    ) -> Speech:
+        """The voice asked for (TtsError if unknown), with an empty text stream."""
+        info, speaker_id = engines.tts.resolve(voice, speaker)
+        engines.tts.counters.requests += 1
+        return cls(
+            engines, info, speaker_id, TextStream(engines.settings.tts_max_chars)
+        )
+
+    def sentences(self, text: str) -> list[str]:
+        """The sentences this piece of text completes."""
+        return self.text.add(text)
+
+    def rest(self) -> list[str]:
+        """What is left once no more text will come."""
+        return self.text.finish()
+
+    def audio(self, sentences: list[str]) -> AsyncIterator[bytes]:
+        """PCM (16-bit mono at voice.sample_rate), sentence by sentence."""
+        return self.engines.tts.synthesize(self.voice, self.speaker, sentences)
+
+
+async def speak(
+    engines: Engines, text: str, voice: str | None = None
+) -> tuple[int, bytes]:
+    """A whole text as (sample rate, 16-bit mono PCM)."""
+    speech = Speech.start(engines, voice)
+    sentences = speech.sentences(text) + speech.rest()
+    pcm = b"".join([chunk async for chunk in speech.audio(sentences)])
+    return speech.voice.sample_rate, pcm
