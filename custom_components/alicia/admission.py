@@ -20,7 +20,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from .bus.envelope import Envelope, new_message
 from .bus.errors import SecurityError
 from .bus.limits import RateLimiter, ReplayWindow
-from .bus.policy import Mode, check
+from .bus.policy import Mode, check, retained_state
 from .bus.signing import KeyPair
 from .bus.topics import HUB_SOURCE
 from .const import DOMAIN, SIGNAL_HUB_UPDATE
@@ -100,7 +100,8 @@ class Admission:
         try:
             verdict = check(
                 topic, read.raw, mode=self.mode, key=key, window=self.window,
-                sent=read.timestamp, now=datetime.now(UTC), retained=retained,
+                sent=read.timestamp, now=datetime.now(UTC),
+                retained=retained_state(read.kind, retained),
             )  # fmt: skip
         except SecurityError as refusal:
             self.refuse(refusal.code, read.source, topic, str(refusal))

@@ -181,6 +181,12 @@ async def async_announce_request(hub: HubContext, read: Envelope) -> None:
     payload, target = read.payload, read.payload.get("target") or {}
     reply = read.reply_to or f"{hub.prefix}/devices/speakers/announce/response"
     try:
+        if read.source not in hub.devices:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_approved",
+                translation_placeholders={"device_id": read.source},
+            )
         volume = payload.get("volume")
         text, media = payload.get("message"), payload.get("media_url")
         if not isinstance(target, dict) or not isinstance(text or media, str):

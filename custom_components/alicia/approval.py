@@ -75,14 +75,26 @@ class Approvals:
             )
             return
         existing = hub.devices.get(device_id)
-        changed = False
-        if read.source != device_id:
-            key = hub.key_of(read.source)  # a hub registering a device behind it
-        elif existing is None:
-            key = offered  # proof that the sender holds the key it offers
+        if read.source == device_id:
+            # The sender proves it holds the key it offers (a new key is a request
+            # the user decides on; the approved key stays until then).
+            key = offered
+        elif existing is not None and existing.via_device != read.source:
+            link.counters.collisions += 1
+            link.log_limited(
+                "collision", "%s tried to register device %s, which is not behind it: refused",
+                read.source, device_id,
+            )  # fmt: skip
+            return
+        elif registration.via_device != read.source:
+            link.counters.collisions += 1
+            link.log_limited(
+                "collision", "%s registered %s without naming itself as via_device: refused",
+                read.source, device_id,
+            )  # fmt: skip
+            return
         else:
-            changed = offered != existing.public_key
-            key = offered if changed else existing.public_key
+            key = hub.key_of(read.source)  # a hub registering a device behind it
         if not link.admit(message, read, key):
             return
         topic_id = message.topic.rsplit("/", 1)[-1]
@@ -95,16 +107,9 @@ class Approvals:
                 topic_id,
             )
             return
-        if read.source not in (device_id, registration.via_device):
-            link.counters.collisions += 1
-            link.log_limited(
-                "collision", "%s tried to register device %s: refused (a device registers itself or its children)",
-                read.source, device_id,
-            )  # fmt: skip
-            return
         record = DeviceRecord.from_document(registration.document)
-        if existing is not None and changed:
-            self._key_changed(existing, record)
+        if existing is not None and record.public_key != existing.public_key:
+            self._key_change_requested(existing, record)
         elif existing is not None:
             existing.last_seen = time.monotonic()
             hub.update_device(existing, record)
@@ -115,19 +120,21 @@ class Approvals:
         else:
             self._add_pending(record)
 
-    def _key_changed(self, old: AliciaDevice, record: DeviceRecord) -> None:
-        """A known device with another key: untrusted until the user approves the new key."""
+    def _key_change_requested(self, device: AliciaDevice, record: DeviceRecord) -> None:
+        """A known device offers another key: the user decides; the approved key stays trusted.
+
+        Until then, messages signed with the new key are refused and those signed
+        with the approved one keep working, so a stranger's offer cannot cut a
+        device off.
+        """
         device_id = record.device_id
-        del self.hub.devices[device_id]
-        self.key_changes[device_id] = old.record.fingerprint
-        self.hub.admission.refuse("key_changed", device_id, "", "its key changed")
+        self.key_changes[device_id] = device.record.fingerprint
+        self.hub.admission.refuse("key_changed", device_id, "", "it offers another key")
         _LOGGER.warning(
-            "Device %s registered with a different key (%s, was %s): waiting for approval",
-            device_id, record.fingerprint, old.record.fingerprint,
+            "Device %s offers a different key (%s; approved: %s): waiting for your decision",
+            device_id, record.fingerprint, device.record.fingerprint,
         )  # fmt: skip
-        self.hub.device_changed(device_id)
         self._add_pending(record)
-        self.hub.publish_trust()
 
     def _add_pending(self, record: DeviceRecord) -> None:
         if record.device_id not in self.pending and len(self.pending) >= MAX_PENDING:
@@ -156,7 +163,12 @@ class Approvals:
             severity=ir.IssueSeverity.ERROR if key_changed else ir.IssueSeverity.WARNING,
             translation_key="key_changed" if key_changed else "pending_device",
             translation_placeholders=placeholders,
-            data={"entry_id": self.hub.entry.entry_id, "device_id": record.device_id},
+            # The approval is bound to the key shown here (repairs.ApproveDeviceFlow).
+            data={
+                "entry_id": self.hub.entry.entry_id,
+                "device_id": record.device_id,
+                "fingerprint": record.fingerprint or UNSIGNED,
+            },
         )  # fmt: skip
         _LOGGER.info(
             "Device %s (%s) is waiting for approval", record.device_id, record.name
@@ -168,13 +180,22 @@ class Approvals:
         self.hub.save()
         self.hub.hub_changed()
 
-    def approve(self, record: DeviceRecord | str) -> AliciaDevice:
-        """Trust a device: mirror it into HA and create its entities."""
+    def approve(
+        self, record: DeviceRecord | str, fingerprint: str | None = None
+    ) -> AliciaDevice:
+        """Trust a device: mirror it into HA and create its entities.
+
+        fingerprint: the key the user was shown; approving refuses (KeyError) if the
+        pending device now offers another one.
+        """
         if isinstance(record, str):
             record = self.pending[record]
+        if fingerprint is not None and (record.fingerprint or UNSIGNED) != fingerprint:
+            raise KeyError(f"{record.device_id} now offers another key")
         self.pending.pop(record.device_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"pending_{record.device_id}")
         self.key_changes.pop(record.device_id, None)
+        ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{record.device_id}")
         device = self.hub.add_device(record)
         self.hub.admission.approved(record.device_id)
         _LOGGER.info(
@@ -189,6 +210,18 @@ class Approvals:
         self.hub.save()
         self.hub.hub_changed()
         return device
+
+    def reject(self, device_id: str) -> None:
+        """The user's no: a new device is forgotten; a key change request is dropped."""
+        if device_id in self.hub.devices and device_id in self.pending:
+            self.pending.pop(device_id)
+            self.key_changes.pop(device_id, None)
+            ir.async_delete_issue(self.hass, DOMAIN, f"pending_{device_id}")
+            _LOGGER.info("Key change of %s refused; its approved key stays", device_id)
+            self.hub.save()
+            self.hub.hub_changed()
+            return
+        self.remove(device_id)
 
     @callback
     def on_unregister(self, message: ReceiveMessage) -> None:

@@ -21,13 +21,17 @@ class DeviceData:
     @callback
     def on_data(self, message: ReceiveMessage) -> None:
         """alicia/devices/{id}/data."""
-        device_id = message.topic.split("/")[-2]
-        if device_id not in self.hub.devices:
+        device = self.hub.devices.get(message.topic.split("/")[-2])
+        if device is None:
             self.hub.link.counters.unknown_device += 1
             return
         if (read := self.hub.link.read(message)) is None:
             return
-        self.take_values(device_id, read.payload.get("values"))
+        if not device.speaks_for(read.source):
+            # Identity is bound to the topic: another device cannot speak here.
+            self.hub.link.counters.collisions += 1
+            return
+        self.take_values(device.device_id, read.payload.get("values"))
 
     @callback
     def on_telemetry(self, message: ReceiveMessage) -> None:

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import (
+    ATTR_AREA_ID,
+    ATTR_DEVICE_ID,
+    ATTR_ENTITY_ID,
+    ATTR_FLOOR_ID,
+    ATTR_LABEL_ID,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
@@ -26,6 +32,10 @@ DEFAULT_ALLOWED: tuple[str, ...] = (
     "media_player.media_play", "media_player.media_pause",
 )  # fmt: skip
 CALL_TIMEOUT = 10.0
+# Every way HA's actions accept a target, in the target or in the action's data.
+TARGET_KEYS = frozenset(
+    {ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID}
+)
 
 
 class Refused(Exception):
@@ -51,7 +61,13 @@ def check(
     if action not in allowed:
         raise Refused(f"action {action} is not allowed (allowed: {', '.join(allowed)})")
     target = payload.get("target") or {}
-    entity_ids = target.get(ATTR_ENTITY_ID) if isinstance(target, dict) else None
+    if not isinstance(target, dict) or set(target) - {ATTR_ENTITY_ID}:
+        # Areas, devices, floors and labels would reach entities never exposed:
+        # a device names the entities themselves (it sees them on ha/state/...).
+        raise Refused(
+            "target may only name entity_id (areas, devices, floors and labels are refused)"
+        )
+    entity_ids = target.get(ATTR_ENTITY_ID)
     if isinstance(entity_ids, str):
         entity_ids = [entity_ids]
     if (
@@ -67,8 +83,10 @@ def check(
         if not async_should_expose(hass, "conversation", entity_id):
             raise Refused(f"{entity_id} is not exposed to Assist")
     data = payload.get("data") or {}
-    if not isinstance(data, dict) or ATTR_ENTITY_ID in data:
-        raise Refused("payload.data must be an object without entity_id")
+    if not isinstance(data, dict) or set(data) & TARGET_KEYS:
+        raise Refused(
+            f"payload.data must be an object without {', '.join(sorted(TARGET_KEYS))}"
+        )
     return Command(action, entity_ids, data)
 
 

@@ -55,6 +55,9 @@ class HealthWatch:
         device = hub.devices.get(message.topic.split("/")[-2])
         if device is None or (read := hub.link.read(message)) is None:
             return
+        if not device.speaks_for(read.source):
+            hub.link.counters.collisions += 1
+            return
         if read.payload.get("state") == "offline":
             device.offline = True
         else:

@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 class ApproveDeviceFlow(RepairsFlow):
     """Approve, or reject, one pending device."""
 
-    def __init__(self, entry_id: str, device_id: str) -> None:
-        """For the device named in the issue."""
+    def __init__(self, entry_id: str, device_id: str, fingerprint: str | None) -> None:
+        """For the device, and the key, named in the issue the user opened."""
         self.entry_id = entry_id
         self.device_id = device_id
+        self.fingerprint = fingerprint
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
@@ -43,16 +44,20 @@ class ApproveDeviceFlow(RepairsFlow):
         hub = self._hub()
         if hub is None or self.device_id not in hub.pending:
             return self.async_abort(reason="device_gone")
-        hub.approve(self.device_id)
+        try:
+            hub.approvals.approve(self.device_id, self.fingerprint)
+        except KeyError:
+            # Another key arrived after the user saw this one: nothing is approved.
+            return self.async_abort(reason="key_changed_meanwhile")
         return self.async_create_entry(data={})
 
     async def async_step_reject(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
-        """Forget it (it may ask again)."""
+        """Refuse it: a new device is forgotten (it may ask again); a new key is dropped."""
         hub = self._hub()
         if hub is not None:
-            hub.remove_device(self.device_id)
+            hub.approvals.reject(self.device_id)
         return self.async_create_entry(data={})
 
 
@@ -61,4 +66,9 @@ async def async_create_fix_flow(
 ) -> RepairsFlow:
     """The flow for a pending-device issue."""
     assert data is not None
-    return ApproveDeviceFlow(str(data["entry_id"]), str(data["device_id"]))
+    fingerprint = data.get("fingerprint")
+    return ApproveDeviceFlow(
+        str(data["entry_id"]),
+        str(data["device_id"]),
+        str(fingerprint) if fingerprint is not None else None,
+    )

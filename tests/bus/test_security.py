@@ -95,8 +95,13 @@ async def test_bridge_signs_and_enforces(
         bridge_key = registration["payload"]["public_key"]
         verify("alicia/system/discovery/register/bridge-s", registration, bridge_key)
 
-        # Verify mode (the default): unsigned requests are still served.
-        assert await error_of(client, request("Unsigned, verify?")) is None
+        # Verify mode (the default): unsigned requests from senders without an
+        # approved key are still served; one with an approved key must sign.
+        assert (
+            await error_of(client, request("Unsigned, verify?", source="guest")) is None
+        )
+        await publish_trust(client, "verify")
+        assert await error_of(client, request("Unsigned, pinned?")) == "unsigned"
 
         await publish_trust(client, "enforce")
         assert await error_of(client, request("Unsigned, enforce?")) == "unsigned"
@@ -134,19 +139,21 @@ async def test_bridge_signs_and_enforces(
 
         heartbeat = await client.wait_for(
             lambda m: (
-                m["payload"]["counters"]["rejected_by_code"].get("unsigned", 0) >= 2
+                m["payload"]["counters"]["rejected_by_code"].get("unsigned", 0) >= 3
+                and m["payload"]["counters"]["rejected_by_code"].get("bad_signature", 0)
+                >= 3
             ),
             topic="alicia/system/health/heartbeat",
         )
         by_code = heartbeat["payload"]["counters"]["rejected_by_code"]
         assert by_code["bad_signature"] == 3  # forged, wrong key, the other hub's list
-        assert by_code["unsigned"] >= 2
+        assert by_code["unsigned"] >= 3
         assert by_code["stale"] == 1
         assert by_code["key_changed"] >= 1  # the other hub key was refused
         verify("alicia/system/health/heartbeat", heartbeat, bridge_key)
 
         await publish_trust(client, "verify")
-        assert await error_of(client, request("Verify again?")) is None
+        assert await error_of(client, request("Verify again?", source="guest")) is None
 
 
 async def test_a_flood_is_limited_per_sender(

@@ -10,8 +10,9 @@ import pytest
 from alicia_bus.canonical import canonical
 from alicia_bus.errors import SecurityError
 from alicia_bus.limits import ReplayWindow
-from alicia_bus.policy import Mode, check
+from alicia_bus.policy import Mode, check, retained_state
 from alicia_bus.signing import signed_bytes
+from alicia_bus.topics import kind_of
 from tests.vectors import SecurityVector, canonical_vectors, security_vectors
 
 
@@ -20,7 +21,8 @@ def decide(vector: SecurityVector, window: ReplayWindow) -> str:
     try:
         verdict = check(
             vector.topic, vector.message, mode=Mode(vector.mode), key=vector.trusted_key,
-            window=window, sent=sent, now=vector.now, retained=vector.retained,
+            window=window, sent=sent, now=vector.now,
+            retained=retained_state(kind_of(vector.topic), vector.retained),
         )  # fmt: skip
     except SecurityError as err:
         return err.code

@@ -77,6 +77,15 @@ LIGHT: dict[str, Any] = {
 }
 
 
+VOICE: dict[str, Any] = {
+    "device_id": "alicia-voice",
+    "device_type": "service",
+    "name": "Alicia voice services",
+    "capabilities": ["stt", "tts", "ai"],
+    "heartbeat_interval": 10,
+}
+
+
 async def register(
     hass: HomeAssistant, document: dict[str, Any], source: str | None = None
 ) -> None:

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import SENSOR, register, send, setup_alicia
+from .helpers import SENSOR, VOICE, register, send, setup_alicia
 
 ANNOUNCING = (
     MediaPlayerEntityFeature.PLAY_MEDIA | MediaPlayerEntityFeature.MEDIA_ANNOUNCE
@@ -114,6 +114,7 @@ async def test_topic_plays_in_the_requesting_devices_room(
     _, calls = setup
     played = async_capture_events(hass, "alicia_announcement_played")
     await register(hass, SENSOR)  # its location "kitchen" puts it in the Kitchen area
+    await register(hass, VOICE)  # the bridge, approved (automatic approval): it may ask
     mqtt_mock.async_publish.reset_mock()
     await send(hass, "alicia/devices/speakers/announce", "alicia-voice", {
         "message": "The oven is hot.", "language": "en", "volume": 0.5, "target": {"device_id": "kitchen_sensor"},

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import alicia_device, register, send
+from .helpers import VOICE, alicia_device, register, send
 
 
 @pytest.fixture
@@ -81,6 +81,7 @@ async def test_announcement_errors(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
     hass.states.async_set("media_player.den", "idle", {"supported_features": 0})
+    await register(hass, VOICE)  # approved (automatic approval): it may ask
     # No TTS engine is set up at all.
     with pytest.raises(ServiceValidationError) as error:
         await hass.services.async_call(
@@ -93,7 +94,7 @@ async def test_announcement_errors(
 
     async def answer(payload: dict[str, Any]) -> dict[str, Any]:
         mqtt_mock.async_publish.reset_mock()
-        await send(hass, "alicia/devices/speakers/announce", "someone", payload)
+        await send(hass, "alicia/devices/speakers/announce", "alicia-voice", payload)
         result: dict[str, Any] = json.loads(mqtt_mock.async_publish.call_args.args[1])[
             "payload"
         ]

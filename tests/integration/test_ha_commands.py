@@ -96,7 +96,7 @@ async def test_allowed_action_runs(
                 "target": {"entity_id": "light.kitchen"},
                 "data": {"entity_id": "light.vault"},
             },
-            "without entity_id",
+            "payload.data must be an object without",
         ),
         ({"action": 42}, 'payload.action must be "domain.action"'),
     ],

@@ -222,7 +222,7 @@ async def test_enforce_refuses_devices_without_an_approved_key(
     assert counts(entry)["unsigned"] == 1
 
 
-async def test_a_changed_key_sends_the_device_back_to_pending(
+async def test_a_new_key_waits_for_the_user_and_the_approved_one_keeps_working(
     hass: HomeAssistant, approved: tuple[MockConfigEntry, KeyPair]
 ) -> None:
     entry, old = approved
@@ -234,7 +234,9 @@ async def test_a_changed_key_sends_the_device_back_to_pending(
     await register_signed(hass, new)
 
     hub = entry.runtime_data
-    assert DEVICE not in hub.devices  # not silently re-trusted, even with auto approval
+    assert (
+        hub.devices[DEVICE].public_key == old.public_key
+    )  # not replaced, even with auto approval
     assert DEVICE in hub.pending
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{DEVICE}")
     assert issue is not None
@@ -243,11 +245,11 @@ async def test_a_changed_key_sends_the_device_back_to_pending(
     assert issue.translation_placeholders["old_fingerprint"] == old.fingerprint
     assert issue.translation_placeholders["fingerprint"] == new.fingerprint
     assert counts(entry)["key_changed"] == 1
-    await register_signed(hass, new)  # its retained registration again: still pending
-    assert DEVICE not in hub.devices
-    await send_data(hass, new, 40.0)
-    await send_data(hass, old, 41.0)
-    assert temperature(hass) == "unavailable"
+    await register_signed(hass, new)  # its retained registration again: still waiting
+    await send_data(hass, new, 40.0)  # the offered key is not trusted yet
+    assert temperature(hass) != "40.0"
+    await send_data(hass, old, 41.0)  # the approved one still is: nobody is cut off
+    assert temperature(hass) == "41.0"
 
     await approve_from_repairs(hass, f"pending_{DEVICE}")
     await send_data(hass, new, 42.0)

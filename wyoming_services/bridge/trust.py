@@ -9,7 +9,7 @@ from pathlib import Path
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import SecurityError
 from alicia_bus.limits import RateLimiter, ReplayWindow
-from alicia_bus.policy import Mode, Verdict, check
+from alicia_bus.policy import Mode, Verdict, check, retained_state
 from alicia_bus.signing import fingerprint, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
 from wyoming_services.settings import Settings
@@ -44,7 +44,8 @@ class Trust:
         )
         return check(
             message.topic, message.raw, mode=self.mode, key=key, window=self.window,
-            sent=message.timestamp, now=datetime.now(UTC), retained=retained,
+            sent=message.timestamp, now=datetime.now(UTC),
+            retained=retained_state(message.kind, retained),
         )  # fmt: skip
 
     def take(self, message: Envelope) -> None:

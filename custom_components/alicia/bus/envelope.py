@@ -81,6 +81,33 @@ def error_payload(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, dict):
+        return any(
+            _has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def reply_to_allowed(reply_to: str, source: str, prefix: str = "alicia") -> bool:
+    """Whether a requester may have its answer sent there: only into its own namespace.
+
+    {prefix}/devices/{source}/..., or a response topic ending in its id
+    ({prefix}/.../response/{source}). Anything else would make the answering side
+    publish, signed, wherever a requester asks (a way around the broker's ACL).
+    """
+    parts = reply_to.split("/")
+    if parts[0] != prefix or any(c in reply_to for c in "+#\0"):
+        return False
+    own_device = len(parts) >= 4 and parts[1] == "devices" and parts[2] == source
+    own_response = len(parts) >= 4 and parts[-2] == "response" and parts[-1] == source
+    return own_device or own_response
+
+
 def _too_deep(text: str) -> bool:
     depth = deepest = 0
     in_string = escaped = False
@@ -130,6 +157,10 @@ def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
             "not_an_object",
             f"a message must be a JSON object, not {type(data).__name__}",
         )
+    if "\\u" in text and _has_lone_surrogate(data):
+        # JSON escapes can spell text that has no UTF-8 form; stored, it would
+        # break every later save of whatever holds it.
+        raise ProtocolError("invalid_field", "a string holds a lone surrogate", data)
     version = data.get("protocol")
     if isinstance(version, bool) or version != PROTOCOL_VERSION:
         raise ProtocolError(

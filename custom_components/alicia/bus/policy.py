@@ -10,6 +10,7 @@ from typing import Any
 from .errors import SecurityError
 from .limits import ReplayWindow
 from .signing import is_signed, verify
+from .topics import RETAINED_KINDS, Kind
 
 
 class Mode(StrEnum):
@@ -44,12 +45,21 @@ def check(
     now: datetime,
     retained: bool = False,
 ) -> Verdict:
-    """Apply the mode to one parsed message whose sender's trusted key is `key`."""
+    """Apply the mode to one parsed message whose sender's trusted key is `key`.
+
+    retained: delivered as retained state (see retained_state()); such a message
+    keeps its signature check but not the time window.
+    """
     if mode is Mode.OFF:
         return Verdict(False, "off")
     if not is_signed(message):
         if mode is Mode.ENFORCE:
             raise SecurityError("unsigned", "unsigned messages are refused (enforce)")
+        if key is not None:
+            # An id with an approved key is that key's: unsigned, it is anyone.
+            raise SecurityError(
+                "unsigned", f"{message.get('source')} has an approved key and must sign"
+            )
         return Verdict(False, "unsigned")
     if key is None:
         if mode is Mode.ENFORCE:
@@ -64,3 +74,12 @@ def check(
             str(message.get("source")), str(message.get("message_id")), sent, now
         )
     return Verdict(True)
+
+
+def retained_state(kind: Kind | None, retained: bool) -> bool:
+    """Whether a message is exempt from the time window: retained, and of a kind that is state.
+
+    A command or request re-published as retained is not state: it keeps the window,
+    so it cannot run again at every reconnect.
+    """
+    return retained and kind in RETAINED_KINDS

@@ -117,9 +117,17 @@ def main() -> None:
     unsigned = message(security={})
     write(
         "unsigned_verify",
-        "Unsigned, in verify mode: let through, flagged.",
+        "Unsigned, in verify mode, from a sender with no approved key: let through, flagged.",
         unsigned,
         "accepted_unsigned",
+        trusted_key=None,
+    )
+    write(
+        "unsigned_verify_pinned",
+        "Unsigned, in verify mode, from a sender whose key is approved: refused "
+        "(an approved id must sign, or anyone could speak for it).",
+        unsigned,
+        "unsigned",
     )
     write(
         "unsigned_enforce",
@@ -179,6 +187,24 @@ def main() -> None:
         retained,
         "verified",
         topic=status_topic,
+        retained=True,
+        now="2026-11-22T18:00:00.000Z",
+    )
+    command_topic = "alicia/integration/ha/command"
+    command = DEVICE.sign(
+        command_topic,
+        message(
+            message_type="request",
+            payload={"action": "light.turn_on", "target": {"entity_id": "light.hall"}},
+        ),
+    )
+    write(
+        "retained_command_old",
+        "A signed command re-published retained, hours later: a command is not "
+        "state, so the time window still applies (it cannot run at every reconnect).",
+        command,
+        "stale",
+        topic=command_topic,
         retained=True,
         now="2026-11-22T18:00:00.000Z",
     )
