@@ -12,6 +12,7 @@ import pytest
 
 from alicia_bus.audio import decode_audio, encode_audio
 from alicia_bus.envelope import new_message, parse
+from alicia_bus.signing import KeyPair
 from tests.fake_xai import FakeXai
 from tests.vectors import all_vectors
 from tests.wyoming.client import TtsAudio
@@ -219,10 +220,17 @@ async def test_vocabulary_topic_biases_recognition(
     async with bus_client(bus.broker.port, "alicia/voice/#") as client:
         before = await client.request("alicia/voice/stt/request", {"audio": audio})
         assert "roborock" not in before["payload"]["text"].lower()
+        # Only the hub's vocabulary counts: its key first (as the integration
+        # publishes it, retained), then the vocabulary signed with it.
+        hub = KeyPair.generate()
+        hub_topic = "alicia/system/security/hub"
+        offer = new_message("home-assistant", "event", {"public_key": hub.public_key})
+        await client.publish(hub_topic, hub.sign(hub_topic, offer), retain=True)
+        topic = "alicia/voice/stt/vocabulary"
         vocabulary = new_message(
             "home-assistant", "event", {"phrases": ["the Roborock", "kitchen light"]}
         )
-        await client.publish("alicia/voice/stt/vocabulary", vocabulary, retain=True)
+        await client.publish(topic, hub.sign(topic, vocabulary), retain=True)
         await asyncio.sleep(0.5)
         after = await client.request("alicia/voice/stt/request", {"audio": audio})
         assert "roborock" in after["payload"]["text"].lower()

@@ -46,7 +46,7 @@ def test_what_we_write_is_what_we_read() -> None:
         "alicia-voice",
         "request",
         {"audio": encode_audio(bytes(3200), 16000)},
-        reply_to="alicia/voice/stt/response/x",
+        reply_to="alicia/voice/stt/response/alicia-voice",
     )
     parsed = parse("alicia/voice/stt/request", json.dumps(message).encode())
     assert decode_audio(parsed.payload["audio"]).seconds == pytest.approx(0.1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 import json
 import logging
@@ -19,11 +19,18 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from alicia_bus.envelope import Envelope, error_payload, new_message, parse
+from alicia_bus.envelope import (
+    Envelope,
+    error_payload,
+    new_message,
+    parse,
+    reply_to_allowed,
+)
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.policy import Mode
-from alicia_bus.topics import Kind, kind_of
+from alicia_bus.topics import HUB_SOURCE, Kind, kind_of
 from wyoming_services import __version__
+from wyoming_services.audio import AudioFormatError
 from wyoming_services.engines import Engines
 from wyoming_services.keys import load_or_create_key
 from wyoming_services.settings import Settings
@@ -57,7 +64,9 @@ class Bridge:
         self.counters = BridgeCounters()
         self.report = HealthReport(self.counters)
         self.connected = asyncio.Event()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # (source, message id) answered, and being answered now.
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._in_flight: set[tuple[str, str]] = set()
         self._slots = asyncio.Semaphore(settings.bridge_max_concurrent)
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiomqtt.Client | None = None
@@ -242,7 +251,7 @@ class Bridge:
                 _LOGGER.warning("Ignored %s: %s", topic, err)
             return
         try:
-            self.trust.check(request, bool(message.retain))
+            verdict = self.trust.check(request, bool(message.retain))
         except SecurityError as err:
             self.counters.reject(err.code)
             if err.code == "replayed":
@@ -253,6 +262,15 @@ class Bridge:
                 _LOGGER.warning("Refused message on %s: %s (%s)", topic, err, err.code)
             return
         if kind is Kind.VOCABULARY:
+            if request.source != HUB_SOURCE or not (
+                verdict.verified or self.trust.mode is Mode.OFF
+            ):
+                # Only Home Assistant says what the speech-to-text should expect.
+                self.counters.reject("not_hub")
+                _LOGGER.warning(
+                    "Ignored vocabulary from %s: not the hub's", request.source
+                )
+                return
             self.engines.stt.set_vocabulary(request.payload["phrases"])
             _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
             return
@@ -262,7 +280,7 @@ class Bridge:
         handler = self.requests.handlers.get(request.kind) if request.kind else None
         if handler is None:
             return
-        if self._seen_before(request.message_id):
+        if self._served(request):
             self.counters.duplicates += 1
             return
         if datetime.now(UTC) - request.timestamp > REQUEST_MAX_AGE:
@@ -271,6 +289,18 @@ class Bridge:
                 request.topic, request.kind, request.raw, "failed", "request expired"
             )
             return
+        key = (request.source, request.message_id)
+        self._in_flight.add(key)
+        try:
+            await self._answer(request, handler)
+        finally:
+            self._in_flight.discard(key)
+
+    async def _answer(
+        self,
+        request: Envelope,
+        handler: Callable[[Envelope], Awaitable[dict[str, Any]]],
+    ) -> None:
         async with self._slots:
             started = time.perf_counter()
             try:
@@ -278,8 +308,16 @@ class Bridge:
             except ProtocolError as err:
                 self.counters.reject(err.code)
                 payload = error_payload(err.code, str(err))
+            except AudioFormatError as err:
+                payload = error_payload("bad_audio", str(err))
             except (RequestFailed, SttError, TtsError) as err:
                 payload = error_payload("failed", str(err))
+            except Exception:
+                # Whatever went wrong, the requester is answered and the bridge goes on.
+                _LOGGER.exception(
+                    "Request %s on %s failed", request.message_id, request.topic
+                )
+                payload = error_payload("failed", "the request could not be served")
             failed = "error" in payload
             self.counters.served(time.perf_counter() - started, failed)
             if failed:
@@ -287,16 +325,20 @@ class Bridge:
                     "Request %s on %s failed: %s",
                     request.message_id, request.topic, payload["error"]["message"],
                 )  # fmt: skip
-            await self._respond(request, payload)
+            try:
+                await self._respond(request, payload)
+            except aiomqtt.MqttError as err:
+                # Not marked served: the requester's retry (same message id) is served.
+                _LOGGER.warning("Answer to %s not sent: %s", request.message_id, err)
+                return
+            self._seen[(request.source, request.message_id)] = None
+            if len(self._seen) > SEEN_IDS:
+                self._seen.popitem(last=False)
 
-    def _seen_before(self, message_id: str) -> bool:
-        """QoS 1 may deliver twice: a message id is served once."""
-        if message_id in self._seen:
-            return True
-        self._seen[message_id] = None
-        if len(self._seen) > SEEN_IDS:
-            self._seen.popitem(last=False)
-        return False
+    def _served(self, request: Envelope) -> bool:
+        """Whether this sender's message id is answered or being answered (QoS 1 may deliver twice)."""
+        key = (request.source, request.message_id)
+        return key in self._seen or key in self._in_flight
 
     def _response_topic(self, topic: str) -> str:
         return topic.rsplit("/", 1)[0] + "/response"
@@ -322,10 +364,12 @@ class Bridge:
         _LOGGER.warning("Rejected message on %s: %s (%s)", topic, text, code)
         message_id = raw.get("message_id") if raw else None
         reply_to = raw.get("reply_to") if raw else None
+        source = raw.get("source") if raw else None
+        # An error goes where an answer may go: never outside the requester's namespace.
         valid_reply = (
             isinstance(reply_to, str)
-            and reply_to.startswith(f"{self.prefix}/")
-            and not set(reply_to) & set("+#\0")
+            and isinstance(source, str)
+            and reply_to_allowed(reply_to, source, self.prefix)
         )
         payload = error_payload(code, text) | {"topic": topic}
         if isinstance(message_id, str) and kind in self.requests.handlers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import json
 import logging
 from pathlib import Path
 
@@ -33,7 +34,11 @@ class Trust:
             if self._hub_key_file.exists()
             else None
         )
+        # The newest trust list, kept across restarts: an older list, re-published,
+        # must not bring back an older mode (security off, say) or older keys.
+        self._trust_file = key_file.with_suffix(".trust")
         self._trust_time: datetime | None = None
+        self._restore_trust()
 
     def check(self, message: Envelope, retained: bool) -> Verdict:
         """The mode applied to a parsed message; SecurityError if it is refused."""
@@ -84,6 +89,22 @@ class Trust:
         self.mode = Mode(message.payload.get("mode", self.mode))
         self.devices = {str(k): str(v) for k, v in devices.items()}
         self._trust_time = message.timestamp
+        self._trust_file.write_text(
+            json.dumps(
+                {"time": message.timestamp.isoformat(), "mode": str(self.mode),
+                 "devices": self.devices}
+            )
+        )  # fmt: skip
         _LOGGER.info(
             "Security mode %s; %d approved device keys", self.mode, len(self.devices)
         )
+
+    def _restore_trust(self) -> None:
+        try:
+            stored = json.loads(self._trust_file.read_text())
+            trust_time = datetime.fromisoformat(stored["time"])
+            mode = Mode(stored["mode"])
+            devices = {str(k): str(v) for k, v in stored["devices"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return
+        self._trust_time, self.mode, self.devices = trust_time, mode, devices

@@ -196,12 +196,12 @@ def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
         raise _invalid(data, "correlation_id", "must be a string")
     reply_to = data.get("reply_to")
     if reply_to is not None and (
-        not isinstance(reply_to, str)
-        or not reply_to.startswith(f"{prefix}/")
-        or any(c in reply_to for c in "+#\0")
+        not isinstance(reply_to, str) or not reply_to_allowed(reply_to, source, prefix)
     ):
         raise _invalid(
-            data, "reply_to", f"must be a topic under {prefix}/ without wildcards"
+            data,
+            "reply_to",
+            f"must be {prefix}/devices/{source}/... or {prefix}/.../response/{source}",
         )
     payload = data["payload"]
     if not isinstance(payload, dict):
