@@ -32,6 +32,12 @@ class Settings:
     log_level: str = field(
         default="info", metadata={"help": "debug, info, warning or error"}
     )
+    max_connections: int = field(
+        default=32, metadata={"help": "Wyoming connections at once"}
+    )
+    idle_seconds: float = field(
+        default=120.0, metadata={"help": "close a Wyoming connection silent this long"}
+    )
 
     stt_model: str = field(
         default="",
@@ -218,6 +224,8 @@ class Settings:
             (self.stt_cpu_threads >= 0, "stt_cpu_threads must be 0 or more"),
             (self.stt_workers >= 0, "stt_workers must be 0 or more"),
             (self.stt_max_seconds > 0, "stt_max_seconds must be positive"),
+            (self.max_connections >= 1, "max_connections must be at least 1"),
+            (self.idle_seconds > 0, "idle_seconds must be positive"),
             (self.tts_length_scale > 0, "tts_length_scale must be positive"),
             (
                 self.security_mode in ("off", "verify", "enforce"),

@@ -41,6 +41,7 @@ class SttSession:
         """Start an empty utterance in the given format."""
         self.engine = engine
         self.language = language
+        self._format = fmt
         self._converter = Converter(fmt)
         self._tracker = SpeechTracker(endpoint)
         self._chunks: list[Float32Array] = []
@@ -52,6 +53,15 @@ class SttSession:
 
     def add_audio(self, data: bytes) -> None:
         """Take one chunk; raises AudioFormatError or SttError on bad input."""
+        fmt = self._format
+        seconds = len(data) / (fmt.rate * fmt.frame_bytes)
+        # Checked on the chunk's size, before any work: converting first let one
+        # huge chunk take gigabytes and block the loop for seconds.
+        if self._samples / TARGET_RATE + seconds > self.engine.settings.stt_max_seconds:
+            raise SttError(
+                f"audio is longer than the {self.engine.settings.stt_max_seconds:g} s "
+                "limit (stt_max_seconds)"
+            )
         samples = self._converter.convert(data)
         self._append(samples)
         if (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -30,6 +31,7 @@ from wyoming.tts import (
 
 from .audio import AudioFormatError, PcmFormat
 from .engines import Engines
+from .framing import FrameError, read_event
 from .stt import SttError
 from .stt_session import SttSession
 from .tts import TtsError, chunk_pcm
@@ -56,6 +58,28 @@ class AliciaEventHandler(AsyncEventHandler):
         self._tts_queue: asyncio.Queue[list[str] | None] | None = None
         engines.connections += 1
 
+    async def run(self) -> None:
+        """Events until the client leaves, with our framing limits, idle timeout and connection cap."""
+        try:
+            settings = self.engines.settings
+            if self.engines.connections > settings.max_connections:
+                await self._fail(
+                    "too-many-connections",
+                    f"more than {settings.max_connections} connections (max_connections)",
+                )
+                return
+            while True:
+                try:
+                    event = await read_event(self.reader, settings.idle_seconds)
+                except FrameError as err:
+                    await self._fail("bad-event", str(err))
+                    return
+                if event is None or not await self.handle_event(event):
+                    return
+        finally:
+            await self.disconnect()
+            self.writer.close()
+
     async def handle_event(self, event: Event) -> bool:
         """Dispatch one event; False closes the connection."""
         try:
@@ -66,6 +90,11 @@ class AliciaEventHandler(AsyncEventHandler):
         except TtsError as err:
             self.engines.tts.counters.errors += 1
             return await self._fail("tts-error", str(err))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            # A known event with missing or mistyped fields (the library does not check).
+            return await self._fail(
+                "bad-event", f"malformed {event.type} event: {err!r}"
+            )
 
     async def _fail(self, code: str, text: str) -> bool:
         """Tell the client; close, since HA's clients wait for a result otherwise."""
@@ -74,7 +103,8 @@ class AliciaEventHandler(AsyncEventHandler):
             self._stt.abort()
             self._stt = None
         self._stt_failed = True
-        await self.write_event(Error(text=text, code=code).event())
+        with contextlib.suppress(ConnectionError, RuntimeError):  # the client is gone
+            await self.write_event(Error(text=text, code=code).event())
         return False
 
     async def _dispatch(self, event: Event) -> bool:

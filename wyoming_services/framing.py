@@ -1,0 +1,105 @@
+"""Reading Wyoming events with limits of our own: the library's reader trusts the lengths it is sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from wyoming.event import Event
+
+# A header line is at most the StreamReader's limit (64 KiB, asyncio's default);
+# an event's data (a synthesize text of up to tts_max_chars, say) at most 1 MiB.
+MAX_DATA = 1024 * 1024
+# An audio chunk of a whole second of 48 kHz, 32-bit, 8-channel audio is 1.5 MiB;
+# clients send tens of milliseconds at a time.
+MAX_PAYLOAD = 2 * 1024 * 1024
+MAX_DEPTH = 16
+# A connection that sends nothing for this long is closed.
+IDLE_SECONDS = 120.0
+
+
+class FrameError(ValueError):
+    """An event that breaks Wyoming's framing or our limits; the text is for the client."""
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped = not escaped and char == "\\"
+            if char == '"' and not escaped:
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _object(raw: bytes, what: str) -> dict[str, object]:
+    try:
+        text = raw.decode("utf-8")
+        if _depth(text) > MAX_DEPTH:
+            raise FrameError(f"{what} is nested deeper than {MAX_DEPTH} levels")
+        value = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as err:
+        if isinstance(err, FrameError):
+            raise
+        raise FrameError(f"{what} is not JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise FrameError(f"{what} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _length(header: dict[str, object], name: str, limit: int) -> int:
+    value = header.get(name)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise FrameError(f"{name} must be a whole number of bytes up to {limit}")
+    return value
+
+
+async def read_event(
+    reader: asyncio.StreamReader, idle: float = IDLE_SECONDS
+) -> Event | None:
+    """The next event, None when the client is gone; FrameError when it breaks the rules."""
+    try:
+        async with asyncio.timeout(idle):
+            line = await reader.readline()
+            if not line:
+                return None
+            if not line.endswith(b"\n"):
+                return None  # the connection ended mid-header
+            header = _object(line, "the event header")
+            kind = header.get("type")
+            if not isinstance(kind, str) or not kind:
+                raise FrameError("the event header needs a type")
+            data_length = _length(header, "data_length", MAX_DATA)
+            payload_length = _length(header, "payload_length", MAX_PAYLOAD)
+            data = header.get("data") or {}
+            if not isinstance(data, dict):
+                raise FrameError("data must be a JSON object")
+            if data_length:
+                data = {
+                    **data,
+                    **_object(await reader.readexactly(data_length), "data"),
+                }
+            payload = (
+                await reader.readexactly(payload_length) if payload_length else None
+            )
+    except TimeoutError as err:
+        raise FrameError(f"nothing received for {idle:g} s") from err
+    except asyncio.LimitOverrunError as err:
+        raise FrameError("the event header is too long") from err
+    except asyncio.IncompleteReadError:
+        return None
+    except ValueError as err:  # StreamReader.readline past its limit
+        if isinstance(err, FrameError):
+            raise
+        raise FrameError("the event header is too long") from err
+    return Event(type=kind, data=data, payload=payload)
