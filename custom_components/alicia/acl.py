@@ -23,8 +23,26 @@ DEVICE_RULES = (
     "topic write {p}/integration/ha/command",
     "topic read {p}/integration/ha/state/#",
 )
-# Add-on services (the voice bridge) answer anyone's reply_to, so they write anywhere under the prefix.
-SERVICE_RULES = ("topic readwrite {p}/#",)
+# Add-on services (the voice bridge): they read the requests and the hub's security
+# and vocabulary, and write answers only where the contract lets a requester ask for
+# them (its own namespace, or a response topic), and their own status and health.
+SERVICE_RULES = (
+    "topic read {p}/voice/stt/request",
+    "topic read {p}/voice/ai/request",
+    "topic read {p}/voice/tts/request",
+    "topic read {p}/voice/command/route",
+    "topic read {p}/voice/stt/vocabulary",
+    "topic read {p}/system/security/#",
+    "topic write {p}/voice/+/response",
+    "topic write {p}/voice/+/response/+",
+    "topic write {p}/voice/command/response",
+    "topic write {p}/voice/command/response/+",
+    "topic write {p}/devices/speakers/announce",
+    "topic write {p}/devices/+/#",
+    "topic write {p}/system/errors",
+    "topic write {p}/system/health/heartbeat",
+    "topic write {p}/system/discovery/register/{d}",
+)
 
 
 def mosquitto_acl(

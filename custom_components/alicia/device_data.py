@@ -10,6 +10,8 @@ from homeassistant.core import callback
 
 from .context import HubContext
 
+MAX_KEYS = 256
+
 
 class DeviceData:
     """Takes reported values into each device's state."""
@@ -56,6 +58,13 @@ class DeviceData:
             return
         device = hub.devices[device_id]
         fresh = {str(k).lower(): v for k, v in values.items()}
+        if len(device.values.keys() | fresh.keys()) > MAX_KEYS:
+            # Each device reports what its capabilities name; thousands of keys are a flood.
+            hub.link.counters.reject("too_many_values")
+            hub.link.log_limited(
+                "too_many_values", "Data from %s with too many keys", device_id
+            )
+            return
         device.values.update(fresh)
         device.fresh_keys = set(fresh)
         device.last_seen = time.monotonic()

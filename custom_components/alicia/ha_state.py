@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from homeassistant.components.homeassistant.exposed_entities import async_should_expose
+from homeassistant.components import mqtt
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_listen_entity_updates,
+    async_should_expose,
+)
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import (
     Event,
@@ -35,6 +40,8 @@ class StatePublisher:
         self.hass = hass
         self.hub = hub
         self._pending: dict[str, Any] = {}
+        # Entities whose state is retained on the bus now.
+        self._published: set[str] = set()
 
     def _exposed(self, entity_id: str) -> bool:
         try:
@@ -51,6 +58,33 @@ class StatePublisher:
             self.hass.bus.async_listen(EVENT_STATE_CHANGED, self._changed)
         )
         self.hub.entry.async_on_unload(self._cancel_pending)
+        # Without exposure settings (KeyError), nothing is published either.
+        with contextlib.suppress(KeyError):
+            self.hub.entry.async_on_unload(
+                async_listen_entity_updates(
+                    self.hass, "conversation", self._exposure_changed
+                )
+            )
+
+    @callback
+    def _exposure_changed(self) -> None:
+        """The user changed what is exposed: publish the new ones, clear the others."""
+        for entity_id in list(self._published):
+            if not self._exposed(entity_id):
+                self._published.discard(entity_id)
+                # An empty retained message deletes the retained state on the broker.
+                self.hass.async_create_task(
+                    mqtt.async_publish(self.hass, self._topic(entity_id), b"", 1, True),
+                    eager_start=True,
+                )
+        for state in self.hass.states.async_all():
+            if state.entity_id not in self._published and self._exposed(
+                state.entity_id
+            ):
+                self.hass.async_create_task(self._publish(state), eager_start=True)
+
+    def _topic(self, entity_id: str) -> str:
+        return f"{self.hub.prefix}/integration/ha/state/{entity_id}"
 
     @callback
     def _changed(self, event: Event[EventStateChangedData]) -> None:
@@ -84,8 +118,5 @@ class StatePublisher:
             "last_changed": state.last_changed.isoformat(),
         }
         message = self.hub.envelope("broadcast", "event", payload)
-        await self.hub.async_publish(
-            f"{self.hub.prefix}/integration/ha/state/{state.entity_id}",
-            message,
-            retain=True,
-        )
+        self._published.add(state.entity_id)
+        await self.hub.async_publish(self._topic(state.entity_id), message, retain=True)

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
+# Device requests (announcements, HA commands) being served at once.
+MAX_REQUESTS_IN_FLIGHT = 16
 
 
 class AliciaHub:
@@ -75,6 +77,7 @@ class AliciaHub:
         self.data = DeviceData(self)
         self._store = HubStore(hass, entry.entry_id)
         self._stop_checks: Callable[[], None] | None = None
+        self._in_flight = 0
 
     @property
     def heartbeat_factor(self) -> float:
@@ -152,12 +155,24 @@ class AliciaHub:
         self.publish_trust()
 
     def _requests(self, serve: Callable[[AliciaHub, Envelope], Any]) -> Handler:
-        """A handler that serves each admitted request in a task of its own."""
+        """A handler that serves each admitted request in a task of its own, a bounded number at once."""
+
+        async def serve_one(read: Envelope) -> None:
+            try:
+                await serve(self, read)
+            finally:
+                self._in_flight -= 1
 
         @callback
         def handle(message: ReceiveMessage) -> None:
-            if (read := self.link.read(message)) is not None:
-                self.hass.async_create_task(serve(self, read), eager_start=True)
+            if (read := self.link.read(message)) is None:
+                return
+            if self._in_flight >= MAX_REQUESTS_IN_FLIGHT:
+                # Dropped, not queued: a flood cannot pile up tasks; requesters retry.
+                self.link.counters.reject("busy")
+                return
+            self._in_flight += 1
+            self.hass.async_create_task(serve_one(read), eager_start=True)
 
         return handle
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -10,10 +11,12 @@ from homeassistant.components.homeassistant.exposed_entities import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
+    async_fire_time_changed,
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
@@ -300,3 +303,30 @@ async def test_floods_of_forged_senders_stay_bounded(
         for i in ir.async_get(hass).issues.values()
         if "forged2999" in i.issue_id and not i.issue_id.startswith("pending_")
     ]
+
+
+async def test_an_unexposed_entitys_state_is_cleared_from_the_bus(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    # As at HA's start: the exposure settings exist before Alicia sets up.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    hass.states.async_set("lock.front", "locked")
+    async_expose_entity(hass, "conversation", "lock.front", True)
+    hass.states.async_set("lock.front", "unlocked")
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    topic = "alicia/integration/ha/state/lock.front"
+    assert [
+        c.args[1] for c in mqtt_mock.async_publish.call_args_list if c.args[0] == topic
+    ]
+    mqtt_mock.async_publish.reset_mock()
+    async_expose_entity(hass, "conversation", "lock.front", False)  # the user's change
+    await hass.async_block_till_done()
+    retained = [
+        c.args[1:4]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == topic
+    ]
+    assert retained == [(b"", 1, True)]  # the broker forgets the retained state
