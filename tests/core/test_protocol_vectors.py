@@ -10,6 +10,7 @@ from alicia_bus.audio import decode_audio, encode_audio
 from alicia_bus.envelope import Envelope, new_message, parse
 from alicia_bus.errors import ProtocolError
 from alicia_bus.payloads import Registration
+from alicia_bus.topics import Kind, kind_of
 from tests.vectors import Vector, all_vectors
 
 VECTORS = all_vectors()
@@ -65,3 +66,30 @@ def test_timestamps_are_written_one_way() -> None:
     written = new_message("a", "event", {})["timestamp"]
     assert written.endswith("Z")
     assert len(written) == len("2026-11-27T13:40:52.123Z")
+
+
+@pytest.mark.parametrize(
+    ("topic", "kind"),
+    [
+        ("alicia/system/errors", Kind.ERROR),
+        ("alicia/system/security/trust", Kind.SECURITY_TRUST),
+        ("alicia/integration/ha/state/light.kitchen", Kind.HA_STATE),
+        ("alicia/integration/analytics/event", Kind.ANALYTICS),
+        ("alicia/system/discovery/register/lamp", Kind.REGISTER),
+        ("alicia/devices/lamp/data", Kind.DATA),
+        ("alicia/voice/ai/response/lamp", Kind.RESPONSE),
+        ("alicia/devices/Lamp!/data", None),
+        ("other/devices/lamp/data", None),
+    ],
+)
+def test_one_topic_table(topic: str, kind: Kind | None) -> None:
+    assert kind_of(topic) is kind
+
+
+def test_a_nul_in_reply_to_is_refused() -> None:
+    message = new_message(
+        "lamp", "request", {"text": "Hi"}, reply_to="alicia/devices/lamp/\x00"
+    )
+    with pytest.raises(ProtocolError) as error:
+        parse("alicia/voice/ai/request", json.dumps(message).encode())
+    assert error.value.code == "invalid_field"

@@ -91,6 +91,9 @@ def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
             return Kind.HA_STATE
         case [_, _, *_, "response"]:
             return Kind.RESPONSE
+        case [_, _, *_, "response", requester] if is_identifier(requester):
+            # A response topic of the requester's own (its reply_to).
+            return Kind.RESPONSE
         case ["devices", device_id, leaf] if is_identifier(device_id):
             return _DEVICE_LEAVES.get(leaf)
     return None
