@@ -57,7 +57,9 @@ async def wyoming_flood(work: Path) -> tuple[float, float, float]:
     try:
         pid = server.process.pid
         before = rss_mib(pid)
-        idle = [await asyncio.open_connection(*host_port(server.uri)) for _ in range(200)]
+        idle = [
+            await asyncio.open_connection(*host_port(server.uri)) for _ in range(200)
+        ]
         peak = rss_mib(pid)
         for _, writer in idle:
             writer.close()
@@ -105,17 +107,26 @@ async def mqtt_flood(work: Path) -> tuple[float, float, float]:
                 if kind == 0:
                     raw: bytes | dict[str, object] = b"{garbage" + bytes(index % 50)
                 elif kind == 1:
-                    raw = new_message(sender, "request", {"text": "x"}, reply_to="alicia/devices/victim/x")
+                    raw = new_message(
+                        sender,
+                        "request",
+                        {"text": "x"},
+                        reply_to="alicia/devices/victim/x",
+                    )
                 elif kind == 2:
                     raw = new_message(sender, "request", {"text": "x" * 5000})
                 else:
-                    raw = new_message(sender, "request", {"text": "x"}) | {"message_id": "y" * 64}
+                    raw = new_message(sender, "request", {"text": "x"}) | {
+                        "message_id": "y" * 64
+                    }
                 await client.publish("alicia/voice/ai/request", raw)
                 if index % 5000 == 4999:
                     peak = max(peak, rss_mib(pid))
                     print(f"  {index + 1} messages: RSS {rss_mib(pid):.0f} MiB")
             await asyncio.sleep(5)
-            answer = await client.request("alicia/voice/ai/request", {"text": "Still there?"}, limit=60)
+            answer = await client.request(
+                "alicia/voice/ai/request", {"text": "Still there?"}, limit=60
+            )
             assert "error" not in answer["payload"], answer
             return before, max(peak, rss_mib(pid)), rss_mib(pid)
     finally:
@@ -130,10 +141,16 @@ async def main() -> None:
         work = Path(directory)
         print("Wyoming port flood (server with the real models):")
         before, peak, after = await wyoming_flood(work)
-        print(f"  RSS before {before:.0f} MiB, peak {peak:.0f} MiB, after {after:.0f} MiB")
-        print("MQTT flood (bridge, 20,000 hostile messages from 20,000 forged senders):")
+        print(
+            f"  RSS before {before:.0f} MiB, peak {peak:.0f} MiB, after {after:.0f} MiB"
+        )
+        print(
+            "MQTT flood (bridge, 20,000 hostile messages from 20,000 forged senders):"
+        )
         before, peak, after = await mqtt_flood(work)
-        print(f"  RSS before {before:.0f} MiB, peak {peak:.0f} MiB, after {after:.0f} MiB")
+        print(
+            f"  RSS before {before:.0f} MiB, peak {peak:.0f} MiB, after {after:.0f} MiB"
+        )
         print(f"(cpu count {os.cpu_count()})")
 
 
