@@ -85,7 +85,7 @@ async def wyoming_flood(work: Path) -> tuple[float, float, float]:
         server.stop()
 
 
-async def mqtt_flood(work: Path) -> tuple[float, float, float]:
+async def mqtt_flood(work: Path, kinds: tuple[int, ...] = (0, 1, 2, 3)) -> tuple[float, float, float]:
     mqtt_port = port()
     broker = start_broker(work, mqtt_port)
     fake = FakeXai(port())
@@ -103,7 +103,7 @@ async def mqtt_flood(work: Path) -> tuple[float, float, float]:
             before = peak = rss_mib(pid)
             for index in range(20_000):
                 sender = f"forged{index}"
-                kind = index % 4
+                kind = kinds[index % len(kinds)]
                 if kind == 0:
                     raw: bytes | dict[str, object] = b"{garbage" + bytes(index % 50)
                 elif kind == 1:

@@ -79,7 +79,7 @@ START = header("audio-start", {"rate": 16000, "width": 2, "channels": 1})
         [header("audio-start", {"rate": "x", "width": 2, "channels": 1})],
         [header("synthesize", {"text": 123})],
         [header("synthesize", data=None, data_length=3), b"[1]"],
-        [header("transcribe", {"language": 5}), START, header("audio-stop")],
+        [header("transcribe", {"language": 5})],
         [header("transcript")],  # no text
         [b"[1, 2, 3]\n"],  # not an object
         [

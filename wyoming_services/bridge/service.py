@@ -44,6 +44,12 @@ from .trust import Trust
 _LOGGER = logging.getLogger(__name__)
 REQUEST_MAX_AGE = timedelta(seconds=120)
 SEEN_IDS = 10_000
+# Messages being handled at once (a count, and their bytes: audio requests are
+# large), and queued in the MQTT client each way.
+MAX_TASKS = 256
+MAX_PENDING_BYTES = 32 * 1024 * 1024
+MAX_QUEUED_IN = 1000
+MAX_QUEUED_OUT = 1000
 
 
 def default_bridge_id() -> str:
@@ -69,6 +75,7 @@ class Bridge:
         self._in_flight: set[tuple[str, str]] = set()
         self._slots = asyncio.Semaphore(settings.bridge_max_concurrent)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pending_bytes = 0
         self._client: aiomqtt.Client | None = None
         key_file = Path(
             settings.security_key_file
@@ -111,7 +118,13 @@ class Bridge:
                     heartbeat = asyncio.create_task(self._heartbeats())
                     try:
                         async for message in client.messages:
-                            self._spawn(self._on_message(message))
+                            await self._make_room(message)
+                            size = (
+                                len(message.payload)
+                                if isinstance(message.payload, bytes | str)
+                                else 0
+                            )
+                            self._spawn(self._on_message(message), size)
                     except asyncio.CancelledError:
                         # Stopping on purpose: say so, since no will is sent on a clean exit.
                         await client.publish(
@@ -155,6 +168,9 @@ class Bridge:
             ),
             tls_context=tls,
             keepalive=30,
+            # Beyond these, a flood is dropped by the client, not held in memory.
+            max_queued_incoming_messages=MAX_QUEUED_IN,
+            max_queued_outgoing_messages=MAX_QUEUED_OUT,
             # Small request/response messages: Nagle's algorithm with delayed ACKs
             # added ~40 ms per hop (measured in bench/bus.py).
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
@@ -220,10 +236,25 @@ class Bridge:
             "public_key": self.key.public_key,
         }
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    async def _make_room(self, message: aiomqtt.Message) -> None:
+        """Backpressure: read on only once the work in hand is small enough."""
+        size = len(message.payload) if isinstance(message.payload, bytes | str) else 0
+        while self._tasks and (
+            len(self._tasks) >= MAX_TASKS
+            or self._pending_bytes + size > MAX_PENDING_BYTES
+        ):
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    def _spawn(self, work: Awaitable[None], size: int = 0) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._pending_bytes += size
+
+        def done(finished: asyncio.Future[None]) -> None:
+            self._tasks.discard(finished)
+            self._pending_bytes -= size
+
+        task.add_done_callback(done)
 
     async def _on_message(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
