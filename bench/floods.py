@@ -85,7 +85,9 @@ async def wyoming_flood(work: Path) -> tuple[float, float, float]:
         server.stop()
 
 
-async def mqtt_flood(work: Path, kinds: tuple[int, ...] = (0, 1, 2, 3)) -> tuple[float, float, float]:
+async def mqtt_flood(
+    work: Path, kinds: tuple[int, ...] = (0, 1, 2, 3)
+) -> tuple[float, float, float]:
     mqtt_port = port()
     broker = start_broker(work, mqtt_port)
     fake = FakeXai(port())

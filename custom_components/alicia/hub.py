@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 import logging
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 # Device requests (announcements, HA commands) being served at once.
 MAX_REQUESTS_IN_FLIGHT = 16
+# (source, message id) of requests run, remembered to run each once.
+SERVED_IDS = 10_000
 
 
 class AliciaHub:
@@ -78,6 +81,7 @@ class AliciaHub:
         self._store = HubStore(hass, entry.entry_id)
         self._stop_checks: Callable[[], None] | None = None
         self._in_flight = 0
+        self._served: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     @property
     def heartbeat_factor(self) -> float:
@@ -160,6 +164,17 @@ class AliciaHub:
         async def serve_one(read: Envelope) -> None:
             try:
                 await serve(self, read)
+            except Exception:
+                # The requester is still answered; the hub goes on.
+                _LOGGER.exception(
+                    "Request %s from %s failed", read.message_id, read.source
+                )
+                reply = read.reply_to or read.topic + "/response"
+                failed = {
+                    "status": "failed",
+                    "error": {"code": "failed", "message": "internal error"},
+                }
+                await self.link.async_respond(reply, read, failed)
             finally:
                 self._in_flight -= 1
 
@@ -167,6 +182,14 @@ class AliciaHub:
         def handle(message: ReceiveMessage) -> None:
             if (read := self.link.read(message)) is None:
                 return
+            key = (read.source, read.message_id)
+            if key in self._served:
+                # QoS 1 redelivery, or a copy: each request runs once.
+                self.link.counters.reject("duplicate")
+                return
+            self._served[key] = None
+            if len(self._served) > SERVED_IDS:
+                self._served.popitem(last=False)
             if self._in_flight >= MAX_REQUESTS_IN_FLIGHT:
                 # Dropped, not queued: a flood cannot pile up tasks; requesters retry.
                 self.link.counters.reject("busy")

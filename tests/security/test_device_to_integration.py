@@ -330,3 +330,24 @@ async def test_an_unexposed_entitys_state_is_cleared_from_the_bus(
         if c.args[0] == topic
     ]
     assert retained == [(b"", 1, True)]  # the broker forgets the retained state
+
+
+async def test_a_request_runs_once_however_often_it_is_delivered(
+    hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    hass.states.async_set("light.kitchen", "off")
+    async_expose_entity(hass, "conversation", "light.kitchen", True)
+    calls = async_mock_service(hass, "light", "toggle")
+    # A device without a key (verify mode): signatures' replay window does not
+    # cover it, so running each request once is the hub's own doing.
+    plug = {**LIGHT, "device_id": "plug"}
+    publish(hass, REGISTER.format("plug"), message("plug", plug))
+    await hass.async_block_till_done()
+    topic = "alicia/integration/ha/command"
+    payload = {"action": "light.toggle", "target": {"entity_id": "light.kitchen"}}
+    text = message("plug", payload, "request")
+    for _ in range(3):  # QoS 1 redeliveries (or a copy re-sent)
+        publish(hass, topic, text)
+    await hass.async_block_till_done()
+    assert len(calls) == 1
