@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+import contextlib
 from dataclasses import dataclass
 import logging
 import os
@@ -332,7 +333,9 @@ class SpeechToText:
             if grant.done() and not grant.cancelled():
                 self._release(grant.result())
             else:
-                self._waiting.remove(grant)
+                # _dispatch may have dropped the cancelled grant already.
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(grant)
             raise
 
     def _dispatch(self) -> None:

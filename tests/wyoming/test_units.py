@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 import json
 from pathlib import Path
 import threading
@@ -169,3 +170,21 @@ async def test_scheduler_never_exceeds_the_thread_budget() -> None:
         assert engine._busy_threads == 0
     finally:
         await engine.close()
+
+
+async def test_a_cancelled_wait_for_a_decoder_never_raises_anything_else() -> None:
+    """Cancelled while queued, after the queue dropped its grant: CancelledError only."""
+    import asyncio as aio
+
+    engine = SpeechToText.__new__(SpeechToText)
+    engine._waiting = deque()
+    engine._dispatch = lambda: None  # type: ignore[method-assign]
+    waiter = aio.ensure_future(engine._acquire())
+    await aio.sleep(0)
+    grant = engine._waiting[0]
+    waiter.cancel()  # cancels the grant at once; the waiter runs its handler later
+    assert grant.cancelled()
+    # Meanwhile another session's release runs _dispatch, which drops done grants.
+    engine._waiting.remove(grant)
+    with pytest.raises(aio.CancelledError):
+        await waiter
