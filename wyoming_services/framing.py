@@ -7,6 +7,8 @@ import json
 
 from wyoming.event import Event
 
+from alicia_bus.text import json_depth
+
 # A header line is at most the StreamReader's limit (64 KiB, asyncio's default);
 # an event's data (a synthesize text of up to tts_max_chars, say) at most 1 MiB.
 MAX_DATA = 1024 * 1024
@@ -22,28 +24,10 @@ class FrameError(ValueError):
     """An event that breaks Wyoming's framing or our limits; the text is for the client."""
 
 
-def _depth(text: str) -> int:
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            escaped = not escaped and char == "\\"
-            if char == '"' and not escaped:
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def _object(raw: bytes, what: str) -> dict[str, object]:
     try:
         text = raw.decode("utf-8")
-        if _depth(text) > MAX_DEPTH:
+        if json_depth(text) > MAX_DEPTH:
             raise FrameError(f"{what} is nested deeper than {MAX_DEPTH} levels")
         value = json.loads(text)
     except (UnicodeDecodeError, ValueError) as err:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import logging
 import time
@@ -39,6 +40,12 @@ class Counters:
         self.rejected[code] = self.rejected.get(code, 0) + 1
 
 
+# Device requests (announcements, HA commands) being served at once.
+MAX_REQUESTS_IN_FLIGHT = 16
+# (source, message id) of requests run, remembered to run each once.
+SERVED_IDS = 10_000
+
+
 class BusLink:
     """Reads, admits and sends the hub's bus messages."""
 
@@ -57,6 +64,8 @@ class BusLink:
         self.counters = Counters()
         self._unsubscribe: list[Callable[[], None]] = []
         self._last_log: dict[str, float] = {}
+        self._in_flight = 0
+        self._served: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def async_subscribe(self, handlers: dict[str, Handler]) -> None:
         """Subscribe each topic (under the prefix) to its handler."""
@@ -95,6 +104,46 @@ class BusLink:
         if secure and not self.admit(message, read, self.key_of(read.source)):
             return None
         return read
+
+    def requests(self, serve: Callable[[Envelope], Awaitable[None]]) -> Handler:
+        """A handler serving each admitted request once, in a task, a bounded number at once."""
+
+        async def serve_one(read: Envelope) -> None:
+            try:
+                await serve(read)
+            except Exception:
+                # The requester is still answered; the hub goes on.
+                _LOGGER.exception(
+                    "Request %s from %s failed", read.message_id, read.source
+                )
+                failed = {"code": "failed", "message": "internal error"}
+                await self.async_respond(
+                    read.reply_to or f"{read.topic}/response", read,
+                    {"status": "failed", "error": failed},
+                )  # fmt: skip
+            finally:
+                self._in_flight -= 1
+
+        @callback
+        def handle(message: ReceiveMessage) -> None:
+            if (read := self.read(message)) is None:
+                return
+            key = (read.source, read.message_id)
+            if key in self._served:
+                # A QoS 1 redelivery, or a copy: each request runs once.
+                self.counters.reject("duplicate")
+                return
+            if self._in_flight >= MAX_REQUESTS_IN_FLIGHT:
+                # Dropped, not queued: a flood cannot pile up tasks; requesters retry.
+                self.counters.reject("busy")
+                return
+            self._served[key] = None
+            if len(self._served) > SERVED_IDS:
+                self._served.popitem(last=False)
+            self._in_flight += 1
+            self.hass.async_create_task(serve_one(read), eager_start=True)
+
+        return handle
 
     def admit(self, message: ReceiveMessage, read: Envelope, key: str | None) -> bool:
         """Admission's verdict on a parsed message (rate, signature, replay)."""

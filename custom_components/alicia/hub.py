@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 import logging
@@ -21,7 +20,6 @@ from homeassistant.helpers.event import async_track_time_interval
 from .admission import Admission
 from .announce import async_announce_request
 from .approval import Approvals
-from .bus.envelope import Envelope
 from .bus.policy import Mode
 from .bus.signing import KeyPair
 from .bus_link import BusLink, Counters, Handler
@@ -48,14 +46,9 @@ from .health import HealthWatch
 from .storage import HubStore
 
 if TYPE_CHECKING:
-    from homeassistant.components.mqtt import ReceiveMessage
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
-# Device requests (announcements, HA commands) being served at once.
-MAX_REQUESTS_IN_FLIGHT = 16
-# (source, message id) of requests run, remembered to run each once.
-SERVED_IDS = 10_000
 
 
 class AliciaHub:
@@ -80,8 +73,6 @@ class AliciaHub:
         self.data = DeviceData(self)
         self._store = HubStore(hass, entry.entry_id)
         self._stop_checks: Callable[[], None] | None = None
-        self._in_flight = 0
-        self._served: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     @property
     def heartbeat_factor(self) -> float:
@@ -148,56 +139,19 @@ class AliciaHub:
             "devices/+/status": self.health.on_status,
             "devices/+/data": self.data.on_data,
             "devices/sensors/telemetry": self.data.on_telemetry,
-            "devices/speakers/announce": self._requests(async_announce_request),
+            "devices/speakers/announce": self.link.requests(
+                lambda read: async_announce_request(self, read)
+            ),
             "voice/command/response": self.data.on_voice_response,
-            "integration/ha/command": self._requests(async_handle_command),
+            "integration/ha/command": self.link.requests(
+                lambda read: async_handle_command(self, read)
+            ),
         }
         await self.link.async_subscribe(handlers)
         self._stop_checks = async_track_time_interval(
             self.hass, self.health.check, timedelta(seconds=HEALTH_CHECK_SECONDS)
         )
         self.publish_trust()
-
-    def _requests(self, serve: Callable[[AliciaHub, Envelope], Any]) -> Handler:
-        """A handler that serves each admitted request in a task of its own, a bounded number at once."""
-
-        async def serve_one(read: Envelope) -> None:
-            try:
-                await serve(self, read)
-            except Exception:
-                # The requester is still answered; the hub goes on.
-                _LOGGER.exception(
-                    "Request %s from %s failed", read.message_id, read.source
-                )
-                reply = read.reply_to or read.topic + "/response"
-                failed = {
-                    "status": "failed",
-                    "error": {"code": "failed", "message": "internal error"},
-                }
-                await self.link.async_respond(reply, read, failed)
-            finally:
-                self._in_flight -= 1
-
-        @callback
-        def handle(message: ReceiveMessage) -> None:
-            if (read := self.link.read(message)) is None:
-                return
-            key = (read.source, read.message_id)
-            if key in self._served:
-                # QoS 1 redelivery, or a copy: each request runs once.
-                self.link.counters.reject("duplicate")
-                return
-            self._served[key] = None
-            if len(self._served) > SERVED_IDS:
-                self._served.popitem(last=False)
-            if self._in_flight >= MAX_REQUESTS_IN_FLIGHT:
-                # Dropped, not queued: a flood cannot pile up tasks; requesters retry.
-                self.link.counters.reject("busy")
-                return
-            self._in_flight += 1
-            self.hass.async_create_task(serve_one(read), eager_start=True)
-
-        return handle
 
     async def async_stop(self) -> None:
         """Unsubscribe and save."""

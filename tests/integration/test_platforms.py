@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.typing import (
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.alicia import PLATFORMS
 from custom_components.alicia.bus.signing import KeyPair
 
 from .helpers import LIGHT, SENSOR, register, send, setup_alicia
@@ -74,19 +75,7 @@ async def setup_with_devices(hass: HomeAssistant, platforms: list[Platform]) -> 
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-@pytest.mark.parametrize(
-    "platform",
-    [
-        Platform.BINARY_SENSOR,
-        Platform.BUTTON,
-        Platform.EVENT,
-        Platform.LIGHT,
-        Platform.NUMBER,
-        Platform.SELECT,
-        Platform.SENSOR,
-        Platform.SWITCH,
-    ],
-)
+@pytest.mark.parametrize("platform", PLATFORMS)
 async def test_platform(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,

@@ -11,13 +11,10 @@ import logging
 from pathlib import Path
 import re
 import socket
-import ssl
 import time
 from typing import Any
 
 import aiomqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from alicia_bus.envelope import (
     Envelope,
@@ -38,18 +35,16 @@ from wyoming_services.stt import SttError
 from wyoming_services.tts import TtsError
 
 from .health import BridgeCounters, HealthReport
+from .link import connect
 from .requests import RequestFailed, VoiceRequests
 from .trust import Trust
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_MAX_AGE = timedelta(seconds=120)
 SEEN_IDS = 10_000
-# Messages being handled at once (a count, and their bytes: audio requests are
-# large), and queued in the MQTT client each way.
+# Messages being handled at once (a count, and their bytes: audio requests are large).
 MAX_TASKS = 256
 MAX_PENDING_BYTES = 32 * 1024 * 1024
-MAX_QUEUED_IN = 1000
-MAX_QUEUED_OUT = 1000
 
 
 def default_bridge_id() -> str:
@@ -147,34 +142,10 @@ class Bridge:
             backoff = min(backoff * 2, 30.0)
 
     def _connect(self) -> aiomqtt.Client:
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        # A session that outlives a broker restart keeps the shared subscriptions
-        # and the QoS 1 requests that arrive while we reconnect.
-        properties.SessionExpiryInterval = 3600
-        tls: ssl.SSLContext | None = None
-        if self.settings.mqtt_tls:
-            tls = ssl.create_default_context(cafile=self.settings.mqtt_ca_certs or None)
-        return aiomqtt.Client(
-            self.settings.mqtt_host,
-            self.settings.mqtt_port,
-            username=self.settings.mqtt_username or None,
-            password=self.settings.mqtt_password or None,
-            identifier=self.bridge_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=properties,
-            will=aiomqtt.Will(
-                self.status_topic, self._status("offline"), qos=1, retain=True
-            ),
-            tls_context=tls,
-            keepalive=30,
-            # Beyond these, a flood is dropped by the client, not held in memory.
-            max_queued_incoming_messages=MAX_QUEUED_IN,
-            max_queued_outgoing_messages=MAX_QUEUED_OUT,
-            # Small request/response messages: Nagle's algorithm with delayed ACKs
-            # added ~40 ms per hop (measured in bench/bus.py).
-            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+        will = aiomqtt.Will(
+            self.status_topic, self._status("offline"), qos=1, retain=True
         )
+        return connect(self.settings, self.bridge_id, will)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         share = f"$share/{self.settings.bridge_share_group}/{self.prefix}"

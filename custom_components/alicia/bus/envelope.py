@@ -11,7 +11,7 @@ import uuid
 from . import PROTOCOL_VERSION
 from .errors import ProtocolError
 from .payloads import Payload, parse_payload
-from .text import clean_text
+from .text import clean_text, json_depth
 from .topics import Kind, is_identifier, kind_of, size_limit
 
 MESSAGE_TYPES = ("request", "response", "event", "command")
@@ -108,29 +108,6 @@ def reply_to_allowed(reply_to: str, source: str, prefix: str = "alicia") -> bool
     return own_device or own_response
 
 
-def _too_deep(text: str) -> bool:
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_DEPTH:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
 def _invalid(data: dict[str, Any], path: str, problem: str) -> ProtocolError:
     return ProtocolError("invalid_field", f"{path}: {problem}", data)
 
@@ -147,7 +124,7 @@ def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
         )
     try:
         text = data_bytes.decode("utf-8")
-        if _too_deep(text):
+        if json_depth(text) > MAX_DEPTH:
             raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
         data = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:

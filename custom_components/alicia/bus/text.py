@@ -54,3 +54,25 @@ def required_text(
     if not value.strip():
         raise ProtocolError("invalid_field", f"payload.{name}: must not be blank")
     return value
+
+
+def json_depth(text: str) -> int:
+    """How deeply JSON text nests arrays and objects, counted without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
