@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+import contextlib
 from dataclasses import dataclass, field
 import logging
 import time
@@ -14,9 +15,17 @@ from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import HomeAssistant, callback
 
 from .admission import Admission
-from .bus.envelope import Envelope, new_message, parse
+from .bus.envelope import (
+    Envelope,
+    error_payload,
+    new_message,
+    parse,
+    reply_to_allowed,
+)
 from .bus.errors import ProtocolError
-from .bus.topics import HUB_SOURCE
+from .bus.limits import RateLimiter
+from .bus.text import clean_text
+from .bus.topics import HUB_SOURCE, is_identifier
 
 _LOGGER = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 60.0
@@ -40,6 +49,8 @@ class Counters:
         self.rejected[code] = self.rejected.get(code, 0) + 1
 
 
+MISTAKE_RATE = 1.0
+MISTAKE_BURST = 5.0
 # Device requests (announcements, HA commands) being served at once.
 MAX_REQUESTS_IN_FLIGHT = 16
 # (source, message id) of requests run, remembered to run each once.
@@ -66,6 +77,8 @@ class BusLink:
         self._last_log: dict[str, float] = {}
         self._in_flight = 0
         self._served: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Answers to mistakes, per sender: a burst of 5, then one a second.
+        self._mistakes = RateLimiter(MISTAKE_RATE, MISTAKE_BURST)
 
     async def async_subscribe(self, handlers: dict[str, Handler]) -> None:
         """Subscribe each topic (under the prefix) to its handler."""
@@ -93,17 +106,48 @@ class BusLink:
             read = parse(message.topic, raw, self.prefix)
         except ProtocolError as err:
             self.counters.reject(err.code)
-            self.log_limited(
-                err.code,
-                "Rejected message on %s: %s (%s)",
-                message.topic,
-                err,
-                err.code,
-            )
+            self._answer_mistake(message.topic, err)
             return None
         if secure and not self.admit(message, read, self.key_of(read.source)):
             return None
         return read
+
+    def _answer_mistake(self, topic: str, err: ProtocolError) -> None:
+        """Tell the sender what is wrong: on its reply_to, else alicia/system/errors.
+
+        Throttled per sender (a device maker iterating gets every answer; a flood does
+        not), logged and counted alike.
+        """
+        data = err.envelope or {}
+        source = data.get("source") if is_identifier(data.get("source")) else None
+        if not self._mistakes.allow(source or "\x00unknown"):
+            return
+        self.admission.audit.record(err.code, source or "?", topic)
+        _LOGGER.warning(
+            "Refused a message from %s on %s: %s (%s)", source or "an unknown sender",
+            topic, err, err.code,
+        )  # fmt: skip
+        reply_to = data.get("reply_to")
+        target = f"{self.prefix}/system/errors"
+        if (
+            source
+            and isinstance(reply_to, str)
+            and reply_to_allowed(reply_to, source, self.prefix)
+        ):
+            with contextlib.suppress(ProtocolError):  # a topic must be clean text too
+                target = clean_text(reply_to, "reply_to", longest=256)
+        message_id = data.get("message_id")
+        try:  # echoed only if it is clean text (a hostile id could not even be signed)
+            correlation = clean_text(message_id, "message_id", longest=64, shortest=1)
+        except ProtocolError:
+            correlation = "unknown"
+        answer = self.message(
+            source or "broadcast", "response", error_payload(err.code, str(err)) | {"topic": topic},
+            correlation_id=correlation,
+        )  # fmt: skip
+        self.hass.async_create_task(
+            self.async_publish(target, answer), eager_start=True
+        )
 
     def requests(self, serve: Callable[[Envelope], Awaitable[None]]) -> Handler:
         """A handler serving each admitted request once, in a task, a bounded number at once."""
