@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-import contextlib
 from dataclasses import dataclass, field
 import logging
 import time
@@ -17,15 +16,14 @@ from homeassistant.core import HomeAssistant, callback
 from .admission import Admission
 from .bus.envelope import (
     Envelope,
+    echo,
     error_payload,
     new_message,
     parse,
-    reply_to_allowed,
 )
 from .bus.errors import ProtocolError
 from .bus.limits import RateLimiter
-from .bus.text import clean_text
-from .bus.topics import HUB_SOURCE, is_identifier
+from .bus.topics import HUB_SOURCE
 
 _LOGGER = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 60.0
@@ -118,8 +116,8 @@ class BusLink:
         Throttled per sender (a device maker iterating gets every answer; a flood does
         not), logged and counted alike.
         """
-        data = err.envelope or {}
-        source = data.get("source") if is_identifier(data.get("source")) else None
+        sender = echo(err.envelope, self.prefix)
+        source = sender.source
         if not self._mistakes.allow(source or "\x00unknown"):
             return
         self.admission.audit.record(err.code, source or "?", topic)
@@ -127,23 +125,10 @@ class BusLink:
             "Refused a message from %s on %s: %s (%s)", source or "an unknown sender",
             topic, err, err.code,
         )  # fmt: skip
-        reply_to = data.get("reply_to")
-        target = f"{self.prefix}/system/errors"
-        if (
-            source
-            and isinstance(reply_to, str)
-            and reply_to_allowed(reply_to, source, self.prefix)
-        ):
-            with contextlib.suppress(ProtocolError):  # a topic must be clean text too
-                target = clean_text(reply_to, "reply_to", longest=256)
-        message_id = data.get("message_id")
-        try:  # echoed only if it is clean text (a hostile id could not even be signed)
-            correlation = clean_text(message_id, "message_id", longest=64, shortest=1)
-        except ProtocolError:
-            correlation = "unknown"
+        target = sender.reply_to or f"{self.prefix}/system/errors"
         answer = self.message(
             source or "broadcast", "response", error_payload(err.code, str(err)) | {"topic": topic},
-            correlation_id=correlation,
+            correlation_id=sender.correlation_id,
         )  # fmt: skip
         self.hass.async_create_task(
             self.async_publish(target, answer), eager_start=True

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from alicia_bus.envelope import new_message, parse
+from alicia_bus.envelope import Echo, echo, new_message, parse
 from alicia_bus.errors import ProtocolError
 
 TOPIC = "alicia/system/discovery/register/lamp"
@@ -52,3 +52,25 @@ def test_deep_nesting_is_refused_before_parsing() -> None:
     with pytest.raises(ProtocolError) as error:
         parse("alicia/devices/lamp/data", deep)
     assert error.value.code == "malformed_json"
+
+
+def test_only_clean_valid_fields_are_echoed_to_a_sender() -> None:
+    hostile = {
+        "source": "lamp",
+        "message_id": "\ud800",
+        "reply_to": "alicia/devices/lamp/\udfff",
+    }
+    assert echo(hostile) == Echo("lamp", None, "unknown")
+    elsewhere = {
+        "source": "lamp",
+        "message_id": "m1",
+        "reply_to": "alicia/devices/door/cmd",
+    }
+    assert echo(elsewhere) == Echo("lamp", None, "m1")
+    fine = {
+        "source": "lamp",
+        "message_id": "m1",
+        "reply_to": "alicia/devices/lamp/answers",
+    }
+    assert echo(fine) == Echo("lamp", "alicia/devices/lamp/answers", "m1")
+    assert echo(None) == Echo(None, None, "unknown")

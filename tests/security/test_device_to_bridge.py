@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+import json
 from pathlib import Path
 
 import pytest
@@ -210,5 +211,25 @@ async def test_the_same_message_id_from_another_sender_is_not_a_duplicate(
             lambda m: m.get("destination") == "hall",
             topic="alicia/devices/hall/answers",
             limit=20,
+        )
+        assert "error" not in answer["payload"]
+
+
+async def test_a_hostile_message_id_is_not_echoed_and_the_bridge_goes_on(
+    bridge: ServerProcess, broker: Mosquitto, xai: FakeXai
+) -> None:
+    async with bus_client(broker.port, "alicia/#") as client:
+        await online(client)
+        raw = json.dumps(
+            new_message("attacker", "request", {"text": 5}) | {"message_id": "\\ud800"}
+        ).replace("\\\\ud800", "\\ud800")
+        await client.publish(AI, raw.encode())
+        error = await client.wait_for(
+            lambda m: m.get("source") == "bridge-x" and "error" in m.get("payload", {}),
+            topic="alicia/system/errors",
+        )
+        assert error["correlation_id"] == "unknown"
+        answer = await client.request(
+            AI, {"text": "Still there?"}, source="attacker", limit=20
         )
         assert "error" not in answer["payload"]

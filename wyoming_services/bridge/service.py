@@ -18,10 +18,10 @@ import aiomqtt
 
 from alicia_bus.envelope import (
     Envelope,
+    echo,
     error_payload,
     new_message,
     parse,
-    reply_to_allowed,
 )
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.policy import Mode
@@ -364,22 +364,13 @@ class Bridge:
     ) -> None:
         """Answer the sender if the message got that far, else the errors topic."""
         _LOGGER.warning("Rejected message on %s: %s (%s)", topic, text, code)
-        message_id = raw.get("message_id") if raw else None
-        reply_to = raw.get("reply_to") if raw else None
-        source = raw.get("source") if raw else None
-        # An error goes where an answer may go: never outside the requester's namespace.
-        valid_reply = (
-            isinstance(reply_to, str)
-            and isinstance(source, str)
-            and reply_to_allowed(reply_to, source, self.prefix)
-        )
+        sender = echo(raw, self.prefix)  # only what is valid and clean is echoed
         payload = error_payload(code, text) | {"topic": topic}
-        if isinstance(message_id, str) and kind in self.requests.handlers:
-            target = str(reply_to) if valid_reply else self._response_topic(topic)
-            correlation = message_id
+        if sender.correlation_id != "unknown" and kind in self.requests.handlers:
+            target = sender.reply_to or self._response_topic(topic)
         else:
             target = f"{self.prefix}/system/errors"
-            correlation = message_id if isinstance(message_id, str) else "unknown"
+        correlation = sender.correlation_id
         await self._publish(
             target,
             new_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import json
@@ -74,6 +75,41 @@ def new_message(
         "payload": payload,
         "security": {},
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Echo:
+    """What may be echoed back to the sender of a message that failed to parse."""
+
+    source: str | None
+    reply_to: str | None
+    correlation_id: str
+
+
+def echo(data: dict[str, Any] | None, prefix: str = "alicia") -> Echo:
+    """The sender, its reply_to and its message id, each only if valid and clean.
+
+    A hostile id or topic could not even be signed or published (lone surrogates),
+    and a reply_to outside the sender's namespace is not honoured.
+    """
+    data = data or {}
+    source = data.get("source") if is_identifier(data.get("source")) else None
+    reply_to = data.get("reply_to")
+    clean_reply: str | None = None
+    if (
+        source
+        and isinstance(reply_to, str)
+        and reply_to_allowed(reply_to, source, prefix)
+    ):
+        with contextlib.suppress(ProtocolError):
+            clean_reply = clean_text(reply_to, "reply_to", longest=256)
+    try:
+        correlation = clean_text(
+            data.get("message_id"), "message_id", longest=64, shortest=1
+        )
+    except ProtocolError:
+        correlation = "unknown"
+    return Echo(source, clean_reply, correlation)
 
 
 def error_payload(code: str, message: str) -> dict[str, Any]:
