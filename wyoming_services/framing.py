@@ -7,7 +7,7 @@ import json
 
 from wyoming.event import Event
 
-from alicia_bus.text import json_depth
+from alicia_bus.text import nested_deeper_than
 
 # A header line is at most the StreamReader's limit (64 KiB, asyncio's default);
 # an event's data (a synthesize text of up to tts_max_chars, say) at most 1 MiB.
@@ -27,7 +27,7 @@ class FrameError(ValueError):
 def _object(raw: bytes, what: str) -> dict[str, object]:
     try:
         text = raw.decode("utf-8")
-        if json_depth(text) > MAX_DEPTH:
+        if nested_deeper_than(text, MAX_DEPTH):
             raise FrameError(f"{what} is nested deeper than {MAX_DEPTH} levels")
         value = json.loads(text)
     except (UnicodeDecodeError, ValueError) as err:

@@ -12,7 +12,7 @@ import uuid
 from . import PROTOCOL_VERSION
 from .errors import ProtocolError
 from .payloads import Payload, parse_payload
-from .text import clean_text, json_depth
+from .text import clean_text, nested_deeper_than
 from .topics import Kind, is_identifier, kind_of, size_limit
 
 MESSAGE_TYPES = ("request", "response", "event", "command")
@@ -160,7 +160,7 @@ def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
         )
     try:
         text = data_bytes.decode("utf-8")
-        if json_depth(text) > MAX_DEPTH:
+        if nested_deeper_than(text, MAX_DEPTH):
             raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
         data = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:

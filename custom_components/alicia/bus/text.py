@@ -56,9 +56,15 @@ def required_text(
     return value
 
 
-def json_depth(text: str) -> int:
-    """How deeply JSON text nests arrays and objects, counted without parsing it."""
-    depth = deepest = 0
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects more than limit deep, without parsing it.
+
+    Most messages (audio is base64, without brackets) have fewer openers than the
+    limit: counted in C, they need no scan in Python.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
     in_string = escaped = False
     for char in text:
         if in_string:
@@ -72,7 +78,8 @@ def json_depth(text: str) -> int:
             in_string = True
         elif char in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > limit:
+                return True
         elif char in "]}":
             depth -= 1
-    return deepest
+    return False
