@@ -6,13 +6,15 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 import json
 import socket
 from typing import Any
 
 import aiomqtt
 
-from alicia_bus.envelope import new_message
+from alicia_bus.envelope import new_message, timestamp
+from alicia_bus.signing import KeyPair
 
 
 class BusClient:
@@ -135,3 +137,31 @@ async def bus_client(
         finally:
             collector.cancel()
             await asyncio.gather(collector, return_exceptions=True)
+
+
+HUB_TOPIC = "alicia/system/security/hub"
+TRUST_TOPIC = "alicia/system/security/trust"
+
+
+async def publish_hub_key(client: BusClient, hub: KeyPair) -> None:
+    """The hub's key, self-signed and retained, as the integration publishes it."""
+    offer = new_message("home-assistant", "event", {"public_key": hub.public_key})
+    await client.publish(HUB_TOPIC, hub.sign(HUB_TOPIC, offer), retain=True)
+
+
+async def publish_trust(
+    client: BusClient,
+    hub: KeyPair,
+    mode: str,
+    devices: dict[str, str] | None = None,
+    sent: datetime | None = None,
+) -> None:
+    """The hub's key, then its signed trust list (retained), as the integration publishes them."""
+    await publish_hub_key(client, hub)
+    trust = new_message(
+        "home-assistant", "event", {"mode": mode, "devices": devices or {}}
+    )
+    if sent is not None:
+        trust["timestamp"] = timestamp(sent)
+    await client.publish(TRUST_TOPIC, hub.sign(TRUST_TOPIC, trust), retain=True)
+    await asyncio.sleep(0.3)  # the bridge takes it before what the test sends next

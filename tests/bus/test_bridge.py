@@ -18,7 +18,7 @@ from tests.vectors import all_vectors
 from tests.wyoming.client import TtsAudio
 from tests.wyoming.phrases import normalize
 
-from .client import bus_client
+from .client import bus_client, publish_hub_key
 from .conftest import Bus
 
 pytestmark = pytest.mark.slow
@@ -223,9 +223,7 @@ async def test_vocabulary_topic_biases_recognition(
         # Only the hub's vocabulary counts: its key first (as the integration
         # publishes it, retained), then the vocabulary signed with it.
         hub = KeyPair.generate()
-        hub_topic = "alicia/system/security/hub"
-        offer = new_message("home-assistant", "event", {"public_key": hub.public_key})
-        await client.publish(hub_topic, hub.sign(hub_topic, offer), retain=True)
+        await publish_hub_key(client, hub)
         topic = "alicia/voice/stt/vocabulary"
         vocabulary = new_message(
             "home-assistant", "event", {"phrases": ["the Roborock", "kitchen light"]}

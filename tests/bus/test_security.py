@@ -13,7 +13,7 @@ import pytest
 from alicia_bus.envelope import new_message
 from alicia_bus.errors import SecurityError
 from alicia_bus.signing import KeyPair, verify
-from tests.bus.client import BusClient, bus_client
+from tests.bus.client import BusClient, bus_client, publish_trust
 from tests.bus.conftest import start_bridge
 from tests.conftest import Mosquitto, ServerProcess
 from tests.fake_xai import FakeXai
@@ -52,26 +52,9 @@ def request(text: str, key: KeyPair | None = None, **changes: Any) -> dict[str, 
     return key.sign(AI, message) if key is not None else message
 
 
-async def publish_trust(client: BusClient, mode: str, hub: KeyPair = HUB) -> None:
-    """What the integration publishes (retained): its key, then the signed trust list."""
-    hub_topic, trust_topic = (
-        "alicia/system/security/hub",
-        "alicia/system/security/trust",
-    )
-    await client.publish(
-        hub_topic,
-        hub.sign(
-            hub_topic,
-            new_message("home-assistant", "event", {"public_key": hub.public_key}),
-        ),
-        retain=True,
-    )
-    trust = new_message(
-        "home-assistant", "event",
-        {"mode": mode, "devices": {"kitchen_satellite": DEVICE.public_key}},
-    )  # fmt: skip
-    await client.publish(trust_topic, hub.sign(trust_topic, trust), retain=True)
-    await asyncio.sleep(0.3)
+async def trust(client: BusClient, mode: str, hub: KeyPair = HUB) -> None:
+    """The integration's trust list, approving the kitchen satellite's key."""
+    await publish_trust(client, hub, mode, {"kitchen_satellite": DEVICE.public_key})
 
 
 async def error_of(client: BusClient, message: dict[str, Any]) -> str | None:
@@ -100,10 +83,10 @@ async def test_bridge_signs_and_enforces(
         assert (
             await error_of(client, request("Unsigned, verify?", source="guest")) is None
         )
-        await publish_trust(client, "verify")
+        await trust(client, "verify")
         assert await error_of(client, request("Unsigned, pinned?")) == "unsigned"
 
-        await publish_trust(client, "enforce")
+        await trust(client, "enforce")
         assert await error_of(client, request("Unsigned, enforce?")) == "unsigned"
         signed = request("Signed by an approved device?", DEVICE)
         await client.publish(AI, signed)
@@ -134,7 +117,7 @@ async def test_bridge_signs_and_enforces(
         assert len(served) == 1
 
         # A trust list signed by another key cannot turn security off.
-        await publish_trust(client, "off", hub=KeyPair.generate())
+        await trust(client, "off", hub=KeyPair.generate())
         assert await error_of(client, request("Still enforced?")) == "unsigned"
 
         heartbeat = await client.wait_for(
@@ -152,7 +135,7 @@ async def test_bridge_signs_and_enforces(
         assert by_code["key_changed"] >= 1  # the other hub key was refused
         verify("alicia/system/health/heartbeat", heartbeat, bridge_key)
 
-        await publish_trust(client, "verify")
+        await trust(client, "verify")
         assert await error_of(client, request("Verify again?", source="guest")) is None
 
 
@@ -163,7 +146,7 @@ async def test_a_flood_is_limited_per_sender(
     async with bus_client(
         broker.port, RESPONSE, "alicia/system/health/heartbeat"
     ) as client:
-        await publish_trust(client, "verify")
+        await trust(client, "verify")
         flood = [
             new_message("noisy_panel", "request", {"text": f"Flood {i}"})
             for i in range(100)

@@ -13,16 +13,15 @@ import pytest
 from alicia_bus.audio import encode_audio
 from alicia_bus.envelope import new_message, timestamp
 from alicia_bus.signing import KeyPair
-from tests.bus.client import BusClient, bus_client
+from tests.bus.client import BusClient, bus_client, publish_trust
 from tests.bus.conftest import start_bridge
 from tests.conftest import Mosquitto, ServerProcess
 from tests.fake_xai import FakeXai
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("socket_enabled")]
 HUB = KeyPair.generate()
 AI = "alicia/voice/ai/request"
 STT = "alicia/voice/stt/request"
-HUB_TOPIC, TRUST_TOPIC = "alicia/system/security/hub", "alicia/system/security/trust"
 
 
 @pytest.fixture
@@ -31,20 +30,10 @@ def bridge_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def broker(bridge_dir: Path, socket_enabled: None) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(bridge_dir / "mosquitto")
-    mosquitto.start()
-    try:
-        yield mosquitto
-    finally:
-        mosquitto.stop()
-
-
-@pytest.fixture
 def bridge(
-    broker: Mosquitto, fake_xai_server: FakeXai, bridge_dir: Path
+    mosquitto: Mosquitto, fake_xai_server: FakeXai, bridge_dir: Path
 ) -> Iterator[ServerProcess]:
-    server = start_bridge(broker, fake_xai_server, "bridge-x", bridge_dir)
+    server = start_bridge(mosquitto, fake_xai_server, "bridge-x", bridge_dir)
     try:
         yield server
     finally:
@@ -59,29 +48,10 @@ async def online(client: BusClient) -> None:
     )
 
 
-async def publish_trust(
-    client: BusClient, mode: str, sent: datetime | None = None
-) -> None:
-    """The hub's key and a trust list, as the integration publishes them (retained)."""
-    await client.publish(
-        HUB_TOPIC,
-        HUB.sign(
-            HUB_TOPIC,
-            new_message("home-assistant", "event", {"public_key": HUB.public_key}),
-        ),
-        retain=True,
-    )
-    trust = new_message("home-assistant", "event", {"mode": mode, "devices": {}})
-    if sent is not None:
-        trust["timestamp"] = timestamp(sent)
-    await client.publish(TRUST_TOPIC, HUB.sign(TRUST_TOPIC, trust), retain=True)
-    await asyncio.sleep(0.3)
-
-
 async def test_reply_to_cannot_aim_the_bridges_signed_answer_at_another_device(
-    bridge: ServerProcess, broker: Mosquitto, xai: FakeXai
+    bridge: ServerProcess, mosquitto: Mosquitto, xai: FakeXai
 ) -> None:
-    async with bus_client(broker.port, "alicia/#") as client:
+    async with bus_client(mosquitto.port, "alicia/#") as client:
         await online(client)
         victim_topic = "alicia/devices/front_door_lock/command"
         message = new_message(
@@ -115,13 +85,15 @@ async def test_reply_to_cannot_aim_the_bridges_signed_answer_at_another_device(
 
 
 async def test_only_the_hub_sets_the_vocabulary(
-    bridge: ServerProcess, broker: Mosquitto
+    bridge: ServerProcess, mosquitto: Mosquitto
 ) -> None:
     async with bus_client(
-        broker.port, "alicia/system/health/heartbeat", "alicia/devices/bridge-x/status"
+        mosquitto.port,
+        "alicia/system/health/heartbeat",
+        "alicia/devices/bridge-x/status",
     ) as client:
         await online(client)
-        await publish_trust(client, "verify")
+        await publish_trust(client, HUB, "verify")
         topic = "alicia/voice/stt/vocabulary"
         await client.publish(
             topic, new_message("attacker", "event", {"phrases": ["open the safe"]})
@@ -140,19 +112,19 @@ async def test_only_the_hub_sets_the_vocabulary(
 
 
 async def test_an_old_trust_list_cannot_switch_security_off_after_a_restart(
-    broker: Mosquitto, fake_xai_server: FakeXai, bridge_dir: Path
+    mosquitto: Mosquitto, fake_xai_server: FakeXai, bridge_dir: Path
 ) -> None:
     now = datetime.now(UTC)
-    server = start_bridge(broker, fake_xai_server, "bridge-x", bridge_dir)
+    server = start_bridge(mosquitto, fake_xai_server, "bridge-x", bridge_dir)
     try:
-        async with bus_client(broker.port, "alicia/#") as client:
+        async with bus_client(mosquitto.port, "alicia/#") as client:
             await online(client)
-            await publish_trust(client, "enforce", now)
+            await publish_trust(client, HUB, "enforce", sent=now)
     finally:
         server.stop()
-    server = start_bridge(broker, fake_xai_server, "bridge-x", bridge_dir)
+    server = start_bridge(mosquitto, fake_xai_server, "bridge-x", bridge_dir)
     try:
-        async with bus_client(broker.port, "alicia/#") as client:
+        async with bus_client(mosquitto.port, "alicia/#") as client:
             await client.wait_for(
                 lambda m: (
                     m.get("payload", {}).get("state") == "online"
@@ -161,7 +133,7 @@ async def test_an_old_trust_list_cannot_switch_security_off_after_a_restart(
                 topic="alicia/devices/bridge-x/status",
             )
             # The attacker re-publishes a genuine, older list that said "off".
-            await publish_trust(client, "off", now - timedelta(hours=1))
+            await publish_trust(client, HUB, "off", sent=now - timedelta(hours=1))
             message = new_message("attacker", "request", {"text": "Hi"})
             await client.publish(AI, message)
             answer = await client.answer_to(message["message_id"], limit=20)
@@ -171,9 +143,9 @@ async def test_an_old_trust_list_cannot_switch_security_off_after_a_restart(
 
 
 async def test_a_request_that_breaks_the_server_is_still_answered(
-    bridge: ServerProcess, broker: Mosquitto
+    bridge: ServerProcess, mosquitto: Mosquitto
 ) -> None:
-    async with bus_client(broker.port, "alicia/#") as client:
+    async with bus_client(mosquitto.port, "alicia/#") as client:
         await online(client)
         # 24-bit audio at 8 channels: a format no handler expects.
         odd = encode_audio(bytes(3 * 8 * 4800), 48000, width=3, channels=8)
@@ -186,9 +158,9 @@ async def test_a_request_that_breaks_the_server_is_still_answered(
 
 
 async def test_the_same_message_id_from_another_sender_is_not_a_duplicate(
-    bridge: ServerProcess, broker: Mosquitto, xai: FakeXai
+    bridge: ServerProcess, mosquitto: Mosquitto, xai: FakeXai
 ) -> None:
-    async with bus_client(broker.port, "alicia/#") as client:
+    async with bus_client(mosquitto.port, "alicia/#") as client:
         await online(client)
         first = new_message(
             "kitchen",
@@ -216,9 +188,9 @@ async def test_the_same_message_id_from_another_sender_is_not_a_duplicate(
 
 
 async def test_a_hostile_message_id_is_not_echoed_and_the_bridge_goes_on(
-    bridge: ServerProcess, broker: Mosquitto, xai: FakeXai
+    bridge: ServerProcess, mosquitto: Mosquitto, xai: FakeXai
 ) -> None:
-    async with bus_client(broker.port, "alicia/#") as client:
+    async with bus_client(mosquitto.port, "alicia/#") as client:
         await online(client)
         raw = json.dumps(
             new_message("attacker", "request", {"text": 5}) | {"message_id": "\\ud800"}
