@@ -38,6 +38,17 @@ class Trust:
         # must not bring back an older mode (security off, say) or older keys.
         self._trust_file = key_file.with_suffix(".trust")
         self._trust_time: datetime | None = None
+        pin = settings.hub_key_fingerprint
+        if self.hub_key is not None and pin and fingerprint(self.hub_key) != pin:
+            # The user named another key: forget the one pinned on first sight, and
+            # the trust list it signed (its mode, keys and time are not the user's).
+            _LOGGER.warning(
+                "Forgetting Home Assistant's key %s: the add-on's option names %s",
+                fingerprint(self.hub_key), pin,
+            )  # fmt: skip
+            self.hub_key = None
+            self._hub_key_file.unlink()
+            self._trust_file.unlink(missing_ok=True)
         self._restore_trust()
 
     def check(self, message: Envelope, retained: bool) -> Verdict:
@@ -74,7 +85,7 @@ class Trust:
             raise SecurityError(
                 "key_changed",
                 f"Home Assistant's key changed to {fingerprint(offered)}; "
-                f"delete {self._hub_key_file} to trust it",
+                "set the add-on's hub_key_fingerprint option to trust it",
             )
 
     def _take_trust_list(self, message: Envelope) -> None:
