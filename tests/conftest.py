@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 import os
 from pathlib import Path
@@ -35,6 +35,13 @@ def sockets_allowed() -> Iterator[None]:
         yield
     finally:
         socket.socket = guarded  # type: ignore[misc]
+
+
+async def wait_until(condition: Callable[[], bool], limit: float = 10) -> None:
+    """Poll: for state in another process or in HA, which signals nothing a test could await."""
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
 
 
 def free_port() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 
@@ -23,10 +22,12 @@ def run(argv: list[str] | None = None) -> int:
         # stdout carries the protocol when serving stdio://
         stream=sys.stderr,
     )
-    from .server import serve  # noqa: PLC0415 - keep --help fast: no numpy/engines
+    from .server import serve, stop_on_signals  # noqa: PLC0415 - keep --help fast
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
+    async def main() -> None:
+        await serve(settings, stop_on_signals())
+
+    asyncio.run(main())
     return 0
 
 

@@ -1,13 +1,15 @@
-"""The Supervisor add-on's entry point: options, MQTT credentials, Wyoming discovery, health check.
+"""The Supervisor app's (add-on's) entry point: options, MQTT credentials, discovery, health check.
 
-The add-on's s6 scripts only call `python -m wyoming_services.addon run|discover|healthcheck`.
+The image's s6 service runs `python -m wyoming_services.addon run`; its HEALTHCHECK
+runs `... healthcheck`. Asking the Supervisor is retried, never fatal: the Wyoming
+server serves Assist whether or not the broker or Home Assistant is ready yet.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 import logging
 import os
@@ -25,8 +27,9 @@ from .settings import Settings, SettingsError
 _LOGGER = logging.getLogger(__name__)
 OPTIONS = Path("/data/options.json")
 EXIT_SETTINGS = 2
-EXIT_NO_MQTT = 3
-EXIT_DISCOVERY = 4
+# Asking the Supervisor again after 1, 2, 4 ... 60 s.
+RETRY_FIRST = 1.0
+RETRY_MAX = 60.0
 
 
 class SupervisorError(Exception):
@@ -119,7 +122,7 @@ def wyoming_port(settings: Settings) -> int:
     return int(settings.uri.rsplit(":", 1)[1])
 
 
-async def wait_for_wyoming(port: int, limit: float = 300) -> Info:
+async def wait_for_wyoming(port: int, limit: float | None) -> Info:
     """Until the server answers describe on 127.0.0.1:port."""
     async with asyncio.timeout(limit):
         while True:
@@ -134,27 +137,53 @@ async def wait_for_wyoming(port: int, limit: float = 300) -> Info:
             await asyncio.sleep(0.2)
 
 
+async def retried[T](what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """call() until the Supervisor answers, logging why it did not and when it did."""
+    delay = RETRY_FIRST
+    failed = False
+    while True:
+        try:
+            result = await call()
+        except SupervisorError as err:
+            _LOGGER.warning("%s; retrying in %.0f s", err, delay)
+            failed = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+            continue
+        if failed:
+            _LOGGER.info("%s: the Supervisor answered", what)
+        return result
+
+
 async def discover(settings: Settings, supervisor: Supervisor) -> None:
-    """Post the discovery once the server answers."""
+    """Post the discovery once the server answers (retried until the Supervisor takes it)."""
     port = wyoming_port(settings)
-    await wait_for_wyoming(port)
+    await wait_for_wyoming(port, limit=None)
     uri = f"tcp://{socket.gethostname()}:{port}"
-    await supervisor.discover_wyoming(uri)
+    await retried("Wyoming discovery", lambda: supervisor.discover_wyoming(uri))
     _LOGGER.info("Wyoming discovery sent to Home Assistant: %s", uri)
 
 
 async def run(settings: Settings, supervisor: Supervisor) -> None:
-    """Serve Wyoming and the bridge, with the Supervisor's broker."""
-    from .server import serve  # noqa: PLC0415 - keep the other commands light
+    """Serve Wyoming and the bridge with the Supervisor's broker until SIGTERM; post discovery."""
+    from .server import serve, stop_on_signals  # noqa: PLC0415 - keep healthcheck light
 
-    mqtt = await supervisor.mqtt()
-    await serve(settings_with_mqtt(settings, mqtt))
+    async def broker() -> Settings:
+        mqtt = await retried("MQTT service", supervisor.mqtt)
+        return settings_with_mqtt(settings, mqtt)
+
+    discovery = asyncio.create_task(discover(settings, supervisor))
+    try:
+        await serve(settings, stop_on_signals(), broker)
+    finally:
+        discovery.cancel()
+        await asyncio.gather(discovery, return_exceptions=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m wyoming_services.addon run|discover|healthcheck [--options FILE]`."""
+    """`python -m wyoming_services.addon run|healthcheck [--options FILE]`."""
     parser = argparse.ArgumentParser(prog="python -m wyoming_services.addon")
-    parser.add_argument("command", choices=["run", "discover", "healthcheck"])
+    parser.add_argument("command", choices=["run", "healthcheck"])
     parser.add_argument("--options", type=Path, default=OPTIONS)
     args = parser.parse_args(argv)
     try:
@@ -171,14 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "healthcheck":
             asyncio.run(wait_for_wyoming(wyoming_port(settings), limit=5))
-        elif args.command == "discover":
-            asyncio.run(discover(settings, supervisor))
         else:
-            with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(run(settings, supervisor))
-    except SupervisorError as err:
-        _LOGGER.error("%s", err)
-        return EXIT_NO_MQTT if args.command == "run" else EXIT_DISCOVERY
+            asyncio.run(run(settings, supervisor))
     except TimeoutError:
         _LOGGER.error(
             "The Wyoming server did not answer on port %s", wyoming_port(settings)

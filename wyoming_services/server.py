@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
 import importlib.metadata
 import logging
+import os
+import signal
+from urllib.parse import urlparse
 
-from wyoming.server import AsyncServer, AsyncStdioServer
+from wyoming.server import AsyncStdioServer
 
 from .bridge import Bridge
 from .engines import Engines
@@ -14,41 +19,124 @@ from .settings import Settings
 from .wyoming_handler import AliciaEventHandler
 
 _LOGGER = logging.getLogger(__name__)
+# In-flight work gets this long at shutdown; the Supervisor kills a container 10 s
+# after asking it to stop, and s6 needs its own moment after us.
+STOP_GRACE = 5.0
+
+BrokerLookup = Callable[[], Awaitable[Settings]]
 
 
-async def serve(settings: Settings) -> None:
-    """Run the server until cancelled."""
+async def listen(
+    uri: str,
+    factory: Callable[[asyncio.StreamReader, asyncio.StreamWriter], AliciaEventHandler],
+) -> asyncio.Server:
+    """Accept tcp:// or unix:// connections, one handler each."""
+
+    async def connection(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await factory(reader, writer).run()
+
+    parsed = urlparse(uri)
+    if parsed.scheme == "tcp" and parsed.hostname and parsed.port:
+        return await asyncio.start_server(connection, parsed.hostname, parsed.port)
+    if parsed.scheme == "unix":
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(parsed.path)  # a socket left by an earlier run
+        return await asyncio.start_unix_server(connection, parsed.path)
+    raise ValueError(
+        f"cannot serve {uri}: use tcp://HOST:PORT, unix://PATH or stdio://"
+    )
+
+
+async def close(listener: asyncio.Server, grace: float) -> None:
+    """Take no new connections; give those open `grace` seconds to finish."""
+    listener.close()
+    try:
+        await asyncio.wait_for(listener.wait_closed(), grace)
+    except TimeoutError:
+        _LOGGER.warning("Closing Wyoming connections still open after %.0f s", grace)
+        listener.close_clients()
+        await listener.wait_closed()
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    broker: BrokerLookup | None = None,
+) -> None:
+    """Serve until `stop` is set (or cancelled); `broker` finds the bridge's MQTT settings."""
+    stop = stop or asyncio.Event()
     engines = Engines(settings)
-    server = AsyncServer.from_uri(settings.uri)
     loading = asyncio.create_task(engines.load())
-    bridge_task: asyncio.Task[None] | None = None
-    _LOGGER.info("Serving Wyoming on %s (models loading)", settings.uri)
 
     def factory(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> AliciaEventHandler:
         return AliciaEventHandler(engines, reader, writer)
 
-    try:
-        if isinstance(server, AsyncStdioServer):
-            # One client on stdin/stdout; the server ends when it closes.
-            await server.run(factory)
-            return
-        await server.start(factory)
-        await loading
-        if settings.mqtt_host:
+    if settings.uri.startswith("stdio://"):
+        # One client on stdin/stdout; the server ends when it closes.
+        try:
+            await AsyncStdioServer().run(factory)
+        finally:
+            loading.cancel()
+            await engines.close()
+        return
+
+    listener = await listen(settings.uri, factory)
+    _LOGGER.info("Serving Wyoming on %s (models loading)", settings.uri)
+    bridges: list[Bridge] = []
+    bridge_task: asyncio.Task[None] | None = None
+
+    async def bridge() -> None:
+        found = await broker() if broker is not None else settings
+        if found.mqtt_host:
             # After loading, so the registration names the models really in use.
-            bridge_task = asyncio.create_task(Bridge(settings, engines).run())
+            bridges.append(Bridge(found, engines))
+            await bridges[0].run()
+
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if loading.done():
+            loading.result()  # a failure to load stops the server, as it says why
+        if not stop.is_set():
+            bridge_task = asyncio.create_task(bridge())
+            _LOGGER.info(
+                "Ready (wyoming %s): %s",
+                importlib.metadata.version("wyoming"),
+                {k: v for k, v in settings.redacted().items() if k != "uri"},
+            )
+            await stopping
         _LOGGER.info(
-            "Ready (wyoming %s): %s",
-            importlib.metadata.version("wyoming"),
-            {k: v for k, v in settings.redacted().items() if k != "uri"},
+            "Stopping: finishing what is in flight (at most %.0f s)", STOP_GRACE
         )
-        await asyncio.Event().wait()
     finally:
+        stopping.cancel()
         loading.cancel()
-        if bridge_task is not None:
-            bridge_task.cancel()
-            await asyncio.gather(bridge_task, return_exceptions=True)
-        await server.stop()
+        await asyncio.gather(
+            _stop_bridge(bridges, bridge_task), close(listener, STOP_GRACE)
+        )
         await engines.close()
+        _LOGGER.info("Stopped")
+
+
+async def _stop_bridge(bridges: list[Bridge], task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    if bridges:
+        await bridges[0].stop(STOP_GRACE)
+    else:
+        task.cancel()  # still looking for the broker
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGTERM (the Supervisor stopping the app) or SIGINT sets."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

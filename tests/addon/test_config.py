@@ -8,7 +8,7 @@ from pathlib import Path
 import re
 from typing import Any
 
-import jsonschema
+from jsonschema import Draft7Validator
 import yaml
 
 from tests.conftest import ROOT
@@ -29,12 +29,72 @@ def config() -> dict[str, Any]:
     return loaded
 
 
-def test_config_validates_against_the_supervisor_schema() -> None:
-    jsonschema.validate(config(), json.loads(SCHEMA.read_text()))
-    assert yaml.safe_load((ADDON / "build.yaml").read_text())["build_from"].keys() == {
-        "amd64",
-        "aarch64",
+DEPRECATED_ARCHES = {"armhf", "armv7", "i386"}
+
+
+def lint(cfg: dict[str, Any]) -> list[str]:
+    """The add-on linter's rules (frenck/action-addon-linter): schema, defaults, obsolete keys."""
+    schema = json.loads(SCHEMA.read_text())
+    found = [error.message for error in Draft7Validator(schema).iter_errors(cfg)]
+    for name, rule in schema["properties"].items():
+        if "default" in rule and name in cfg and cfg[name] == rule["default"]:
+            found.append(f"'{name}' should be removed, it uses a default value")
+    found += [
+        f"architecture {arch} is deprecated"
+        for arch in set(cfg.get("arch", [])) & DEPRECATED_ARCHES
+    ]
+    for key in ("watchdog", "codenotary", "auto_uart"):
+        if key in cfg:
+            found.append(f"'{key}' is obsolete")
+    if {"config", "config:rw", "config:ro"} & set(map(str, cfg.get("map", []))):
+        found.append("'map' has 'config', replaced by 'homeassistant_config'")
+    if not isinstance(cfg.get("tmpfs", False), bool):
+        found.append("'tmpfs' is a boolean now")
+    return found
+
+
+def test_config_passes_the_add_on_linter_rules() -> None:
+    assert lint(config()) == []
+    # build.yaml is deprecated (the Supervisor logs so): the Dockerfile names its base.
+    assert not list(ADDON.glob("build.*"))
+
+
+def test_the_linter_rules_catch_what_the_linter_catches() -> None:
+    broken = config() | {
+        "boot": "auto",
+        "watchdog": "tcp://[HOST]:10300",
+        "arch": ["amd64", "armv7"],
+        "startup": "sometimes",
+        "map": ["config:rw"],
     }
+    found = lint(broken)
+    assert "'boot' should be removed, it uses a default value" in found
+    assert "'watchdog' is obsolete" in found
+    assert "architecture armv7 is deprecated" in found
+    assert any("'sometimes' is not one of" in line for line in found)
+    assert "'map' has 'config', replaced by 'homeassistant_config'" in found
+
+
+def test_users_pull_a_released_image_per_arch() -> None:
+    cfg = config()
+    assert cfg["image"] == "ghcr.io/alicia-home/{arch}-addon-alicia"
+    release = yaml.safe_load((ROOT / ".github/workflows/release.yml").read_text())
+    text = json.dumps(release)
+    assert "addon-alicia" in text
+    for arch in cfg["arch"]:
+        assert arch in text, arch
+
+
+def test_dockerfile_builds_from_the_folder_alone_on_the_current_base() -> None:
+    dockerfile = (ADDON / "Dockerfile").read_text()
+    assert "ARG BUILD_FROM=ghcr.io/home-assistant/base-debian:trixie" in dockerfile
+    for line in dockerfile.splitlines():
+        if line.startswith(("COPY", "ADD")):
+            assert ".." not in line, line
+            assert "--from" not in line, line
+    assert "curl " not in dockerfile
+    assert "git+" not in dockerfile
+    assert "HEALTHCHECK" in dockerfile
 
 
 def test_required_add_on_behaviour() -> None:

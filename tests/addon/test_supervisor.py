@@ -11,57 +11,14 @@ import socket
 import sys
 from typing import Any
 
-from aiohttp import web
 import pytest
 
+from tests.addon.fake_supervisor import TOKEN, FakeSupervisor, serve_fake
 from tests.bus.client import bus_client
-from tests.conftest import ROOT, Mosquitto, free_port
+from tests.conftest import ROOT, Mosquitto, free_port, wait_until
 from tests.wyoming.client import describe
 
 pytestmark = pytest.mark.slow
-TOKEN = "supervisor-token-for-tests"
-
-
-class FakeSupervisor:
-    def __init__(
-        self, mqtt: dict[str, Any] | None, discovery_status: int = 200
-    ) -> None:
-        self.mqtt = mqtt
-        self.discovery_status = discovery_status
-        self.discoveries: list[dict[str, Any]] = []
-        self.authorizations: list[str | None] = []
-
-    async def _services_mqtt(self, request: web.Request) -> web.Response:
-        self.authorizations.append(request.headers.get("Authorization"))
-        if self.mqtt is None:
-            return web.json_response(
-                {"result": "error", "message": "No service found"}, status=400
-            )
-        return web.json_response({"result": "ok", "data": self.mqtt})
-
-    async def _discovery(self, request: web.Request) -> web.Response:
-        self.authorizations.append(request.headers.get("Authorization"))
-        if self.discovery_status != 200:
-            return web.json_response(
-                {"result": "error", "message": "Forbidden"},
-                status=self.discovery_status,
-            )
-        self.discoveries.append(await request.json())
-        return web.json_response({"result": "ok", "data": {"uuid": "abc"}})
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/services/mqtt", self._services_mqtt)
-        app.router.add_post("/discovery", self._discovery)
-        return app
-
-
-async def serve_fake(fake: FakeSupervisor) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
 
 
 async def addon(
@@ -91,26 +48,39 @@ async def broker(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Mosquitt
     mosquitto.stop()
 
 
+MQTT_SERVICE = {
+    "host": "127.0.0.1",
+    "ssl": False,
+    "protocol": "3.1.1",
+    "username": "addons",
+    "password": "from-supervisor",
+}
+
+
+async def wait_for_log(log: Path, text: str, limit: float = 120) -> None:
+    await wait_until(lambda: text in log.read_text(), limit)
+
+
+async def registration(broker: Mosquitto) -> dict[str, Any]:
+    async with bus_client(
+        broker.port,
+        "alicia/system/discovery/register/#",
+        username="addons",
+        password="from-supervisor",
+    ) as client:
+        return await client.wait_for(lambda m: True, limit=60)
+
+
 async def test_credentials_from_supervisor_reach_mosquitto_and_discovery_is_posted(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
-    fake = FakeSupervisor(
-        {
-            "host": "127.0.0.1",
-            "port": broker.port,
-            "ssl": False,
-            "protocol": "3.1.1",
-            "username": "addons",
-            "password": "from-supervisor",
-        }
-    )
+    fake = FakeSupervisor(MQTT_SERVICE | {"port": broker.port})
     runner, url = await serve_fake(fake)
     port = free_port()
-    options = options_file(tmp_path, port)
-    server = await addon("run", url, options, tmp_path / "run.log")
-    discover = await addon("discover", url, options, tmp_path / "discover.log")
+    log = tmp_path / "run.log"
+    server = await addon("run", url, options_file(tmp_path, port), log)
     try:
-        assert await asyncio.wait_for(discover.wait(), 120) == 0
+        await wait_for_log(log, "Wyoming discovery sent")
         assert fake.discoveries == [
             {
                 "service": "wyoming",
@@ -120,57 +90,80 @@ async def test_credentials_from_supervisor_reach_mosquitto_and_discovery_is_post
         assert set(fake.authorizations) == {f"Bearer {TOKEN}"}
         assert (await describe(f"tcp://127.0.0.1:{port}")).asr[0].installed
         # The broker accepted the Supervisor's credentials: the bridge registered.
-        async with bus_client(
-            broker.port,
-            "alicia/system/discovery/register/#",
-            username="addons",
-            password="from-supervisor",
-        ) as client:
-            registration = await client.wait_for(lambda m: True, limit=60)
-            assert registration["payload"]["device_type"] == "service"
-        assert "from-supervisor" not in (tmp_path / "run.log").read_text()
+        assert (await registration(broker))["payload"]["device_type"] == "service"
+        assert "from-supervisor" not in log.read_text()
     finally:
         server.terminate()
         await server.wait()
         await runner.cleanup()
 
 
-async def test_no_mqtt_service_is_a_clear_exit(
-    tmp_path: Path, socket_enabled: None
+async def test_no_mqtt_service_yet_serves_wyoming_and_retries(
+    tmp_path: Path, broker: Mosquitto
 ) -> None:
-    runner, url = await serve_fake(FakeSupervisor(None))
-    try:
-        process = await addon(
-            "run", url, options_file(tmp_path, free_port()), tmp_path / "run.log"
-        )
-        assert await asyncio.wait_for(process.wait(), 60) == 3
-        log = (tmp_path / "run.log").read_text()
-        assert "no MQTT service from the Supervisor" in log
-        assert "Install and start the Mosquitto broker add-on" in log
-    finally:
-        await runner.cleanup()
-
-
-async def test_refused_discovery_is_a_clear_exit(
-    tmp_path: Path, socket_enabled: None
-) -> None:
-    runner, url = await serve_fake(FakeSupervisor(None, discovery_status=403))
+    """Mosquitto still starting: Assist is served, and the bridge starts once it is there."""
+    fake = FakeSupervisor(None)
+    runner, url = await serve_fake(fake)
     port = free_port()
-    options = options_file(tmp_path, port)
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wyoming_services", "--options", str(options), cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    log = tmp_path / "run.log"
+    process = await addon("run", url, options_file(tmp_path, port), log)
     try:
-        process = await addon("discover", url, options, tmp_path / "discover.log")
-        assert await asyncio.wait_for(process.wait(), 120) == 4
-        assert (
-            "POST /discovery: Forbidden (HTTP 403)"
-            in (tmp_path / "discover.log").read_text()
-        )
+        await wait_for_log(log, "Install and start the Mosquitto broker add-on")
+        assert "no MQTT service from the Supervisor" in log.read_text()
+        assert (await describe(f"tcp://127.0.0.1:{port}")).tts[0].installed
+        assert process.returncode is None
+        fake.mqtt = MQTT_SERVICE | {"port": broker.port}
+        assert (await registration(broker))["payload"]["device_type"] == "service"
+        await wait_for_log(log, "MQTT service: the Supervisor answered")
     finally:
-        server.terminate()
-        await server.wait()
+        process.terminate()
+        await process.wait()
+        await runner.cleanup()
+
+
+async def test_refused_discovery_is_logged_retried_and_never_stops_the_server(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    fake = FakeSupervisor(None, discovery_status=403)
+    runner, url = await serve_fake(fake)
+    port = free_port()
+    log = tmp_path / "run.log"
+    process = await addon("run", url, options_file(tmp_path, port), log)
+    try:
+        await wait_for_log(log, "POST /discovery: Forbidden (HTTP 403)")
+        assert (await describe(f"tcp://127.0.0.1:{port}")).asr[0].installed
+        fake.discovery_status = 200  # Home Assistant is up now
+        await wait_for_log(log, "Wyoming discovery sent")
+        assert fake.discoveries[0]["config"]["uri"].endswith(f":{port}")
+        assert process.returncode is None
+    finally:
+        process.terminate()
+        await process.wait()
+        await runner.cleanup()
+
+
+async def test_sigterm_stops_cleanly_and_says_offline(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    runner, url = await serve_fake(FakeSupervisor(MQTT_SERVICE | {"port": broker.port}))
+    log = tmp_path / "run.log"
+    process = await addon("run", url, options_file(tmp_path, free_port()), log)
+    try:
+        device_id = (await registration(broker))["payload"]["device_id"]
+        await wait_for_log(log, "Wyoming discovery sent")
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+        assert "Stopped" in log.read_text()
+        assert "Traceback" not in log.read_text()
+        async with bus_client(
+            broker.port, f"alicia/devices/{device_id}/status",
+            username="addons", password="from-supervisor",
+        ) as client:  # fmt: skip
+            status = await client.wait_for(lambda m: True, limit=10)
+        assert status["payload"] == {"state": "offline"}
+    finally:
+        if process.returncode is None:
+            process.kill()
         await runner.cleanup()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from custom_components.alicia.const import DOMAIN
 from tests.bus.client import bus_client
-from tests.conftest import Mosquitto
+from tests.conftest import Mosquitto, wait_until
 
 from .helpers import message, setup_alicia, setup_real_mqtt
 
@@ -27,13 +26,6 @@ PLUG = {
     "metadata": {"manufacturer": "Acme", "model": "Plug", "location": "office"},
     "heartbeat_interval": 30,
 }
-
-
-async def wait_until(condition: Callable[[], bool], limit: float = 10) -> None:
-    """Poll: the state lives in HA, which signals nothing a test could await."""
-    async with asyncio.timeout(limit):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def test_device_joins_reports_and_obeys(

@@ -43,3 +43,17 @@ def connect(settings: Settings, client_id: str, will: aiomqtt.Will) -> aiomqtt.C
         # added ~40 ms per hop (measured in bench/bus.py).
         socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
     )
+
+
+def subscriptions(prefix: str, share_group: str) -> list[tuple[str, int]]:
+    """Requests through a shared subscription (one bridge of the group answers); the rest to each."""
+    share = f"$share/{share_group}/{prefix}"
+    return [
+        (f"{share}/voice/stt/request", 1),
+        (f"{share}/voice/ai/request", 1),
+        (f"{share}/voice/tts/request", 1),
+        (f"{share}/voice/command/route", 1),
+        (f"{prefix}/voice/stt/vocabulary", 1),
+        (f"{prefix}/system/security/hub", 1),
+        (f"{prefix}/system/security/trust", 1),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+import contextlib
 from datetime import UTC, datetime, timedelta
 import json
 import logging
@@ -26,7 +27,6 @@ from alicia_bus.envelope import (
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.policy import Mode
 from alicia_bus.topics import HUB_SOURCE, Kind, kind_of
-from wyoming_services import __version__
 from wyoming_services.audio import AudioFormatError
 from wyoming_services.engines import Engines
 from wyoming_services.keys import load_or_create_key
@@ -35,7 +35,8 @@ from wyoming_services.stt import SttError
 from wyoming_services.tts import TtsError
 
 from .health import BridgeCounters, HealthReport
-from .link import connect
+from .link import connect, subscriptions
+from .registration import registration
 from .requests import RequestFailed, VoiceRequests
 from .trust import Trust
 
@@ -72,6 +73,8 @@ class Bridge:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending_bytes = 0
         self._client: aiomqtt.Client | None = None
+        self._stopping = asyncio.Event()
+        self._grace = 0.0
         key_file = Path(
             settings.security_key_file
             or Path.home() / ".local/share/alicia" / f"{self.bridge_id}.pem"
@@ -102,44 +105,90 @@ class Bridge:
         await self._client.publish(topic, self.seal(topic, message), qos=qos)
 
     async def run(self) -> None:
-        """Connect, serve, and reconnect with backoff whenever the broker goes away."""
+        """Connect, serve, and reconnect with backoff until stop() (or cancellation)."""
         backoff = 0.5
-        while True:
+        while not self._stopping.is_set():
             try:
                 async with self._connect() as client:
                     self._client = client
                     backoff = 0.5
                     await self._on_connect(client)
-                    heartbeat = asyncio.create_task(self._heartbeats())
-                    try:
-                        async for message in client.messages:
-                            await self._make_room(message)
-                            size = (
-                                len(message.payload)
-                                if isinstance(message.payload, bytes | str)
-                                else 0
-                            )
-                            self._spawn(self._on_message(message), size)
-                    except asyncio.CancelledError:
-                        # Stopping on purpose: say so, since no will is sent on a clean exit.
-                        await client.publish(
-                            self.status_topic,
-                            self._status("offline"),
-                            qos=1,
-                            retain=True,
-                        )
-                        raise
-                    finally:
-                        heartbeat.cancel()
-                        self.connected.clear()
+                    await self._serve_connection(client)
             except aiomqtt.MqttError as err:
                 _LOGGER.warning(
                     "MQTT broker %s:%s unavailable (%s); retrying in %.1f s",
                     self.settings.mqtt_host, self.settings.mqtt_port, err, backoff,
                 )  # fmt: skip
             self._client = None
-            await asyncio.sleep(backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), backoff)
             backoff = min(backoff * 2, 30.0)
+
+    async def stop(self, grace: float) -> None:
+        """Take no new requests, answer those in hand (for `grace` seconds), say offline."""
+        self._grace = grace
+        self._stopping.set()
+
+    async def _serve_connection(self, client: aiomqtt.Client) -> None:
+        heartbeat = asyncio.create_task(self._heartbeats())
+        consume = asyncio.create_task(self._consume(client))
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({consume, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if consume.done():
+                consume.result()  # the connection failed: reconnect
+                return
+            await self._drain(client, consume)
+        except asyncio.CancelledError:
+            # Stopping without a drain: still say so, since no will is sent on a clean exit.
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._say_offline(client)
+            raise
+        finally:
+            for task in (heartbeat, consume, stopping):
+                task.cancel()
+            self.connected.clear()
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self._make_room(message)
+            size = (
+                len(message.payload) if isinstance(message.payload, bytes | str) else 0
+            )
+            self._spawn(self._on_message(message), size)
+
+    async def _drain(self, client: aiomqtt.Client, consume: asyncio.Task[None]) -> None:
+        """Unsubscribe, serve what the broker already delivered, then go offline."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._grace
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            # After the broker's answer, nothing more comes: the other bridges of the
+            # shared group get the requests.
+            await client.unsubscribe(
+                [topic for topic, _ in self._subscriptions()], timeout=self._grace
+            )
+        while (len(client.messages) or self._tasks) and loop.time() < deadline:
+            if self._tasks:
+                await asyncio.wait(
+                    self._tasks,
+                    timeout=deadline - loop.time(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            else:
+                await asyncio.sleep(0.01)
+        consume.cancel()
+        if self._tasks:
+            _LOGGER.warning(
+                "Stopping with %d requests unanswered after %.0f s",
+                len(self._tasks), self._grace,
+            )  # fmt: skip
+        with contextlib.suppress(aiomqtt.MqttError):
+            await self._say_offline(client)
+
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        await client.publish(
+            self.status_topic, self._status("offline"), qos=1, retain=True
+        )
 
     def _connect(self) -> aiomqtt.Client:
         will = aiomqtt.Will(
@@ -148,18 +197,7 @@ class Bridge:
         return connect(self.settings, self.bridge_id, will)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
-        share = f"$share/{self.settings.bridge_share_group}/{self.prefix}"
-        await client.subscribe(
-            [
-                (f"{share}/voice/stt/request", 1),
-                (f"{share}/voice/ai/request", 1),
-                (f"{share}/voice/tts/request", 1),
-                (f"{share}/voice/command/route", 1),
-                (f"{self.prefix}/voice/stt/vocabulary", 1),
-                (f"{self.prefix}/system/security/hub", 1),
-                (f"{self.prefix}/system/security/trust", 1),
-            ]
-        )
+        await client.subscribe(self._subscriptions())
         await client.publish(
             self.status_topic, self._status("online"), qos=1, retain=True
         )
@@ -174,38 +212,14 @@ class Bridge:
             self.bridge_id, self.prefix, self.settings.mqtt_host, self.settings.mqtt_port,
         )  # fmt: skip
 
+    def _subscriptions(self) -> list[tuple[str, int]]:
+        return subscriptions(self.prefix, self.settings.bridge_share_group)
+
     def registration(self) -> dict[str, Any]:
         """The bridge's capability document."""
-        stt, tts, grok = self.engines.stt, self.engines.tts, self.engines.grok
-        return {
-            "device_id": self.bridge_id,
-            "device_type": "service",
-            "name": "Alicia voice services",
-            "capabilities": [
-                {
-                    "name": "stt",
-                    "version": "1.0.0",
-                    "parameters": {"model": stt.model_name, "languages": stt.languages},
-                },
-                {
-                    "name": "tts",
-                    "version": "1.0.0",
-                    "parameters": {"voices": list(tts.voices)},
-                },
-                {
-                    "name": "ai",
-                    "version": "1.0.0",
-                    "parameters": {"model": grok.model, "languages": grok.languages},
-                },
-            ],
-            "metadata": {
-                "manufacturer": "Alicia",
-                "model": "Voice services",
-                "version": __version__,
-            },
-            "heartbeat_interval": self.settings.bridge_heartbeat_interval,
-            "public_key": self.key.public_key,
-        }
+        return registration(
+            self.bridge_id, self.engines, self.settings, self.key.public_key
+        )
 
     async def _make_room(self, message: aiomqtt.Message) -> None:
         """Backpressure: read on only once the work in hand is small enough."""
