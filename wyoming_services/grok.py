@@ -270,7 +270,7 @@ class Grok:
                 detail = self._error_detail(response)
                 if status in (401, 403):
                     raise GrokFailure(
-                        "Grok refused the API key. Please check the key in the Alicia add-on.",
+                        "Grok refused the API key. Please check the key in the Alicia app.",
                         f"HTTP {status}: {detail}",
                     )
                 retryable = status == 429 or status >= 500

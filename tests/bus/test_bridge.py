@@ -87,7 +87,7 @@ async def test_ai_request_correlated_and_reply_to(bus: Bus, xai: FakeXai) -> Non
         refused = await client.request("alicia/voice/ai/request", {"text": "Hello?"})
         assert refused["payload"]["error"] == {
             "code": "failed",
-            "message": "Grok refused the API key. Please check the key in the Alicia add-on.",
+            "message": "Grok refused the API key. Please check the key in the Alicia app.",
         }
 
 

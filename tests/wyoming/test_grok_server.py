@@ -60,7 +60,7 @@ async def test_streamed_answer_and_failure(
     xai.configure(fail_with=[401])
     refused = await handle(grok_server.uri, "Hello?", "s3")
     assert refused == [
-        "not-handled:Grok refused the API key. Please check the key in the Alicia add-on."
+        "not-handled:Grok refused the API key. Please check the key in the Alicia app."
     ]
     assert TEST_KEY not in grok_server.log.read_text()
 
