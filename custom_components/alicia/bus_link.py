@@ -110,6 +110,19 @@ class BusLink:
             return None
         return read
 
+    def unknown_sender(self, topic: str, read: Envelope) -> None:
+        """A message from a device HA has not approved: counted, logged and answered."""
+        self.counters.unknown_device += 1
+        self._answer_mistake(
+            topic,
+            ProtocolError(
+                "not_approved",
+                f"{read.source} is not an approved device: register it, then approve "
+                "it in Home Assistant (Settings → Repairs)",
+                read.raw,
+            ),
+        )
+
     def _answer_mistake(self, topic: str, err: ProtocolError) -> None:
         """Tell the sender what is wrong: on its reply_to, else alicia/system/errors.
 

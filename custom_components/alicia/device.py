@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bus.payloads import Health
 from .bus.signing import fingerprint
 from .capabilities import Capability, is_known
 
@@ -94,6 +95,12 @@ class AliciaDevice:
     def via_device(self) -> str | None:
         """The device it talks through, if any."""
         return self.record.via_device
+
+    @property
+    def health_status(self) -> Health | None:
+        """What its latest heartbeat said (None before the first)."""
+        status = (self.health or {}).get("status")
+        return Health(status) if status in set(Health) else None
 
     def speaks_for(self, source: str) -> bool:
         """Whether a message from source may be about this device (itself, or its hub)."""

@@ -23,11 +23,11 @@ class DeviceData:
     @callback
     def on_data(self, message: ReceiveMessage) -> None:
         """alicia/devices/{id}/data."""
+        if (read := self.hub.link.read(message)) is None:
+            return
         device = self.hub.devices.get(message.topic.split("/")[-2])
         if device is None:
-            self.hub.link.counters.unknown_device += 1
-            return
-        if (read := self.hub.link.read(message)) is None:
+            self.hub.link.unknown_sender(message.topic, read)
             return
         if not device.speaks_for(read.source):
             # Identity is bound to the topic: another device cannot speak here.
@@ -43,7 +43,7 @@ class DeviceData:
             return
         device = hub.devices.get(read.payload.get("device_id", read.source))
         if device is None or not device.speaks_for(read.source):
-            hub.link.counters.unknown_device += 1
+            hub.link.unknown_sender(message.topic, read)
             return
         self.take_values(device.device_id, read.payload.get("values"))
 

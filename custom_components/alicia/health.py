@@ -10,7 +10,7 @@ from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 from homeassistant.helpers import issue_registry as ir
 
-from .bus.payloads import Heartbeat
+from .bus.payloads import Health, Heartbeat
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN
 from .context import HubContext
 
@@ -41,12 +41,43 @@ class HealthWatch:
         assert isinstance(read.body, Heartbeat)
         device = hub.devices.get(read.body.sender_id)
         if device is None or not device.speaks_for(read.source):
-            hub.link.counters.unknown_device += 1
+            hub.link.unknown_sender(message.topic, read)
             return
+        before = device.health_status
         device.health = read.payload
         device.last_seen = time.monotonic()
         device.offline = False
+        if read.body.status != before:
+            self._health_changed(device.device_id, read.body.status, before)
         hub.device_changed(device.device_id)
+
+    def _health_changed(
+        self, device_id: str, status: Health, before: Health | None
+    ) -> None:
+        """Tell the user: the log, an event, and a repair issue while unhealthy."""
+        hub = self.hub
+        issue = f"unhealthy_{device_id}"
+        if status is Health.HEALTHY:
+            ir.async_delete_issue(hub.hass, DOMAIN, issue)
+            if before is not None:
+                _LOGGER.info("Device %s is healthy again", device_id)
+                hub.fire(
+                    "device_health", device_id, status=str(status), previous=str(before)
+                )
+            return
+        _LOGGER.warning("Device %s reports its health as %s", device_id, status)
+        hub.fire(
+            "device_health", device_id, status=str(status),
+            previous=str(before) if before is not None else None,
+        )  # fmt: skip
+        if status is Health.UNHEALTHY:
+            ir.async_create_issue(
+                hub.hass, DOMAIN, issue, is_fixable=False,
+                severity=ir.IssueSeverity.ERROR, translation_key="unhealthy_device",
+                translation_placeholders={"device_id": device_id},
+            )  # fmt: skip
+        else:
+            ir.async_delete_issue(hub.hass, DOMAIN, issue)
 
     @callback
     def on_status(self, message: ReceiveMessage) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
 from .admission import Admission
+from .analytics import on_analytics
 from .announce import async_announce_request
 from .approval import Approvals
 from .bus.policy import Mode
@@ -146,6 +148,7 @@ class AliciaHub:
             "integration/ha/command": self.link.requests(
                 lambda read: async_handle_command(self, read)
             ),
+            "integration/analytics/event": callback(partial(on_analytics, self)),
         }
         await self.link.async_subscribe(handlers)
         self._stop_checks = async_track_time_interval(

@@ -28,6 +28,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .bus.payloads import Health
 from .capabilities import Capability
 from .device import DeviceRecord
 from .entity import AliciaEntity, HubEntity
@@ -69,6 +70,15 @@ HEALTH: tuple[SensorEntityDescription, ...] = (
 )  # fmt: skip
 
 
+HEALTH_STATUS = SensorEntityDescription(
+    key="health_status",
+    translation_key="health_status",
+    device_class=SensorDeviceClass.ENUM,
+    options=[str(status) for status in Health],
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: AliciaConfigEntry,
@@ -92,7 +102,10 @@ async def async_setup_entry(
         return AliciaSensor(hub, record, capability.name, description)
 
     def health(hub: AliciaHub, record: DeviceRecord) -> list[SensorEntity]:
-        return [AliciaHealthSensor(hub, record, f"health_{d.key}", d) for d in HEALTH]
+        return [
+            AliciaHealthStatus(hub, record, "health_status", HEALTH_STATUS),
+            *(AliciaHealthSensor(hub, record, f"health_{d.key}", d) for d in HEALTH),
+        ]
 
     async_add_entities([SecuritySensor(hub, "security_refused")])
     setup_platform(hass, hub, Platform.SENSOR, async_add_entities, build, extra=health)
@@ -151,3 +164,14 @@ class AliciaHealthSensor(AliciaEntity, SensorEntity):
             if self.entity_description.key == "error_rate"
             else value
         )
+
+
+class AliciaHealthStatus(AliciaEntity, SensorEntity):
+    """What the device's latest heartbeat says: healthy, degraded or unhealthy."""
+
+    @property
+    def native_value(self) -> str | None:
+        """Unknown until the first heartbeat."""
+        device = self.hub.devices.get(self.device_id)
+        status = device.health_status if device is not None else None
+        return str(status) if status is not None else None

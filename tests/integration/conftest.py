@@ -10,6 +10,7 @@ from unittest.mock import Mock, PropertyMock, patch
 
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -20,7 +21,9 @@ from pytest_homeassistant_custom_component.typing import (
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
-from .helpers import setup_alicia
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import SENSOR, register, setup_alicia
 
 
 @pytest.fixture(autouse=True)
@@ -112,3 +115,15 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
         new_callable=PropertyMock,
     ):
         yield
+
+
+@pytest.fixture
+async def sensor(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """The kitchen sensor, approved (permit open); its Health entity's id."""
+    entry.runtime_data.set_permit(True)
+    await register(hass, SENSOR)
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, "kitchen_sensor_health_status"
+    )
+    assert entity_id is not None
+    return entity_id

@@ -308,9 +308,27 @@ class Vocabulary:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Analytics:
+    """A line for HA's logbook: what happened (a name), what to show, and the rest as data."""
+
+    event: str
+    message: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Analytics:
+        """Validate: `event` required (64 characters at most), `message` optional (255)."""
+        return cls(
+            required_text(payload, "event", longest=64),
+            optional_text(payload, "message", longest=255),
+            {k: v for k, v in payload.items() if k not in ("event", "message")},
+        )
+
+
 type Payload = (
     Registration | Unregister | Heartbeat | AiRequest | TtsRequest | SttRequest
-    | RouteRequest | Vocabulary
+    | RouteRequest | Vocabulary | Analytics
 )  # fmt: skip
 
 MODELS: dict[Kind, Any] = {
@@ -322,6 +340,7 @@ MODELS: dict[Kind, Any] = {
     Kind.STT_REQUEST: SttRequest,
     Kind.ROUTE: RouteRequest,
     Kind.VOCABULARY: Vocabulary,
+    Kind.ANALYTICS: Analytics,
 }
 
 

@@ -1,0 +1,53 @@
+"""How Alicia's events read in HA's logbook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .const import DOMAIN
+
+# The logbook's entry keys (homeassistant.components.logbook.const), as plain text:
+# importing the logbook component would make it a dependency.
+NAME = "name"
+MESSAGE = "message"
+DESCRIBED: dict[str, Callable[[dict[str, Any]], str]] = {
+    f"{DOMAIN}_analytics": lambda data: str(data.get("message") or data.get("event")),
+    f"{DOMAIN}_device_health": lambda data: (
+        f"reports its health as {data.get('status')}"
+    ),
+    f"{DOMAIN}_device_offline": lambda data: "went offline",
+    f"{DOMAIN}_device_online": lambda data: "is back online",
+    f"{DOMAIN}_device_approved": lambda data: "was approved",
+    f"{DOMAIN}_device_removed": lambda data: "was removed",
+}
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
+) -> None:
+    """One line per Alicia event: the device's name and what happened."""
+
+    @callback
+    def describe(event: Event) -> dict[str, str]:
+        data = dict(event.data)
+        return {
+            NAME: _name(hass, data),
+            MESSAGE: DESCRIBED[str(event.event_type)](data),
+        }
+
+    for event_type in DESCRIBED:
+        async_describe_event(DOMAIN, event_type, describe)
+
+
+def _name(hass: HomeAssistant, data: dict[str, Any]) -> str:
+    """The device's name now, else the one the event carried, else its id."""
+    device_id = data.get("device_id")
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        if (device := entry.runtime_data.devices.get(device_id)) is not None:
+            return str(device.name)
+    return str(data.get("name") or f"Alicia device {device_id}")

@@ -1,0 +1,116 @@
+"""Heartbeat status and analytics events: what the user sees (sensor, repair, event, logbook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import send
+from .test_mistakes import answers
+
+HEARTBEAT = "alicia/system/health/heartbeat"
+ANALYTICS = "alicia/integration/analytics/event"
+
+
+async def beat(hass: HomeAssistant, status: str) -> None:
+    await send(hass, HEARTBEAT, "kitchen_sensor", {
+        "device_id": "kitchen_sensor", "status": status, "interval": 10,
+    })  # fmt: skip
+
+
+def recorded(hass: HomeAssistant, event_type: str) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    def remember(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(event_type, remember)
+    return seen
+
+
+async def test_health_status_is_a_sensor(hass: HomeAssistant, sensor: str) -> None:
+    assert hass.states.get(sensor).state == "unknown"
+    await beat(hass, "healthy")
+    assert hass.states.get(sensor).state == "healthy"
+    await beat(hass, "degraded")
+    assert hass.states.get(sensor).state == "degraded"
+
+
+async def test_degraded_and_unhealthy_fire_events_and_unhealthy_raises_a_repair(
+    hass: HomeAssistant, sensor: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = recorded(hass, "alicia_device_health")
+    issues = ir.async_get(hass)
+    await beat(hass, "healthy")
+    assert events == []  # the first healthy heartbeat is no news
+    await beat(hass, "degraded")
+    assert events == [
+        {"device_id": "kitchen_sensor", "status": "degraded", "previous": "healthy"}
+    ]
+    assert "Device kitchen_sensor reports its health as degraded" in caplog.text
+    assert issues.async_get_issue(DOMAIN, "unhealthy_kitchen_sensor") is None
+    await beat(hass, "unhealthy")
+    issue = issues.async_get_issue(DOMAIN, "unhealthy_kitchen_sensor")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    await beat(hass, "unhealthy")
+    assert len(events) == 2  # only changes
+    await beat(hass, "healthy")
+    assert events[-1] == {
+        "device_id": "kitchen_sensor",
+        "status": "healthy",
+        "previous": "unhealthy",
+    }
+    assert issues.async_get_issue(DOMAIN, "unhealthy_kitchen_sensor") is None
+
+
+async def test_analytics_fire_an_event(hass: HomeAssistant, sensor: str) -> None:
+    events = recorded(hass, "alicia_analytics")
+    await send(hass, ANALYTICS, "kitchen_sensor", {
+        "event": "filter_changed", "message": "Fan filter replaced", "hours": 412,
+    })  # fmt: skip
+    assert events == [{
+        "device_id": "kitchen_sensor", "name": "Kitchen sensor", "event": "filter_changed",
+        "message": "Fan filter replaced", "data": {"hours": 412},
+    }]  # fmt: skip
+
+
+async def test_analytics_from_an_unknown_device_are_refused_and_answered(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    events = recorded(hass, "alicia_analytics")
+    await send(hass, ANALYTICS, "stranger", {"event": "spam", "message": "Buy now"})
+    assert events == []
+    (error,) = answers(mqtt_mock, "alicia/system/errors")
+    assert error["payload"]["error"]["code"] == "not_approved"
+    assert "stranger is not an approved device" in error["payload"]["error"]["message"]
+
+
+async def test_a_heartbeat_from_an_unknown_device_says_so(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    await send(
+        hass, HEARTBEAT, "new_gadget", {"device_id": "new_gadget", "status": "healthy"}
+    )
+    (error,) = answers(mqtt_mock, "alicia/system/errors")
+    assert error["payload"]["error"]["code"] == "not_approved"
+    assert "new_gadget is not an approved device" in caplog.text
+    assert entry.runtime_data.counters.unknown_device == 1
+
+
+async def test_analytics_without_an_event_name_are_a_mistake(
+    hass: HomeAssistant, sensor: str, mqtt_mock: MqttMockHAClient
+) -> None:
+    await send(hass, ANALYTICS, "kitchen_sensor", {"message": "no name"})
+    (error,) = answers(mqtt_mock, "alicia/system/errors")
+    assert error["payload"]["error"] == {
+        "code": "missing_field", "message": "payload.event is required",
+    }  # fmt: skip
