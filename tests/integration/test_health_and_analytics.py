@@ -35,12 +35,18 @@ def recorded(hass: HomeAssistant, event_type: str) -> list[dict[str, Any]]:
     return seen
 
 
+def shown(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
 async def test_health_status_is_a_sensor(hass: HomeAssistant, sensor: str) -> None:
-    assert hass.states.get(sensor).state == "unknown"
+    assert shown(hass, sensor) == "unknown"
     await beat(hass, "healthy")
-    assert hass.states.get(sensor).state == "healthy"
+    assert shown(hass, sensor) == "healthy"
     await beat(hass, "degraded")
-    assert hass.states.get(sensor).state == "degraded"
+    assert shown(hass, sensor) == "degraded"
 
 
 async def test_degraded_and_unhealthy_fire_events_and_unhealthy_raises_a_repair(
