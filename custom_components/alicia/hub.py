@@ -323,6 +323,13 @@ class AliciaHub:
             f"{self.prefix}/devices/{device_id}/command", message
         )
 
+    async def async_configure(self, device_id: str, settings: dict[str, Any]) -> None:
+        """Send a device its settings: retained, so it gets them when it next connects."""
+        message = self.link.message(device_id, "command", {"settings": settings})
+        await self.link.async_publish(
+            f"{self.prefix}/devices/{device_id}/config", message, retain=True
+        )
+
     def envelope(
         self, destination: str, message_type: str, payload: dict[str, Any]
     ) -> dict[str, Any]:

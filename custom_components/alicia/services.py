@@ -1,4 +1,4 @@
-"""The alicia.announce action."""
+"""The actions: alicia.announce, alicia.configure_device and alicia.mosquitto_acl."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from homeassistant.core import (
     SupportsResponse,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
 from .acl import mosquitto_acl
@@ -19,6 +19,10 @@ from .const import DOMAIN
 
 SERVICE_ANNOUNCE = "announce"
 SERVICE_ACL = "mosquitto_acl"
+SERVICE_CONFIGURE = "configure_device"
+CONFIGURE_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_DEVICE_ID): cv.string, vol.Required("settings"): dict}
+)
 SCHEMA = vol.All(
     vol.Schema(
         {
@@ -67,6 +71,28 @@ def async_setup_services(hass: HomeAssistant) -> None:
         announce,
         schema=SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+
+    async def configure(call: ServiceCall) -> None:
+        entries = hass.config_entries.async_loaded_entries(DOMAIN)
+        if not entries:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="not_loaded"
+            )
+        hub = entries[0].runtime_data
+        ha_device = dr.async_get(hass).async_get(call.data[ATTR_DEVICE_ID])
+        identifiers = ha_device.identifiers if ha_device is not None else set()
+        device_id = next((i for d, i in identifiers if d == DOMAIN), None)
+        if device_id is None or device_id not in hub.devices:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_device",
+                translation_placeholders={"device_id": call.data[ATTR_DEVICE_ID]},
+            )
+        await hub.async_configure(device_id, call.data["settings"])
+
+    hass.services.async_register(
+        DOMAIN, SERVICE_CONFIGURE, configure, schema=CONFIGURE_SCHEMA
     )
 
     async def acl(call: ServiceCall) -> ServiceResponse:

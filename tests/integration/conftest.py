@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
 import logging
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.alicia.const import DOMAIN
+from custom_components.alicia.hub import AliciaHub
+from tests.conftest import Mosquitto, wait_until
 
-from .helpers import SENSOR, register, setup_alicia
+from .helpers import SENSOR, register, setup_alicia, setup_real_mqtt
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +130,45 @@ async def sensor(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     )
     assert entity_id is not None
     return entity_id
+
+
+@dataclass
+class RealBus:
+    """Alicia on HA's real MQTT integration and a real Mosquitto."""
+
+    hub: AliciaHub
+    port: int
+
+
+@pytest.fixture
+def real_bus_options() -> dict[str, Any]:
+    """The Alicia entry's options on the real bus; a module overrides this fixture for others."""
+    return {}
+
+
+@pytest.fixture
+async def real_bus(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    tmp_path: Path,
+    mock_hass_config: None,
+    real_bus_options: dict[str, Any],
+) -> AsyncGenerator[RealBus]:
+    """A real Mosquitto, HA's real MQTT integration, and Alicia on it."""
+    broker = Mosquitto(tmp_path / "broker")
+    await hass.async_add_executor_job(broker.start)
+    try:
+        mqtt_entry = await setup_real_mqtt(hass, broker.port)
+        alicia = await setup_alicia(hass, real_bus_options)
+        # HA subscribes in a debounced batch: the broker's log says when it has them
+        # (a message published before that would reach nobody, as it would in life).
+        log = broker.directory / "mosquitto.log"
+        await wait_until(
+            lambda: "alicia/integration/analytics/event (QoS 1)" in log.read_text()
+        )
+        yield RealBus(alicia.runtime_data, broker.port)
+        assert await hass.config_entries.async_unload(alicia.entry_id)
+        assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
+        await hass.async_block_till_done()
+    finally:
+        await hass.async_add_executor_job(broker.stop)

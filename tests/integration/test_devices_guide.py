@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import json
 import os
 from pathlib import Path
@@ -16,10 +15,10 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.alicia.const import DOMAIN
-from custom_components.alicia.hub import AliciaHub
-from tests.conftest import ROOT, Mosquitto, wait_until
+from tests.conftest import ROOT, wait_until
 
-from .helpers import alicia_device, approve_from_repairs, setup_alicia, setup_real_mqtt
+from .conftest import RealBus
+from .helpers import alicia_device, approve_from_repairs
 
 pytestmark = pytest.mark.slow
 GUIDE = ROOT / "docs" / "devices.md"
@@ -67,28 +66,10 @@ def state(hass: HomeAssistant, platform: str, unique_id: str) -> str | None:
     return current.state if current else None
 
 
-@pytest.fixture
-async def hub(
-    hass: HomeAssistant, socket_enabled: None, tmp_path: Path, mock_hass_config: None
-) -> AsyncIterator[tuple[AliciaHub, int]]:
-    """A real Mosquitto, HA's real MQTT integration, and Alicia on it."""
-    broker = Mosquitto(tmp_path / "broker")
-    await hass.async_add_executor_job(broker.start)
-    try:
-        mqtt_entry = await setup_real_mqtt(hass, broker.port)
-        alicia = await setup_alicia(hass)
-        yield alicia.runtime_data, broker.port
-        assert await hass.config_entries.async_unload(alicia.entry_id)
-        assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
-        await hass.async_block_till_done()
-    finally:
-        await hass.async_add_executor_job(broker.stop)
-
-
 async def test_the_shell_walkthrough_works_as_written(
-    hass: HomeAssistant, hub: tuple[AliciaHub, int]
+    hass: HomeAssistant, real_bus: RealBus
 ) -> None:
-    alicia, port = hub
+    alicia, port = real_bus.hub, real_bus.port
     await run_block(step(1), port)
     await wait_until(lambda: "hand_sensor_01" in alicia.pending)
     await approve_from_repairs(hass, "pending_hand_sensor_01")
@@ -145,9 +126,9 @@ async def test_the_shell_walkthrough_works_as_written(
 
 
 async def test_the_example_device_signs_and_obeys(
-    hass: HomeAssistant, hub: tuple[AliciaHub, int], tmp_path: Path
+    hass: HomeAssistant, real_bus: RealBus, tmp_path: Path
 ) -> None:
-    alicia, port = hub
+    alicia, port = real_bus.hub, real_bus.port
     device = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "examples" / "alicia_device.py"), "--port", str(port),
         "--device-id", "desk_lamp_01", "--key-file", str(tmp_path / "lamp.pem"), "--every", "1",

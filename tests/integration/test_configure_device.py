@@ -1,0 +1,55 @@
+"""alicia.configure_device: settings to a device, retained and signed; only to Alicia's devices."""
+
+from __future__ import annotations
+
+import json
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from alicia_bus.signing import verify
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import alicia_device
+
+
+async def test_settings_are_sent_retained_and_signed(
+    hass: HomeAssistant,
+    sensor: str,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    device = alicia_device(hass, "kitchen_sensor")
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN, "configure_device",
+        {"device_id": device.id, "settings": {"report_interval": 60}}, blocking=True,
+    )  # fmt: skip
+    topic, raw, qos, retain = mqtt_mock.async_publish.call_args.args
+    assert (topic, qos, retain) == ("alicia/devices/kitchen_sensor/config", 1, True)
+    message = json.loads(raw)
+    assert message["payload"] == {"settings": {"report_interval": 60}}
+    assert message["destination"] == "kitchen_sensor"
+    verify(topic, message, entry.runtime_data.admission.key.public_key)
+
+
+async def test_only_alicia_devices_can_be_configured(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    other = MockConfigEntry(domain="demo")
+    other.add_to_hass(hass)
+    stranger = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("demo", "x")}
+    )
+    mqtt_mock.async_publish.reset_mock()
+    with pytest.raises(ServiceValidationError) as error:
+        await hass.services.async_call(
+            DOMAIN, "configure_device",
+            {"device_id": stranger.id, "settings": {"a": 1}}, blocking=True,
+        )  # fmt: skip
+    assert error.value.translation_key == "unknown_device"
+    mqtt_mock.async_publish.assert_not_called()

@@ -1,0 +1,273 @@
+"""Each row of docs/protocol.md's topic table that HA takes part in, driven on a real broker.
+
+The rows come from the document; a row without a scenario here (or a scenario
+without a row) fails, so the table and the behaviour cannot drift apart. The
+bridge's rows are driven in tests/bus/test_documented_topics.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import async_mock_service
+
+from alicia_bus.envelope import new_message
+from alicia_bus.signing import verify
+from custom_components.alicia.const import DOMAIN
+from tests.bus.client import BusClient, bus_client
+from tests.conftest import wait_until
+from tests.doc_topics import DocumentedTopic, documented_topics, served_by_bridge
+
+from .conftest import RealBus
+
+pytestmark = pytest.mark.slow
+DEVICE = "doc_device"
+REGISTRATION = {
+    "device_id": DEVICE, "device_type": "sensor", "name": "Doc device",
+    "capabilities": ["temperature", "switch"], "heartbeat_interval": 30,
+}  # fmt: skip
+ROWS = [row for row in documented_topics() if not served_by_bridge(row)]
+
+
+class Scene:
+    """What a scenario works with: HA, the hub, a client on the bus, recorded HA events."""
+
+    def __init__(self, hass: HomeAssistant, bus: RealBus, client: BusClient) -> None:
+        self.hass, self.hub, self.port, self.client = hass, bus.hub, bus.port, client
+
+    async def send(
+        self, topic: str, payload: dict[str, Any], retain: bool = False
+    ) -> None:
+        await self.client.publish(
+            topic, new_message(DEVICE, "event", payload), retain=retain
+        )
+
+    async def join(self) -> None:
+        """The doc device registers and is approved (automatic approval)."""
+        await self.send(
+            f"alicia/system/discovery/register/{DEVICE}", REGISTRATION, retain=True
+        )
+        await wait_until(lambda: self.entity("sensor", "temperature") is not None)
+
+    def entity(self, platform: str, key: str) -> str | None:
+        return er.async_get(self.hass).async_get_entity_id(
+            platform, DOMAIN, f"{DEVICE}_{key}"
+        )
+
+    def state(self, platform: str, key: str) -> str | None:
+        entity_id = self.entity(platform, key)
+        current = self.hass.states.get(entity_id) if entity_id else None
+        return current.state if current else None
+
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+
+        def remember(event: Event) -> None:
+            seen.append(dict(event.data))
+
+        self.hass.bus.async_listen(event_type, remember)
+        return seen
+
+    async def retained(self, topic: str) -> dict[str, Any]:
+        """What a device subscribing now receives on topic: only a retained message."""
+        async with bus_client(self.port, topic) as late:
+            return await late.wait_for(lambda m: True, topic=topic, limit=10)
+
+
+async def register_per_device(s: Scene, row: DocumentedTopic) -> None:
+    await s.send(row.concrete(DEVICE), REGISTRATION, retain=True)
+    await wait_until(lambda: DEVICE in s.hub.devices)
+
+
+async def register_shared(s: Scene, row: DocumentedTopic) -> None:
+    await s.send(row.topic, REGISTRATION)
+    await wait_until(lambda: DEVICE in s.hub.devices)
+
+
+async def unregister(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    await s.send(row.topic, {"device_id": DEVICE})
+    await wait_until(lambda: DEVICE not in s.hub.devices)
+
+
+async def capabilities(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    await s.send(
+        row.topic,
+        REGISTRATION | {"capabilities": ["temperature", "switch", "humidity"]},
+    )
+    await wait_until(lambda: s.entity("sensor", "humidity") is not None)
+
+
+async def heartbeat(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    await s.send(row.topic, {"device_id": DEVICE, "status": "degraded", "interval": 30})
+    await wait_until(lambda: s.state("sensor", "health_status") == "degraded")
+
+
+async def errors(s: Scene, row: DocumentedTopic) -> None:
+    await s.client.publish(f"alicia/devices/{DEVICE}/data", b"{not json")
+    error = await s.client.wait_for(lambda m: True, topic=row.topic, limit=10)
+    assert error["payload"]["error"]["code"] == "malformed_json"
+
+
+async def status(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    await s.send(row.concrete(DEVICE), {"state": "offline"}, retain=True)
+    await wait_until(lambda: s.state("binary_sensor", "connectivity") == "off")
+
+
+async def data(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    await s.send(row.concrete(DEVICE), {"values": {"temperature": 19.5}})
+    await wait_until(lambda: s.state("sensor", "temperature") == "19.5")
+
+
+async def command(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    switch = s.entity("switch", "switch")
+    await s.hass.services.async_call(
+        "switch", "turn_on", {"entity_id": switch}, blocking=True
+    )
+    sent = await s.client.wait_for(lambda m: True, topic=row.concrete(DEVICE), limit=10)
+    assert sent["payload"] == {
+        "capability": "switch",
+        "action": "turn_on",
+        "params": {},
+    }
+
+
+async def config(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    device = er.async_get(s.hass).async_get(str(s.entity("sensor", "temperature")))
+    assert device is not None
+    await s.hass.services.async_call(
+        DOMAIN, "configure_device",
+        {"device_id": device.device_id, "settings": {"report_interval": 60}}, blocking=True,
+    )  # fmt: skip
+    sent = await s.retained(row.concrete(DEVICE))
+    assert sent["payload"] == {"settings": {"report_interval": 60}}
+    verify(row.concrete(DEVICE), sent, s.hub.admission.key.public_key)
+
+
+async def announce(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    request = new_message(
+        DEVICE,
+        "request",
+        {
+            "message": "Dinner is ready.",
+            "target": {"entity_id": "media_player.kitchen"},
+        },
+    )
+    await s.client.publish(row.topic, request)
+    answer = await s.client.answer_to(request["message_id"], limit=10)
+    assert answer["payload"]["status"] == "played"
+
+
+async def telemetry(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    await s.send(row.topic, {"device_id": DEVICE, "values": {"temperature": 18.0}})
+    await wait_until(lambda: s.state("sensor", "temperature") == "18.0")
+
+
+async def vocabulary(s: Scene, row: DocumentedTopic) -> None:
+    sent = await s.retained(row.topic)
+    assert "kitchen" in [p.lower() for p in sent["payload"]["phrases"]]
+    verify(row.topic, sent, s.hub.admission.key.public_key)
+
+
+async def security_hub(s: Scene, row: DocumentedTopic) -> None:
+    sent = await s.retained(row.topic)
+    assert sent["payload"]["public_key"] == s.hub.admission.key.public_key
+    verify(row.topic, sent, sent["payload"]["public_key"])  # self-signed
+
+
+async def security_trust(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    sent = await s.retained(row.topic)
+    assert sent["payload"]["mode"] == "verify"
+    verify(row.topic, sent, s.hub.admission.key.public_key)
+
+
+async def ha_state(s: Scene, row: DocumentedTopic) -> None:
+    sent = await s.retained(row.concrete(entity_id="light.kitchen"))
+    assert sent["payload"]["entity_id"] == "light.kitchen"
+    assert sent["payload"]["state"] == "off"
+
+
+async def ha_command(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    request = new_message(
+        DEVICE,
+        "request",
+        {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
+    )
+    await s.client.publish(row.topic, request)
+    answer = await s.client.answer_to(request["message_id"], limit=10)
+    assert answer["payload"] == {"status": "done"}
+
+
+async def analytics(s: Scene, row: DocumentedTopic) -> None:
+    await s.join()
+    fired = s.events("alicia_analytics")
+    await s.send(row.topic, {"event": "door_opened", "message": "Door opened"})
+    await wait_until(lambda: bool(fired))
+    assert fired[0]["message"] == "Door opened"
+
+
+SCENARIOS: dict[str, Callable[[Scene, DocumentedTopic], Awaitable[None]]] = {
+    "alicia/system/discovery/register/{device_id}": register_per_device,
+    "alicia/system/discovery/register": register_shared,
+    "alicia/system/discovery/unregister": unregister,
+    "alicia/system/discovery/capabilities": capabilities,
+    "alicia/system/health/heartbeat": heartbeat,
+    "alicia/system/errors": errors,
+    "alicia/devices/{device_id}/status": status,
+    "alicia/devices/{device_id}/data": data,
+    "alicia/devices/{device_id}/command": command,
+    "alicia/devices/{device_id}/config": config,
+    "alicia/devices/speakers/announce": announce,
+    "alicia/devices/sensors/telemetry": telemetry,
+    "alicia/voice/stt/vocabulary": vocabulary,
+    "alicia/system/security/hub": security_hub,
+    "alicia/system/security/trust": security_trust,
+    "alicia/integration/ha/state/{entity_id}": ha_state,
+    "alicia/integration/ha/command": ha_command,
+    "alicia/integration/analytics/event": analytics,
+}
+
+
+def test_every_documented_row_has_a_scenario() -> None:
+    assert set(SCENARIOS) == {row.topic for row in ROWS}
+
+
+@pytest.fixture
+async def real_bus_options(hass: HomeAssistant) -> dict[str, Any]:
+    """Before Alicia starts: an exposed light, a media player and TTS; automatic approval."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
+    assert await async_setup_component(hass, "media_player", {})
+    await hass.async_block_till_done()
+    async_mock_service(hass, "media_player", "play_media")
+    async_mock_service(hass, "light", "turn_on")
+    hass.states.async_set(
+        "media_player.kitchen", "idle", {"supported_features": 512 | 1048576}
+    )
+    hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen"})
+    async_expose_entity(hass, "conversation", "light.kitchen", True)
+    return {"approval": "auto"}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.topic for row in ROWS])
+async def test_documented_topic_does_what_the_table_says(
+    hass: HomeAssistant, real_bus: RealBus, row: DocumentedTopic
+) -> None:
+    async with bus_client(real_bus.port, "alicia/#") as client:
+        await SCENARIOS[row.topic](Scene(hass, real_bus, client), row)
