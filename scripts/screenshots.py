@@ -1,6 +1,11 @@
-"""Screenshots of the local Alicia in HA's UI (headless Chromium), for the README.
+"""Screenshots of the local Alicia in HA's UI (headless Chromium), and a check of that UI.
 
-Needs scripts/develop running. Saves docs/images/{integration,device,approval}.png.
+Needs scripts/develop running. Saves integration.png, device.png and approval.png in a
+new temporary folder (printed), or in docs/images with --update-docs. --check also
+asserts what a user must see: the announce action's form with its target and fields,
+the approval dialog with the device's fingerprint, and an Alicia line in the logbook.
+Whatever it changes in HA (the permit switch, a device waiting for approval) is put
+back as it was.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import asyncio
 import json
 from pathlib import Path
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -40,9 +46,15 @@ async def main() -> None:
     parser.add_argument(
         "--credentials", type=Path, default=ROOT / ".dev" / "credentials.json"
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    parser.add_argument("--update-docs", action="store_true", help="write docs/images")
+    parser.add_argument("--check", action="store_true", help="assert what the UI shows")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = (
+        ROOT / "docs" / "images"
+        if args.update_docs
+        else Path(tempfile.mkdtemp(prefix="alicia-screenshots-"))
+    )
+    out.mkdir(parents=True, exist_ok=True)
 
     ha = Bootstrap(args.url, args.credentials)
     try:
@@ -56,15 +68,9 @@ async def main() -> None:
             for e in entities
             if e["platform"] == "alicia" and e["unique_id"].endswith("_permit")
         )
+        permit_was = (await ha._json("GET", f"/api/states/{permit}"))["state"]
         await ha._json("POST", "/api/services/switch/turn_off", {"entity_id": permit})
-        async with aiomqtt.Client("127.0.0.1", args.mqtt_port) as client:
-            message = new_message(NEWCOMER["device_id"], "event", NEWCOMER)
-            await client.publish(
-                f"alicia/system/discovery/register/{NEWCOMER['device_id']}",
-                json.dumps(message),
-                qos=1,
-                retain=True,
-            )
+        await newcomer(args.mqtt_port, NEWCOMER)
         light = next(d for d in devices if d["name"] == "Kitchen light")
         tokens = {
             **ha.tokens,
@@ -72,9 +78,45 @@ async def main() -> None:
             "clientId": ha.client_id,
             "expires": int(time.time() * 1000) + 1_800_000,
         }
+        try:
+            await shoot(args, out, tokens, light["id"])
+        finally:
+            # Put back what was changed: the newcomer leaves, the permit switch as it was.
+            await reject_newcomer(ha)
+            await newcomer(args.mqtt_port, None)
+            await ha._json(
+                "POST", f"/api/services/switch/turn_{permit_was}", {"entity_id": permit}
+            )
     finally:
         await ha.close()
 
+
+async def newcomer(port: int, registration: dict[str, Any] | None) -> None:
+    """The newcomer's retained registration, or (None) its removal."""
+    topic = f"alicia/system/discovery/register/{NEWCOMER['device_id']}"
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        if registration is None:
+            await client.publish(topic, b"", qos=1, retain=True)
+        else:
+            message = new_message(NEWCOMER["device_id"], "event", registration)
+            await client.publish(topic, json.dumps(message), qos=1, retain=True)
+
+
+async def reject_newcomer(ha: Bootstrap) -> None:
+    """What a user does in Repairs: open the newcomer's card, choose Reject."""
+    flow = await ha._json(
+        "POST", "/api/repairs/issues/fix",
+        {"handler": "alicia", "issue_id": f"pending_{NEWCOMER['device_id']}"},
+    )  # fmt: skip
+    await ha._json(
+        "POST", f"/api/repairs/issues/fix/{flow['flow_id']}", {"next_step_id": "reject"}
+    )
+
+
+async def shoot(
+    args: argparse.Namespace, out: Path, tokens: dict[str, Any], light_id: str
+) -> None:
+    """The screenshots; with --check, what each page must show."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path="/usr/bin/chromium",
@@ -87,7 +129,7 @@ async def main() -> None:
         )
         for name, path in (
             ("integration", "/config/integrations/integration/alicia"),
-            ("device", f"/config/devices/device/{light['id']}"),
+            ("device", f"/config/devices/device/{light_id}"),
             ("approval", "/config/repairs"),
         ):
             await page.goto(f"{args.url}{path}")
@@ -95,9 +137,34 @@ async def main() -> None:
             await page.wait_for_timeout(
                 2500
             )  # the frontend renders after its data arrives
-            await page.screenshot(path=str(args.out / f"{name}.png"))
-            print(f"screenshots: {args.out / f'{name}.png'}", file=sys.stderr)
+            await page.screenshot(path=str(out / f"{name}.png"))
+            print(f"screenshots: {out / f'{name}.png'}", file=sys.stderr)
+        if args.check:
+            await check(page, args.url)
         await browser.close()
+
+
+async def check(page: Any, url: str) -> None:
+    """What a user must see, in HA's real frontend (its text through the shadow DOM)."""
+
+    async def shows(path: str, *texts: str) -> None:
+        await page.goto(f"{url}{path}")
+        await page.wait_for_load_state("networkidle")
+        for text in texts:
+            await page.get_by_text(text, exact=False).first.wait_for(timeout=15000)
+            print(f"check: {path} shows {text!r}", file=sys.stderr)
+
+    # The announce action: its target and its fields, as the action editor shows them.
+    await shows("/developer-tools/action?service=alicia.announce",
+                "Announce", "Message", "Volume", "Media players")  # fmt: skip
+    # The approval card: the newcomer's fingerprint (unsigned: it says so).
+    await shows("/config/repairs", "Garage door sensor")
+    await page.get_by_text("Garage door sensor", exact=False).first.click()
+    await page.get_by_text("Fingerprint", exact=False).first.wait_for(timeout=15000)
+    print("check: the approval dialog shows the fingerprint", file=sys.stderr)
+    await page.keyboard.press("Escape")
+    # The logbook: Alicia's lines (approvals of the simulator's devices, at least).
+    await shows("/logbook", "was approved")
 
 
 if __name__ == "__main__":

@@ -151,6 +151,8 @@ async def test_the_example_device_signs_and_obeys(
             f"desk_lamp_01: key fingerprint {shown}\n" in lines
         )  # what the user compares
         await approve_from_repairs(hass, "pending_desk_lamp_01")
+        audit = alicia.admission.audit
+        before = dict(audit.counts)  # it may have reported before approval: answered
         await wait_until(
             lambda: state(hass, "light", "desk_lamp_01_light") == "off", 30
         )
@@ -174,9 +176,10 @@ async def test_the_example_device_signs_and_obeys(
         await wait_until(lambda: bool(analytics), 30)
         assert analytics[0]["event"] == "button_pressed"
 
-        audit = alicia.admission.audit
-        assert "desk_lamp_01" not in audit.unsigned_sources
-        assert audit.refused == 0
+        # Since approval, everything it sent was verified against its key; nothing refused.
+        assert audit.counts["verified"] > before.get("verified", 0)
+        for code in ("unsigned", "bad_signature", "untrusted", "stale", "replayed"):
+            assert audit.counts[code] == before.get(code, 0), code
     finally:
         device.terminate()
         await device.wait()
