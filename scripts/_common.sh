@@ -12,9 +12,12 @@ WYOMING_OLDEST=1.7.2
 setup_stamp() {
     cat "$ROOT/pyproject.toml" "$ROOT/scripts/setup" "$ROOT/scripts/ha-newest-overrides.txt" | sha256sum | cut -d' ' -f1
 }
+# libturbojpeg: HA's camera component (which its AI tasks load) logs an error without it.
+has_turbojpeg() { { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q libturbojpeg.so; }
 system_is_ready() {
     { command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]]; } \
-        && command -v mosquitto_pub >/dev/null && command -v ffmpeg >/dev/null
+        && command -v mosquitto_pub >/dev/null && command -v ffmpeg >/dev/null \
+        && has_turbojpeg
 }
 setup_is_current() {
     [[ -x "$PY" && -f "$VENV/.alicia-setup" && "$(cat "$VENV/.alicia-setup")" == "$(setup_stamp)" ]] && system_is_ready

@@ -224,8 +224,30 @@ class Bootstrap:
                     {"next_step_id": "approve"},
                 )
 
+    async def speaker_area(self) -> None:
+        """The development speaker in the Kitchen, where the simulator's kitchen devices are."""
+        areas, entities = await self.websocket(
+            {"type": "config/area_registry/list"},
+            {"type": "config/entity_registry/list"},
+        )
+        kitchen = next((a["area_id"] for a in areas if a["name"] == "Kitchen"), None)
+        if kitchen is None:
+            (created,) = await self.websocket(
+                {"type": "config/area_registry/create", "name": "Kitchen"}
+            )
+            kitchen = created["area_id"]
+        for entity in entities:
+            if (
+                entity["platform"] == "alicia_dev_speaker"
+                and entity.get("area_id") != kitchen
+            ):
+                await self.websocket({
+                    "type": "config/entity_registry/update",
+                    "entity_id": entity["entity_id"], "area_id": kitchen,
+                })  # fmt: skip
+
     async def drop_unused_defaults(self) -> None:
-        """Onboarding adds integrations (weather, radio, Google TTS) this setup has no packages for."""
+        """What onboarding added to .dev folders made before scripts/develop skipped its step."""
         for entry in await self._json("GET", "/api/config/config_entries/entry"):
             if entry["domain"] in {"met", "radio_browser", "google_translate"}:
                 await self._json(
@@ -262,6 +284,7 @@ async def main() -> None:
         await bootstrap.entry("alicia", {})
         await asyncio.sleep(2)  # the wyoming entities appear once its entry is loaded
         await bootstrap.pipeline()
+        await bootstrap.speaker_area()
         if first_time:
             await bootstrap.permit()
         print(

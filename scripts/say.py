@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import datetime
+import io
 from pathlib import Path
 import sys
+import time
 from typing import Any
+
+import av
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -72,6 +76,8 @@ async def run(args: argparse.Namespace) -> int:
                     await ws.send_bytes(prefix)
                 if event["type"] in ("run-end", "error"):
                     break
+        # HA makes the speech when a player fetches it: fetch it, as a speaker does.
+        spoken = await fetch_speech(ha, events)
         await asyncio.sleep(1.0)  # the device reports its new state
         after = {
             s["entity_id"]: s["state"] for s in await ha._json("GET", "/api/states")
@@ -104,12 +110,41 @@ async def run(args: argparse.Namespace) -> int:
     stages = [
         ("speech-to-text", "stt-start", "stt-end"),
         ("intent", "intent-start", "intent-end"),
-        ("text-to-speech", "tts-start", "tts-end"),
     ]
-    print("timings:    " + ", ".join(
-        f"{label} {(at(end) - at(start)).total_seconds() * 1000:.0f} ms" for label, start, end in stages if start in by_type and end in by_type
-    ))  # fmt: skip
-    return 0
+    timings = [
+        f"{label} {(at(end) - at(start)).total_seconds() * 1000:.0f} ms"
+        for label, start, end in stages
+        if start in by_type and end in by_type
+    ]
+    if spoken is not None:
+        seconds, size, audio_seconds = spoken
+        timings.append(
+            f"text-to-speech {seconds * 1000:.0f} ms ({size} bytes, {audio_seconds:.1f} s of audio)"
+        )
+    print("timings:    " + ", ".join(timings))
+    return 0 if spoken is not None or "tts-end" not in by_type else 1
+
+
+async def fetch_speech(
+    ha: Bootstrap, events: list[dict[str, Any]]
+) -> tuple[float, int, float] | None:
+    """Fetch the answer's audio: seconds it took, its size, and how long it plays."""
+    ends = [e for e in events if e["type"] == "tts-end"]
+    if not ends:
+        return None
+    url = ends[0]["data"]["tts_output"]["url"]
+    started = time.perf_counter()
+    async with ha.session.get(f"{ha.url}{url}") as response:
+        if response.status != 200:
+            print(f"error: fetching the speech gave HTTP {response.status}")
+            return None
+        audio = await response.read()
+    seconds = time.perf_counter() - started
+    # An MP3 or WAV of Piper's 22.05 kHz speech; its length from PyAV, which reads both.
+    container = av.open(io.BytesIO(audio), mode="r")
+    duration = float(container.duration or 0) / av.time_base
+    container.close()
+    return seconds, len(audio), duration
 
 
 def main() -> int:

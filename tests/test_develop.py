@@ -68,8 +68,38 @@ async def test_develop_runs_everything_and_say_controls_a_device(
                     if {d["name"] for d in devices} >= SIMULATED:
                         break
                     await asyncio.sleep(0.5)
+            # A local speaker plays announcements: it fetches the audio and shows it.
+            answer = await ha._json(
+                "POST", "/api/services/alicia/announce?return_response",
+                {"entity_id": "media_player.development_speaker", "message": "Dinner is ready."},
+            )  # fmt: skip
+            assert answer["service_response"] == {
+                "players": ["media_player.development_speaker"]
+            }
+            speaker = await ha._json(
+                "GET", "/api/states/media_player.development_speaker"
+            )
+            assert speaker["attributes"]["bytes"] > 1000
+            assert (
+                await asyncio.to_thread(os.path.getsize, speaker["attributes"]["file"])
+                > 1000
+            )
+            # The recorder and the logbook run: Alicia's approvals are there (once the
+            # recorder has committed them).
+            async with asyncio.timeout(60):
+                while not await approvals_logged(ha):  # noqa: ASYNC110 - HA signals nothing here
+                    await asyncio.sleep(1)
         finally:
             await ha.close()
+
+        logs = tmp_path / "dev" / "logs" / "latest"
+        errors = [
+            line
+            for line in (logs / "homeassistant.log").read_text().splitlines()
+            if " ERROR " in line
+        ]
+        assert errors == []
+        assert "not be run as root" not in (logs / "mosquitto.log").read_text()
 
         say = await asyncio.create_subprocess_exec(
             "bash", str(ROOT / "scripts" / "say"), "turn on the kitchen light", env=env, cwd=ROOT,
@@ -81,6 +111,19 @@ async def test_develop_runs_everything_and_say_controls_a_device(
         # The simulator obeyed and reported. The entity id is HA's choice (newer
         # HA puts the device's area in front: light.kitchen_kitchen_light).
         assert re.search(r"light\.\w*kitchen_light: off -> on", said), said
+        # HA's real frontend in headless Chromium shows what a user needs (and the
+        # check puts back what it changes).
+        shots = await asyncio.create_subprocess_exec(
+            "bash", str(ROOT / "scripts" / "screenshots"), "--check", env=env, cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        checked = (await asyncio.wait_for(shots.communicate(), 600))[0].decode()
+        assert shots.returncode == 0, checked
+        assert "check: /logbook shows 'Batteries replaced'" in checked
+        # The speech was fetched and timed, not just asked for.
+        assert re.search(
+            r"text-to-speech \d+ ms \(\d+ bytes, [\d.]+ s of audio\)", said
+        ), said
     finally:
         os.killpg(develop.pid, signal.SIGTERM) if develop.returncode is None else None
         await asyncio.wait_for(develop.wait(), 60)
@@ -88,7 +131,11 @@ async def test_develop_runs_everything_and_say_controls_a_device(
     for port in ports.values():
         assert not listening(port), port
 
+    first_logs = (tmp_path / "dev" / "logs" / "latest").resolve()
     # A second start reuses the state: no onboarding, the same user, the same entries.
+    await asyncio.sleep(
+        1
+    )  # the logs of each run go to a folder named by its start second
     again = await start(env)
     try:
         lines = await wait_ready(again)
@@ -107,11 +154,20 @@ async def test_develop_runs_everything_and_say_controls_a_device(
                 for e in entries
                 if e["domain"] in {"alicia", "mqtt", "wyoming"}
             ) == ["alicia", "mqtt", "wyoming"]
+            # Each run keeps its own logs.
+            assert (tmp_path / "dev" / "logs" / "latest").resolve() != first_logs
+            assert (first_logs / "homeassistant.log").stat().st_size > 0
         finally:
             await ha.close()
     finally:
         os.killpg(again.pid, signal.SIGTERM) if again.returncode is None else None
         await asyncio.wait_for(again.wait(), 60)
+
+
+async def approvals_logged(ha: Bootstrap) -> bool:
+    """Whether HA's logbook has a line for an Alicia approval."""
+    entries = await ha._json("GET", "/api/logbook")
+    return any(entry.get("message") == "was approved" for entry in entries)
 
 
 async def start(env: dict[str, str]) -> asyncio.subprocess.Process:
