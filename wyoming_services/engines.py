@@ -63,7 +63,8 @@ class Engines:
     def info(self) -> Info:
         """The describe answer, built from what is installed (models may still be loading)."""
         asr = AsrProgram(
-            name="alicia-stt",
+            # HA names its entities after the programs: "Alicia (Whisper)", not an id.
+            name="Alicia (Whisper)",
             description="Alicia speech-to-text (faster-whisper)",
             attribution=_ATTRIBUTION_WHISPER,
             installed=self.stt.load_error is None,
@@ -81,7 +82,7 @@ class Engines:
             supports_transcript_streaming=True,
         )
         tts = TtsProgram(
-            name="alicia-tts",
+            name="Alicia (Piper)",
             description="Alicia text-to-speech (Piper)",
             attribution=_ATTRIBUTION_PIPER,
             installed=bool(self.tts.voices),
@@ -115,10 +116,19 @@ class Engines:
 def _voice_info(voice: VoiceInfo) -> TtsVoice:
     return TtsVoice(
         name=voice.name,
-        description=voice.name,
+        description=voice_title(voice.name),
         attribution=_ATTRIBUTION_PIPER,
         installed=True,
         version=None,
         languages=voice.languages,
         speakers=[TtsVoiceSpeaker(name=s) for s in voice.speakers] or None,
     )
+
+
+def voice_title(name: str) -> str:
+    """What HA shows for a Piper voice: en_US-joe-medium -> "Joe (en_US, medium)"."""
+    parts = name.split("-")
+    if len(parts) != 3:
+        return name
+    language, speaker, quality = parts
+    return f"{speaker.replace('_', ' ').title()} ({language}, {quality})"

@@ -53,11 +53,13 @@ async def test_registration_status_and_heartbeat(bus: Bus) -> None:
         health = heartbeat["payload"]
         assert health["service_id"] == "bridge-a"
         assert health["status"] == "healthy"
-        assert set(health["metrics"]) == {
+        # response_time only once something was served (tests/bus/test_health_report.py).
+        assert {"cpu_usage", "memory_usage", "error_rate"} <= set(health["metrics"])
+        assert set(health["metrics"]) <= {
             "cpu_usage",
             "memory_usage",
-            "response_time",
             "error_rate",
+            "response_time",
         }
         assert 0 < health["metrics"]["memory_usage"] < 100
 

@@ -43,6 +43,8 @@ class HealthReport:
         """Start measuring CPU time from now."""
         self.counters = counters
         self._cpu_mark = (time.monotonic(), sum(os.times()[:2]))
+        # The mean of the latest interval that had requests; none before the first.
+        self._response_ms: float | None = None
 
     def document(
         self, service_id: str, interval: float, engines_ready: bool
@@ -56,7 +58,8 @@ class HealthReport:
         counters = self.counters
         requests = counters.window_requests
         error_rate = counters.window_errors / requests if requests else 0.0
-        response_ms = 1000.0 * counters.window_time / requests if requests else 0.0
+        if requests:
+            self._response_ms = 1000.0 * counters.window_time / requests
         counters.window_requests = counters.window_errors = 0
         counters.window_time = 0.0
         status = (
@@ -73,9 +76,13 @@ class HealthReport:
             "metrics": {
                 "cpu_usage": round(min(cpu_usage, 100.0), 2),
                 "memory_usage": round(memory_percent(), 2),
-                "response_time": round(response_ms, 1),
                 "error_rate": round(error_rate, 4),
-            },
+            }
+            | (
+                {"response_time": round(self._response_ms, 1)}
+                if self._response_ms is not None
+                else {}
+            ),
             "counters": {
                 "requests": counters.requests,
                 "errors": counters.errors,
