@@ -181,7 +181,7 @@ class Bootstrap:
             "type": "assist_pipeline/pipeline/create", "name": "Alicia", "language": "en",
             "conversation_engine": wyoming.get("conversation", "conversation.home_assistant"), "conversation_language": "en",
             "stt_engine": wyoming["stt"], "stt_language": "en",
-            "tts_engine": wyoming["tts"], "tts_language": "en_US", "tts_voice": "en_US-joe-medium",
+            "tts_engine": wyoming["tts"], "tts_language": "en-US", "tts_voice": "en_US-joe-medium",
             "wake_word_entity": None, "wake_word_id": None,
             # Commands like "turn on the light" go to HA first; everything else to Grok.
             "prefer_local_intents": True,

@@ -120,7 +120,7 @@ def _voice_info(voice: VoiceInfo) -> TtsVoice:
         attribution=_ATTRIBUTION_PIPER,
         installed=True,
         version=None,
-        languages=voice.languages,
+        languages=display_languages(voice.languages),
         speakers=[TtsVoiceSpeaker(name=s) for s in voice.speakers] or None,
     )
 
@@ -132,3 +132,13 @@ def voice_title(name: str) -> str:
         return name
     language, speaker, quality = parts
     return f"{speaker.replace('_', ' ').title()} ({language}, {quality})"
+
+
+def display_languages(languages: list[str]) -> list[str]:
+    """Piper's codes (en_US) and their BCP 47 form (en-US), which HA shows by name.
+
+    HA checks a pipeline's TTS language exactly against these: pipelines made with
+    en_US keep working, and new ones get "English (United States)" (sorted first).
+    """
+    shown = {code.replace("_", "-") for code in languages} | set(languages)
+    return sorted(shown)

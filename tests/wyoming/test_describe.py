@@ -21,7 +21,7 @@ async def test_describe_lists_installed_programs(wyoming_server: ServerProcess) 
     assert info.asr[0].models[0].languages == ["en"]
     assert info.asr[0].supports_transcript_streaming
     assert [voice.name for voice in info.tts[0].voices] == ["en_US-joe-medium"]
-    assert info.tts[0].voices[0].languages == ["en_US"]
+    assert info.tts[0].voices[0].languages == ["en-US", "en_US"]
     # What HA's voice picker shows.
     assert info.tts[0].voices[0].description == "Joe (en_US, medium)"
     assert info.tts[0].supports_synthesize_streaming
