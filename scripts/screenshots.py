@@ -71,8 +71,6 @@ async def main() -> None:
         permit_was = (await ha._json("GET", f"/api/states/{permit}"))["state"]
         await ha._json("POST", "/api/services/switch/turn_off", {"entity_id": permit})
         await newcomer(args.mqtt_port, NEWCOMER)
-        if args.check:
-            await analytics(args.mqtt_port)
         light = next(d for d in devices if d["name"] == "Kitchen light")
         tokens = {
             **ha.tokens,
@@ -151,21 +149,32 @@ async def shoot(
             await page.screenshot(path=str(out / f"{name}.png"))
             print(f"screenshots: {out / f'{name}.png'}", file=sys.stderr)
         if args.check:
-            await check(page, args.url)
+            try:
+                await check(page, args.url, args.mqtt_port)
+            except Exception:
+                await page.screenshot(path=str(out / "check-failed.png"))
+                print(
+                    f"check: FAILED, the page then: {out / 'check-failed.png'}",
+                    file=sys.stderr,
+                )
+                raise
         await browser.close()
 
 
-async def check(page: Any, url: str) -> None:
+async def check(page: Any, url: str, mqtt_port: int) -> None:
     """What a user must see, in HA's real frontend (its text through the shadow DOM)."""
+
+    async def sees(*texts: str) -> None:
+        for text in texts:
+            await page.locator(f"text={text} >> visible=true").first.wait_for(
+                timeout=30000
+            )
+            print(f"check: {page.url} shows {text!r}", file=sys.stderr)
 
     async def shows(path: str, *texts: str) -> None:
         await page.goto(f"{url}{path}")
         await page.wait_for_load_state("networkidle")
-        for text in texts:
-            await page.locator(f"text={text} >> visible=true").first.wait_for(
-                timeout=15000
-            )
-            print(f"check: {path} shows {text!r}", file=sys.stderr)
+        await sees(*texts)
 
     # The announce action in the action editor: chosen as a user does, then its form.
     await shows("/developer-tools/action", "The actions tool allows you")
@@ -183,8 +192,10 @@ async def check(page: Any, url: str) -> None:
     await page.locator("text=fingerprint >> visible=true").first.wait_for(timeout=15000)
     print("check: the approval dialog shows the fingerprint", file=sys.stderr)
     await page.keyboard.press("Escape")
-    # The logbook: a device's analytics event, as a line of its own.
-    await shows("/logbook", "Hall button", "Batteries replaced")
+    # The logbook, open: a device's analytics event arrives as a line of its own.
+    await shows("/logbook", "Activity")
+    await analytics(mqtt_port)
+    await sees("Batteries replaced", "Hall button")
 
 
 if __name__ == "__main__":
