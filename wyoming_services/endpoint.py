@@ -21,6 +21,10 @@ class EndpointConfig:
     vad_threshold: float = 0.5
     # A frame is loud above this RMS (about -48 dBFS) ...
     energy_floor: float = 0.004
+    # ... or, for speech that is quiet all through, above this fraction of the
+    # loudest frame (-12 dB), but never below -60 dBFS (silence, dither) ...
+    quiet_relative: float = 0.25
+    quiet_floor: float = 0.001
     # ... and above this fraction of the loudest frame so far (-26 dB).
     energy_relative: float = 0.05
     # Audio kept after the last loud frame, for soft word endings.
@@ -53,8 +57,17 @@ class SpeechTracker:
 
     @property
     def has_speech(self) -> bool:
-        """Whether the VAD judged any frame to be speech."""
+        """Whether the VAD judged any frame to be speech (what speculation waits for)."""
         return self.speech_frames > 0
+
+    @property
+    def may_have_speech(self) -> bool:
+        """Whether the audio is worth decoding: the VAD heard speech, or anything was loud.
+
+        The VAD reacts ~0.6 s late: a short command with no silence after it ("stop")
+        ends before it says speech. When in doubt, decode.
+        """
+        return self.has_speech or self.loud_end > 0
 
     def feed(self, samples: Float32Array) -> None:
         """Judge every whole 10 ms frame of new audio."""
@@ -71,14 +84,21 @@ class SpeechTracker:
                 self.speech_frames += 1
             level = float(rms[index])
             self._peak_rms = max(self._peak_rms, level)
-            if level >= max(
-                self.config.energy_floor, self.config.energy_relative * self._peak_rms
-            ):
+            if level >= self._loud_threshold():
                 self.loud_end = self.samples_seen
         self._pending = buf[whole:].copy()
 
+    def _loud_threshold(self) -> float:
+        config, peak = self.config, self._peak_rms
+        floor = max(
+            min(config.energy_floor, config.quiet_relative * peak), config.quiet_floor
+        )
+        return max(floor, config.energy_relative * peak)
+
     def utterance_end(self, total_samples: int) -> int:
-        """Samples worth decoding: up to the last loud frame plus the tail."""
+        """Samples worth decoding: up to the last loud frame plus the tail (all, if none was loud)."""
+        if self.loud_end == 0:
+            return total_samples  # speech quieter than the energy floor: keep it all
         tail = math.ceil(self.config.tail_seconds * TARGET_RATE)
         return min(total_samples, self.loud_end + tail)
 

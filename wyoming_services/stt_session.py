@@ -112,7 +112,7 @@ class SttSession:
         self._append(self._converter.convert(b"", last=True))
         self.engine.counters.requests += 1
         audio_seconds = self._samples / TARGET_RATE
-        if not self._tracker.has_speech:
+        if not self._tracker.may_have_speech:
             self._discard_speculation()
             return SessionResult(
                 Transcription("", [], self.language, 0.0), 0, 0, False, audio_seconds
