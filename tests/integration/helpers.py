@@ -9,7 +9,7 @@ import uuid
 
 from homeassistant.components import mqtt
 from homeassistant.components.repairs import RepairsFlowManager
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
@@ -173,3 +173,14 @@ def alicia_device(hass: HomeAssistant, device_id: str) -> dr.DeviceEntry | None:
     """The HA device of an Alicia device id."""
     (entry,) = hass.config_entries.async_entries("alicia")
     return find_device(hass, entry.entry_id, device_id)
+
+
+def recorded(hass: HomeAssistant, event_type: str) -> list[dict[str, Any]]:
+    """The data of each event_type fired from now on, as HA delivers them."""
+    seen: list[dict[str, Any]] = []
+
+    def remember(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(event_type, remember)
+    return seen

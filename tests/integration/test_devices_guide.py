@@ -8,9 +8,8 @@ import os
 from pathlib import Path
 import re
 import sys
-from typing import Any
 
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 
@@ -18,7 +17,7 @@ from custom_components.alicia.const import DOMAIN
 from tests.conftest import ROOT, wait_until
 
 from .conftest import RealBus
-from .helpers import alicia_device, approve_from_repairs
+from .helpers import alicia_device, approve_from_repairs, recorded
 
 pytestmark = pytest.mark.slow
 GUIDE = ROOT / "docs" / "devices.md"
@@ -48,16 +47,6 @@ def step(number: int) -> str:
     start = text.index(f"\n## {number}. ")
     blocks: list[str] = re.findall(r"```bash\n(.*?)```", text[start:], re.DOTALL)
     return blocks[0]
-
-
-def recorded(hass: HomeAssistant, event_type: str) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def remember(event: Event) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(event_type, remember)
-    return seen
 
 
 def state(hass: HomeAssistant, platform: str, unique_id: str) -> str | None:
@@ -93,6 +82,7 @@ async def test_the_shell_walkthrough_works_as_written(
     await wait_until(
         lambda: state(hass, "sensor", "hand_sensor_01_health_status") == "degraded"
     )
+    await wait_until(lambda: bool(health))  # the event's listener runs on its own turn
     assert health[0]["status"] == "degraded"
 
     listening = asyncio.create_task(run_block(step(5), port))

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
@@ -25,6 +25,7 @@ from tests.conftest import wait_until
 from tests.doc_topics import DocumentedTopic, documented_topics, served_by_bridge
 
 from .conftest import RealBus
+from .helpers import recorded
 
 pytestmark = pytest.mark.slow
 DEVICE = "doc_device"
@@ -66,13 +67,7 @@ class Scene:
         return current.state if current else None
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
-        seen: list[dict[str, Any]] = []
-
-        def remember(event: Event) -> None:
-            seen.append(dict(event.data))
-
-        self.hass.bus.async_listen(event_type, remember)
-        return seen
+        return recorded(self.hass, event_type)
 
     async def retained(self, topic: str) -> dict[str, Any]:
         """What a device subscribing now receives on topic: only a retained message."""

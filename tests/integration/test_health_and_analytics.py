@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -12,7 +10,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import send
+from .helpers import recorded, send
 from .test_mistakes import answers
 
 HEARTBEAT = "alicia/system/health/heartbeat"
@@ -23,16 +21,6 @@ async def beat(hass: HomeAssistant, status: str) -> None:
     await send(hass, HEARTBEAT, "kitchen_sensor", {
         "device_id": "kitchen_sensor", "status": status, "interval": 10,
     })  # fmt: skip
-
-
-def recorded(hass: HomeAssistant, event_type: str) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def remember(event: Event) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(event_type, remember)
-    return seen
 
 
 def shown(hass: HomeAssistant, entity_id: str) -> str:

@@ -12,10 +12,10 @@ import asyncio
 
 import numpy as np
 import pytest
-import soxr
 
 from tests.conftest import ServerProcess, sockets_allowed
 from tests.wyoming.client import synthesize, transcribe
+from tests.wyoming.clips import as_format, trimmed
 from tests.wyoming.phrases import normalize
 
 COMMANDS = [
@@ -28,21 +28,6 @@ COMMANDS = [
 ]
 # (rate, channels): what HA's satellites, phones and sound cards send.
 FORMATS = [(8000, 1), (16000, 1), (22050, 1), (44100, 2), (48000, 2)]
-
-
-def trimmed(pcm: bytes) -> np.ndarray:
-    """The speech only: from the first to the last sample above 2 % of the peak."""
-    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
-    loud = np.nonzero(np.abs(audio) > 0.02 * np.abs(audio).max())[0]
-    return audio[loud[0] : loud[-1] + 1]
-
-
-def as_format(
-    audio: np.ndarray, rate: int, to_rate: int, channels: int, gain: float = 1.0
-) -> bytes:
-    resampled = soxr.resample(audio, rate, to_rate) * gain
-    pcm = (np.clip(resampled, -1, 1) * 32767).astype("<i2")
-    return np.repeat(pcm, channels).tobytes()
 
 
 @pytest.fixture(scope="module")
