@@ -49,6 +49,9 @@ class Counters:
 
 MISTAKE_RATE = 1.0
 MISTAKE_BURST = 5.0
+# All answers to mistakes together: forged sources each get a fresh bucket above.
+MISTAKES_ALL_RATE = 10.0
+MISTAKES_ALL_BURST = 50.0
 # Device requests (announcements, HA commands) being served at once.
 MAX_REQUESTS_IN_FLIGHT = 16
 # (source, message id) of requests run, remembered to run each once.
@@ -77,6 +80,7 @@ class BusLink:
         self._served: OrderedDict[tuple[str, str], None] = OrderedDict()
         # Answers to mistakes, per sender: a burst of 5, then one a second.
         self._mistakes = RateLimiter(MISTAKE_RATE, MISTAKE_BURST)
+        self._all_mistakes = RateLimiter(MISTAKES_ALL_RATE, MISTAKES_ALL_BURST)
 
     async def async_subscribe(self, handlers: dict[str, Handler]) -> None:
         """Subscribe each topic (under the prefix) to its handler."""
@@ -126,12 +130,14 @@ class BusLink:
     def _answer_mistake(self, topic: str, err: ProtocolError) -> None:
         """Tell the sender what is wrong: on its reply_to, else alicia/system/errors.
 
-        Throttled per sender (a device maker iterating gets every answer; a flood does
-        not), logged and counted alike.
+        Throttled per sender and in all (a device maker iterating gets every answer;
+        a flood, also from forged senders, does not), logged and counted alike.
         """
         sender = echo(err.envelope, self.prefix)
         source = sender.source
         if not self._mistakes.allow(source or "\x00unknown"):
+            return
+        if not self._all_mistakes.allow("\x00all"):
             return
         self.admission.audit.record(err.code, source or "?", topic)
         _LOGGER.warning(

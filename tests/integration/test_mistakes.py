@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -91,3 +92,18 @@ async def test_hostile_ids_and_reply_topics_are_not_echoed(
     await send_raw(hass, REGISTER, text)
     (error,) = answers(mqtt_mock, "alicia/system/errors")  # not the hostile topic
     assert error["correlation_id"] == "unknown"
+
+
+async def test_a_flood_from_forged_senders_is_not_answered_in_full(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Each forged source has a fresh bucket: the answers need a bound of their own."""
+    for number in range(300):
+        source = f"forged_{number}"
+        heartbeat = message(source, {"device_id": source, "status": "healthy"})
+        async_fire_mqtt_message(hass, "alicia/system/health/heartbeat", heartbeat)
+    await hass.async_block_till_done()
+    assert len(answers(mqtt_mock, "alicia/system/errors")) <= 60
+    assert caplog.text.count("Refused a message from forged_") <= 60
+    assert entry.runtime_data.counters.unknown_device == 300  # every one counted
