@@ -20,3 +20,11 @@ def find_device(
         found: dr.DeviceEntry | None = by_identifier((DOMAIN, device_id), entry_id)
         return found
     return registry.async_get_device(identifiers={(DOMAIN, device_id)})
+
+
+def alicia_id(hass: HomeAssistant, ha_device_id: str) -> str | None:
+    """The Alicia device id of an HA device, if it is one of Alicia's."""
+    device = dr.async_get(hass).async_get(ha_device_id)
+    if device is None:
+        return None
+    return next((i for d, i in device.identifiers if d == DOMAIN), None)

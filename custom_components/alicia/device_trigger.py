@@ -14,13 +14,13 @@ from homeassistant.const import (
     CONF_TYPE,
 )
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
 from .capabilities import EVENTS
 from .const import DOMAIN
+from .device_registry import alicia_id
 
 CONF_SUBTYPE = "subtype"
 EVENT_BUTTON = f"{DOMAIN}_button"
@@ -30,12 +30,10 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 
 
 def _record(hass: HomeAssistant, device_id: str) -> Any:
-    device = dr.async_get(hass).async_get(device_id)
-    if device is None:
+    if (found := alicia_id(hass, device_id)) is None:
         return None
-    alicia_id = next((i for d, i in device.identifiers if d == DOMAIN), None)
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if (device := entry.runtime_data.devices.get(alicia_id)) is not None:
+        if (device := entry.runtime_data.devices.get(found)) is not None:
             return device.record
     return None
 

@@ -10,12 +10,14 @@ from homeassistant.core import (
     SupportsResponse,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from .acl import mosquitto_acl
 from .announce import Announcement, Target, async_announce, resolve_players
 from .const import DOMAIN
+from .device_registry import alicia_id
+from .entry_data import AliciaConfigEntry
 
 SERVICE_ANNOUNCE = "announce"
 SERVICE_ACL = "mosquitto_acl"
@@ -38,16 +40,22 @@ SCHEMA = vol.All(
 )
 
 
+def loaded_entry(hass: HomeAssistant) -> AliciaConfigEntry:
+    """The loaded Alicia entry, or the error an action gives without one."""
+    entries: list[AliciaConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not entries:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="not_loaded"
+        )
+    return entries[0]
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register alicia.announce."""
+    """Register the actions."""
 
     async def announce(call: ServiceCall) -> ServiceResponse:
-        entries = hass.config_entries.async_loaded_entries(DOMAIN)
-        if not entries:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="not_loaded"
-            )
-        options = entries[0].options
+        entry = loaded_entry(hass)
+        options = entry.options
         data = call.data
         target = Target(
             entity_ids=tuple(cv.ensure_list(data.get(ATTR_ENTITY_ID))),
@@ -61,7 +69,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             volume=data.get("volume"),
             tts_entity=data.get("tts_entity"),
         )
-        players = resolve_players(hass, entries[0].entry_id, target)
+        players = resolve_players(hass, entry.entry_id, target)
         played = await async_announce(hass, players, announcement, options)
         return {"players": list(played)}
 
@@ -74,15 +82,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
     async def configure(call: ServiceCall) -> None:
-        entries = hass.config_entries.async_loaded_entries(DOMAIN)
-        if not entries:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="not_loaded"
-            )
-        hub = entries[0].runtime_data
-        ha_device = dr.async_get(hass).async_get(call.data[ATTR_DEVICE_ID])
-        identifiers = ha_device.identifiers if ha_device is not None else set()
-        device_id = next((i for d, i in identifiers if d == DOMAIN), None)
+        hub = loaded_entry(hass).runtime_data
+        device_id = alicia_id(hass, call.data[ATTR_DEVICE_ID])
         if device_id is None or device_id not in hub.devices:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -96,12 +97,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
     async def acl(call: ServiceCall) -> ServiceResponse:
-        entries = hass.config_entries.async_loaded_entries(DOMAIN)
-        if not entries:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="not_loaded"
-            )
-        hub = entries[0].runtime_data
+        hub = loaded_entry(hass).runtime_data
         devices = [(d, dev.record.device_type) for d, dev in hub.devices.items()]
         return {"acl": mosquitto_acl(hub.prefix, devices)}
 
