@@ -101,31 +101,21 @@ async def test_develop_runs_everything_and_say_controls_a_device(
         assert errors == []
         assert "not be run as root" not in (logs / "mosquitto.log").read_text()
 
-        say = await asyncio.create_subprocess_exec(
-            "bash", str(ROOT / "scripts" / "say"), "turn on the kitchen light", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        said = (await asyncio.wait_for(say.communicate(), 120))[0].decode()
-        assert say.returncode == 0, said
+        said = await script("say", "turn on the kitchen light", env=env, limit=120)
         assert "transcript: Turn on the kitchen light." in said
         # The simulator obeyed and reported. The entity id is HA's choice (newer
         # HA puts the device's area in front: light.kitchen_kitchen_light).
         assert re.search(r"light\.\w*kitchen_light: off -> on", said), said
-        # HA's real frontend in headless Chromium shows what a user needs (and the
-        # check puts back what it changes).
-        shots = await asyncio.create_subprocess_exec(
-            "bash", str(ROOT / "scripts" / "screenshots"), "--check", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        checked = (await asyncio.wait_for(shots.communicate(), 600))[0].decode()
-        assert shots.returncode == 0, checked
-        assert re.search(r"check: \S+/logbook shows 'Batteries replaced'", checked), (
-            checked
-        )
         # The speech was fetched and timed, not just asked for.
         assert re.search(
             r"text-to-speech \d+ ms \(\d+ bytes, [\d.]+ s of audio\)", said
         ), said
+        # HA's real frontend in headless Chromium shows what a user needs (and the
+        # check puts back what it changes).
+        checked = await script("screenshots", "--check", env=env, limit=600)
+        assert re.search(r"check: \S+/logbook shows 'Batteries replaced'", checked), (
+            checked
+        )
     finally:
         os.killpg(develop.pid, signal.SIGTERM) if develop.returncode is None else None
         await asyncio.wait_for(develop.wait(), 60)
@@ -164,6 +154,17 @@ async def test_develop_runs_everything_and_say_controls_a_device(
     finally:
         os.killpg(again.pid, signal.SIGTERM) if again.returncode is None else None
         await asyncio.wait_for(again.wait(), 60)
+
+
+async def script(name: str, *args: str, env: dict[str, str], limit: float) -> str:
+    """Run scripts/NAME as a developer would; its output (it must succeed)."""
+    process = await asyncio.create_subprocess_exec(
+        "bash", str(ROOT / "scripts" / name), *args, env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output = (await asyncio.wait_for(process.communicate(), limit))[0].decode()
+    assert process.returncode == 0, output
+    return output
 
 
 async def approvals_logged(ha: Bootstrap) -> bool:

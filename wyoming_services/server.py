@@ -126,7 +126,7 @@ async def _stop_bridge(bridges: list[Bridge], task: asyncio.Task[None] | None) -
     if task is None:
         return
     if bridges:
-        await bridges[0].stop(STOP_GRACE)
+        bridges[0].stop(STOP_GRACE)
     else:
         task.cancel()  # still looking for the broker
     await asyncio.gather(task, return_exceptions=True)

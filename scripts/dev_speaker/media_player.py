@@ -26,7 +26,8 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 
 _LOGGER = logging.getLogger(__name__)
-# 16-bit mono audio at 22.05 kHz, about what Piper sends: to estimate how long a clip plays.
+# How long "playing" shows: a rough length from the clip's size (WAV of 16-bit mono
+# 22.05 kHz speech; an MP3 is far smaller and shows the one-second minimum).
 BYTES_PER_SECOND = 44100
 
 

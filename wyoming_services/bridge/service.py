@@ -124,7 +124,7 @@ class Bridge:
                 await asyncio.wait_for(self._stopping.wait(), backoff)
             backoff = min(backoff * 2, 30.0)
 
-    async def stop(self, grace: float) -> None:
+    def stop(self, grace: float) -> None:
         """Take no new requests, answer those in hand (for `grace` seconds), say offline."""
         self._grace = grace
         self._stopping.set()
