@@ -113,7 +113,15 @@ class Settings:
     )
     grok_model: str = field(
         default="",
-        metadata={"help": "model id; empty = the first one GET /models lists"},
+        metadata={"help": "model id; empty = the fastest chat model the API lists"},
+    )
+    grok_api: str = field(
+        default="auto",
+        metadata={"help": "responses, chat_completions, or auto (responses for xAI)"},
+    )
+    grok_home_tools: bool = field(
+        default=True,
+        metadata={"help": "let the model read and control entities exposed to Assist"},
     )
     grok_timeout: float = field(
         default=10.0, metadata={"help": "seconds one answer may take, retries included"}
@@ -236,6 +244,10 @@ class Settings:
             (self.tts_sentence_silence >= 0, "tts_sentence_silence must be 0 or more"),
             (self.tts_max_chars > 0, "tts_max_chars must be positive"),
             (self.grok_timeout > 0, "grok_timeout must be positive"),
+            (
+                self.grok_api in ("auto", "responses", "chat_completions"),
+                f"grok_api must be auto, responses or chat_completions, not {self.grok_api!r}",
+            ),
             (1 <= self.mqtt_port <= 65535, "mqtt_port must be 1 to 65535"),
             (
                 self.bridge_heartbeat_interval >= 1,

@@ -36,11 +36,13 @@ async def test_answer_streams_with_prompt_key_and_listed_model(xai: FakeXai) -> 
         )
     finally:
         await grok.close()
-    models, chat = xai.requests()[0], xai.chat_requests()[0]
-    assert models["path"] == "/v1/models"
+    # Not xAI's address: Chat Completions; the model list asked for as xAI lists it.
+    paths = [r["path"] for r in xai.requests()]
+    assert paths == ["/v1/language-models", "/v1/chat/completions"]
+    chat = xai.chat_requests()[0]
     assert chat["authorization"] == f"Bearer {TEST_KEY}"
     body = chat["body"]
-    assert body["model"] == "grok-test-fast"  # the first GET /models listed
+    assert body["model"] == "grok-test-fast"  # the fast one of the listed models
     assert body["stream"] is True
     system = body["messages"][0]
     assert system["role"] == "system"

@@ -1,0 +1,294 @@
+"""Answers from Grok (xAI) or any OpenAI-compatible API: streamed, with memory and home tools."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
+import logging
+from typing import cast
+from urllib.parse import urlsplit
+
+import httpx
+
+from wyoming_services.settings import Settings
+
+from .memory import Memory
+from .models import ModelInfo, chat_models, choose, offers
+from .prompt import system_prompt
+from .retry import error_detail, retry_delay
+from .tools import Toolbox, ToolCall, ToolDefinition, run_tool
+from .wire import ChatTurn, Finished, GrokFailure, ResponsesTurn, TextDelta, Turn
+
+_LOGGER = logging.getLogger(__name__)
+
+XAI_BASE_URL = "https://api.x.ai/v1"
+# Rounds of tool calls in one answer, and calls in one round: a model that loops
+# is stopped and answers with what it has.
+MAX_TOOL_ROUNDS = 4
+MAX_CALLS_PER_ROUND = 8
+
+
+@dataclass(slots=True)
+class GrokCounters:
+    """Totals since start."""
+
+    requests: int = 0
+    failures: int = 0
+    retries: int = 0
+    tool_calls: int = 0
+
+
+class Grok:
+    """The chat engine behind the handle program and the bus's ai/request."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Set up the HTTP client; nothing is sent until a request or refresh_models()."""
+        self.settings = settings
+        self.base_url = settings.grok_base_url.rstrip("/")
+        self.model = settings.grok_model
+        self.models: list[ModelInfo] = []
+        self.counters = GrokCounters()
+        self.tools: Toolbox | None = None
+        self.memory = Memory(
+            settings.grok_max_turns,
+            settings.grok_memory_seconds,
+            settings.grok_max_conversations,
+        )
+        headers = {"User-Agent": "alicia-wyoming-services"}
+        if settings.grok_api_key:
+            headers["Authorization"] = f"Bearer {settings.grok_api_key}"
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(
+                settings.grok_timeout, connect=min(5.0, settings.grok_timeout)
+            ),
+        )
+
+    @property
+    def is_xai(self) -> bool:
+        """The base URL is xAI's own API."""
+        return urlsplit(self.base_url).hostname == urlsplit(XAI_BASE_URL).hostname
+
+    @property
+    def api(self) -> str:
+        """The wire format: the configured one, or Responses for xAI only."""
+        if self.settings.grok_api != "auto":
+            return self.settings.grok_api
+        return "responses" if self.is_xai else "chat_completions"
+
+    @property
+    def needs_key(self) -> bool:
+        """XAI itself needs a key; a local OpenAI-compatible server may not."""
+        return self.is_xai and not self.settings.grok_api_key
+
+    @property
+    def available_models(self) -> list[str]:
+        """The ids of the listed models that can chat."""
+        return [m.id for m in chat_models(self.models)]
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages offered in describe."""
+        return list(self.settings.grok_languages) or [self.settings.grok_language]
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    async def refresh_models(self) -> list[str]:
+        """Ask the API which models exist; choose one if none is set, say so if the set one is missing."""
+        if self.needs_key:
+            return []
+        # xAI lists its language models apart, with what they output; other
+        # servers have only /models (their 404 here is expected, not worth a warning).
+        models = await self._list("/language-models", "models", quiet=True)
+        models = models or await self._list("/models", "data")
+        if not models:
+            return []
+        self.models = models
+        if not self.model:
+            self.model = choose(models) or ""
+            _LOGGER.info(
+                "No grok_model set; using %s (chat models: %s)",
+                self.model or "none", ", ".join(self.available_models) or "none",
+            )  # fmt: skip
+        elif not offers(models, self.model):
+            _LOGGER.error(
+                "Model %s is not offered by %s; chat models: %s",
+                self.model, self.base_url, ", ".join(self.available_models) or "none",
+            )  # fmt: skip
+        return self.available_models
+
+    async def _list(self, path: str, key: str, quiet: bool = False) -> list[ModelInfo]:
+        try:
+            response = await self._http.get(path)
+            response.raise_for_status()
+            return [ModelInfo.parse(item) for item in response.json()[key]]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as err:
+            _LOGGER.log(
+                logging.DEBUG if quiet else logging.WARNING,
+                "Could not list models at %s%s: %s",
+                self.base_url, path, self._redact(str(err)) or type(err).__name__,
+            )  # fmt: skip
+            return []
+
+    def system_prompt(self, language: str) -> str:
+        """The personality, the context it may use, and the language to answer in."""
+        offered = self.tools is not None and self._tool_definitions()
+        tools = self.tools.instructions if self.tools is not None and offered else ""
+        return system_prompt(self.settings, language, tools)
+
+    def _tool_definitions(self) -> list[ToolDefinition]:
+        if self.tools is None or not self.settings.grok_home_tools:
+            return []
+        return self.tools.definitions
+
+    def _check_model(self) -> None:
+        if self.models and self.model and not offers(self.models, self.model):
+            raise GrokFailure(
+                f"The Grok model {self.model} isn't available. The Alicia app's log "
+                "lists the ones that are.",
+                f"model {self.model} is not offered; chat models: "
+                f"{', '.join(self.available_models) or 'none'}",
+            )
+
+    async def answer(
+        self, text: str, language: str | None = None, conversation_id: str | None = None
+    ) -> AsyncGenerator[str]:
+        """Yield the answer as it streams in; GrokFailure (with any partial answer) on failure."""
+        self.counters.requests += 1
+        lang = (
+            (language or self.settings.grok_language)
+            .replace("_", "-")
+            .split("-")[0]
+            .lower()
+        )
+        parts: list[str] = []
+        turn: Turn | None = None
+        try:
+            if self.needs_key:
+                raise GrokFailure(
+                    "I can't answer that yet: no Grok API key is set up in the Alicia app.",
+                    "no grok_api_key configured",
+                )
+            if not self.model:
+                await self.refresh_models()
+            self._check_model()
+            turn = self._turn(self.system_prompt(lang), text, conversation_id)
+            # aclosing: a generator left unfinished is closed here, not by the
+            # loop's finaliser later (which runs it as a stray task).
+            async with (
+                asyncio.timeout(self.settings.grok_timeout),
+                aclosing(self._rounds(turn, parts)) as deltas,
+            ):
+                async for delta in deltas:
+                    yield delta
+        except TimeoutError:
+            self._fail(
+                parts, "the request timed out", "Sorry, Grok took too long to answer."
+            )
+        except GrokFailure as failure:
+            self.counters.failures += 1
+            failure.partial = "".join(parts)
+            raise
+        except httpx.HTTPError as err:
+            self._fail(
+                parts,
+                f"connection failed: {self._redact(str(err)) or type(err).__name__}",
+                "Sorry, I can't reach Grok right now.",
+            )
+        stored = turn.response_id if isinstance(turn, ResponsesTurn) else None
+        self.memory.remember(conversation_id, text, "".join(parts), stored)
+
+    def _turn(self, system: str, text: str, conversation_id: str | None) -> Turn:
+        recalled = self.memory.recall(conversation_id)
+        max_tokens = self.settings.grok_max_tokens
+        if self.api == "responses":
+            return ResponsesTurn(
+                self.model, max_tokens, system, text, recalled.response_id
+            )
+        return ChatTurn(self.model, max_tokens, system, text, recalled.turns)
+
+    async def _rounds(self, turn: Turn, parts: list[str]) -> AsyncGenerator[str]:
+        """Requests until the model answers without calling a tool (or the rounds run out)."""
+        for round_number in range(MAX_TOOL_ROUNDS + 1):
+            # The last round offers no tools: the model must answer with what it has.
+            tools = self._tool_definitions() if round_number < MAX_TOOL_ROUNDS else []
+            said = len(parts)
+            calls: list[ToolCall] = []
+            async with aclosing(self._request(turn, tools)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        parts.append(event.text)
+                        yield event.text
+                    elif isinstance(event, ToolCall):
+                        calls.append(event)
+            if not calls or self.tools is None or not tools:
+                return
+            self.counters.tool_calls += len(calls)
+            calls = calls[:MAX_CALLS_PER_ROUND]
+            results = [await run_tool(self.tools, call) for call in calls]
+            turn.add_results("".join(parts[said:]), calls, results)
+            if parts and not parts[-1].endswith((" ", "\n")):
+                # The next round's words must not run into this round's.
+                parts.append(" ")
+                yield " "
+
+    async def _request(
+        self, turn: Turn, tools: list[ToolDefinition]
+    ) -> AsyncGenerator[TextDelta | ToolCall | Finished]:
+        """One request's events, retried on 429 and 5xx before anything came."""
+        attempt = 0
+        while True:
+            async with self._http.stream(
+                "POST", turn.path, json=turn.body(tools)
+            ) as response:
+                if response.status_code == 200:
+                    # httpx's line iterator is an async generator; typed as an iterator.
+                    lines = cast(AsyncGenerator[str], response.aiter_lines())
+                    async with aclosing(lines), aclosing(turn.events(lines)) as events:
+                        async for event in events:
+                            yield event
+                    return
+                await response.aread()
+                status = response.status_code
+                detail = error_detail(response, self._redact)
+            if status in (400, 404) and turn.forget_previous():
+                # The stored conversation is gone (xAI keeps it 30 days): start afresh.
+                _LOGGER.info(
+                    "Stored conversation not found (%s); starting a new one", detail
+                )
+                continue
+            if status in (401, 403):
+                raise GrokFailure(
+                    "Grok refused the API key. Please check the key in the Alicia app.",
+                    f"HTTP {status}: {detail}",
+                )
+            retryable = status == 429 or status >= 500
+            if not retryable or attempt >= self.settings.grok_retries:
+                spoken = (
+                    "Grok is busy right now. Please try again in a moment."
+                    if retryable
+                    else "Sorry, Grok could not answer that."
+                )
+                raise GrokFailure(
+                    spoken, f"HTTP {status} after {attempt + 1} attempt(s): {detail}"
+                )
+            delay = retry_delay(response, attempt, self.settings.grok_timeout)
+            attempt += 1
+            self.counters.retries += 1
+            _LOGGER.warning(
+                "Grok answered HTTP %s; retry %d in %.2f s", status, attempt, delay
+            )
+            await asyncio.sleep(delay)
+
+    def _fail(self, parts: list[str], log: str, spoken: str) -> None:
+        self.counters.failures += 1
+        raise GrokFailure(spoken, log, "".join(parts))
+
+    def _redact(self, text: str) -> str:
+        key = self.settings.grok_api_key
+        return text.replace(key, "***") if key else text

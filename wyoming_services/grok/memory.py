@@ -1,0 +1,82 @@
+"""What is remembered of each conversation, bounded in turns, idle time and number."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+import time
+
+
+@dataclass(slots=True)
+class _Conversation:
+    turns: deque[dict[str, str]]
+    # The Responses API keeps the conversation itself: its last response's id.
+    response_id: str | None
+    last_used: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """A conversation so far: its turns (oldest first) and its last stored response."""
+
+    turns: list[dict[str, str]]
+    response_id: str | None
+
+
+NOTHING = Recalled([], None)
+
+
+@dataclass(slots=True)
+class Memory:
+    """Recent turns per conversation id, bounded in turns, age and number of conversations."""
+
+    max_turns: int
+    idle_seconds: float
+    max_conversations: int
+    _conversations: OrderedDict[str, _Conversation] = field(default_factory=OrderedDict)
+
+    def recall(self, conversation_id: str | None) -> Recalled:
+        """The conversation so far (nothing for an unknown or expired id)."""
+        self._expire()
+        if conversation_id is None or conversation_id not in self._conversations:
+            return NOTHING
+        conversation = self._conversations[conversation_id]
+        return Recalled(list(conversation.turns), conversation.response_id)
+
+    def history(self, conversation_id: str | None) -> list[dict[str, str]]:
+        """The remembered messages, oldest first."""
+        return self.recall(conversation_id).turns
+
+    def remember(
+        self,
+        conversation_id: str | None,
+        question: str,
+        answer: str,
+        response_id: str | None = None,
+    ) -> None:
+        """Add one exchange; the oldest turns and conversations go first."""
+        if conversation_id is None or not answer or self.max_turns == 0:
+            return
+        self._expire()
+        conversation = self._conversations.pop(conversation_id, None) or _Conversation(
+            deque(maxlen=2 * self.max_turns), None, 0.0
+        )
+        conversation.turns.append({"role": "user", "content": question})
+        conversation.turns.append({"role": "assistant", "content": answer})
+        conversation.response_id = response_id
+        conversation.last_used = time.monotonic()
+        self._conversations[conversation_id] = conversation
+        while len(self._conversations) > self.max_conversations:
+            self._conversations.popitem(last=False)
+
+    def __len__(self) -> int:
+        """Conversations held."""
+        return len(self._conversations)
+
+    def _expire(self) -> None:
+        limit = time.monotonic() - self.idle_seconds
+        while self._conversations:
+            oldest = next(iter(self._conversations.values()))
+            if oldest.last_used >= limit:
+                break
+            self._conversations.popitem(last=False)

@@ -1,0 +1,27 @@
+"""An API's refusals: how long to wait before trying again, and what it said."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import random
+
+import httpx
+
+
+def retry_delay(response: httpx.Response, attempt: int, limit: float) -> float:
+    """Retry-After if the API says; else exponential backoff with jitter; never past limit."""
+    try:
+        wanted = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        wanted = 0.5 * 2**attempt + random.uniform(0, 0.1)
+    return max(0.0, min(wanted, limit))
+
+
+def error_detail(response: httpx.Response, redact: Callable[[str], str]) -> str:
+    """The API's error message, short, with the key taken out."""
+    try:
+        error = response.json().get("error", response.text)
+        message = error.get("message", error) if isinstance(error, dict) else error
+    except (ValueError, AttributeError):
+        message = response.text
+    return redact(str(message)[:200])

@@ -1,0 +1,74 @@
+"""Function tools the model may call: what a toolbox offers, and running one call safely."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import json
+import logging
+from typing import Any, Protocol
+
+_LOGGER = logging.getLogger(__name__)
+# What one tool's result may put in front of the model (it is billed and re-read).
+MAX_RESULT_CHARS = 6000
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDefinition:
+    """One function the model may call: its name, what it does, its JSON schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model asked for; arguments are the JSON text it wrote."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+class Toolbox(Protocol):
+    """Tools offered to the model, and what the model is told about them."""
+
+    @property
+    def definitions(self) -> list[ToolDefinition]:
+        """The functions offered now (none: no tools are sent)."""
+
+    @property
+    def instructions(self) -> str:
+        """Lines added to the system prompt while tools are offered."""
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """The result, as text for the model; ToolError for a refusal or a bad call."""
+
+
+class ToolError(Exception):
+    """A tool call that failed or was refused; the text goes back to the model."""
+
+
+async def run_tool(toolbox: Toolbox, call: ToolCall) -> str:
+    """The call's result, or why it failed: the model always gets an answer to tell."""
+    known = {d.name for d in toolbox.definitions}
+    try:
+        if call.name not in known:
+            raise ToolError(f"there is no tool named {call.name[:64]!r}")
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError as err:
+            raise ToolError(f"the arguments are not JSON: {err}") from err
+        if not isinstance(arguments, dict):
+            raise ToolError("the arguments must be a JSON object")
+        result = await toolbox.call(call.name, arguments)
+    except ToolError as err:
+        result = f"error: {err}"
+    except Exception:
+        # A tool's own bug must not stop the answer.
+        _LOGGER.exception("Tool %s failed", call.name)
+        result = "error: the tool failed"
+    _LOGGER.debug("Tool %s(%s) -> %s", call.name, call.arguments[:200], result[:200])
+    if len(result) > MAX_RESULT_CHARS:
+        result = result[:MAX_RESULT_CHARS] + " ... (cut off: ask for less)"
+    return result
