@@ -94,6 +94,8 @@ async def serve(
         if found.mqtt_host:
             # After loading, so the registration names the models really in use.
             bridges.append(Bridge(found, engines))
+            # Grok reads and controls the home through the bus, as HA allows.
+            engines.grok.tools = bridges[0].home_tools
             await bridges[0].run()
 
     stopping = asyncio.create_task(stop.wait())

@@ -26,6 +26,8 @@ DEVICE_RULES = (
 # Add-on services (the voice bridge): they read the requests and the hub's security
 # and vocabulary, and write answers only where the contract lets a requester ask for
 # them (its own namespace, or a response topic), and their own status and health.
+# Grok's home tools: they read the exposed states and send HA commands, answered in
+# the service's own namespace.
 SERVICE_RULES = (
     "topic read {p}/voice/stt/request",
     "topic read {p}/voice/ai/request",
@@ -42,6 +44,9 @@ SERVICE_RULES = (
     "topic write {p}/system/errors",
     "topic write {p}/system/health/heartbeat",
     "topic write {p}/system/discovery/register/{d}",
+    "topic read {p}/integration/ha/state/#",
+    "topic write {p}/integration/ha/command",
+    "topic read {p}/devices/{d}/#",
 )
 
 

@@ -18,6 +18,11 @@ from homeassistant.core import (
     State,
     callback,
 )
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 
 from .context import HubContext
 
@@ -57,6 +62,17 @@ class StatePublisher:
         self.hub.entry.async_on_unload(
             self.hass.bus.async_listen(EVENT_STATE_CHANGED, self._changed)
         )
+        # An entity or its device moved to another area: its state says so again.
+        self.hub.entry.async_on_unload(
+            self.hass.bus.async_listen(
+                er.EVENT_ENTITY_REGISTRY_UPDATED, self._entity_moved
+            )
+        )
+        self.hub.entry.async_on_unload(
+            self.hass.bus.async_listen(
+                dr.EVENT_DEVICE_REGISTRY_UPDATED, self._device_moved
+            )
+        )
         self.hub.entry.async_on_unload(self._cancel_pending)
         # Without exposure settings (KeyError), nothing is published either.
         with contextlib.suppress(KeyError):
@@ -88,8 +104,26 @@ class StatePublisher:
 
     @callback
     def _changed(self, event: Event[EventStateChangedData]) -> None:
-        entity_id = event.data["entity_id"]
-        if event.data["new_state"] is None or not self._exposed(entity_id):
+        if event.data["new_state"] is not None:
+            self._schedule(event.data["entity_id"])
+
+    @callback
+    def _entity_moved(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        if event.data["action"] == "update" and "area_id" in event.data["changes"]:
+            self._schedule(event.data["entity_id"])
+
+    @callback
+    def _device_moved(self, event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
+        if event.data["action"] != "update" or "area_id" not in event.data["changes"]:
+            return
+        registry = er.async_get(self.hass)
+        for entry in er.async_entries_for_device(registry, event.data["device_id"]):
+            self._schedule(entry.entity_id)
+
+    @callback
+    def _schedule(self, entity_id: str) -> None:
+        """Publish soon (bursts of changes become one message), if exposed."""
+        if not self._exposed(entity_id):
             return
         if entity_id not in self._pending:
             self._pending[entity_id] = self.hass.loop.call_later(
@@ -108,10 +142,23 @@ class StatePublisher:
             handle.cancel()
         self._pending.clear()
 
+    def _area(self, entity_id: str) -> str | None:
+        """The name of the entity's area, or of its device's."""
+        entry = er.async_get(self.hass).async_get(entity_id)
+        if entry is None:
+            return None
+        area_id = entry.area_id
+        if area_id is None and entry.device_id is not None:
+            device = dr.async_get(self.hass).async_get(entry.device_id)
+            area_id = device.area_id if device is not None else None
+        area = ar.async_get(self.hass).async_get_area(area_id) if area_id else None
+        return area.name if area is not None else None
+
     async def _publish(self, state: State) -> None:
         payload = {
             "entity_id": state.entity_id,
             "state": state.state,
+            "area": self._area(state.entity_id),
             "attributes": {
                 k: state.attributes[k] for k in ATTRIBUTES if k in state.attributes
             },

@@ -8,9 +8,15 @@ from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
@@ -56,4 +62,40 @@ async def test_exposed_states_are_published(
         "friendly_name": "Kitchen",
         "brightness": 200,
     }
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_state_names_the_area_and_follows_a_move(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    areas = ar.async_get(hass)
+    living, den = areas.async_create("Living room"), areas.async_create("Den")
+    config = MockConfigEntry(domain="test")
+    config.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=config.entry_id, identifiers={("test", "thermometer")}
+    )
+    dr.async_get(hass).async_update_device(device.id, area_id=living.id)
+    entity = er.async_get(hass).async_get_or_create(
+        "sensor", "test", "temperature", device_id=device.id
+    )
+    lamp = er.async_get(hass).async_get_or_create("light", "test", "lamp")
+    er.async_get(hass).async_update_entity(lamp.entity_id, area_id=den.id)
+    hass.states.async_set(entity.entity_id, "21.5", {"unit_of_measurement": "°C"})
+    hass.states.async_set(lamp.entity_id, "on")
+    async_expose_entity(hass, "conversation", entity.entity_id, True)
+    async_expose_entity(hass, "conversation", lamp.entity_id, True)
+    entry = await setup_alicia(hass)
+    # The device's area, since the entity has none of its own.
+    assert states(mqtt_mock, entity.entity_id)[-1]["area"] == "Living room"
+    assert states(mqtt_mock, lamp.entity_id)[-1]["area"] == "Den"
+
+    dr.async_get(hass).async_update_device(device.id, area_id=den.id)
+    er.async_get(hass).async_update_entity(lamp.entity_id, area_id=living.id)
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert states(mqtt_mock, entity.entity_id)[-1]["area"] == "Den"
+    assert states(mqtt_mock, lamp.entity_id)[-1]["area"] == "Living room"
     assert await hass.config_entries.async_unload(entry.entry_id)

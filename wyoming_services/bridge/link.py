@@ -57,3 +57,8 @@ def subscriptions(prefix: str, share_group: str) -> list[tuple[str, int]]:
         (f"{prefix}/system/security/hub", 1),
         (f"{prefix}/system/security/trust", 1),
     ]
+
+
+def home_subscriptions(prefix: str, reply_topic: str) -> list[tuple[str, int]]:
+    """HA's exposed states (retained) and the answers to our commands, for each bridge."""
+    return [(f"{prefix}/integration/ha/state/+", 1), (reply_topic, 1)]

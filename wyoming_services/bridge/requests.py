@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import logging
 import time
 from typing import Any
 
 from alicia_bus.audio import decode_audio, encode_audio
-from alicia_bus.envelope import Envelope, new_message
+from alicia_bus.envelope import Envelope, error_payload, new_message
+from alicia_bus.errors import ProtocolError
 from alicia_bus.payloads import AiRequest, RouteRequest, SttRequest, TtsRequest
 from alicia_bus.topics import Kind
-from wyoming_services.audio import PcmFormat
+from wyoming_services.audio import AudioFormatError, PcmFormat
 from wyoming_services.engines import Engines
+from wyoming_services.stt import SttError
+from wyoming_services.tts import TtsError
 from wyoming_services.voice import Unanswered, answer, speak, transcribe
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class RequestFailed(Exception):
@@ -39,6 +45,29 @@ class VoiceRequests:
             Kind.TTS_REQUEST: self.tts,
             Kind.ROUTE: self.route,
         }
+
+    async def payload_for(
+        self, request: Envelope, reject: Callable[[str], None]
+    ) -> dict[str, Any]:
+        """The response payload: the handler's, or an error saying what went wrong.
+
+        reject(code) counts a request that broke the protocol.
+        """
+        try:
+            return await self.handlers[request.kind](request) if request.kind else {}
+        except ProtocolError as err:
+            reject(err.code)
+            return error_payload(err.code, str(err))
+        except AudioFormatError as err:
+            return error_payload("bad_audio", str(err))
+        except (RequestFailed, SttError, TtsError) as err:
+            return error_payload("failed", str(err))
+        except Exception:
+            # Whatever went wrong, the requester is answered and the bridge goes on.
+            _LOGGER.exception(
+                "Request %s on %s failed", request.message_id, request.topic
+            )
+            return error_payload("failed", "the request could not be served")
 
     async def _transcribe(
         self, audio_payload: dict[str, Any], language: str | None

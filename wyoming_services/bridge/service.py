@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 import contextlib
 from datetime import UTC, datetime, timedelta
 import json
@@ -27,25 +26,21 @@ from alicia_bus.envelope import (
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.policy import Mode
 from alicia_bus.topics import HUB_SOURCE, Kind, kind_of
-from wyoming_services.audio import AudioFormatError
 from wyoming_services.engines import Engines
 from wyoming_services.keys import load_or_create_key
 from wyoming_services.settings import Settings
-from wyoming_services.stt import SttError
-from wyoming_services.tts import TtsError
 
 from .health import BridgeCounters, HealthReport
-from .link import connect, subscriptions
+from .home import HomeCommands, HomeState
+from .home_tools import HomeTools
+from .link import connect, home_subscriptions, subscriptions
 from .registration import registration
-from .requests import RequestFailed, VoiceRequests
+from .requests import VoiceRequests
+from .tasks import AnsweredRequests, TaskPool
 from .trust import Trust
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_MAX_AGE = timedelta(seconds=120)
-SEEN_IDS = 10_000
-# Messages being handled at once (a count, and their bytes: audio requests are large).
-MAX_TASKS = 256
-MAX_PENDING_BYTES = 32 * 1024 * 1024
 
 
 def default_bridge_id() -> str:
@@ -67,11 +62,9 @@ class Bridge:
         self.report = HealthReport(self.counters)
         self.connected = asyncio.Event()
         # (source, message id) answered, and being answered now.
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._in_flight: set[tuple[str, str]] = set()
+        self._answered = AnsweredRequests()
         self._slots = asyncio.Semaphore(settings.bridge_max_concurrent)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._pending_bytes = 0
+        self._pool = TaskPool()
         self._client: aiomqtt.Client | None = None
         self._stopping = asyncio.Event()
         self._grace = 0.0
@@ -84,6 +77,18 @@ class Bridge:
         self.requests = VoiceRequests(
             engines, self.bridge_id, self.prefix, self._publish
         )
+        # What HA shows of the home on the bus, and Grok's tools on it.
+        self.home = HomeState()
+        self.commands = HomeCommands(
+            self._send_command, f"{self.prefix}/devices/{self.bridge_id}/ha/response"
+        )
+        self.home_tools = HomeTools(self.home, self.commands)
+        # Messages only Home Assistant may send, by kind.
+        self._from_hub: dict[Kind, Callable[[Envelope], None]] = {
+            Kind.VOCABULARY: self._take_vocabulary,
+            Kind.HA_STATE: self._take_state,
+            Kind.RESPONSE: self.commands.answered,
+        }
 
     @property
     def status_topic(self) -> str:
@@ -101,8 +106,18 @@ class Bridge:
         return self.key.seal(topic, message)
 
     async def _publish(self, topic: str, message: dict[str, Any], qos: int = 1) -> None:
-        assert self._client is not None
+        if self._client is None:
+            raise aiomqtt.MqttError("not connected to the broker")
         await self._client.publish(topic, self.seal(topic, message), qos=qos)
+
+    async def _send_command(self, payload: dict[str, Any], message_id: str) -> None:
+        """An ha/command request, answered on our own response topic."""
+        message = new_message(
+            self.bridge_id, "request", payload,
+            destination=HUB_SOURCE, reply_to=self.commands.reply_topic,
+        )  # fmt: skip
+        message["message_id"] = message_id
+        await self._publish(f"{self.prefix}/integration/ha/command", message)
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff until stop() (or cancellation)."""
@@ -151,11 +166,11 @@ class Bridge:
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            await self._make_room(message)
             size = (
                 len(message.payload) if isinstance(message.payload, bytes | str) else 0
             )
-            self._spawn(self._on_message(message), size)
+            await self._pool.room(size)
+            self._pool.spawn(self._on_message(message), size)
 
     async def _drain(self, client: aiomqtt.Client, consume: asyncio.Task[None]) -> None:
         """Unsubscribe, serve what the broker already delivered, then go offline."""
@@ -167,20 +182,16 @@ class Bridge:
             await client.unsubscribe(
                 [topic for topic, _ in self._subscriptions()], timeout=self._grace
             )
-        while (len(client.messages) or self._tasks) and loop.time() < deadline:
-            if self._tasks:
-                await asyncio.wait(
-                    self._tasks,
-                    timeout=deadline - loop.time(),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+        while (len(client.messages) or self._pool) and loop.time() < deadline:
+            if self._pool:
+                await self._pool.any_done(deadline - loop.time())
             else:
                 await asyncio.sleep(0.01)
         consume.cancel()
-        if self._tasks:
+        if self._pool:
             _LOGGER.warning(
                 "Stopping with %d requests unanswered after %.0f s",
-                len(self._tasks), self._grace,
+                len(self._pool), self._grace,
             )  # fmt: skip
         with contextlib.suppress(aiomqtt.MqttError):
             await self._say_offline(client)
@@ -198,6 +209,11 @@ class Bridge:
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self._subscriptions())
+        # Only now HA's retained states: the hub's key (retained on a topic of the
+        # first batch) is known before the states it signed arrive.
+        await client.subscribe(
+            home_subscriptions(self.prefix, self.commands.reply_topic)
+        )
         await client.publish(
             self.status_topic, self._status("online"), qos=1, retain=True
         )
@@ -221,31 +237,15 @@ class Bridge:
             self.bridge_id, self.engines, self.settings, self.key.public_key
         )
 
-    async def _make_room(self, message: aiomqtt.Message) -> None:
-        """Backpressure: read on only once the work in hand is small enough."""
-        size = len(message.payload) if isinstance(message.payload, bytes | str) else 0
-        while self._tasks and (
-            len(self._tasks) >= MAX_TASKS
-            or self._pending_bytes + size > MAX_PENDING_BYTES
-        ):
-            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-
-    def _spawn(self, work: Awaitable[None], size: int = 0) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        self._pending_bytes += size
-
-        def done(finished: asyncio.Future[None]) -> None:
-            self._tasks.discard(finished)
-            self._pending_bytes -= size
-
-        task.add_done_callback(done)
-
     async def _on_message(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         kind = kind_of(topic, self.prefix)
+        if kind is Kind.HA_STATE and not raw:
+            # HA cleared a retained state: the entity is no longer exposed.
+            self.home.update(topic.rsplit("/", 1)[-1], None)
+            return
         try:
             request = parse(topic, raw, self.prefix)
         except ProtocolError as err:
@@ -277,26 +277,39 @@ class Bridge:
             else:
                 _LOGGER.warning("Refused message on %s: %s (%s)", topic, err, err.code)
             return
-        if kind is Kind.VOCABULARY:
+        if kind in self._from_hub:
             if request.source != HUB_SOURCE or not (
                 verdict.verified or self.trust.mode is Mode.OFF
             ):
-                # Only Home Assistant says what the speech-to-text should expect.
+                # Only Home Assistant says what the speech-to-text should expect,
+                # what the home's state is, and what became of a command.
                 self.counters.reject("not_hub")
                 _LOGGER.warning(
-                    "Ignored vocabulary from %s: not the hub's", request.source
+                    "Ignored %s from %s: not the hub's", topic, request.source
                 )
                 return
-            self.engines.stt.set_vocabulary(request.payload["phrases"])
-            _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
+            self._from_hub[kind](request)
             return
         await self._serve(request)
+
+    def _take_vocabulary(self, message: Envelope) -> None:
+        self.engines.stt.set_vocabulary(message.payload["phrases"])
+        _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
+
+    def _take_state(self, message: Envelope) -> None:
+        try:
+            self.home.update(message.topic.rsplit("/", 1)[-1], message.payload)
+        except ValueError as err:
+            self.counters.reject("invalid_field")
+            _LOGGER.warning("Ignored state on %s: %s", message.topic, err)
 
     async def _serve(self, request: Envelope) -> None:
         handler = self.requests.handlers.get(request.kind) if request.kind else None
         if handler is None:
             return
-        if self._served(request):
+        key = (request.source, request.message_id)
+        if key in self._answered:
+            # QoS 1 may deliver twice.
             self.counters.duplicates += 1
             return
         if datetime.now(UTC) - request.timestamp > REQUEST_MAX_AGE:
@@ -305,35 +318,18 @@ class Bridge:
                 request.topic, request.kind, request.raw, "failed", "request expired"
             )
             return
-        key = (request.source, request.message_id)
-        self._in_flight.add(key)
+        self._answered.begin(key)
+        answered = False
         try:
-            await self._answer(request, handler)
+            answered = await self._answer(request)
         finally:
-            self._in_flight.discard(key)
+            self._answered.end(key, answered)
 
-    async def _answer(
-        self,
-        request: Envelope,
-        handler: Callable[[Envelope], Awaitable[dict[str, Any]]],
-    ) -> None:
+    async def _answer(self, request: Envelope) -> bool:
+        """Serve and answer one request; whether the answer went out."""
         async with self._slots:
             started = time.perf_counter()
-            try:
-                payload = await handler(request)
-            except ProtocolError as err:
-                self.counters.reject(err.code)
-                payload = error_payload(err.code, str(err))
-            except AudioFormatError as err:
-                payload = error_payload("bad_audio", str(err))
-            except (RequestFailed, SttError, TtsError) as err:
-                payload = error_payload("failed", str(err))
-            except Exception:
-                # Whatever went wrong, the requester is answered and the bridge goes on.
-                _LOGGER.exception(
-                    "Request %s on %s failed", request.message_id, request.topic
-                )
-                payload = error_payload("failed", "the request could not be served")
+            payload = await self.requests.payload_for(request, self.counters.reject)
             failed = "error" in payload
             self.counters.served(time.perf_counter() - started, failed)
             if failed:
@@ -346,15 +342,8 @@ class Bridge:
             except aiomqtt.MqttError as err:
                 # Not marked served: the requester's retry (same message id) is served.
                 _LOGGER.warning("Answer to %s not sent: %s", request.message_id, err)
-                return
-            self._seen[(request.source, request.message_id)] = None
-            if len(self._seen) > SEEN_IDS:
-                self._seen.popitem(last=False)
-
-    def _served(self, request: Envelope) -> bool:
-        """Whether this sender's message id is answered or being answered (QoS 1 may deliver twice)."""
-        key = (request.source, request.message_id)
-        return key in self._seen or key in self._in_flight
+                return False
+            return True
 
     def _response_topic(self, topic: str) -> str:
         return topic.rsplit("/", 1)[0] + "/response"
