@@ -133,7 +133,10 @@ class StatePublisher:
     @callback
     def _flush(self, entity_id: str) -> None:
         self._pending.pop(entity_id, None)
-        if (state := self.hass.states.get(entity_id)) is not None:
+        # Exposure may have been taken back while the change waited.
+        if (state := self.hass.states.get(entity_id)) is not None and self._exposed(
+            entity_id
+        ):
             self.hass.async_create_task(self._publish(state), eager_start=True)
 
     @callback

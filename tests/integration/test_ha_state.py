@@ -99,3 +99,17 @@ async def test_state_names_the_area_and_follows_a_move(
     assert states(mqtt_mock, entity.entity_id)[-1]["area"] == "Den"
     assert states(mqtt_mock, lamp.entity_id)[-1]["area"] == "Living room"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_change_unexposed_before_it_is_sent_is_not_sent(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    entry = await setup_alicia(hass)
+    hass.states.async_set("light.vault", "on")  # lights are exposed by default
+    async_expose_entity(hass, "conversation", "light.vault", False)
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert states(mqtt_mock, "light.vault") == []
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -86,7 +86,9 @@ async def test_conversation_continues_from_the_stored_response(xai: FakeXai) -> 
         await grok.close()
     assert second.endswith("I remember 1 earlier answers.")
     assert other.endswith("I remember 0 earlier answers.")
-    first, follow_up, _ = xai.responses_requests()
+    first, follow_up, elsewhere = xai.responses_requests()
+    assert "previous_response_id" not in first["body"]
+    assert "previous_response_id" not in elsewhere["body"]  # another conversation
     # Only what is new is sent; the server has the rest.
     assert follow_up["body"]["previous_response_id"] == "resp_1"
     assert follow_up["body"]["input"][-1] == {

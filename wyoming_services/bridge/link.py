@@ -53,12 +53,19 @@ def subscriptions(prefix: str, share_group: str) -> list[tuple[str, int]]:
         (f"{share}/voice/ai/request", 1),
         (f"{share}/voice/tts/request", 1),
         (f"{share}/voice/command/route", 1),
-        (f"{prefix}/voice/stt/vocabulary", 1),
         (f"{prefix}/system/security/hub", 1),
         (f"{prefix}/system/security/trust", 1),
     ]
 
 
-def home_subscriptions(prefix: str, reply_topic: str) -> list[tuple[str, int]]:
-    """HA's exposed states (retained) and the answers to our commands, for each bridge."""
-    return [(f"{prefix}/integration/ha/state/+", 1), (reply_topic, 1)]
+def hub_subscriptions(prefix: str, reply_topic: str) -> list[tuple[str, int]]:
+    """What HA says to every bridge: the vocabulary and exposed states (retained), answers.
+
+    Subscribed after subscriptions(): the broker then sends the hub's retained key
+    first, so what it signed can be checked when it arrives.
+    """
+    return [
+        (f"{prefix}/voice/stt/vocabulary", 1),
+        (f"{prefix}/integration/ha/state/+", 1),
+        (reply_topic, 1),
+    ]

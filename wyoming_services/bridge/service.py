@@ -33,7 +33,7 @@ from wyoming_services.settings import Settings
 from .health import BridgeCounters, HealthReport
 from .home import HomeCommands, HomeState
 from .home_tools import HomeTools
-from .link import connect, home_subscriptions, subscriptions
+from .link import connect, hub_subscriptions, subscriptions
 from .registration import registration
 from .requests import VoiceRequests
 from .tasks import AnsweredRequests, TaskPool
@@ -209,10 +209,10 @@ class Bridge:
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self._subscriptions())
-        # Only now HA's retained states: the hub's key (retained on a topic of the
-        # first batch) is known before the states it signed arrive.
+        # Only now what HA retains for us: the hub's key (retained on a topic of the
+        # first batch) is known before the messages it signed arrive.
         await client.subscribe(
-            home_subscriptions(self.prefix, self.commands.reply_topic)
+            hub_subscriptions(self.prefix, self.commands.reply_topic)
         )
         await client.publish(
             self.status_topic, self._status("online"), qos=1, retain=True
@@ -297,8 +297,10 @@ class Bridge:
         _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
 
     def _take_state(self, message: Envelope) -> None:
+        entity_id = message.topic.rsplit("/", 1)[-1]
         try:
-            self.home.update(message.topic.rsplit("/", 1)[-1], message.payload)
+            self.home.update(entity_id, message.payload)
+            _LOGGER.debug("State of %s: %s", entity_id, message.payload.get("state"))
         except ValueError as err:
             self.counters.reject("invalid_field")
             _LOGGER.warning("Ignored state on %s: %s", message.topic, err)
