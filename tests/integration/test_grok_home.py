@@ -202,4 +202,6 @@ async def test_an_unexposed_entity_cannot_be_touched_however_asked(
     assert answer.startswith("Tool said: error: Home Assistant refused: "), answer
     assert assist.calls["light.turn_off"] == []
     assert assist.calls["homeassistant.turn_off"] == []
-    assert hass.states.get("light.vault").state == "on"
+    vault = hass.states.get("light.vault")
+    assert vault is not None
+    assert vault.state == "on"
