@@ -19,6 +19,21 @@ class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
 
 
+# The limits of the numeric settings, and the words of the worded ones.
+_AT_LEAST = {
+    "stt_beam_size": 1, "stt_cpu_threads": 0, "stt_workers": 0, "max_connections": 1,
+    "rate_burst": 1, "tts_sentence_silence": 0, "bridge_heartbeat_interval": 1,
+    "bridge_max_concurrent": 1, "grok_retries": 0, "grok_max_turns": 0,
+    "grok_max_conversations": 1,
+}  # fmt: skip
+_POSITIVE = ("stt_max_seconds", "idle_seconds", "tts_length_scale", "rate_limit",
+             "tts_max_chars", "grok_timeout", "grok_max_tokens")  # fmt: skip
+_CHOICES = {
+    "security_mode": ("off", "verify", "enforce"),
+    "grok_api": ("auto", "responses", "chat_completions"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server and the bridge can be told; names are the add-on option keys."""
@@ -227,36 +242,21 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Reject values no engine could use, naming the setting."""
+        for name, low in _AT_LEAST.items():
+            if getattr(self, name) < low:
+                more = "0 or more" if low == 0 else f"at least {low}"
+                raise SettingsError(f"{name} must be {more}")
+        for name in _POSITIVE:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be positive")
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                allowed = f"{', '.join(choices[:-1])} or {choices[-1]}"
+                raise SettingsError(
+                    f"{name} must be {allowed}, not {getattr(self, name)!r}"
+                )
         checks: list[tuple[bool, str]] = [
-            (self.stt_beam_size >= 1, "stt_beam_size must be at least 1"),
-            (self.stt_cpu_threads >= 0, "stt_cpu_threads must be 0 or more"),
-            (self.stt_workers >= 0, "stt_workers must be 0 or more"),
-            (self.stt_max_seconds > 0, "stt_max_seconds must be positive"),
-            (self.max_connections >= 1, "max_connections must be at least 1"),
-            (self.idle_seconds > 0, "idle_seconds must be positive"),
-            (self.tts_length_scale > 0, "tts_length_scale must be positive"),
-            (
-                self.security_mode in ("off", "verify", "enforce"),
-                f"security_mode must be off, verify or enforce, not {self.security_mode!r}",
-            ),
-            (self.rate_limit > 0, "rate_limit must be positive"),
-            (self.rate_burst >= 1, "rate_burst must be at least 1"),
-            (self.tts_sentence_silence >= 0, "tts_sentence_silence must be 0 or more"),
-            (self.tts_max_chars > 0, "tts_max_chars must be positive"),
-            (self.grok_timeout > 0, "grok_timeout must be positive"),
-            (
-                self.grok_api in ("auto", "responses", "chat_completions"),
-                f"grok_api must be auto, responses or chat_completions, not {self.grok_api!r}",
-            ),
             (1 <= self.mqtt_port <= 65535, "mqtt_port must be 1 to 65535"),
-            (
-                self.bridge_heartbeat_interval >= 1,
-                "bridge_heartbeat_interval must be at least 1",
-            ),
-            (
-                self.bridge_max_concurrent >= 1,
-                "bridge_max_concurrent must be at least 1",
-            ),
             (
                 not self.bridge_id
                 or re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", self.bridge_id)
@@ -266,13 +266,6 @@ class Settings:
             (
                 re.fullmatch(r"[A-Za-z0-9_-]+", self.mqtt_topic_prefix) is not None,
                 f"mqtt_topic_prefix must be one topic level, not {self.mqtt_topic_prefix!r}",
-            ),
-            (self.grok_retries >= 0, "grok_retries must be 0 or more"),
-            (self.grok_max_tokens > 0, "grok_max_tokens must be positive"),
-            (self.grok_max_turns >= 0, "grok_max_turns must be 0 or more"),
-            (
-                self.grok_max_conversations >= 1,
-                "grok_max_conversations must be at least 1",
             ),
             (
                 self.grok_base_url.startswith(("http://", "https://")),

@@ -167,5 +167,7 @@ def test_schema_types_match_the_settings() -> None:
             assert kind == "int", name
         elif re.match(r"float", text):
             assert kind == "float", name
+        elif text == "bool":
+            assert kind == "bool", name
         else:
             assert kind == "str", name

@@ -117,7 +117,11 @@ class Bridge:
             destination=HUB_SOURCE, reply_to=self.commands.reply_topic,
         )  # fmt: skip
         message["message_id"] = message_id
-        await self._publish(f"{self.prefix}/integration/ha/command", message)
+        # QoS 0: with no PUBACK to send first, HA's answer is not held back by
+        # Nagle's algorithm on its connection (HA's MQTT client leaves it on); on
+        # the way there, the broker's PUBACK to us would stall the same way. The
+        # wait for the answer is bounded, and a lost command is said so.
+        await self._publish(f"{self.prefix}/integration/ha/command", message, qos=0)
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff until stop() (or cancellation)."""
