@@ -289,8 +289,9 @@ class Bridge:
                 # what the home's state is, and what became of a command.
                 self.counters.reject("not_hub")
                 _LOGGER.warning(
-                    "Ignored %s from %s: not the hub's", topic, request.source
-                )
+                    "Ignored %s from %s: only Home Assistant, signed with its key, "
+                    "may send it", topic, request.source,
+                )  # fmt: skip
                 return
             self._from_hub[kind](request)
             return
