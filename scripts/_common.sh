@@ -17,6 +17,7 @@ has_turbojpeg() { { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } 
 system_is_ready() {
     { command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]]; } \
         && command -v mosquitto_pub >/dev/null && command -v ffmpeg >/dev/null \
+        && command -v espeak-ng >/dev/null && command -v flite >/dev/null \
         && has_turbojpeg
 }
 setup_is_current() {
