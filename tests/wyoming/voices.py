@@ -13,7 +13,16 @@ import numpy as np
 # name -> the command that writes the text, spoken, to a WAV file ({out}, {text}).
 VOICES: dict[str, list[str]] = {
     "espeak-ng": ["espeak-ng", "-v", "en-us", "-w", "{out}", "{text}"],
-    "espeak-ng-f3": ["espeak-ng", "-v", "en-us+f3", "-s", "190", "-w", "{out}", "{text}"],
+    "espeak-ng-f3": [
+        "espeak-ng",
+        "-v",
+        "en-us+f3",
+        "-s",
+        "190",
+        "-w",
+        "{out}",
+        "{text}",
+    ],
     "flite-slt": ["flite", "-voice", "slt", "-t", "{text}", "-o", "{out}"],
     "flite-awb": ["flite", "-voice", "awb", "-t", "{text}", "-o", "{out}"],
 }
@@ -39,4 +48,5 @@ def with_noise(audio: np.ndarray, snr_db: float, seed: int = 7) -> np.ndarray:
     """The clip with white noise at that signal-to-noise ratio (same noise each run)."""
     power = float(np.mean(audio**2))
     noise = np.random.default_rng(seed).normal(0, 1, audio.shape).astype(np.float32)
-    return audio + noise * np.sqrt(power / 10 ** (snr_db / 10))
+    noisy: np.ndarray = audio + noise * np.sqrt(power / 10 ** (snr_db / 10))
+    return noisy
