@@ -81,6 +81,8 @@ class SttCounters:
     passes_after_stop: int = 0
     speculative_hits: int = 0
     speculative_wasted: int = 0
+    # Speculative passes not started because decodes were already waiting.
+    speculative_skipped: int = 0
     errors: int = 0
 
 
@@ -241,6 +243,11 @@ class SpeechToText:
         # A running decode cannot be stopped: its threads are given back when it ends.
         work.add_done_callback(lambda _: self._release(decoder))
         return await asyncio.shield(work)
+
+    @property
+    def saturated(self) -> bool:
+        """Decodes are waiting for a decoder: a speculative pass would only add to the queue."""
+        return any(not grant.done() for grant in self._waiting)
 
     async def _acquire(self) -> _Decoder:
         grant: asyncio.Future[_Decoder] = asyncio.get_running_loop().create_future()

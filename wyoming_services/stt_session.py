@@ -94,6 +94,12 @@ class SttSession:
         return audio[:end]
 
     def _speculate(self) -> None:
+        if self.engine.saturated:
+            # Back off: on a saturated CPU a guess would queue behind real work and
+            # delay it; the utterance is decoded once, at audio-stop.
+            self._discard_speculation()
+            self.engine.counters.speculative_skipped += 1
+            return
         end = self._tracker.utterance_end(self._samples)
         if self._speculation is not None:
             if self._speculation[0] == end:

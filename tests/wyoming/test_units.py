@@ -17,7 +17,11 @@ from wyoming_services.audio import AudioFormatError, Converter, PcmFormat, pcm_t
 from wyoming_services.endpoint import SpeechTracker
 from wyoming_services.settings import Settings, SettingsError
 from wyoming_services.stt import SpeechToText, Transcription, _Decoder
+from wyoming_services.stt_session import SttSession
 from wyoming_services.tts import TextStream, TtsError, split_clauses, split_sentences
+
+from .clips import as_format, trimmed
+from .voices import speak
 
 
 def test_settings_precedence(tmp_path: Path) -> None:
@@ -127,17 +131,28 @@ def test_endpointing_does_not_depend_on_chunking() -> None:
     assert 1.15 < loud_end < 1.35  # the tone ends at 1.23 s
 
 
+class _Segment:
+    text = " heard"
+
+
 class _FakeModel:
     """Stands in for faster-whisper to observe the scheduler: records threads in use."""
 
-    def __init__(self, engine: SpeechToText, threads: int, log: list[int]) -> None:
-        self.engine, self.threads, self.log = engine, threads, log
+    def __init__(
+        self, engine: SpeechToText, threads: int, log: list[int], seconds: float = 0.05
+    ) -> None:
+        self.engine, self.threads, self.log, self.seconds = (
+            engine,
+            threads,
+            log,
+            seconds,
+        )
         self.lock = threading.Lock()
 
     def transcribe(self, audio: Any, **_: Any) -> tuple[list[Any], None]:
         self.log.append(self.engine._busy_threads)
-        time.sleep(0.05)
-        return [], None
+        time.sleep(self.seconds)
+        return [_Segment()], None
 
 
 async def test_scheduler_never_exceeds_the_thread_budget() -> None:
@@ -188,3 +203,51 @@ async def test_a_cancelled_wait_for_a_decoder_never_raises_anything_else() -> No
     engine._waiting.remove(grant)
     with pytest.raises(aio.CancelledError):
         await waiter
+
+
+async def test_speculation_backs_off_while_decodes_wait() -> None:
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    engine._solo = _Decoder(_FakeModel(engine, 1, [], seconds=0.4), 1)
+    engine.ready.set()
+    pcm, rate = await asyncio.to_thread(
+        speak, "espeak-ng", "Turn on the kitchen light."
+    )
+    # The command, then a second of quiet: a speculative pass is due in the quiet.
+    clip = as_format(trimmed(pcm), rate, 16000, 1) + bytes(16000 * 2)
+
+    async def paced() -> SttSession:
+        session = SttSession(engine, PcmFormat(16000, 2, 1), "en")
+        for offset in range(0, len(clip), 3200):  # 0.1 s chunks, as a microphone
+            session.add_audio(clip[offset : offset + 3200])
+            await asyncio.sleep(0.1)
+        return session
+
+    try:
+        # A saturated engine: one decode running, more waiting for the decoder.
+        other = np.zeros(16000, np.float32)
+        queue = [
+            asyncio.ensure_future(engine.transcribe(other, "en")) for _ in range(12)
+        ]
+        await asyncio.sleep(0)
+        assert engine.saturated
+        session = await paced()
+        assert engine.counters.speculative_skipped > 0
+        assert session._speculation is None  # nothing added to the queue
+        for waiting in queue:
+            waiting.cancel()
+        await asyncio.gather(*queue, return_exceptions=True)
+        await asyncio.sleep(0.5)  # the running decode ends
+        assert not engine.saturated
+        result = await session.finish()
+        assert (result.speculative, result.passes_after_stop) == (False, 1)
+
+        # With decoders free, the same utterance is guessed in the quiet.
+        skipped = engine.counters.speculative_skipped
+        result = await (await paced()).finish()
+        assert result.speculative
+        assert engine.counters.speculative_skipped == skipped
+    finally:
+        for waiting in queue:
+            waiting.cancel()
+        await asyncio.gather(*queue, return_exceptions=True)
+        await engine.close()
