@@ -1,5 +1,6 @@
 """The bridge between the MQTT broker and the alicia bus's voice topics (docs/protocol.md)."""
 
-from .service import Bridge, default_bridge_id
+from .registration import default_bridge_id
+from .service import Bridge
 
 __all__ = ["Bridge", "default_bridge_id"]

@@ -1,12 +1,20 @@
-"""The bridge's capability document: what it registers on the bus."""
+"""The bridge's id and its capability document: what it registers on the bus."""
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Any
 
 from wyoming_services import __version__
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
+
+
+def default_bridge_id() -> str:
+    """alicia-voice-<host name>, in the id alphabet."""
+    host = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-")
+    return f"alicia-voice-{host}"[:64]
 
 
 def registration(

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 import json
 import logging
 from pathlib import Path
-import re
-import socket
 import time
 from typing import Any
 
@@ -31,22 +29,16 @@ from wyoming_services.keys import load_or_create_key
 from wyoming_services.settings import Settings
 
 from .health import BridgeCounters, HealthReport
-from .home import HomeCommands, HomeState
+from .home import CommandFailed, HomeCommands, HomeState
 from .home_tools import HomeTools
 from .link import connect, hub_subscriptions, subscriptions
-from .registration import registration
+from .registration import default_bridge_id, registration
 from .requests import VoiceRequests
 from .tasks import AnsweredRequests, TaskPool
 from .trust import Trust
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_MAX_AGE = timedelta(seconds=120)
-
-
-def default_bridge_id() -> str:
-    """alicia-voice-<host name>, in the id alphabet."""
-    host = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-")
-    return f"alicia-voice-{host}"[:64]
 
 
 class Bridge:
@@ -121,7 +113,10 @@ class Bridge:
         # Nagle's algorithm on its connection (HA's MQTT client leaves it on); on
         # the way there, the broker's PUBACK to us would stall the same way. The
         # wait for the answer is bounded, and a lost command is said so.
-        await self._publish(f"{self.prefix}/integration/ha/command", message, qos=0)
+        try:
+            await self._publish(f"{self.prefix}/integration/ha/command", message, qos=0)
+        except aiomqtt.MqttError as err:
+            raise CommandFailed(f"the bus is not reachable ({err})") from err
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff until stop() (or cancellation)."""
