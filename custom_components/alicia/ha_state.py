@@ -73,6 +73,11 @@ class StatePublisher:
                 dr.EVENT_DEVICE_REGISTRY_UPDATED, self._device_moved
             )
         )
+        self.hub.entry.async_on_unload(
+            self.hass.bus.async_listen(
+                ar.EVENT_AREA_REGISTRY_UPDATED, self._area_renamed
+            )
+        )
         self.hub.entry.async_on_unload(self._cancel_pending)
         # Without exposure settings (KeyError), nothing is published either.
         with contextlib.suppress(KeyError):
@@ -121,6 +126,14 @@ class StatePublisher:
             self._schedule(entry.entity_id)
 
     @callback
+    def _area_renamed(self, event: Event[ar.EventAreaRegistryUpdatedData]) -> None:
+        if event.data["action"] != "update":
+            return
+        for entity_id in list(self._published):
+            if self._area_id(entity_id) == event.data["area_id"]:
+                self._schedule(entity_id)
+
+    @callback
     def _schedule(self, entity_id: str) -> None:
         """Publish soon (bursts of changes become one message), if exposed."""
         if not self._exposed(entity_id):
@@ -145,15 +158,19 @@ class StatePublisher:
             handle.cancel()
         self._pending.clear()
 
-    def _area(self, entity_id: str) -> str | None:
-        """The name of the entity's area, or of its device's."""
+    def _area_id(self, entity_id: str) -> str | None:
+        """The entity's area, or its device's."""
         entry = er.async_get(self.hass).async_get(entity_id)
         if entry is None:
             return None
-        area_id = entry.area_id
-        if area_id is None and entry.device_id is not None:
+        if entry.area_id is None and entry.device_id is not None:
             device = dr.async_get(self.hass).async_get(entry.device_id)
-            area_id = device.area_id if device is not None else None
+            return device.area_id if device is not None else None
+        return entry.area_id
+
+    def _area(self, entity_id: str) -> str | None:
+        """The name of the entity's area, or of its device's."""
+        area_id = self._area_id(entity_id)
         area = ar.async_get(self.hass).async_get_area(area_id) if area_id else None
         return area.name if area is not None else None
 

@@ -98,6 +98,13 @@ async def test_state_names_the_area_and_follows_a_move(
     await hass.async_block_till_done()
     assert states(mqtt_mock, entity.entity_id)[-1]["area"] == "Den"
     assert states(mqtt_mock, lamp.entity_id)[-1]["area"] == "Living room"
+
+    areas.async_update(living.id, name="Lounge")  # a rename, no state change
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done()
+    assert states(mqtt_mock, lamp.entity_id)[-1]["area"] == "Lounge"
+    assert states(mqtt_mock, entity.entity_id)[-1]["area"] == "Den"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
