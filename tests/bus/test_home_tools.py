@@ -12,7 +12,7 @@ from alicia_bus.envelope import new_message
 from alicia_bus.signing import KeyPair
 from tests.bus.client import BusClient, bus_client, publish_trust
 from tests.bus.conftest import start_bridge
-from tests.conftest import Mosquitto, ServerProcess
+from tests.conftest import Mosquitto, ServerProcess, wait_until
 from tests.fake_xai import FakeXai
 
 pytestmark = pytest.mark.slow
@@ -74,7 +74,12 @@ async def test_only_the_hubs_states_reach_the_model(
         # Someone claims to be HA, without its signature.
         topic = STATE.format("alarm_control_panel.home")
         await client.publish(topic, state("alarm_control_panel.home", "disarmed"))
-        await asyncio.sleep(0.5)
+        await wait_until(
+            lambda: "state/alarm_control_panel.home" in bridge.log.read_text()
+        )
+        await wait_until(
+            lambda: "State of sensor.hall_temperature" in bridge.log.read_text()
+        )
         xai.configure(tool_calls=[{"name": "list_entities", "arguments": {}}])
         answer = await ask(client, "What is going on at home?")
     assert "sensor.hall_temperature" in answer
@@ -94,7 +99,7 @@ async def test_only_the_hubs_states_reach_the_model(
 async def test_a_forged_command_answer_is_not_believed(
     home_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
 ) -> None:
-    broker, _ = home_bus
+    broker, bridge = home_bus
     async with bus_client(broker.port, "alicia/voice/ai/response", COMMAND) as client:
         await publish_trust(
             client, HUB, "verify", {"kitchen_satellite": DEVICE.public_key}
@@ -103,6 +108,7 @@ async def test_a_forged_command_answer_is_not_believed(
         await client.publish(
             topic, HUB.sign(topic, state("lock.front", "locked")), retain=True
         )
+        await wait_until(lambda: "lock.front: locked" in bridge.log.read_text())
         call = {"action": "lock.unlock", "entity_id": ["lock.front"]}
         xai.configure(tool_calls=[{"name": "call_action", "arguments": call}])
         asking = asyncio.create_task(ask(client, "Unlock the front door."))
@@ -126,7 +132,15 @@ async def test_a_forged_command_answer_is_not_believed(
         await client.publish(
             reply_to, DEVICE.sign(reply_to, answer("kitchen_satellite", done))
         )
-        await asyncio.sleep(0.3)
+        # Both taken in, and set aside, before HA's own answer comes.
+        await wait_until(
+            lambda: f"Refused message on {reply_to}" in bridge.log.read_text()
+        )
+        await wait_until(
+            lambda: (
+                f"Ignored {reply_to} from kitchen_satellite" in bridge.log.read_text()
+            )
+        )
         refused = {"status": "refused",
                    "error": {"code": "failed", "message": "lock.unlock is not allowed"}}  # fmt: skip
         await client.publish(
@@ -152,7 +166,12 @@ async def test_states_that_are_not_states_are_refused(
             "home-assistant", "event", {"state": "on", "attributes": []}
         )
         await client.publish(topic, HUB.sign(topic, broken))
-        await asyncio.sleep(0.5)
+        await wait_until(
+            lambda: (
+                "state on alicia/integration/ha/state/light.porch"
+                in bridge.log.read_text()
+            )
+        )
         xai.configure(
             tool_calls=[{"name": "list_entities", "arguments": {"name": "porch"}}]
         )
