@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 import json
+from pathlib import Path
 from typing import Any
 import uuid
 
@@ -13,13 +14,14 @@ import pytest
 from alicia_bus.audio import decode_audio, encode_audio
 from alicia_bus.envelope import new_message, parse
 from alicia_bus.signing import KeyPair
+from tests.conftest import Mosquitto, wait_until
 from tests.fake_xai import FakeXai
 from tests.vectors import all_vectors
 from tests.wyoming.client import TtsAudio
 from tests.wyoming.phrases import normalize
 
-from .client import bus_client, publish_hub_key
-from .conftest import Bus
+from .client import bus_client, publish_hub_key, publish_trust
+from .conftest import Bus, start_bridge
 
 pytestmark = pytest.mark.slow
 
@@ -235,3 +237,36 @@ async def test_vocabulary_topic_biases_recognition(
         after = await client.request("alicia/voice/stt/request", {"audio": audio})
         assert "roborock" in after["payload"]["text"].lower()
         await client.publish("alicia/voice/stt/vocabulary", b"", retain=True)
+
+
+async def test_retained_hub_messages_are_taken_at_start(
+    tmp_path: Path, fake_xai_server: FakeXai
+) -> None:
+    """A bridge starting (or restarting) where HA has already published: nothing dropped.
+
+    The vocabulary and states are signed with the hub's key, retained on another
+    topic; taken before that key arrived, they were refused as unsigned by the hub.
+    """
+    hub = KeyPair.generate()
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    try:
+        async with bus_client(broker.port) as client:
+            await publish_trust(client, hub, "verify")
+            topic = "alicia/voice/stt/vocabulary"
+            vocabulary = new_message(
+                "home-assistant",
+                "event",
+                {"phrases": ["the Roborock", "kitchen light"]},
+            )
+            await client.publish(topic, hub.sign(topic, vocabulary), retain=True)
+        for _ in range(2):  # a start, then a restart with its pinned key and trust
+            bridge = start_bridge(broker, fake_xai_server, "bridge-r", tmp_path)
+            read = bridge.log.read_text
+            try:
+                await wait_until(lambda: "STT vocabulary: 2 phrases" in read())  # noqa: B023
+                assert "Ignored alicia/voice/stt/vocabulary" not in read()
+            finally:
+                bridge.stop()
+    finally:
+        broker.stop()
