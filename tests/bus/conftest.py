@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -34,21 +36,30 @@ def start_bridge(
     return server
 
 
+@contextmanager
+def broker_and_bridge(
+    directory: Path, fake: FakeXai, bridge_id: str, *extra: str
+) -> Iterator[tuple[Mosquitto, ServerProcess]]:
+    """A broker of its own and one bridge on it, both stopped at the end."""
+    broker = Mosquitto(directory / "mosquitto")
+    broker.start()
+    try:
+        bridge = start_bridge(broker, fake, bridge_id, directory, *extra)
+        try:
+            yield broker, bridge
+        finally:
+            bridge.stop()
+    finally:
+        broker.stop()
+
+
 @pytest.fixture(scope="module")
 def bus(
     tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
 ) -> Iterator[Bus]:
     directory = tmp_path_factory.mktemp("bus")
-    broker = Mosquitto(directory / "mosquitto")
-    broker.start()
-    try:
-        bridge = start_bridge(broker, fake_xai_server, "bridge-a", directory)
-        try:
-            yield Bus(broker, bridge)
-        finally:
-            bridge.stop()
-    finally:
-        broker.stop()
+    with broker_and_bridge(directory, fake_xai_server, "bridge-a") as (broker, bridge):
+        yield Bus(broker, bridge)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pytest
 from alicia_bus.envelope import new_message
 from alicia_bus.signing import KeyPair
 from tests.bus.client import BusClient, bus_client, publish_trust
-from tests.bus.conftest import start_bridge
+from tests.bus.conftest import broker_and_bridge
 from tests.conftest import Mosquitto, ServerProcess, wait_until
 from tests.fake_xai import FakeXai
 
@@ -28,19 +28,14 @@ def home_bus(
     tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
 ) -> Iterator[tuple[Mosquitto, ServerProcess]]:
     """A bridge whose Grok speaks the Responses API, with home tools."""
-    directory = tmp_path_factory.mktemp("home")
-    broker = Mosquitto(directory / "mosquitto")
-    broker.start()
-    try:
-        bridge = start_bridge(
-            broker, fake_xai_server, BRIDGE, directory, "--grok-api", "responses"
-        )
-        try:
-            yield broker, bridge
-        finally:
-            bridge.stop()
-    finally:
-        broker.stop()
+    with broker_and_bridge(
+        tmp_path_factory.mktemp("home"),
+        fake_xai_server,
+        BRIDGE,
+        "--grok-api",
+        "responses",
+    ) as running:
+        yield running
 
 
 def state(entity_id: str, value: str, source: str = "home-assistant") -> dict[str, Any]:

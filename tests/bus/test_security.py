@@ -14,7 +14,7 @@ from alicia_bus.envelope import new_message
 from alicia_bus.errors import SecurityError
 from alicia_bus.signing import KeyPair, verify
 from tests.bus.client import BusClient, bus_client, publish_trust
-from tests.bus.conftest import start_bridge
+from tests.bus.conftest import broker_and_bridge
 from tests.conftest import Mosquitto, ServerProcess
 from tests.fake_xai import FakeXai
 from wyoming_services.keys import load_or_create_key
@@ -31,20 +31,16 @@ def secure_bus(
     tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
 ) -> Iterator[tuple[Mosquitto, ServerProcess]]:
     """A bridge with the default rate limits (5/s, bursts of 20)."""
-    directory = tmp_path_factory.mktemp("secure")
-    broker = Mosquitto(directory / "mosquitto")
-    broker.start()
-    try:
-        bridge = start_bridge(
-            broker, fake_xai_server, "bridge-s", directory,
-            "--rate-limit", "5", "--rate-burst", "20",
-        )  # fmt: skip
-        try:
-            yield broker, bridge
-        finally:
-            bridge.stop()
-    finally:
-        broker.stop()
+    with broker_and_bridge(
+        tmp_path_factory.mktemp("secure"),
+        fake_xai_server,
+        "bridge-s",
+        "--rate-limit",
+        "5",
+        "--rate-burst",
+        "20",
+    ) as running:
+        yield running
 
 
 def request(text: str, key: KeyPair | None = None, **changes: Any) -> dict[str, Any]:
