@@ -101,7 +101,7 @@ async def test_memory_follow_up_bounded_and_expiring(xai: FakeXai) -> None:
         )
         await ask(grok, "Hi.", conversation_id="c")
         assert len(grok.memory) == 2
-        assert grok.memory.history("a") == []  # the oldest went first
+        assert grok.memory.recall("a").turns == []  # the oldest went first
 
         # Idle conversations are forgotten.
         await asyncio.sleep(0.35)

@@ -137,9 +137,9 @@ class Grok:
 
     def system_prompt(self, language: str) -> str:
         """The personality, the context it may use, and the language to answer in."""
-        offered = self.tools is not None and self._tool_definitions()
-        tools = self.tools.instructions if self.tools is not None and offered else ""
-        return system_prompt(self.settings, language, tools)
+        offered = self.tools is not None and bool(self._tool_definitions())
+        instructions = self.tools.instructions if offered and self.tools else ""
+        return system_prompt(self.settings, language, instructions)
 
     def _tool_definitions(self) -> list[ToolDefinition]:
         if self.tools is None or not self.settings.grok_home_tools:

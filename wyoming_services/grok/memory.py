@@ -43,10 +43,6 @@ class Memory:
         conversation = self._conversations[conversation_id]
         return Recalled(list(conversation.turns), conversation.response_id)
 
-    def history(self, conversation_id: str | None) -> list[dict[str, str]]:
-        """The remembered messages, oldest first."""
-        return self.recall(conversation_id).turns
-
     def remember(
         self,
         conversation_id: str | None,
