@@ -90,15 +90,19 @@ class ServerProcess:
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Block until the server logs that its models are loaded."""
+        self.wait_logged("Ready (wyoming", timeout)
+
+    def wait_logged(self, text: str, timeout: float = 120) -> None:
+        """Block until the server's log holds text."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "Ready (wyoming" in self.log.read_text():
+            if text in self.log.read_text():
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log.read_text()}")
             time.sleep(0.05)
         raise TimeoutError(
-            f"server not ready after {timeout} s:\n{self.log.read_text()}"
+            f"{text!r} not logged after {timeout} s:\n{self.log.read_text()}"
         )
 
     def stop(self) -> None:

@@ -20,8 +20,14 @@ class Bus:
 
 
 def start_bridge(
-    broker: Mosquitto, fake: FakeXai, bridge_id: str, log_dir: object, *extra: str
+    broker: Mosquitto,
+    fake: FakeXai,
+    bridge_id: str,
+    log_dir: object,
+    *extra: str,
+    serving: bool = True,
 ) -> ServerProcess:
+    """Our server bridging to broker; with serving, returns once it has subscribed."""
     server = ServerProcess(
         "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port),
         "--bridge-id", bridge_id, "--bridge-heartbeat-interval", "1",
@@ -33,6 +39,10 @@ def start_bridge(
         env={"ALICIA_GROK_API_KEY": TEST_KEY},
     )  # fmt: skip
     server.wait_ready()
+    if serving:
+        # "Ready" comes before the bridge's subscriptions: a request sent in between
+        # has no subscriber and is lost (requesters re-send; a test's one request not).
+        server.wait_logged(f"Bridge {bridge_id} serving")
     return server
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import ssl
@@ -91,10 +92,6 @@ async def test_credentials_and_last_will(tmp_path: Path, xai: FakeXai) -> None:
             "--mqtt-username", "alicia", "--mqtt-password", "s3cret-bridge",
         )  # fmt: skip
         try:
-            for _ in range(100):
-                if "Bridge bridge-auth serving" in bridge.log.read_text():
-                    break
-                await asyncio.sleep(0.1)
             assert await retained_status(
                 broker.port, "bridge-auth", username="watcher", password="w"
             ) == {"state": "online"}
@@ -117,10 +114,11 @@ async def test_refused_credentials_keep_retrying_and_wyoming_serves(
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, broker.start)
     try:
-        bridge = await loop.run_in_executor(
-            None, start_bridge, broker, xai, "bridge-no", tmp_path,
-            "--mqtt-username", "alicia", "--mqtt-password", "wrong",
+        refused = partial(
+            start_bridge, broker, xai, "bridge-no", tmp_path,
+            "--mqtt-username", "alicia", "--mqtt-password", "wrong", serving=False,
         )  # fmt: skip
+        bridge = await loop.run_in_executor(None, refused)
         try:
             for _ in range(50):
                 if bridge.log.read_text().count("retrying in") >= 2:
