@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -24,17 +24,10 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 
+from .bus.home import HaState
 from .context import HubContext
 
 DEBOUNCE_SECONDS = 0.5
-ATTRIBUTES = (
-    "friendly_name",
-    "unit_of_measurement",
-    "device_class",
-    "brightness",
-    "current_position",
-    "volume_level",
-)
 
 
 class StatePublisher:
@@ -44,7 +37,7 @@ class StatePublisher:
         """Nothing is published until async_start()."""
         self.hass = hass
         self.hub = hub
-        self._pending: dict[str, Any] = {}
+        self._pending: dict[str, asyncio.TimerHandle] = {}
         # Entities whose state is retained on the bus now.
         self._published: set[str] = set()
 
@@ -175,15 +168,13 @@ class StatePublisher:
         return area.name if area is not None else None
 
     async def _publish(self, state: State) -> None:
-        payload = {
-            "entity_id": state.entity_id,
-            "state": state.state,
-            "area": self._area(state.entity_id),
-            "attributes": {
-                k: state.attributes[k] for k in ATTRIBUTES if k in state.attributes
-            },
-            "last_changed": state.last_changed.isoformat(),
-        }
-        message = self.hub.envelope("broadcast", "event", payload)
+        published = HaState.of(
+            state.entity_id,
+            state.state,
+            self._area(state.entity_id),
+            state.attributes,
+            state.last_changed.isoformat(),
+        )
+        message = self.hub.envelope("broadcast", "event", published.to_payload())
         self._published.add(state.entity_id)
         await self.hub.async_publish(self._topic(state.entity_id), message, retain=True)

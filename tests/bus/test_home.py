@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from alicia_bus.envelope import Envelope
+from alicia_bus.errors import ProtocolError
+from alicia_bus.home import CommandAnswer, HaCommand
 from wyoming_services.bridge.home import (
     MAX_PENDING_COMMANDS,
     CommandFailed,
@@ -17,6 +19,8 @@ from wyoming_services.bridge.home import (
 )
 from wyoming_services.bridge.home_tools import MAX_LISTED, HomeTools
 from wyoming_services.grok import ToolError
+
+TURN_ON = HaCommand("light.turn_on", ("light.a",))
 
 
 def state(entity_id: str, value: str = "on", **more: Any) -> dict[str, Any]:
@@ -34,7 +38,7 @@ def test_state_is_bounded_and_a_removal_makes_room() -> None:
     home = HomeState(limit=2)
     home.update("light.a", state("light.a"))
     home.update("light.b", state("light.b"))
-    with pytest.raises(ValueError, match="more than 2 entities"):
+    with pytest.raises(ProtocolError, match="more than 2 entities"):
         home.update("light.c", state("light.c"))
     home.update("light.a", state("light.a", "off"))  # a known one still changes
     home.update("light.a", None)
@@ -64,16 +68,20 @@ def test_find_by_area_domain_and_name() -> None:
 
 @pytest.mark.parametrize(
     ("payload", "problem"),
-    [({"state": "on"}, "entity_id missing"),
-     ({"entity_id": "no_dot", "state": "on"}, "entity_id missing"),
-     ({"entity_id": "light.a", "state": "on", "attributes": ["x"]}, "attributes must"),
+    [({"state": "on"}, "entity_id: must be an entity id"),
+     ({"entity_id": "no_dot", "state": "on"}, "entity_id: must be an entity id"),
+     ({"entity_id": "light.a", "state": 1}, "state: must be a string"),
+     ({"entity_id": "light.a", "state": "on", "area": ["x"]}, "area: must be"),
+     ({"entity_id": "light.a", "state": "on", "attributes": ["x"]}, "attributes: must"),
      ({"entity_id": "light.b", "state": "on"}, "the topic names light.a")],
 )  # fmt: skip
 def test_a_state_that_is_not_one_is_refused(
     payload: dict[str, Any], problem: str
 ) -> None:
-    with pytest.raises(ValueError, match=problem):
-        HomeState().update("light.a", payload)
+    home = HomeState()
+    with pytest.raises(ProtocolError, match=problem):
+        home.update("light.a", payload)
+    assert len(home) == 0
 
 
 async def test_long_lists_are_cut_with_a_hint() -> None:
@@ -90,8 +98,17 @@ async def test_long_lists_are_cut_with_a_hint() -> None:
     ("arguments", "problem"),
     [
         ({"entity_id": ["light.a"]}, "action is required"),
-        ({"action": "light.turn_on", "entity_id": []}, "entity_id must list"),
-        ({"action": "light.turn_on", "entity_id": [1]}, "entity_id must list"),
+        ({"action": "light.turn_on", "entity_id": []}, "entity_id must name"),
+        ({"action": "light.turn_on", "entity_id": [1]}, "entity_id must name"),
+        (
+            {
+                "action": "light.turn_on",
+                "entity_id": "light.a",
+                "data": {"area_id": "x"},
+            },
+            "data must be an object without",
+        ),  # no way round HA's exposure check
+        ({"action": "light", "entity_id": ["light.a"]}, "domain.action"),
         (
             {"action": "light.turn_on", "entity_id": ["light.a"], "data": "x"},
             "data must",
@@ -102,10 +119,10 @@ async def test_long_lists_are_cut_with_a_hint() -> None:
 async def test_a_malformed_action_is_told_to_the_model(
     arguments: dict[str, Any], problem: str
 ) -> None:
-    sent: list[dict[str, Any]] = []
+    sent: list[HaCommand] = []
 
-    async def publish(payload: dict[str, Any], message_id: str) -> None:
-        sent.append(payload)
+    async def publish(command: HaCommand, message_id: str) -> None:
+        sent.append(command)
 
     tools = HomeTools(HomeState(), HomeCommands(publish, "r"))
     with pytest.raises(ToolError, match=problem):
@@ -116,18 +133,34 @@ async def test_a_malformed_action_is_told_to_the_model(
 async def test_commands_waiting_are_bounded_and_answered_by_id() -> None:
     ids: list[str] = []
 
-    async def publish(payload: dict[str, Any], message_id: str) -> None:
+    async def publish(command: HaCommand, message_id: str) -> None:
         ids.append(message_id)
 
     commands = HomeCommands(publish, "r")
     waiting = [
-        asyncio.create_task(commands.run({"action": "light.turn_on"}))
-        for _ in range(MAX_PENDING_COMMANDS)
+        asyncio.create_task(commands.run(TURN_ON)) for _ in range(MAX_PENDING_COMMANDS)
     ]
     await asyncio.sleep(0)
     with pytest.raises(CommandFailed, match="too many commands"):
-        await commands.run({"action": "light.turn_on"})
+        await commands.run(TURN_ON)
     commands.answered(response("not-ours", {"status": "done"}))  # ignored
     for message_id in ids:
         commands.answered(response(message_id, {"status": "done"}))
-    assert [await task for task in waiting] == [{"status": "done"}] * len(ids)
+    assert [await task for task in waiting] == [CommandAnswer("done")] * len(ids)
+
+
+async def test_a_refusal_or_an_unreadable_answer_is_a_refusal() -> None:
+    ids: list[str] = []
+
+    async def publish(command: HaCommand, message_id: str) -> None:
+        ids.append(message_id)
+
+    commands = HomeCommands(publish, "r")
+    refused = asyncio.create_task(commands.run(TURN_ON))
+    garbled = asyncio.create_task(commands.run(TURN_ON))
+    await asyncio.sleep(0)
+    refusal = {"status": "refused", "error": {"code": "failed", "message": "nope"}}
+    commands.answered(response(ids[0], refusal))
+    commands.answered(response(ids[1], {"status": ["done"]}))
+    assert await refused == CommandAnswer("refused", "nope")
+    assert await garbled == CommandAnswer("refused", None)

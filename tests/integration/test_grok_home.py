@@ -176,17 +176,24 @@ async def test_a_command_on_an_exposed_light_runs_then_the_joke(
     assert done.data["entity_id"] == ["light.kitchen"]
 
 
+HA_REFUSED = "Home Assistant refused: "
+# A target hidden in the data never leaves the bridge (HA would refuse it too:
+# tests/integration/test_ha_commands.py).
+NOT_SENT = "payload.data must be an object without area_id, device_id, entity_id"
+
+
 @pytest.mark.parametrize(
-    "call",
+    ("call", "refusal"),
     [
-        {"action": "light.turn_off", "entity_id": ["light.vault"]},
-        {"action": "light.turn_off", "entity_id": ["light.kitchen", "light.vault"]},
-        {"action": "light.turn_off", "entity_id": ["light.kitchen"],
-         "data": {"entity_id": "light.vault"}},
-        {"action": "light.turn_off", "entity_id": ["light.kitchen"],
-         "data": {"area_id": "vault"}},
-        {"action": "homeassistant.turn_off", "entity_id": ["light.vault"]},
-        {"action": "light.turn_off", "entity_id": "all"},
+        ({"action": "light.turn_off", "entity_id": ["light.vault"]}, HA_REFUSED),
+        ({"action": "light.turn_off", "entity_id": ["light.kitchen", "light.vault"]},
+         HA_REFUSED),
+        ({"action": "light.turn_off", "entity_id": ["light.kitchen"],
+          "data": {"entity_id": "light.vault"}}, NOT_SENT),
+        ({"action": "light.turn_off", "entity_id": ["light.kitchen"],
+          "data": {"area_id": "vault"}}, NOT_SENT),
+        ({"action": "homeassistant.turn_off", "entity_id": ["light.vault"]}, HA_REFUSED),
+        ({"action": "light.turn_off", "entity_id": "all"}, HA_REFUSED),
     ],
     ids=["unexposed", "mixed", "data-entity", "data-area", "other-domain", "all"],
 )  # fmt: skip
@@ -195,11 +202,12 @@ async def test_an_unexposed_entity_cannot_be_touched_however_asked(
     assist: Assist,
     xai: FakeXai,
     call: dict[str, Any],
+    refusal: str,
 ) -> None:
     xai.configure(tool_calls=[{"name": "call_action", "arguments": call}])
     answer = await say(assist, "Switch off the vault light.")
-    # HA refused, and the answer says so and why.
-    assert answer.startswith("Tool said: error: Home Assistant refused: "), answer
+    # Refused, and the answer says so and why.
+    assert answer.startswith(f"Tool said: error: {refusal}"), answer
     assert assist.calls["light.turn_off"] == []
     assert assist.calls["homeassistant.turn_off"] == []
     vault = hass.states.get("light.vault")

@@ -6,6 +6,13 @@ import json
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.const import (
+    ATTR_AREA_ID,
+    ATTR_DEVICE_ID,
+    ATTR_ENTITY_ID,
+    ATTR_FLOOR_ID,
+    ATTR_LABEL_ID,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
@@ -14,6 +21,8 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.bus.home import TARGET_KEYS
 
 from .helpers import SENSOR, register, send
 
@@ -166,3 +175,10 @@ async def test_failing_action_is_reported(
             "message": "light.turn_on failed: bulb unreachable",
         },
     }
+
+
+def test_the_core_refuses_every_target_form_ha_knows() -> None:
+    """The core cannot import HA: its list of target keys must be HA's."""
+    assert {
+        ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID
+    } == TARGET_KEYS  # fmt: skip

@@ -15,6 +15,8 @@ from typing import Any
 import uuid
 
 from alicia_bus.envelope import Envelope
+from alicia_bus.errors import ProtocolError
+from alicia_bus.home import CommandAnswer, HaCommand, HaState
 
 _LOGGER = logging.getLogger(__name__)
 # HA's own limits make far fewer; a flood of states must not grow without end.
@@ -29,7 +31,7 @@ class CommandFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class EntityState:
-    """One exposed entity, as HA published it."""
+    """One exposed entity, as the model is shown it."""
 
     entity_id: str
     name: str
@@ -39,25 +41,19 @@ class EntityState:
     device_class: str | None = None
 
     @classmethod
-    def parse(cls, payload: dict[str, Any]) -> EntityState:
-        """From an ha/state payload (ValueError if it is not one)."""
-        entity_id, state = payload.get("entity_id"), payload.get("state")
-        attributes = payload.get("attributes") or {}
-        if not isinstance(entity_id, str) or "." not in entity_id:
-            raise ValueError("entity_id missing")
-        if not isinstance(attributes, dict):
-            raise ValueError("attributes must be an object")
+    def of(cls, published: HaState) -> EntityState:
+        """From HA's published state, its texts cut to a length a prompt can hold."""
 
-        def text(value: object) -> str | None:
-            return str(value)[:120] if isinstance(value, str | int | float) else None
+        def cut(value: str | None) -> str | None:
+            return value[:120] if value else None
 
         return cls(
-            entity_id,
-            text(attributes.get("friendly_name")) or entity_id,
-            text(state) or "unknown",
-            text(payload.get("area")),
-            text(attributes.get("unit_of_measurement")),
-            text(attributes.get("device_class")),
+            published.entity_id,
+            cut(published.text("friendly_name")) or published.entity_id,
+            cut(published.state) or "unknown",
+            cut(published.area),
+            cut(published.text("unit_of_measurement")),
+            cut(published.text("device_class")),
         )
 
     @property
@@ -90,17 +86,18 @@ class HomeState:
         return len(self._entities)
 
     def update(self, entity_id: str, payload: dict[str, Any] | None) -> None:
-        """A new state (None: HA no longer exposes it); ValueError if it is not a state."""
+        """A new state (None: HA no longer exposes it); ProtocolError if it is not a state."""
         if payload is None:
             self._entities.pop(entity_id, None)
             return
-        entity = EntityState.parse(payload)
+        entity = EntityState.of(HaState.parse(payload))
         if entity.entity_id != entity_id:
-            raise ValueError(
-                f"the topic names {entity_id}, the state {entity.entity_id}"
+            raise ProtocolError(
+                "invalid_field",
+                f"the topic names {entity_id}, the state {entity.entity_id}",
             )
         if entity_id not in self._entities and len(self._entities) >= self.limit:
-            raise ValueError(f"more than {self.limit} entities")
+            raise ProtocolError("too_large", f"more than {self.limit} entities")
         self._entities[entity_id] = entity
 
     def find(
@@ -130,25 +127,25 @@ class HomeCommands:
 
     def __init__(
         self,
-        publish: Callable[[dict[str, Any], str], Awaitable[None]],
+        publish: Callable[[HaCommand, str], Awaitable[None]],
         reply_topic: str,
     ) -> None:
-        """publish(payload, message id) sends one ha/command request."""
+        """publish(command, message id) sends one ha/command request."""
         self._publish = publish
         self.reply_topic = reply_topic
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[str, asyncio.Future[CommandAnswer]] = {}
 
-    async def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """HA's answer: {"status": "done"} or {"status": "refused", "error": ...}."""
+    async def run(self, command: HaCommand) -> CommandAnswer:
+        """HA's answer: done, or refused and why."""
         if len(self._waiting) >= MAX_PENDING_COMMANDS:
             raise CommandFailed("too many commands are waiting for Home Assistant")
         message_id = str(uuid.uuid4())
-        answer: asyncio.Future[dict[str, Any]] = (
+        answer: asyncio.Future[CommandAnswer] = (
             asyncio.get_running_loop().create_future()
         )
         self._waiting[message_id] = answer
         try:
-            await self._publish(payload, message_id)
+            await self._publish(command, message_id)
             async with asyncio.timeout(COMMAND_TIMEOUT):
                 return await answer
         except TimeoutError as err:
@@ -162,6 +159,6 @@ class HomeCommands:
         """HA's answer to one of ours (others are ignored)."""
         waiting = self._waiting.get(response.correlation_id or "")
         if waiting is not None and not waiting.done():
-            waiting.set_result(response.payload)
+            waiting.set_result(CommandAnswer.parse(response.payload))
         else:
             _LOGGER.debug("Answer to no command of ours: %s", response.correlation_id)

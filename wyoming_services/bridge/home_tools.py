@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from alicia_bus.errors import ProtocolError
+from alicia_bus.home import HaCommand
 from wyoming_services.grok import ToolDefinition, ToolError
 
 from .home import CommandFailed, HomeCommands, HomeState
@@ -113,28 +115,23 @@ class HomeTools:
 
     async def _act(self, arguments: dict[str, Any]) -> str:
         action = _text(arguments, "action")
-        entity_ids = arguments.get("entity_id")
-        if isinstance(entity_ids, str):
-            entity_ids = [entity_ids]
-        data = arguments.get("data") or {}
         if action is None:
             raise ToolError("action is required, e.g. light.turn_off")
-        if (
-            not isinstance(entity_ids, list)
-            or not entity_ids
-            or not all(isinstance(e, str) for e in entity_ids)
-        ):
-            raise ToolError("entity_id must list the entity ids to act on")
-        if not isinstance(data, dict):
-            raise ToolError("data must be an object")
-        # The target goes as given: Home Assistant checks the action and every target.
-        payload = {"action": action, "target": {"entity_id": entity_ids}, "data": data}
         try:
-            answer = await self.commands.run(payload)
+            # The target goes as given: Home Assistant checks the action and every target.
+            command = HaCommand.parse(
+                {
+                    "action": action,
+                    "target": {"entity_id": arguments.get("entity_id")},
+                    "data": arguments.get("data"),
+                }
+            )
+        except ProtocolError as err:
+            raise ToolError(str(err)) from err
+        try:
+            answer = await self.commands.run(command)
         except CommandFailed as err:
             raise ToolError(str(err)) from err
-        if answer.get("status") == "done":
-            return f"done: {action} on {', '.join(entity_ids)}"
-        error = answer.get("error") or {}
-        reason = error.get("message") if isinstance(error, dict) else None
-        raise ToolError(f"Home Assistant refused: {reason or 'no reason given'}")
+        if answer.status == "done":
+            return f"done: {action} on {', '.join(command.entity_ids)}"
+        raise ToolError(f"Home Assistant refused: {answer.reason or 'no reason given'}")

@@ -22,6 +22,7 @@ from alicia_bus.envelope import (
     parse,
 )
 from alicia_bus.errors import ProtocolError, SecurityError
+from alicia_bus.home import HaCommand
 from alicia_bus.policy import Mode
 from alicia_bus.topics import HUB_SOURCE, Kind, kind_of
 from wyoming_services.engines import Engines
@@ -102,10 +103,10 @@ class Bridge:
             raise aiomqtt.MqttError("not connected to the broker")
         await self._client.publish(topic, self.seal(topic, message), qos=qos)
 
-    async def _send_command(self, payload: dict[str, Any], message_id: str) -> None:
+    async def _send_command(self, command: HaCommand, message_id: str) -> None:
         """An ha/command request, answered on our own response topic."""
         message = new_message(
-            self.bridge_id, "request", payload,
+            self.bridge_id, "request", command.to_payload(),
             destination=HUB_SOURCE, reply_to=self.commands.reply_topic,
         )  # fmt: skip
         message["message_id"] = message_id
@@ -301,8 +302,8 @@ class Bridge:
         try:
             self.home.update(entity_id, message.payload)
             _LOGGER.debug("State of %s: %s", entity_id, message.payload.get("state"))
-        except ValueError as err:
-            self.counters.reject("invalid_field")
+        except ProtocolError as err:
+            self.counters.reject(err.code)
             _LOGGER.warning("Ignored state on %s: %s", message.topic, err)
 
     async def _serve(self, request: Envelope) -> None:
