@@ -168,6 +168,32 @@ async def test_a_flood_is_limited_per_sender(
         assert heartbeat["payload"]["service_id"] == "bridge-s"
 
 
+async def test_refusals_under_many_forged_sender_ids_are_limited_in_all(
+    secure_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, _ = secure_bus
+    async with bus_client(broker.port, RESPONSE, "alicia/system/errors") as client:
+        await trust(client, "enforce")
+        # Unsigned, so refused; each under a sender id of its own (a bucket each).
+        flood = [
+            new_message(f"forged_{i}", "request", {"text": f"Flood {i}"})
+            for i in range(100)
+        ]
+        for message in flood:
+            await client.publish(AI, message)
+        # The approved device is still served while the refusals are being dropped.
+        assert await error_of(client, request("Still there?", DEVICE)) is None
+        await asyncio.sleep(1.5)
+        refused = [
+            m for m in client.messages[RESPONSE]
+            if isinstance(m, dict) and m["correlation_id"] in {f["message_id"] for f in flood}
+        ]  # fmt: skip
+        assert {m["payload"]["error"]["code"] for m in refused} == {"unsigned"}
+        # The burst (20) and what refills (5/s) while the flood lasts; not 100.
+        assert 20 <= len(refused) <= 40, len(refused)
+        await trust(client, "verify")
+
+
 def test_verify_raises_for_a_modified_response() -> None:
     message = KeyPair.generate().sign("t", new_message("a", "event", {"x": 1}))
     message["payload"]["x"] = 2

@@ -39,6 +39,8 @@ from .tasks import AnsweredRequests, TaskPool
 from .trust import Trust
 
 _LOGGER = logging.getLogger(__name__)
+# The limiter's bucket for all answers to refused messages: no sender id is empty.
+REFUSALS = ""
 REQUEST_MAX_AGE = timedelta(seconds=120)
 
 
@@ -250,10 +252,6 @@ class Bridge:
             request = parse(topic, raw, self.prefix)
         except ProtocolError as err:
             self.counters.reject(err.code)
-            if not self.trust.limiter.allow("\x00invalid"):
-                # A flood of garbage gets counted, not an answer each.
-                self.counters.reject("rate_limited")
-                return
             await self._reply_error(topic, kind, err.envelope, err.code, str(err))
             return
         if not self.trust.limiter.allow(request.source):
@@ -369,6 +367,11 @@ class Bridge:
         text: str,
     ) -> None:
         """Answer the sender if the message got that far, else the errors topic."""
+        if not self.trust.limiter.allow(REFUSALS):
+            # A flood of refused messages, under as many sender ids as it likes, gets
+            # counted, not an answer (or a log line) each.
+            self.counters.reject("rate_limited")
+            return
         _LOGGER.warning("Rejected message on %s: %s (%s)", topic, text, code)
         sender = echo(raw, self.prefix)  # only what is valid and clean is echoed
         payload = error_payload(code, text) | {"topic": topic}
