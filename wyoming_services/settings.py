@@ -34,202 +34,117 @@ _CHOICES = {
 }
 
 
+def _option(default: Any, about: str, *, secret: bool = False) -> Any:
+    """A setting's default and its help text; a secret one is masked in logs."""
+    return field(default=default, metadata={"help": about, "secret": secret})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server and the bridge can be told; names are the add-on option keys."""
 
-    uri: str = field(
-        default="tcp://0.0.0.0:10300",
-        metadata={
-            "help": "where to serve Wyoming: tcp://HOST:PORT, unix://PATH or stdio://"
-        },
+    uri: str = _option(
+        "tcp://0.0.0.0:10300",
+        "where to serve Wyoming: tcp://HOST:PORT, unix://PATH or stdio://",
     )
-    log_level: str = field(
-        default="info", metadata={"help": "debug, info, warning or error"}
+    log_level: str = _option("info", "debug, info, warning or error")
+    max_connections: int = _option(32, "Wyoming connections at once")
+    idle_seconds: float = _option(120.0, "close a Wyoming connection silent this long")
+
+    stt_model: str = _option(
+        "", "CTranslate2 Whisper model directory; empty = bundled tiny.en"
     )
-    max_connections: int = field(
-        default=32, metadata={"help": "Wyoming connections at once"}
+    stt_language: str = _option("en", "language when the request names none")
+    stt_beam_size: int = _option(1, "beam size (1 = greedy)")
+    stt_compute_type: str = _option(
+        "int8", "CTranslate2 compute type (int8, float32, ...)"
     )
-    idle_seconds: float = field(
-        default=120.0, metadata={"help": "close a Wyoming connection silent this long"}
+    stt_cpu_threads: int = _option(0, "threads per decode; 0 = all cores")
+    stt_workers: int = _option(
+        0,
+        "single-thread decoders used side by side when requests queue up "
+        "(0 = one per CPU thread, 1 = always one decode at a time)",
+    )
+    stt_max_seconds: float = _option(30.0, "longest utterance accepted, in seconds")
+    stt_vocabulary: tuple[str, ...] = _option(
+        (), "phrases to bias recognition toward (names of devices, areas)"
+    )
+    stt_speculative: bool = _option(
+        True, "start decoding when speech ends, before audio-stop arrives"
     )
 
-    stt_model: str = field(
-        default="",
-        metadata={
-            "help": "CTranslate2 Whisper model directory; empty = bundled tiny.en"
-        },
+    tts_voices: tuple[str, ...] = _option(
+        (), "Piper .onnx voice files; the bundled en_US-joe-medium is always offered"
     )
-    stt_language: str = field(
-        default="en", metadata={"help": "language when the request names none"}
-    )
-    stt_beam_size: int = field(default=1, metadata={"help": "beam size (1 = greedy)"})
-    stt_compute_type: str = field(
-        default="int8",
-        metadata={"help": "CTranslate2 compute type (int8, float32, ...)"},
-    )
-    stt_cpu_threads: int = field(
-        default=0, metadata={"help": "threads per decode; 0 = all cores"}
-    )
-    stt_workers: int = field(
-        default=0,
-        metadata={
-            "help": "single-thread decoders used side by side when requests queue up "
-            "(0 = one per CPU thread, 1 = always one decode at a time)"
-        },
-    )
-    stt_max_seconds: float = field(
-        default=30.0, metadata={"help": "longest utterance accepted, in seconds"}
-    )
-    stt_vocabulary: tuple[str, ...] = field(
-        default=(),
-        metadata={
-            "help": "phrases to bias recognition toward (names of devices, areas)"
-        },
-    )
-    stt_speculative: bool = field(
-        default=True,
-        metadata={"help": "start decoding when speech ends, before audio-stop arrives"},
-    )
+    tts_default_voice: str = _option("", "voice used when a request names none")
+    tts_speaker: int = _option(0, "speaker id for multi-speaker voices")
+    tts_length_scale: float = _option(1.0, "phoneme length (> 1 is slower speech)")
+    tts_noise_scale: float = _option(0.667, "generator noise")
+    tts_noise_w_scale: float = _option(0.8, "phoneme width noise")
+    tts_sentence_silence: float = _option(0.2, "seconds of silence between sentences")
+    tts_max_chars: int = _option(100_000, "longest text accepted for one request")
 
-    tts_voices: tuple[str, ...] = field(
-        default=(),
-        metadata={
-            "help": "Piper .onnx voice files; the bundled en_US-joe-medium is always offered"
-        },
+    grok_api_key: str = _option("", "xAI API key (never logged)", secret=True)
+    grok_base_url: str = _option(
+        "https://api.x.ai/v1", "any OpenAI-compatible API (Ollama, llama.cpp, vLLM ...)"
     )
-    tts_default_voice: str = field(
-        default="", metadata={"help": "voice used when a request names none"}
+    grok_model: str = _option(
+        "", "model id; empty = the fastest chat model the API lists"
     )
-    tts_speaker: int = field(
-        default=0, metadata={"help": "speaker id for multi-speaker voices"}
+    grok_api: str = _option(
+        "auto", "responses, chat_completions, or auto (responses for xAI)"
     )
-    tts_length_scale: float = field(
-        default=1.0, metadata={"help": "phoneme length (> 1 is slower speech)"}
+    grok_home_tools: bool = _option(
+        True, "let the model read and control entities exposed to Assist"
     )
-    tts_noise_scale: float = field(default=0.667, metadata={"help": "generator noise"})
-    tts_noise_w_scale: float = field(
-        default=0.8, metadata={"help": "phoneme width noise"}
+    grok_timeout: float = _option(10.0, "seconds one answer may take, retries included")
+    grok_retries: int = _option(2, "retries after HTTP 429 or 5xx")
+    grok_max_tokens: int = _option(300, "longest answer, in tokens")
+    grok_personality_name: str = _option("Alicia", "the assistant's name")
+    grok_personality: str = _option(
+        "", "system prompt ({name} is replaced); empty = Alicia's own"
     )
-    tts_sentence_silence: float = field(
-        default=0.2, metadata={"help": "seconds of silence between sentences"}
+    grok_include_datetime: bool = _option(True, "tell the model the date and time")
+    grok_location_name: str = _option("", "the home's name (HA's location name)")
+    grok_language: str = _option("en", "answer language when the request names none")
+    grok_languages: tuple[str, ...] = _option(
+        (), "languages offered in describe; empty = grok_language"
     )
-    tts_max_chars: int = field(
-        default=100_000, metadata={"help": "longest text accepted for one request"}
+    grok_max_turns: int = _option(10, "exchanges remembered per conversation")
+    grok_memory_seconds: float = _option(
+        300.0, "a conversation is forgotten after this idle time"
     )
+    grok_max_conversations: int = _option(200, "conversations remembered at once")
 
-    grok_api_key: str = field(
-        default="",
-        metadata={"help": "xAI API key (never logged)", "secret": True},
+    mqtt_host: str = _option("", "MQTT broker for the alicia bus; empty = no bridge")
+    mqtt_port: int = _option(1883, "MQTT broker port")
+    mqtt_username: str = _option("", "MQTT user name")
+    mqtt_password: str = _option("", "MQTT password (never logged)", secret=True)
+    mqtt_tls: bool = _option(False, "connect with TLS")
+    mqtt_ca_certs: str = _option("", "CA bundle for TLS; empty = the system's")
+    mqtt_topic_prefix: str = _option("alicia", "topic prefix")
+    bridge_id: str = _option(
+        "", "this bridge's id on the bus; empty = alicia-voice-HOST"
     )
-    grok_base_url: str = field(
-        default="https://api.x.ai/v1",
-        metadata={"help": "any OpenAI-compatible API (Ollama, llama.cpp, vLLM ...)"},
+    bridge_share_group: str = _option(
+        "alicia-bridge", "MQTT shared-subscription group bridges split requests in"
     )
-    grok_model: str = field(
-        default="",
-        metadata={"help": "model id; empty = the fastest chat model the API lists"},
+    bridge_heartbeat_interval: float = _option(30.0, "seconds between heartbeats")
+    bridge_max_concurrent: int = _option(4, "requests served at once")
+    security_mode: str = _option(
+        "verify",
+        "off, verify or enforce, until Home Assistant's signed trust list says otherwise",
     )
-    grok_api: str = field(
-        default="auto",
-        metadata={"help": "responses, chat_completions, or auto (responses for xAI)"},
+    security_key_file: str = _option(
+        "",
+        "the bridge's Ed25519 key (PEM, created if missing); empty = ~/.local/share/alicia/BRIDGE_ID.pem",
     )
-    grok_home_tools: bool = field(
-        default=True,
-        metadata={"help": "let the model read and control entities exposed to Assist"},
+    hub_key_fingerprint: str = _option(
+        "",
+        "accept only this Home Assistant key (SHA256:...); empty = trust the first one seen",
     )
-    grok_timeout: float = field(
-        default=10.0, metadata={"help": "seconds one answer may take, retries included"}
-    )
-    grok_retries: int = field(
-        default=2, metadata={"help": "retries after HTTP 429 or 5xx"}
-    )
-    grok_max_tokens: int = field(
-        default=300, metadata={"help": "longest answer, in tokens"}
-    )
-    grok_personality_name: str = field(
-        default="Alicia", metadata={"help": "the assistant's name"}
-    )
-    grok_personality: str = field(
-        default="",
-        metadata={"help": "system prompt ({name} is replaced); empty = Alicia's own"},
-    )
-    grok_include_datetime: bool = field(
-        default=True, metadata={"help": "tell the model the date and time"}
-    )
-    grok_location_name: str = field(
-        default="", metadata={"help": "the home's name (HA's location name)"}
-    )
-    grok_language: str = field(
-        default="en", metadata={"help": "answer language when the request names none"}
-    )
-    grok_languages: tuple[str, ...] = field(
-        default=(),
-        metadata={"help": "languages offered in describe; empty = grok_language"},
-    )
-    grok_max_turns: int = field(
-        default=10, metadata={"help": "exchanges remembered per conversation"}
-    )
-    grok_memory_seconds: float = field(
-        default=300.0,
-        metadata={"help": "a conversation is forgotten after this idle time"},
-    )
-    grok_max_conversations: int = field(
-        default=200, metadata={"help": "conversations remembered at once"}
-    )
-
-    mqtt_host: str = field(
-        default="",
-        metadata={"help": "MQTT broker for the alicia bus; empty = no bridge"},
-    )
-    mqtt_port: int = field(default=1883, metadata={"help": "MQTT broker port"})
-    mqtt_username: str = field(default="", metadata={"help": "MQTT user name"})
-    mqtt_password: str = field(
-        default="", metadata={"help": "MQTT password (never logged)", "secret": True}
-    )
-    mqtt_tls: bool = field(default=False, metadata={"help": "connect with TLS"})
-    mqtt_ca_certs: str = field(
-        default="", metadata={"help": "CA bundle for TLS; empty = the system's"}
-    )
-    mqtt_topic_prefix: str = field(default="alicia", metadata={"help": "topic prefix"})
-    bridge_id: str = field(
-        default="",
-        metadata={"help": "this bridge's id on the bus; empty = alicia-voice-HOST"},
-    )
-    bridge_share_group: str = field(
-        default="alicia-bridge",
-        metadata={"help": "MQTT shared-subscription group bridges split requests in"},
-    )
-    bridge_heartbeat_interval: float = field(
-        default=30.0, metadata={"help": "seconds between heartbeats"}
-    )
-    bridge_max_concurrent: int = field(
-        default=4, metadata={"help": "requests served at once"}
-    )
-    security_mode: str = field(
-        default="verify",
-        metadata={
-            "help": "off, verify or enforce, until Home Assistant's signed trust list says otherwise"
-        },
-    )
-    security_key_file: str = field(
-        default="",
-        metadata={
-            "help": "the bridge's Ed25519 key (PEM, created if missing); empty = ~/.local/share/alicia/BRIDGE_ID.pem"
-        },
-    )
-    hub_key_fingerprint: str = field(
-        default="",
-        metadata={
-            "help": "accept only this Home Assistant key (SHA256:...); empty = trust the first one seen"
-        },
-    )
-    rate_limit: float = field(
-        default=5.0, metadata={"help": "requests a second each sender may make"}
-    )
-    rate_burst: float = field(
-        default=20.0, metadata={"help": "requests a sender may make at once"}
-    )
+    rate_limit: float = _option(5.0, "requests a second each sender may make")
+    rate_burst: float = _option(20.0, "requests a sender may make at once")
 
     def redacted(self) -> dict[str, Any]:
         """All values, secrets masked: what may be logged."""
