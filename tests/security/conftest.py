@@ -1,5 +1,10 @@
 """The attacker-view suites share the integration's fixtures (HA, mqtt_mock, the entry)."""
 
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from alicia_bus.signing import KeyPair
 from tests.integration.conftest import (
     auto_enable_custom_integrations,
     entity_registry_enabled_by_default,
@@ -9,6 +14,9 @@ from tests.integration.conftest import (
     no_deprecated_use,
     snapshot,
 )
+from tests.integration.helpers import LIGHT, SENSOR
+
+from . import devices
 
 __all__ = [
     "auto_enable_custom_integrations",
@@ -19,3 +27,13 @@ __all__ = [
     "no_deprecated_use",
     "snapshot",
 ]
+
+
+@pytest.fixture
+async def keys(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, KeyPair]:
+    """The victim and the attacker, both approved with keys of their own."""
+    pairs = {devices.VICTIM: KeyPair.generate(), devices.ATTACKER: KeyPair.generate()}
+    await devices.register_signed(hass, SENSOR, pairs[devices.VICTIM])
+    await devices.register_signed(hass, LIGHT, pairs[devices.ATTACKER])
+    assert set(entry.runtime_data.devices) == {devices.VICTIM, devices.ATTACKER}
+    return pairs

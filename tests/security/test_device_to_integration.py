@@ -2,83 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+import json
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import (
     async_expose_entity,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_mqtt_message,
     async_fire_time_changed,
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus_link import MAX_REQUESTS_IN_FLIGHT
 from custom_components.alicia.const import DOMAIN
 from tests.integration.helpers import LIGHT, SENSOR, message, repairs_manager
 
-VICTIM = "kitchen_sensor"
-ATTACKER = "hall_light"
-REGISTER = "alicia/system/discovery/register/{}"
+from .devices import (
+    ATTACKER,
+    REGISTER,
+    VICTIM,
+    data,
+    publish,
+    register_signed,
+    victim_temperature,
+)
 
-
-def publish(hass: HomeAssistant, topic: str, text: str, retain: bool = False) -> None:
-    async_fire_mqtt_message(hass, topic, text, retain=retain)
-
-
-async def register_signed(
-    hass: HomeAssistant,
-    document: dict[str, Any],
-    key: KeyPair,
-    source: str | None = None,
-    offer: KeyPair | None = None,
-) -> None:
-    """A registration signed with key, offering `offer` (default: key) as the device's key."""
-    topic = REGISTER.format(document["device_id"])
-    payload = {**document, "public_key": (offer or key).public_key}
-    publish(
-        hass,
-        topic,
-        message(source or document["device_id"], payload, key=key, topic=topic),
-    )
-    await hass.async_block_till_done()
+COMMAND = "alicia/integration/ha/command"
 
 
 @pytest.fixture
 def entry_options() -> dict[str, Any]:
     """Devices approved as they register, so the attacker is an approved device too."""
     return {"approval": "auto"}
-
-
-@pytest.fixture
-async def keys(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, KeyPair]:
-    """The victim and the attacker, both approved with keys of their own."""
-    pairs = {VICTIM: KeyPair.generate(), ATTACKER: KeyPair.generate()}
-    await register_signed(hass, SENSOR, pairs[VICTIM])
-    await register_signed(hass, LIGHT, pairs[ATTACKER])
-    assert set(entry.runtime_data.devices) == {VICTIM, ATTACKER}
-    return pairs
-
-
-async def data(
-    hass: HomeAssistant, device: str, source: str, key: KeyPair | None, value: float
-) -> None:
-    topic = f"alicia/devices/{device}/data"
-    text = message(source, {"values": {"temperature": value}}, key=key, topic=topic)
-    publish(hass, topic, text)
-    await hass.async_block_till_done()
-
-
-def victim_temperature(entry: MockConfigEntry) -> Any:
-    return entry.runtime_data.devices[VICTIM].values.get("temperature")
 
 
 async def test_an_approved_device_cannot_take_over_another(
@@ -350,4 +315,78 @@ async def test_a_request_runs_once_however_often_it_is_delivered(
     for _ in range(3):  # QoS 1 redeliveries (or a copy re-sent)
         publish(hass, topic, text)
     await hass.async_block_till_done()
+    assert len(calls) == 1
+
+
+async def expose_kitchen_light(hass: HomeAssistant) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    hass.states.async_set("light.kitchen", "off")
+    async_expose_entity(hass, "conversation", "light.kitchen", True)
+
+
+def command_answers(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
+    return [
+        json.loads(c.args[1])["payload"]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == f"{COMMAND}/response"
+    ]
+
+
+async def test_a_flood_of_slow_commands_runs_a_bounded_number_at_once(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    await expose_kitchen_light(hass)
+    release = asyncio.Event()
+    running: list[ServiceCall] = []
+
+    async def slow(call: ServiceCall) -> None:
+        running.append(call)
+        await release.wait()
+
+    hass.services.async_register("light", "turn_on", slow)
+    payload = {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}}
+    for _ in range(MAX_REQUESTS_IN_FLIGHT + 4):
+        text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
+        publish(hass, COMMAND, text)
+    rejected = entry.runtime_data.link.counters.rejected
+    for _ in range(500):  # not block_till_done: the actions wait for the release
+        if rejected.get("busy") == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert len(running) == MAX_REQUESTS_IN_FLIGHT  # the rest dropped, not queued
+    assert rejected["busy"] == 4
+    release.set()
+    await hass.async_block_till_done()
+    answers = command_answers(mqtt_mock)
+    assert answers == [{"status": "done"}] * MAX_REQUESTS_IN_FLIGHT
+
+
+async def test_an_action_that_crashes_is_answered_and_the_hub_goes_on(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    await expose_kitchen_light(hass)
+
+    def broken(call: ServiceCall) -> None:
+        raise RuntimeError("a bug in another integration")
+
+    hass.services.async_register("light", "turn_on", broken)
+    calls = async_mock_service(hass, "light", "turn_off")
+    for action in ("light.turn_on", "light.turn_off"):
+        payload = {"action": action, "target": {"entity_id": "light.kitchen"}}
+        text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
+        publish(hass, COMMAND, text)
+        await hass.async_block_till_done()
+    failed, done = command_answers(mqtt_mock)
+    # Answered without the internals of what broke.
+    assert failed == {
+        "status": "failed",
+        "error": {"code": "failed", "message": "internal error"},
+    }
+    assert done == {"status": "done"}
     assert len(calls) == 1
