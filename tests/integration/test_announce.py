@@ -7,7 +7,11 @@ import json
 from homeassistant.components.media_player.const import MediaPlayerEntityFeature
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -17,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.alicia.announce import default_tts_engine
 from custom_components.alicia.const import DOMAIN
 
 from .helpers import SENSOR, VOICE, register, send, setup_alicia
@@ -143,3 +148,44 @@ async def test_topic_plays_in_the_requesting_devices_room(
     )
     failed = json.loads(mqtt_mock.async_publish.call_args.args[1])
     assert failed["payload"]["status"] == "failed"
+
+
+async def test_a_device_target_and_a_location_find_their_players(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    _, calls = setup
+    owner = MockConfigEntry(domain="test")
+    owner.add_to_hass(hass)
+    radio_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=owner.entry_id, identifiers={("test", "old_radio")}
+    )
+    er.async_get(hass).async_update_entity(
+        "media_player.old_radio", device_id=radio_device.id
+    )
+    await hass.services.async_call(
+        DOMAIN, "announce", {"device_id": radio_device.id, "message": "Hi."},
+        blocking=True,
+    )  # fmt: skip
+    await register(hass, VOICE)
+    await send(hass, "alicia/devices/speakers/announce", "alicia-voice",
+               {"message": "Hello.", "target": {"location": "kitchen"}})  # fmt: skip
+    assert [c.data["entity_id"] for c in calls] == [
+        "media_player.old_radio", "media_player.kitchen_sonos"
+    ]  # fmt: skip
+
+
+async def test_the_voice_is_the_option_else_the_apps_wyoming_tts(
+    hass: HomeAssistant, setup: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    entities = er.async_get(hass)
+    assert default_tts_engine(hass, None) == "demo"  # HA's default, no app
+    app = entities.async_get_or_create("tts", "wyoming", "piper-joe")
+    hass.states.async_set(app.entity_id, "unknown")
+    assert default_tts_engine(hass, None) == app.entity_id
+    chosen = entities.async_get_or_create("tts", "cloud", "cloud-voice")
+    hass.states.async_set(chosen.entity_id, "unknown")
+    assert default_tts_engine(hass, chosen.entity_id) == chosen.entity_id
+    # An option naming a voice that is gone falls back, as if unset.
+    assert default_tts_engine(hass, "tts.removed") == app.entity_id
