@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
-import json
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import (
     async_expose_entity,
 )
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
     async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from alicia_bus.signing import KeyPair
-from custom_components.alicia.bus_link import MAX_REQUESTS_IN_FLIGHT
+from custom_components.alicia.admission import EVENT_SECURITY, MAX_REPORTED
 from custom_components.alicia.const import DOMAIN
 from tests.integration.helpers import LIGHT, SENSOR, message, repairs_manager
 
@@ -36,8 +35,6 @@ from .devices import (
     register_signed,
     victim_temperature,
 )
-
-COMMAND = "alicia/integration/ha/command"
 
 
 @pytest.fixture
@@ -268,6 +265,22 @@ async def test_floods_of_forged_senders_stay_bounded(
         for i in ir.async_get(hass).issues.values()
         if "forged2999" in i.issue_id and not i.issue_id.startswith("pending_")
     ]
+    # Where unsigned messages are refused, each refusal is reported (log line and
+    # event) once a minute per sender, in a table that forged senders cannot grow.
+    reported = async_capture_events(hass, EVENT_SECURITY)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "security_mode": "enforce"}
+    )
+    await hass.async_block_till_done()
+    for index in range(MAX_REPORTED + 500):
+        publish(
+            hass,
+            "alicia/devices/sensors/telemetry",
+            message(f"refused{index}", {"values": {"x": 1}}),
+        )
+    await hass.async_block_till_done()
+    refused = {e.data["source"] for e in reported if e.data["code"] == "unsigned"}
+    assert MAX_REPORTED / 2 <= len(refused) <= MAX_REPORTED
 
 
 async def test_an_unexposed_entitys_state_is_cleared_from_the_bus(
@@ -295,98 +308,3 @@ async def test_an_unexposed_entitys_state_is_cleared_from_the_bus(
         if c.args[0] == topic
     ]
     assert retained == [(b"", 1, True)]  # the broker forgets the retained state
-
-
-async def test_a_request_runs_once_however_often_it_is_delivered(
-    hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
-) -> None:
-    assert await async_setup_component(hass, "homeassistant", {})
-    hass.states.async_set("light.kitchen", "off")
-    async_expose_entity(hass, "conversation", "light.kitchen", True)
-    calls = async_mock_service(hass, "light", "toggle")
-    # A device without a key (verify mode): signatures' replay window does not
-    # cover it, so running each request once is the hub's own doing.
-    plug = {**LIGHT, "device_id": "plug"}
-    publish(hass, REGISTER.format("plug"), message("plug", plug))
-    await hass.async_block_till_done()
-    topic = "alicia/integration/ha/command"
-    payload = {"action": "light.toggle", "target": {"entity_id": "light.kitchen"}}
-    text = message("plug", payload, "request")
-    for _ in range(3):  # QoS 1 redeliveries (or a copy re-sent)
-        publish(hass, topic, text)
-    await hass.async_block_till_done()
-    assert len(calls) == 1
-
-
-async def expose_kitchen_light(hass: HomeAssistant) -> None:
-    assert await async_setup_component(hass, "homeassistant", {})
-    hass.states.async_set("light.kitchen", "off")
-    async_expose_entity(hass, "conversation", "light.kitchen", True)
-
-
-def command_answers(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
-    return [
-        json.loads(c.args[1])["payload"]
-        for c in mqtt_mock.async_publish.call_args_list
-        if c.args[0] == f"{COMMAND}/response"
-    ]
-
-
-async def test_a_flood_of_slow_commands_runs_a_bounded_number_at_once(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    keys: dict[str, KeyPair],
-    mqtt_mock: MqttMockHAClient,
-) -> None:
-    await expose_kitchen_light(hass)
-    release = asyncio.Event()
-    running: list[ServiceCall] = []
-
-    async def slow(call: ServiceCall) -> None:
-        running.append(call)
-        await release.wait()
-
-    hass.services.async_register("light", "turn_on", slow)
-    payload = {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}}
-    for _ in range(MAX_REQUESTS_IN_FLIGHT + 4):
-        text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
-        publish(hass, COMMAND, text)
-    rejected = entry.runtime_data.link.counters.rejected
-    for _ in range(500):  # not block_till_done: the actions wait for the release
-        if rejected.get("busy") == 4:
-            break
-        await asyncio.sleep(0.01)
-    assert len(running) == MAX_REQUESTS_IN_FLIGHT  # the rest dropped, not queued
-    assert rejected["busy"] == 4
-    release.set()
-    await hass.async_block_till_done()
-    answers = command_answers(mqtt_mock)
-    assert answers == [{"status": "done"}] * MAX_REQUESTS_IN_FLIGHT
-
-
-async def test_an_action_that_crashes_is_answered_and_the_hub_goes_on(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    keys: dict[str, KeyPair],
-    mqtt_mock: MqttMockHAClient,
-) -> None:
-    await expose_kitchen_light(hass)
-
-    def broken(call: ServiceCall) -> None:
-        raise RuntimeError("a bug in another integration")
-
-    hass.services.async_register("light", "turn_on", broken)
-    calls = async_mock_service(hass, "light", "turn_off")
-    for action in ("light.turn_on", "light.turn_off"):
-        payload = {"action": action, "target": {"entity_id": "light.kitchen"}}
-        text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
-        publish(hass, COMMAND, text)
-        await hass.async_block_till_done()
-    failed, done = command_answers(mqtt_mock)
-    # Answered without the internals of what broke.
-    assert failed == {
-        "status": "failed",
-        "error": {"code": "failed", "message": "internal error"},
-    }
-    assert done == {"status": "done"}
-    assert len(calls) == 1
