@@ -10,6 +10,7 @@ from typing import Any
 
 import aiomqtt
 
+from alicia_bus.answers import AiAnswer
 from alicia_bus.envelope import Envelope, new_message, parse
 from alicia_bus.topics import Kind
 from wyoming_services.bridge import Bridge
@@ -30,9 +31,9 @@ async def test_an_answer_lost_with_the_broker_is_served_again_on_retry(
     bridge = Bridge(settings, SimpleNamespace())  # type: ignore[arg-type]
     served: list[str] = []
 
-    async def handler(envelope: Envelope) -> dict[str, Any]:
+    async def handler(envelope: Envelope) -> AiAnswer:
         served.append(envelope.message_id)
-        return {"text": "Hello"}
+        return AiAnswer("Hello")
 
     bridge.requests.handlers[Kind.AI_REQUEST] = handler
     sent: list[str] = []

@@ -7,6 +7,15 @@ import logging
 import time
 from typing import Any
 
+from alicia_bus.answers import (
+    AiAnswer,
+    EncodedAudio,
+    RouteAnswer,
+    RouteTimings,
+    SttAnswer,
+    TtsAnswer,
+    VoiceAnswer,
+)
 from alicia_bus.audio import decode_audio, encode_audio
 from alicia_bus.envelope import Envelope, error_payload, new_message
 from alicia_bus.errors import ProtocolError
@@ -39,7 +48,7 @@ class VoiceRequests:
         self.bridge_id = bridge_id
         self.prefix = prefix
         self._publish = publish
-        self.handlers: dict[Kind, Callable[[Envelope], Awaitable[dict[str, Any]]]] = {
+        self.handlers: dict[Kind, Callable[[Envelope], Awaitable[VoiceAnswer]]] = {
             Kind.STT_REQUEST: self.stt,
             Kind.AI_REQUEST: self.ai,
             Kind.TTS_REQUEST: self.tts,
@@ -54,7 +63,10 @@ class VoiceRequests:
         reject(code) counts a request that broke the protocol.
         """
         try:
-            return await self.handlers[request.kind](request) if request.kind else {}
+            if request.kind is None:
+                return {}
+            answer = await self.handlers[request.kind](request)
+            return answer.to_payload()
         except ProtocolError as err:
             reject(err.code)
             return error_payload(err.code, str(err))
@@ -89,32 +101,32 @@ class VoiceRequests:
         except Unanswered as unanswered:
             raise RequestFailed(unanswered.spoken) from unanswered
 
-    async def _speak(self, text: str, voice: str | None = None) -> dict[str, str]:
+    async def _speak(self, text: str, voice: str | None = None) -> EncodedAudio:
         rate, pcm = await speak(self.engines, text, voice)
         return encode_audio(pcm, rate)
 
-    async def stt(self, request: Envelope) -> dict[str, Any]:
+    async def stt(self, request: Envelope) -> SttAnswer:
         """Audio in, text out."""
         assert isinstance(request.body, SttRequest)
         text, language, _ = await self._transcribe(
             request.body.audio, request.body.language
         )
-        return {"text": text, "language": language}
+        return SttAnswer(text, language)
 
-    async def ai(self, request: Envelope) -> dict[str, Any]:
+    async def ai(self, request: Envelope) -> AiAnswer:
         """A question in, Grok's answer out."""
         assert isinstance(request.body, AiRequest)
         body = request.body
-        return {
-            "text": await self._answer(body.text, body.language, body.conversation_id)
-        }
+        return AiAnswer(
+            await self._answer(body.text, body.language, body.conversation_id)
+        )
 
-    async def tts(self, request: Envelope) -> dict[str, Any]:
+    async def tts(self, request: Envelope) -> TtsAnswer:
         """Text in, audio out."""
         assert isinstance(request.body, TtsRequest)
-        return {"audio": await self._speak(request.body.text, request.body.voice)}
+        return TtsAnswer(await self._speak(request.body.text, request.body.voice))
 
-    async def route(self, request: Envelope) -> dict[str, Any]:
+    async def route(self, request: Envelope) -> RouteAnswer:
         """Audio in, STT, Grok, an announcement on the requester's speaker; timings back."""
         assert isinstance(request.body, RouteRequest)
         body = request.body
@@ -122,30 +134,31 @@ class VoiceRequests:
         transcript, language, stt_seconds = await self._transcribe(
             body.audio, body.language
         )
-        result: dict[str, Any] = {
-            "transcript": transcript,
-            "answer": "",
-            "language": language,
-        }
-        timings = {"stt_ms": round(stt_seconds * 1000, 1)}
-        if transcript:
-            asked = time.perf_counter()
-            reply = await self._answer(transcript, language, body.conversation_id)
-            timings["ai_ms"] = round((time.perf_counter() - asked) * 1000, 1)
-            result["answer"] = reply
-            announcement = new_message(
-                self.bridge_id, "request",
-                {"message": reply, "language": language,
-                 "target": {"device_id": request.source}},
-            )  # fmt: skip
-            await self._publish(
-                f"{self.prefix}/devices/speakers/announce", announcement
-            )
-            result["announcement_id"] = announcement["message_id"]
-            if body.audio_reply:
-                spoken = time.perf_counter()
-                result["audio"] = await self._speak(reply)
-                timings["tts_ms"] = round((time.perf_counter() - spoken) * 1000, 1)
-        timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        result["timings"] = timings
-        return result
+        stt_ms = _ms(stt_seconds)
+        if not transcript:
+            timings = RouteTimings(stt_ms, _ms(time.perf_counter() - started))
+            return RouteAnswer(transcript, "", language, timings)
+        asked = time.perf_counter()
+        reply = await self._answer(transcript, language, body.conversation_id)
+        ai_ms = _ms(time.perf_counter() - asked)
+        announcement = new_message(
+            self.bridge_id, "request",
+            {"message": reply, "language": language,
+             "target": {"device_id": request.source}},
+        )  # fmt: skip
+        await self._publish(f"{self.prefix}/devices/speakers/announce", announcement)
+        audio, tts_ms = None, None
+        if body.audio_reply:
+            spoken = time.perf_counter()
+            audio = await self._speak(reply)
+            tts_ms = _ms(time.perf_counter() - spoken)
+        timings = RouteTimings(
+            stt_ms, _ms(time.perf_counter() - started), ai_ms, tts_ms
+        )
+        return RouteAnswer(
+            transcript, reply, language, timings, announcement["message_id"], audio
+        )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
