@@ -59,7 +59,11 @@ def test_a_claimed_tier_with_a_todo_rule_fails(broken: tuple[Path, Path]) -> Non
     _, integration = broken
     _edit_json(integration / "manifest.json", lambda m: m | {"quality_scale": "silver"})
     rules = integration / "quality_scale.yaml"
-    rules.write_text(rules.read_text().replace("  brands: done", "  brands: todo"))
+    text = rules.read_text().replace("  brands: done", "  brands: todo")
+    text = text.replace(
+        "  test-coverage:\n    status: done", "  test-coverage:\n    status: todo"
+    )
+    rules.write_text(text)
     problems = quality_scale_problems(integration)
     assert "manifest claims silver, but brands (bronze) is todo" in problems
     assert "manifest claims silver, but test-coverage (silver) is todo" in problems

@@ -8,6 +8,7 @@ import pytest
 
 from alicia_bus.envelope import Echo, echo, new_message, parse
 from alicia_bus.errors import ProtocolError
+from alicia_bus.text import nested_deeper_than
 
 TOPIC = "alicia/system/discovery/register/lamp"
 
@@ -74,3 +75,10 @@ def test_only_clean_valid_fields_are_echoed_to_a_sender() -> None:
     }
     assert echo(fine) == Echo("lamp", "alicia/devices/lamp/answers", "m1")
     assert echo(None) == Echo(None, None, "unknown")
+
+
+def test_brackets_in_strings_do_not_count_as_nesting() -> None:
+    # Many brackets, all inside strings (one with an escaped quote): shallow JSON.
+    shallow = json.dumps({"note": '[{"\\"' * 50, "list": [[1], [2]]})
+    assert not nested_deeper_than(shallow, 32)
+    assert nested_deeper_than("[" * 33 + "]" * 33, 32)

@@ -37,14 +37,17 @@ async def test_settings_are_sent_retained_and_signed(
     verify(topic, message, entry.runtime_data.admission.key.public_key)
 
 
+@pytest.mark.parametrize("which", ["another_integrations", "removed"])
 async def test_only_alicia_devices_can_be_configured(
-    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient, which: str
 ) -> None:
     other = MockConfigEntry(domain="demo")
     other.add_to_hass(hass)
     stranger = dr.async_get(hass).async_get_or_create(
         config_entry_id=other.entry_id, identifiers={("demo", "x")}
     )
+    if which == "removed":  # e.g. an automation naming a device deleted since
+        dr.async_get(hass).async_remove_device(stranger.id)
     mqtt_mock.async_publish.reset_mock()
     with pytest.raises(ServiceValidationError) as error:
         await hass.services.async_call(

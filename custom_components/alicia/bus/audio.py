@@ -61,11 +61,6 @@ def decode_audio(value: Any, max_seconds: float = 30.0) -> Audio:
         raise ProtocolError(
             "bad_audio", f"audio is not a readable WAV file: {err}"
         ) from err
-    if audio.seconds > max_seconds:
-        raise ProtocolError(
-            "bad_audio",
-            f"audio is {audio.seconds:.1f} s long; the limit is {max_seconds:g} s",
-        )
     if not audio.pcm:
         raise ProtocolError("bad_audio", "audio is empty")
     return audio

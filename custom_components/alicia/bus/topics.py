@@ -99,16 +99,6 @@ def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
     return None
 
 
-def device_of(topic: str) -> str | None:
-    """The device id a per-device topic names (devices/{id}/..., register/{id})."""
-    parts = topic.split("/")
-    if len(parts) == 4 and parts[1] == "devices":
-        return parts[2]
-    if len(parts) == 5 and parts[1:4] == ["system", "discovery", "register"]:
-        return parts[4]
-    return None
-
-
 def size_limit(kind: Kind | None) -> int:
     """The largest message a kind of topic accepts, in bytes."""
     return AUDIO_LIMIT if kind in AUDIO_KINDS else SMALL_LIMIT
