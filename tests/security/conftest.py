@@ -1,5 +1,7 @@
 """The attacker-view suites share the integration's fixtures (HA, mqtt_mock, the entry)."""
 
+from typing import Any
+
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -9,7 +11,6 @@ from tests.integration.conftest import (
     auto_enable_custom_integrations,
     entity_registry_enabled_by_default,
     entry,
-    entry_options,
     mqtt_client_mock,
     no_deprecated_use,
     snapshot,
@@ -22,11 +23,16 @@ __all__ = [
     "auto_enable_custom_integrations",
     "entity_registry_enabled_by_default",
     "entry",
-    "entry_options",
     "mqtt_client_mock",
     "no_deprecated_use",
     "snapshot",
 ]
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """Devices approved as they register: an attacker is an approved device too."""
+    return {"approval": "auto"}
 
 
 @pytest.fixture

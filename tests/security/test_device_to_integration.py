@@ -12,7 +12,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -35,12 +34,6 @@ from .devices import (
     register_signed,
     victim_temperature,
 )
-
-
-@pytest.fixture
-def entry_options() -> dict[str, Any]:
-    """Devices approved as they register, so the attacker is an approved device too."""
-    return {"approval": "auto"}
 
 
 async def test_an_approved_device_cannot_take_over_another(

@@ -27,12 +27,6 @@ from .devices import (
 UNREGISTER = "alicia/system/discovery/unregister"
 
 
-@pytest.fixture
-def entry_options() -> dict[str, Any]:
-    """Devices approved as they register, so the attacker is an approved device too."""
-    return {"approval": "auto"}
-
-
 def sent_by_attacker(
     keys: dict[str, KeyPair], topic: str, payload: dict[str, Any]
 ) -> str:

@@ -11,7 +11,6 @@ from homeassistant.components.homeassistant.exposed_entities import (
 )
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_mock_service,
@@ -27,37 +26,19 @@ from .devices import ATTACKER, REGISTER, publish
 COMMAND = "alicia/integration/ha/command"
 
 
-@pytest.fixture
-def entry_options() -> dict[str, Any]:
-    """Devices approved as they register, so the attacker is an approved device too."""
-    return {"approval": "auto"}
-
-
-async def test_a_request_runs_once_however_often_it_is_delivered(
-    hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
-) -> None:
-    assert await async_setup_component(hass, "homeassistant", {})
-    hass.states.async_set("light.kitchen", "off")
-    async_expose_entity(hass, "conversation", "light.kitchen", True)
-    calls = async_mock_service(hass, "light", "toggle")
-    # A device without a key (verify mode): signatures' replay window does not
-    # cover it, so running each request once is the hub's own doing.
-    plug = {**LIGHT, "device_id": "plug"}
-    publish(hass, REGISTER.format("plug"), message("plug", plug))
-    await hass.async_block_till_done()
-    topic = "alicia/integration/ha/command"
-    payload = {"action": "light.toggle", "target": {"entity_id": "light.kitchen"}}
-    text = message("plug", payload, "request")
-    for _ in range(3):  # QoS 1 redeliveries (or a copy re-sent)
-        publish(hass, topic, text)
-    await hass.async_block_till_done()
-    assert len(calls) == 1
-
-
 async def expose_kitchen_light(hass: HomeAssistant) -> None:
     assert await async_setup_component(hass, "homeassistant", {})
     hass.states.async_set("light.kitchen", "off")
     async_expose_entity(hass, "conversation", "light.kitchen", True)
+
+
+def attacker_commands(
+    hass: HomeAssistant, keys: dict[str, KeyPair], action: str
+) -> None:
+    """The attacker, signed as itself, asks for action on the exposed kitchen light."""
+    payload = {"action": action, "target": {"entity_id": "light.kitchen"}}
+    text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
+    publish(hass, COMMAND, text)
 
 
 def command_answers(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
@@ -66,6 +47,24 @@ def command_answers(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
         for c in mqtt_mock.async_publish.call_args_list
         if c.args[0] == f"{COMMAND}/response"
     ]
+
+
+async def test_a_request_runs_once_however_often_it_is_delivered(
+    hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
+) -> None:
+    await expose_kitchen_light(hass)
+    calls = async_mock_service(hass, "light", "toggle")
+    # A device without a key (verify mode): signatures' replay window does not
+    # cover it, so running each request once is the hub's own doing.
+    plug = {**LIGHT, "device_id": "plug"}
+    publish(hass, REGISTER.format("plug"), message("plug", plug))
+    await hass.async_block_till_done()
+    payload = {"action": "light.toggle", "target": {"entity_id": "light.kitchen"}}
+    text = message("plug", payload, "request")
+    for _ in range(3):  # QoS 1 redeliveries (or a copy re-sent)
+        publish(hass, COMMAND, text)
+    await hass.async_block_till_done()
+    assert len(calls) == 1
 
 
 async def test_a_flood_of_slow_commands_runs_a_bounded_number_at_once(
@@ -83,10 +82,8 @@ async def test_a_flood_of_slow_commands_runs_a_bounded_number_at_once(
         await release.wait()
 
     hass.services.async_register("light", "turn_on", slow)
-    payload = {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}}
     for _ in range(MAX_REQUESTS_IN_FLIGHT + 4):
-        text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
-        publish(hass, COMMAND, text)
+        attacker_commands(hass, keys, "light.turn_on")
     rejected = entry.runtime_data.link.counters.rejected
     for _ in range(500):  # not block_till_done: the actions wait for the release
         if rejected.get("busy") == 4:
@@ -114,9 +111,7 @@ async def test_an_action_that_crashes_is_answered_and_the_hub_goes_on(
     hass.services.async_register("light", "turn_on", broken)
     calls = async_mock_service(hass, "light", "turn_off")
     for action in ("light.turn_on", "light.turn_off"):
-        payload = {"action": action, "target": {"entity_id": "light.kitchen"}}
-        text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
-        publish(hass, COMMAND, text)
+        attacker_commands(hass, keys, action)
         await hass.async_block_till_done()
     failed, done = command_answers(mqtt_mock)
     # Answered without the internals of what broke.

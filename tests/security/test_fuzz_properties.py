@@ -55,12 +55,6 @@ def test_the_core_refuses_with_its_own_errors_only(
     }  # fmt: skip
 
 
-@pytest.fixture
-def entry_options() -> dict[str, object]:
-    """Devices approved as they register."""
-    return {"approval": "auto"}
-
-
 async def test_the_integration_survives_hostile_traffic(
     hass: HomeAssistant, entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -20,12 +20,6 @@ from custom_components.alicia.storage import HubStore
 from tests.integration.helpers import LIGHT, VOICE, register
 
 
-@pytest.fixture
-def entry_options() -> dict[str, Any]:
-    """Devices approved as they register."""
-    return {"approval": "auto"}
-
-
 async def test_the_acl_gives_no_account_but_home_assistants_the_whole_tree(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
