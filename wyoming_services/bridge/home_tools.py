@@ -118,7 +118,8 @@ class HomeTools:
         if action is None:
             raise ToolError("action is required, e.g. light.turn_off")
         try:
-            # The target goes as given: Home Assistant checks the action and every target.
+            # Only the contract's shape is checked here: Home Assistant decides
+            # whether the action may run, and on which entities.
             command = HaCommand.parse(
                 {
                     "action": action,

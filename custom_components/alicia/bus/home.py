@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 import re
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from .errors import ProtocolError
 
@@ -34,12 +34,12 @@ def _invalid(message: str) -> ProtocolError:
     return ProtocolError("invalid_field", message)
 
 
-def is_entity_id(value: object) -> bool:
+def is_entity_id(value: object) -> TypeGuard[str]:
     """domain.object_id, as HA spells entity ids."""
     return isinstance(value, str) and _ENTITY_ID.match(value) is not None
 
 
-def is_action(value: object) -> bool:
+def is_action(value: object) -> TypeGuard[str]:
     """domain.action, as HA spells actions."""
     return isinstance(value, str) and _ACTION.match(value) is not None
 
@@ -82,7 +82,6 @@ class HaState:
         attributes = payload.get("attributes") or {}
         if not isinstance(attributes, dict):
             raise _invalid("payload.attributes: must be an object")
-        assert isinstance(entity_id, str)
         return cls(entity_id, state, area, _attributes(attributes), changed)
 
     def text(self, attribute: str) -> str | None:
@@ -129,7 +128,6 @@ class HaCommand:
         action = payload.get("action")
         if not is_action(action):
             raise _invalid('payload.action must be "domain.action"')
-        assert isinstance(action, str)
         target = payload.get("target") or {}
         if not isinstance(target, dict) or set(target) - {"entity_id"}:
             # Areas, devices, floors and labels would reach entities never exposed:
