@@ -1,4 +1,4 @@
-"""Two failure paths no broker or client can time reliably, driven directly."""
+"""Failure paths no broker or client can time reliably, and the error addressing, driven directly."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiomqtt
+import pytest
 
 from alicia_bus.answers import AiAnswer
 from alicia_bus.envelope import Envelope, new_message, parse
 from alicia_bus.topics import Kind
 from wyoming_services.bridge import Bridge
+from wyoming_services.bridge.replies import error_reply
 from wyoming_services.settings import Settings
 from wyoming_services.tts import VoiceInfo
 from wyoming_services.wyoming_handler import AliciaEventHandler
@@ -76,3 +78,33 @@ async def test_a_new_speech_stream_stops_the_previous_one(tmp_path: Path) -> Non
     assert first is not None
     assert first.cancelled()  # not left waiting on its queue for ever
     await handler.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("answerable", "raw", "target", "correlation"),
+    [
+        (True, {"message_id": "m1", "source": "kitchen"}, "alicia/voice/ai/response", "m1"),
+        (True, {"message_id": "m1", "source": "kitchen",
+                "reply_to": "alicia/devices/kitchen/answers"},
+         "alicia/devices/kitchen/answers", "m1"),
+        # Another device's namespace is never echoed as a destination.
+        (True, {"message_id": "m1", "source": "kitchen",
+                "reply_to": "alicia/devices/hall/answers"}, "alicia/voice/ai/response", "m1"),
+        (True, None, "alicia/system/errors", "unknown"),  # could not be read at all
+        (False, {"message_id": "m1", "source": "kitchen"}, "alicia/system/errors", "m1"),
+    ],
+    ids=["response-topic", "reply-to", "foreign-reply-to", "unreadable", "not-a-request"],
+)  # fmt: skip
+def test_an_error_goes_to_the_sender_only_when_it_can_be_told_apart(
+    answerable: bool, raw: dict[str, Any] | None, target: str, correlation: str
+) -> None:
+    topic, message = error_reply(
+        "b", "alicia", "alicia/voice/ai/request",
+        answerable=answerable, raw=raw, code="invalid_field", text="payload.text",
+    )  # fmt: skip
+    assert topic == target
+    assert message["correlation_id"] == correlation
+    assert message["payload"]["error"] == {
+        "code": "invalid_field",
+        "message": "payload.text",
+    }

@@ -16,8 +16,6 @@ import aiomqtt
 
 from alicia_bus.envelope import (
     Envelope,
-    echo,
-    error_payload,
     new_message,
     parse,
 )
@@ -34,6 +32,7 @@ from .home import CommandFailed, HomeCommands, HomeState
 from .home_tools import HomeTools
 from .link import connect, hub_subscriptions, subscriptions
 from .registration import default_bridge_id, registration
+from .replies import error_reply, response_topic
 from .requests import VoiceRequests
 from .tasks import AnsweredRequests, TaskPool
 from .trust import Trust
@@ -346,17 +345,12 @@ class Bridge:
                 return False
             return True
 
-    def _response_topic(self, topic: str) -> str:
-        return topic.rsplit("/", 1)[0] + "/response"
-
     async def _respond(self, request: Envelope, payload: dict[str, Any]) -> None:
         message = new_message(
             self.bridge_id, "response", payload,
             destination=request.source, correlation_id=request.message_id,
         )  # fmt: skip
-        await self._publish(
-            request.reply_to or self._response_topic(request.topic), message
-        )
+        await self._publish(request.reply_to or response_topic(request.topic), message)
 
     async def _reply_error(
         self,
@@ -373,19 +367,11 @@ class Bridge:
             self.counters.reject("rate_limited")
             return
         _LOGGER.warning("Rejected message on %s: %s (%s)", topic, text, code)
-        sender = echo(raw, self.prefix)  # only what is valid and clean is echoed
-        payload = error_payload(code, text) | {"topic": topic}
-        if sender.correlation_id != "unknown" and kind in self.requests.handlers:
-            target = sender.reply_to or self._response_topic(topic)
-        else:
-            target = f"{self.prefix}/system/errors"
-        correlation = sender.correlation_id
-        await self._publish(
-            target,
-            new_message(
-                self.bridge_id, "response", payload, correlation_id=correlation
-            ),
-        )
+        target, message = error_reply(
+            self.bridge_id, self.prefix, topic,
+            answerable=kind in self.requests.handlers, raw=raw, code=code, text=text,
+        )  # fmt: skip
+        await self._publish(target, message)
 
     async def _heartbeats(self) -> None:
         topic = f"{self.prefix}/system/health/heartbeat"
