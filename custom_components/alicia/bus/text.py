@@ -6,6 +6,9 @@ from typing import Any
 
 from .errors import ProtocolError
 
+# What excerpt() shows of a value a sender chose, by default.
+EXCERPT = 64
+
 
 def clean_text(
     value: Any, path: str, *, longest: int, shortest: int = 0, lines: bool = False
@@ -83,3 +86,34 @@ def nested_deeper_than(text: str, limit: int) -> bool:
         elif char in "]}":
             depth -= 1
     return False
+
+
+def excerpt(value: Any, limit: int = EXCERPT) -> str:
+    """A sender's value to quote in an error or log: text quoted, escaped, cut to limit."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, int | float):
+        # A huge integer has no short form (and no str() past 4300 digits).
+        short = isinstance(value, float) or value.bit_length() < 64
+        return repr(value)[:limit] if short else "a long number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if not isinstance(value, str):
+        return "a value"
+    shown: list[str] = []
+    size = 0
+    for char in value:
+        if char in '\\"':
+            piece = "\\" + char
+        elif char.isprintable():
+            piece = char
+        else:
+            code = ord(char)
+            piece = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        if size + len(piece) > limit:
+            return '"' + "".join(shown) + '"…'
+        shown.append(piece)
+        size += len(piece)
+    return '"' + "".join(shown) + '"'
