@@ -19,8 +19,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .bus.envelope import Envelope, new_message
 from .bus.errors import SecurityError
-from .bus.limits import RateLimiter, ReplayWindow
-from .bus.policy import Mode, check, retained_state
+from .bus.gate import Gate
+from .bus.limits import RateLimiter
+from .bus.policy import Mode, retained_state
 from .bus.signing import KeyPair
 from .bus.topics import HUB_SOURCE
 from .const import DOMAIN, SIGNAL_HUB_UPDATE
@@ -66,12 +67,19 @@ class Admission:
         self.hass = hass
         self.entry_id = entry_id
         self.key = key
-        self.mode = mode
-        self.window = ReplayWindow()
-        self.limiter = RateLimiter(RATE, BURST)
+        self.gate = Gate(mode, RateLimiter(RATE, BURST))
         self.audit = Audit()
         self._reported: dict[str, float] = {}
         self._update_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def mode(self) -> Mode:
+        """The security mode in force."""
+        return self.gate.mode
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        self.gate.mode = mode
 
     def _changed(self) -> None:
         """Refresh the hub's entities at most once a second, however fast messages come."""
@@ -94,15 +102,15 @@ class Admission:
         self, topic: str, read: Envelope, key: str | None, retained: bool = False
     ) -> bool:
         """Whether a parsed message may be acted on; refusals are counted and reported."""
-        if not self.limiter.allow(read.source):
-            self.refuse("rate_limited", read.source, topic, "over its rate limit")
-            return False
         try:
-            verdict = check(
-                topic, read.raw, mode=self.mode, key=key, window=self.window,
-                sent=read.timestamp, now=datetime.now(UTC),
+            verdict = self.gate.admit(
+                topic,
+                read.raw,
+                key=key,
+                sent=read.timestamp,
+                now=datetime.now(UTC),
                 retained=retained_state(read.kind, retained),
-            )  # fmt: skip
+            )
         except SecurityError as refusal:
             self.refuse(refusal.code, read.source, topic, str(refusal))
             return False

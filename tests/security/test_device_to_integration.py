@@ -252,7 +252,7 @@ async def test_floods_of_forged_senders_stay_bounded(
     await hass.async_block_till_done()
     assert len(hub.pending) <= 50
     assert len(hub.admission.audit.unsigned_sources) <= 1000
-    assert len(hub.admission.limiter) <= 10_000 + 100
+    assert len(hub.admission.gate.limiter) <= 10_000 + 100
     assert not [
         i
         for i in ir.async_get(hass).issues.values()

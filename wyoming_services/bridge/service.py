@@ -253,9 +253,6 @@ class Bridge:
             self.counters.reject(err.code)
             await self._reply_error(topic, kind, err.envelope, err.code, str(err))
             return
-        if not self.trust.limiter.allow(request.source):
-            self.counters.reject("rate_limited")
-            return
         if kind in (Kind.SECURITY_HUB, Kind.SECURITY_TRUST):
             try:
                 self.trust.take(request)
@@ -267,8 +264,8 @@ class Bridge:
             verdict = self.trust.check(request, bool(message.retain))
         except SecurityError as err:
             self.counters.reject(err.code)
-            if err.code == "replayed":
-                return  # the first copy was served
+            if err.code in ("replayed", "rate_limited"):
+                return  # the first copy was served; a flood gets no answers
             if kind in self.requests.handlers:
                 await self._reply_error(topic, kind, request.raw, err.code, str(err))
             else:

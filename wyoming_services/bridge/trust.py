@@ -9,8 +9,9 @@ from pathlib import Path
 
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import SecurityError
-from alicia_bus.limits import RateLimiter, ReplayWindow
-from alicia_bus.policy import Mode, Verdict, check, retained_state
+from alicia_bus.gate import Gate
+from alicia_bus.limits import RateLimiter
+from alicia_bus.policy import Mode, Verdict, retained_state
 from alicia_bus.signing import fingerprint, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
 from wyoming_services.settings import Settings
@@ -24,10 +25,9 @@ class Trust:
     def __init__(self, settings: Settings, key_file: Path) -> None:
         """Read a pinned hub key, if one was pinned before."""
         self.settings = settings
-        self.mode = Mode(settings.security_mode)
-        self.devices: dict[str, str] = {}
-        self.window = ReplayWindow()
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.gate = Gate(Mode(settings.security_mode), self.limiter)
+        self.devices: dict[str, str] = {}
         self._hub_key_file = key_file.with_suffix(".hub")
         self.hub_key: str | None = (
             self._hub_key_file.read_text().strip()
@@ -51,17 +51,25 @@ class Trust:
             self._trust_file.unlink(missing_ok=True)
         self._restore_trust()
 
+    @property
+    def mode(self) -> Mode:
+        """The security mode in force (the hub's newest trust list, else the add-on's)."""
+        return self.gate.mode
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        self.gate.mode = mode
+
     def check(self, message: Envelope, retained: bool) -> Verdict:
-        """The mode applied to a parsed message; SecurityError if it is refused."""
+        """Signature, replay window, then the sender's rate; SecurityError if refused."""
         key = (
             self.hub_key
             if message.source == HUB_SOURCE
             else self.devices.get(message.source)
         )
-        return check(
-            message.topic, message.raw, mode=self.mode, key=key, window=self.window,
-            sent=message.timestamp, now=datetime.now(UTC),
-            retained=retained_state(message.kind, retained),
+        return self.gate.admit(
+            message.topic, message.raw, key=key, sent=message.timestamp,
+            now=datetime.now(UTC), retained=retained_state(message.kind, retained),
         )  # fmt: skip
 
     def take(self, message: Envelope) -> None:
