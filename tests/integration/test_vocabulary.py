@@ -70,3 +70,28 @@ async def test_vocabulary_published_and_updated(
     await hass.async_block_till_done()
     assert len(published(mqtt_mock)) == count
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_large_home_ranks_areas_then_what_people_command(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """500 entities in 40 areas: what STT keeps first is what commands name."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    areas = ar.async_get(hass)
+    area_names = [areas.async_get_or_create(f"Room {n}").name for n in range(40)]
+    entities = er.async_get(hass)
+    lights: list[str] = []
+    for n in range(500):
+        domain = "light" if n % 5 == 0 else "sensor"
+        entity = entities.async_get_or_create(domain, "test", f"e{n}")
+        name = f"{domain.title()} {n}"
+        hass.states.async_set(entity.entity_id, "on", {"friendly_name": name})
+        async_expose_entity(hass, "conversation", entity.entity_id, True)
+        if domain == "light":
+            lights.append(name)
+    entry = await setup_alicia(hass)
+    ranked = published(mqtt_mock)[-1]
+    assert ranked[:40] == area_names
+    assert ranked[40:140] == lights
+    assert len(ranked) == 540
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,0 +1,49 @@
+"""The vocabulary fitted into what Whisper keeps of its prompt, with the model's own tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wyoming_services.stt import bundled_model_path
+from wyoming_services.vocabulary_prompt import (
+    PROMPT_TOKENS,
+    TokenCount,
+    fit_prompt,
+    token_counter,
+)
+
+AREAS = [f"Area{n} Room" for n in range(40)]
+
+
+@pytest.fixture(scope="module")
+def count() -> TokenCount:
+    return token_counter(bundled_model_path())
+
+
+def test_a_large_home_fits_and_keeps_the_names_ranked_first(count: TokenCount) -> None:
+    ranked = [*AREAS, *(f"Gizmo{n} lamp" for n in range(960))]
+    prompt = fit_prompt(ranked, count)
+    assert prompt is not None
+    assert count(prompt) <= PROMPT_TOKENS
+    kept = prompt.removesuffix(".").split(", ")
+    assert set(AREAS) <= set(kept)
+    # The most important are last: a cut anywhere would take the least important first.
+    assert kept[-1] == AREAS[0]
+
+
+def test_a_phrase_that_brings_no_new_word_is_left_out(count: TokenCount) -> None:
+    prompt = fit_prompt(["Kitchen", "Light", "kitchen light", "Zoë's lamp"], count)
+    assert prompt == "Zoë's lamp, Light, Kitchen."
+
+
+def test_a_shorter_phrase_further_down_still_fits(count: TokenCount) -> None:
+    long = " ".join(f"Word{n}" for n in range(200))
+    assert fit_prompt([long, "Pantry"], count) == "Pantry."
+
+
+def test_without_a_tokenizer_the_estimate_is_on_the_safe_side(tmp_path: Path) -> None:
+    estimate = token_counter(tmp_path)
+    text = "Living room, Kitchen, Zoë's lamp, Hallway ceiling light."
+    assert estimate(text) >= token_counter(bundled_model_path())(text)
