@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
-from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.const import ATTR_ENTITY_ID, MAX_LENGTH_STATE_ENTITY_ID
+from homeassistant.core import VALID_ENTITY_ID, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .bus.envelope import Envelope
 from .bus.errors import ProtocolError
 from .bus.home import CommandAnswer, HaCommand, is_action
+from .bus.text import excerpt
 from .const import CONF_ALLOWED_ACTIONS
 from .context import HubContext
 
@@ -33,19 +35,32 @@ class Refused(Exception):
     """A command Alicia will not run; the text goes back to the device."""
 
 
+def _as_ha_reads(value: Any) -> Any:
+    """An action or entity id as HA will act on it: HA lower-cases both."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def check(
     hass: HomeAssistant, payload: dict[str, Any], allowed: tuple[str, ...]
 ) -> HaCommand:
     """The command, if allowed and aimed only at entities exposed to Assist; Refused otherwise."""
-    action = payload.get("action")
+    action = _as_ha_reads(payload.get("action"))
     if is_action(action) and action not in allowed:
         # Said first: whatever else is wrong, this action will not run.
         raise Refused(f"action {action} is not allowed (allowed: {', '.join(allowed)})")
     try:
-        command = HaCommand.parse(payload)
+        command = HaCommand.parse({**payload, "action": action})
     except ProtocolError as err:
         raise Refused(str(err)) from err
-    for entity_id in command.entity_ids:
+    # Exposure is looked up for the very id HA will act on: "light.Vault" is light.vault.
+    entity_ids = tuple(_as_ha_reads(e) for e in command.entity_ids)
+    for entity_id in entity_ids:
+        # HA's own rule, whole: its "$" (HA 2026.2) lets a trailing newline through.
+        if (
+            len(entity_id) > MAX_LENGTH_STATE_ENTITY_ID
+            or VALID_ENTITY_ID.fullmatch(entity_id) is None
+        ):
+            raise Refused(f"{excerpt(entity_id)} is not an entity id")
         if (
             not entity_id.startswith(f"{command.domain}.")
             or hass.states.get(entity_id) is None
@@ -53,7 +68,7 @@ def check(
             raise Refused(f"{entity_id} is not a {command.domain} entity")
         if not async_should_expose(hass, "conversation", entity_id):
             raise Refused(f"{entity_id} is not exposed to Assist")
-    return command
+    return replace(command, entity_ids=entity_ids)
 
 
 async def run(hass: HomeAssistant, command: HaCommand) -> None:
@@ -72,7 +87,8 @@ async def run(hass: HomeAssistant, command: HaCommand) -> None:
             f"{command.action} did not finish within {CALL_TIMEOUT:g} s"
         ) from err
     except (HomeAssistantError, ValueError) as err:
-        raise Refused(f"{command.action} failed: {err}") from err
+        # HA's reasons may quote what the device sent (a data key of any length).
+        raise Refused(f"{command.action} failed: {excerpt(str(err), 200)}") from err
 
 
 async def async_handle_command(hub: HubContext, read: Envelope) -> None:

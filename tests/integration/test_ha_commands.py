@@ -172,7 +172,7 @@ async def test_failing_action_is_reported(
         "status": "refused",
         "error": {
             "code": "failed",
-            "message": "light.turn_on failed: bulb unreachable",
+            "message": 'light.turn_on failed: "bulb unreachable"',
         },
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -9,6 +10,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
 )
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from alicia_bus.signing import KeyPair
 from tests.integration.helpers import message
@@ -16,6 +18,7 @@ from tests.integration.helpers import message
 VICTIM = "kitchen_sensor"
 ATTACKER = "hall_light"
 REGISTER = "alicia/system/discovery/register/{}"
+COMMAND = "alicia/integration/ha/command"
 
 
 def publish(hass: HomeAssistant, topic: str, text: str, retain: bool = False) -> None:
@@ -51,3 +54,27 @@ async def data(
 
 def victim_temperature(entry: MockConfigEntry) -> Any:
     return entry.runtime_data.devices[VICTIM].values.get("temperature")
+
+
+async def send_command(
+    hass: HomeAssistant, keys: dict[str, KeyPair], action: str, entity_ids: Any
+) -> None:
+    """The attacker, signed as itself, asks HA for action on entity_ids."""
+    payload = {"action": action, "target": {"entity_id": entity_ids}}
+    text = message(ATTACKER, payload, "request", key=keys[ATTACKER], topic=COMMAND)
+    publish(hass, COMMAND, text)
+    await hass.async_block_till_done()
+
+
+def published(mqtt_mock: MqttMockHAClient, topic: str) -> list[dict[str, Any]]:
+    """Every message HA published on topic, parsed."""
+    return [
+        json.loads(c.args[1])
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == topic
+    ]
+
+
+def command_answers(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
+    """The payloads of HA's answers to ha/command requests."""
+    return [m["payload"] for m in published(mqtt_mock, f"{COMMAND}/response")]
