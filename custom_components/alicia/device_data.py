@@ -8,9 +8,12 @@ from typing import Any
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 
+from .bus.policy import Mode
 from .context import HubContext
 
 MAX_KEYS = 256
+# What serves a voice route: speech-to-text, then an answer.
+VOICE_ROUTE = frozenset({"stt", "ai"})
 
 
 class DeviceData:
@@ -73,13 +76,29 @@ class DeviceData:
     @callback
     def on_voice_response(self, message: ReceiveMessage) -> None:
         """The bridge answered a voice command: tell automations what was said and answered."""
-        if (
-            read := self.hub.link.read(message)
-        ) is None or "transcript" not in read.payload:
+        hub = self.hub
+        if (read := hub.link.read(message)) is None or "transcript" not in read.payload:
+            return
+        if not self.serves_voice(read.source) or read.destination not in hub.devices:
+            # Automations act on this event ("Goodnight by voice"): a forged one would too.
+            hub.link.counters.reject("voice_refused")
+            hub.link.log_limited(
+                "voice", "Voice result from %s for %s refused: only an approved, "
+                "signing voice service's count", read.source, read.destination,
+            )  # fmt: skip
             return
         payload = read.payload
-        self.hub.fire(
+        hub.fire(
             "voice_command", read.destination,
             transcript=payload.get("transcript"), answer=payload.get("answer"),
             language=payload.get("language"),
         )  # fmt: skip
+
+    def serves_voice(self, source: str) -> bool:
+        """An approved device with a voice route, whose key admission checked (unless off)."""
+        device = self.hub.devices.get(source)
+        if device is None:
+            return False
+        # Admitted with an approved key means its signature was verified.
+        verified = device.public_key is not None or self.hub.admission.mode is Mode.OFF
+        return verified and {c.name for c in device.record.capabilities} >= VOICE_ROUTE

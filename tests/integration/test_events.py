@@ -8,11 +8,14 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
+    async_fire_mqtt_message,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from .helpers import SENSOR, message, register, send, setup_alicia
+from alicia_bus.signing import KeyPair
+
+from .helpers import SENSOR, VOICE, message, register, send, setup_alicia
 
 
 async def test_events(
@@ -61,22 +64,26 @@ async def test_events(
         "kitchen_sensor"
     ]
 
-    import json
-
-    from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
-
-    response = json.loads(
-        message(
-            "alicia-voice",
-            {"transcript": "Is it raining?", "answer": "No.", "language": "en"},
-            "response",
-        )
+    # The app's bridge, approved with its key, answers the kitchen sensor's question.
+    bridge = KeyPair.generate()
+    topic = "alicia/system/discovery/register/alicia-voice"
+    voice = {**VOICE, "public_key": bridge.public_key}
+    async_fire_mqtt_message(
+        hass, topic, message("alicia-voice", voice, key=bridge, topic=topic)
     )
-    response |= {"correlation_id": "abc", "destination": "kitchen_satellite"}
-    async_fire_mqtt_message(hass, "alicia/voice/command/response", json.dumps(response))
+    await hass.async_block_till_done()
+    hub.approve("alicia-voice")
+    topic = "alicia/voice/command/response"
+    answer = message(
+        "alicia-voice",
+        {"transcript": "Is it raining?", "answer": "No.", "language": "en"},
+        "response", key=bridge, topic=topic,
+        correlation_id="abc", destination="kitchen_sensor",
+    )  # fmt: skip
+    async_fire_mqtt_message(hass, topic, answer)
     await hass.async_block_till_done()
     assert captured["voice_command"][0].data == {
-        "device_id": "kitchen_satellite", "transcript": "Is it raining?", "answer": "No.", "language": "en",
+        "device_id": "kitchen_sensor", "transcript": "Is it raining?", "answer": "No.", "language": "en",
     }  # fmt: skip
 
     # A restart restores the device without approving it again.
@@ -84,7 +91,7 @@ async def test_events(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert "kitchen_sensor" in entry.runtime_data.devices
-    assert len(captured["device_approved"]) == 1
+    assert len(captured["device_approved"]) == 2  # the sensor and the bridge
 
     await send(
         hass,
