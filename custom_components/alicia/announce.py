@@ -22,6 +22,7 @@ from homeassistant.helpers import (
 )
 
 from .bus.envelope import Envelope
+from .bus.text import excerpt
 from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
 from .context import HubContext
 from .device_registry import find_device
@@ -52,10 +53,11 @@ class Target:
 
 
 def _error(key: str, **placeholders: str) -> ServiceValidationError:
+    # A device's request fills these too: its values come back bounded.
     return ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders=placeholders,
+        translation_placeholders={k: excerpt(v, 128) for k, v in placeholders.items()},
     )
 
 

@@ -21,9 +21,12 @@ from .bus.envelope import (
     new_message,
     parse,
 )
-from .bus.errors import ProtocolError
+from .bus.errors import ProtocolError, SecurityError
 from .bus.limits import RateLimiter
-from .bus.topics import HUB_SOURCE
+from .bus.policy import Mode
+from .bus.signing import verify
+from .bus.text import excerpt
+from .bus.topics import HUB_SOURCE, ID_PATTERN, kind_of
 
 _LOGGER = logging.getLogger(__name__)
 LOG_EVERY_SECONDS = 60.0
@@ -104,6 +107,17 @@ class BusLink:
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         if not raw and message.retain:
             return None  # a cleared retained registration
+        if kind_of(message.topic, self.prefix) is None:
+            # A "+" level that is no id (any text, 64 KB of it): nobody's topic.
+            self.counters.reject("invalid_field")
+            self._answer_mistake(
+                excerpt(message.topic, 128),
+                ProtocolError(
+                    "invalid_field",
+                    f"the id in a topic must match {ID_PATTERN.pattern}",
+                ),
+            )
+            return None
         try:
             read = parse(message.topic, raw, self.prefix)
         except ProtocolError as err:
@@ -144,7 +158,9 @@ class BusLink:
             "Refused a message from %s on %s: %s (%s)", source or "an unknown sender",
             topic, err, err.code,
         )  # fmt: skip
-        target = sender.reply_to or f"{self.prefix}/system/errors"
+        target = f"{self.prefix}/system/errors"
+        if sender.reply_to and self._on_its_authority(topic, err.envelope, source):
+            target = sender.reply_to
         answer = self.message(
             source or "broadcast", "response", error_payload(err.code, str(err)) | {"topic": topic},
             correlation_id=sender.correlation_id,
@@ -152,6 +168,24 @@ class BusLink:
         self.hass.async_create_task(
             self.async_publish(target, answer), eager_start=True
         )
+
+    def _on_its_authority(
+        self, topic: str, envelope: dict[str, Any] | None, source: str | None
+    ) -> bool:
+        """Whether an unread message speaks for its source as admission would take it.
+
+        Its reply_to is in that source's namespace: the hub publishes there, signed,
+        only on the word of whoever owns it (an approved key's signature).
+        """
+        mode = self.admission.mode
+        key = self.key_of(source) if source else None
+        if mode is Mode.OFF or (key is None and mode is Mode.VERIFY):
+            return True
+        try:
+            verify(topic, envelope or {}, key or "")
+        except SecurityError:
+            return False
+        return True
 
     def requests(self, serve: Callable[[Envelope], Awaitable[None]]) -> Handler:
         """A handler serving each admitted request once, in a task, a bounded number at once."""

@@ -10,6 +10,7 @@ from homeassistant.components.homeassistant.exposed_entities import async_should
 from homeassistant.const import ATTR_ENTITY_ID, MAX_LENGTH_STATE_ENTITY_ID
 from homeassistant.core import VALID_ENTITY_ID, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+import voluptuous as vol
 
 from .bus.envelope import Envelope
 from .bus.errors import ProtocolError
@@ -86,7 +87,7 @@ async def run(hass: HomeAssistant, command: HaCommand) -> None:
         raise Refused(
             f"{command.action} did not finish within {CALL_TIMEOUT:g} s"
         ) from err
-    except (HomeAssistantError, ValueError) as err:
+    except (HomeAssistantError, ValueError, vol.Invalid) as err:
         # HA's reasons may quote what the device sent (a data key of any length).
         raise Refused(f"{command.action} failed: {excerpt(str(err), 200)}") from err
 

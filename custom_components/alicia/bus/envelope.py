@@ -12,7 +12,7 @@ import uuid
 from . import PROTOCOL_VERSION
 from .errors import ProtocolError
 from .payloads import Payload, parse_payload
-from .text import clean_text, nested_deeper_than
+from .text import clean_text, excerpt, nested_deeper_than
 from .topics import Kind, is_identifier, kind_of, size_limit
 
 MESSAGE_TYPES = ("request", "response", "event", "command")
@@ -178,7 +178,7 @@ def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
     if isinstance(version, bool) or version != PROTOCOL_VERSION:
         raise ProtocolError(
             "unsupported_protocol",
-            f"protocol {version!r} is not supported (expected {PROTOCOL_VERSION}); "
+            f"protocol {excerpt(version)} is not supported (expected {PROTOCOL_VERSION}); "
             "send the capability document as the payload of an envelope (docs/protocol.md)",
             data,
         )

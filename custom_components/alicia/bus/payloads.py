@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from .errors import ProtocolError
-from .text import clean_text, optional_text, required_text
+from .text import clean_text, excerpt, optional_text, required_text
 from .topics import Kind, is_identifier
 
 MAX_CAPABILITIES = 64
@@ -189,7 +189,8 @@ class Heartbeat:
                 or value < 0
             ):
                 raise ProtocolError(
-                    "invalid_field", f"payload.metrics.{name}: must be a number >= 0"
+                    "invalid_field",
+                    f"payload.metrics[{excerpt(name)}]: must be a number >= 0",
                 )
             metrics[clean_text(name, "payload.metrics", longest=64, shortest=1)] = (
                 float(value)
