@@ -17,6 +17,7 @@ from .bus.signing import valid_public_key
 from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
 from .context import HubContext
 from .device import AliciaDevice, DeviceRecord
+from .markdown import literal
 
 _LOGGER = logging.getLogger(__name__)
 UNSIGNED = "none (unsigned)"
@@ -150,7 +151,9 @@ class Approvals:
             "device_id": record.device_id,
             "name": record.name,
             "device_type": record.device_type,
-            "capabilities": ", ".join(c.name for c in record.capabilities) or "none",
+            # The card renders Markdown: a device's words must not become links or images.
+            "capabilities": ", ".join(literal(c.name) for c in record.capabilities)
+            or "none",
             "fingerprint": record.fingerprint or UNSIGNED,
         }
         if key_changed:

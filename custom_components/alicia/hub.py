@@ -45,6 +45,7 @@ from .device_data import DeviceData
 from .device_registry import find_device
 from .ha_commands import async_handle_command
 from .health import HealthWatch
+from .markdown import literal
 from .storage import HubStore
 
 if TYPE_CHECKING:
@@ -294,7 +295,8 @@ class AliciaHub:
                 is_fixable=False, severity=ir.IssueSeverity.WARNING,
                 translation_key="unknown_capability",
                 translation_placeholders={
-                    "device_id": record.device_id, "name": record.name, "capability": name,
+                    "device_id": record.device_id, "name": record.name,
+                    "capability": literal(name),
                 },
             )  # fmt: skip
 

@@ -7,14 +7,19 @@ from typing import Any
 
 from homeassistant.core import Event, HomeAssistant, callback
 
+from .bus.text import excerpt
 from .const import DOMAIN
+from .device_registry import find_device
 
 # The logbook's entry keys (homeassistant.components.logbook.const), as plain text:
 # importing the logbook component would make it a dependency.
 NAME = "name"
 MESSAGE = "message"
 DESCRIBED: dict[str, Callable[[dict[str, Any]], str]] = {
-    f"{DOMAIN}_analytics": lambda data: str(data.get("message") or data.get("event")),
+    # The device's own words, quoted: they cannot pass for what HA says happened.
+    f"{DOMAIN}_analytics": lambda data: (
+        f"reports {excerpt(str(data.get('message') or data.get('event')), 255)}"
+    ),
     f"{DOMAIN}_device_health": lambda data: (
         f"reports its health as {data.get('status')}"
     ),
@@ -45,9 +50,9 @@ def async_describe_events(
 
 
 def _name(hass: HomeAssistant, data: dict[str, Any]) -> str:
-    """The device's name now, else the one the event carried, else its id."""
-    device_id = data.get("device_id")
+    """The device as HA names it (the user's name first), else as the event did, else its id."""
+    device_id = str(data.get("device_id"))
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if (device := entry.runtime_data.devices.get(device_id)) is not None:
-            return str(device.name)
+        if (device := find_device(hass, entry.entry_id, device_id)) is not None:
+            return str(device.name_by_user or device.name or device_id)
     return str(data.get("name") or f"Alicia device {device_id}")

@@ -286,7 +286,7 @@ async def test_unregister_and_capability_changes(
         DOMAIN, "unknown_capability_kitchen_sensor_laser_pointer"
     )
     assert issue is not None
-    assert (issue.translation_placeholders or {})["capability"] == "laser_pointer"
+    assert (issue.translation_placeholders or {})["capability"] == "laser\\_pointer"
 
     await send(
         hass,

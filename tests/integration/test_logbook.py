@@ -41,5 +41,5 @@ async def test_analytics_appear_in_the_logbook(
     })  # fmt: skip
     answer = await client.receive_json()
     lines = {(e.get("name"), e.get("message")) for e in answer["result"]}
-    assert ("Kitchen sensor", "Fan filter replaced") in lines
+    assert ("Kitchen sensor", 'reports "Fan filter replaced"') in lines
     assert ("Kitchen sensor", "reports its health as degraded") in lines
