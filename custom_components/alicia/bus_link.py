@@ -109,8 +109,7 @@ class BusLink:
             return None  # a cleared retained registration
         if kind_of(message.topic, self.prefix) is None:
             # A "+" level that is no id (any text, 64 KB of it): nobody's topic.
-            self.counters.reject("invalid_field")
-            self._answer_mistake(
+            self.mistake(
                 excerpt(message.topic, 128),
                 ProtocolError(
                     "invalid_field",
@@ -127,6 +126,11 @@ class BusLink:
         if secure and not self.admit(message, read, self.key_of(read.source)):
             return None
         return read
+
+    def mistake(self, topic: str, err: ProtocolError) -> None:
+        """A message that breaks a rule: counted, and answered as a parse error is."""
+        self.counters.reject(err.code)
+        self._answer_mistake(topic, err)
 
     def unknown_sender(self, topic: str, read: Envelope) -> None:
         """A message from a device HA has not approved: counted, logged and answered."""

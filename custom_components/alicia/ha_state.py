@@ -10,7 +10,7 @@ from homeassistant.components.homeassistant.exposed_entities import (
     async_listen_entity_updates,
     async_should_expose,
 )
-from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.const import EVENT_STATE_CHANGED, MAX_LENGTH_STATE_STATE
 from homeassistant.core import (
     Event,
     EventStateChangedData,
@@ -24,10 +24,13 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 
-from .bus.home import HaState
+from .bus.home import STATE_ATTRIBUTES, HaState
+from .bus.text import plain
 from .context import HubContext
 
 DEBOUNCE_SECONDS = 0.5
+# As long as a device's name may be (bus/payloads.py).
+NAME_LENGTH = 128
 
 
 class StatePublisher:
@@ -168,11 +171,18 @@ class StatePublisher:
         return area.name if area is not None else None
 
     async def _publish(self, state: State) -> None:
+        # Names come from anyone (other integrations' devices, over the air) and
+        # reach the language model: printable text of a name's length only.
+        area = self._area(state.entity_id)
         published = HaState.of(
             state.entity_id,
-            state.state,
-            self._area(state.entity_id),
-            state.attributes,
+            plain(state.state, MAX_LENGTH_STATE_STATE),
+            plain(area, NAME_LENGTH) if area is not None else None,
+            {
+                key: plain(value, NAME_LENGTH) if isinstance(value, str) else value
+                for key, value in state.attributes.items()
+                if key in STATE_ATTRIBUTES
+            },
             state.last_changed.isoformat(),
         )
         message = self.hub.envelope("broadcast", "event", published.to_payload())

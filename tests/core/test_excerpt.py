@@ -1,4 +1,4 @@
-"""excerpt(): what either end may quote back of a value a sender chose."""
+"""excerpt() and plain(): what either end shows of text it did not write."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from alicia_bus.text import excerpt
+from alicia_bus.text import excerpt, plain
 
 
 def test_text_is_cut_to_the_limit() -> None:
@@ -50,3 +50,9 @@ def test_other_values_are_shown_short(value: Any, shown: str) -> None:
 def test_an_escape_is_never_cut_in_half() -> None:
     shown = excerpt("ab\x00", limit=5)
     assert shown == '"ab"…'
+
+
+def test_plain_text_keeps_what_prints_and_is_cut() -> None:
+    hostile = "Lamp\x1b[2J\nrun\u202e\U000e0041\ud800" + "z" * 500
+    assert plain(hostile, 20) == "Lamp [2J run   zzzzz"
+    assert plain("Zoë's lamp ☀", 128) == "Zoë's lamp ☀"

@@ -117,3 +117,8 @@ def excerpt(value: Any, limit: int = EXCERPT) -> str:
         shown.append(piece)
         size += len(piece)
     return '"' + "".join(shown) + '"'
+
+
+def plain(value: str, longest: int) -> str:
+    """Text cut to `longest` characters, each unprintable one (controls, bidi, tags) a space."""
+    return "".join(c if c.isprintable() else " " for c in value[:longest])
