@@ -249,8 +249,8 @@ class Approvals:
         """Forget a device, in HA too; clear its retained registration so it does not return."""
         self.pending.pop(device_id, None)
         self.key_changes.pop(device_id, None)
-        ir.async_delete_issue(self.hass, DOMAIN, f"pending_{device_id}")
-        ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{device_id}")
+        for issue in ("pending", "bad_signature", "unhealthy", "stale"):
+            ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{device_id}")
         self.hub.drop_device(device_id)
         if clear_retained:
             self.hass.async_create_task(

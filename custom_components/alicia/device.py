@@ -67,6 +67,10 @@ class AliciaDevice:
     fresh_keys: set[str] = field(default_factory=set)
     # Its latest heartbeat payload.
     health: dict[str, Any] | None = None
+    # time.monotonic() when its heartbeats began to say what they say now.
+    health_since: float | None = None
+    # Its "unhealthy" repair issue is raised.
+    health_issue: bool = False
     # time.monotonic() when it was last heard from.
     last_seen: float | None = None
     # It said "offline" on its status topic.

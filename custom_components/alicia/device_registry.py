@@ -19,7 +19,9 @@ def find_device(
     if by_identifier is not None:
         found: dr.DeviceEntry | None = by_identifier((DOMAIN, device_id), entry_id)
         return found
-    return registry.async_get_device(identifiers={(DOMAIN, device_id)})
+    device = registry.async_get_device(identifiers={(DOMAIN, device_id)})
+    # There, a device may hold our identifier in another entry only.
+    return device if device is not None and entry_id in device.config_entries else None
 
 
 def alicia_id(hass: HomeAssistant, ha_device_id: str) -> str | None:

@@ -13,8 +13,12 @@ from homeassistant.helpers import issue_registry as ir
 from .bus.payloads import Health, Heartbeat
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN
 from .context import HubContext
+from .device import AliciaDevice
 
 _LOGGER = logging.getLogger(__name__)
+# A health status holds this long before its repair issue is raised or cleared:
+# a device that flaps raises one issue, not one per flap.
+ISSUE_AFTER_SECONDS = 60.0
 
 
 class HealthWatch:
@@ -48,36 +52,51 @@ class HealthWatch:
         device.last_seen = time.monotonic()
         device.offline = False
         if read.body.status != before:
+            device.health_since = device.last_seen
             self._health_changed(device.device_id, read.body.status, before)
         hub.device_changed(device.device_id)
 
     def _health_changed(
         self, device_id: str, status: Health, before: Health | None
     ) -> None:
-        """Tell the user: the log, an event, and a repair issue while unhealthy."""
+        """Tell the user: the log and an event (the repair issue waits, see check())."""
         hub = self.hub
-        issue = f"unhealthy_{device_id}"
         if status is Health.HEALTHY:
-            ir.async_delete_issue(hub.hass, DOMAIN, issue)
             if before is not None:
                 _LOGGER.info("Device %s is healthy again", device_id)
                 hub.fire(
                     "device_health", device_id, status=str(status), previous=str(before)
                 )
             return
-        _LOGGER.warning("Device %s reports its health as %s", device_id, status)
+        hub.link.log_limited(
+            f"health_{device_id}",
+            "Device %s reports its health as %s",
+            device_id,
+            status,
+        )
         hub.fire(
             "device_health", device_id, status=str(status),
             previous=str(before) if before is not None else None,
         )  # fmt: skip
-        if status is Health.UNHEALTHY:
-            ir.async_create_issue(
-                hub.hass, DOMAIN, issue, is_fixable=False,
-                severity=ir.IssueSeverity.ERROR, translation_key="unhealthy_device",
-                translation_placeholders={"device_id": device_id},
-            )  # fmt: skip
-        else:
-            ir.async_delete_issue(hub.hass, DOMAIN, issue)
+
+    def _settle_issue(self, device: AliciaDevice) -> None:
+        """Raise or clear the device's repair issue once its health held for a while."""
+        since = device.health_since
+        if since is None or time.monotonic() - since < ISSUE_AFTER_SECONDS:
+            return
+        unhealthy = device.health_status is Health.UNHEALTHY
+        if unhealthy == device.health_issue:
+            return
+        device.health_issue = unhealthy
+        issue = f"unhealthy_{device.device_id}"
+        if not unhealthy:
+            ir.async_delete_issue(self.hub.hass, DOMAIN, issue)
+            return
+        ir.async_create_issue(
+            self.hub.hass, DOMAIN, issue, is_fixable=False,
+            severity=ir.IssueSeverity.ERROR, translation_key="unhealthy_device",
+            translation_placeholders={"device_id": device.device_id},
+        )  # fmt: skip
 
     @callback
     def on_status(self, message: ReceiveMessage) -> None:
@@ -101,6 +120,7 @@ class HealthWatch:
         """Fire offline/online as availability changes; raise a repair for long silence."""
         hub = self.hub
         for device in list(hub.devices.values()):
+            self._settle_issue(device)
             available = self.is_available(device.device_id)
             if not available and not device.away:
                 device.away = True

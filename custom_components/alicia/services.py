@@ -11,12 +11,13 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
 import voluptuous as vol
 
 from .acl import mosquitto_acl
 from .announce import Announcement, Target, async_announce, resolve_players
 from .const import DOMAIN
-from .device_registry import alicia_id
+from .device_registry import alicia_id, find_device
 from .entry_data import AliciaConfigEntry
 
 SERVICE_ANNOUNCE = "announce"
@@ -82,18 +83,27 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
     async def configure(call: ServiceCall) -> None:
-        hub = loaded_entry(hass).runtime_data
-        device_id = alicia_id(hass, call.data[ATTR_DEVICE_ID])
-        if device_id is None or device_id not in hub.devices:
+        entry = loaded_entry(hass)
+        ha_device_id = call.data[ATTR_DEVICE_ID]
+        device_id = alicia_id(hass, ha_device_id)
+        # The HA device must be the one this entry holds for that id: another
+        # entry's device may carry the same identifier.
+        ours = find_device(hass, entry.entry_id, device_id) if device_id else None
+        if (
+            ours is None
+            or ours.id != ha_device_id
+            or device_id not in entry.runtime_data.devices
+        ):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="unknown_device",
-                translation_placeholders={"device_id": call.data[ATTR_DEVICE_ID]},
+                translation_placeholders={"device_id": ha_device_id},
             )
-        await hub.async_configure(device_id, call.data["settings"])
+        await entry.runtime_data.async_configure(device_id, call.data["settings"])
 
-    hass.services.async_register(
-        DOMAIN, SERVICE_CONFIGURE, configure, schema=CONFIGURE_SCHEMA
+    # It rewrites what a device runs with (retained, signed by HA): admins only.
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_CONFIGURE, configure, schema=CONFIGURE_SCHEMA
     )
 
     async def acl(call: ServiceCall) -> ServiceResponse:

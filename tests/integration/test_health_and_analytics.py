@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
+from custom_components.alicia.health import ISSUE_AFTER_SECONDS
 
 from .helpers import recorded, send
 from .test_mistakes import answers
@@ -37,8 +42,18 @@ async def test_health_status_is_a_sensor(hass: HomeAssistant, sensor: str) -> No
     assert shown(hass, sensor) == "degraded"
 
 
+async def held(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """A minute passes without news: a health status held that long is settled."""
+    freezer.tick(ISSUE_AFTER_SECONDS + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
 async def test_degraded_and_unhealthy_fire_events_and_unhealthy_raises_a_repair(
-    hass: HomeAssistant, sensor: str, caplog: pytest.LogCaptureFixture
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    sensor: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     events = recorded(hass, "alicia_device_health")
     issues = ir.async_get(hass)
@@ -51,6 +66,8 @@ async def test_degraded_and_unhealthy_fire_events_and_unhealthy_raises_a_repair(
     assert "Device kitchen_sensor reports its health as degraded" in caplog.text
     assert issues.async_get_issue(DOMAIN, "unhealthy_kitchen_sensor") is None
     await beat(hass, "unhealthy")
+    assert issues.async_get_issue(DOMAIN, "unhealthy_kitchen_sensor") is None
+    await held(hass, freezer)  # the repair comes once unhealthy has held
     issue = issues.async_get_issue(DOMAIN, "unhealthy_kitchen_sensor")
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.ERROR
@@ -62,7 +79,24 @@ async def test_degraded_and_unhealthy_fire_events_and_unhealthy_raises_a_repair(
         "status": "healthy",
         "previous": "unhealthy",
     }
+    await held(hass, freezer)
     assert issues.async_get_issue(DOMAIN, "unhealthy_kitchen_sensor") is None
+
+
+async def test_a_removed_device_leaves_no_health_repair_behind(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    sensor: str,
+    entry: MockConfigEntry,
+) -> None:
+    await beat(hass, "unhealthy")
+    await held(hass, freezer)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "unhealthy_kitchen_sensor")
+    entry.runtime_data.remove_device("kitchen_sensor")
+    await hass.async_block_till_done()
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, "unhealthy_kitchen_sensor") is None
+    )
 
 
 async def test_analytics_fire_an_event(hass: HomeAssistant, sensor: str) -> None:
