@@ -84,3 +84,34 @@ def messages(draw: st.DrawFn) -> tuple[str, bytes, bool]:
     if draw(st.integers(0, 9)) == 0:
         raw = draw(st.binary(max_size=64))
     return topic, raw, draw(st.booleans())
+
+
+# An ha/command: actions and entity ids spelled every way HA might read them.
+SPELLINGS = (
+    "light.kitchen", "light.vault", "light.Vault", "LIGHT.VAULT", "light.vault\n",
+    " light.vault", "light.kitchen,light.vault", "light.\u212aitchen", "switch.vault",
+    "light.__vault", "light.vault_", "all", "", "light." + "a" * 300, "light.v\u0430ult",
+)  # fmt: skip
+ACTIONS = (
+    "light.turn_on", "Light.Turn_Off", "LIGHT.TOGGLE", "light.turn_on\n",
+    "homeassistant.restart", "script.turn_on", "light", 3, None,
+)  # fmt: skip
+TARGETS_IN_DATA = (
+    {"entity_id": "light.vault"}, {"Entity_ID": "light.vault"}, {"area_id": "vault"},
+    {"brightness": 10},
+)  # fmt: skip
+entity_targets = st.one_of(
+    st.sampled_from(SPELLINGS), st.lists(st.sampled_from(SPELLINGS), max_size=4), json_values
+)  # fmt: skip
+ha_commands = st.fixed_dictionaries(
+    {"action": st.sampled_from(ACTIONS)},
+    optional={
+        "target": st.one_of(st.fixed_dictionaries({"entity_id": entity_targets}), json_values),
+        "data": st.one_of(st.dictionaries(texts, json_values, max_size=3), st.sampled_from(TARGETS_IN_DATA)),
+    },
+)  # fmt: skip
+# An analytics event: its name and message, and any other keys.
+analytics_events = st.tuples(
+    st.fixed_dictionaries({"event": texts}, optional={"message": texts}),
+    st.dictionaries(texts, json_values, max_size=12),
+).map(lambda parts: {**parts[1], **parts[0]})

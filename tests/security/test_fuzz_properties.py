@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import json
 import logging
+from typing import Any
 import warnings
 
-from homeassistant.core import HomeAssistant
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_expose_entity,
+)
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import NonInteractiveExampleWarning
+from hypothesis.strategies import SearchStrategy
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
+    async_mock_service,
 )
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from alicia_bus.envelope import parse
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.limits import ReplayWindow
 from alicia_bus.policy import Mode, check, retained_state
-from tests.integration.helpers import SENSOR, message, register
+from alicia_bus.signing import KeyPair
+from custom_components.alicia.analytics import MAX_DATA_KEYS, MAX_DATA_TEXT
+from tests.integration.helpers import SENSOR, message, recorded, register
 
-from .strategies import SIGNER, messages
+from .devices import ATTACKER, COMMAND, publish
+from .strategies import SIGNER, analytics_events, ha_commands, messages
 
 
 @settings(
@@ -55,15 +69,18 @@ def test_the_core_refuses_with_its_own_errors_only(
     }  # fmt: skip
 
 
+def drawn[T](strategy: SearchStrategy[T], count: int) -> list[T]:
+    """Examples drawn outside hypothesis' runner: the tests run inside HA's event loop."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
+        return [strategy.example() for _ in range(count)]
+
+
 async def test_the_integration_survives_hostile_traffic(
     hass: HomeAssistant, entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
     await register(hass, SENSOR)
-    strategy = messages()
-    with warnings.catch_warnings():
-        # Examples are drawn here because the test runs inside HA's event loop.
-        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
-        samples = [strategy.example() for _ in range(400)]
+    samples = drawn(messages(), 400)
     for topic, raw, retained in samples:
         async_fire_mqtt_message(hass, topic, raw, retain=retained)
     await hass.async_block_till_done()
@@ -74,3 +91,95 @@ async def test_the_integration_survives_hostile_traffic(
     )
     await hass.async_block_till_done()
     assert entry.runtime_data.devices["kitchen_sensor"].values["temperature"] == 7
+
+
+async def attacker_sends(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    keys: dict[str, KeyPair],
+    topic: str,
+    payloads: list[dict[str, Any]],
+) -> None:
+    """Each payload signed by the approved attacker, within its rate limit."""
+    for payload in payloads:
+        freezer.tick(0.2)
+        try:
+            text = message(
+                ATTACKER, payload, "request", key=keys[ATTACKER], topic=topic
+            )
+        except ValueError:
+            # A lone surrogate cannot be signed; parsing refuses it before signatures.
+            text = message(ATTACKER, payload, "request")
+        publish(hass, topic, text)
+        await hass.async_block_till_done()
+
+
+def alicia_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage()[:200] for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_no_spelling_of_an_ha_command_reaches_an_unexposed_entity(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    for entity_id, exposed in (
+        ("light.kitchen", True),
+        ("light.vault", False),
+        ("switch.vault", False),
+    ):
+        domain, name = entity_id.split(".")
+        er.async_get(hass).async_get_or_create(
+            domain, "test", name, suggested_object_id=name
+        )
+        hass.states.async_set(entity_id, "on")
+        async_expose_entity(hass, "conversation", entity_id, exposed)
+    calls: list[ServiceCall] = []
+    for domain in ("light", "switch", "homeassistant", "script"):
+        for service in ("turn_on", "turn_off", "toggle", "restart"):
+            calls += async_mock_service(hass, domain, service)  # the lists stay live
+    await attacker_sends(hass, freezer, keys, COMMAND, drawn(ha_commands, 300))
+    touched = {e for call in calls for e in call.data["entity_id"]}
+    assert touched <= {"light.kitchen"}
+    assert all(
+        not call.data.keys() & {"area_id", "device_id", "floor_id", "label_id"}
+        for call in calls
+    )
+    answers = [
+        c.args[1]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == f"{COMMAND}/response"
+    ]
+    assert answers  # answered (what cannot be read, on system/errors), briefly
+    assert max(len(a) for a in answers) < 2_000
+    assert alicia_errors(caplog) == []
+
+
+async def test_analytics_reach_the_recorder_only_small_and_plain(
+    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fired = recorded(hass, "alicia_analytics")
+    samples = drawn(analytics_events, 300)
+    await attacker_sends(
+        hass, freezer, keys, "alicia/integration/analytics/event", samples
+    )
+    assert fired  # some were fine
+    for event in fired:
+        data = event["data"]
+        assert len(data) <= MAX_DATA_KEYS
+        assert all(
+            v is None
+            or isinstance(v, bool | int | float)
+            or (isinstance(v, str) and len(v) <= MAX_DATA_TEXT)
+            for v in data.values()
+        )
+        assert len(json.dumps(event)) < 2_000
+    assert alicia_errors(caplog) == []
