@@ -15,6 +15,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.debounce import Debouncer
 
+from .bus.payloads import Vocabulary
 from .context import HubContext
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,18 +32,23 @@ COMMANDED = frozenset(
 
 
 @callback
-def phrases(hass: HomeAssistant) -> list[str]:
-    """The names people say, most important first: what STT keeps when its prompt is full.
+def home_vocabulary(hass: HomeAssistant) -> Vocabulary:
+    """The names people say, ranked, and what the home's command sentences may name.
 
-    Areas and floors (every command may name one), then the entities people command,
-    then the other exposed entities; within each, the user's aliases before the name.
+    phrases, most important first (what STT keeps when its prompt is full): areas
+    and floors (every command may name one), then the entities people command, then
+    the other exposed entities; within each, the user's aliases before the name.
     """
     ranked: list[dict[str, None]] = [{}, {}, {}]
+    areas: dict[str, None] = {}
     for area in ar.async_get(hass).async_list_areas():
-        ranked[0].update(dict.fromkeys((*area.aliases, area.name)))
+        areas.update(dict.fromkeys((*area.aliases, area.name)))
+    floors: dict[str, None] = {}
     for floor in fr.async_get(hass).async_list_floors():
-        ranked[0].update(dict.fromkeys((*floor.aliases, floor.name)))
-    entities = er.async_get(hass)
+        floors.update(dict.fromkeys((*floor.aliases, floor.name)))
+    ranked[0].update(areas | floors)
+    named: dict[tuple[str, str], None] = {}
+    registry = er.async_get(hass)
     for state in hass.states.async_all():
         try:
             exposed = async_should_expose(hass, "conversation", state.entity_id)
@@ -51,15 +57,23 @@ def phrases(hass: HomeAssistant) -> list[str]:
         if not exposed:
             continue
         names: list[str] = []
-        if (entry := entities.async_get(state.entity_id)) is not None:
+        if (entry := registry.async_get(state.entity_id)) is not None:
             names.extend(_aliases(hass, entry))
         names.append(str(state.attributes.get("friendly_name") or ""))
-        tier = ranked[1 if state.domain in COMMANDED else 2]
-        tier.update(dict.fromkeys(name for name in names if name))
-    found: dict[str, None] = {}
+        names = [name for name in names if name and len(name) <= MAX_LENGTH]
+        ranked[1 if state.domain in COMMANDED else 2].update(dict.fromkeys(names))
+        named.update(dict.fromkeys((name, state.domain) for name in names))
+    phrases: dict[str, None] = {}
     for tier in ranked:
-        found.update(tier)
-    return [p for p in found if len(p) <= MAX_LENGTH][:MAX_PHRASES]
+        phrases.update(tier)
+    return Vocabulary(
+        _bounded(phrases), tuple(named)[:MAX_PHRASES], _bounded(areas), _bounded(floors)
+    )
+
+
+def _bounded(names: dict[str, None]) -> tuple[str, ...]:
+    """At most MAX_PHRASES names the contract takes."""
+    return tuple(name for name in names if len(name) <= MAX_LENGTH)[:MAX_PHRASES]
 
 
 def _aliases(hass: HomeAssistant, entry: er.RegistryEntry) -> list[str]:
@@ -79,7 +93,7 @@ class VocabularyPublisher:
         """Nothing is published until async_start()."""
         self.hass = hass
         self.hub = hub
-        self._last: list[str] | None = None
+        self._last: Vocabulary | None = None
         self._debouncer = Debouncer(
             hass, _LOGGER, cooldown=2.0, immediate=False, function=self._publish
         )
@@ -114,11 +128,11 @@ class VocabularyPublisher:
         entry.async_on_unload(self._debouncer.async_shutdown)
 
     async def _publish(self) -> None:
-        current = phrases(self.hass)
+        current = home_vocabulary(self.hass)
         if current == self._last:
             return
         self._last = current
-        message = self.hub.envelope("broadcast", "event", {"phrases": current})
+        message = self.hub.envelope("broadcast", "event", current.to_payload())
         await self.hub.async_publish(
             f"{self.hub.prefix}/voice/stt/vocabulary", message, retain=True
         )

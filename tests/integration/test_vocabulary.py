@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import json
+from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import HomeAssistant
@@ -18,12 +19,16 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from .helpers import setup_alicia
 
 
-def published(mqtt_mock: MqttMockHAClient) -> list[list[str]]:
+def published_payloads(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
     return [
-        json.loads(c.args[1])["payload"]["phrases"]
+        json.loads(c.args[1])["payload"]
         for c in mqtt_mock.async_publish.call_args_list
         if c.args[0] == "alicia/voice/stt/vocabulary" and c.args[3] is True
     ]
+
+
+def published(mqtt_mock: MqttMockHAClient) -> list[list[str]]:
+    return [payload["phrases"] for payload in published_payloads(mqtt_mock)]
 
 
 async def test_vocabulary_published_and_updated(
@@ -94,4 +99,8 @@ async def test_a_large_home_ranks_areas_then_what_people_command(
     assert ranked[:40] == area_names
     assert ranked[40:140] == lights
     assert len(ranked) == 540
+    sent = published_payloads(mqtt_mock)[-1]
+    assert sent["areas"] == area_names
+    assert ["Light 0", "light"] in sent["entities"]
+    assert ["Sensor 1", "sensor"] in sent["entities"]
     assert await hass.config_entries.async_unload(entry.entry_id)
