@@ -12,6 +12,8 @@ import re
 import types
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from .authority import valid_client
+
 ENV_PREFIX = "ALICIA_"
 
 
@@ -96,6 +98,11 @@ class Settings:
     )
     grok_home_tools: bool = _option(
         True, "let the model read and control entities exposed to Assist"
+    )
+    wyoming_trusted_clients: tuple[str, ...] = _option(
+        ("127.0.0.1", "::1", "172.30.32.1"),
+        "Wyoming clients whose questions get home tools (HA's Assist): addresses, "
+        "networks (192.168.1.0/24) or * for all; empty = none",
     )
     grok_timeout: float = _option(10.0, "seconds one answer may take, retries included")
     grok_retries: int = _option(2, "retries after HTTP 429 or 5xx")
@@ -193,6 +200,10 @@ class Settings:
             (
                 self.uri.split("://", 1)[0] in {"tcp", "unix", "stdio"},
                 f"uri must start with tcp://, unix:// or stdio://, not {self.uri!r}",
+            ),
+            (
+                all(map(valid_client, self.wyoming_trusted_clients)),
+                "wyoming_trusted_clients must be addresses, networks or *",
             ),
         ]
         for ok, message in checks:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import logging
 
 from .audio import PcmFormat
+from .authority import Authority
 from .engines import Engines
 from .grok import GrokFailure
 from .stt_session import SessionResult, SttSession
@@ -46,15 +47,18 @@ async def answer(
     language: str | None,
     conversation_id: str | None,
     on_delta: Callable[[str], Awaitable[None]] | None = None,
+    *,
+    authority: Authority,
 ) -> str:
-    """Grok's answer, each piece passed to on_delta as it streams in.
+    """Grok's answer for a requester with `authority`, each piece passed to on_delta.
 
     If the answer breaks off, what came is the answer, marked as cut off;
     if nothing came, Unanswered says what to tell the user.
     """
     parts: list[str] = []
+    deltas = engines.grok.answer(text, language, conversation_id, authority=authority)
     try:
-        async for delta in engines.grok.answer(text, language, conversation_id):
+        async for delta in deltas:
             parts.append(delta)
             if on_delta is not None:
                 await on_delta(delta)

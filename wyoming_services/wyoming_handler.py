@@ -30,6 +30,7 @@ from wyoming.tts import (
 )
 
 from .audio import AudioFormatError, PcmFormat
+from .authority import wyoming_client
 from .engines import Engines
 from .framing import FrameError, read_event
 from .stt import SttError
@@ -188,6 +189,7 @@ class AliciaEventHandler(AsyncEventHandler):
             text = await answer(
                 self.engines, transcript.text, transcript.language,
                 context.get("conversation_id"), chunk if stream else None,
+                authority=wyoming_client(self.writer, self.engines.settings.wyoming_trusted_clients),
             )  # fmt: skip
         except Unanswered as unanswered:
             if stream:

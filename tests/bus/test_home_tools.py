@@ -45,7 +45,11 @@ def state(entity_id: str, value: str, source: str = "home-assistant") -> dict[st
 
 
 async def ask(client: BusClient, text: str) -> str:
-    answer = await client.request("alicia/voice/ai/request", {"text": text})
+    """As the approved kitchen satellite, signing: a requester that may act."""
+    topic = "alicia/voice/ai/request"
+    message = new_message("kitchen_satellite", "request", {"text": text})
+    await client.publish(topic, DEVICE.sign(topic, message))
+    answer = await client.answer_to(message["message_id"])
     return str(answer["payload"]["text"])
 
 
@@ -152,7 +156,9 @@ async def test_states_that_are_not_states_are_refused(
 ) -> None:
     broker, bridge = home_bus
     async with bus_client(broker.port, "alicia/voice/ai/response") as client:
-        await publish_trust(client, HUB, "verify")
+        await publish_trust(
+            client, HUB, "verify", {"kitchen_satellite": DEVICE.public_key}
+        )
         # The topic names one entity, the payload another.
         topic = STATE.format("light.hall")
         await client.publish(topic, HUB.sign(topic, state("lock.front", "unlocked")))

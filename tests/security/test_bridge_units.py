@@ -14,6 +14,7 @@ import pytest
 from alicia_bus.answers import AiAnswer
 from alicia_bus.envelope import Envelope, new_message, parse
 from alicia_bus.topics import Kind
+from wyoming_services.authority import Authority
 from wyoming_services.bridge import Bridge
 from wyoming_services.bridge.replies import error_reply
 from wyoming_services.settings import Settings
@@ -33,7 +34,7 @@ async def test_an_answer_lost_with_the_broker_is_served_again_on_retry(
     bridge = Bridge(settings, SimpleNamespace())  # type: ignore[arg-type]
     served: list[str] = []
 
-    async def handler(envelope: Envelope) -> AiAnswer:
+    async def handler(envelope: Envelope, _: Authority) -> AiAnswer:
         served.append(envelope.message_id)
         return AiAnswer("Hello")
 
@@ -48,9 +49,12 @@ async def test_an_answer_lost_with_the_broker_is_served_again_on_retry(
 
     bridge._publish = publish  # type: ignore[method-assign]
     first = request()
-    await bridge._serve(first)  # answered, but the answer is lost
-    await bridge._serve(first)  # the requester's retry, same message id: served again
-    await bridge._serve(first)  # a redelivery of an answered request: not again
+    anyone = Authority("kitchen", may_act=False)
+    await bridge._serve(first, anyone)  # answered, but the answer is lost
+    await bridge._serve(
+        first, anyone
+    )  # the requester's retry, same message id: served again
+    await bridge._serve(first, anyone)  # a redelivery of an answered request: not again
     assert served == [first.message_id] * 2
     assert sent == ["lost", "alicia/voice/ai/response"]
     assert bridge.counters.duplicates == 1

@@ -10,8 +10,11 @@ import pytest
 
 from tests.conftest import TEST_KEY, free_port
 from tests.fake_xai import FakeXai
+from wyoming_services.authority import Authority
 from wyoming_services.grok import Grok, GrokFailure
 from wyoming_services.settings import Settings
+
+ASKER = Authority("kitchen_satellite", may_act=False)
 
 
 def make(xai: FakeXai, **values: object) -> Grok:
@@ -22,13 +25,14 @@ def make(xai: FakeXai, **values: object) -> Grok:
 
 
 async def ask(grok: Grok, text: str, **kwargs: object) -> str:
-    return "".join([delta async for delta in grok.answer(text, **kwargs)])  # type: ignore[arg-type]
+    deltas = grok.answer(text, authority=ASKER, **kwargs)  # type: ignore[arg-type]
+    return "".join([delta async for delta in deltas])
 
 
 async def test_answer_streams_with_prompt_key_and_listed_model(xai: FakeXai) -> None:
     grok = make(xai, grok_location_name="Maple Cottage", grok_personality_name="Alicia")
     try:
-        deltas = [d async for d in grok.answer("Is it cold outside?")]
+        deltas = [d async for d in grok.answer("Is it cold outside?", authority=ASKER)]
         assert len(deltas) > 3  # streamed word by word
         assert (
             "".join(deltas)
@@ -101,7 +105,10 @@ async def test_memory_follow_up_bounded_and_expiring(xai: FakeXai) -> None:
         )
         await ask(grok, "Hi.", conversation_id="c")
         assert len(grok.memory) == 2
-        assert grok.memory.recall("a").turns == []  # the oldest went first
+        # The oldest went first.
+        assert (await ask(grok, "Still a?", conversation_id="a")).endswith(
+            "0 earlier answers."
+        )
 
         # Idle conversations are forgotten.
         await asyncio.sleep(0.35)

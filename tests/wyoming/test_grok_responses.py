@@ -9,9 +9,14 @@ import pytest
 
 from tests.conftest import TEST_KEY
 from tests.fake_xai import FakeXai
+from wyoming_services.authority import Authority
 from wyoming_services.grok import Grok, GrokFailure, ToolDefinition, ToolError
 from wyoming_services.grok.engine import MAX_TOOL_ROUNDS
+from wyoming_services.grok.memory import conversation_key
 from wyoming_services.settings import Settings
+
+# Home Assistant's Assist, which may act on the home.
+HOME = Authority("wyoming:127.0.0.1", may_act=True)
 
 LAMP_CALL = {"name": "read_lamp", "arguments": {"room": "hall"}}
 
@@ -47,13 +52,14 @@ def make(xai: FakeXai, api: str = "responses", **values: object) -> Grok:
 
 
 async def ask(grok: Grok, text: str, conversation_id: str | None = None) -> str:
-    return "".join([d async for d in grok.answer(text, None, conversation_id)])
+    deltas = grok.answer(text, None, conversation_id, authority=HOME)
+    return "".join([d async for d in deltas])
 
 
 async def test_answer_streams_over_responses(xai: FakeXai) -> None:
     grok = make(xai, grok_location_name="Maple Cottage")
     try:
-        deltas = [d async for d in grok.answer("Is it cold outside?")]
+        deltas = [d async for d in grok.answer("Is it cold outside?", authority=HOME)]
     finally:
         await grok.close()
     assert len(deltas) > 3
@@ -100,7 +106,9 @@ async def test_conversation_continues_from_the_stored_response(xai: FakeXai) -> 
 
 async def test_an_expired_stored_conversation_starts_afresh(xai: FakeXai) -> None:
     grok = make(xai)
-    grok.memory.remember("c1", "Hello", "Hi there", "resp_gone")
+    grok.memory.remember(
+        conversation_key(HOME.who, "c1"), "Hello", "Hi there", "resp_gone"
+    )
     try:
         answer = await ask(grok, "Are you there?", "c1")
     finally:

@@ -22,6 +22,7 @@ from alicia_bus.errors import ProtocolError
 from alicia_bus.payloads import AiRequest, RouteRequest, SttRequest, TtsRequest
 from alicia_bus.topics import Kind
 from wyoming_services.audio import AudioFormatError, PcmFormat
+from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
 from wyoming_services.stt import SttError
 from wyoming_services.tts import TtsError
@@ -35,6 +36,7 @@ class RequestFailed(Exception):
 
 
 type Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+type Handler = Callable[[Envelope, Authority], Awaitable[VoiceAnswer]]
 
 
 class VoiceRequests:
@@ -48,7 +50,7 @@ class VoiceRequests:
         self.bridge_id = bridge_id
         self.prefix = prefix
         self._publish = publish
-        self.handlers: dict[Kind, Callable[[Envelope], Awaitable[VoiceAnswer]]] = {
+        self.handlers: dict[Kind, Handler] = {
             Kind.STT_REQUEST: self.stt,
             Kind.AI_REQUEST: self.ai,
             Kind.TTS_REQUEST: self.tts,
@@ -56,16 +58,17 @@ class VoiceRequests:
         }
 
     async def payload_for(
-        self, request: Envelope, reject: Callable[[str], None]
+        self, request: Envelope, authority: Authority, reject: Callable[[str], None]
     ) -> dict[str, Any]:
         """The response payload: the handler's, or an error saying what went wrong.
 
-        reject(code) counts a request that broke the protocol.
+        authority: the requester's (docs/security.md); reject(code) counts a request
+        that broke the protocol.
         """
         try:
             if request.kind is None:
                 return {}
-            answer = await self.handlers[request.kind](request)
+            answer = await self.handlers[request.kind](request, authority)
             return answer.to_payload()
         except ProtocolError as err:
             reject(err.code)
@@ -94,10 +97,16 @@ class VoiceRequests:
         return result.transcription.text, checked, time.perf_counter() - started
 
     async def _answer(
-        self, text: str, language: str | None, conversation_id: str | None
+        self,
+        text: str,
+        language: str | None,
+        conversation_id: str | None,
+        authority: Authority,
     ) -> str:
         try:
-            return await answer(self.engines, text, language, conversation_id)
+            return await answer(
+                self.engines, text, language, conversation_id, authority=authority
+            )
         except Unanswered as unanswered:
             raise RequestFailed(unanswered.spoken) from unanswered
 
@@ -105,7 +114,7 @@ class VoiceRequests:
         rate, pcm = await speak(self.engines, text, voice)
         return encode_audio(pcm, rate)
 
-    async def stt(self, request: Envelope) -> SttAnswer:
+    async def stt(self, request: Envelope, authority: Authority) -> SttAnswer:
         """Audio in, text out."""
         assert isinstance(request.body, SttRequest)
         text, language, _ = await self._transcribe(
@@ -113,20 +122,22 @@ class VoiceRequests:
         )
         return SttAnswer(text, language)
 
-    async def ai(self, request: Envelope) -> AiAnswer:
+    async def ai(self, request: Envelope, authority: Authority) -> AiAnswer:
         """A question in, Grok's answer out."""
         assert isinstance(request.body, AiRequest)
         body = request.body
         return AiAnswer(
-            await self._answer(body.text, body.language, body.conversation_id)
+            await self._answer(
+                body.text, body.language, body.conversation_id, authority
+            )
         )
 
-    async def tts(self, request: Envelope) -> TtsAnswer:
+    async def tts(self, request: Envelope, authority: Authority) -> TtsAnswer:
         """Text in, audio out."""
         assert isinstance(request.body, TtsRequest)
         return TtsAnswer(await self._speak(request.body.text, request.body.voice))
 
-    async def route(self, request: Envelope) -> RouteAnswer:
+    async def route(self, request: Envelope, authority: Authority) -> RouteAnswer:
         """Audio in, STT, Grok, an announcement on the requester's speaker; timings back."""
         assert isinstance(request.body, RouteRequest)
         body = request.body
@@ -139,7 +150,9 @@ class VoiceRequests:
             timings = RouteTimings(stt_ms, _ms(time.perf_counter() - started))
             return RouteAnswer(transcript, "", language, timings)
         asked = time.perf_counter()
-        reply = await self._answer(transcript, language, body.conversation_id)
+        reply = await self._answer(
+            transcript, language, body.conversation_id, authority
+        )
         ai_ms = _ms(time.perf_counter() - asked)
         announcement = new_message(
             self.bridge_id, "request",

@@ -23,6 +23,7 @@ from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.home import HaCommand
 from alicia_bus.policy import Mode
 from alicia_bus.topics import HUB_SOURCE, Kind, kind_of
+from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
 from wyoming_services.keys import load_or_create_key
 from wyoming_services.settings import Settings
@@ -285,7 +286,10 @@ class Bridge:
                 return
             self._from_hub[kind](request)
             return
-        await self._serve(request)
+        authority = Authority(
+            request.source, self.trust.may_act(request.source, verdict)
+        )
+        await self._serve(request, authority)
 
     def _take_vocabulary(self, message: Envelope) -> None:
         self.engines.stt.set_vocabulary(message.payload["phrases"])
@@ -300,7 +304,7 @@ class Bridge:
             self.counters.reject(err.code)
             _LOGGER.warning("Ignored state on %s: %s", message.topic, err)
 
-    async def _serve(self, request: Envelope) -> None:
+    async def _serve(self, request: Envelope, authority: Authority) -> None:
         handler = self.requests.handlers.get(request.kind) if request.kind else None
         if handler is None:
             return
@@ -318,15 +322,17 @@ class Bridge:
         self._answered.begin(key)
         answered = False
         try:
-            answered = await self._answer(request)
+            answered = await self._answer(request, authority)
         finally:
             self._answered.end(key, answered)
 
-    async def _answer(self, request: Envelope) -> bool:
+    async def _answer(self, request: Envelope, authority: Authority) -> bool:
         """Serve and answer one request; whether the answer went out."""
         async with self._slots:
             started = time.perf_counter()
-            payload = await self.requests.payload_for(request, self.counters.reject)
+            payload = await self.requests.payload_for(
+                request, authority, self.counters.reject
+            )
             failed = "error" in payload
             self.counters.served(time.perf_counter() - started, failed)
             if failed:

@@ -28,6 +28,9 @@ class Trust:
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         self.gate = Gate(Mode(settings.security_mode), self.limiter)
         self.devices: dict[str, str] = {}
+        # Whether `devices` is the list the hub key held now signed: only then do its
+        # devices have authority (Grok's home tools).
+        self.listed = False
         self._hub_key_file = key_file.with_suffix(".hub")
         self.hub_key: str | None = (
             self._hub_key_file.read_text().strip()
@@ -72,6 +75,16 @@ class Trust:
             now=datetime.now(UTC), retained=retained_state(message.kind, retained),
         )  # fmt: skip
 
+    def may_act(self, source: str, verdict: Verdict) -> bool:
+        """Whether a request carries authority over the home: an approved device's, verified.
+
+        Approved: its key is on the trust list the hub key held now signed. In mode
+        off nothing is verified: approved ids are taken at their word, as HA takes them.
+        """
+        if not self.listed or source == HUB_SOURCE or source not in self.devices:
+            return False
+        return verdict.verified or self.mode is Mode.OFF
+
     def take(self, message: Envelope) -> None:
         """The hub's key or trust list; SecurityError (or ValueError) if it is not to be trusted."""
         if message.kind is Kind.SECURITY_HUB:
@@ -108,6 +121,7 @@ class Trust:
         self.mode = Mode(message.payload.get("mode", self.mode))
         self.devices = {str(k): str(v) for k, v in devices.items()}
         self._trust_time = message.timestamp
+        self.listed = True
         self._trust_file.write_text(
             json.dumps(
                 {"time": message.timestamp.isoformat(), "mode": str(self.mode),
@@ -127,3 +141,4 @@ class Trust:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
         self._trust_time, self.mode, self.devices = trust_time, mode, devices
+        self.listed = True

@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from wyoming_services.authority import Authority
 from wyoming_services.settings import Settings
 
-from .memory import Memory
+from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
-from .prompt import system_prompt
+from .prompt import NO_HOME, system_prompt
 from .retry import error_detail, retry_delay
 from .tools import Toolbox, ToolCall, ToolDefinition, run_tool
 from .wire import ChatTurn, Finished, GrokFailure, ResponsesTurn, TextDelta, Turn
@@ -135,16 +136,23 @@ class Grok:
             )  # fmt: skip
             return []
 
-    def system_prompt(self, language: str) -> str:
+    def system_prompt(self, language: str, authority: Authority) -> str:
         """The personality, the context it may use, and the language to answer in."""
-        offered = self.tools is not None and bool(self._tool_definitions())
-        instructions = self.tools.instructions if offered and self.tools else ""
+        home = self._home_tools()
+        if home and not authority.may_act:
+            # Said, so the model tells the requester instead of pretending.
+            return system_prompt(self.settings, language, NO_HOME)
+        instructions = self.tools.instructions if home and self.tools else ""
         return system_prompt(self.settings, language, instructions)
 
-    def _tool_definitions(self) -> list[ToolDefinition]:
+    def _home_tools(self) -> list[ToolDefinition]:
         if self.tools is None or not self.settings.grok_home_tools:
             return []
         return self.tools.definitions
+
+    def _tool_definitions(self, authority: Authority) -> list[ToolDefinition]:
+        """Tools for this requester: none unless it may act (reading states leaks too)."""
+        return self._home_tools() if authority.may_act else []
 
     def _check_model(self) -> None:
         if self.models and self.model and not offers(self.models, self.model):
@@ -156,10 +164,19 @@ class Grok:
             )
 
     async def answer(
-        self, text: str, language: str | None = None, conversation_id: str | None = None
+        self,
+        text: str,
+        language: str | None = None,
+        conversation_id: str | None = None,
+        *,
+        authority: Authority,
     ) -> AsyncGenerator[str]:
-        """Yield the answer as it streams in; GrokFailure (with any partial answer) on failure."""
+        """Yield the answer as it streams in; GrokFailure (with any partial answer) on failure.
+
+        authority: who asks; home tools are offered only if they may act.
+        """
         self.counters.requests += 1
+        remembered = conversation_key(authority.who, conversation_id)
         lang = (
             (language or self.settings.grok_language)
             .replace("_", "-")
@@ -177,12 +194,13 @@ class Grok:
             if not self.model:
                 await self.refresh_models()
             self._check_model()
-            turn = self._turn(self.system_prompt(lang), text, conversation_id)
+            system = self.system_prompt(lang, authority)
+            turn = self._turn(system, text, remembered)
             # aclosing: a generator left unfinished is closed here, not by the
             # loop's finaliser later (which runs it as a stray task).
             async with (
                 asyncio.timeout(self.settings.grok_timeout),
-                aclosing(self._rounds(turn, parts)) as deltas,
+                aclosing(self._rounds(turn, parts, authority)) as deltas,
             ):
                 async for delta in deltas:
                     yield delta
@@ -201,7 +219,7 @@ class Grok:
                 "Sorry, I can't reach Grok right now.",
             )
         stored = turn.response_id if isinstance(turn, ResponsesTurn) else None
-        self.memory.remember(conversation_id, text, "".join(parts), stored)
+        self.memory.remember(remembered, text, "".join(parts), stored)
 
     def _turn(self, system: str, text: str, conversation_id: str | None) -> Turn:
         recalled = self.memory.recall(conversation_id)
@@ -212,11 +230,14 @@ class Grok:
             )
         return ChatTurn(self.model, max_tokens, system, text, recalled.turns)
 
-    async def _rounds(self, turn: Turn, parts: list[str]) -> AsyncGenerator[str]:
+    async def _rounds(
+        self, turn: Turn, parts: list[str], authority: Authority
+    ) -> AsyncGenerator[str]:
         """Requests until the model answers without calling a tool (or the rounds run out)."""
+        offered = self._tool_definitions(authority)
         for round_number in range(MAX_TOOL_ROUNDS + 1):
             # The last round offers no tools: the model must answer with what it has.
-            tools = self._tool_definitions() if round_number < MAX_TOOL_ROUNDS else []
+            tools = offered if round_number < MAX_TOOL_ROUNDS else []
             said = len(parts)
             calls: list[ToolCall] = []
             async with aclosing(self._request(turn, tools)) as events:

@@ -26,6 +26,11 @@ class Recalled:
 NOTHING = Recalled([], None)
 
 
+def conversation_key(who: str, conversation_id: str | None) -> str | None:
+    """A conversation is its requester's: another cannot continue it (and read it)."""
+    return None if conversation_id is None else f"{who}\n{conversation_id}"
+
+
 @dataclass(slots=True)
 class Memory:
     """Recent turns per conversation id, bounded in turns, age and number of conversations."""

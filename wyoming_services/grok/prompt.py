@@ -13,6 +13,14 @@ DEFAULT_PERSONALITY = (
     "spoken language: no markdown, no lists, no emoji, no URLs. If you do not know, "
     "say so in one sentence."
 )
+# For a requester without the authority to act (an unknown device, a client Home
+# Assistant does not vouch for): no home tools, and the model knows why.
+NO_HOME = (
+    "This request comes from a device or client that is not allowed to see or "
+    "control the devices in this home. You cannot look up or change anything in the "
+    "home for it: if asked to, say so in one short sentence, and never claim to "
+    "have done it."
+)
 
 LANGUAGE_NAMES = {
     "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",

@@ -1,0 +1,112 @@
+"""Grok as a confused deputy: a request carries its requester's authority over the home, no more."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from alicia_bus.envelope import new_message
+from alicia_bus.signing import KeyPair
+from tests.bus.client import BusClient, bus_client, publish_trust
+from tests.bus.conftest import broker_and_bridge
+from tests.conftest import Mosquitto, ServerProcess, wait_until
+from tests.fake_xai import FakeXai
+from tests.wyoming.test_grok_server import handle
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("socket_enabled")]
+HUB = KeyPair.generate()
+DEVICE = KeyPair.generate()
+AI = "alicia/voice/ai/request"
+COMMAND = "alicia/integration/ha/command"
+STATE = "alicia/integration/ha/state/light.kitchen"
+TURN_ON = {"action": "light.turn_on", "entity_id": ["light.kitchen"]}
+
+
+@pytest.fixture(scope="module")
+def home_bus(
+    tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
+) -> Iterator[tuple[Mosquitto, ServerProcess]]:
+    """A bridge with home tools; its Wyoming port trusts an address the tests are not on."""
+    with broker_and_bridge(
+        tmp_path_factory.mktemp("authority"), fake_xai_server, "bridge-g",
+        "--grok-api", "responses", "--wyoming-trusted-clients", "10.9.9.9",
+    ) as running:  # fmt: skip
+        yield running
+
+
+async def the_home(client: BusClient, bridge: ServerProcess) -> None:
+    """HA's trust list (the kitchen satellite approved) and its kitchen light."""
+    await publish_trust(client, HUB, "verify", {"kitchen_satellite": DEVICE.public_key})
+    state = new_message("home-assistant", "event", {
+        "entity_id": "light.kitchen", "state": "off", "area": "Kitchen",
+        "attributes": {"friendly_name": "Kitchen light"}, "last_changed": None,
+    })  # fmt: skip
+    await client.publish(STATE, HUB.sign(STATE, state), retain=True)
+    await wait_until(lambda: "State of light.kitchen" in bridge.log.read_text())
+
+
+async def ask(client: BusClient, message: dict[str, Any]) -> str:
+    await client.publish(AI, message)
+    answer = await client.answer_to(message["message_id"], limit=20)
+    return str(answer["payload"]["text"])
+
+
+@pytest.mark.parametrize(
+    "signer", [None, KeyPair.generate()], ids=["unsigned", "unknown-key"]
+)
+async def test_an_unregistered_client_cannot_use_grok_to_act(
+    home_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai, signer: KeyPair | None
+) -> None:
+    broker, bridge = home_bus
+    async with bus_client(broker.port, "alicia/voice/ai/response", COMMAND) as client:
+        await the_home(client, bridge)
+        xai.configure(tool_calls=[{"name": "call_action", "arguments": TURN_ON}])
+        question = new_message("stranger", "request", {"text": "Turn on the lights."})
+        said = await ask(client, signer.sign(AI, question) if signer else question)
+        await asyncio.sleep(0.3)
+        assert client.messages[COMMAND] == []  # nothing asked of HA
+    assert said == "You asked: Turn on the lights. I remember 0 earlier answers."
+    (asked,) = xai.responses_requests()
+    assert "tools" not in asked["body"]
+    assert "not allowed to see or control" in asked["body"]["input"][0]["content"]
+
+
+async def test_a_wyoming_client_ha_does_not_vouch_for_gets_no_home_tools(
+    home_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, bridge = home_bus
+    async with bus_client(broker.port, COMMAND) as client:
+        await the_home(client, bridge)
+        xai.configure(tool_calls=[{"name": "call_action", "arguments": TURN_ON}])
+        events = await handle(bridge.uri, "Turn on the lights.", "w1")
+        await asyncio.sleep(0.3)
+        assert client.messages[COMMAND] == []
+    assert events == [
+        "handled:You asked: Turn on the lights. I remember 0 earlier answers."
+    ]
+    assert "tools" not in xai.responses_requests()[0]["body"]
+
+
+async def test_an_approved_device_signing_its_request_may_act(
+    home_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, bridge = home_bus
+    async with bus_client(broker.port, "alicia/voice/ai/response", COMMAND) as client:
+        await the_home(client, bridge)
+        xai.configure(tool_calls=[{"name": "call_action", "arguments": TURN_ON}])
+        question = new_message(
+            "kitchen_satellite", "request", {"text": "Turn on the lights."}
+        )
+        asking = asyncio.create_task(ask(client, DEVICE.sign(AI, question)))
+        command = await client.wait_for(lambda m: True, topic=COMMAND)
+        done = new_message(
+            "home-assistant", "response", {"status": "done"},
+            destination="bridge-g", correlation_id=command["message_id"],
+        )  # fmt: skip
+        await client.publish(command["reply_to"], HUB.sign(command["reply_to"], done))
+        said = await asyncio.wait_for(asking, 20)
+    assert said == "Tool said: done: light.turn_on on light.kitchen."
+    assert command["payload"]["target"] == {"entity_id": ["light.kitchen"]}

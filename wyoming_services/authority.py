@@ -1,0 +1,55 @@
+"""A requester's authority: who asks, and whether Grok may act on the home for them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+import ipaddress
+
+EVERYONE = "*"
+# What a socket without an address (unix://, stdio://) is: a process on this machine.
+LOCAL = ipaddress.ip_address("127.0.0.1")
+
+
+@dataclass(frozen=True, slots=True)
+class Authority:
+    """Who asks (a device id, a client address), and whether home tools are theirs to use."""
+
+    who: str
+    may_act: bool
+
+
+def valid_client(entry: str) -> bool:
+    """An entry of wyoming_trusted_clients: *, an address or a network (192.168.1.0/24)."""
+    if entry == EVERYONE:
+        return True
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def wyoming_client(writer: asyncio.StreamWriter, trusted: Sequence[str]) -> Authority:
+    """A Wyoming connection's authority, from its peer's address and the trusted list.
+
+    The Wyoming protocol has no authentication: the address is all there is, so only
+    the addresses the user trusts (Home Assistant's own) get home tools.
+    """
+    peer = writer.get_extra_info("peername")
+    address = peer[0] if isinstance(peer, tuple) and peer else None
+    try:
+        ip = LOCAL if not address else ipaddress.ip_address(str(address))
+    except ValueError:
+        return Authority(f"wyoming:{str(address)[:64]}", False)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = (
+            ip.ipv4_mapped
+        )  # a dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d
+    may_act = any(
+        entry == EVERYONE
+        or (valid_client(entry) and ip in ipaddress.ip_network(entry, strict=False))
+        for entry in trusted
+    )
+    return Authority(f"wyoming:{ip}", may_act)
