@@ -44,6 +44,14 @@ class HomeNames:
 
 
 @dataclass(frozen=True, slots=True)
+class Command:
+    """A sentence of the home's language: HA's intent and the values it names."""
+
+    intent: str
+    slots: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Heard:
     """A transcript as recognition leaves it: the text, and the command it is, if any."""
 
@@ -80,9 +88,13 @@ def warm(language: str) -> bool:
 class HomeLanguage:
     """Recognises and corrects home commands in one language."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(
+        self, language: str, *, alike: float = ALIKE, margin: float = MARGIN
+    ) -> None:
         """Nothing is loaded until the first use (or warm(language))."""
         self.language = language
+        self.alike = alike
+        self.margin = margin
         self._names = HomeNames()
         self._slots: dict[str, Any] = {}
         self._known: list[tuple[str, str]] = []
@@ -108,8 +120,8 @@ class HomeLanguage:
         }
         self._known = [(key, name) for key, name in known.items() if key]
 
-    def recognize(self, text: str) -> str | None:
-        """The intent a sentence of the home's language is, else None."""
+    def recognize(self, text: str) -> Command | None:
+        """The command a sentence of the home's language is, else None."""
         templates = _templates(self.language)
         if templates is None or not self._slots:
             return None
@@ -120,25 +132,30 @@ class HomeLanguage:
             result = recognize(text, templates, slot_lists=self._slots)
         except HassilError:  # a template naming a list the home does not have
             return None
-        return None if result is None else str(result.intent.name)
+        if result is None:
+            return None
+        values = (
+            (name, str(e.value).casefold()) for name, e in result.entities.items()
+        )
+        return Command(str(result.intent.name), tuple(sorted(values)))
 
     def hear(self, text: str) -> Heard:
         """The transcript, corrected only when that clearly makes it a home command."""
         if not text.strip() or not self._names:
             return Heard(text)
-        if (intent := self.recognize(text)) is not None:
-            return Heard(text, intent)
+        if (command := self.recognize(text)) is not None:
+            return Heard(text, command.intent)
         said = words(text)
         best: dict[str, tuple[float, str]] = {}
         for score, candidate in self._corrections(said):
-            if candidate in best or (intent := self.recognize(candidate)) is None:
+            if candidate in best or (command := self.recognize(candidate)) is None:
                 continue
-            best[candidate] = (score, intent)
+            best[candidate] = (score, command.intent)
         if not best:
             return Heard(text)
         ranked = sorted(best.items(), key=lambda item: -item[1][0])
         (sentence, (score, intent)), rest = ranked[0], ranked[1:]
-        if rest and score - rest[0][1][0] < MARGIN:
+        if rest and score - rest[0][1][0] < self.margin:
             _LOGGER.debug("%r: %r and %r sound alike", text, sentence, rest[0][0])
             return Heard(text)
         _LOGGER.debug("Heard %r as %r (%s, %.2f)", text, sentence, intent, score)
@@ -154,7 +171,7 @@ class HomeLanguage:
                 span = " ".join(said[start:end])
                 for key, score, index in process.extract(
                     span, keys, scorer=Levenshtein.normalized_similarity,
-                    score_cutoff=ALIKE, limit=None,
+                    score_cutoff=self.alike, limit=None,
                 ):  # fmt: skip
                     if key == span:
                         continue
