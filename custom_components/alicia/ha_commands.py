@@ -41,6 +41,18 @@ def _as_ha_reads(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+def ha_entity_id(spelled: str) -> str | None:
+    """The entity id HA acts on for a device's spelling; None where HA would not act."""
+    entity_id: str = _as_ha_reads(spelled)
+    # HA's own rule, whole: its "$" (HA 2026.2) lets a trailing newline through.
+    if (
+        len(entity_id) > MAX_LENGTH_STATE_ENTITY_ID
+        or VALID_ENTITY_ID.fullmatch(entity_id) is None
+    ):
+        return None
+    return entity_id
+
+
 def check(
     hass: HomeAssistant, payload: dict[str, Any], allowed: tuple[str, ...]
 ) -> HaCommand:
@@ -54,14 +66,11 @@ def check(
     except ProtocolError as err:
         raise Refused(str(err)) from err
     # Exposure is looked up for the very id HA will act on: "light.Vault" is light.vault.
-    entity_ids = tuple(_as_ha_reads(e) for e in command.entity_ids)
-    for entity_id in entity_ids:
-        # HA's own rule, whole: its "$" (HA 2026.2) lets a trailing newline through.
-        if (
-            len(entity_id) > MAX_LENGTH_STATE_ENTITY_ID
-            or VALID_ENTITY_ID.fullmatch(entity_id) is None
-        ):
-            raise Refused(f"{excerpt(entity_id)} is not an entity id")
+    entity_ids: list[str] = []
+    for spelled in command.entity_ids:
+        if (entity_id := ha_entity_id(spelled)) is None:
+            raise Refused(f"{excerpt(spelled)} is not an entity id")
+        entity_ids.append(entity_id)
         if (
             not entity_id.startswith(f"{command.domain}.")
             or hass.states.get(entity_id) is None
@@ -69,7 +78,7 @@ def check(
             raise Refused(f"{entity_id} is not a {command.domain} entity")
         if not async_should_expose(hass, "conversation", entity_id):
             raise Refused(f"{entity_id} is not exposed to Assist")
-    return replace(command, entity_ids=entity_ids)
+    return replace(command, entity_ids=tuple(entity_ids))
 
 
 async def run(hass: HomeAssistant, command: HaCommand) -> None:

@@ -100,13 +100,31 @@ TARGETS_IN_DATA = (
     {"entity_id": "light.vault"}, {"Entity_ID": "light.vault"}, {"area_id": "vault"},
     {"brightness": 10},
 )  # fmt: skip
+
+
+def cased(text: str) -> st.SearchStrategy[str]:
+    """Text with any of its letters in upper case."""
+    return st.lists(st.booleans(), min_size=len(text), max_size=len(text)).map(
+        lambda upper: "".join(
+            c.upper() if u else c for c, u in zip(text, upper, strict=True)
+        )
+    )
+
+
+# The unexposed light as a device may spell it: a domain HA reads, any case after it.
+vault_spellings = st.builds(
+    "{}.{}".format, st.sampled_from(["light", "LIGHT", "Light"]), cased("vault")
+)
+spellings = st.one_of(st.sampled_from(SPELLINGS), vault_spellings)
 entity_targets = st.one_of(
-    st.sampled_from(SPELLINGS), st.lists(st.sampled_from(SPELLINGS), max_size=4), json_values
+    spellings, spellings, st.lists(spellings, max_size=4), json_values
 )  # fmt: skip
 ha_commands = st.fixed_dictionaries(
-    {"action": st.sampled_from(ACTIONS)},
+    {"action": st.one_of(st.just("light.turn_on"), st.sampled_from(ACTIONS))},
     optional={
-        "target": st.one_of(st.fixed_dictionaries({"entity_id": entity_targets}), json_values),
+        "target": st.one_of(
+            *[st.fixed_dictionaries({"entity_id": entity_targets})] * 3, json_values
+        ),
         "data": st.one_of(st.dictionaries(texts, json_values, max_size=3), st.sampled_from(TARGETS_IN_DATA)),
     },
 )  # fmt: skip
