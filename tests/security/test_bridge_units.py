@@ -3,61 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import aiomqtt
 import pytest
 
-from alicia_bus.answers import AiAnswer
-from alicia_bus.envelope import Envelope, new_message, parse
-from alicia_bus.topics import Kind
-from wyoming_services.authority import Authority
-from wyoming_services.bridge import Bridge
 from wyoming_services.bridge.replies import error_reply
 from wyoming_services.settings import Settings
 from wyoming_services.tts import VoiceInfo
 from wyoming_services.wyoming_handler import AliciaEventHandler
-
-
-def request(text: str = "Hi") -> Envelope:
-    message = new_message("kitchen", "request", {"text": text})
-    return parse("alicia/voice/ai/request", json.dumps(message).encode())
-
-
-async def test_an_answer_lost_with_the_broker_is_served_again_on_retry(
-    tmp_path: Path,
-) -> None:
-    settings = Settings(security_key_file=str(tmp_path / "bridge.pem"), bridge_id="b")
-    bridge = Bridge(settings, SimpleNamespace())  # type: ignore[arg-type]
-    served: list[str] = []
-
-    async def handler(envelope: Envelope, _: Authority) -> AiAnswer:
-        served.append(envelope.message_id)
-        return AiAnswer("Hello")
-
-    bridge.requests.handlers[Kind.AI_REQUEST] = handler
-    sent: list[str] = []
-
-    async def publish(topic: str, message: dict[str, Any], qos: int = 1) -> None:
-        if not sent:
-            sent.append("lost")
-            raise aiomqtt.MqttError("the broker went away")
-        sent.append(topic)
-
-    bridge._publish = publish  # type: ignore[method-assign]
-    first = request()
-    anyone = Authority("kitchen", may_act=False)
-    await bridge._serve(first, anyone)  # answered, but the answer is lost
-    await bridge._serve(
-        first, anyone
-    )  # the requester's retry, same message id: served again
-    await bridge._serve(first, anyone)  # a redelivery of an answered request: not again
-    assert served == [first.message_id] * 2
-    assert sent == ["lost", "alicia/voice/ai/response"]
-    assert bridge.counters.duplicates == 1
 
 
 async def test_a_new_speech_stream_stops_the_previous_one(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ class BridgeCounters:
     errors: int = 0
     rejected: int = 0
     duplicates: int = 0
+    # Retries of answered requests that got the kept answer again.
+    resent: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
     window_requests: int = 0
     window_errors: int = 0
@@ -88,6 +90,7 @@ class HealthReport:
                 "errors": counters.errors,
                 "rejected": counters.rejected,
                 "duplicates": counters.duplicates,
+                "resent": counters.resent,
                 "rejected_by_code": dict(counters.by_code),
             },
             "dependencies": ["mqtt"],

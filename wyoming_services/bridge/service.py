@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import json
 import logging
 from pathlib import Path
-import time
 from typing import Any
 
 import aiomqtt
@@ -33,15 +32,18 @@ from .home import CommandFailed, HomeCommands, HomeState
 from .home_tools import HomeTools
 from .link import connect, hub_subscriptions, subscriptions
 from .registration import default_bridge_id, registration
-from .replies import error_reply, response_topic
+from .replies import error_reply
 from .requests import VoiceRequests
-from .tasks import AnsweredRequests, TaskPool
+from .serving import Answering
+from .tasks import TaskPool
 from .trust import Trust
 
 _LOGGER = logging.getLogger(__name__)
 # The limiter's bucket for all answers to refused messages: no sender id is empty.
 REFUSALS = ""
 REQUEST_MAX_AGE = timedelta(seconds=120)
+# Refusals of a message that was its sender's own, only late or a copy: a retry.
+RETRY_CODES = ("replayed", "stale")
 
 
 class Bridge:
@@ -56,9 +58,6 @@ class Bridge:
         self.counters = BridgeCounters()
         self.report = HealthReport(self.counters)
         self.connected = asyncio.Event()
-        # (source, message id) answered, and being answered now.
-        self._answered = AnsweredRequests()
-        self._slots = asyncio.Semaphore(settings.bridge_max_concurrent)
         self._pool = TaskPool()
         self._client: aiomqtt.Client | None = None
         self._stopping = asyncio.Event()
@@ -72,6 +71,10 @@ class Bridge:
         self.requests = VoiceRequests(
             engines, self.bridge_id, self.prefix, self._publish
         )
+        self.answering = Answering(
+            self.bridge_id, self.requests, self.counters, self._publish,
+            settings.bridge_max_concurrent,
+        )  # fmt: skip
         # What HA shows of the home on the bus, and Grok's tools on it.
         self.home = HomeState()
         self.commands = HomeCommands(
@@ -264,6 +267,9 @@ class Bridge:
         try:
             verdict = self.trust.check(request, bool(message.retain))
         except SecurityError as err:
+            if err.code in RETRY_CODES and self._is_retry(request):
+                await self.answering.repeat(request)
+                return
             self.counters.reject(err.code)
             if err.code in ("replayed", "rate_limited"):
                 return  # the first copy was served; a flood gets no answers
@@ -291,6 +297,12 @@ class Bridge:
         )
         await self._serve(request, authority)
 
+    def _is_retry(self, request: Envelope) -> bool:
+        """A signed request whose answer is kept, sent again by its sender: a retry."""
+        return self.answering.kept_for(request) and self.trust.authentic(
+            request.topic, request.raw
+        )
+
     def _take_vocabulary(self, message: Envelope) -> None:
         self.engines.stt.set_vocabulary(message.payload["phrases"])
         _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
@@ -305,13 +317,11 @@ class Bridge:
             _LOGGER.warning("Ignored state on %s: %s", message.topic, err)
 
     async def _serve(self, request: Envelope, authority: Authority) -> None:
-        handler = self.requests.handlers.get(request.kind) if request.kind else None
-        if handler is None:
+        if request.kind not in self.requests.handlers:
             return
-        key = (request.source, request.message_id)
-        if key in self._answered:
-            # QoS 1 may deliver twice.
-            self.counters.duplicates += 1
+        if self.answering.seen(request):
+            # QoS 1 may deliver twice, and requesters re-send until answered.
+            await self.answering.repeat(request)
             return
         if datetime.now(UTC) - request.timestamp > REQUEST_MAX_AGE:
             self.counters.reject("expired")
@@ -319,41 +329,7 @@ class Bridge:
                 request.topic, request.kind, request.raw, "failed", "request expired"
             )
             return
-        self._answered.begin(key)
-        answered = False
-        try:
-            answered = await self._answer(request, authority)
-        finally:
-            self._answered.end(key, answered)
-
-    async def _answer(self, request: Envelope, authority: Authority) -> bool:
-        """Serve and answer one request; whether the answer went out."""
-        async with self._slots:
-            started = time.perf_counter()
-            payload = await self.requests.payload_for(
-                request, authority, self.counters.reject
-            )
-            failed = "error" in payload
-            self.counters.served(time.perf_counter() - started, failed)
-            if failed:
-                _LOGGER.warning(
-                    "Request %s on %s failed: %s",
-                    request.message_id, request.topic, payload["error"]["message"],
-                )  # fmt: skip
-            try:
-                await self._respond(request, payload)
-            except aiomqtt.MqttError as err:
-                # Not marked served: the requester's retry (same message id) is served.
-                _LOGGER.warning("Answer to %s not sent: %s", request.message_id, err)
-                return False
-            return True
-
-    async def _respond(self, request: Envelope, payload: dict[str, Any]) -> None:
-        message = new_message(
-            self.bridge_id, "response", payload,
-            destination=request.source, correlation_id=request.message_id,
-        )  # fmt: skip
-        await self._publish(request.reply_to or response_topic(request.topic), message)
+        await self.answering.serve(request, authority)
 
     async def _reply_error(
         self,

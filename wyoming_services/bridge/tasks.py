@@ -1,16 +1,29 @@
-"""The messages being handled at once, bounded in number and in bytes."""
+"""The messages being handled at once, the requests answered, and their answers kept for retries."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable
+from dataclasses import dataclass
+import json
+import time
+from typing import Any
 
 # Messages being handled at once (a count, and their bytes: audio requests are large).
 MAX_TASKS = 256
 MAX_PENDING_BYTES = 32 * 1024 * 1024
 # Requests remembered as answered, so a second delivery (QoS 1) is not served twice.
 SEEN_IDS = 10_000
+# Answers kept for the requester's retries (docs/protocol.md, "Delivery"): as long
+# as a request may be served at all, and bounded in number, bytes and copies.
+KEEP_SECONDS = 120.0
+MAX_KEPT = 1000
+MAX_KEPT_BYTES = 16 * 1024 * 1024
+MAX_RESENDS = 3
+# A copy this soon after its answer went out crossed that answer (a QoS 1
+# redelivery, a retry sent as it arrived): not sent again. Requesters wait seconds.
+RESEND_AFTER = 1.0
 
 type RequestKey = tuple[str, str]
 
@@ -72,9 +85,83 @@ class AnsweredRequests:
         self._in_flight.add(key)
 
     def end(self, key: RequestKey, answered: bool) -> None:
-        """No longer in hand; remembered if the answer went out."""
+        """No longer in hand; remembered if it was answered (sent or kept)."""
         self._in_flight.discard(key)
         if answered:
             self._seen[key] = None
             if len(self._seen) > SEEN_IDS:
                 self._seen.popitem(last=False)
+
+
+@dataclass(slots=True)
+class KeptAnswer:
+    """An answer's payload and where it went, kept for the requester's retries."""
+
+    topic: str
+    payload: dict[str, Any]
+    size: int
+    until: float
+    # When it last reached the broker (None: it has not).
+    sent: float | None = None
+    resends: int = 0
+
+
+class KeptAnswers:
+    """Answers by (requester, message id), for KEEP_SECONDS, bounded in number and bytes."""
+
+    def __init__(self, limit: int = MAX_KEPT, max_bytes: int = MAX_KEPT_BYTES) -> None:
+        """None kept yet."""
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.resend_after = RESEND_AFTER
+        self.size = 0
+        self._kept: OrderedDict[RequestKey, KeptAnswer] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Answers kept now."""
+        return len(self._kept)
+
+    def __contains__(self, key: RequestKey) -> bool:
+        """An answer to key is kept (it may have expired since)."""
+        return key in self._kept
+
+    def keep(self, key: RequestKey, topic: str, payload: dict[str, Any]) -> None:
+        """Keep an answer not sent yet (the oldest go first when full; one too large is not)."""
+        size = len(json.dumps(payload))
+        if size > self.max_bytes:
+            return
+        self._forget(key)
+        self._kept[key] = KeptAnswer(
+            topic, payload, size, time.monotonic() + KEEP_SECONDS
+        )
+        self.size += size
+        self._expire()
+
+    def sent(self, key: RequestKey) -> None:
+        """The answer to key reached the broker (now)."""
+        if (kept := self._kept.get(key)) is not None:
+            kept.sent = time.monotonic()
+
+    def again(self, key: RequestKey) -> KeptAnswer | None:
+        """The answer for a retry of key, or None: none kept, sent just now, or MAX_RESENDS times more."""
+        self._expire()
+        kept = self._kept.get(key)
+        if kept is None or kept.resends >= MAX_RESENDS:
+            return None
+        if kept.sent is not None and time.monotonic() - kept.sent < self.resend_after:
+            return None
+        kept.resends += 1
+        return kept
+
+    def _forget(self, key: RequestKey) -> None:
+        if (gone := self._kept.pop(key, None)) is not None:
+            self.size -= gone.size
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        while self._kept:
+            key, oldest = next(iter(self._kept.items()))
+            full = len(self._kept) > self.limit or self.size > self.max_bytes
+            if oldest.until >= now and not full:
+                return
+            self._forget(key)

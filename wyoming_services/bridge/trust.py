@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import SecurityError
@@ -74,6 +75,22 @@ class Trust:
             message.topic, message.raw, key=key, sent=message.timestamp,
             now=datetime.now(UTC), retained=retained_state(message.kind, retained),
         )  # fmt: skip
+
+    def key_of(self, source: str) -> str | None:
+        """The key a sender's messages must be signed with (None: it has none)."""
+        return self.hub_key if source == HUB_SOURCE else self.devices.get(source)
+
+    def authentic(self, topic: str, message: dict[str, Any]) -> bool:
+        """Whether a message is signed by its sender's trusted key (whatever its age or copies)."""
+        source = message.get("source")
+        key = self.key_of(source) if isinstance(source, str) else None
+        if key is None:
+            return False
+        try:
+            verify(topic, message, key)
+        except SecurityError:
+            return False
+        return True
 
     def may_act(self, source: str, verdict: Verdict) -> bool:
         """Whether a request carries authority over the home: an approved device's, verified.

@@ -1,0 +1,116 @@
+"""Serving each request once, and its answer again to the requester's retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiomqtt
+
+from alicia_bus.envelope import Envelope, new_message
+from wyoming_services.authority import Authority
+
+from .health import BridgeCounters
+from .replies import response_topic
+from .requests import Publish, VoiceRequests
+from .tasks import AnsweredRequests, KeptAnswers, RequestKey
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Answering:
+    """Requests served once each, a bounded number at a time; answers kept for retries.
+
+    A requester re-sends the same message until it is answered (docs/protocol.md):
+    a copy never runs the request again, it gets the answer kept for it.
+    """
+
+    def __init__(
+        self,
+        bridge_id: str,
+        requests: VoiceRequests,
+        counters: BridgeCounters,
+        publish: Publish,
+        max_concurrent: int,
+    ) -> None:
+        """publish(topic, message) sends a message of the bridge's (signed by it)."""
+        self.bridge_id = bridge_id
+        self.requests = requests
+        self.counters = counters
+        self._publish = publish
+        self._slots = asyncio.Semaphore(max_concurrent)
+        # (source, message id) answered, and being answered now.
+        self._answered = AnsweredRequests()
+        self.kept = KeptAnswers()
+
+    def seen(self, request: Envelope) -> bool:
+        """Whether this request was answered or is being answered now."""
+        return (request.source, request.message_id) in self._answered
+
+    def kept_for(self, request: Envelope) -> bool:
+        """Whether an answer to this request is kept (a copy of it is a retry)."""
+        return (request.source, request.message_id) in self.kept
+
+    async def repeat(self, request: Envelope) -> None:
+        """A copy of a request served or in hand: the kept answer again, if there is one."""
+        key = (request.source, request.message_id)
+        kept = self.kept.again(key)
+        if kept is None:
+            # In hand (its answer is coming), just answered, or sent again enough.
+            self.counters.duplicates += 1
+            return
+        try:
+            await self._publish(kept.topic, self._response(request, kept.payload))
+        except aiomqtt.MqttError as err:
+            _LOGGER.warning("Answer to %s not sent again: %s", request.message_id, err)
+            return
+        self.kept.sent(key)
+        self.counters.resent += 1
+
+    async def serve(self, request: Envelope, authority: Authority) -> None:
+        """Serve a request not seen before and send its answer (kept for retries)."""
+        key = (request.source, request.message_id)
+        self._answered.begin(key)
+        answered = False
+        try:
+            answered = await self._answer(key, request, authority)
+        finally:
+            self._answered.end(key, answered)
+
+    async def _answer(
+        self, key: RequestKey, request: Envelope, authority: Authority
+    ) -> bool:
+        async with self._slots:
+            started = time.perf_counter()
+            payload = await self.requests.payload_for(
+                request, authority, self.counters.reject
+            )
+            failed = "error" in payload
+            self.counters.served(time.perf_counter() - started, failed)
+            if failed:
+                _LOGGER.warning(
+                    "Request %s on %s failed: %s",
+                    request.message_id, request.topic, payload["error"]["message"],
+                )  # fmt: skip
+        topic = request.reply_to or response_topic(request.topic)
+        # Kept before it is sent: a broker that dies with it (before or after its
+        # PUBACK) loses it, and the requester's retry must find it.
+        self.kept.keep(key, topic, payload)
+        try:
+            await self._publish(topic, self._response(request, payload))
+        except aiomqtt.MqttError as err:
+            _LOGGER.warning(
+                "Answer to %s not sent (%s); kept for the requester's retry",
+                request.message_id, err,
+            )  # fmt: skip
+        else:
+            self.kept.sent(key)
+        return True
+
+    def _response(self, request: Envelope, payload: dict[str, Any]) -> dict[str, Any]:
+        return new_message(
+            self.bridge_id, "response", payload,
+            destination=request.source, correlation_id=request.message_id,
+        )  # fmt: skip
