@@ -10,7 +10,7 @@ import pytest
 
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import ProtocolError
-from alicia_bus.home import CommandAnswer, HaCommand
+from alicia_bus.home import CommandAnswer, HaCommand, HaState
 from wyoming_services.bridge.home import (
     MAX_PENDING_COMMANDS,
     CommandFailed,
@@ -23,8 +23,11 @@ from wyoming_services.grok import ToolError
 TURN_ON = HaCommand("light.turn_on", ("light.a",))
 
 
-def state(entity_id: str, value: str = "on", **more: Any) -> dict[str, Any]:
-    return {"entity_id": entity_id, "state": value, "attributes": {}, **more}
+NOW = datetime.now(UTC)
+
+
+def state(entity_id: str, value: str = "on", **more: Any) -> HaState:
+    return HaState.parse({"entity_id": entity_id, "state": value, **more})
 
 
 def response(correlation_id: str, payload: dict[str, Any]) -> Envelope:
@@ -34,25 +37,24 @@ def response(correlation_id: str, payload: dict[str, Any]) -> Envelope:
     )  # fmt: skip
 
 
-def test_state_is_bounded_and_a_removal_makes_room() -> None:
+def test_state_is_bounded_the_least_recently_updated_going_first() -> None:
     home = HomeState(limit=2)
-    home.update("light.a", state("light.a"))
-    home.update("light.b", state("light.b"))
-    with pytest.raises(ProtocolError, match="more than 2 entities"):
-        home.update("light.c", state("light.c"))
-    home.update("light.a", state("light.a", "off"))  # a known one still changes
-    home.update("light.a", None)
-    home.update("light.c", state("light.c"))
-    assert [e.entity_id for e in home.find()] == ["light.b", "light.c"]
+    home.update("light.a", state("light.a"), NOW)
+    home.update("light.b", state("light.b"), NOW)
+    home.update("light.a", state("light.a", "off"), NOW)  # a known one changes
+    home.update("light.c", state("light.c"), NOW)
+    assert [e.entity_id for e in home.find()] == ["light.a", "light.c"]
+    assert home.update("light.a", HaState.tombstone("light.a"), NOW)
+    assert [e.entity_id for e in home.find()] == ["light.c"]
 
 
 def test_find_by_area_domain_and_name() -> None:
     home = HomeState()
     home.update("sensor.t", state("sensor.t", "21", area="Living Room",
                 attributes={"friendly_name": "Thermometer", "unit_of_measurement": "°C",
-                            "device_class": "temperature"}))  # fmt: skip
-    home.update("light.reading", state("light.reading", area="Living Room"))
-    home.update("light.hall", state("light.hall", area="Hall"))
+                            "device_class": "temperature"}), NOW)  # fmt: skip
+    home.update("light.reading", state("light.reading", area="Living Room"), NOW)
+    home.update("light.hall", state("light.hall", area="Hall"), NOW)
     assert [e.entity_id for e in home.find(area="living_room")] == [
         "light.reading", "sensor.t"
     ]  # fmt: skip
@@ -73,6 +75,7 @@ def test_find_by_area_domain_and_name() -> None:
      ({"entity_id": "light.a", "state": 1}, "state: must be a string"),
      ({"entity_id": "light.a", "state": "on", "area": ["x"]}, "area: must be"),
      ({"entity_id": "light.a", "state": "on", "attributes": ["x"]}, "attributes: must"),
+     ({"entity_id": "light.a", "state": "on", "device": "A b"}, "device: must be"),
      ({"entity_id": "light.b", "state": "on"}, "the topic names light.a")],
 )  # fmt: skip
 def test_a_state_that_is_not_one_is_refused(
@@ -80,14 +83,14 @@ def test_a_state_that_is_not_one_is_refused(
 ) -> None:
     home = HomeState()
     with pytest.raises(ProtocolError, match=problem):
-        home.update("light.a", payload)
+        home.update("light.a", HaState.parse(payload), NOW)
     assert len(home) == 0
 
 
 async def test_long_lists_are_cut_with_a_hint() -> None:
     home = HomeState()
     for number in range(MAX_LISTED + 5):
-        home.update(f"light.l{number:03}", state(f"light.l{number:03}"))
+        home.update(f"light.l{number:03}", state(f"light.l{number:03}"), NOW)
     tools = HomeTools(home, HomeCommands(lambda p, m: asyncio.sleep(0), "r"))
     listed = (await tools.call("list_entities", {"domain": "light"})).splitlines()
     assert len(listed) == MAX_LISTED + 1
@@ -161,6 +164,6 @@ async def test_a_refusal_or_an_unreadable_answer_is_a_refusal() -> None:
     await asyncio.sleep(0)
     refusal = {"status": "refused", "error": {"code": "failed", "message": "nope"}}
     commands.answered(response(ids[0], refusal))
-    commands.answered(response(ids[1], {"status": ["done"]}))
+    commands.answered(response(ids[1], {"status": "maybe"}))
     assert await refused == CommandAnswer("refused", "nope")
     assert await garbled == CommandAnswer("refused", None)

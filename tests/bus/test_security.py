@@ -64,9 +64,11 @@ async def test_bridge_signs_and_enforces(
     secure_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
 ) -> None:
     broker, _ = secure_bus
+    # Refusals of messages in an approved device's name, not signed by it, go to
+    # system/errors: its own namespace is not the forger's to write to.
     async with bus_client(
         broker.port, RESPONSE, "alicia/system/discovery/register/bridge-s",
-        "alicia/system/health/heartbeat",
+        "alicia/system/health/heartbeat", "alicia/system/errors",
     ) as client:  # fmt: skip
         registration = await client.wait_for(
             lambda m: True, topic="alicia/system/discovery/register/bridge-s"

@@ -26,6 +26,14 @@ def test_a_state_reads_back_as_built_with_only_plain_known_attributes() -> None:
     assert built.text("device_class") is None
 
 
+def test_a_device_entity_and_a_tombstone_read_back_as_built() -> None:
+    child = HaState.of("sensor.c", "1", None, {}, "now", device="hall_hub")
+    assert HaState.parse(child.to_payload()) == child
+    gone = HaState.tombstone("sensor.c")
+    assert gone.to_payload() == {"entity_id": "sensor.c", "removed": True}
+    assert HaState.parse(gone.to_payload()) == gone
+
+
 def test_a_command_reads_back_as_built() -> None:
     built = HaCommand("light.turn_on", ("light.a", "light.b"), {"brightness": 40})
     assert HaCommand.parse(built.to_payload()) == built

@@ -8,19 +8,23 @@ this keeps the first and waits for the second. HA decides what may be done.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 import logging
-from typing import Any
 import uuid
 
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import ProtocolError
 from alicia_bus.home import CommandAnswer, HaCommand, HaState
+from alicia_bus.topics import HUB_SOURCE
 
 _LOGGER = logging.getLogger(__name__)
 # HA's own limits make far fewer; a flood of states must not grow without end.
 MAX_ENTITIES = 5000
+# What one device (with the children behind it) may take of them.
+MAX_PER_DEVICE = 256
 MAX_PENDING_COMMANDS = 16
 COMMAND_TIMEOUT = 8.0
 
@@ -73,32 +77,101 @@ def _words(text: str) -> str:
     return " ".join(text.lower().replace("_", " ").split())
 
 
-class HomeState:
-    """The exposed entities' latest states, bounded in number."""
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """An entity as shown, when HA sent it (its signed timestamp), and whose it is."""
 
-    def __init__(self, limit: int = MAX_ENTITIES) -> None:
+    entity: EntityState
+    sent: datetime
+    device: str | None
+
+
+class HomeState:
+    """The exposed entities' latest states, bounded in number and per device.
+
+    Only newer states count (a retained old one replayed is ignored); when full, the
+    least recently updated device's entity goes first, Home Assistant's own last.
+    """
+
+    def __init__(
+        self, limit: int = MAX_ENTITIES, per_device: int = MAX_PER_DEVICE
+    ) -> None:
         """Empty until HA's retained states arrive."""
         self.limit = limit
-        self._entities: dict[str, EntityState] = {}
+        self.per_device = per_device
+        # Least recently updated first: HA's own entities, and the devices'.
+        self._own: OrderedDict[str, _Held] = OrderedDict()
+        self._devices: OrderedDict[str, _Held] = OrderedDict()
+        self._by_device: dict[str, OrderedDict[str, None]] = {}
+        # When each entity was last removed, so an older state cannot bring it back.
+        self._removed: OrderedDict[str, datetime] = OrderedDict()
 
     def __len__(self) -> int:
         """Entities known."""
-        return len(self._entities)
+        return len(self._own) + len(self._devices)
 
-    def update(self, entity_id: str, payload: dict[str, Any] | None) -> None:
-        """A new state (None: HA no longer exposes it); ProtocolError if it is not a state."""
-        if payload is None:
-            self._entities.pop(entity_id, None)
-            return
-        entity = EntityState.of(HaState.parse(payload))
-        if entity.entity_id != entity_id:
+    def _held(self, entity_id: str) -> _Held | None:
+        return self._own.get(entity_id) or self._devices.get(entity_id)
+
+    def update(self, entity_id: str, published: HaState, sent: datetime) -> bool:
+        """Take HA's state (or tombstone) sent at `sent`; False if older than what is held.
+
+        ProtocolError if it names another entity than its topic, or if it is a device's
+        and the table is full of Home Assistant's own.
+        """
+        if published.entity_id != entity_id:
             raise ProtocolError(
                 "invalid_field",
-                f"the topic names {entity_id}, the state {entity.entity_id}",
+                f"the topic names {entity_id}, the state {published.entity_id}",
             )
-        if entity_id not in self._entities and len(self._entities) >= self.limit:
+        held = self._held(entity_id)
+        newest = held.sent if held else self._removed.get(entity_id)
+        if newest is not None and sent < newest:
+            return False
+        self._drop(entity_id)
+        if published.removed:
+            self._removed[entity_id] = sent
+            while len(self._removed) > self.limit:
+                self._removed.popitem(last=False)
+            return True
+        self._removed.pop(entity_id, None)
+        self._make_room(published.device)
+        entry = _Held(EntityState.of(published), sent, published.device)
+        if published.device is None:
+            self._own[entity_id] = entry
+        else:
+            self._devices[entity_id] = entry
+            self._by_device.setdefault(published.device, OrderedDict())[entity_id] = (
+                None
+            )
+        return True
+
+    def _make_room(self, device: str | None) -> None:
+        """Evict for one more entity of `device` (None: HA's own), or ProtocolError."""
+        if (
+            device is not None
+            and len(self._by_device.get(device, ())) >= self.per_device
+        ):
+            # A device (its children included) takes at most its share: its own oldest goes.
+            self._drop(next(iter(self._by_device[device])))
+            return
+        if len(self) < self.limit:
+            return
+        if self._devices:
+            self._drop(next(iter(self._devices)))
+        elif device is None:
+            self._drop(next(iter(self._own)))
+        else:
             raise ProtocolError("too_large", f"more than {self.limit} entities")
-        self._entities[entity_id] = entity
+
+    def _drop(self, entity_id: str) -> None:
+        self._own.pop(entity_id, None)
+        held = self._devices.pop(entity_id, None)
+        if held is not None and held.device is not None:
+            owned = self._by_device[held.device]
+            owned.pop(entity_id, None)
+            if not owned:
+                del self._by_device[held.device]
 
     def find(
         self,
@@ -108,14 +181,15 @@ class HomeState:
     ) -> list[EntityState]:
         """Entities whose area, domain and name (or id) match, sorted by id."""
         found = []
-        for entity in self._entities.values():
+        for held in (*self._own.values(), *self._devices.values()):
+            entity = held.entity
             if domain and entity.domain != domain.strip().lower():
                 continue
             if area and _words(area) not in _words(entity.area or ""):
                 continue
             if name and not (
-                _words(name) in _words(entity.name)
-                or _words(name) in _words(entity.entity_id)
+                _words(name) in _words(entity.entity_id)
+                or _words(name) in _words(entity.name)
             ):
                 continue
             found.append(entity)
@@ -156,9 +230,21 @@ class HomeCommands:
             self._waiting.pop(message_id, None)
 
     def answered(self, response: Envelope) -> None:
-        """HA's answer to one of ours (others are ignored)."""
+        """HA's answer to a command of ours, taken once; anything else is ignored.
+
+        The caller has verified HA's signature. An error without a status is not an
+        answer: HA sends one to whoever claimed our id and reply topic on a broken
+        command (its signature, our id), and it says nothing of what our command did.
+        """
         waiting = self._waiting.get(response.correlation_id or "")
-        if waiting is not None and not waiting.done():
+        if response.source != HUB_SOURCE or not isinstance(
+            response.payload.get("status"), str
+        ):
+            _LOGGER.warning(
+                "Ignored a message on %s that is not Home Assistant's answer",
+                self.reply_topic,
+            )
+        elif waiting is not None and not waiting.done():
             waiting.set_result(CommandAnswer.parse(response.payload))
         else:
             _LOGGER.debug("Answer to no command of ours: %s", response.correlation_id)

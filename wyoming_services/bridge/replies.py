@@ -6,6 +6,16 @@ from typing import Any
 
 from alicia_bus.envelope import echo, error_payload, new_message
 
+# The longest text of an error the bridge logs or sends: a sender's value in it (a
+# 4 MB "protocol", say) is quoted in part only.
+MAX_ERROR_TEXT = 300
+
+
+def bounded(text: str, limit: int = MAX_ERROR_TEXT) -> str:
+    """Text for a log line or an error: unprintable characters escaped, cut at limit (then …)."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
+
 
 def response_topic(request_topic: str) -> str:
     """voice/stt/request -> voice/stt/response."""

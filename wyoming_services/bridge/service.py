@@ -19,9 +19,9 @@ from alicia_bus.envelope import (
     parse,
 )
 from alicia_bus.errors import ProtocolError, SecurityError
-from alicia_bus.home import HaCommand
+from alicia_bus.home import HaCommand, HaState, is_entity_id
 from alicia_bus.policy import Mode
-from alicia_bus.topics import HUB_SOURCE, Kind, kind_of
+from alicia_bus.topics import HUB_SOURCE, Kind, is_identifier, kind_of
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
 from wyoming_services.keys import load_or_create_key
@@ -32,7 +32,7 @@ from .home import CommandFailed, HomeCommands, HomeState
 from .home_tools import HomeTools
 from .link import connect, hub_subscriptions, subscriptions
 from .registration import default_bridge_id, registration
-from .replies import error_reply
+from .replies import bounded, error_reply
 from .requests import VoiceRequests
 from .serving import Answering
 from .tasks import TaskPool
@@ -247,9 +247,12 @@ class Bridge:
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         kind = kind_of(topic, self.prefix)
-        if kind is Kind.HA_STATE and not raw:
-            # HA cleared a retained state: the entity is no longer exposed.
-            self.home.update(topic.rsplit("/", 1)[-1], None)
+        if kind is Kind.HA_STATE and not (
+            raw and is_entity_id(topic.rsplit("/", 1)[-1])
+        ):
+            # An empty retained message clears the broker's copy, but carries no
+            # signature: anyone can send one. HA's signed tombstone removes an entity.
+            _LOGGER.debug("Ignored %s: not a state", bounded(topic))
             return
         try:
             request = parse(topic, raw, self.prefix)
@@ -275,7 +278,7 @@ class Bridge:
                 return  # the first copy was served; a flood gets no answers
             if kind in self.requests.handlers:
                 await self._reply_error(topic, kind, request.raw, err.code, str(err))
-            else:
+            elif self.trust.limiter.allow(REFUSALS):
                 _LOGGER.warning("Refused message on %s: %s (%s)", topic, err, err.code)
             return
         if kind in self._from_hub:
@@ -303,6 +306,13 @@ class Bridge:
             request.topic, request.raw
         )
 
+    def _own_message(self, topic: str, raw: dict[str, Any] | None) -> bool:
+        """Whether a message is its sender's: signed by its key, or from an id without one."""
+        source = (raw or {}).get("source")
+        if raw is None or not isinstance(source, str) or not is_identifier(source):
+            return False
+        return self.trust.key_of(source) is None or self.trust.authentic(topic, raw)
+
     def _take_vocabulary(self, message: Envelope) -> None:
         self.engines.stt.set_vocabulary(message.payload["phrases"])
         _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
@@ -310,7 +320,13 @@ class Bridge:
     def _take_state(self, message: Envelope) -> None:
         entity_id = message.topic.rsplit("/", 1)[-1]
         try:
-            self.home.update(entity_id, message.payload)
+            if not self.home.update(
+                entity_id, HaState.parse(message.payload), message.timestamp
+            ):
+                # A retained state older than the one held, published again.
+                self.counters.reject("stale")
+                _LOGGER.warning("Ignored an older state of %s", entity_id)
+                return
             _LOGGER.debug("State of %s: %s", entity_id, message.payload.get("state"))
         except ProtocolError as err:
             self.counters.reject(err.code)
@@ -339,16 +355,21 @@ class Bridge:
         code: str,
         text: str,
     ) -> None:
-        """Answer the sender if the message got that far, else the errors topic."""
+        """Answer the sender if the message got that far and is its own, else system/errors."""
         if not self.trust.limiter.allow(REFUSALS):
             # A flood of refused messages, under as many sender ids as it likes, gets
             # counted, not an answer (or a log line) each.
             self.counters.reject("rate_limited")
             return
+        text = bounded(text)
         _LOGGER.warning("Rejected message on %s: %s (%s)", topic, text, code)
+        # Into a sender's namespace only if it is who it says, or has no key to
+        # protect: else anyone could have the bridge sign a failure, under a
+        # victim's message id, where the victim waits for its answer.
+        answerable = kind in self.requests.handlers and self._own_message(topic, raw)
         target, message = error_reply(
             self.bridge_id, self.prefix, topic,
-            answerable=kind in self.requests.handlers, raw=raw, code=code, text=text,
+            answerable=answerable, raw=raw, code=code, text=text,
         )  # fmt: skip
         await self._publish(target, message)
 

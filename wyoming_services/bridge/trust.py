@@ -18,6 +18,7 @@ from alicia_bus.topics import HUB_SOURCE, Kind
 from wyoming_services.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
+STRICTNESS = (Mode.OFF, Mode.VERIFY, Mode.ENFORCE)
 
 
 class Trust:
@@ -30,7 +31,8 @@ class Trust:
         self.gate = Gate(Mode(settings.security_mode), self.limiter)
         self.devices: dict[str, str] = {}
         # Whether `devices` is the list the hub key held now signed: only then do its
-        # devices have authority (Grok's home tools).
+        # devices have authority (Grok's home tools). A list kept from a key the user
+        # has replaced is a floor: its ids must still sign, its mode still holds.
         self.listed = False
         self._hub_key_file = key_file.with_suffix(".hub")
         self.hub_key: str | None = (
@@ -44,15 +46,16 @@ class Trust:
         self._trust_time: datetime | None = None
         pin = settings.hub_key_fingerprint
         if self.hub_key is not None and pin and fingerprint(self.hub_key) != pin:
-            # The user named another key: forget the one pinned on first sight, and
-            # the trust list it signed (its mode, keys and time are not the user's).
+            # The user named another key: forget the one pinned on first sight. The
+            # list it signed stays a floor (see _restore_trust): until the named
+            # key's own list comes, a rogue key offered must not leave the bridge
+            # more permissive than it was.
             _LOGGER.warning(
                 "Forgetting Home Assistant's key %s: the add-on's option names %s",
                 fingerprint(self.hub_key), pin,
             )  # fmt: skip
             self.hub_key = None
             self._hub_key_file.unlink()
-            self._trust_file.unlink(missing_ok=True)
         self._restore_trust()
 
     @property
@@ -142,7 +145,7 @@ class Trust:
         self._trust_file.write_text(
             json.dumps(
                 {"time": message.timestamp.isoformat(), "mode": str(self.mode),
-                 "devices": self.devices}
+                 "devices": self.devices, "signed_by": fingerprint(self.hub_key)}
             )
         )  # fmt: skip
         _LOGGER.info(
@@ -155,7 +158,20 @@ class Trust:
             trust_time = datetime.fromisoformat(stored["time"])
             mode = Mode(stored["mode"])
             devices = {str(k): str(v) for k, v in stored["devices"].items()}
+            signed_by = stored.get("signed_by")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
-        self._trust_time, self.mode, self.devices = trust_time, mode, devices
-        self.listed = True
+        self.devices = devices
+        if self.hub_key is not None and signed_by in (None, fingerprint(self.hub_key)):
+            # (Lists kept before "signed_by" was written were the held key's.)
+            self._trust_time, self.mode, self.listed = trust_time, mode, True
+            return
+        # Signed by a key no longer held: a floor until the held key's own list
+        # comes. Its ids still sign, the stricter mode holds, and a future time it
+        # claims cannot shut out the lists to come.
+        self._trust_time = min(trust_time, datetime.now(UTC))
+        self.mode = max(self.mode, mode, key=STRICTNESS.index)
+        _LOGGER.warning(
+            "Until Home Assistant's key sends its trust list: mode %s, %d device "
+            "keys required (the last list known)", self.mode, len(devices),
+        )  # fmt: skip

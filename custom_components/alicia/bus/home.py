@@ -12,6 +12,7 @@ import re
 from typing import Any, Literal, TypeGuard
 
 from .errors import ProtocolError
+from .topics import is_identifier
 
 type Scalar = str | int | float | bool | None
 # What a device needs to read a state (the rest of HA's attributes stay in HA).
@@ -46,13 +47,19 @@ def is_action(value: object) -> TypeGuard[str]:
 
 @dataclass(frozen=True, slots=True)
 class HaState:
-    """One exposed entity's state."""
+    """One exposed entity's state, or (removed) that it is no longer exposed."""
 
     entity_id: str
     state: str
     area: str | None = None
     attributes: dict[str, Scalar] = field(default_factory=dict)
     last_changed: str | None = None
+    # The Alicia device the entity comes from (its parent hub's id when it sits
+    # behind one); None for Home Assistant's own entities.
+    device: str | None = None
+    # A signed tombstone: the empty retained message that clears the broker's copy
+    # carries no signature, so it cannot be told from anyone's.
+    removed: bool = False
 
     @classmethod
     def of(
@@ -62,9 +69,18 @@ class HaState:
         area: str | None,
         attributes: Mapping[str, Any],
         last_changed: str,
+        *,
+        device: str | None = None,
     ) -> HaState:
         """From HA's state: only STATE_ATTRIBUTES, and only plain values of them."""
-        return cls(entity_id, state, area, _attributes(attributes), last_changed)
+        return cls(
+            entity_id, state, area, _attributes(attributes), last_changed, device
+        )
+
+    @classmethod
+    def tombstone(cls, entity_id: str) -> HaState:
+        """The entity is no longer exposed (published signed, before the retained copy is cleared)."""
+        return cls(entity_id, "", removed=True)
 
     @classmethod
     def parse(cls, payload: dict[str, Any]) -> HaState:
@@ -72,8 +88,13 @@ class HaState:
         entity_id, state = payload.get("entity_id"), payload.get("state")
         if not is_entity_id(entity_id):
             raise _invalid("payload.entity_id: must be an entity id (domain.name)")
+        if payload.get("removed") is True:
+            return cls.tombstone(entity_id)
         if not isinstance(state, str):
             raise _invalid("payload.state: must be a string")
+        device = payload.get("device")
+        if device is not None and not is_identifier(device):
+            raise _invalid("payload.device: must be a device id or null")
         area, changed = payload.get("area"), payload.get("last_changed")
         if area is not None and not isinstance(area, str):
             raise _invalid("payload.area: must be a string or null")
@@ -82,7 +103,7 @@ class HaState:
         attributes = payload.get("attributes") or {}
         if not isinstance(attributes, dict):
             raise _invalid("payload.attributes: must be an object")
-        return cls(entity_id, state, area, _attributes(attributes), changed)
+        return cls(entity_id, state, area, _attributes(attributes), changed, device)
 
     def text(self, attribute: str) -> str | None:
         """An attribute as text (None when absent)."""
@@ -91,13 +112,16 @@ class HaState:
 
     def to_payload(self) -> dict[str, Any]:
         """The payload, as docs/protocol.md lists it."""
-        return {
+        if self.removed:
+            return {"entity_id": self.entity_id, "removed": True}
+        payload = {
             "entity_id": self.entity_id,
             "state": self.state,
             "area": self.area,
             "attributes": dict(self.attributes),
             "last_changed": self.last_changed,
         }
+        return payload | ({"device": self.device} if self.device else {})
 
 
 def _attributes(attributes: Mapping[str, Any]) -> dict[str, Scalar]:
