@@ -27,6 +27,7 @@ from homeassistant.helpers import (
 from .bus.home import STATE_ATTRIBUTES, HaState
 from .bus.text import plain
 from .context import HubContext
+from .device_registry import alicia_id
 
 DEBOUNCE_SECONDS = 0.5
 # As long as a device's name may be (bus/payloads.py).
@@ -89,11 +90,7 @@ class StatePublisher:
         for entity_id in list(self._published):
             if not self._exposed(entity_id):
                 self._published.discard(entity_id)
-                # An empty retained message deletes the retained state on the broker.
-                self.hass.async_create_task(
-                    mqtt.async_publish(self.hass, self._topic(entity_id), b"", 1, True),
-                    eager_start=True,
-                )
+                self.hass.async_create_task(self._remove(entity_id), eager_start=True)
         for state in self.hass.states.async_all():
             if state.entity_id not in self._published and self._exposed(
                 state.entity_id
@@ -170,6 +167,30 @@ class StatePublisher:
         area = ar.async_get(self.hass).async_get_area(area_id) if area_id else None
         return area.name if area is not None else None
 
+    async def _remove(self, entity_id: str) -> None:
+        """Say, signed, that the entity is no longer exposed; then clear the broker's copy."""
+        # The empty retained message carries no signature: readers cannot tell it
+        # from anyone's, so the signed tombstone is what removes the entity.
+        tombstone = HaState.tombstone(entity_id).to_payload()
+        topic = self._topic(entity_id)
+        await self.hub.async_publish(
+            topic, self.hub.envelope("broadcast", "event", tombstone)
+        )
+        await mqtt.async_publish(self.hass, topic, b"", 1, True)
+
+    def _alicia_device(self, entity_id: str) -> str | None:
+        """The Alicia device an entity comes from (its hub, if behind one); None for others."""
+        entry = er.async_get(self.hass).async_get(entity_id)
+        if (
+            entry is None
+            or entry.config_entry_id != self.hub.entry.entry_id
+            or entry.device_id is None
+            or (alicia := alicia_id(self.hass, entry.device_id)) is None
+        ):
+            return None
+        record = self.hub.devices.get(alicia)
+        return (record.via_device or alicia) if record is not None else alicia
+
     async def _publish(self, state: State) -> None:
         # Names come from anyone (other integrations' devices, over the air) and
         # reach the language model: printable text of a name's length only.
@@ -184,6 +205,7 @@ class StatePublisher:
                 if key in STATE_ATTRIBUTES
             },
             state.last_changed.isoformat(),
+            device=self._alicia_device(state.entity_id),
         )
         message = self.hub.envelope("broadcast", "event", published.to_payload())
         self._published.add(state.entity_id)

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from .helpers import setup_alicia
+from .helpers import LIGHT, SENSOR, register, setup_alicia
 
 
 def states(mqtt_mock: MqttMockHAClient, entity_id: str) -> list[dict[str, Any]]:
@@ -119,4 +119,28 @@ async def test_a_change_unexposed_before_it_is_sent_is_not_sent(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
     await hass.async_block_till_done()
     assert states(mqtt_mock, "light.vault") == []
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_state_names_the_alicia_device_it_comes_from(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    entry = await setup_alicia(hass, {"approval": "auto"})
+    hass.states.async_set("light.desk", "on")  # HA's own
+    await register(hass, LIGHT)
+    await register(hass, {**SENSOR, "via_device": "hall_light"}, source="hall_light")
+    own = er.async_get(hass)
+    lights = {
+        e.unique_id: e.entity_id
+        for e in er.async_entries_for_config_entry(own, entry.entry_id)
+    }
+    for entity_id in (*lights.values(), "light.desk"):
+        async_expose_entity(hass, "conversation", entity_id, True)
+    await hass.async_block_till_done()
+    assert "device" not in states(mqtt_mock, "light.desk")[-1]
+    assert states(mqtt_mock, lights["hall_light_light"])[-1]["device"] == "hall_light"
+    # Behind the hall light: its hub's id.
+    temperature = lights["kitchen_sensor_temperature"]
+    assert states(mqtt_mock, temperature)[-1]["device"] == "hall_light"
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -20,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.signing import KeyPair
+from alicia_bus.signing import KeyPair, verify
 from custom_components.alicia.admission import EVENT_SECURITY, MAX_REPORTED
 from custom_components.alicia.const import DOMAIN
 from tests.integration.helpers import LIGHT, SENSOR, message, repairs_manager
@@ -295,9 +296,13 @@ async def test_an_unexposed_entitys_state_is_cleared_from_the_bus(
     mqtt_mock.async_publish.reset_mock()
     async_expose_entity(hass, "conversation", "lock.front", False)  # the user's change
     await hass.async_block_till_done()
-    retained = [
+    tombstone, cleared = [
         c.args[1:4]
         for c in mqtt_mock.async_publish.call_args_list
         if c.args[0] == topic
     ]
-    assert retained == [(b"", 1, True)]  # the broker forgets the retained state
+    # First, signed by HA, that it is gone: an empty message anyone could send.
+    removed = json.loads(tombstone[0])
+    assert removed["payload"] == {"entity_id": "lock.front", "removed": True}
+    verify(topic, removed, entry.runtime_data.admission.key.public_key)
+    assert cleared == (b"", 1, True)  # then the broker forgets the retained state
