@@ -37,6 +37,11 @@ def home() -> HomeLanguage:
         ("Set the thermo stat to 21 degrees.", "Set the thermostat to 21 degrees.",
          "HassClimateSetTemperature"),
         ("Turn off the lights upstares.", "Turn off the lights Upstairs.", "HassTurnOff"),
+        # A word of HA's sentences misheard, alone and with a name.
+        ("Turned off the reading light.", "Turn off the reading light.", "HassTurnOff"),
+        ("Look the front door.", "Lock the front door.", "HassTurnOn"),
+        ("Turned on the lights up stairs.", "Turn on the lights Upstairs.", "HassTurnOn"),
+        ("Open,Living Room curtains.", "Open living room curtains.", "HassTurnOn"),
     ],
 )  # fmt: skip
 def test_a_misheard_name_is_corrected_into_a_command(
@@ -67,7 +72,9 @@ def test_a_command_as_said_is_left_as_it_is(home: HomeLanguage, said: str) -> No
         "Who wrote the book Dune?",
         "What is the weather like tomorrow?",
         "I left the garage store open yesterday.",
-        "Turn on the roadblock.",  # no name is close enough
+        "Turn on the television.",  # no name is close enough
+        "Why is the sky blue?",  # "who is ..." would only fill a wildcard
+        "What is the humidity of Mars?",  # a name stands for its words, not a clause
         "",
     ],
 )
