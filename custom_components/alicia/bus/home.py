@@ -37,12 +37,12 @@ def _invalid(message: str) -> ProtocolError:
 
 def is_entity_id(value: object) -> TypeGuard[str]:
     """domain.object_id, as HA spells entity ids."""
-    return isinstance(value, str) and _ENTITY_ID.match(value) is not None
+    return isinstance(value, str) and _ENTITY_ID.fullmatch(value) is not None
 
 
 def is_action(value: object) -> TypeGuard[str]:
     """domain.action, as HA spells actions."""
-    return isinstance(value, str) and _ACTION.match(value) is not None
+    return isinstance(value, str) and _ACTION.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

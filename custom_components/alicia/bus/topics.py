@@ -73,7 +73,7 @@ RETAINED_KINDS = frozenset(
 
 def is_identifier(value: object) -> bool:
     """A device, service or source id: lowercase letters, digits, _ and -, at most 64."""
-    return isinstance(value, str) and ID_PATTERN.match(value) is not None
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
 def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
