@@ -16,6 +16,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.debounce import Debouncer
 
 from .bus.payloads import Vocabulary
+from .bus.text import plain
 from .context import HubContext
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,10 +43,10 @@ def home_vocabulary(hass: HomeAssistant) -> Vocabulary:
     ranked: list[dict[str, None]] = [{}, {}, {}]
     areas: dict[str, None] = {}
     for area in ar.async_get(hass).async_list_areas():
-        areas.update(dict.fromkeys((*area.aliases, area.name)))
+        areas.update(dict.fromkeys(map(_said, (*area.aliases, area.name))))
     floors: dict[str, None] = {}
     for floor in fr.async_get(hass).async_list_floors():
-        floors.update(dict.fromkeys((*floor.aliases, floor.name)))
+        floors.update(dict.fromkeys(map(_said, (*floor.aliases, floor.name))))
     ranked[0].update(areas | floors)
     named: dict[tuple[str, str], None] = {}
     registry = er.async_get(hass)
@@ -60,7 +61,8 @@ def home_vocabulary(hass: HomeAssistant) -> Vocabulary:
         if (entry := registry.async_get(state.entity_id)) is not None:
             names.extend(_aliases(hass, entry))
         names.append(str(state.attributes.get("friendly_name") or ""))
-        names = [name for name in names if name and len(name) <= MAX_LENGTH]
+        names = [_said(name) for name in names if name and len(name) <= MAX_LENGTH]
+        names = [name for name in names if name]
         ranked[1 if state.domain in COMMANDED else 2].update(dict.fromkeys(names))
         named.update(dict.fromkeys((name, state.domain) for name in names))
     phrases: dict[str, None] = {}
@@ -71,9 +73,14 @@ def home_vocabulary(hass: HomeAssistant) -> Vocabulary:
     )
 
 
+def _said(name: str) -> str:
+    """A name as the contract takes it: printable (a control character is a space)."""
+    return " ".join(plain(name, MAX_LENGTH).split())
+
+
 def _bounded(names: dict[str, None]) -> tuple[str, ...]:
     """At most MAX_PHRASES names the contract takes."""
-    return tuple(name for name in names if len(name) <= MAX_LENGTH)[:MAX_PHRASES]
+    return tuple(name for name in names if name)[:MAX_PHRASES]
 
 
 def _aliases(hass: HomeAssistant, entry: er.RegistryEntry) -> list[str]:

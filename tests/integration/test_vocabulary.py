@@ -16,6 +16,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.alicia.bus.payloads import Vocabulary
+
 from .helpers import setup_alicia
 
 
@@ -103,4 +105,17 @@ async def test_a_large_home_ranks_areas_then_what_people_command(
     assert sent["areas"] == area_names
     assert ["Light 0", "light"] in sent["entities"]
     assert ["Sensor 1", "sensor"] in sent["entities"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_name_with_control_characters_does_not_spoil_the_vocabulary(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    entity = er.async_get(hass).async_get_or_create("light", "test", "bell")
+    hass.states.async_set(entity.entity_id, "on", {"friendly_name": "Bell\x07\nlamp"})
+    async_expose_entity(hass, "conversation", entity.entity_id, True)
+    entry = await setup_alicia(hass)
+    sent = Vocabulary.parse(published_payloads(mqtt_mock)[-1])
+    assert ("Bell lamp", "light") in sent.entities
     assert await hass.config_entries.async_unload(entry.entry_id)
