@@ -20,10 +20,12 @@ from alicia_bus.envelope import (
 )
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.home import HaCommand, HaState, is_entity_id
+from alicia_bus.payloads import Vocabulary
 from alicia_bus.policy import Mode
 from alicia_bus.topics import HUB_SOURCE, Kind, is_identifier, kind_of
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
+from wyoming_services.home_language import HomeNames
 from wyoming_services.keys import load_or_create_key
 from wyoming_services.settings import Settings
 
@@ -314,8 +316,13 @@ class Bridge:
         return self.trust.key_of(source) is None or self.trust.authentic(topic, raw)
 
     def _take_vocabulary(self, message: Envelope) -> None:
-        self.engines.stt.set_vocabulary(message.payload["phrases"])
-        _LOGGER.info("STT vocabulary: %d phrases", len(self.engines.stt.vocabulary))
+        vocabulary = Vocabulary.parse(message.payload)  # parse() checked it already
+        names = HomeNames(vocabulary.entities, vocabulary.areas, vocabulary.floors)
+        self.engines.stt.set_vocabulary(vocabulary.phrases, names)
+        _LOGGER.info(
+            "STT vocabulary: %d phrases; home commands name %d entities, %d areas",
+            len(self.engines.stt.vocabulary), len(names.entities), len(names.areas),
+        )  # fmt: skip
 
     def _take_state(self, message: Envelope) -> None:
         entity_id = message.topic.rsplit("/", 1)[-1]
