@@ -9,7 +9,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_SECURITY_MODE, DOMAIN
+from .const import CONF_ANNOUNCE_VOLUME, CONF_SECURITY_MODE, DOMAIN
 from .entry_data import AliciaConfigEntry
 from .ha_state import StatePublisher
 from .hub import AliciaHub
@@ -34,6 +34,16 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions."""
     async_setup_services(hass)
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bool:
+    """1.1 → 1.2: the announcement volume in the announce action's 0-1 scale."""
+    if entry.version == 1 and entry.minor_version < 2:
+        options = dict(entry.options)
+        if (percent := options.get(CONF_ANNOUNCE_VOLUME)) is not None:
+            options[CONF_ANNOUNCE_VOLUME] = round(percent / 100, 2)
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+    return entry.version == 1
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bool:

@@ -144,8 +144,8 @@ async def async_announce(
     """Play on each player; announce (duck and restore) where the player supports it."""
     default_tts = options.get(CONF_ANNOUNCE_TTS)
     volume = announcement.volume
-    if volume is None and (percent := options.get(CONF_ANNOUNCE_VOLUME)) is not None:
-        volume = percent / 100
+    if volume is None:
+        volume = options.get(CONF_ANNOUNCE_VOLUME)
     if announcement.media_url:
         media_id = announcement.media_url
     elif announcement.message:

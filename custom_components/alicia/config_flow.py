@@ -11,7 +11,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import voluptuous as vol
@@ -34,14 +34,37 @@ from .const import (
 from .ha_commands import DEFAULT_ALLOWED
 
 PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
+# Domains whose actions run code, restart or reconfigure HA, or act for Alicia itself:
+# never callable by a device, whatever the user types (docs/integration.md).
+DANGEROUS_DOMAINS = frozenset(
+    {DOMAIN, "homeassistant", "hassio", "shell_command", "python_script", "pyscript",
+     "backup", "recorder", "system_log", "logger", "update"}
+)  # fmt: skip
 # Options without a default, which the user can empty again.
 CLEARABLE = (CONF_ANNOUNCE_VOLUME, CONF_ANNOUNCE_TTS)
+
+
+def action_problem(hass: HomeAssistant, action: str) -> str | None:
+    """Why an allowed action cannot be allowed (an error key), or None."""
+    if action in DEFAULT_ALLOWED:
+        # Safe, and kept even where its domain is not set up (yet): no fans, no fan.turn_on.
+        return None
+    domain, dot, service = action.partition(".")
+    if not dot or not domain or not service or not hass.services.has_service(
+        domain, service
+    ):
+        return "unknown_action"
+    if domain in DANGEROUS_DOMAINS:
+        return "dangerous_action"
+    return None
 
 
 class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create the single Alicia hub entry."""
 
     VERSION = 1
+    # 2: the announcement volume from 0-100 to 0-1, the announce action's scale.
+    MINOR_VERSION = 2
 
     async def _mqtt_problem(self) -> str | None:
         if not self.hass.config_entries.async_entries(mqtt.DOMAIN):
@@ -117,15 +140,23 @@ class AliciaOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """One form."""
+        errors: dict[str, str] = {}
+        placeholders = {"action": ""}
         if user_input is not None:
-            # A field the user emptied is absent from user_input: it is cleared.
-            kept = {
-                key: value
-                for key, value in self.config_entry.options.items()
-                if key not in CLEARABLE
-            }
-            return self.async_create_entry(data=kept | user_input)
-        options = self.config_entry.options
+            for action in user_input.get(CONF_ALLOWED_ACTIONS, []):
+                if problem := action_problem(self.hass, action):
+                    errors[CONF_ALLOWED_ACTIONS] = problem
+                    placeholders["action"] = action
+                    break
+            else:
+                # A field the user emptied is absent from user_input: it is cleared.
+                kept = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key not in CLEARABLE
+                }
+                return self.async_create_entry(data=kept | user_input)
+        options = {**self.config_entry.options, **(user_input or {})}
         schema = vol.Schema(
             {
                 vol.Required(
@@ -162,9 +193,7 @@ class AliciaOptionsFlow(OptionsFlow):
                     CONF_ANNOUNCE_VOLUME,
                     description={"suggested_value": options.get(CONF_ANNOUNCE_VOLUME)},
                 ): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=0, max=100, step=5, unit_of_measurement="%"
-                    )
+                    selector.NumberSelectorConfig(min=0, max=1, step=0.05)
                 ),
                 vol.Optional(
                     CONF_ANNOUNCE_TTS,
@@ -172,4 +201,9 @@ class AliciaOptionsFlow(OptionsFlow):
                 ): selector.EntitySelector(selector.EntitySelectorConfig(domain="tts")),
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )

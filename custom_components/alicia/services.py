@@ -111,7 +111,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         devices = [(d, dev.record.device_type) for d, dev in hub.devices.items()]
         return {"acl": mosquitto_acl(hub.prefix, devices)}
 
-    hass.services.async_register(
+    # It lays out who may publish where on the broker: admins only.
+    async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_ACL,
         acl,

@@ -130,6 +130,7 @@ async def setup_alicia(
         # Fixed, as HA core's tests do: hub entities' unique ids contain it (snapshots).
         entry_id="01JALICIAHUB0000000000000",
         title="Alicia",
+        minor_version=2,
         options={"topic_prefix": "alicia", **(options or {})},
     )
     entry.add_to_hass(hass)

@@ -7,6 +7,7 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
@@ -130,7 +131,7 @@ async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) ->
 async def test_options_can_be_cleared(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    entry = await setup_alicia(hass, {"announce_volume": 40, "announce_tts": "tts.x"})
+    entry = await setup_alicia(hass, {"announce_volume": 0.4, "announce_tts": "tts.x"})
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -164,3 +165,66 @@ async def test_reconfigure_topic_prefix(
     assert entry.runtime_data.prefix == "home_bus"
     subscribed = [c.args[0] for c in mqtt_mock.async_subscribe.call_args_list]
     assert "home_bus/system/discovery/register/+" in subscribed
+
+
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [
+        ("turn on everything please", "unknown_action"),
+        ("light.dance", "unknown_action"),
+        ("homeassistant.restart", "dangerous_action"),
+        ("alicia.configure_device", "dangerous_action"),
+    ],
+)
+async def test_options_refuse_actions_that_are_not_safe_services(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, action: str, error: str
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    entry = await setup_alicia(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"allowed_actions": ["light.turn_on", action]}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"allowed_actions": error}
+    assert result["description_placeholders"] == {"action": action}
+
+
+async def test_options_take_an_existing_action(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "script", {})
+    entry = await setup_alicia(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"allowed_actions": ["fan.turn_on", "script.turn_on"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["allowed_actions"] == ["fan.turn_on", "script.turn_on"]
+
+
+async def test_options_state_their_ranges_and_one_volume_scale(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = await setup_alicia(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    schema = result["data_schema"]
+    assert schema is not None
+    fields = {str(key): value for key, value in schema.schema.items()}
+    volume = fields["announce_volume"].config
+    assert (volume["min"], volume["max"], volume.get("unit_of_measurement")) == (0, 1, None)
+    assert fields["heartbeat_factor"].config["min"] == 1.5
+    assert fields["stale_days"].config["max"] == 365
+
+
+async def test_a_percent_volume_is_migrated_to_the_actions_scale(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, minor_version=1,
+        options={"topic_prefix": "alicia", "announce_volume": 35},
+    )  # fmt: skip
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.minor_version == 2
+    assert entry.options["announce_volume"] == 0.35

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.auth.models import User
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -295,6 +297,16 @@ async def test_mosquitto_acl_confines_each_device(
     assert (
         "topic readwrite alicia/#" in acl.split(f"user {DEVICE}", maxsplit=1)[0]
     )  # HA itself
+
+
+async def test_only_an_admin_gets_the_mosquitto_acl(
+    hass: HomeAssistant, approved: tuple[MockConfigEntry, KeyPair], hass_read_only_user: User
+) -> None:
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN, "mosquitto_acl", {}, blocking=True, return_response=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )  # fmt: skip
 
 
 async def test_diagnostics_show_security_without_secrets(

@@ -249,7 +249,7 @@ async def test_announcement_plays_as_a_sonos_audio_clip(
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "media_source", {})
     assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
-    await setup_alicia(hass, {"approval": "auto", "announce_volume": 35})
+    await setup_alicia(hass, {"approval": "auto", "announce_volume": 0.35})
     await register(hass, SENSOR)
 
     # The action: the speaker is told to play the clip at the asked volume.
