@@ -9,7 +9,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_ANNOUNCE_VOLUME, CONF_SECURITY_MODE, DOMAIN
+from .const import CONF_ANNOUNCE_VOLUME, CONF_SECURITY_MODE, CONF_TOPIC_PREFIX, DOMAIN
 from .entry_data import AliciaConfigEntry
 from .ha_state import StatePublisher
 from .hub import AliciaHub
@@ -75,16 +75,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
 
 async def _async_options_updated(hass: HomeAssistant, entry: AliciaConfigEntry) -> None:
     hub = entry.runtime_data
-    changed = {
-        key
-        for key in {*entry.options, *hub.options}
-        if entry.options.get(key) != hub.options.get(key)
-    }
-    if changed == {CONF_SECURITY_MODE}:
-        # The mode applies at once; a reload would blank every sensor until it reports.
-        hub.set_security_mode(entry.options[CONF_SECURITY_MODE])
+    if entry.options.get(CONF_TOPIC_PREFIX) != hub.options.get(CONF_TOPIC_PREFIX):
+        # Another prefix is another bus: every subscription changes.
+        await hass.config_entries.async_reload(entry.entry_id)
         return
-    await hass.config_entries.async_reload(entry.entry_id)
+    mode = entry.options.get(CONF_SECURITY_MODE)
+    if mode is not None and mode != hub.options.get(CONF_SECURITY_MODE):
+        hub.set_security_mode(mode)
+    # The rest is read where it is used: applied now, with no entity going unavailable.
+    hub.options = dict(entry.options)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bool:

@@ -41,7 +41,7 @@ class SecurityModeSelect(HubEntity, SelectEntity):
         return str(self.hub.admission.mode)
 
     async def async_select_option(self, option: str) -> None:
-        """Store the mode in the options; the update listener reloads the entry."""
+        """Store the mode in the options; the update listener applies it in place."""
         if option not in list(Mode):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

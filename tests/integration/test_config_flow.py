@@ -124,7 +124,7 @@ async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) ->
         # The safe default allow-list for alicia/integration/ha/command.
         "allowed_actions": list(DEFAULT_ALLOWED),
     }
-    assert entry.runtime_data.auto_approve  # reloaded with the new options
+    assert entry.runtime_data.auto_approve  # applied in place
     assert entry.runtime_data.heartbeat_factor == 4.0
 
 
