@@ -21,6 +21,19 @@ from .markdown import literal
 
 _LOGGER = logging.getLogger(__name__)
 UNSIGNED = "none (unsigned)"
+# The registration's device_type, as the approval card says it.
+TYPE_WORDS = {
+    "sensor": "a sensor (it measures or detects)",
+    "actuator": "an actuator (it switches or controls something)",
+    "speaker": "a speaker",
+    "service": "a service (software, such as the voice server)",
+    "controller": "a controller (buttons or remotes)",
+}
+
+
+def type_in_words(device_type: str) -> str:
+    """A device type in words (registrations carry only the types above)."""
+    return TYPE_WORDS.get(device_type, literal(device_type))
 
 
 class Approvals:
@@ -147,11 +160,14 @@ class Approvals:
             return
         self.pending[record.device_id] = record
         key_changed = record.device_id in self.key_changes
+        metadata = record.metadata
         placeholders = {
             "device_id": record.device_id,
             "name": record.name,
-            "device_type": record.device_type,
+            "device_type": type_in_words(record.device_type),
             # The card renders Markdown: a device's words must not become links or images.
+            "manufacturer": literal(str(metadata.get("manufacturer") or "unknown")),
+            "model": literal(str(metadata.get("model") or "unknown")),
             "capabilities": ", ".join(literal(c.name) for c in record.capabilities)
             or "none",
             "fingerprint": record.fingerprint or UNSIGNED,
@@ -164,7 +180,8 @@ class Approvals:
             self.hass, DOMAIN, f"pending_{record.device_id}",
             is_fixable=True, is_persistent=False,
             severity=ir.IssueSeverity.ERROR if key_changed else ir.IssueSeverity.WARNING,
-            translation_key="key_changed" if key_changed else "pending_device",
+            translation_key="key_changed" if key_changed
+            else "pending_device" if record.fingerprint else "pending_unsigned_device",
             translation_placeholders=placeholders,
             # The approval is bound to the key shown here (repairs.ApproveDeviceFlow).
             data={

@@ -57,8 +57,12 @@ async def test_new_device_waits_for_approval(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor")
     assert issue is not None
     assert issue.is_fixable
+    # An unsigned device gets the card that says so plainly.
+    assert issue.translation_key == "pending_unsigned_device"
     assert issue.translation_placeholders == {
-        "device_id": "kitchen_sensor", "name": "Kitchen sensor", "device_type": "sensor",
+        "device_id": "kitchen_sensor", "name": "Kitchen sensor",
+        "device_type": "a sensor (it measures or detects)",
+        "manufacturer": "Acme", "model": "TH\\-1",
         "capabilities": "temperature, humidity, motion, battery",
         "fingerprint": "none (unsigned)",
     }  # fmt: skip

@@ -84,6 +84,18 @@ async def approved(
     return entry, key
 
 
+async def test_a_signed_device_waits_on_a_card_with_its_fingerprint(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    key = KeyPair.generate()
+    await register_signed(hass, key)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{DEVICE}")
+    assert issue is not None
+    assert issue.translation_key == "pending_device"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["fingerprint"] == key.fingerprint
+
+
 async def test_the_hub_signs_what_it_sends_and_publishes_its_key_and_trust_list(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
