@@ -125,6 +125,10 @@ class Admission:
             self._changed()
         elif verdict.verified:
             self.audit.counts["verified"] += 1
+            if read.source in self.audit.unsigned_sources:
+                # It signs now (since its approval): no longer an unsigned source.
+                self.audit.unsigned_sources.discard(read.source)
+                self._changed()
         return True
 
     def refuse(self, code: str, source: str, topic: str, why: str) -> None:

@@ -18,6 +18,7 @@ from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
 from .context import HubContext
 from .device import AliciaDevice, DeviceRecord
 from .markdown import literal
+from .refusals import RefusedRegistrations
 
 _LOGGER = logging.getLogger(__name__)
 UNSIGNED = "none (unsigned)"
@@ -47,6 +48,7 @@ class Approvals:
         # Devices sent back to pending because their key changed: the old fingerprint.
         self.key_changes: dict[str, str | None] = {}
         self.permit_until: float | None = None
+        self.refusals = RefusedRegistrations(hub.hass)
         self._permit_timer: asyncio.TimerHandle | None = None
 
     @property
@@ -74,7 +76,7 @@ class Approvals:
     def on_register(self, message: ReceiveMessage) -> None:
         """A capability document: update, approve, or add to pending."""
         hub, link = self.hub, self.hub.link
-        if (read := link.read(message, secure=False)) is None:
+        if (read := link.read(message, False, self.refusals.refused)) is None:
             return
         assert isinstance(read.body, Registration)
         registration = read.body
@@ -82,6 +84,7 @@ class Approvals:
         offered = registration.public_key
         if offered is not None and not valid_public_key(offered):
             link.counters.reject("invalid_field")
+            self.refusals.refused(message.topic, "public_key is not an Ed25519 key")
             link.log_limited(
                 "public_key",
                 "Registration of %s: public_key is not an Ed25519 key",
@@ -121,6 +124,7 @@ class Approvals:
                 topic_id,
             )
             return
+        self.refusals.accepted(device_id)
         record = DeviceRecord.from_document(registration.document)
         if existing is not None and record.public_key != existing.public_key:
             self._key_change_requested(existing, record)

@@ -100,7 +100,12 @@ class BusLink:
         while self._unsubscribe:
             self._unsubscribe.pop()()
 
-    def read(self, message: ReceiveMessage, secure: bool = True) -> Envelope | None:
+    def read(
+        self,
+        message: ReceiveMessage,
+        secure: bool = True,
+        refused: Callable[[str, str], None] | None = None,
+    ) -> Envelope | None:
         """The parsed message if it keeps the contract (and, if secure, is admitted)."""
         self.counters.messages += 1
         payload = message.payload
@@ -122,6 +127,8 @@ class BusLink:
         except ProtocolError as err:
             self.counters.reject(err.code)
             self._answer_mistake(message.topic, err)
+            if refused is not None:
+                refused(message.topic, str(err))
             return None
         if secure and not self.admit(message, read, self.key_of(read.source)):
             return None

@@ -35,6 +35,7 @@ async def async_get_config_entry_diagnostics(
             "pending": {
                 device_id: record.document for device_id, record in hub.pending.items()
             },
+            "refused_registrations": dict(hub.approvals.refusals.reasons),
             "counters": asdict(hub.counters),
             "security": {
                 "mode": str(hub.admission.mode),

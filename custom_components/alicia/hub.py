@@ -169,6 +169,7 @@ class AliciaHub:
             self._stop_checks()
             self._stop_checks = None
         self.approvals.cancel_timer()
+        self.approvals.refusals.clear()
         self.admission.close()
 
     def _state(

@@ -1,0 +1,52 @@
+"""Registrations Alicia refused, as repair issues that say why."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .bus.text import plain
+from .const import DOMAIN
+from .markdown import literal
+
+# Anyone on the broker can send refusals under any id: the cards are bounded.
+MAX_REFUSED = 20
+
+
+class RefusedRegistrations:
+    """The last refusal of each device id, shown in Settings → Repairs."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Nothing refused yet."""
+        self.hass = hass
+        self.reasons: dict[str, str] = {}
+
+    def refused(self, topic: str, reason: str) -> None:
+        """A registration on register/{id} was refused: raise (or update) its card."""
+        parts = topic.split("/")
+        if len(parts) != 5:
+            return  # no id in the topic: nobody to name
+        device_id = parts[-1]
+        if device_id not in self.reasons and len(self.reasons) >= MAX_REFUSED:
+            return
+        self.reasons[device_id] = reason
+        ir.async_create_issue(
+            self.hass, DOMAIN, f"refused_{device_id}",
+            is_fixable=False, is_persistent=False, severity=ir.IssueSeverity.WARNING,
+            translation_key="refused_registration",
+            # The card renders Markdown; the reason may quote the device's text.
+            translation_placeholders={
+                "device_id": literal(device_id),
+                "reason": literal(plain(reason, 300)),
+            },
+        )  # fmt: skip
+
+    def accepted(self, device_id: str) -> None:
+        """A registration of this id was read: its card goes."""
+        if self.reasons.pop(device_id, None) is not None:
+            ir.async_delete_issue(self.hass, DOMAIN, f"refused_{device_id}")
+
+    def clear(self) -> None:
+        """Alicia unloads: its cards go with it."""
+        for device_id in list(self.reasons):
+            self.accepted(device_id)

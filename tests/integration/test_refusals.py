@@ -1,0 +1,80 @@
+"""Refused registrations a user can act on: a repair that says why, and who is unsigned."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+)
+
+from alicia_bus.signing import KeyPair
+from custom_components.alicia.const import DOMAIN
+from custom_components.alicia.diagnostics import async_get_config_entry_diagnostics
+
+from .helpers import SENSOR, approve_from_repairs, message, register
+
+REGISTER = "alicia/system/discovery/register/kitchen_sensor"
+
+
+async def fire(hass: HomeAssistant, text: str, topic: str = REGISTER) -> None:
+    async_fire_mqtt_message(hass, topic, text)
+    await hass.async_block_till_done()
+
+
+def reason(hass: HomeAssistant, device_id: str = "kitchen_sensor") -> str:
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"refused_{device_id}")
+    assert issue is not None
+    assert issue.translation_key == "refused_registration"
+    assert issue.translation_placeholders is not None
+    return issue.translation_placeholders["reason"]
+
+
+async def test_a_wrong_protocol_version_is_a_repair_until_it_registers_well(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    await fire(hass, message("kitchen_sensor", SENSOR, protocol=2))
+    assert "protocol" in reason(hass)
+    data = await async_get_config_entry_diagnostics(hass, entry)
+    assert "kitchen_sensor" in data["refused_registrations"]
+
+    await register(hass, SENSOR)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "refused_kitchen_sensor") is None
+    assert "kitchen_sensor" in entry.runtime_data.pending
+
+
+async def test_a_bad_heartbeat_interval_is_named(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    await fire(hass, message("kitchen_sensor", {**SENSOR, "heartbeat_interval": 0}))
+    assert "heartbeat\\_interval" in reason(hass)
+
+
+async def test_refusal_cards_are_bounded(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    for n in range(25):
+        device = f"d{n}"
+        topic = f"alicia/system/discovery/register/{device}"
+        await fire(
+            hass, message(device, {**SENSOR, "device_id": device}, protocol=9), topic
+        )
+    issues = ir.async_get(hass).issues.values()
+    assert sum(i.issue_id.startswith("refused_") for i in issues) == 20
+
+
+async def test_a_device_that_signs_since_its_approval_is_not_unsigned(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    key = KeyPair.generate()
+    document = {**SENSOR, "public_key": key.public_key}
+    await fire(hass, message("kitchen_sensor", document, key=key, topic=REGISTER))
+    audit = entry.runtime_data.admission.audit
+    data = "alicia/devices/kitchen_sensor/data"
+    values = {"values": {"temperature": 20}}
+    await fire(hass, message("kitchen_sensor", values, key=key, topic=data), data)
+    assert "kitchen_sensor" in audit.unsigned_sources  # no approved key yet
+    await approve_from_repairs(hass, "pending_kitchen_sensor")
+    await fire(hass, message("kitchen_sensor", values, key=key, topic=data), data)
+    assert "kitchen_sensor" not in audit.unsigned_sources
