@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.loader import async_get_integration
 
 from .const import CONF_ANNOUNCE_VOLUME, CONF_SECURITY_MODE, CONF_TOPIC_PREFIX, DOMAIN
 from .entry_data import AliciaConfigEntry
@@ -61,6 +62,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
         name="Alicia",
         manufacturer="Alicia",
         model="Device bus hub",
+        sw_version=str((await async_get_integration(hass, DOMAIN)).version),
         entry_type=dr.DeviceEntryType.SERVICE,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

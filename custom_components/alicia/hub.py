@@ -8,6 +8,7 @@ from functools import partial
 import logging
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
@@ -52,6 +53,15 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def configuration_url(metadata: dict[str, Any]) -> str | None:
+    """The device's own web page, if it names one HA may link to (http or https only)."""
+    url = metadata.get("configuration_url")
+    if not isinstance(url, str) or len(url) > 256 or not url.isprintable():
+        return None
+    parsed = urlparse(url)
+    return url if parsed.scheme in ("http", "https") and parsed.netloc else None
 
 
 class AliciaHub:
@@ -276,6 +286,7 @@ class AliciaHub:
             manufacturer=metadata.get("manufacturer"),
             model=metadata.get("model"),
             sw_version=metadata.get("version"),
+            configuration_url=configuration_url(metadata),
             suggested_area=str(location).replace("_", " ").title()
             if location
             else None,

@@ -65,8 +65,8 @@ DESCRIPTIONS: dict[str, SensorEntityDescription] = {
 HEALTH: tuple[SensorEntityDescription, ...] = (
     SensorEntityDescription(key="cpu_usage", translation_key="cpu_usage", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
     SensorEntityDescription(key="memory_usage", translation_key="memory_usage", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
-    SensorEntityDescription(key="response_time", translation_key="response_time", device_class=SensorDeviceClass.DURATION, native_unit_of_measurement=UnitOfTime.MILLISECONDS, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC),
-    SensorEntityDescription(key="error_rate", translation_key="error_rate", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC),
+    SensorEntityDescription(key="response_time", translation_key="response_time", device_class=SensorDeviceClass.DURATION, native_unit_of_measurement=UnitOfTime.MILLISECONDS, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
+    SensorEntityDescription(key="error_rate", translation_key="error_rate", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
 )  # fmt: skip
 
 

@@ -9,9 +9,11 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import (
+    device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -145,25 +147,15 @@ async def test_data_health_and_availability(
         "device_id": "kitchen_sensor", "status": "healthy", "interval": 10,
         "metrics": {"cpu_usage": 5.0, "memory_usage": 20.0, "response_time": 42.0, "error_rate": 0.02},
     })  # fmt: skip
-    assert (
-        state_of(
-            hass, entity_id(hass, "kitchen_sensor_health_response_time", "sensor")
-        ).state
-        == "42.0"
-    )
-    assert (
-        state_of(
-            hass, entity_id(hass, "kitchen_sensor_health_error_rate", "sensor")
-        ).state
-        == "2.0"
-    )
-    cpu = er.async_get(hass).async_get(
-        entity_id(hass, "kitchen_sensor_health_cpu_usage", "sensor")
-    )
-    assert cpu is not None
-    assert (
-        cpu.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    )  # noisy: off by default
+    health = entity_id(hass, "kitchen_sensor_health_status", "sensor")
+    assert state_of(hass, health).state == "healthy"
+    # Noisy or for the curious: off by default, only the status shows.
+    registry = er.async_get(hass)
+    for key in ("cpu_usage", "memory_usage", "response_time", "error_rate"):
+        unique_id = f"kitchen_sensor_health_{key}"
+        found = registry.async_get(entity_id(hass, unique_id, "sensor"))
+        assert found is not None
+        assert found.disabled_by is er.RegistryEntryDisabler.INTEGRATION
 
     # 3 intervals of 10 s without a heartbeat: unavailable, with its entities.
     freezer.tick(31)
@@ -385,3 +377,30 @@ async def test_silent_device_raises_a_repair_issue_and_stays(
         "days": "30",
     }
     assert "kitchen_sensor" in entry.runtime_data.devices  # reported, not removed
+
+
+async def test_device_pages_link_only_to_web_pages_and_the_hub_has_a_version(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    entry.runtime_data.set_permit(True)
+    page = {"configuration_url": "http://192.168.1.20/"}
+    await register(hass, {**SENSOR, "metadata": SENSOR["metadata"] | page})
+    await register(
+        hass, {**LIGHT, "metadata": {"configuration_url": "javascript:alert(1)"}}
+    )
+    sensor, light = (
+        alicia_device(hass, "kitchen_sensor"),
+        alicia_device(hass, "hall_light"),
+    )
+    assert sensor is not None and light is not None
+    assert (sensor.configuration_url, light.configuration_url) == (
+        "http://192.168.1.20/",
+        None,
+    )
+    (hub,) = [
+        d
+        for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if (DOMAIN, entry.entry_id) in d.identifiers
+    ]
+    assert hub is not None
+    assert hub.sw_version == "0.1.0"  # manifest.json's version
