@@ -26,18 +26,16 @@ SERVICE_CONFIGURE = "configure_device"
 CONFIGURE_SCHEMA = vol.Schema(
     {vol.Required(ATTR_DEVICE_ID): cv.string, vol.Required("settings"): dict}
 )
-SCHEMA = vol.All(
-    vol.Schema(
-        {
-            vol.Exclusive("message", "what"): cv.string,
-            vol.Exclusive("media_url", "what"): cv.string,
-            vol.Optional("volume"): vol.All(vol.Coerce(float), vol.Range(min=0, max=1)),
-            vol.Optional("language"): cv.string,
-            vol.Optional("tts_entity"): cv.entity_id,
-            **cv.ENTITY_SERVICE_FIELDS,
-        }
-    ),
-    cv.has_at_least_one_key("message", "media_url"),
+# Neither message nor media is refused by the action itself, in the user's words.
+SCHEMA = vol.Schema(
+    {
+        vol.Exclusive("message", "what"): cv.string,
+        vol.Exclusive("media_url", "what"): cv.string,
+        vol.Optional("volume"): vol.All(vol.Coerce(float), vol.Range(min=0, max=1)),
+        vol.Optional("language"): cv.string,
+        vol.Optional("tts_entity"): cv.entity_id,
+        **cv.ENTITY_SERVICE_FIELDS,
+    }
 )
 
 
@@ -58,6 +56,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entry = loaded_entry(hass)
         options = entry.options
         data = call.data
+        if not data.get("message") and not data.get("media_url"):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="nothing_to_say"
+            )
         target = Target(
             entity_ids=tuple(cv.ensure_list(data.get(ATTR_ENTITY_ID))),
             device_ids=tuple(cv.ensure_list(data.get(ATTR_DEVICE_ID))),

@@ -111,6 +111,38 @@ async def test_area_target_and_unknown_target(
     assert error.value.translation_key == "no_media_player"
 
 
+async def test_an_announcement_without_a_message_says_so(
+    hass: HomeAssistant, setup: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    _, calls = setup
+    with pytest.raises(ServiceValidationError) as error:
+        await hass.services.async_call(
+            DOMAIN,
+            "announce",
+            {"entity_id": "media_player.kitchen_sonos"},
+            blocking=True,
+        )
+    assert error.value.translation_key == "nothing_to_say"
+    assert calls == []
+
+
+async def test_an_options_volume_is_the_actions_scale(
+    hass: HomeAssistant, setup: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    entry, calls = setup
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "announce_volume": 0.3}
+    )
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        DOMAIN,
+        "announce",
+        {"entity_id": "media_player.kitchen_sonos", "message": "Hi."},
+        blocking=True,
+    )
+    assert calls[0].data["extra"] == {"volume": 30}
+
+
 async def test_topic_plays_in_the_requesting_devices_room(
     hass: HomeAssistant,
     setup: tuple[MockConfigEntry, list[ServiceCall]],
