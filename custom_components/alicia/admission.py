@@ -81,7 +81,7 @@ class Admission:
     def mode(self, mode: Mode) -> None:
         self.gate.mode = mode
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
         """Refresh the hub's entities at most once a second, however fast messages come."""
         if self._update_timer is not None:
             return
@@ -122,19 +122,19 @@ class Admission:
                 _LOGGER.info(
                     "%s sends messages without a verifiable signature", read.source
                 )
-            self._changed()
+            self.changed()
         elif verdict.verified:
             self.audit.counts["verified"] += 1
             if read.source in self.audit.unsigned_sources:
                 # It signs now (since its approval): no longer an unsigned source.
                 self.audit.unsigned_sources.discard(read.source)
-                self._changed()
+                self.changed()
         return True
 
     def refuse(self, code: str, source: str, topic: str, why: str) -> None:
         """Count a refusal; log it (once a minute per source and reason), and report serious ones."""
         self.audit.record(code, source, topic)
-        self._changed()
+        self.changed()
         now = time.monotonic()
         key = f"{code}:{source}"
         if now - self._reported.get(key, -REPORT_EVERY_SECONDS) < REPORT_EVERY_SECONDS:

@@ -165,6 +165,7 @@ class BusLink:
         if not self._all_mistakes.allow("\x00all"):
             return
         self.admission.audit.record(err.code, source or "?", topic)
+        self.admission.changed()
         _LOGGER.warning(
             "Refused a message from %s on %s: %s (%s)", source or "an unknown sender",
             topic, err, err.code,

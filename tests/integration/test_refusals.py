@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
+    async_fire_time_changed,
 )
 
 from alicia_bus.signing import KeyPair
@@ -78,3 +80,21 @@ async def test_a_device_that_signs_since_its_approval_is_not_unsigned(
     await approve_from_repairs(hass, "pending_kitchen_sensor")
     await fire(hass, message("kitchen_sensor", values, key=key, topic=data), data)
     assert "kitchen_sensor" not in audit.unsigned_sources
+
+
+async def test_a_mistake_counted_is_written_to_refused_messages(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    sensor = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.entry_id}_security_refused"
+    )
+    assert sensor is not None
+    data = "alicia/devices/kitchen_sensor/data"
+    await fire(hass, '{"protocol": 1, "source": "kitchen_sensor"}', data)
+    freezer.tick(1.1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    state = hass.states.get(sensor)
+    assert state is not None
+    assert state.state == "1"
+    assert state.attributes["missing_field"] == 1
