@@ -15,11 +15,21 @@ from .device_registry import find_device
 # importing the logbook component would make it a dependency.
 NAME = "name"
 MESSAGE = "message"
+ICON = "icon"
+
+
+def _said(data: dict[str, Any]) -> str:
+    """The device's message, else its event's name in words (button_pressed: button pressed)."""
+    message, event = data.get("message"), data.get("event")
+    if message and message != event:
+        return str(message)
+    # analytics.py gives an event without a message its name as the message.
+    return str(event).replace("_", " ")
+
+
 DESCRIBED: dict[str, Callable[[dict[str, Any]], str]] = {
     # The device's own words, quoted: they cannot pass for what HA says happened.
-    f"{DOMAIN}_analytics": lambda data: (
-        f"reports {excerpt(str(data.get('message') or data.get('event')), 255)}"
-    ),
+    f"{DOMAIN}_analytics": lambda data: f"reports {excerpt(_said(data), 255)}",
     f"{DOMAIN}_device_health": lambda data: (
         f"reports its health as {data.get('status')}"
     ),
@@ -27,6 +37,14 @@ DESCRIBED: dict[str, Callable[[dict[str, Any]], str]] = {
     f"{DOMAIN}_device_online": lambda data: "is back online",
     f"{DOMAIN}_device_approved": lambda data: "was approved",
     f"{DOMAIN}_device_removed": lambda data: "was removed",
+}
+ICONS = {
+    f"{DOMAIN}_analytics": "mdi:chart-line",
+    f"{DOMAIN}_device_health": "mdi:heart-pulse",
+    f"{DOMAIN}_device_offline": "mdi:lan-disconnect",
+    f"{DOMAIN}_device_online": "mdi:lan-connect",
+    f"{DOMAIN}_device_approved": "mdi:check-decagram",
+    f"{DOMAIN}_device_removed": "mdi:delete",
 }
 
 
@@ -43,6 +61,7 @@ def async_describe_events(
         return {
             NAME: _name(hass, data),
             MESSAGE: DESCRIBED[str(event.event_type)](data),
+            ICON: ICONS[str(event.event_type)],
         }
 
     for event_type in DESCRIBED:

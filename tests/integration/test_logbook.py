@@ -31,6 +31,7 @@ async def test_analytics_appear_in_the_logbook(
         "kitchen_sensor",
         {"event": "filter_changed", "message": "Fan filter replaced"},
     )
+    await send(hass, ANALYTICS, "kitchen_sensor", {"event": "button_pressed"})
     await beat(hass, "healthy")
     await beat(hass, "degraded")
     await hass.async_add_executor_job(recorder_mock.block_till_done)
@@ -43,3 +44,8 @@ async def test_analytics_appear_in_the_logbook(
     lines = {(e.get("name"), e.get("message")) for e in answer["result"]}
     assert ("Kitchen sensor", 'reports "Fan filter replaced"') in lines
     assert ("Kitchen sensor", "reports its health as degraded") in lines
+    # An event without a message reads in words, each line with its icon.
+    assert ("Kitchen sensor", 'reports "button pressed"') in lines
+    icons = {e.get("message"): e.get("icon") for e in answer["result"]}
+    assert icons["reports its health as degraded"] == "mdi:heart-pulse"
+    assert icons['reports "Fan filter replaced"'] == "mdi:chart-line"
