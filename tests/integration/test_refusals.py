@@ -53,6 +53,15 @@ async def test_a_bad_heartbeat_interval_is_named(
     assert "heartbeat\\_interval" in reason(hass)
 
 
+async def test_a_key_that_is_no_key_is_named(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    await fire(
+        hass, message("kitchen_sensor", {**SENSOR, "public_key": "bm90IGEga2V5"})
+    )
+    assert "Ed25519" in reason(hass)
+
+
 async def test_refusal_cards_are_bounded(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
