@@ -29,6 +29,9 @@ _LOGGER = logging.getLogger(__name__)
 ALIKE = 0.55
 MARGIN = 0.0
 MAX_SPAN_WORDS = 4
+# What guards the house: a correction never makes a command for these; it must be
+# heard as said ("unlocked the front door?" is a question, not "unlock ...").
+GUARDED = frozenset({"alarm_control_panel", "cover", "lock", "valve"})
 # Edits tried alone, and the best of them tried in pairs (bounded work per transcript).
 MAX_EDITS = 16
 MAX_PAIRED = 8
@@ -116,6 +119,7 @@ class HomeLanguage:
         self._names = HomeNames()
         self._slots: dict[str, Any] = {}
         self._known: list[tuple[str, str]] = []
+        self._domains: dict[str, str] = {}
 
     def set_names(self, names: HomeNames) -> None:
         """The names the home's sentences may use from now on."""
@@ -137,6 +141,7 @@ class HomeLanguage:
             for name in (*(n for n, _ in names.entities), *names.areas, *names.floors)
         }
         self._known = [(key, name) for key, name in known.items() if key]
+        self._domains = {name.casefold(): domain for name, domain in names.entities}
 
     def recognize(self, text: str) -> Command | None:
         """The command a sentence of the home's language is, else None."""
@@ -165,14 +170,18 @@ class HomeLanguage:
         if (command := self.recognize(text)) is not None:
             return Heard(text, command.intent)
         said = words(text)
+        asked = text.rstrip().endswith("?")
         best: dict[str, tuple[float, str]] = {}
         for score, candidate in self._candidates(said):
             if candidate in best or (command := self.recognize(candidate)) is None:
                 continue
-            if (
-                not command.open_ended
-            ):  # an edit that only fills a wildcard proves nothing
-                best[candidate] = (score, command.intent)
+            if command.open_ended:  # an edit that only fills a wildcard proves nothing
+                continue
+            if score < 1.0 and self._guarded(command):
+                continue  # opening the house only on the words as they were heard
+            if asked and "Get" not in command.intent:
+                continue  # a question stays a question ("turned on the oven?")
+            best[candidate] = (score, command.intent)
         if not best:
             return Heard(text)
         ranked = sorted(best.items(), key=lambda item: -item[1][0])
@@ -183,6 +192,12 @@ class HomeLanguage:
         _LOGGER.debug("Heard %r as %r (%s, %.2f)", text, sentence, intent, score)
         ending = text.rstrip()[-1] if text.rstrip()[-1] in ".?!" else ""
         return Heard(sentence[:1].upper() + sentence[1:] + ending, intent, True)
+
+    def _guarded(self, command: Command) -> bool:
+        """Whether a command acts on what guards the house (a lock, a door, an alarm)."""
+        slots = dict(command.slots)
+        domain = slots.get("domain") or self._domains.get(slots.get("name", ""))
+        return domain in GUARDED
 
     def _candidates(self, said: list[str]) -> list[tuple[float, str]]:
         """The words as heard (punctuation gone), then with one or two edits, best first.
@@ -212,8 +227,7 @@ class HomeLanguage:
                     span, keys, scorer=Levenshtein.normalized_similarity,
                     score_cutoff=self.alike, limit=None,
                 ):  # fmt: skip
-                    # A name stands for about as many words as it has, not a clause.
-                    if key != span and end - start <= key.count(" ") + 2:
+                    if key != span and _stands_for(said[start:end], key):
                         found.append(Edit(score, start, end, self._known[index][1]))
             # Also a word HA's sentences have: "turned" is one, and "turn" was meant.
             for known, score, _ in process.extract(
@@ -224,6 +238,19 @@ class HomeLanguage:
                     found.append(Edit(score, start, start + 1, known))
         found.sort(key=lambda edit: -edit.score)
         return found
+
+
+def _stands_for(span: Sequence[str], key: str) -> bool:
+    """Whether a name may replace these words: as many, or one more run together.
+
+    A name never swallows a word ("the front door tonight" is not "the front
+    door"); "nano leaf" may be "Nanoleaf".
+    """
+    names = key.split()
+    if len(span) <= len(names):
+        return True
+    joined, name = "".join(span), "".join(names)
+    return len(span) == len(names) + 1 and abs(len(joined) - len(name)) <= 1
 
 
 def _apply(said: Sequence[str], edits: Iterable[Edit]) -> str:

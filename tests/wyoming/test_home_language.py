@@ -39,7 +39,6 @@ def home() -> HomeLanguage:
         ("Turn off the lights upstares.", "Turn off the lights Upstairs.", "HassTurnOff"),
         # A word of HA's sentences misheard, alone and with a name.
         ("Turned off the reading light.", "Turn off the reading light.", "HassTurnOff"),
-        ("Look the front door.", "Lock the front door.", "HassTurnOn"),
         ("Turned on the lights up stairs.", "Turn on the lights Upstairs.", "HassTurnOn"),
         ("Open,Living Room curtains.", "Open living room curtains.", "HassTurnOn"),
     ],
@@ -75,6 +74,14 @@ def test_a_command_as_said_is_left_as_it_is(home: HomeLanguage, said: str) -> No
         "Turn on the television.",  # no name is close enough
         "Why is the sky blue?",  # "who is ..." would only fill a wildcard
         "What is the humidity of Mars?",  # a name stands for its words, not a clause
+        "Turn on the Shelly plug tonight.",  # ... and never swallows one
+        "Turn off the reading light no.",
+        # What guards the house is opened only on the words as heard.
+        "Unlocked the front door?",
+        "Turned on the reading light?",  # a question stays one
+        "Look the front door.",
+        "Opened the garage door.",
+        "Unlock the front door tonight.",
         "",
     ],
 )
