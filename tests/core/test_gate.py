@@ -74,3 +74,31 @@ def test_with_security_off_home_assistant_is_not_limited(gate: Gate) -> None:
     gate.mode = Mode.OFF
     claims = [new_message(HUB_SOURCE, "event", {}) for _ in range(10)]
     assert {outcome(gate, m, None) for m in claims} == {"accepted_off"}
+
+
+def test_a_flood_over_its_rate_does_not_fill_the_replay_window(gate: Gate) -> None:
+    device = KeyPair.generate()
+    outcomes = [
+        outcome(gate, sealed(device, "panel"), device.public_key) for _ in range(200)
+    ]
+    assert outcomes.count("verified") == 3
+    assert len(gate.window) == 3
+
+
+def test_a_replay_is_still_refused(gate: Gate) -> None:
+    device = KeyPair.generate()
+    message = sealed(device, "panel")
+    assert outcome(gate, message, device.public_key) == "verified"
+    assert outcome(gate, message, device.public_key) == "replayed"
+
+
+def test_a_genuine_message_replayed_costs_its_sender_nothing(gate: Gate) -> None:
+    device = KeyPair.generate()
+    message = sealed(device, "panel")
+    assert outcome(gate, message, device.public_key) == "verified"
+    replays = {outcome(gate, message, device.public_key) for _ in range(50)}
+    assert replays == {"replayed"}
+    genuine = [
+        outcome(gate, sealed(device, "panel"), device.public_key) for _ in range(3)
+    ]
+    assert genuine == ["verified", "verified", "rate_limited"]

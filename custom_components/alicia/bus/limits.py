@@ -23,9 +23,15 @@ class ReplayWindow:
     _seen: OrderedDict[tuple[str, str], float] = field(default_factory=OrderedDict)
 
     def check(
-        self, source: str, message_id: str, sent: datetime, now: datetime
+        self,
+        source: str,
+        message_id: str,
+        sent: datetime,
+        now: datetime,
+        *,
+        remember: bool = True,
     ) -> None:
-        """SecurityError('stale' or 'replayed'), or remember the id."""
+        """SecurityError('stale' or 'replayed'), or (with remember) remember the id."""
         skew = (now - sent).total_seconds()
         if abs(skew) > self.window:
             raise SecurityError(
@@ -37,13 +43,16 @@ class ReplayWindow:
             next(iter(self._seen.values())) < clock or len(self._seen) >= self.limit
         ):
             self._seen.popitem(last=False)
-        key = (source, message_id)
-        if key in self._seen:
+        if (source, message_id) in self._seen:
             raise SecurityError(
                 "replayed", f"message {message_id} was already received"
             )
-        # Kept for two windows: a copy sent later is stale by then.
-        self._seen[key] = clock + 2 * self.window
+        if remember:
+            self.remember(source, message_id)
+
+    def remember(self, source: str, message_id: str) -> None:
+        """Mark an id as received; kept for two windows (a copy later is stale by then)."""
+        self._seen[(source, message_id)] = time.monotonic() + 2 * self.window
 
     def __len__(self) -> int:
         """Ids remembered now."""
