@@ -11,6 +11,8 @@ import pytest
 from alicia_bus.envelope import new_message
 from alicia_bus.home import CommandAnswer, HaCommand
 
+from wyoming_services.bridge.replies import MAX_ERROR_TEXT, bounded
+
 from .bridge_unit import AI, DEVICE, HUB, driven
 
 REPLY = "alicia/devices/b/ha/response"
@@ -92,3 +94,8 @@ async def test_a_sender_still_hears_of_its_own_mistakes(tmp_path: Path) -> None:
     assert signed["payload"]["error"]["code"] == "invalid_field"
     (unkeyed,) = bus.on("alicia/voice/ai/response")
     assert unkeyed["correlation_id"] == keyless["message_id"]
+
+
+@pytest.mark.parametrize("unprintable", ["\U000e0001", "\x00", "\u202e"])
+def test_escaped_error_text_stays_within_its_bound(unprintable: str) -> None:
+    assert len(bounded(unprintable * 100_000)) <= MAX_ERROR_TEXT + 1

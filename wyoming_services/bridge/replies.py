@@ -14,7 +14,8 @@ MAX_ERROR_TEXT = 300
 def bounded(text: str, limit: int = MAX_ERROR_TEXT) -> str:
     """Text for a log line or an error: unprintable characters escaped, cut at limit (then …)."""
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
-    return shown + ("…" if len(text) > limit else "")
+    # Cut after escaping too: an escape is up to ten characters for one.
+    return shown[:limit] + ("…" if len(shown) > limit or len(text) > limit else "")
 
 
 def response_topic(request_topic: str) -> str:
