@@ -10,7 +10,6 @@ import pytest
 
 from alicia_bus.envelope import new_message
 from alicia_bus.home import CommandAnswer, HaCommand
-
 from wyoming_services.bridge.replies import MAX_ERROR_TEXT, bounded
 
 from .bridge_unit import AI, DEVICE, HUB, driven
