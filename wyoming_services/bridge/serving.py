@@ -44,6 +44,13 @@ class Answering:
         # (source, message id) answered, and being answered now.
         self._answered = AnsweredRequests()
         self.kept = KeptAnswers()
+        # Requesters who may not act (guests, in verify mode any made-up id) keep
+        # their answers apart: however many ids they make up, they push out only
+        # each other's.
+        self.kept_for_guests = KeptAnswers()
+
+    def _pool(self, key: RequestKey) -> KeptAnswers:
+        return self.kept if key in self.kept else self.kept_for_guests
 
     def seen(self, request: Envelope) -> bool:
         """Whether this request was answered or is being answered now."""
@@ -51,12 +58,14 @@ class Answering:
 
     def kept_for(self, request: Envelope) -> bool:
         """Whether an answer to this request is kept (a copy of it is a retry)."""
-        return (request.source, request.message_id) in self.kept
+        key = (request.source, request.message_id)
+        return key in self.kept or key in self.kept_for_guests
 
     async def repeat(self, request: Envelope) -> None:
         """A copy of a request served or in hand: the kept answer again, if there is one."""
         key = (request.source, request.message_id)
-        kept = self.kept.again(key)
+        pool = self._pool(key)
+        kept = pool.again(key)
         if kept is None:
             # In hand (its answer is coming), just answered, or sent again enough.
             self.counters.duplicates += 1
@@ -66,7 +75,7 @@ class Answering:
         except aiomqtt.MqttError as err:
             _LOGGER.warning("Answer to %s not sent again: %s", request.message_id, err)
             return
-        self.kept.sent(key)
+        pool.sent(key)
         self.counters.resent += 1
 
     async def serve(self, request: Envelope, authority: Authority) -> None:
@@ -97,7 +106,8 @@ class Answering:
         topic = request.reply_to or response_topic(request.topic)
         # Kept before it is sent: a broker that dies with it (before or after its
         # PUBACK) loses it, and the requester's retry must find it.
-        self.kept.keep(key, topic, payload)
+        pool = self.kept if authority.may_act else self.kept_for_guests
+        pool.keep(key, topic, payload)
         try:
             await self._publish(topic, self._response(request, payload))
         except aiomqtt.MqttError as err:
@@ -106,7 +116,7 @@ class Answering:
                 request.message_id, err,
             )  # fmt: skip
         else:
-            self.kept.sent(key)
+            pool.sent(key)
         return True
 
     def _response(self, request: Envelope, payload: dict[str, Any]) -> dict[str, Any]:

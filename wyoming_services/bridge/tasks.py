@@ -20,6 +20,9 @@ SEEN_IDS = 10_000
 KEEP_SECONDS = 120.0
 MAX_KEPT = 1000
 MAX_KEPT_BYTES = 16 * 1024 * 1024
+# One requester's share: its flood pushes out its own answers, not others'.
+MAX_KEPT_PER_SOURCE = 16
+MAX_KEPT_BYTES_PER_SOURCE = 4 * 1024 * 1024
 MAX_RESENDS = 3
 # A copy this soon after its answer went out crossed that answer (a QoS 1
 # redelivery, a retry sent as it arrived): not sent again. Requesters wait seconds.
@@ -116,6 +119,7 @@ class KeptAnswers:
         self.resend_after = RESEND_AFTER
         self.size = 0
         self._kept: OrderedDict[RequestKey, KeptAnswer] = OrderedDict()
+        self._by_source: dict[str, list[RequestKey]] = {}
 
     def __len__(self) -> int:
         """Answers kept now."""
@@ -126,14 +130,22 @@ class KeptAnswers:
         return key in self._kept
 
     def keep(self, key: RequestKey, topic: str, payload: dict[str, Any]) -> None:
-        """Keep an answer not sent yet (the oldest go first when full; one too large is not)."""
+        """Keep an answer not sent yet; the requester's own oldest go first past its share."""
         size = len(json.dumps(payload))
-        if size > self.max_bytes:
+        if size > MAX_KEPT_BYTES_PER_SOURCE:
             return
         self._forget(key)
+        source = key[0]
+        mine = [k for k in self._by_source.get(source, ()) if k in self._kept]
+        while mine and (
+            len(mine) >= MAX_KEPT_PER_SOURCE
+            or sum(self._kept[k].size for k in mine) + size > MAX_KEPT_BYTES_PER_SOURCE
+        ):
+            self._forget(mine.pop(0))
         self._kept[key] = KeptAnswer(
             topic, payload, size, time.monotonic() + KEEP_SECONDS
         )
+        self._by_source[source] = [*mine, key]
         self.size += size
         self._expire()
 
@@ -156,6 +168,11 @@ class KeptAnswers:
     def _forget(self, key: RequestKey) -> None:
         if (gone := self._kept.pop(key, None)) is not None:
             self.size -= gone.size
+            keys = self._by_source.get(key[0], [])
+            if key in keys:
+                keys.remove(key)
+            if not keys:
+                self._by_source.pop(key[0], None)
 
     def _expire(self) -> None:
         now = time.monotonic()
