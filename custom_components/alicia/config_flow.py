@@ -31,15 +31,9 @@ from .const import (
     DEFAULT_TOPIC_PREFIX,
     DOMAIN,
 )
-from .ha_commands import DEFAULT_ALLOWED
+from .ha_commands import DANGEROUS_DOMAINS, DEFAULT_ALLOWED
 
 PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
-# Domains whose actions run code, restart or reconfigure HA, or act for Alicia itself:
-# never callable by a device, whatever the user types (docs/integration.md).
-DANGEROUS_DOMAINS = frozenset(
-    {DOMAIN, "homeassistant", "hassio", "shell_command", "python_script", "pyscript",
-     "backup", "recorder", "system_log", "logger", "update"}
-)  # fmt: skip
 # Options without a default, which the user can empty again.
 CLEARABLE = (CONF_ANNOUNCE_VOLUME, CONF_ANNOUNCE_TTS)
 
@@ -50,8 +44,11 @@ def action_problem(hass: HomeAssistant, action: str) -> str | None:
         # Safe, and kept even where its domain is not set up (yet): no fans, no fan.turn_on.
         return None
     domain, dot, service = action.partition(".")
-    if not dot or not domain or not service or not hass.services.has_service(
-        domain, service
+    if (
+        not dot
+        or not domain
+        or not service
+        or not hass.services.has_service(domain, service)
     ):
         return "unknown_action"
     if domain in DANGEROUS_DOMAINS:

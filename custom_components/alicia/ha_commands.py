@@ -29,6 +29,12 @@ DEFAULT_ALLOWED: tuple[str, ...] = (
     "media_player.volume_set", "media_player.volume_up", "media_player.volume_down",
     "media_player.media_play", "media_player.media_pause",
 )  # fmt: skip
+# Domains whose actions run code, restart or reconfigure HA, or act for Alicia itself:
+# never run for a device, even if an older allow-list names one (docs/integration.md).
+DANGEROUS_DOMAINS = frozenset(
+    {"alicia", "homeassistant", "hassio", "shell_command", "python_script", "pyscript",
+     "backup", "recorder", "system_log", "logger", "update"}
+)  # fmt: skip
 CALL_TIMEOUT = 10.0
 
 
@@ -58,9 +64,12 @@ def check(
 ) -> HaCommand:
     """The command, if allowed and aimed only at entities exposed to Assist; Refused otherwise."""
     action = _as_ha_reads(payload.get("action"))
-    if is_action(action) and action not in allowed:
+    if is_action(action) and (
+        action not in allowed or action.split(".")[0] in DANGEROUS_DOMAINS
+    ):
         # Said first: whatever else is wrong, this action will not run.
-        raise Refused(f"action {action} is not allowed (allowed: {', '.join(allowed)})")
+        safe = [a for a in allowed if a.split(".")[0] not in DANGEROUS_DOMAINS]
+        raise Refused(f"action {action} is not allowed (allowed: {', '.join(safe)})")
     try:
         command = HaCommand.parse({**payload, "action": action})
     except ProtocolError as err:

@@ -153,6 +153,20 @@ async def test_allow_list_is_an_option(
     assert "not allowed (allowed: light.turn_off)" in answer["error"]["message"]
 
 
+async def test_a_dangerous_action_is_refused_even_if_an_old_list_allows_it(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    allowed = ["light.turn_off", "homeassistant.restart"]
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": allowed}
+    )
+    await hass.async_block_till_done()
+    answer = await command(hass, mqtt_mock, {"action": "homeassistant.restart"})
+    assert answer["error"]["message"] == (
+        "action homeassistant.restart is not allowed (allowed: light.turn_off)"
+    )
+
+
 async def test_failing_action_is_reported(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
