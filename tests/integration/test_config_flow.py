@@ -212,7 +212,11 @@ async def test_options_state_their_ranges_and_one_volume_scale(
     assert schema is not None
     fields = {str(key): value for key, value in schema.schema.items()}
     volume = fields["announce_volume"].config
-    assert (volume["min"], volume["max"], volume.get("unit_of_measurement")) == (0, 1, None)
+    assert (volume["min"], volume["max"], volume.get("unit_of_measurement")) == (
+        0,
+        1,
+        None,
+    )
     assert fields["heartbeat_factor"].config["min"] == 1.5
     assert fields["stale_days"].config["max"] == 365
 

@@ -13,7 +13,6 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -392,7 +391,8 @@ async def test_device_pages_link_only_to_web_pages_and_the_hub_has_a_version(
         alicia_device(hass, "kitchen_sensor"),
         alicia_device(hass, "hall_light"),
     )
-    assert sensor is not None and light is not None
+    assert sensor is not None
+    assert light is not None
     assert (sensor.configuration_url, light.configuration_url) == (
         "http://192.168.1.20/",
         None,

@@ -312,7 +312,9 @@ async def test_mosquitto_acl_confines_each_device(
 
 
 async def test_only_an_admin_gets_the_mosquitto_acl(
-    hass: HomeAssistant, approved: tuple[MockConfigEntry, KeyPair], hass_read_only_user: User
+    hass: HomeAssistant,
+    approved: tuple[MockConfigEntry, KeyPair],
+    hass_read_only_user: User,
 ) -> None:
     with pytest.raises(Unauthorized):
         await hass.services.async_call(
