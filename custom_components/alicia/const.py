@@ -24,6 +24,8 @@ HEALTH_CHECK_SECONDS: Final = 5
 SIGNAL_DEVICE_ADDED: Final = "alicia_device_added_{}"
 SIGNAL_DEVICE_UPDATE: Final = "alicia_device_update_{}_{}"
 SIGNAL_HUB_UPDATE: Final = "alicia_hub_update_{}"
+# A device said it is online (it may have missed, or been fed old, retained state).
+SIGNAL_DEVICE_ONLINE: Final = "alicia_device_online_{}"
 CONF_ANNOUNCE_VOLUME: Final = "announce_volume"
 CONF_ANNOUNCE_TTS: Final = "announce_tts"
 CONF_ALLOWED_ACTIONS: Final = "allowed_actions"

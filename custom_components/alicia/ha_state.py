@@ -23,9 +23,11 @@ from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
 )
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .bus.home import STATE_ATTRIBUTES, HaState
 from .bus.text import plain
+from .const import SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device_registry import alicia_id
 
@@ -75,6 +77,16 @@ class StatePublisher:
                 ar.EVENT_AREA_REGISTRY_UPDATED, self._area_renamed
             )
         )
+        # A device (a bridge, say) came online: it may hold an old copy of a state,
+        # retained by anyone on the broker; every state again, with a fresh time,
+        # is newer than any such copy.
+        self.hub.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_DEVICE_ONLINE.format(self.hub.entry.entry_id),
+                self._republish,
+            )
+        )
         self.hub.entry.async_on_unload(self._cancel_pending)
         # Without exposure settings (KeyError), nothing is published either.
         with contextlib.suppress(KeyError):
@@ -83,6 +95,12 @@ class StatePublisher:
                     self.hass, "conversation", self._exposure_changed
                 )
             )
+
+    @callback
+    def _republish(self) -> None:
+        """Every published state again, soon (one burst however many come online)."""
+        for entity_id in list(self._published):
+            self._schedule(entity_id)
 
     @callback
     def _exposure_changed(self) -> None:

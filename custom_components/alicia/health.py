@@ -9,9 +9,10 @@ import time
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .bus.payloads import Health, Heartbeat
-from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN
+from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
 
@@ -113,6 +114,9 @@ class HealthWatch:
         else:
             device.offline = False
             device.last_seen = time.monotonic()
+            async_dispatcher_send(
+                hub.hass, SIGNAL_DEVICE_ONLINE.format(hub.entry.entry_id)
+            )
         hub.device_changed(device.device_id)
 
     @callback

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from .helpers import LIGHT, SENSOR, register, setup_alicia
+from .helpers import LIGHT, SENSOR, register, send, setup_alicia
 
 
 def states(mqtt_mock: MqttMockHAClient, entity_id: str) -> list[dict[str, Any]]:
@@ -143,4 +143,34 @@ async def test_a_state_names_the_alicia_device_it_comes_from(
     # Behind the hall light: its hub's id.
     temperature = lights["kitchen_sensor_temperature"]
     assert states(mqtt_mock, temperature)[-1]["device"] == "hall_light"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_device_coming_online_gets_every_state_again(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Sent with a fresh time: an old copy retained by anyone on the broker is older."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    hass.states.async_set("lock.front", "locked", {"friendly_name": "Front door"})
+    async_expose_entity(hass, "conversation", "lock.front", True)
+    entry = await setup_alicia(hass, {"approval": "auto"})
+    await register(hass, SENSOR)
+    assert len(states(mqtt_mock, "lock.front")) == 1
+    await send(
+        hass,
+        "alicia/devices/kitchen_sensor/status",
+        "kitchen_sensor",
+        {"state": "online"},
+    )
+    await send(
+        hass,
+        "alicia/devices/kitchen_sensor/status",
+        "kitchen_sensor",
+        {"state": "online"},
+    )
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    again = states(mqtt_mock, "lock.front")
+    assert len(again) == 2  # one burst, however many say online
+    assert again[-1]["state"] == "locked"
     assert await hass.config_entries.async_unload(entry.entry_id)
