@@ -160,7 +160,12 @@ class BusLink:
         """
         sender = echo(err.envelope, self.prefix)
         source = sender.source
-        if not self._mistakes.allow(source or "\x00unknown"):
+        authentic = self._on_its_authority(topic, err.envelope, source)
+        # A sender's own budget only on its own word: mistakes forged in an approved
+        # device's name share one budget, and cannot silence the device's answers.
+        if not self._mistakes.allow(
+            source if authentic and source else "\x00unverified"
+        ):
             return
         if not self._all_mistakes.allow("\x00all"):
             return
@@ -171,7 +176,7 @@ class BusLink:
             topic, err, err.code,
         )  # fmt: skip
         target = f"{self.prefix}/system/errors"
-        if sender.reply_to and self._on_its_authority(topic, err.envelope, source):
+        if sender.reply_to and authentic:
             target = sender.reply_to
         answer = self.message(
             source or "broadcast", "response", error_payload(err.code, str(err)) | {"topic": topic},

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from alicia_bus.signing import KeyPair
 from tests.integration.helpers import message
@@ -37,3 +40,27 @@ async def test_a_forged_flood_in_a_devices_name_does_not_starve_it(
     assert counts["rate_limited"] == 0
     await data(hass, VICTIM, VICTIM, keys[VICTIM], 21.5)
     assert victim_temperature(entry) == 21.5
+
+
+async def test_forged_mistakes_in_a_devices_name_do_not_silence_its_answers(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    topic = f"alicia/devices/{VICTIM}/data"
+    wrong = {"message_type": "shout"}  # no such type: the message cannot be read
+    for _ in range(20):  # unsigned, in the victim's name
+        publish(hass, topic, message(VICTIM, {"values": {}}, topic=topic, **wrong))
+    await hass.async_block_till_done()
+    genuine = json.loads(
+        message(VICTIM, {"values": {}}, key=keys[VICTIM], topic=topic, **wrong)
+    )
+    publish(hass, topic, json.dumps(genuine))
+    await hass.async_block_till_done()
+    answers = [
+        json.loads(call.args[1])
+        for call in mqtt_mock.async_publish.call_args_list
+        if b'"correlation_id"' in call.args[1]
+    ]
+    assert genuine["message_id"] in [a.get("correlation_id") for a in answers]
