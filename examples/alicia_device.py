@@ -23,6 +23,7 @@ import json
 import math
 from pathlib import Path
 import random
+import secrets
 import sys
 import threading
 import time
@@ -223,7 +224,10 @@ def run(args: argparse.Namespace) -> None:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device.device_id)
     if args.username:
         client.username_pw_set(args.username, args.password)
-    offline = device.envelope("event", {"state": "offline"})
+    # The will is signed now but sent by the broker when we are gone: HA takes it,
+    # though old by then, because it names this connection's session.
+    session = secrets.token_hex(8)
+    offline = device.envelope("event", {"state": "offline", "session": session})
     client.will_set(
         topics["status"], device.seal(topics["status"], offline), qos=1, retain=True
     )
@@ -247,7 +251,7 @@ def run(args: argparse.Namespace) -> None:
             return
         client.subscribe([(topics["hub"], 1), (topics["command"], 1)])
         publish("register", "event", device.registration(), retain=True)
-        publish("status", "event", {"state": "online"}, retain=True)
+        publish("status", "event", {"state": "online", "session": session}, retain=True)
         publish("data", "event", {"values": device.values()})
         print(
             f"{device.device_id}: registered; waiting for approval in Home Assistant",

@@ -21,6 +21,8 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from alicia_bus.vocabulary import Vocabulary
+
 _LOGGER = logging.getLogger(__name__)
 # How alike a heard span and a known name (or word) must be (1 - edits / longer
 # length), and by how much the best correction must beat the next (a tie is never
@@ -46,6 +48,11 @@ class HomeNames:
     entities: tuple[tuple[str, str], ...] = ()
     areas: tuple[str, ...] = ()
     floors: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, vocabulary: Vocabulary) -> HomeNames:
+        """What HA's vocabulary says the home's sentences may name."""
+        return cls(vocabulary.entities, vocabulary.areas, vocabulary.floors)
 
     def __bool__(self) -> bool:
         """Whether there is anything to name."""

@@ -75,6 +75,8 @@ class AliciaDevice:
     last_seen: float | None = None
     # It said "offline" on its status topic.
     offline: bool = False
+    # The connection its newest online message named: its last will names it too.
+    session: str | None = None
     # Reported unavailable (alicia_device_offline fired), until it is back.
     away: bool = False
     # Its HA device and entities exist in this run.

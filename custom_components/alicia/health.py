@@ -11,7 +11,11 @@ from homeassistant.core import callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
+from .bus.envelope import Envelope
+from .bus.errors import SecurityError
 from .bus.payloads import Health, Heartbeat
+from .bus.signing import verify
+from .bus.status import Status
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
@@ -101,23 +105,51 @@ class HealthWatch:
 
     @callback
     def on_status(self, message: ReceiveMessage) -> None:
-        """Online / offline from the device (or the broker, as its will)."""
+        """Online / offline from the device (or the broker, as its last will)."""
         hub = self.hub
         device = hub.devices.get(message.topic.split("/")[-2])
-        if device is None or (read := hub.link.read(message)) is None:
+        if device is None or (read := hub.link.read(message, secure=False)) is None:
+            return
+        status = Status.parse(read.payload)
+        if not self._current_will(device, message.topic, read, status) and not (
+            hub.link.admit(message, read, hub.key_of(read.source))
+        ):
             return
         if not device.speaks_for(read.source):
             hub.link.counters.collisions += 1
             return
-        if read.payload.get("state") == "offline":
-            device.offline = True
-        else:
+        if status.online:
             device.offline = False
+            device.session = status.session
             device.last_seen = time.monotonic()
             async_dispatcher_send(
                 hub.hass, SIGNAL_DEVICE_ONLINE.format(hub.entry.entry_id)
             )
+        else:
+            device.offline = True
+            device.session = None  # a will counts once
         hub.device_changed(device.device_id)
+
+    def _current_will(
+        self, device: AliciaDevice, topic: str, read: Envelope, status: Status
+    ) -> bool:
+        """A signed last will of the device's current connection, sent late by the broker.
+
+        Signed when the device connected, it is older than the replay window allows;
+        it counts when its signature is the device's and its session is the one the
+        device's newest (fresh, admitted) online message named. An old will replayed
+        names an old session; the current one counts once.
+        """
+        key = self.hub.key_of(device.device_id)
+        if status.online or not status.session or status.session != device.session:
+            return False
+        if key is None or read.source != device.device_id:
+            return False
+        try:
+            verify(topic, read.raw, key)
+        except SecurityError:
+            return False
+        return True
 
     @callback
     def check(self, _now: datetime | None = None) -> None:

@@ -15,8 +15,8 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.debounce import Debouncer
 
-from .bus.payloads import Vocabulary
 from .bus.text import plain
+from .bus.vocabulary import Vocabulary
 from .context import HubContext
 
 _LOGGER = logging.getLogger(__name__)

@@ -139,7 +139,7 @@ async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, 
             password=MQTT_USER[1],
         ) as client:
             status = await client.wait_for(
-                lambda m: m["payload"] == {"state": "online"}, limit=120
+                lambda m: m["payload"].get("state") == "online", limit=120
             )
             check(
                 True,

@@ -46,7 +46,7 @@ async def test_registration_status_and_heartbeat(bus: Bus) -> None:
         status = await client.wait_for(
             lambda m: True, topic="alicia/devices/bridge-a/status"
         )
-        assert status["payload"] == {"state": "online"}
+        assert status["payload"]["state"] == "online"
 
         heartbeat = await client.wait_for(
             lambda m: True, topic="alicia/system/health/heartbeat"

@@ -92,17 +92,20 @@ async def test_credentials_and_last_will(tmp_path: Path, xai: FakeXai) -> None:
             "--mqtt-username", "alicia", "--mqtt-password", "s3cret-bridge",
         )  # fmt: skip
         try:
-            assert await retained_status(
+            online = await retained_status(
                 broker.port, "bridge-auth", username="watcher", password="w"
-            ) == {"state": "online"}
+            )
+            assert online["state"] == "online"
             assert "s3cret-bridge" not in bridge.log.read_text()
         finally:
             bridge.process.kill()  # no goodbye: the broker must publish the will
             bridge.process.wait()
         await asyncio.sleep(0.5)
-        assert await retained_status(
+        will = await retained_status(
             broker.port, "bridge-auth", username="watcher", password="w"
-        ) == {"state": "offline"}
+        )
+        # The will names the session the online message named (docs/protocol.md).
+        assert will == {"state": "offline", "session": online["session"]}
     finally:
         broker.stop()
 
@@ -155,7 +158,7 @@ async def test_tls(tmp_path: Path, xai: FakeXai) -> None:
             status = await retained_status(
                 broker.port, "bridge-tls", tls_context=context
             )
-            assert status == {"state": "online"}
+            assert status["state"] == "online"
         finally:
             bridge.stop()
     finally:

@@ -8,8 +8,8 @@ import pytest
 
 from alicia_bus.audio import encode_audio
 from alicia_bus.envelope import new_message
-from alicia_bus.payloads import Vocabulary
 from alicia_bus.signing import KeyPair
+from alicia_bus.vocabulary import Vocabulary
 from tests.bus.client import bus_client, publish_hub_key
 from tests.bus.conftest import Bus
 from tests.wyoming.client import TtsAudio

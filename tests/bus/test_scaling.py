@@ -34,7 +34,7 @@ async def test_two_bridges_answer_each_request_once(
         ) as client:
             for name in ("bridge-a", "bridge-b"):
                 await client.wait_for(
-                    lambda m: m["payload"] == {"state": "online"},
+                    lambda m: m["payload"]["state"] == "online",
                     topic=f"alicia/devices/{name}/status",
                 )
             requests = [
@@ -86,7 +86,7 @@ async def test_broker_restart_loses_no_request(
         async with bus_client(
             mosquitto.port, "alicia/devices/bridge-r/status"
         ) as client:
-            await client.wait_for(lambda m: m["payload"] == {"state": "online"})
+            await client.wait_for(lambda m: m["payload"]["state"] == "online")
         assert (await client_request(mosquitto.port, "Before?")).startswith(
             "You asked: Before?"
         )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from alicia_bus.errors import ProtocolError
-from alicia_bus.payloads import MAX_PHRASES, Vocabulary
+from alicia_bus.vocabulary import MAX_PHRASES, Vocabulary
 
 
 def test_a_vocabulary_reads_back_as_built() -> None:

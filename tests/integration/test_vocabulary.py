@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.alicia.bus.payloads import Vocabulary
+from custom_components.alicia.bus.vocabulary import Vocabulary
 
 from .helpers import setup_alicia
 

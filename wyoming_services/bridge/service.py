@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import json
 import logging
 from pathlib import Path
+import secrets
 from typing import Any
 
 import aiomqtt
@@ -20,9 +21,10 @@ from alicia_bus.envelope import (
 )
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.home import HaCommand, HaState, is_entity_id
-from alicia_bus.payloads import Vocabulary
 from alicia_bus.policy import Mode
+from alicia_bus.status import Status
 from alicia_bus.topics import HUB_SOURCE, Kind, is_identifier, kind_of
+from alicia_bus.vocabulary import Vocabulary
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
 from wyoming_services.home_language import HomeNames
@@ -63,6 +65,7 @@ class Bridge:
         self._pool = TaskPool()
         self._client: aiomqtt.Client | None = None
         self._stopping = asyncio.Event()
+        self._session = secrets.token_hex(8)
         self._grace = 0.0
         key_file = Path(
             settings.security_key_file
@@ -96,7 +99,9 @@ class Bridge:
         return f"{self.prefix}/devices/{self.bridge_id}/status"
 
     def _status(self, state: str) -> bytes:
-        message = new_message(self.bridge_id, "event", {"state": state})
+        # The connection's session: HA takes our (old by then) signed will with it.
+        status = Status(state == "online", self._session)
+        message = new_message(self.bridge_id, "event", status.to_payload())
         return self.seal(self.status_topic, message)
 
     def seal(self, topic: str, message: dict[str, Any]) -> bytes:
@@ -209,6 +214,7 @@ class Bridge:
         )
 
     def _connect(self) -> aiomqtt.Client:
+        self._session = secrets.token_hex(8)
         will = aiomqtt.Will(
             self.status_topic, self._status("offline"), qos=1, retain=True
         )
@@ -317,12 +323,8 @@ class Bridge:
 
     def _take_vocabulary(self, message: Envelope) -> None:
         vocabulary = Vocabulary.parse(message.payload)  # parse() checked it already
-        names = HomeNames(vocabulary.entities, vocabulary.areas, vocabulary.floors)
-        self.engines.stt.set_vocabulary(vocabulary.phrases, names)
-        _LOGGER.info(
-            "STT vocabulary: %d phrases; home commands name %d entities, %d areas",
-            len(self.engines.stt.vocabulary), len(names.entities), len(names.areas),
-        )  # fmt: skip
+        self.engines.stt.set_vocabulary(vocabulary.phrases, HomeNames.of(vocabulary))
+        _LOGGER.info("STT vocabulary: %s", vocabulary.summary)
 
     def _take_state(self, message: Envelope) -> None:
         entity_id = message.topic.rsplit("/", 1)[-1]

@@ -8,11 +8,12 @@ import math
 from typing import Any
 
 from .errors import ProtocolError
+from .status import Status
 from .text import clean_text, excerpt, optional_text, required_text
 from .topics import Kind, is_identifier
+from .vocabulary import Vocabulary
 
 MAX_CAPABILITIES = 64
-MAX_PHRASES = 1000
 # Device metadata HA shows (device registry, UI): checked as names are.
 SHOWN_METADATA = ("manufacturer", "model", "version", "location", "serial")
 
@@ -286,74 +287,6 @@ class RouteRequest:
         )
 
 
-def _names(payload: dict[str, Any], name: str) -> tuple[str, ...]:
-    """An optional list of at most MAX_PHRASES names."""
-    values = payload.get(name, [])
-    if not isinstance(values, list) or len(values) > MAX_PHRASES:
-        raise ProtocolError(
-            "invalid_field",
-            f"payload.{name}: must be a list of at most {MAX_PHRASES} strings",
-        )
-    return tuple(
-        clean_text(value, f"payload.{name}[{i}]", longest=100)
-        for i, value in enumerate(values)
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Vocabulary:
-    """Names and phrases that speech-to-text should expect.
-
-    phrases: the names people say, most important first (what a prompt keeps);
-    entities (name, domain), areas and floors: what the home's command sentences
-    may name, as Home Assistant's own intents match them.
-    """
-
-    phrases: tuple[str, ...]
-    entities: tuple[tuple[str, str], ...] = ()
-    areas: tuple[str, ...] = ()
-    floors: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, payload: dict[str, Any]) -> Vocabulary:
-        """Validate."""
-        if "phrases" not in payload:
-            raise ProtocolError("missing_field", "payload.phrases is required")
-        entities = payload.get("entities", [])
-        if not isinstance(entities, list) or len(entities) > MAX_PHRASES:
-            raise ProtocolError(
-                "invalid_field",
-                f"payload.entities: must be a list of at most {MAX_PHRASES} "
-                "[name, domain] pairs",
-            )
-        pairs: list[tuple[str, str]] = []
-        for i, entity in enumerate(entities):
-            if not isinstance(entity, list) or len(entity) != 2:
-                raise ProtocolError(
-                    "invalid_field", f"payload.entities[{i}]: must be [name, domain]"
-                )
-            name = clean_text(entity[0], f"payload.entities[{i}][0]", longest=100)
-            domain = entity[1]
-            if not isinstance(domain, str) or not is_identifier(domain):
-                raise ProtocolError(
-                    "invalid_field", f"payload.entities[{i}][1]: must be a domain"
-                )
-            pairs.append((name, domain))
-        return cls(
-            _names(payload, "phrases"), tuple(pairs),
-            _names(payload, "areas"), _names(payload, "floors"),
-        )  # fmt: skip
-
-    def to_payload(self) -> dict[str, Any]:
-        """As published on voice/stt/vocabulary."""
-        return {
-            "phrases": list(self.phrases),
-            "entities": [list(pair) for pair in self.entities],
-            "areas": list(self.areas),
-            "floors": list(self.floors),
-        }
-
-
 @dataclass(frozen=True, slots=True)
 class Analytics:
     """A line for HA's logbook: what happened (a name), what to show, and the rest as data."""
@@ -374,7 +307,7 @@ class Analytics:
 
 type Payload = (
     Registration | Unregister | Heartbeat | AiRequest | TtsRequest | SttRequest
-    | RouteRequest | Vocabulary | Analytics
+    | RouteRequest | Vocabulary | Analytics | Status
 )  # fmt: skip
 
 MODELS: dict[Kind, Any] = {
@@ -387,6 +320,7 @@ MODELS: dict[Kind, Any] = {
     Kind.ROUTE: RouteRequest,
     Kind.VOCABULARY: Vocabulary,
     Kind.ANALYTICS: Analytics,
+    Kind.STATUS: Status,
 }
 
 
