@@ -26,7 +26,7 @@ _AT_LEAST = {
     "stt_beam_size": 1, "stt_cpu_threads": 0, "stt_workers": 0, "max_connections": 1,
     "rate_burst": 1, "tts_sentence_silence": 0, "bridge_heartbeat_interval": 1,
     "bridge_max_concurrent": 1, "grok_retries": 0, "grok_max_turns": 0,
-    "grok_max_conversations": 1,
+    "grok_max_conversations": 1, "tts_workers": 1,
 }  # fmt: skip
 _POSITIVE = ("stt_max_seconds", "idle_seconds", "tts_length_scale", "rate_limit",
              "tts_max_chars", "grok_timeout", "grok_max_tokens")  # fmt: skip
@@ -90,6 +90,9 @@ class Settings:
     tts_noise_w_scale: float = _option(0.8, "phoneme width noise")
     tts_sentence_silence: float = _option(0.2, "seconds of silence between sentences")
     tts_max_chars: int = _option(100_000, "longest text accepted for one request")
+    tts_workers: int = _option(
+        2, "speech pieces synthesized at once (each request one at a time)"
+    )
 
     grok_api_key: str = _option("", "xAI API key (never logged)", secret=True)
     grok_base_url: str = _option(

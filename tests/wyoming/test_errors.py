@@ -49,7 +49,7 @@ CASES: dict[str, tuple[list[Event], str]] = {
     ),
     "unknown voice": (
         [Synthesize(text="Hello.", voice=SynthesizeVoice(name="nl_NL-nobody")).event()],
-        "voice 'nl_NL-nobody' is not installed (installed: en_US-joe-medium)",
+        'voice "nl_NL-nobody" is not installed (installed: en_US-joe-medium)',
     ),
     "chunk before synthesize-start": (
         [SynthesizeChunk(text="Hello").event()],

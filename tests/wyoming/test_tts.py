@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from wyoming.audio import AudioChunk
+from wyoming.client import AsyncTcpClient
+from wyoming.tts import Synthesize
 
 from tests.conftest import ServerProcess
 
-from .client import synthesize, transcribe
+from .client import host_port, synthesize, transcribe
 from .phrases import normalize
 
 pytestmark = pytest.mark.slow
@@ -77,3 +82,29 @@ async def test_unpunctuated_stream_is_spoken_in_bounded_pieces(
     )
     assert audio.events[-1] == "synthesize-stopped"
     assert audio.seconds > 30
+
+
+async def test_hello_is_spoken_while_another_client_has_100_000_unpunctuated_characters(
+    wyoming_server: ServerProcess,
+) -> None:
+    text = ("and then the quick brown fox jumps over the lazy dog " * 2000)[:100_000]
+    heard = 0.0  # seconds of the long request's audio, read as it comes
+
+    async def listen(client: AsyncTcpClient, first: asyncio.Event) -> None:
+        nonlocal heard
+        while (event := await client.read_event()) is not None:
+            if AudioChunk.is_type(event.type):
+                heard += len(AudioChunk.from_event(event).audio) / 2 / 22050
+                first.set()
+
+    async with AsyncTcpClient(*host_port(wyoming_server.uri)) as client:
+        await client.write_event(Synthesize(text=text).event())
+        first = asyncio.Event()
+        listening = asyncio.create_task(listen(client, first))
+        await asyncio.wait_for(first.wait(), 60)
+        hello = await asyncio.wait_for(synthesize(wyoming_server.uri, "Hello."), 60)
+        heard_by_then = heard
+        listening.cancel()  # the long request's client leaves: its synthesis stops
+    assert hello.seconds > 0.3
+    # The long text came piece by piece, and Hello did not wait for the rest of it.
+    assert heard_by_then < 40

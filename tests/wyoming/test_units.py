@@ -18,7 +18,8 @@ from wyoming_services.endpoint import SpeechTracker
 from wyoming_services.settings import Settings, SettingsError
 from wyoming_services.stt import SpeechToText, Transcription, _Decoder
 from wyoming_services.stt_session import SttSession
-from wyoming_services.tts import TextStream, TtsError, split_clauses, split_sentences
+from wyoming_services.tts import TextStream, TtsError
+from wyoming_services.tts_text import split_clauses, split_sentences
 
 from .clips import as_format, trimmed
 from .voices import speak
