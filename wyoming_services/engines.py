@@ -18,6 +18,7 @@ from wyoming.info import (
 )
 
 from . import __version__
+from .connections import Connections
 from .grok import Grok
 from .settings import Settings
 from .stt import SpeechToText
@@ -43,7 +44,7 @@ class Engines:
         self.stt = SpeechToText(settings)
         self.tts = TextToSpeech(settings)
         self.grok = Grok(settings)
-        self.connections = 0
+        self.connections = Connections(settings.max_connections)
 
     async def load(self) -> None:
         """Load speech-to-text first (a voice request needs it first), then the rest.

@@ -1,8 +1,9 @@
-"""Reading Wyoming events with limits of our own: the library's reader trusts the lengths it is sent."""
+"""Reading Wyoming events with limits of our own: sizes, depth and time; the library's reader trusts the lengths it is sent."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import json
 
 from wyoming.event import Event
@@ -16,8 +17,9 @@ MAX_DATA = 1024 * 1024
 # clients send tens of milliseconds at a time.
 MAX_PAYLOAD = 2 * 1024 * 1024
 MAX_DEPTH = 16
-# A connection that sends nothing for this long is closed.
+# How long the next event may be awaited, and how long one may take once begun.
 IDLE_SECONDS = 120.0
+FRAME_SECONDS = 10.0
 
 
 class FrameError(ValueError):
@@ -49,14 +51,26 @@ def _length(header: dict[str, object], name: str, limit: int) -> int:
 
 
 async def read_event(
-    reader: asyncio.StreamReader, idle: float = IDLE_SECONDS
+    reader: asyncio.StreamReader,
+    wait: float = IDLE_SECONDS,
+    frame: float = FRAME_SECONDS,
+    begun: Callable[[], None] | None = None,
 ) -> Event | None:
-    """The next event, None when the client is gone; FrameError when it breaks the rules."""
+    """The next event, None when the client is gone; begun() is called at its first byte.
+
+    TimeoutError when nothing begins within `wait` seconds; FrameError when the
+    event breaks the rules, or is not whole `frame` seconds after its first byte
+    (a peer dripping a byte at a time).
+    """
+    async with asyncio.timeout(wait):
+        first = await reader.read(1)
+    if not first:
+        return None
+    if begun is not None:
+        begun()
     try:
-        async with asyncio.timeout(idle):
-            line = await reader.readline()
-            if not line:
-                return None
+        async with asyncio.timeout(frame):
+            line = first if first == b"\n" else first + await reader.readline()
             if not line.endswith(b"\n"):
                 return None  # the connection ended mid-header
             header = _object(line, "the event header")
@@ -77,7 +91,9 @@ async def read_event(
                 await reader.readexactly(payload_length) if payload_length else None
             )
     except TimeoutError as err:
-        raise FrameError(f"nothing received for {idle:g} s") from err
+        raise FrameError(
+            f"an event took longer than {frame:g} s to arrive (frame_seconds)"
+        ) from err
     except asyncio.LimitOverrunError as err:
         raise FrameError("the event header is too long") from err
     except asyncio.IncompleteReadError:

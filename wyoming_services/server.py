@@ -9,6 +9,7 @@ import importlib.metadata
 import logging
 import os
 import signal
+import socket
 from urllib.parse import urlparse
 
 from wyoming.server import AsyncStdioServer
@@ -22,6 +23,12 @@ _LOGGER = logging.getLogger(__name__)
 # In-flight work gets this long at shutdown; the Supervisor kills a container 10 s
 # after asking it to stop, and s6 needs its own moment after us.
 STOP_GRACE = 5.0
+# Connections waiting to be accepted: with asyncio's 100, a burst of hostile
+# connections filled the queue and Home Assistant's waited seconds for a SYN retry.
+BACKLOG = 1024
+# The kernel's buffer for what a peer has not read yet. Left to grow (to 4 MiB on
+# Linux), it let each peer that never reads have 2,400 describe answers made for it.
+SEND_BUFFER = 64 * 1024
 
 BrokerLookup = Callable[[], Awaitable[Settings]]
 
@@ -35,15 +42,20 @@ async def listen(
     async def connection(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         await factory(reader, writer).run()
 
     parsed = urlparse(uri)
     if parsed.scheme == "tcp" and parsed.hostname and parsed.port:
-        return await asyncio.start_server(connection, parsed.hostname, parsed.port)
+        return await asyncio.start_server(
+            connection, parsed.hostname, parsed.port, backlog=BACKLOG
+        )
     if parsed.scheme == "unix":
         with contextlib.suppress(FileNotFoundError):
             os.unlink(parsed.path)  # a socket left by an earlier run
-        return await asyncio.start_unix_server(connection, parsed.path)
+        return await asyncio.start_unix_server(connection, parsed.path, backlog=BACKLOG)
     raise ValueError(
         f"cannot serve {uri}: use tcp://HOST:PORT, unix://PATH or stdio://"
     )

@@ -29,7 +29,8 @@ _AT_LEAST = {
     "grok_max_conversations": 1, "tts_workers": 1,
 }  # fmt: skip
 _POSITIVE = ("stt_max_seconds", "idle_seconds", "tts_length_scale", "rate_limit",
-             "tts_max_chars", "grok_timeout", "grok_max_tokens")  # fmt: skip
+             "tts_max_chars", "grok_timeout", "grok_max_tokens", "frame_seconds",
+             "session_seconds", "write_seconds")  # fmt: skip
 _CHOICES = {
     "security_mode": ("off", "verify", "enforce"),
     "grok_api": ("auto", "responses", "chat_completions"),
@@ -50,8 +51,20 @@ class Settings:
         "where to serve Wyoming: tcp://HOST:PORT, unix://PATH or stdio://",
     )
     log_level: str = _option("info", "debug, info, warning or error")
-    max_connections: int = _option(32, "Wyoming connections at once")
+    max_connections: int = _option(
+        32, "Wyoming connections at once; past it, a newcomer closes the least needed"
+    )
     idle_seconds: float = _option(120.0, "close a Wyoming connection silent this long")
+    frame_seconds: float = _option(
+        10.0, "longest one Wyoming event may take to arrive, from its first byte"
+    )
+    session_seconds: float = _option(
+        120.0,
+        "longest audio or text stream (audio-start to -stop, synthesize-start to -stop)",
+    )
+    write_seconds: float = _option(
+        20.0, "close a Wyoming connection that does not read our events for this long"
+    )
 
     stt_model: str = _option(
         "", "CTranslate2 Whisper model directory; empty = bundled tiny.en"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
 from typing import Any
@@ -17,138 +18,235 @@ from wyoming.asr import (
 )
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, write_event
 from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, NotHandled
 from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
-from wyoming.tts import (
-    Synthesize,
-    SynthesizeChunk,
-    SynthesizeStart,
-    SynthesizeStop,
-    SynthesizeStopped,
-)
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+from alicia_bus.text import excerpt
 
 from .audio import AudioFormatError, PcmFormat
 from .authority import wyoming_client
+from .connections import Peer
 from .engines import Engines
+from .event_fields import FieldError, Fields
 from .framing import FrameError, read_event
+from .speaking import Speaking
 from .stt import SttError
 from .stt_session import SttSession
-from .tts import TtsError, chunk_pcm
-from .voice import Speech, Unanswered, answer, listen
+from .tts import TtsError
+from .voice import Unanswered, answer, listen
 
 _LOGGER = logging.getLogger(__name__)
-_AUDIO_CHUNK_BYTES = 8192
+
+
+class NotReading(ConnectionError):
+    """The peer did not take our events within write_seconds."""
 
 
 class AliciaEventHandler(AsyncEventHandler):
-    """One client connection: describe, STT sessions and TTS requests."""
+    """One client connection: describe, STT sessions, TTS requests and questions."""
 
     def __init__(self, engines: Engines, *args: Any, **kwargs: Any) -> None:
         """Start idle."""
         super().__init__(*args, **kwargs)
         self.engines = engines
+        self.settings = engines.settings
+        self.peer = Peer(_address(self.writer), self._make_room, self._streaming)
         self._language: str | None = None
         self._stream_transcript = False
         self._stt: SttSession | None = None
-        self._stt_failed = False
-        self._speech: Speech | None = None
-        self._tts_started = False
-        self._tts_task: asyncio.Task[None] | None = None
-        self._tts_queue: asyncio.Queue[list[str] | None] | None = None
-        engines.connections += 1
+        self._stt_format: PcmFormat | None = None
+        self._stt_since = 0.0
+        self._counted = False
+        self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
 
     async def run(self) -> None:
-        """Events until the client leaves, with our framing limits, idle timeout and connection cap."""
+        """Events until the client leaves, within our framing limits, deadlines and connection cap."""
+        self.engines.connections.arrive(self.peer)
         try:
-            settings = self.engines.settings
-            if self.engines.connections > settings.max_connections:
-                await self._fail(
-                    "too-many-connections",
-                    f"more than {settings.max_connections} connections (max_connections)",
-                )
-                return
-            while True:
-                try:
-                    event = await read_event(self.reader, settings.idle_seconds)
-                except FrameError as err:
-                    await self._fail("bad-event", str(err))
+            while (event := await self._next_event()) is not None:
+                if not await self.handle_event(event):
                     return
-                if event is None or not await self.handle_event(event):
-                    return
+                # Events already buffered are read without a pause: let the other
+                # connections (and the listener's accepts) have their turn.
+                await asyncio.sleep(0)
+        except ConnectionError as err:
+            self._gone(err)
         finally:
             await self.disconnect()
-            self.writer.close()
+            self._hang_up()
+
+    async def _next_event(self) -> Event | None:
+        """The next event within the connection's deadlines; None once it is to close."""
+        settings = self.settings
+        streams = [self._stt_since] if self._stt is not None else []
+        streams += [self._speaking.since] if self._speaking.since is not None else []
+        if streams:
+            deadline = min(streams) + settings.session_seconds
+            late = f"a stream took longer than {settings.session_seconds:g} s (session_seconds)"
+        else:
+            deadline = self.peer.seen + settings.idle_seconds
+            late = f"nothing received for {settings.idle_seconds:g} s (idle_seconds)"
+        begun = None if self._counted else self._count_in
+        try:
+            return await read_event(
+                self.reader, deadline - time.monotonic(), settings.frame_seconds, begun
+            )
+        except TimeoutError:
+            await self._fail("timeout", late, logging.INFO)
+        except FrameError as err:
+            await self._fail("bad-event", str(err))
+        return None
+
+    async def write_event(self, event: Event) -> None:
+        """Send an event; a peer that does not take it within write_seconds is let go."""
+        seconds = self.settings.write_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                with self.peer.writing():
+                    await super().write_event(event)
+        except TimeoutError as err:
+            raise NotReading(
+                f"it read nothing for {seconds:g} s (write_seconds)"
+            ) from err
+        self.peer.saw()
 
     async def handle_event(self, event: Event) -> bool:
         """Dispatch one event; False closes the connection."""
         try:
-            return await self._dispatch(event)
+            with self.peer.at_work():
+                return await self._dispatch(event)
+        except FieldError as err:
+            return await self._fail("bad-event", str(err))
         except (SttError, AudioFormatError) as err:
             self.engines.stt.counters.errors += 1
             return await self._fail("stt-error", str(err))
         except TtsError as err:
             self.engines.tts.counters.errors += 1
             return await self._fail("tts-error", str(err))
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            # A known event with missing or mistyped fields (the library does not check).
-            return await self._fail(
-                "bad-event", f"malformed {event.type} event: {err!r}"
-            )
 
-    async def _fail(self, code: str, text: str) -> bool:
+    async def _fail(self, code: str, text: str, level: int = logging.WARNING) -> bool:
         """Tell the client; close, since HA's clients wait for a result otherwise."""
-        _LOGGER.warning("Refused request: %s", text)
+        _LOGGER.log(level, "Refused a request from %s: %s", self.peer.name, text)
         if self._stt is not None:
             self._stt.abort()
             self._stt = None
-        self._stt_failed = True
         with contextlib.suppress(ConnectionError, RuntimeError):  # the client is gone
             await self.write_event(Error(text=text, code=code).event())
         return False
 
-    async def _dispatch(self, event: Event) -> bool:
-        if Describe.is_type(event.type):
-            await self.write_event(self.engines.info().event())
-        elif Transcribe.is_type(event.type):
-            transcribe = Transcribe.from_event(event)
-            self._language = self.engines.stt.check_language(transcribe.language)
-            self._stream_transcript = bool(event.data.get("stream"))
-        elif AudioStart.is_type(event.type):
-            await self._audio_start(AudioStart.from_event(event))
-        elif AudioChunk.is_type(event.type):
-            if self._stt is None:
-                raise SttError("audio-chunk received before audio-start")
-            self._stt.add_audio(AudioChunk.from_event(event).audio)
-        elif AudioStop.is_type(event.type):
-            await self._audio_stop()
-        elif Transcript.is_type(event.type):
-            await self._handle(
-                Transcript.from_event(event), bool(event.data.get("stream"))
-            )
-        elif SynthesizeStart.is_type(event.type):
-            await self._synthesize_start(SynthesizeStart.from_event(event))
-        elif SynthesizeChunk.is_type(event.type):
-            await self._synthesize_chunk(SynthesizeChunk.from_event(event).text)
-        elif SynthesizeStop.is_type(event.type):
-            await self._synthesize_stop()
-        elif Synthesize.is_type(event.type):
-            # Inside a stream the client repeats the whole text for older servers.
-            if self._speech is None:
-                await self._synthesize(Synthesize.from_event(event))
+    def _gone(self, err: ConnectionError) -> None:
+        """The peer cut the connection or stopped reading: a normal end, one line."""
+        if isinstance(err, NotReading):
+            _LOGGER.info("Dropped %s: %s", self.peer.name, err)
+            self.writer.transport.abort()
         else:
-            _LOGGER.debug("Ignoring event %s", event.type)
+            _LOGGER.debug("%s cut the connection: %r", self.peer.name, err)
+
+    def _make_room(self, reason: str) -> None:
+        """Closed for a newcomer at the cap: told why, and let go."""
+        _LOGGER.debug("Closing %s: %s", self.peer.name, reason)
+        transport = self.writer.transport
+        if transport.get_write_buffer_size():  # it is not reading: nothing to tell
+            transport.abort()
+            return
+        encoded = io.BytesIO()
+        write_event(Error(text=reason, code="too-many-connections").event(), encoded)
+        self.writer.write(encoded.getvalue())
+        self._hang_up()
+
+    def _hang_up(self) -> None:
+        """Close once what is written is sent, or write_seconds from now at the latest."""
+        transport = self.writer.transport
+        if not transport.is_closing():
+            self.writer.close()
+            asyncio.get_running_loop().call_later(
+                self.settings.write_seconds, transport.abort
+            )
+
+    def _count_in(self) -> None:
+        """The peer has begun its first event: it takes a place under the cap."""
+        self._counted = True
+        self.engines.connections.admit(self.peer)
+
+    def _streaming(self) -> bool:
+        return self._stt is not None or self._speaking.since is not None
+
+    async def _speaking_failed(self, err: Exception) -> None:
+        if isinstance(err, TtsError):
+            self.engines.tts.counters.errors += 1
+            await self._fail("tts-error", str(err))
+            self._hang_up()
+        elif isinstance(err, ConnectionError):
+            self._gone(err)
+            self.writer.transport.abort()
+
+    async def _dispatch(self, event: Event) -> bool:
+        kind, fields = event.type, Fields.of(event)
+        if Describe.is_type(kind):
+            await self.write_event(self.engines.info().event())
+        elif Transcribe.is_type(kind):
+            fields.name("name")
+            fields.mapping("context")
+            self._stream_transcript = fields.flag("stream")
+            self._language = self.engines.stt.check_language(fields.language())
+        elif AudioStart.is_type(kind):
+            self._audio_start(self._audio_format(fields))
+        elif AudioChunk.is_type(kind):
+            self._audio_chunk(fields, event.payload or b"")
+        elif AudioStop.is_type(kind):
+            fields.optional_whole("timestamp")
+            await self._audio_stop()
+        elif Transcript.is_type(kind):
+            fields.conversation()
+            question = Transcript(
+                text=fields.text("text"),
+                language=fields.language(),
+                context=fields.mapping("context") or None,
+            )
+            await self._handle(question, fields.flag("stream"))
+        elif SynthesizeStart.is_type(kind):
+            fields.mapping("context")
+            await self._speaking.start(*fields.voice())
+        elif SynthesizeChunk.is_type(kind):
+            self._speaking.add(fields.text("text"))
+        elif SynthesizeStop.is_type(kind):
+            await self._speaking.stop()
+        elif Synthesize.is_type(kind):
+            fields.mapping("context")
+            await self._speaking.say(fields.text("text"), *fields.voice())
+        else:
+            _LOGGER.debug("Ignoring event %s", excerpt(kind))
+            return True  # not a sign of life: the idle clock runs on
+        self.peer.saw()
         return True
 
-    async def _audio_start(self, start: AudioStart) -> None:
+    @staticmethod
+    def _audio_format(fields: Fields) -> PcmFormat:
+        fields.optional_whole("timestamp")
+        return PcmFormat(
+            fields.whole("rate"), fields.whole("width"), fields.whole("channels")
+        )
+
+    def _audio_start(self, fmt: PcmFormat) -> None:
         if self._stt is not None:
             self._stt.abort()
-        self._stt = listen(
-            self.engines,
-            PcmFormat(start.rate, start.width, start.channels),
-            self._language,
-        )
+        self._stt = listen(self.engines, fmt, self._language)
+        self._stt_format = fmt
+        self._stt_since = time.monotonic()
+
+    def _audio_chunk(self, fields: Fields, audio: bytes) -> None:
+        if self._stt is None:
+            raise SttError("audio-chunk received before audio-start")
+        fmt = self._audio_format(fields)
+        if fmt != self._stt_format:
+            raise FieldError(
+                "audio-chunk: rate, width and channels must be audio-start's "
+                f"{_shape(self._stt_format)}, not {_shape(fmt)}"
+            )
+        self._stt.add_audio(audio)
 
     async def _audio_stop(self) -> None:
         session, self._stt = self._stt, None
@@ -202,81 +300,21 @@ class AliciaEventHandler(AsyncEventHandler):
             await self.write_event(HandledStop().event())
         await self.write_event(Handled(text=text, context=context).event())
 
-    async def _synthesize(self, request: Synthesize) -> None:
-        voice = request.voice
-        speech = Speech.start(
-            self.engines,
-            voice.name if voice else None,
-            voice.speaker if voice else None,
-        )
-        self._tts_started = False
-        await self._send_audio(speech, speech.sentences(request.text) + speech.rest())
-        await self._end_audio(speech)
-
-    async def _synthesize_start(self, start: SynthesizeStart) -> None:
-        voice = start.voice
-        if self._tts_task is not None:
-            # A new stream replaces an unfinished one: its worker must not leak.
-            self._tts_task.cancel()
-        self._speech = speech = Speech.start(
-            self.engines,
-            voice.name if voice else None,
-            voice.speaker if voice else None,
-        )
-        self._tts_started = False
-        # Synthesis runs beside reading, so text keeps arriving while audio is made.
-        self._tts_queue = asyncio.Queue()
-        self._tts_task = asyncio.create_task(self._tts_worker(speech, self._tts_queue))
-
-    async def _tts_worker(
-        self, speech: Speech, queue: asyncio.Queue[list[str] | None]
-    ) -> None:
-        while (sentences := await queue.get()) is not None:
-            await self._send_audio(speech, sentences)
-
-    async def _synthesize_chunk(self, text: str) -> None:
-        if self._speech is None or self._tts_queue is None:
-            raise TtsError("synthesize-chunk received before synthesize-start")
-        sentences = self._speech.sentences(text)
-        if sentences:
-            await self._tts_queue.put(sentences)
-
-    async def _synthesize_stop(self) -> None:
-        speech, queue, task = self._speech, self._tts_queue, self._tts_task
-        if speech is None or queue is None or task is None:
-            raise TtsError("synthesize-stop received before synthesize-start")
-        await queue.put(speech.rest())
-        await queue.put(None)
-        self._speech = self._tts_queue = self._tts_task = None
-        await task
-        await self._end_audio(speech)
-        await self.write_event(SynthesizeStopped().event())
-
-    async def _send_audio(self, speech: Speech, sentences: list[str]) -> None:
-        rate = speech.voice.sample_rate
-        async for pcm in speech.audio(sentences):
-            if not self._tts_started:
-                await self.write_event(
-                    AudioStart(rate=rate, width=2, channels=1).event()
-                )
-                self._tts_started = True
-            for piece in chunk_pcm(pcm, _AUDIO_CHUNK_BYTES):
-                await self.write_event(
-                    AudioChunk(rate=rate, width=2, channels=1, audio=piece).event()
-                )
-
-    async def _end_audio(self, speech: Speech) -> None:
-        if not self._tts_started:
-            # Empty text: still a well-formed, empty audio stream.
-            rate = speech.voice.sample_rate
-            await self.write_event(AudioStart(rate=rate, width=2, channels=1).event())
-        await self.write_event(AudioStop().event())
-        self._tts_started = False
-
     async def disconnect(self) -> None:
         """Drop what the connection held."""
-        self.engines.connections -= 1
+        self.engines.connections.leave(self.peer)
         if self._stt is not None:
             self._stt.abort()
-        if self._tts_task is not None:
-            self._tts_task.cancel()
+            self._stt = None
+        await self._speaking.cancel()
+
+
+def _shape(fmt: PcmFormat | None) -> str:
+    return f"({fmt.rate}, {fmt.width}, {fmt.channels})" if fmt else "(none)"
+
+
+def _address(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return "a local client"
