@@ -2,41 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from wyoming_services.bridge.replies import error_reply
-from wyoming_services.settings import Settings
-from wyoming_services.tts import VoiceInfo
-from wyoming_services.wyoming_handler import AliciaEventHandler
-
-
-async def test_a_new_speech_stream_stops_the_previous_one(tmp_path: Path) -> None:
-    voice = VoiceInfo("v", tmp_path, tmp_path, ["en"], 22050, [], "medium")
-
-    async def synthesize(*_: Any) -> Any:
-        if False:
-            yield b""
-
-    tts = SimpleNamespace(
-        resolve=lambda *_: (voice, None), synthesize=synthesize,
-        counters=SimpleNamespace(requests=0),
-    )  # fmt: skip
-    engines = SimpleNamespace(tts=tts, settings=Settings(), connections=0)
-    reader = asyncio.StreamReader()
-    handler = AliciaEventHandler(engines, reader, SimpleNamespace())  # type: ignore[arg-type]
-    start = SimpleNamespace(voice=None)
-    await handler._synthesize_start(start)  # type: ignore[arg-type]
-    first = handler._tts_task
-    await handler._synthesize_start(start)  # type: ignore[arg-type]
-    await asyncio.sleep(0)
-    assert first is not None
-    assert first.cancelled()  # not left waiting on its queue for ever
-    await handler.disconnect()
 
 
 @pytest.mark.parametrize(

@@ -49,12 +49,13 @@ async def test_forged_mistakes_in_a_devices_name_do_not_silence_its_answers(
     mqtt_mock: MqttMockHAClient,
 ) -> None:
     topic = f"alicia/devices/{VICTIM}/data"
-    wrong = {"message_type": "shout"}  # no such type: the message cannot be read
+    # No such message type: the message cannot be read.
     for _ in range(20):  # unsigned, in the victim's name
-        publish(hass, topic, message(VICTIM, {"values": {}}, topic=topic, **wrong))
+        text = message(VICTIM, {"values": {}}, "shout", topic=topic)
+        publish(hass, topic, text)
     await hass.async_block_till_done()
     genuine = json.loads(
-        message(VICTIM, {"values": {}}, key=keys[VICTIM], topic=topic, **wrong)
+        message(VICTIM, {"values": {}}, "shout", key=keys[VICTIM], topic=topic)
     )
     publish(hass, topic, json.dumps(genuine))
     await hass.async_block_till_done()
