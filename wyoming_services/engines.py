@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import fields
 import logging
 
 from wyoming.info import (
@@ -61,6 +62,12 @@ class Engines:
         """Release the engines' threads."""
         await asyncio.gather(self.stt.close(), self.tts.close(), self.grok.close())
 
+    def _endpointing(self) -> dict[str, bool]:
+        """Tell HA we end the turn ourselves (wyoming 1.8+ carries it; older not)."""
+        if "requires_external_vad" not in {f.name for f in fields(AsrProgram)}:
+            return {}
+        return {"requires_external_vad": not self.settings.stt_endpointing}
+
     def info(self) -> Info:
         """The describe answer, built from what is installed (models may still be loading)."""
         asr = AsrProgram(
@@ -81,6 +88,7 @@ class Engines:
                 )
             ],
             supports_transcript_streaming=True,
+            **self._endpointing(),
         )
         tts = TtsProgram(
             name="Alicia (Piper)",

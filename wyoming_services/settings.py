@@ -87,6 +87,11 @@ class Settings:
     stt_speculative: bool = _option(
         True, "start decoding when speech ends, before audio-stop arrives"
     )
+    stt_endpointing: bool = _option(
+        True,
+        "end a live speaker's turn on the server, by the quiet and what was said "
+        "(Home Assistant then runs no VAD of its own)",
+    )
     stt_home_commands: bool = _option(
         True,
         "recognise home commands against Home Assistant's sentences over the home's "

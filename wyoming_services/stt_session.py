@@ -11,6 +11,10 @@ import numpy as np
 from .audio import TARGET_RATE, Converter, Float32Array, PcmFormat
 from .endpoint import EndpointConfig, SpeechTracker
 from .stt import SpeechToText, SttError, Transcription
+from .turn_end import UNFINISHED_SECONDS, Said, quiet_needed
+
+# A live stream in which nothing was loud for this long has no command in it.
+NOTHING_SAID_SECONDS = 8.0
 
 
 @dataclass(slots=True)
@@ -70,6 +74,30 @@ class SttSession:
             and self._is_live()
         ):
             self._speculate()
+
+    def turn_over(self) -> bool:
+        """Whether a live speaker has finished, judged by the quiet and what they said.
+
+        Only for audio arriving as it is spoken (a burst ends at audio-stop), and
+        answered from the speculative decode of the speech so far, so the
+        transcript is ready the moment the turn is over.
+        """
+        if not self._is_live():
+            return False
+        tracker = self._tracker
+        if not tracker.may_have_speech:
+            return tracker.samples_seen >= NOTHING_SAID_SECONDS * TARGET_RATE
+        quiet = (tracker.samples_seen - tracker.loud_end) / TARGET_RATE
+        speculation = self._speculation
+        end = tracker.utterance_end(self._samples)
+        if speculation is None or speculation[0] != end:
+            return quiet >= UNFINISHED_SECONDS
+        if not speculation[1].done():
+            return False
+        if speculation[1].cancelled() or speculation[1].exception() is not None:
+            return quiet >= UNFINISHED_SECONDS
+        said = speculation[1].result()
+        return quiet >= quiet_needed(Said(said.text, said.intent is not None))
 
     def _is_live(self) -> bool:
         """Audio arriving about as fast as it plays; a burst is decoded once, at the end."""

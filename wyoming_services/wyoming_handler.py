@@ -57,6 +57,8 @@ class AliciaEventHandler(AsyncEventHandler):
         self._language: str | None = None
         self._stream_transcript = False
         self._stt: SttSession | None = None
+        # The server ended the speaker's turn itself: the rest of the stream is quiet.
+        self._turn_ended = False
         self._stt_format: PcmFormat | None = None
         self._stt_since = 0.0
         self._counted = False
@@ -195,10 +197,14 @@ class AliciaEventHandler(AsyncEventHandler):
         elif AudioStart.is_type(kind):
             self._audio_start(self._audio_format(fields))
         elif AudioChunk.is_type(kind):
-            self._audio_chunk(fields, event.payload or b"")
+            if not self._turn_ended:
+                self._audio_chunk(fields, event.payload or b"")
+                await self._end_turn_if_over()
         elif AudioStop.is_type(kind):
             fields.optional_whole("timestamp")
-            await self._audio_stop()
+            if not self._turn_ended:
+                await self._audio_stop()
+            self._turn_ended = False
         elif Transcript.is_type(kind):
             fields.conversation()
             question = Transcript(
@@ -231,6 +237,7 @@ class AliciaEventHandler(AsyncEventHandler):
         )
 
     def _audio_start(self, fmt: PcmFormat) -> None:
+        self._turn_ended = False
         if self._stt is not None:
             self._stt.abort()
         self._stt = listen(self.engines, fmt, self._language)
@@ -247,6 +254,12 @@ class AliciaEventHandler(AsyncEventHandler):
                 f"{_shape(self._stt_format)}, not {_shape(fmt)}"
             )
         self._stt.add_audio(audio)
+
+    async def _end_turn_if_over(self) -> None:
+        """Answer as soon as a live speaker has finished (HA then runs no VAD of its own)."""
+        if self.settings.stt_endpointing and self._stt and self._stt.turn_over():
+            self._turn_ended = True
+            await self._audio_stop()
 
     async def _audio_stop(self) -> None:
         session, self._stt = self._stt, None
