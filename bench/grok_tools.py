@@ -99,7 +99,7 @@ async def measure(uri: str, fake: FakeXai, runs: int) -> dict[str, list[float]]:
             one_request = await direct(model)
             fake.configure(first_token_delay=0.2, tool_calls=[READ])
             read, said = await ask(uri, "What is the temperature in the living room?")
-            assert "is 21.5 °C" in said, said
+            assert 'is "21.5 °C"' in said, said
             fake.configure(first_token_delay=0.2, tool_calls=[ACT])
             act, said = await ask(uri, "Turn off the kitchen light.")
             assert "done: light.turn_off on light.kitchen" in said, said

@@ -64,7 +64,7 @@ def test_find_by_area_domain_and_name() -> None:
     assert [e.entity_id for e in home.find(name="thermo")] == ["sensor.t"]
     (thermometer,) = home.find(domain="sensor")
     assert thermometer.line() == (
-        "sensor.t: Thermometer (temperature) in Living Room is 21 °C"
+        'sensor.t: "Thermometer" (temperature) in "Living Room" is "21 °C"'
     )
 
 

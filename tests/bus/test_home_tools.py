@@ -82,7 +82,7 @@ async def test_only_the_hubs_states_reach_the_model(
         xai.configure(tool_calls=[{"name": "list_entities", "arguments": {}}])
         answer = await ask(client, "What is going on at home?")
     assert "sensor.hall_temperature" in answer
-    assert "is 19" in answer
+    assert 'is "19"' in answer
     assert "lock.front" not in answer
     assert "alarm_control_panel" not in answer
     log = bridge.log.read_text()

@@ -156,7 +156,10 @@ async def test_a_question_about_a_sensor_is_answered_from_its_state(
                      "arguments": {"area": "living room", "domain": "sensor"}}]
     )  # fmt: skip
     answer = await say(assist, "What is the temperature in the living room?")
-    assert "Living room temperature (temperature) in Living room is 21.5 °C" in answer
+    assert (
+        '"Living room temperature" (temperature) in "Living room" is "21.5 °C"'
+        in answer
+    )
     asked = xai.responses_requests()[0]["body"]
     assert {t["name"] for t in asked["tools"]} == {"list_entities", "call_action"}
 

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+import json
 import logging
 import uuid
 
@@ -66,11 +67,21 @@ class EntityState:
         return self.entity_id.split(".", 1)[0]
 
     def line(self) -> str:
-        """One line for the model: id, name, area, state with its unit."""
-        where = f" in {self.area}" if self.area else ""
+        """One line for the model: id, name, area, state with its unit.
+
+        What devices and users wrote (names, areas, states) is quoted as JSON
+        strings: data for the model to read, never text that can break out of its
+        quotes and pose as an instruction.
+        """
+        where = f" in {_quoted(self.area)}" if self.area else ""
         unit = f" {self.unit}" if self.unit else ""
         kind = f" ({self.device_class})" if self.device_class else ""
-        return f"{self.entity_id}: {self.name}{kind}{where} is {self.state}{unit}"
+        said = _quoted(f"{self.state}{unit}")
+        return f"{self.entity_id}: {_quoted(self.name)}{kind}{where} is {said}"
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _words(text: str) -> str:
