@@ -104,7 +104,7 @@ async def main() -> None:
             "alicia/devices/bench-bridge/status",
         ) as client:
             await client.wait_for(
-                lambda m: m["payload"] == {"state": "online"}, limit=120
+                lambda m: m["payload"].get("state") == "online", limit=120
             )
             for _ in range(5):  # warm-up
                 await timed_request(

@@ -160,7 +160,7 @@ async def test_sigterm_stops_cleanly_and_says_offline(
             username="addons", password="from-supervisor",
         ) as client:  # fmt: skip
             status = await client.wait_for(lambda m: True, limit=10)
-        assert status["payload"] == {"state": "offline"}
+        assert status["payload"]["state"] == "offline"
     finally:
         if process.returncode is None:
             process.kill()

@@ -169,7 +169,7 @@ async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, 
             check(figures["stop_seconds"] < 10, "SIGTERM stops everything within 10 s",
                   f"{figures['stop_seconds']} s, exit {code}")  # fmt: skip
             offline = await client.wait_for(
-                lambda m: m["payload"] == {"state": "offline"}, limit=5
+                lambda m: m["payload"].get("state") == "offline", limit=5
             )
             check(
                 offline["source"] == status["source"],
