@@ -3,7 +3,7 @@
 Needs scripts/develop running. Saves integration.png, device.png and approval.png in a
 new temporary folder (printed), or in docs/images with --update-docs. --check also
 asserts what a user must see: the announce action's form with its target and fields,
-the approval dialog with the device's fingerprint, and an Alicia line in the logbook.
+the approval dialog (the device's fingerprint, or that it does not sign), and an Alicia line in the logbook.
 Whatever it changes in HA (the permit switch, a device waiting for approval) is put
 back as it was.
 """
@@ -189,17 +189,17 @@ async def check(page: Any, url: str, mqtt_port: int) -> None:
     for text in ("Says a message", "Add target", "Message", "Volume", "Language"):
         await page.locator(f"text={text} >> visible=true").first.wait_for(timeout=15000)
     print("check: the announce action shows its target and fields", file=sys.stderr)
-    # The approval card: the newcomer's fingerprint (unsigned: it says so).
+    # The approval card: the newcomer and whether it signs.
     await shows("/config/repairs", "Garage door sensor")
     await page.get_by_text("Garage door sensor", exact=False).first.click()
-    await page.locator("text=fingerprint >> visible=true").first.wait_for(timeout=15000)
-    print("check: the approval dialog shows the fingerprint", file=sys.stderr)
+    # The simulator's devices do not sign: the card says so plainly.
+    warning = "text=does not sign its messages >> visible=true"
+    await page.locator(warning).first.wait_for(timeout=15000)
+    print("check: the approval dialog says the device does not sign", file=sys.stderr)
     await page.keyboard.press("Escape")
     # Closing a dialog steps the browser's history back; a navigation made before
     # that has happened is undone by it (seen on a slow machine).
-    await page.locator("text=fingerprint >> visible=true").first.wait_for(
-        state="hidden", timeout=15000
-    )
+    await page.locator(warning).first.wait_for(state="hidden", timeout=15000)
     await page.wait_for_timeout(1000)
     # The logbook, open: a device's analytics event arrives as a line of its own.
     await shows("/logbook", "Activity")

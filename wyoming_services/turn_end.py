@@ -15,8 +15,10 @@ import re
 # Measured with the pause set (tests/wyoming/test_turn_end.py, bench/turn_end.py):
 # people pause up to ~0.9 s inside a command while they look for a name.
 COMPLETE_SECONDS = 0.3
-OPEN_SECONDS = 0.7
-UNFINISHED_SECONDS = 1.4
+# Longer than the longest such pause: a first half misheard as a sentence ("Open
+# the ..." heard as "Open that.") must not end the turn either.
+OPEN_SECONDS = 1.1
+UNFINISHED_SECONDS = 1.5
 # Words a finished sentence does not end on: articles, prepositions, conjunctions,
 # possessives, and the verbs that need an object ("on" and "off" may end one:
 # "turn the lights off").

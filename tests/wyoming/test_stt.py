@@ -72,7 +72,7 @@ async def test_speech_after_a_pause_is_decoded_again(
             first.pcm,
             # With Piper's own ~0.35 s of trailing quiet: long enough for a
             # speculative pass (0.3 s), shorter than the quiet that ends a turn
-            # which is no command of the home (0.7 s).
+            # which is no command of the home (1.1 s).
             silence(0.15, first.rate),
             second.pcm[int(0.3 * second.rate) * 2 :],  # without the fixture's lead-in
             silence(0.7, first.rate),
