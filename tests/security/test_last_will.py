@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.status import Status
 from tests.integration.helpers import message
 
 from .devices import VICTIM, publish
@@ -50,3 +51,14 @@ async def test_a_will_not_signed_by_the_device_does_nothing(
     await say(hass, forged)
     await say(hass, message(VICTIM, {"state": "offline", "session": "s2"}))
     assert not device.offline
+
+
+async def test_a_status_that_is_no_status_changes_nothing(
+    hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
+) -> None:
+    device, key = entry.runtime_data.devices[VICTIM], keys[VICTIM]
+    await say(hass, status(key, Status(True, "s2").to_payload()))
+    await say(hass, status(key, {"state": "sleeping"}))
+    await say(hass, status(key, {"state": "offline", "session": "Not an id!"}))
+    assert not device.offline
+    assert device.session == "s2"
