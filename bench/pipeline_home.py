@@ -1,0 +1,300 @@
+"""The home bench/pipeline.py runs in: a real HA in a temporary folder, its entities, areas, Wyoming entries and pipelines."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from dev_bootstrap import Bootstrap, form_answers
+
+# (domain, object id, name, area): template entities backed by hidden input_booleans.
+ENTITIES = [
+    ("light", "kitchen_light", "Kitchen light", "Kitchen"),
+    ("light", "desk_lamp", "Desk lamp", "Office"),
+    ("light", "bedroom_lamp", "Bedroom lamp", "Bedroom"),
+    ("light", "porch_light", "Porch light", None),
+    ("switch", "coffee_maker", "Coffee maker", "Kitchen"),
+]
+# (sentence, entity id, state it must have after the run; it starts in the other one).
+COMMANDS = [
+    ("Turn on the kitchen light.", "light.kitchen_light", "on"),
+    ("Turn off the desk lamp.", "light.desk_lamp", "off"),
+    ("Turn on the coffee maker.", "switch.coffee_maker", "on"),
+    ("Turn off the lights in the bedroom.", "light.bedroom_lamp", "off"),
+    ("Turn on the porch light.", "light.porch_light", "on"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def configuration(port: int, http_in_yaml: bool) -> str:
+    """configuration.yaml: only what the pipeline needs, no integration that reaches the internet."""
+    http = f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
+    booleans = "".join(
+        f"  {oid}_state:\n    name: {oid} state\n" for _, oid, _, _ in ENTITIES
+    )
+    templates = ""
+    for domain in ("light", "switch"):
+        templates += f"  - {domain}:\n"
+        for d, oid, name, _ in ENTITIES:
+            if d != domain:
+                continue
+            flag = f"input_boolean.{oid}_state"
+            templates += (
+                f"      - name: {name}\n        unique_id: bench_{oid}\n"
+                f"        state: \"{{{{ is_state('{flag}', 'on') }}}}\"\n"
+                f"        turn_on:\n          - action: input_boolean.turn_on\n"
+                f"            target: {{entity_id: {flag}}}\n"
+                f"        turn_off:\n          - action: input_boolean.turn_off\n"
+                f"            target: {{entity_id: {flag}}}\n"
+            )
+    return (
+        "homeassistant:\n  name: Pipeline bench\n  unit_system: metric\n  time_zone: UTC\n"
+        f"  country: DE\n  currency: EUR\n  internal_url: http://127.0.0.1:{port}\n"
+        + (http if http_in_yaml else "")
+        + "frontend:\nconfig:\nassist_pipeline:\nconversation:\ntts:\n"
+        + "logger:\n  default: warning\n"
+        + f"input_boolean:\n{booleans}template:\n{templates}"
+    )
+
+
+@dataclass
+class HomeAssistant:
+    """A real HA started from .venv in its own config folder."""
+
+    folder: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    api: Bootstrap | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        """Write the config folder and start HA (its HTTP settings where this HA keeps them)."""
+        storage = self.folder / ".storage"
+        storage.mkdir(parents=True, exist_ok=True)
+        store = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "dev_http_store.py"), str(storage), str(self.port)],
+            check=False,
+        )  # fmt: skip
+        (self.folder / "configuration.yaml").write_text(
+            configuration(self.port, store.returncode != 0)
+        )
+        (storage / "onboarding").write_text(
+            '{"version": 4, "minor_version": 1, "key": "onboarding", '
+            '"data": {"done": ["core_config", "analytics", "integration"]}}'
+        )
+        return subprocess.Popen(
+            [sys.executable, "-m", "homeassistant", "--config", ".", "--skip-pip"],
+            cwd=self.folder,
+            stdout=(self.folder / "ha.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    async def start(self) -> Bootstrap:
+        self.process = self._launch()
+        async with aiohttp.ClientSession() as session:
+            for _ in range(480):
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"HA exited; see {self.folder}/ha.log")
+                try:
+                    async with session.get(f"{self.url}/manifest.json") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.5)
+        self.api = Bootstrap(self.url, self.folder / "credentials.json")
+        await self.api.login()
+        return self.api
+
+    async def stop(self) -> None:
+        if self.api is not None:
+            await self.api.close()
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+async def wyoming_entry(api: Bootstrap, port: int) -> dict[str, str]:
+    """A wyoming config entry through HA's config flow; its entities by domain (stt, tts)."""
+    result = await api._json(
+        "POST", "/api/config/config_entries/flow", {"handler": "wyoming"}
+    )
+    body = form_answers(
+        result.get("data_schema", []), {"host": "127.0.0.1", "port": port}
+    )
+    result = await api._json(
+        "POST", f"/api/config/config_entries/flow/{result['flow_id']}", body
+    )
+    if result["type"] != "create_entry":
+        raise RuntimeError(f"wyoming flow for port {port}: {result}")
+    entry_id = result["result"]["entry_id"]
+    for _ in range(100):
+        (entities,) = await api.websocket({"type": "config/entity_registry/list"})
+        found = {
+            e["entity_id"].split(".")[0]: e["entity_id"]
+            for e in entities
+            if e.get("config_entry_id") == entry_id
+        }
+        if found:
+            return found
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"no entities for the wyoming entry on port {port}")
+
+
+async def furnish(api: Bootstrap) -> None:
+    """Areas for the entities, and the entities exposed to Assist."""
+    (known,) = await api.websocket({"type": "config/area_registry/list"})
+    areas = {a["name"]: a["area_id"] for a in known}  # onboarding made some
+    for *_, area in ENTITIES:
+        if area and area not in areas:
+            (created,) = await api.websocket(
+                {"type": "config/area_registry/create", "name": area}
+            )
+            areas[area] = created["area_id"]
+    ids = [f"{d}.{oid}" for d, oid, _, _ in ENTITIES]
+    for (_, _, _, area), entity_id in zip(ENTITIES, ids, strict=True):
+        if area:
+            await api.websocket(
+                {
+                    "type": "config/entity_registry/update",
+                    "entity_id": entity_id,
+                    "area_id": areas[area],
+                }
+            )
+    await api.websocket(
+        {"type": "homeassistant/expose_entity", "assistants": ["conversation"],
+         "entity_ids": ids, "should_expose": True}
+    )  # fmt: skip
+
+
+async def pipeline(api: Bootstrap, name: str, stt: str, tts: str, agent: str) -> str:
+    """An Assist pipeline of these engines and agent; its id."""
+    (created,) = await api.websocket({
+        "type": "assist_pipeline/pipeline/create", "name": name, "language": "en",
+        "conversation_engine": agent, "conversation_language": "en",
+        "stt_engine": stt, "stt_language": "en",
+        "tts_engine": tts, "tts_language": "en_US", "tts_voice": "en_US-joe-medium",
+        "wake_word_entity": None, "wake_word_id": None, "prefer_local_intents": False,
+    })  # fmt: skip
+    pipeline_id: str = created["id"]
+    return pipeline_id
+
+
+async def set_state(api: Bootstrap, entity_id: str, state: str) -> None:
+    """Put an entity in a state through its backing input_boolean."""
+    flag = f"input_boolean.{entity_id.split('.', 1)[1]}_state"
+    await api._json(
+        "POST", f"/api/services/input_boolean/turn_{state}", {"entity_id": flag}
+    )
+
+
+async def state_of(api: Bootstrap, entity_id: str) -> str:
+    answer = await api._json("GET", f"/api/states/{entity_id}")
+    return str(answer["state"])
+
+
+def start_server(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """A Wyoming server on TCP (HA reaches it there); nothing downloads: offline and local files only."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.Popen(
+        argv, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env
+    )
+
+
+async def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], limit: float = 180
+) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server for port {port} exited")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+TYPE = re.compile(rb'"type":\s*"([a-z-]+)"')
+
+
+@dataclass
+class Relay:
+    """A TCP relay in front of a Wyoming server: when each event type first passed, per connection and direction."""
+
+    target: int
+    port: int = field(default_factory=free_port)
+    # (time, connection number, "to" server or "from" server, event type)
+    seen: list[tuple[float, int, str, str]] = field(default_factory=list)
+    _count: int = 0
+
+    async def start(self) -> asyncio.Server:
+        return await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self._count += 1
+        number = self._count
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        await asyncio.gather(
+            self._pump(reader, up_writer, number, "to"),
+            self._pump(up_reader, writer, number, "from"),
+            return_exceptions=True,
+        )
+
+    async def _pump(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        number: int,
+        way: str,
+    ) -> None:
+        firsts: set[str] = set()
+        tail = b""
+        try:
+            while data := await reader.read(65536):
+                now = time.perf_counter()
+                writer.write(data)
+                for match in TYPE.finditer(tail + data):
+                    kind = match.group(1).decode()
+                    if kind not in firsts:
+                        firsts.add(kind)
+                        self.seen.append((now, number, way, kind))
+                tail = data[-48:]
+                await writer.drain()
+        finally:
+            writer.close()
+
+    def first(self, began: float, way: str, kinds: set[str]) -> float | None:
+        """When one of these event types first passed this way since `began`."""
+        return next(
+            (t for t, _, w, k in self.seen if t >= began and w == way and k in kinds),
+            None,
+        )
