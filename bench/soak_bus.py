@@ -211,8 +211,9 @@ async def soak(stack: Stack, devices: Requester, count: int, calm: bool) -> None
         mine = [(m, a) for m, a in zip(messages, attempts, strict=True)
                 if (m["message_id"] in signed) == wanted]  # fmt: skip
         lost = sum(1 for _, a in mine if a == 0)
-        # Two answers are two responses of the bridge; the same response twice is
-        # the broker redelivering it (QoS 1 after a kill -9), counted apart.
+        # Two answers are two response messages (two message ids); copies of one
+        # response (the broker's QoS 1 redelivery after a kill -9, or the bridge's
+        # kept answer sent again to a retry) are taken once, counted apart.
         sent = [
             {a["message_id"] for a in devices.answers[m["message_id"]]} for m, _ in mine
         ]
@@ -229,7 +230,7 @@ async def soak(stack: Stack, devices: Requester, count: int, calm: bool) -> None
         retried = sum(1 for _, a in mine if a > 1)
         print(f"  {kind}: {len(mine)} sent, {lost} never answered, {twice} answered "
               f"twice, {retried} needed a retry, errors {dict(errors) or 'none'}; "
-              f"{again} answers delivered again by the broker")  # fmt: skip
+              f"{again} copies of an answer taken once (same message_id)")  # fmt: skip
     texts = Counter(
         r["body"]["messages"][-1]["content"]
         for r in stack.fake.chat_requests()

@@ -24,7 +24,8 @@ class Answering:
     """Requests served once each, a bounded number at a time; answers kept for retries.
 
     A requester re-sends the same message until it is answered (docs/protocol.md):
-    a copy never runs the request again, it gets the answer kept for it.
+    a copy never runs the request again, it gets the answer kept for it, as the
+    same response message (its message_id), so the requester can take it once.
     """
 
     def __init__(
@@ -71,7 +72,9 @@ class Answering:
             self.counters.duplicates += 1
             return
         try:
-            await self._publish(kept.topic, self._response(request, kept.payload))
+            await self._publish(
+                kept.topic, self._response(request, kept.payload, kept.message_id)
+            )
         except aiomqtt.MqttError as err:
             _LOGGER.warning("Answer to %s not sent again: %s", request.message_id, err)
             return
@@ -107,9 +110,10 @@ class Answering:
         # Kept before it is sent: a broker that dies with it (before or after its
         # PUBACK) loses it, and the requester's retry must find it.
         pool = self.kept if authority.may_act else self.kept_for_guests
-        pool.keep(key, topic, payload)
+        response = self._response(request, payload)
+        pool.keep(key, topic, payload, response["message_id"])
         try:
-            await self._publish(topic, self._response(request, payload))
+            await self._publish(topic, response)
         except aiomqtt.MqttError as err:
             _LOGGER.warning(
                 "Answer to %s not sent (%s); kept for the requester's retry",
@@ -119,8 +123,17 @@ class Answering:
             pool.sent(key)
         return True
 
-    def _response(self, request: Envelope, payload: dict[str, Any]) -> dict[str, Any]:
-        return new_message(
+    def _response(
+        self, request: Envelope, payload: dict[str, Any], message_id: str | None = None
+    ) -> dict[str, Any]:
+        """The response message; a copy of a kept answer keeps the first one's message_id."""
+        response = new_message(
             self.bridge_id, "response", payload,
             destination=request.source, correlation_id=request.message_id,
         )  # fmt: skip
+        if message_id is not None:
+            # The bridge cannot know whether the broker kept the first copy (a PUBACK
+            # lost with a kill -9): the requester takes one message per id, so two
+            # copies of one answer are one answer (docs/protocol.md, "Delivery").
+            response["message_id"] = message_id
+        return response

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import json
 import time
 from typing import Any
+import uuid
 
 # Messages being handled at once (a count, and their bytes: audio requests are large).
 MAX_TASKS = 256
@@ -104,6 +105,8 @@ class KeptAnswer:
     payload: dict[str, Any]
     size: int
     until: float
+    # The response's message_id: every copy sent has it, so the requester takes one.
+    message_id: str
     # When it last reached the broker (None: it has not).
     sent: float | None = None
     resends: int = 0
@@ -129,8 +132,14 @@ class KeptAnswers:
         """An answer to key is kept (it may have expired since)."""
         return key in self._kept
 
-    def keep(self, key: RequestKey, topic: str, payload: dict[str, Any]) -> None:
-        """Keep an answer not sent yet; the requester's own oldest go first past its share."""
+    def keep(
+        self,
+        key: RequestKey,
+        topic: str,
+        payload: dict[str, Any],
+        message_id: str | None = None,
+    ) -> None:
+        """Keep an answer not sent yet (its response's message_id); the requester's own oldest go first past its share."""
         size = len(json.dumps(payload))
         if size > MAX_KEPT_BYTES_PER_SOURCE:
             return
@@ -143,8 +152,9 @@ class KeptAnswers:
         ):
             self._forget(mine.pop(0))
         self._kept[key] = KeptAnswer(
-            topic, payload, size, time.monotonic() + KEEP_SECONDS
-        )
+            topic, payload, size, time.monotonic() + KEEP_SECONDS,
+            message_id or str(uuid.uuid4()),
+        )  # fmt: skip
         self._by_source[source] = [*mine, key]
         self.size += size
         self._expire()
