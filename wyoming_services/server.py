@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from wyoming.server import AsyncStdioServer
 
 from .bridge import Bridge
+from .bridge.liveness import WyomingProbe
 from .engines import Engines
 from .settings import Settings
 from .wyoming_handler import AliciaEventHandler
@@ -105,7 +106,7 @@ async def serve(
         found = await broker() if broker is not None else settings
         if found.mqtt_host:
             # After loading, so the registration names the models really in use.
-            bridges.append(Bridge(found, engines))
+            bridges.append(Bridge(found, engines, WyomingProbe(listener)))
             # Grok reads and controls the home through the bus, as HA allows.
             engines.grok.tools = bridges[0].home_tools
             await bridges[0].run()

@@ -162,7 +162,9 @@ class Settings:
     bridge_share_group: str = _option(
         "alicia-bridge", "MQTT shared-subscription group bridges split requests in"
     )
-    bridge_heartbeat_interval: float = _option(30.0, "seconds between heartbeats")
+    bridge_heartbeat_interval: float = _option(
+        10.0, "seconds between heartbeats (HA calls the bridge gone after 3 missed)"
+    )
     bridge_max_concurrent: int = _option(4, "requests served at once")
     security_mode: str = _option(
         "verify",

@@ -270,7 +270,10 @@ class Approvals:
         """Forget a device, in HA too; clear its retained registration so it does not return."""
         self.pending.pop(device_id, None)
         self.key_changes.pop(device_id, None)
-        for issue in ("pending", "bad_signature", "unhealthy", "stale"):
+        for issue in (
+            "pending", "bad_signature", "unhealthy", "stale", "hub_key_mismatch",
+            "voice_server",
+        ):  # fmt: skip
             ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{device_id}")
         self.hub.drop_device(device_id)
         if clear_retained:

@@ -19,6 +19,7 @@ from .bus.status import Status
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
+from .voice_health import VoiceServerWatch, is_voice_server
 
 _LOGGER = logging.getLogger(__name__)
 # A health status holds this long before its repair issue is raised or cleared:
@@ -32,6 +33,7 @@ class HealthWatch:
     def __init__(self, hub: HubContext) -> None:
         """Checks run from hub's timer (check())."""
         self.hub = hub
+        self.voice = VoiceServerWatch(hub)
 
     def is_available(self, device_id: str) -> bool:
         """Online: not marked offline, and heard from within the heartbeat timeout."""
@@ -56,6 +58,7 @@ class HealthWatch:
         device.health = read.payload
         device.last_seen = time.monotonic()
         device.offline = False
+        self.voice.on_heartbeat(device, read.body)
         if read.body.status != before:
             device.health_since = device.last_seen
             self._health_changed(device.device_id, read.body.status, before)
@@ -89,6 +92,8 @@ class HealthWatch:
         since = device.health_since
         if since is None or time.monotonic() - since < ISSUE_AFTER_SECONDS:
             return
+        if is_voice_server(self.hub, device):
+            return  # its own repair says more, sooner (voice_health.py)
         unhealthy = device.health_status is Health.UNHEALTHY
         if unhealthy == device.health_issue:
             return
@@ -157,6 +162,7 @@ class HealthWatch:
         hub = self.hub
         for device in list(hub.devices.values()):
             self._settle_issue(device)
+            self.voice.check(device)
             available = self.is_available(device.device_id)
             if not available and not device.away:
                 device.away = True

@@ -1,4 +1,4 @@
-"""SIGTERM with a request in flight: it is answered, then the bridge says offline and exits."""
+"""SIGTERM: a request in flight is answered, the bridge says offline, and the server exits within its grace."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 from alicia_bus.envelope import new_message
 from tests.bus.client import bus_client
 from tests.bus.conftest import Bus, start_bridge
-from tests.conftest import wait_until
+from tests.conftest import Mosquitto, ServerProcess, wait_until
 from tests.fake_xai import FakeXai
+from wyoming_services.server import STOP_GRACE
 
 
 async def test_request_in_flight_at_sigterm_is_answered(
@@ -48,3 +49,32 @@ async def test_request_in_flight_at_sigterm_is_answered(
         assert "unanswered" not in log
     finally:
         bridge.stop()
+
+
+async def test_sigterm_with_the_broker_stopping_too_is_quick_and_quiet(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C in scripts/develop stops the broker with us: within the grace, no traceback."""
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    server = ServerProcess(
+        "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port),
+        "--bridge-id", "bridge-quick", log=tmp_path / "server.log",
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(server.wait_logged, "Bridge bridge-quick serving")
+        assert broker.process is not None
+        broker.process.terminate()
+        server.process.terminate()
+        stopped_at = time.monotonic()
+        assert await asyncio.to_thread(server.process.wait, 15) == 0
+        # The grace, and the moment an interpreter with its models needs to end.
+        assert time.monotonic() - stopped_at < STOP_GRACE + 2
+        log = server.log.read_text()
+        assert "Stopped" in log
+        assert "Traceback" not in log
+        assert "never retrieved" not in log
+        assert "Stopping without the broker" in log
+    finally:
+        server.stop()
+        broker.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,6 +12,7 @@ from alicia_bus.envelope import Envelope, new_message, parse
 from alicia_bus.errors import SecurityError
 from alicia_bus.policy import Mode
 from alicia_bus.signing import KeyPair, fingerprint
+from wyoming_services.bridge import Bridge
 from wyoming_services.bridge.trust import Trust
 from wyoming_services.settings import Settings
 
@@ -70,3 +72,42 @@ def test_without_the_option_a_changed_key_is_refused(tmp_path: Path) -> None:
         bridge.take(hub_offer(ATTACKER))
     assert refused.value.code == "key_changed"
     assert bridge.hub_key == HUB.public_key
+
+
+def test_a_stale_pin_is_reported_and_kept_until_the_user_names_the_new_key(
+    tmp_path: Path,
+) -> None:
+    """Another HA (a fresh dev folder's) signs now: said in the heartbeat, never re-pinned."""
+    old, new = KeyPair.from_seed(bytes(range(2, 34))), HUB
+    trust(tmp_path).take(hub_offer(old))
+    bridge = Bridge(
+        Settings(security_key_file=str(tmp_path / "bridge.pem"), bridge_id="b"),
+        SimpleNamespace(  # type: ignore[arg-type]
+            stt=SimpleNamespace(load_error=None), tts=SimpleNamespace(voices=["v"])
+        ),
+    )
+    for _ in range(3):  # HA's retained key, at every reconnect
+        with pytest.raises(SecurityError):
+            bridge.trust.take(hub_offer(new))
+    health = bridge.health()
+    assert (health["hub_key"], health["status"]) == (old.fingerprint, "degraded")
+    assert trust(tmp_path).hub_key == old.public_key  # kept on disk as well
+    # The user sets hub_key_fingerprint: the new key is taken, and said so.
+    fixed = trust(tmp_path, new.fingerprint)
+    fixed.take(hub_offer(new))
+    assert (fixed.accepted_hub_key, fixed.refused_hub_key) == (new.fingerprint, None)
+
+
+def test_a_rogue_key_does_not_change_what_the_heartbeat_names(tmp_path: Path) -> None:
+    bridge = trust(tmp_path)
+    bridge.take(hub_offer(HUB))
+    with pytest.raises(SecurityError):
+        bridge.take(hub_offer(ATTACKER))
+    assert bridge.accepted_hub_key == HUB.fingerprint
+    assert bridge.refused_hub_key == ATTACKER.fingerprint
+    bridge.take(hub_offer(HUB))  # HA's own key again: nothing refused any more
+    assert bridge.refused_hub_key is None
+
+
+def test_a_pin_that_is_no_fingerprint_is_not_reported(tmp_path: Path) -> None:
+    assert trust(tmp_path, "SHA256:typo").accepted_hub_key is None

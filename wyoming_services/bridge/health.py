@@ -49,9 +49,20 @@ class HealthReport:
         self._response_ms: float | None = None
 
     def document(
-        self, service_id: str, interval: float, engines_ready: bool
+        self,
+        service_id: str,
+        interval: float,
+        engines_ready: bool,
+        *,
+        listening: bool = True,
+        hub_key: str | None = None,
+        hub_key_refused: bool = False,
     ) -> dict[str, Any]:
-        """The health document for the interval now ending; its figures start again."""
+        """The health document for the interval now ending; its figures start again.
+
+        Unhealthy when the models failed or the Wyoming listener did not answer its
+        self-check; degraded when most requests failed or Home Assistant's key was refused.
+        """
         now, cpu = time.monotonic(), sum(os.times()[:2])
         then, cpu_then = self._cpu_mark
         self._cpu_mark = (now, cpu)
@@ -66,9 +77,9 @@ class HealthReport:
         counters.window_time = 0.0
         status = (
             "unhealthy"
-            if not engines_ready
+            if not (engines_ready and listening)
             else "degraded"
-            if error_rate > 0.5
+            if error_rate > 0.5 or hub_key_refused
             else "healthy"
         )
         return {
@@ -94,7 +105,7 @@ class HealthReport:
                 "rejected_by_code": dict(counters.by_code),
             },
             "dependencies": ["mqtt"],
-        }
+        } | ({"hub_key": hub_key} if hub_key is not None else {})
 
 
 def memory_percent() -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import contextlib
 from datetime import UTC, datetime, timedelta
 import json
@@ -39,6 +39,7 @@ from .registration import default_bridge_id, registration
 from .replies import bounded, error_reply
 from .requests import VoiceRequests
 from .serving import Answering
+from .stopping import drain
 from .tasks import TaskPool
 from .trust import Trust
 
@@ -48,15 +49,20 @@ REFUSALS = ""
 REQUEST_MAX_AGE = timedelta(seconds=120)
 # Refusals of a message that was its sender's own, only late or a copy: a retry.
 RETRY_CODES = ("replayed", "stale")
+# Whether the Wyoming server answers (bridge/liveness.py).
+Probe = Callable[[], Awaitable[bool]]
 
 
 class Bridge:
     """Connects to the broker, admits messages, serves voice requests and answers them."""
 
-    def __init__(self, settings: Settings, engines: Engines) -> None:
-        """Nothing connects until run()."""
+    def __init__(
+        self, settings: Settings, engines: Engines, probe: Probe | None = None
+    ) -> None:
+        """Nothing connects until run(); `probe` checks the Wyoming server is answering."""
         self.settings = settings
         self.engines = engines
+        self.probe = probe
         self.prefix = settings.mqtt_topic_prefix
         self.bridge_id = settings.bridge_id or default_bridge_id()
         self.counters = BridgeCounters()
@@ -165,11 +171,15 @@ class Bridge:
             if consume.done():
                 consume.result()  # the connection failed: reconnect
                 return
-            await self._drain(client, consume)
+            await drain(
+                client, consume, self._grace, pool=self._pool,
+                topics=[topic for topic, _ in self._subscriptions()],
+                say_offline=self._say_offline,
+            )  # fmt: skip
         except asyncio.CancelledError:
             # Stopping without a drain: still say so, since no will is sent on a clean exit.
             with contextlib.suppress(aiomqtt.MqttError):
-                await self._say_offline(client)
+                await self._say_offline(client, 1.0)
             raise
         finally:
             for task in (heartbeat, consume, stopping):
@@ -184,34 +194,11 @@ class Bridge:
             await self._pool.room(size)
             self._pool.spawn(self._on_message(message), size)
 
-    async def _drain(self, client: aiomqtt.Client, consume: asyncio.Task[None]) -> None:
-        """Unsubscribe, serve what the broker already delivered, then go offline."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._grace
-        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-            # After the broker's answer, nothing more comes: the other bridges of the
-            # shared group get the requests.
-            await client.unsubscribe(
-                [topic for topic, _ in self._subscriptions()], timeout=self._grace
-            )
-        while (len(client.messages) or self._pool) and loop.time() < deadline:
-            if self._pool:
-                await self._pool.any_done(deadline - loop.time())
-            else:
-                await asyncio.sleep(0.01)
-        consume.cancel()
-        if self._pool:
-            _LOGGER.warning(
-                "Stopping with %d requests unanswered after %.0f s",
-                len(self._pool), self._grace,
-            )  # fmt: skip
-        with contextlib.suppress(aiomqtt.MqttError):
-            await self._say_offline(client)
-
-    async def _say_offline(self, client: aiomqtt.Client) -> None:
+    async def _say_offline(self, client: aiomqtt.Client, seconds: float) -> None:
         await client.publish(
-            self.status_topic, self._status("offline"), qos=1, retain=True
-        )
+            self.status_topic, self._status("offline"), qos=1, retain=True,
+            timeout=seconds,
+        )  # fmt: skip
 
     def _connect(self) -> aiomqtt.Client:
         self._session = secrets.token_hex(8)
@@ -385,16 +372,21 @@ class Bridge:
     async def _heartbeats(self) -> None:
         topic = f"{self.prefix}/system/health/heartbeat"
         while True:
+            # The Wyoming server's self-check first (at most PROBE_SECONDS).
+            listening = await self.probe() if self.probe is not None else True
+            document = self.health(listening)
             await self._publish(
-                topic, new_message(self.bridge_id, "event", self.health()), qos=0
+                topic, new_message(self.bridge_id, "event", document), qos=0
             )
             await asyncio.sleep(self.settings.bridge_heartbeat_interval)
 
-    def health(self) -> dict[str, Any]:
+    def health(self, listening: bool = True) -> dict[str, Any]:
         """The health document for this interval (and reset the interval's figures)."""
         engines_ready = self.engines.stt.load_error is None and bool(
             self.engines.tts.voices
         )
         return self.report.document(
-            self.bridge_id, self.settings.bridge_heartbeat_interval, engines_ready
-        )
+            self.bridge_id, self.settings.bridge_heartbeat_interval, engines_ready,
+            listening=listening, hub_key=self.trust.accepted_hub_key,
+            hub_key_refused=self.trust.refused_hub_key is not None,
+        )  # fmt: skip

@@ -13,7 +13,7 @@ from alicia_bus.errors import SecurityError
 from alicia_bus.gate import Gate
 from alicia_bus.limits import RateLimiter
 from alicia_bus.policy import Mode, Verdict, retained_state
-from alicia_bus.signing import fingerprint, verify
+from alicia_bus.signing import fingerprint, is_fingerprint, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
 from wyoming_services.settings import Settings
 
@@ -34,6 +34,8 @@ class Trust:
         # devices have authority (Grok's home tools). A list kept from a key the user
         # has replaced is a floor: its ids must still sign, its mode still holds.
         self.listed = False
+        # The fingerprint of a hub key offered and refused (never taken by itself).
+        self.refused_hub_key: str | None = None
         self._hub_key_file = key_file.with_suffix(".hub")
         self.hub_key: str | None = (
             self._hub_key_file.read_text().strip()
@@ -66,6 +68,14 @@ class Trust:
     @mode.setter
     def mode(self, mode: Mode) -> None:
         self.gate.mode = mode
+
+    @property
+    def accepted_hub_key(self) -> str | None:
+        """The fingerprint of the only hub key taken: the pinned one, else the add-on's option."""
+        if self.hub_key is not None:
+            return fingerprint(self.hub_key)
+        pin = self.settings.hub_key_fingerprint
+        return pin if is_fingerprint(pin) else None
 
     def check(self, message: Envelope, retained: bool) -> Verdict:
         """Signature, replay window, then the sender's rate; SecurityError if refused."""
@@ -115,6 +125,9 @@ class Trust:
     def _take_hub_key(self, message: Envelope) -> None:
         offered = str(message.payload.get("public_key"))
         verify(message.topic, message.raw, offered)  # it holds the key it offers
+        # Reported in the heartbeat until the key offered is the one accepted: the
+        # user decides (docs/security.md); the bridge never re-pins by itself.
+        self.refused_hub_key = fingerprint(offered)
         if self.hub_key is None:
             pin = self.settings.hub_key_fingerprint
             if pin and fingerprint(offered) != pin:
@@ -128,6 +141,7 @@ class Trust:
                 f"Home Assistant's key changed to {fingerprint(offered)}; "
                 "set the add-on's hub_key_fingerprint option to trust it",
             )
+        self.refused_hub_key = None
 
     def _take_trust_list(self, message: Envelope) -> None:
         if self.hub_key is None:

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from .errors import ProtocolError
+from .signing import is_fingerprint
 from .status import Status
 from .text import clean_text, excerpt, optional_text, required_text
 from .topics import Kind, is_identifier
@@ -164,10 +165,12 @@ class Heartbeat:
     status: Health
     metrics: dict[str, float]
     interval: float
+    # The fingerprint of the only hub key the sender accepts (a bridge's pin).
+    hub_key: str | None = None
 
     @classmethod
     def parse(cls, payload: dict[str, Any]) -> Heartbeat:
-        """Validate: service_id or device_id, a status, metrics >= 0."""
+        """Validate: service_id or device_id, a status, metrics >= 0, a hub_key fingerprint."""
         if "service_id" not in payload and "device_id" not in payload:
             raise ProtocolError(
                 "missing_field", "payload.service_id or payload.device_id is required"
@@ -196,7 +199,13 @@ class Heartbeat:
             metrics[clean_text(name, "payload.metrics", longest=64, shortest=1)] = (
                 float(value)
             )
-        return cls(sender, status, metrics, _seconds(payload, "interval", 60))
+        hub_key = payload.get("hub_key")
+        if hub_key is not None and not is_fingerprint(hub_key):
+            raise ProtocolError(
+                "invalid_field", "payload.hub_key: must be a fingerprint (SHA256:...)"
+            )
+        interval = _seconds(payload, "interval", 60)
+        return cls(sender, status, metrics, interval, hub_key)
 
 
 @dataclass(frozen=True, slots=True)

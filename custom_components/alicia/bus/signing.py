@@ -7,6 +7,7 @@ import binascii
 from functools import lru_cache
 import hashlib
 import json
+import re
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -29,10 +30,18 @@ def signed_bytes(topic: str, message: dict[str, Any]) -> bytes:
     return DOMAIN_TAG + topic.encode("utf-8") + b"\n" + canonical(body)
 
 
+FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+
+
 def fingerprint(public_key: str) -> str:
     """SHA256:<base64>, as SSH shows keys; public_key is base64 of the 32 raw bytes."""
     digest = hashlib.sha256(base64.b64decode(public_key, validate=True)).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def is_fingerprint(value: Any) -> bool:
+    """Whether value is written as fingerprint() writes one: SHA256: and 43 base64 characters."""
+    return isinstance(value, str) and FINGERPRINT.fullmatch(value) is not None
 
 
 def valid_public_key(public_key: Any) -> bool:

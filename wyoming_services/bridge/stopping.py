@@ -1,0 +1,68 @@
+"""The bridge's stop: what was delivered answered, then offline, all within the grace."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+import logging
+
+import aiomqtt
+
+from .tasks import TaskPool
+
+_LOGGER = logging.getLogger(__name__)
+# The last part of the grace, kept for saying offline.
+OFFLINE_SECONDS = 1.0
+
+SayOffline = Callable[[aiomqtt.Client, float], Awaitable[None]]
+
+
+async def drain(
+    client: aiomqtt.Client,
+    consume: asyncio.Task[None],
+    grace: float,
+    *,
+    pool: TaskPool,
+    topics: list[str],
+    say_offline: SayOffline,
+) -> None:
+    """Finish within the grace; at once if the broker goes (nothing could be said then)."""
+    finish = asyncio.create_task(_finish(client, grace, pool, topics, say_offline))
+    # `consume` ends only with the connection: a broker stopping with us (Ctrl-C in
+    # scripts/develop) must not hold us for its 10 s timeouts.
+    await asyncio.wait({finish, consume}, return_when=asyncio.FIRST_COMPLETED)
+    if finish.done():
+        finish.result()
+        return
+    finish.cancel()
+    with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+        await finish
+    _LOGGER.info("Stopping without the broker (%s)", consume.exception())
+
+
+async def _finish(
+    client: aiomqtt.Client,
+    grace: float,
+    pool: TaskPool,
+    topics: list[str],
+    say_offline: SayOffline,
+) -> None:
+    """Unsubscribe, serve what the broker already delivered, then go offline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(grace - OFFLINE_SECONDS, 0.0)
+    with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+        # After the broker's answer, nothing more comes: the other bridges of the
+        # shared group get the requests.
+        await client.unsubscribe(topics, timeout=max(deadline - loop.time(), 0.1))
+    while (len(client.messages) or pool) and loop.time() < deadline:
+        if pool:
+            await pool.any_done(deadline - loop.time())
+        else:
+            await asyncio.sleep(0.01)
+    if pool:
+        _LOGGER.warning(
+            "Stopping with %d requests unanswered after %.0f s", len(pool), grace
+        )
+    with contextlib.suppress(aiomqtt.MqttError):
+        await say_offline(client, OFFLINE_SECONDS)
