@@ -16,8 +16,12 @@ from typing import Any
 import aiomqtt
 
 from alicia_bus.envelope import new_message
+from alicia_bus.errors import ProtocolError
+from alicia_bus.speaker import PLAYBACK, Action, Playback, PlaybackCommand, State
 
 _LOGGER = logging.getLogger(__name__)
+# How long a simulated speaker "plays" what it is sent (it does not fetch it).
+PLAY_SECONDS = 3.0
 
 
 @dataclass
@@ -81,7 +85,37 @@ class SimulatedDevice:
             return {"volume_control": self.values["volume_control"]}
         if capability == "identify" and action == "press":
             _LOGGER.info("%s blinks to identify itself", self.device_id)
+        if capability == PLAYBACK:
+            return self._play(payload)
         return {}
+
+    def _play(self, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            command = PlaybackCommand.parse(payload)
+        except ProtocolError as err:
+            _LOGGER.warning("%s refuses %s: %s", self.device_id, payload, err)
+            return {}
+        now = Playback.read(self.values[PLAYBACK])
+        state, url, muted = now.state, now.media_url, now.muted
+        if command.action is Action.PLAY_MEDIA:
+            _LOGGER.info("%s plays %s", self.device_id, command.url)
+            state, url = State.PLAYING, command.url
+        elif command.action is Action.MUTE:
+            muted = command.muted
+        elif command.action is Action.STOP:
+            state, url = State.IDLE, None
+        elif state is not State.IDLE:
+            state = State.PAUSED if command.action is Action.PAUSE else State.PLAYING
+        self.values[PLAYBACK] = Playback(state, muted, url).value
+        return {PLAYBACK: self.values[PLAYBACK]}
+
+    def finish_playing(self, url: str) -> dict[str, Any]:
+        """The clip at url has ended: idle again, unless something else plays now."""
+        now = Playback.read(self.values.get(PLAYBACK))
+        if now.media_url != url or now.state is not State.PLAYING:
+            return {}
+        self.values[PLAYBACK] = Playback(State.IDLE, now.muted).value
+        return {PLAYBACK: self.values[PLAYBACK]}
 
 
 def devices() -> list[SimulatedDevice]:
@@ -113,7 +147,7 @@ def devices() -> list[SimulatedDevice]:
              "capabilities": ["audio_playback", {"name": "volume_control", "parameters": {"min": 0, "max": 100}}, "announce"],
              "metadata": {"manufacturer": "Alicia simulator", "model": "Sonos-like", "location": "kitchen", "version": "1.0.0"},
              "heartbeat_interval": 10},
-            {"volume_control": 30.0},
+            {"volume_control": 30.0, "audio_playback": {"state": "idle", "muted": False}},
         ),
         SimulatedDevice(
             {"device_id": "sim_hall_button", "device_type": "controller", "name": "Hall button",
@@ -145,6 +179,8 @@ class Simulator:
         self.devices = {d.device_id: d for d in devices()}
         self.rng = random.Random(seed)
         self.ready = asyncio.Event()
+        self.play_seconds = PLAY_SECONDS
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def _send(
         self,
@@ -198,7 +234,9 @@ class Simulator:
                 async for message in client.messages:
                     await self._on_command(client, str(message.topic), message.payload)
             finally:
-                ticker.cancel()
+                for task in (ticker, *self._tasks):
+                    task.cancel()
+                await asyncio.gather(ticker, *self._tasks, return_exceptions=True)
 
     async def _tick(self, client: aiomqtt.Client) -> None:
         count = 0
@@ -235,6 +273,21 @@ class Simulator:
             await self._send(
                 client, f"devices/{device_id}/data", device_id, {"values": changed}
             )
+        if url := Playback.read(changed.get(PLAYBACK)).media_url:
+            self._tasks.add(
+                task := asyncio.create_task(self._finish(client, device, url))
+            )
+            task.add_done_callback(self._tasks.discard)
+
+    async def _finish(
+        self, client: aiomqtt.Client, device: SimulatedDevice, url: str
+    ) -> None:
+        await asyncio.sleep(self.play_seconds)
+        if changed := device.finish_playing(url):
+            await self._send(
+                client, f"devices/{device.device_id}/data", device.device_id,
+                {"values": changed},
+            )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ PLATFORMS = [
     Platform.BUTTON,
     Platform.EVENT,
     Platform.LIGHT,
+    Platform.MEDIA_PLAYER,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,

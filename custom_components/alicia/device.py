@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bus.payloads import Health
+from .bus.payloads import DeviceType, Health
 from .bus.signing import fingerprint
+from .bus.speaker import PLAYBACK
 from .capabilities import Capability, is_known
 
 
@@ -49,6 +50,13 @@ class DeviceRecord:
     def fingerprint(self) -> str | None:
         """SHA256:... of the device's key, as the user compares it."""
         return fingerprint(self.public_key) if self.public_key else None
+
+    @property
+    def plays_audio(self) -> bool:
+        """A speaker: its type says so, or it can play audio (a media player in HA)."""
+        return self.device_type == DeviceType.SPEAKER or any(
+            c.name == PLAYBACK for c in self.capabilities
+        )
 
     @property
     def unknown_capabilities(self) -> list[str]:

@@ -256,6 +256,8 @@ class AliciaHub:
         async_dispatcher_send(
             self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
         )
+        # Entities that stay may show the new capabilities (a speaker's volume).
+        self.device_changed(record.device_id)
         self.save()
 
     def drop_device(self, device_id: str) -> None:

@@ -9,9 +9,12 @@ from homeassistant.components.number import (
 )
 from homeassistant.const import PERCENTAGE, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .bus.speaker import VOLUMES
 from .capabilities import Capability
+from .const import DOMAIN
 from .device import DeviceRecord
 from .entity import AliciaEntity
 from .entry_data import AliciaConfigEntry
@@ -30,7 +33,14 @@ async def async_setup_entry(
 
     def build(
         hub: AliciaHub, record: DeviceRecord, capability: Capability
-    ) -> NumberEntity:
+    ) -> NumberEntity | None:
+        if record.plays_audio and capability.name in VOLUMES:
+            # A speaker's volume is its media player's: one entity for one value.
+            registry = er.async_get(hass)
+            unique_id = f"{record.device_id}_{capability.name}"
+            if old := registry.async_get_entity_id(Platform.NUMBER, DOMAIN, unique_id):
+                registry.async_remove(old)
+            return None
         params = capability.parameters
         description = NumberEntityDescription(
             key=capability.name,

@@ -82,10 +82,17 @@ async def test_speaker_volume(
         "sonos_kitchen_001",
         {"values": {"volume_control": 35}},
     )
-    volume = entity(hass, "number", "sonos_kitchen_001_volume_control")
-    assert hass.states.get(volume).state == "35.0"  # type: ignore[union-attr]
+    # A speaker's volume is its media player's, not a number of its own.
+    speaker = entity(hass, "media_player", "sonos_kitchen_001_speaker")
+    assert hass.states.get(speaker).attributes["volume_level"] == 0.35  # type: ignore[union-attr]
+    assert not er.async_get(hass).async_get_entity_id(
+        "number", DOMAIN, "sonos_kitchen_001_volume_control"
+    )
     await hass.services.async_call(
-        "number", "set_value", {"entity_id": volume, "value": 60}, blocking=True
+        "media_player",
+        "volume_set",
+        {"entity_id": speaker, "volume_level": 0.6},
+        blocking=True,
     )
     sent = json.loads(mqtt_mock.async_publish.call_args.args[1])
     assert sent["payload"] == {

@@ -75,7 +75,10 @@ async def setup_with_devices(hass: HomeAssistant, platforms: list[Platform]) -> 
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-@pytest.mark.parametrize("platform", PLATFORMS)
+# Speakers' media players: test_media_player.py.
+@pytest.mark.parametrize(
+    "platform", [p for p in PLATFORMS if p is not Platform.MEDIA_PLAYER]
+)
 async def test_platform(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
