@@ -81,6 +81,8 @@ async def test_a_silent_voice_server_is_a_repair_within_three_heartbeats(
     assert raised.translation_placeholders == {
         "name": "Alicia voice services", "seconds": "31",
     }  # fmt: skip
+    await later(hass, freezer, HEALTH_CHECK_SECONDS)  # still silent: the same issue
+    assert issue(hass) == raised
     await beat(hass, "healthy")
     await later(hass, freezer, HEALTH_CHECK_SECONDS)
     assert issue(hass) is None

@@ -54,6 +54,13 @@ async def test_a_stale_pin_is_a_repair_naming_both_keys_until_fixed(
     assert issue.translation_placeholders == {
         "name": "Alicia voice services", "pinned": OLD_HA, "current": current,
     }  # fmt: skip
+    # Each heartbeat says it again: one issue, and a new pin is named anew.
+    await beat(hass, BRIDGE, bridge, hub_key=OLD_HA, status="degraded")
+    other = KeyPair.generate().fingerprint
+    await beat(hass, BRIDGE, bridge, hub_key=other, status="degraded")
+    issue = mismatch(hass)
+    assert issue is not None
+    assert issue.translation_placeholders["pinned"] == other
     # The user set hub_key_fingerprint in the app: its pin is HA's key now.
     await beat(hass, BRIDGE, bridge, hub_key=current)
     assert mismatch(hass) is None
