@@ -302,6 +302,11 @@ async def test_only_speakers_get_one_and_it_replaces_the_volume_number(
         blocking=True,
     )  # fmt: skip
     assert sent_command(hass, mqtt_mock)["action"] == "mute"
+    # HA offers no volume then; asked anyway, it sends nothing.
+    player = hass.data["entity_components"]["media_player"].get_entity(PLAYER)
+    mqtt_mock.async_publish.reset_mock()
+    await player.async_set_volume_level(0.5)
+    assert not mqtt_mock.async_publish.called
     # Registered again as no speaker: the player goes.
     await register(
         hass, {**SPEAKER, "device_type": "actuator", "capabilities": ["volume"]}
