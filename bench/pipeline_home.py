@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import os
 from pathlib import Path
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,6 +93,10 @@ class HomeAssistant:
         """Write the config folder and start HA (its HTTP settings where this HA keeps them)."""
         storage = self.folder / ".storage"
         storage.mkdir(parents=True, exist_ok=True)
+        (self.folder / "custom_components").mkdir(exist_ok=True)
+        (self.folder / "custom_components" / "alicia").symlink_to(
+            ROOT / "custom_components" / "alicia"
+        )
         store = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "dev_http_store.py"), str(storage), str(self.port)],
             check=False,
@@ -215,6 +220,46 @@ async def set_state(api: Bootstrap, entity_id: str, state: str) -> None:
 async def state_of(api: Bootstrap, entity_id: str) -> str:
     answer = await api._json("GET", f"/api/states/{entity_id}")
     return str(answer["state"])
+
+
+def start_mosquitto(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """A broker for the Alicia integration and our bridge, in memory only."""
+    conf = folder / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        + ("user root\n" if os.geteuid() == 0 else "")
+    )
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return subprocess.Popen(
+        [mosquitto, "-c", str(conf)],
+        stdout=(folder / "mosquitto.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def _log_says(log: Path, pattern: str, enough: int = 0) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        found = re.findall(pattern, await asyncio.to_thread(log.read_text))
+        if found and (not enough or int(found[-1]) >= enough):
+            return
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"{pattern!r} never in {log}")
+
+
+async def alicia_entries(api: Bootstrap, mqtt_port: int, log: Path) -> None:
+    """MQTT and Alicia entries as scripts/develop makes them; then our bridge trusts HA's key."""
+    await api.entry(
+        "mqtt",
+        {"broker": "127.0.0.1", "port": mqtt_port, "set_client_cert": False, "set_ca_cert": "off"},
+    )  # fmt: skip
+    await api.entry("alicia", {})
+    await _log_says(log, r"Trusting Home Assistant's key")
+
+
+async def home_names_held(log: Path) -> None:
+    """Our server holds the home's names (the vocabulary HA published after the entities were set up)."""
+    await _log_says(log, r"STT vocabulary: .* name (\d+) entities", len(ENTITIES))
 
 
 def start_server(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
