@@ -165,7 +165,9 @@ def xai(fake_xai_server: FakeXai, socket_enabled: None) -> FakeXai:
 def grok_server(
     tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
 ) -> Iterator[ServerProcess]:
-    """Our server with Grok pointed at the fake API."""
+    """Our server with Grok pointed at the fake API (which lists its usual models as it starts)."""
+    with sockets_allowed():
+        fake_xai_server.configure()
     server = ServerProcess(
         "--grok-base-url",
         fake_xai_server.base_url,

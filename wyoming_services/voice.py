@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 import logging
 
+from alicia_bus.agent import FailureCode
+
 from .audio import PcmFormat
 from .authority import Authority
 from .engines import Engines
-from .grok import GrokFailure
+from .grok import GrokFailure, Toolbox
 from .stt_session import SessionResult, SttSession
 from .tts import TextStream, VoiceInfo
 
@@ -21,10 +23,11 @@ CUT_OFF = " ..."
 class Unanswered(Exception):
     """Nothing of an answer came; `spoken` says why, to be spoken to the user."""
 
-    def __init__(self, spoken: str) -> None:
-        """Keep the text for the user."""
+    def __init__(self, spoken: str, code: FailureCode = "failed") -> None:
+        """Keep the text for the user, and which failure it was."""
         super().__init__(spoken)
         self.spoken = spoken
+        self.code: FailureCode = code
 
 
 def listen(engines: Engines, fmt: PcmFormat, language: str | None) -> SttSession:
@@ -49,14 +52,20 @@ async def answer(
     on_delta: Callable[[str], Awaitable[None]] | None = None,
     *,
     authority: Authority,
+    toolbox: Toolbox | None = None,
+    context: str = "",
 ) -> str:
     """Grok's answer for a requester with `authority`, each piece passed to on_delta.
 
     If the answer breaks off, what came is the answer, marked as cut off;
-    if nothing came, Unanswered says what to tell the user.
+    if nothing came, Unanswered says what to tell the user. toolbox and context:
+    a requester's own tools and prompt (Home Assistant's agent).
     """
     parts: list[str] = []
-    deltas = engines.grok.answer(text, language, conversation_id, authority=authority)
+    deltas = engines.grok.answer(
+        text, language, conversation_id,
+        authority=authority, toolbox=toolbox, context=context,
+    )  # fmt: skip
     try:
         async for delta in deltas:
             parts.append(delta)
@@ -65,7 +74,7 @@ async def answer(
     except GrokFailure as failure:
         _LOGGER.warning("Grok could not answer: %s", failure)
         if not failure.partial:
-            raise Unanswered(failure.spoken) from failure
+            raise Unanswered(failure.spoken, failure.code) from failure
         return failure.partial.rstrip() + CUT_OFF
     return "".join(parts).strip()
 

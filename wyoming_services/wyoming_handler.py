@@ -24,10 +24,12 @@ from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
+from alicia_bus import agent
 from alicia_bus.text import excerpt
 
+from .agent_turn import AgentTurn
 from .audio import AudioFormatError, PcmFormat
-from .authority import wyoming_client
+from .authority import Authority, wyoming_client
 from .connections import Peer
 from .engines import Engines
 from .event_fields import FieldError, Fields
@@ -63,6 +65,7 @@ class AliciaEventHandler(AsyncEventHandler):
         self._stt_since = 0.0
         self._counted = False
         self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
+        self._agent = AgentTurn(engines, self.write_event, self._authority())
 
     async def run(self) -> None:
         """Events until the client leaves, within our framing limits, deadlines and connection cap."""
@@ -174,7 +177,11 @@ class AliciaEventHandler(AsyncEventHandler):
         self.engines.connections.admit(self.peer)
 
     def _streaming(self) -> bool:
-        return self._stt is not None or self._speaking.since is not None
+        return (
+            self._stt is not None
+            or self._speaking.since is not None
+            or self._agent.busy
+        )
 
     async def _speaking_failed(self, err: Exception) -> None:
         if isinstance(err, TtsError):
@@ -188,7 +195,13 @@ class AliciaEventHandler(AsyncEventHandler):
     async def _dispatch(self, event: Event) -> bool:
         kind, fields = event.type, Fields.of(event)
         if Describe.is_type(kind):
-            await self.write_event(self.engines.info().event())
+            info = self.engines.info().event()
+            info.data[agent.INFO_FIELD] = agent.AGENT_VERSION
+            await self.write_event(info)
+        elif kind == agent.ASK:
+            await self._agent.ask(fields.data)
+        elif kind == agent.RESULTS:
+            await self._agent.results(fields.data)
         elif Transcribe.is_type(kind):
             fields.name("name")
             fields.mapping("context")
@@ -300,7 +313,7 @@ class AliciaEventHandler(AsyncEventHandler):
             text = await answer(
                 self.engines, transcript.text, transcript.language,
                 context.get("conversation_id"), chunk if stream else None,
-                authority=wyoming_client(self.writer, self.engines.settings.wyoming_trusted_clients),
+                authority=self._authority(),
             )  # fmt: skip
         except Unanswered as unanswered:
             if stream:
@@ -313,9 +326,13 @@ class AliciaEventHandler(AsyncEventHandler):
             await self.write_event(HandledStop().event())
         await self.write_event(Handled(text=text, context=context).event())
 
+    def _authority(self) -> Authority:
+        return wyoming_client(self.writer, self.settings.wyoming_trusted_clients)
+
     async def disconnect(self) -> None:
         """Drop what the connection held."""
         self.engines.connections.leave(self.peer)
+        await self._agent.cancel()
         if self._stt is not None:
             self._stt.abort()
             self._stt = None

@@ -66,7 +66,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
         sw_version=str((await async_get_integration(hass, DOMAIN)).version),
         entry_type=dr.DeviceEntryType.SERVICE,
     )
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    hub.platforms = [*PLATFORMS, *_agent_platform(hass)]
+    await hass.config_entries.async_forward_entry_setups(entry, hub.platforms)
     # Entities of restored devices exist before the first message arrives.
     hub.restore()
     await hub.async_start()
@@ -91,8 +92,14 @@ async def _async_options_updated(hass: HomeAssistant, entry: AliciaConfigEntry) 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bool:
     """Stop listening and unload the platforms."""
-    await entry.runtime_data.async_stop()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    hub = entry.runtime_data
+    await hub.async_stop()
+    return await hass.config_entries.async_unload_platforms(entry, hub.platforms)
+
+
+def _agent_platform(hass: HomeAssistant) -> list[Platform]:
+    """The Alicia agent where HA holds conversations (default_config, Assist)."""
+    return [Platform.CONVERSATION] if "conversation" in hass.config.components else []
 
 
 async def async_remove_config_entry_device(

@@ -74,6 +74,8 @@ class AliciaHub:
         self.prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
         self.options = dict(entry.options)
         self.devices: dict[str, AliciaDevice] = {}
+        # The platforms forwarded at setup, unloaded as they were.
+        self.platforms: list[str] = []
         self.admission = Admission(
             hass,
             entry.entry_id,

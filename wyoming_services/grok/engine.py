@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from alicia_bus.agent import FailureCode
 from wyoming_services.authority import Authority
 from wyoming_services.settings import Settings
 
@@ -19,7 +20,7 @@ from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
 from .prompt import NO_HOME, system_prompt
 from .retry import error_detail, retry_delay
-from .tools import Toolbox, ToolCall, ToolDefinition, run_tool
+from .tools import Toolbox, ToolCall, ToolDefinition, run_calls
 from .wire import ChatTurn, Finished, GrokFailure, ResponsesTurn, TextDelta, Turn
 
 _LOGGER = logging.getLogger(__name__)
@@ -150,10 +151,6 @@ class Grok:
             return []
         return self.tools.definitions
 
-    def _tool_definitions(self, authority: Authority) -> list[ToolDefinition]:
-        """Tools for this requester: none unless it may act (reading states leaks too)."""
-        return self._home_tools() if authority.may_act else []
-
     def _check_model(self) -> None:
         if self.models and self.model and not offers(self.models, self.model):
             raise GrokFailure(
@@ -161,6 +158,7 @@ class Grok:
                 "lists the ones that are.",
                 f"model {self.model} is not offered; chat models: "
                 f"{', '.join(self.available_models) or 'none'}",
+                code="model_missing",
             )
 
     async def answer(
@@ -170,10 +168,14 @@ class Grok:
         conversation_id: str | None = None,
         *,
         authority: Authority,
+        toolbox: Toolbox | None = None,
+        context: str = "",
     ) -> AsyncGenerator[str]:
         """Yield the answer as it streams in; GrokFailure (with any partial answer) on failure.
 
-        authority: who asks; home tools are offered only if they may act.
+        authority: who asks; tools are offered only if they may act. toolbox: the
+        requester's own tools (Home Assistant's), in place of ours; context: what
+        the requester tells the model (Home Assistant's prompt).
         """
         self.counters.requests += 1
         remembered = conversation_key(authority.who, conversation_id)
@@ -190,23 +192,32 @@ class Grok:
                 raise GrokFailure(
                     "I can't answer that yet: no Grok API key is set up in the Alicia app.",
                     "no grok_api_key configured",
+                    code="no_api_key",
                 )
             if not self.model:
                 await self.refresh_models()
             self._check_model()
-            system = self.system_prompt(lang, authority)
+            if toolbox is None:
+                system = self.system_prompt(lang, authority)
+                toolbox = self.tools if self._home_tools() else None
+            else:
+                system = system_prompt(self.settings, lang, context)
+            offered = toolbox.definitions if toolbox and authority.may_act else []
             turn = self._turn(system, text, remembered)
             # aclosing: a generator left unfinished is closed here, not by the
             # loop's finaliser later (which runs it as a stray task).
             async with (
                 asyncio.timeout(self.settings.grok_timeout),
-                aclosing(self._rounds(turn, parts, authority)) as deltas,
+                aclosing(self._rounds(turn, parts, toolbox, offered)) as deltas,
             ):
                 async for delta in deltas:
                     yield delta
         except TimeoutError:
             self._fail(
-                parts, "the request timed out", "Sorry, Grok took too long to answer."
+                parts,
+                "the request timed out",
+                "Sorry, Grok took too long to answer.",
+                "timeout",
             )
         except GrokFailure as failure:
             self.counters.failures += 1
@@ -217,6 +228,7 @@ class Grok:
                 parts,
                 f"connection failed: {self._redact(str(err)) or type(err).__name__}",
                 "Sorry, I can't reach Grok right now.",
+                "unreachable",
             )
         stored = turn.response_id if isinstance(turn, ResponsesTurn) else None
         self.memory.remember(remembered, text, "".join(parts), stored)
@@ -231,10 +243,16 @@ class Grok:
         return ChatTurn(self.model, max_tokens, system, text, recalled.turns)
 
     async def _rounds(
-        self, turn: Turn, parts: list[str], authority: Authority
+        self,
+        turn: Turn,
+        parts: list[str],
+        toolbox: Toolbox | None,
+        offered: list[ToolDefinition],
     ) -> AsyncGenerator[str]:
-        """Requests until the model answers without calling a tool (or the rounds run out)."""
-        offered = self._tool_definitions(authority)
+        """Requests until the model answers without calling a tool (or the rounds run out).
+
+        offered: none unless the requester may act (reading states leaks too).
+        """
         for round_number in range(MAX_TOOL_ROUNDS + 1):
             # The last round offers no tools: the model must answer with what it has.
             tools = offered if round_number < MAX_TOOL_ROUNDS else []
@@ -247,11 +265,11 @@ class Grok:
                         yield event.text
                     elif isinstance(event, ToolCall):
                         calls.append(event)
-            if not calls or self.tools is None or not tools:
+            if not calls or toolbox is None or not tools:
                 return
             self.counters.tool_calls += len(calls)
             calls = calls[:MAX_CALLS_PER_ROUND]
-            results = [await run_tool(self.tools, call) for call in calls]
+            results = await run_calls(toolbox, calls)
             turn.add_results("".join(parts[said:]), calls, results)
             if parts and not parts[-1].endswith((" ", "\n")):
                 # The next round's words must not run into this round's.
@@ -287,6 +305,7 @@ class Grok:
                 raise GrokFailure(
                     "Grok refused the API key. Please check the key in the Alicia app.",
                     f"HTTP {status}: {detail}",
+                    code="key_refused",
                 )
             retryable = status == 429 or status >= 500
             if not retryable or attempt >= self.settings.grok_retries:
@@ -296,7 +315,9 @@ class Grok:
                     else "Sorry, Grok could not answer that."
                 )
                 raise GrokFailure(
-                    spoken, f"HTTP {status} after {attempt + 1} attempt(s): {detail}"
+                    spoken,
+                    f"HTTP {status} after {attempt + 1} attempt(s): {detail}",
+                    code="busy" if retryable else "failed",
                 )
             delay = retry_delay(response, attempt, self.settings.grok_timeout)
             attempt += 1
@@ -306,9 +327,9 @@ class Grok:
             )
             await asyncio.sleep(delay)
 
-    def _fail(self, parts: list[str], log: str, spoken: str) -> None:
+    def _fail(self, parts: list[str], log: str, spoken: str, code: FailureCode) -> None:
         self.counters.failures += 1
-        raise GrokFailure(spoken, log, "".join(parts))
+        raise GrokFailure(spoken, log, "".join(parts), code)
 
     def _redact(self, text: str) -> str:
         key = self.settings.grok_api_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import json
 import logging
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 _LOGGER = logging.getLogger(__name__)
 # What one tool's result may put in front of the model (it is billed and re-read).
@@ -45,6 +45,14 @@ class Toolbox(Protocol):
         """The result, as text for the model; ToolError for a refusal or a bad call."""
 
 
+@runtime_checkable
+class Relay(Protocol):
+    """Tools that run elsewhere (in Home Assistant): a round's calls go out together."""
+
+    async def relay(self, calls: list[ToolCall]) -> list[str]:
+        """One result per call, in order (text for the model)."""
+
+
 class ToolError(Exception):
     """A tool call that failed or was refused; the text goes back to the model."""
 
@@ -72,3 +80,10 @@ async def run_tool(toolbox: Toolbox, call: ToolCall) -> str:
     if len(result) > MAX_RESULT_CHARS:
         result = result[:MAX_RESULT_CHARS] + " ... (cut off: ask for less)"
     return result
+
+
+async def run_calls(toolbox: Toolbox, calls: list[ToolCall]) -> list[str]:
+    """A round's results: relayed together, or each of ours run in turn."""
+    if isinstance(toolbox, Relay):
+        return await toolbox.relay(calls)
+    return [await run_tool(toolbox, call) for call in calls]

@@ -11,17 +11,22 @@ from dataclasses import dataclass
 import json
 from typing import Any, Protocol
 
+from alicia_bus.agent import FailureCode
+
 from .tools import ToolCall, ToolDefinition
 
 
 class GrokFailure(Exception):
     """The API could not answer; `spoken` is what the user hears, `partial` what came before."""
 
-    def __init__(self, spoken: str, log: str, partial: str = "") -> None:
-        """Keep the user's message apart from the log's."""
+    def __init__(
+        self, spoken: str, log: str, partial: str = "", code: FailureCode = "failed"
+    ) -> None:
+        """Keep the user's message apart from the log's; `code` says which failure it is."""
         super().__init__(log)
         self.spoken = spoken
         self.partial = partial
+        self.code: FailureCode = code
 
 
 def garbled(data: str, err: Exception) -> GrokFailure:
@@ -34,7 +39,7 @@ def garbled(data: str, err: Exception) -> GrokFailure:
 
 def cut_off(why: str = "the stream ended early") -> GrokFailure:
     """An answer that stopped before its end."""
-    return GrokFailure("Sorry, Grok's answer was cut off.", why)
+    return GrokFailure("Sorry, Grok's answer was cut off.", why, code="cut_off")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,171 @@
+"""Home Assistant's Alicia agent on one Wyoming connection: Grok answers, HA's tools act.
+
+The tools are Home Assistant's (its Assist API, with the authority of the user and
+satellite that asked): a round's calls go back to HA on the same connection and
+its results come back. Nothing here acts on the home.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+import logging
+from typing import Any
+
+from wyoming.event import Event
+
+from alicia_bus import agent
+from alicia_bus.errors import ProtocolError
+from alicia_bus.text import excerpt
+
+from .authority import Authority
+from .engines import Engines
+from .grok import ToolCall, ToolDefinition
+from .grok.tools import ToolError
+from .voice import Unanswered, answer
+
+_LOGGER = logging.getLogger(__name__)
+
+type Send = Callable[[Event], Awaitable[None]]
+
+NOT_ALLOWED = (
+    "This Home Assistant is not among the Alicia app's trusted clients, so I can't "
+    "answer here."
+)
+
+
+class RelayedTools:
+    """Home Assistant's tools: offered to the model, run by HA, answered on the connection."""
+
+    def __init__(self, specs: tuple[agent.ToolSpec, ...], send: Send) -> None:
+        """The tools HA offered for this turn."""
+        self._specs = specs
+        self._send = send
+        self._waiting: asyncio.Future[agent.Results] | None = None
+
+    @property
+    def definitions(self) -> list[ToolDefinition]:
+        """HA's tools, as the model is offered them."""
+        return [
+            ToolDefinition(s.name, s.description, s.parameters) for s in self._specs
+        ]
+
+    @property
+    def instructions(self) -> str:
+        """HA's prompt says what its tools are for."""
+        return ""
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """Not used: a round's calls are relayed together."""
+        raise ToolError(f"{name} runs in Home Assistant")
+
+    async def relay(self, calls: list[ToolCall]) -> list[str]:
+        """The round's calls to HA, its results back (a tool HA did not offer is not sent)."""
+        known = {s.name for s in self._specs}
+        asked = [c for c in calls if c.name in known]
+        outputs: dict[str, str] = {}
+        if asked:
+            self._waiting = asyncio.get_running_loop().create_future()
+            relayed = agent.Calls(
+                tuple(agent.Call(c.call_id, c.name, c.arguments) for c in asked)
+            )
+            await self._send(Event(agent.CALLS, relayed.data()))
+            outputs = (await self._waiting).outputs
+            self._waiting = None
+        return [
+            outputs.get(c.call_id, "error: Home Assistant gave no result for this call")
+            if c.name in known
+            else f"error: there is no tool named {c.name[:64]!r}"
+            for c in calls
+        ]
+
+    def answered(self, results: agent.Results) -> bool:
+        """HA's results for the round waiting; False when none is."""
+        if self._waiting is None or self._waiting.done():
+            return False
+        self._waiting.set_result(results)
+        return True
+
+
+class AgentTurn:
+    """A connection's agent turn: one at a time, ended with done or failed."""
+
+    def __init__(self, engines: Engines, send: Send, authority: Authority) -> None:
+        """Idle until HA asks."""
+        self._engines = engines
+        self._send = send
+        self._authority = authority
+        self._task: asyncio.Task[None] | None = None
+        self._tools: RelayedTools | None = None
+
+    @property
+    def busy(self) -> bool:
+        """A turn is being answered."""
+        return self._task is not None and not self._task.done()
+
+    async def ask(self, data: Mapping[str, Any]) -> None:
+        """Start answering (failed at once for a bad ask, a turn under way, an untrusted client)."""
+        try:
+            asked = agent.Ask.parse(data)
+        except ProtocolError as err:
+            await self._failed(agent.Failed("bad_request", f"{agent.ASK}: {err}"))
+            return
+        if self.busy:
+            await self._failed(
+                agent.Failed("bad_request", "a turn is already being answered")
+            )
+            return
+        if not self._authority.may_act:
+            _LOGGER.warning(
+                "Refused an agent turn from %s: not in wyoming_trusted_clients",
+                self._authority.who,
+            )
+            await self._failed(agent.Failed("not_allowed", NOT_ALLOWED))
+            return
+        self._tools = RelayedTools(asked.tools, self._send)
+        self._task = asyncio.create_task(self._answer(asked), name="alicia-agent-turn")
+
+    async def results(self, data: Mapping[str, Any]) -> None:
+        """HA's results for the round that waits for them."""
+        try:
+            results = agent.Results.parse(data)
+        except ProtocolError as err:
+            results = agent.Results({})
+            _LOGGER.info("Unreadable tool results: %s", excerpt(str(err)))
+        if self._tools is None or not self._tools.answered(results):
+            _LOGGER.debug("Tool results with no round waiting for them: ignored")
+
+    async def cancel(self) -> None:
+        """The connection is gone: stop answering."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _answer(self, asked: agent.Ask) -> None:
+        async def delta(text: str) -> None:
+            await self._send(Event(agent.DELTA, {"text": text}))
+
+        try:
+            text = await answer(
+                self._engines, asked.text, asked.language, asked.conversation_id, delta,
+                authority=self._authority, toolbox=self._tools, context=asked.system,
+            )  # fmt: skip
+        except Unanswered as unanswered:
+            await self._failed(agent.Failed(unanswered.code, unanswered.spoken))
+            return
+        except ConnectionError:
+            return  # HA hung up: nobody to answer
+        except Exception:
+            _LOGGER.exception("The agent turn failed")
+            await self._failed(
+                agent.Failed("failed", "Sorry, something went wrong answering that.")
+            )
+            return
+        with contextlib.suppress(ConnectionError):
+            await self._send(Event(agent.DONE, {"text": text}))
+
+    async def _failed(self, failed: agent.Failed) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self._send(Event(agent.FAILED, failed.data()))
