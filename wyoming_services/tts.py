@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass
-import heapq
-import itertools
 import json
 import logging
 from pathlib import Path
@@ -30,6 +28,7 @@ from .tts_text import (
     pieces,
     split_sentences,
 )
+from .tts_turns import StoppableSession, Turn, Turns
 
 _LOGGER = logging.getLogger(__name__)
 # Streamed text with no sentence end is held up to this long, then cut at a word.
@@ -39,6 +38,10 @@ _WORD_END = re.compile(r"\s+\S*$")
 
 class TtsError(Exception):
     """A request the TTS program refuses; the text is sent to the client."""
+
+
+class _GaveWay(Exception):
+    """A background piece stopped for a request with less spoken; it is made again."""
 
 
 def bundled_voice_path() -> Path:
@@ -100,40 +103,8 @@ class TtsCounters:
     requests: int = 0
     sentences: int = 0
     errors: int = 0
-
-
-class Turns:
-    """Slots for synthesis: the lowest claim goes next (then the first to ask)."""
-
-    def __init__(self, slots: int) -> None:
-        """All slots free."""
-        self._free = slots
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    async def take(self, claim: int) -> None:
-        """Wait for a slot."""
-        grant: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (claim, next(self._order), grant))
-        self._hand_out()
-        try:
-            await grant
-        except asyncio.CancelledError:
-            if grant.done() and not grant.cancelled():
-                self.give_back()  # granted just before the cancel landed
-            raise
-
-    def give_back(self) -> None:
-        """A piece is done: its slot goes to the next in turn."""
-        self._free += 1
-        self._hand_out()
-
-    def _hand_out(self) -> None:
-        while self._free and self._waiting:
-            grant = heapq.heappop(self._waiting)[2]
-            if not grant.done():  # else cancelled while waiting
-                self._free -= 1
-                grant.set_result(None)
+    # Background pieces stopped to let a shorter request speak (made again later).
+    gave_way: int = 0
 
 
 class TextToSpeech:
@@ -198,13 +169,17 @@ class TextToSpeech:
         # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
         # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No arena: it kept the most any run had needed (+100 MiB after 100,000
+        # unpunctuated characters, never given back); each run's memory is its own.
+        options.enable_cpu_mem_arena = False
+        session = onnxruntime.InferenceSession(
+            str(info.model_path),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+        )
         voice = PiperVoice(
             config=PiperConfig.from_dict(json.loads(info.config_path.read_text())),
-            session=onnxruntime.InferenceSession(
-                str(info.model_path),
-                sess_options=options,
-                providers=["CPUExecutionProvider"],
-            ),
+            session=StoppableSession(session),
         )
         list(voice.synthesize("Hello."))
         self._loaded[name] = voice
@@ -263,24 +238,39 @@ class TextToSpeech:
     async def _in_turn(
         self, served: int, name: str, speaker_id: int | None, text: str
     ) -> Float32Array:
-        await self._turns.take(served)
+        while True:
+            turn = await self._turns.take(served)
+            try:
+                return await self._run(turn, name, speaker_id, text)
+            except _GaveWay:
+                self.counters.gave_way += 1  # this piece again, in turn
+
+    async def _run(
+        self, turn: Turn, name: str, speaker_id: int | None, text: str
+    ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
-            job = self._executor.submit(self._synthesize_one, name, speaker_id, text)
+            if turn.background:
+                import onnxruntime  # noqa: PLC0415 - loaded with the voices
+
+                turn.arm(onnxruntime.RunOptions())
+            job = self._executor.submit(
+                self._synthesize_one, name, speaker_id, text, turn
+            )
         except BaseException:
-            self._turns.give_back()
+            self._turns.give_back(turn)
             raise
 
         def done(_: Future[Float32Array]) -> None:
             # The slot is free when the thread is, not when a cancelled caller stops waiting.
             with contextlib.suppress(RuntimeError):  # the loop is closed
-                loop.call_soon_threadsafe(self._turns.give_back)
+                loop.call_soon_threadsafe(self._turns.give_back, turn)
 
         job.add_done_callback(done)
         return await asyncio.wrap_future(job)
 
     def _synthesize_one(
-        self, name: str, speaker_id: int | None, text: str
+        self, name: str, speaker_id: int | None, text: str, turn: Turn
     ) -> Float32Array:
         from piper import SynthesisConfig  # noqa: PLC0415
 
@@ -291,11 +281,23 @@ class TextToSpeech:
             noise_scale=self.settings.tts_noise_scale,
             noise_w_scale=self.settings.tts_noise_w_scale,
         )
-        runs = [
-            _full_scale(voice.phoneme_ids_to_audio(voice.phonemes_to_ids(run), config))
-            for sentence in voice.phonemize(text)
-            for run in cut_phonemes(sentence)
-        ]
+        if turn.stopped:
+            raise _GaveWay
+        voice.session.options_for_this_thread(turn.options)
+        try:
+            runs = [
+                _full_scale(
+                    voice.phoneme_ids_to_audio(voice.phonemes_to_ids(run), config)
+                )
+                for sentence in voice.phonemize(text)
+                for run in cut_phonemes(sentence)
+            ]
+        except Exception as err:
+            if turn.stopped:  # onnxruntime's "terminate flag" failure
+                raise _GaveWay from err
+            raise
+        finally:
+            voice.session.options_for_this_thread(None)
         return np.concatenate(runs) if runs else np.zeros(0, np.float32)
 
     async def close(self) -> None:

@@ -13,8 +13,9 @@ from wyoming.event import Event
 
 from wyoming_services.settings import Settings
 from wyoming_services.speaking import Speaking
-from wyoming_services.tts import TextStream, TextToSpeech, TtsError, Turns
+from wyoming_services.tts import TextStream, TextToSpeech, TtsError
 from wyoming_services.tts_text import MAX_PHONEMES, MAX_PIECE
+from wyoming_services.tts_turns import Turns
 
 UNPUNCTUATED = ("and then the quick brown fox jumps over the lazy dog " * 10)[:500]
 # Numbers and symbols are read out long: far more phonemes than characters.
@@ -133,17 +134,17 @@ async def test_hello_goes_before_a_crowd_of_new_long_requests(
 
 async def test_the_lowest_claim_goes_first() -> None:
     turns = Turns(slots=1)
-    await turns.take(0)  # busy
+    busy = await turns.take(0)
     order: list[int] = []
 
     async def wait(claim: int) -> None:
-        await turns.take(claim)
+        turn = await turns.take(claim)
         order.append(claim)
-        turns.give_back()
+        turns.give_back(turn)
 
     waiting = [asyncio.create_task(wait(claim)) for claim in (5, 0, 3)]
     await asyncio.sleep(0)
-    turns.give_back()
+    turns.give_back(busy)
     await asyncio.gather(*waiting)
     assert order == [0, 3, 5]
 

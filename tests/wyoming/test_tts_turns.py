@@ -1,0 +1,111 @@
+"""A long request gives way to a short one: its piece in progress is stopped, made again after."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import threading
+from typing import Any
+
+import pytest
+
+from wyoming_services.settings import Settings
+from wyoming_services.tts import TextToSpeech
+from wyoming_services.tts_turns import BACKGROUND, Turns
+
+# Eight pieces of 100 characters or less: from the fifth on, the request is background.
+LONG = ("and then the quick brown fox jumps over the lazy dog " * 16)[:790]
+
+
+async def test_a_background_run_is_stopped_when_a_short_request_asks() -> None:
+    turns = Turns(slots=2)
+    long = await turns.take(BACKGROUND + 100)
+    assert long.background
+    assert not long.stopped
+    hello = await turns.take(6)  # a slot was free: granted at once
+    assert long.stopped  # yet the long piece stops: Hello gets the CPU alone
+    assert not hello.stopped
+    turns.give_back(long)
+
+
+async def test_no_background_piece_starts_while_a_short_request_speaks() -> None:
+    turns = Turns(slots=2)
+    hello = await turns.take(6)
+    waiting = asyncio.create_task(turns.take(BACKGROUND + 100))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # a slot is free, but Hello is speaking
+    turns.give_back(hello)
+    long = await waiting
+    assert not long.stopped
+    turns.give_back(long)
+
+
+async def test_requests_under_background_share_the_slots() -> None:
+    turns = Turns(slots=2)
+    answer = await turns.take(BACKGROUND)
+    hello = await turns.take(6)
+    assert not answer.stopped
+    assert not hello.stopped
+    turns.give_back(answer)
+    turns.give_back(hello)
+
+
+@pytest.fixture
+async def tts() -> AsyncIterator[TextToSpeech]:
+    """The bundled voice with no noise (the same text, the same audio), two threads."""
+    engine = TextToSpeech(
+        Settings(tts_workers=2, tts_noise_scale=0, tts_noise_w_scale=0)
+    )
+    await engine.load()
+    try:
+        yield engine
+    finally:
+        await engine.close()
+
+
+async def spoken(tts: TextToSpeech, text: str, heard: list[str], name: str) -> bytes:
+    info, _ = tts.resolve(None)
+    pcm = b""
+    async for piece in tts.synthesize(info, None, [text]):
+        pcm += piece
+        heard.append(name)
+    return pcm
+
+
+async def test_hello_stops_a_long_requests_piece_which_is_made_again_whole(
+    tts: TextToSpeech,
+) -> None:
+    heard: list[str] = []
+    alone = await spoken(tts, LONG, heard, "long")
+    heard.clear()
+    voice = tts._loaded[tts.default_voice]
+    to_audio = voice.phoneme_ids_to_audio
+    runs, fifth, hello_asked = 0, threading.Event(), threading.Event()
+
+    def held_fifth(*args: Any, **kwargs: Any) -> Any:
+        nonlocal runs
+        runs += 1
+        if runs == 5:  # the long request's first background piece, about to run
+            fifth.set()
+            hello_asked.wait(30)
+        return to_audio(*args, **kwargs)
+
+    voice.phoneme_ids_to_audio = held_fifth
+    turns, stopped = tts._turns, asyncio.Event()
+    hand_out = turns._hand_out
+
+    def watched() -> None:
+        hand_out()
+        if any(turn.stopped for turn in turns._running):
+            stopped.set()
+
+    turns._hand_out = watched  # type: ignore[method-assign]
+    long = asyncio.create_task(spoken(tts, LONG, heard, "long"))
+    await asyncio.to_thread(fifth.wait, 30)
+    hello = asyncio.create_task(spoken(tts, "Hello.", heard, "hello"))
+    await asyncio.wait_for(stopped.wait(), 30)  # Hello asked: the long piece stops
+    hello_asked.set()  # the long piece runs now, stopped: onnxruntime ends it at once
+    await hello
+    assert heard == ["long"] * 4 + ["hello"]
+    assert await long == alone  # the stopped piece was made again, whole
+    assert tts.counters.gave_way == 1

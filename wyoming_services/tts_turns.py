@@ -1,0 +1,120 @@
+"""Turns at Piper: the least text spoken so far goes next, and long requests give way to short ones."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+import heapq
+import itertools
+import threading
+from typing import Any
+
+# A request that has had more than this many characters spoken (this piece
+# included) is background work: while a request under it (an answer, a "Hello.")
+# waits or speaks, no background piece runs, and the one in progress is stopped
+# and made again later. On 2 cores a piece beside "Hello." would take half the CPU
+# for all of Hello's time; a long request gives a few hundred ms of its lead.
+BACKGROUND = 400
+
+
+@dataclass(slots=True, eq=False)
+class Turn:
+    """One piece's slot: its claim, and how to stop its run if it must give way."""
+
+    claim: int
+    # onnxruntime.RunOptions of the run: its terminate flag ends the run between nodes.
+    options: Any = None
+    stopped: bool = False
+
+    @property
+    def background(self) -> bool:
+        """Whether this piece gives way to requests with less spoken."""
+        return self.claim > BACKGROUND
+
+    def arm(self, options: Any) -> None:
+        """The RunOptions its run will take (already terminated if it was stopped)."""
+        self.options = options
+        options.terminate = self.stopped
+
+    def stop(self) -> None:
+        """Stop the run (now, or before it starts)."""
+        self.stopped = True
+        if self.options is not None:
+            self.options.terminate = True
+
+
+class Turns:
+    """Slots for synthesis: the lowest claim goes next (then the first to ask)."""
+
+    def __init__(self, slots: int) -> None:
+        """All slots free."""
+        self._free = slots
+        self._waiting: list[tuple[int, int, asyncio.Future[Turn]]] = []
+        self._running: set[Turn] = set()
+        self._order = itertools.count()
+
+    async def take(self, claim: int) -> Turn:
+        """Wait for a slot; give it back with give_back(turn)."""
+        grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (claim, next(self._order), grant))
+        self._hand_out()
+        try:
+            return await grant
+        except asyncio.CancelledError:
+            if grant.done() and not grant.cancelled():
+                self.give_back(grant.result())  # granted just before the cancel landed
+            raise
+
+    def give_back(self, turn: Turn) -> None:
+        """A piece is done (or stopped): its slot goes to the next in turn."""
+        self._running.discard(turn)
+        self._free += 1
+        self._hand_out()
+
+    def _foreground(self) -> bool:
+        """Whether a request under BACKGROUND speaks or waits to."""
+        waiting = any(
+            claim <= BACKGROUND and not grant.done()
+            for claim, _, grant in self._waiting
+        )
+        return waiting or any(not turn.background for turn in self._running)
+
+    def _hand_out(self) -> None:
+        if self._foreground():
+            for turn in self._running:
+                if turn.background and not turn.stopped:
+                    turn.stop()
+        while self._free and self._waiting:
+            claim, _, grant = self._waiting[0]
+            if grant.done():  # cancelled while waiting
+                heapq.heappop(self._waiting)
+                continue
+            turn = Turn(claim)
+            if turn.background and self._foreground():
+                return  # the heap's first is background: so are all the others
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            self._running.add(turn)
+            grant.set_result(turn)
+
+
+class StoppableSession:
+    """An onnxruntime session whose runs take the RunOptions the calling thread was given."""
+
+    def __init__(self, session: Any) -> None:
+        """Wrap Piper's session (it calls run(outputs, inputs))."""
+        self._session = session
+        self._local = threading.local()
+
+    def options_for_this_thread(self, options: Any) -> None:
+        """The RunOptions of this thread's next runs (None: none)."""
+        self._local.options = options
+
+    def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
+        """Run with this thread's RunOptions, unless given some."""
+        options = run_options or getattr(self._local, "options", None)
+        return self._session.run(output_names, input_feed, options)
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else is the session's."""
+        return getattr(self._session, name)
