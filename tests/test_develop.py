@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_until
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from dev_bootstrap import Bootstrap
@@ -154,6 +154,22 @@ async def test_develop_runs_everything_and_say_controls_a_device(
     finally:
         os.killpg(again.pid, signal.SIGTERM) if again.returncode is None else None
         await asyncio.wait_for(again.wait(), 60)
+    # The bridge's key and its pin of this HA's key are the run's, in its folder.
+    assert (tmp_path / "dev" / "bridge" / "bridge.hub").exists()
+
+    # Another folder is another home, with an HA key of its own: its bridge pins that
+    # one (in that folder), so HA's signed vocabulary reaches the speech-to-text.
+    await asyncio.sleep(1)
+    other = await start({**env, "ALICIA_DEV_DIR": str(tmp_path / "dev2")})
+    try:
+        await wait_ready(other)
+        bridge_log = tmp_path / "dev2" / "logs" / "latest" / "wyoming.log"
+        await wait_until(lambda: "STT vocabulary" in bridge_log.read_text(), 60)
+        assert "Home Assistant's key changed" not in bridge_log.read_text()
+        assert (tmp_path / "dev2" / "bridge" / "bridge.hub").exists()
+    finally:
+        os.killpg(other.pid, signal.SIGTERM) if other.returncode is None else None
+        await asyncio.wait_for(other.wait(), 60)
 
 
 async def script(name: str, *args: str, env: dict[str, str], limit: float) -> str:
