@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,8 +17,11 @@ from wyoming_services.bridge import Bridge
 from wyoming_services.bridge.trust import Trust
 from wyoming_services.settings import Settings
 
+from .bridge_unit import driven
+
 HUB_TOPIC = "alicia/system/security/hub"
 TRUST_TOPIC = "alicia/system/security/trust"
+VOCABULARY = "alicia/voice/stt/vocabulary"
 HUB = KeyPair.from_seed(bytes(range(32)))
 ATTACKER = KeyPair.from_seed(bytes(32))
 
@@ -111,3 +115,21 @@ def test_a_rogue_key_does_not_change_what_the_heartbeat_names(tmp_path: Path) ->
 
 def test_a_pin_that_is_no_fingerprint_is_not_reported(tmp_path: Path) -> None:
     assert trust(tmp_path, "SHA256:typo").accepted_hub_key is None
+
+
+async def test_what_ha_signs_under_a_stale_pin_is_counted_not_a_warning_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The flood of #32: HA's signed messages refused, line after line; said once now."""
+    state = driven(tmp_path)  # pinned HUB; another HA signs with `new`
+    new = KeyPair.generate()
+    offer = new_message("home-assistant", "event", {"public_key": new.public_key})
+    await state.deliver(HUB_TOPIC, new.sign(HUB_TOPIC, offer), retain=True)
+    for _ in range(5):
+        phrases = new_message("home-assistant", "event", {"phrases": ["the Roborock"]})
+        await state.deliver(VOCABULARY, new.sign(VOCABULARY, phrases), retain=True)
+    assert state.bridge.counters.by_code["bad_signature"] == 5
+    assert "Refused message" not in "".join(
+        r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+    )
+    assert state.bridge.trust.hub_key == HUB.public_key  # kept

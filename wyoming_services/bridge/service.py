@@ -274,7 +274,12 @@ class Bridge:
             if kind in self.requests.handlers:
                 await self._reply_error(topic, kind, request.raw, err.code, str(err))
             elif self.trust.limiter.allow(REFUSALS):
-                _LOGGER.warning("Refused message on %s: %s (%s)", topic, err, err.code)
+                # HA's, under a key not pinned: the heartbeat and HA's repair say it once.
+                stale_pin = request.source == HUB_SOURCE and self.trust.refused_hub_key
+                _LOGGER.log(
+                    logging.DEBUG if stale_pin else logging.WARNING,
+                    "Refused message on %s: %s (%s)", topic, err, err.code,
+                )  # fmt: skip
             return
         if kind in self._from_hub:
             if request.source != HUB_SOURCE or not (
