@@ -142,8 +142,10 @@ async def _stop_bridge(bridges: list[Bridge], task: asyncio.Task[None] | None) -
         return
     if bridges:
         bridges[0].stop(STOP_GRACE)
-    else:
-        task.cancel()  # still looking for the broker
+        # A connect to a broker that does not answer is not cut by stop(): the grace
+        # holds anyway.
+        await asyncio.wait({task}, timeout=STOP_GRACE + 0.5)
+    task.cancel()  # (else still looking for the broker)
     await asyncio.gather(task, return_exceptions=True)
 
 

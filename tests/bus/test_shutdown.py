@@ -78,3 +78,33 @@ async def test_sigterm_with_the_broker_stopping_too_is_quick_and_quiet(
     finally:
         server.stop()
         broker.stop()
+
+
+async def test_sigterm_while_a_broker_does_not_answer_keeps_the_grace(
+    tmp_path: Path,
+) -> None:
+    """A broker that takes the connection and never answers it: the stop is not held."""
+
+    async def black_hole(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.read()  # CONNECT arrives; no CONNACK ever comes
+        writer.close()
+
+    hole = await asyncio.start_server(black_hole, "127.0.0.1", 0)
+    port = hole.sockets[0].getsockname()[1]
+    server = ServerProcess(
+        "--mqtt-host", "127.0.0.1", "--mqtt-port", str(port),
+        log=tmp_path / "server.log",
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(server.wait_ready)
+        await asyncio.sleep(1)  # connecting
+        server.process.terminate()
+        stopped_at = time.monotonic()
+        assert await asyncio.to_thread(server.process.wait, 20) == 0
+        assert time.monotonic() - stopped_at < STOP_GRACE + 3
+        assert "Traceback" not in server.log.read_text()
+    finally:
+        server.stop()
+        hole.close()
