@@ -225,6 +225,30 @@ def report(runs: list[dict[str, Any]], stacks: list[str]) -> str:
     return "\n".join(lines)
 
 
+SEGMENTS = (
+    ("HA: intent-end → TTS request", "intent-end", "tts-request"),
+    ("server: TTS request → first audio chunk", "tts-request", "tts-first-chunk"),
+    ("HA: first audio chunk → first byte", "tts-first-chunk", "first-byte"),
+    ("first byte → last byte", "first-byte", "last-byte"),
+)
+
+
+def segments(runs: list[dict[str, Any]], stacks: list[str]) -> str:
+    """Where intent-end → first byte goes: per-run differences, p50 / p90 (ms)."""
+    lines = ["| segment | " + " | ".join(stacks) + " |", "|---|" + "---|" * len(stacks)]
+    for label, start, end in SEGMENTS:
+        cells = []
+        for name in stacks:
+            values = [
+                r["ms"][end] - r["ms"][start]
+                for r in runs
+                if r["stack"] == name and start in r["ms"] and end in r["ms"]
+            ]
+            cells.append(f"{pct(values, 0.5)} / {pct(values, 0.9)}" if values else "—")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def ratio(runs: list[dict[str, Any]], ours: str, peer: str, stage: str) -> float:
     def p50(name: str) -> float:
         return pct(
@@ -356,6 +380,7 @@ async def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(report(runs, names))
+    print(segments(runs, names))
     for peer in names[1:]:
         print(
             f"first byte p50, alicia / {peer}: {ratio(runs, names[0], peer, 'first-byte'):.2f}x"

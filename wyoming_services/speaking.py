@@ -98,21 +98,24 @@ class Speaking:
         except (TtsError, ConnectionError) as err:
             await self._failed(err)
 
+    async def _begin(self, speech: Speech) -> None:
+        """Say audio-start, once per answer."""
+        if not self._audio_started:
+            rate = speech.voice.sample_rate
+            await self._write(AudioStart(rate=rate, width=2, channels=1).event())
+            self._audio_started = True
+
     async def _send(self, speech: Speech, sentences: list[str]) -> None:
+        # audio-start before the synthesis: HA starts its converter (ffmpeg) meanwhile.
+        await self._begin(speech)
         rate = speech.voice.sample_rate
         async for pcm in speech.audio(sentences):
-            if not self._audio_started:
-                await self._write(AudioStart(rate=rate, width=2, channels=1).event())
-                self._audio_started = True
             for piece in chunk_pcm(pcm, AUDIO_CHUNK_BYTES):
                 await self._write(
                     AudioChunk(rate=rate, width=2, channels=1, audio=piece).event()
                 )
 
     async def _end(self, speech: Speech) -> None:
-        if not self._audio_started:
-            # Empty text: still a well-formed, empty audio stream.
-            rate = speech.voice.sample_rate
-            await self._write(AudioStart(rate=rate, width=2, channels=1).event())
+        await self._begin(speech)  # empty text: still a well-formed, empty audio stream
         await self._write(AudioStop().event())
         self._audio_started = False
