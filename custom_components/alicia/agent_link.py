@@ -103,14 +103,14 @@ class AgentLink:
                     await client.connect()
                 await client.write_event(Event(agent.ASK, ask.data()))
             except (OSError, TimeoutError) as err:
-                _LOGGER.debug("The app's server at %s failed: %r", server, err)
+                _LOGGER.debug(
+                    "The app's server at %s failed (%d): %r", server, attempt, err
+                )
                 await client.disconnect()
                 self.server = None  # it moved or stopped: look again, once
-                if attempt:
-                    raise NO_SERVER from err
                 continue
             return Turn(client)
-        raise NO_SERVER  # pragma: no cover - the loop returns or raises
+        raise NO_SERVER
 
 
 async def _describe(host: str, port: int) -> Mapping[str, Any]:

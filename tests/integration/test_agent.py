@@ -15,6 +15,7 @@ from homeassistant.helpers import (
     entity_registry as er,
     intent,
     issue_registry as ir,
+    llm,
 )
 from homeassistant.setup import async_setup_component
 import pytest
@@ -265,3 +266,19 @@ async def test_the_answer_streams_into_tts_before_it_ends(
     said = end["data"]["intent_output"]["response"]["speech"]["plain"]["speech"]
     assert said == reply_for(question, 0)
     assert [e for e in events if e["type"] == "tts-end"]
+
+
+async def test_an_answer_cut_off_ends_marked_and_a_broken_llm_api_is_an_answer(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    wyoming_entry: MockConfigEntry,
+    xai: FakeXai,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    xai.configure(cut_after_tokens=3)
+    result = await ask(hass, "Tell me a long story")
+    assert speech(result).endswith(" ...")
+    assert speech(result).startswith("You asked: Tell")
+    monkeypatch.setattr(llm, "LLM_API_ASSIST", "no_such_api")
+    result = await ask(hass, "Hello?")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
