@@ -15,6 +15,7 @@ from wyoming_services.agent_turn import NOT_ALLOWED, AgentTurn
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
 from wyoming_services.grok import Grok
+from wyoming_services.grok.models import ModelInfo
 from wyoming_services.settings import Settings
 
 from .client import read_until
@@ -144,3 +145,14 @@ async def test_no_api_key_fails_with_its_code(xai: FakeXai) -> None:
     engines.grok.base_url = "https://api.x.ai/v1"  # xAI itself needs a key
     await _turn(AgentTurn(engines, send, Authority("ha", True)), ask("Hi").data)
     assert [(e.type, e.data["code"]) for e in sent] == [(agent.FAILED, "no_api_key")]
+
+
+async def test_a_model_the_api_does_not_offer_fails_with_its_code(xai: FakeXai) -> None:
+    sent, send = _recorder()
+    engines = _engines(xai)
+    engines.grok.models = [ModelInfo.parse({"id": "grok-test-fast"})]
+    engines.grok.model = "grok-gone"
+    await _turn(AgentTurn(engines, send, Authority("ha", True)), ask("Hi").data)
+    assert [(e.type, e.data["code"]) for e in sent] == [(agent.FAILED, "model_missing")]
+    assert "grok-gone" in sent[0].data["spoken"]
+    assert xai.chat_requests() == []
