@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from pathlib import Path
 import secrets
 import sys
@@ -177,9 +178,20 @@ class Bootstrap:
             for e in entities
             if e["platform"] == "wyoming"
         }
+        # The Alicia agent (Grok streamed, acting through Assist) only when Grok can
+        # answer: with no key, every question would be an error about the app.
+        has_agent = any(e["entity_id"] == "conversation.alicia" for e in entities)
+        grok_ready = bool(os.environ.get("ALICIA_GROK_API_KEY")) or bool(
+            os.environ.get("ALICIA_GROK_BASE_URL")
+        )
+        agent = (
+            "conversation.alicia"
+            if has_agent and grok_ready
+            else "conversation.home_assistant"
+        )
         created, = await self.websocket({
             "type": "assist_pipeline/pipeline/create", "name": "Alicia", "language": "en",
-            "conversation_engine": wyoming.get("conversation", "conversation.home_assistant"), "conversation_language": "en",
+            "conversation_engine": agent, "conversation_language": "en",
             "stt_engine": wyoming["stt"], "stt_language": "en",
             "tts_engine": wyoming["tts"], "tts_language": "en-US", "tts_voice": "en_US-joe-medium",
             "wake_word_entity": None, "wake_word_id": None,
