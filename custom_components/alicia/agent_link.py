@@ -77,7 +77,9 @@ class AgentLink:
         """The app's server among HA's Wyoming entries; None if none answers as ours."""
         if self.server is not None:
             return self.server
-        for entry in self.hass.config_entries.async_entries(WYOMING):
+        entries = self.hass.config_entries.async_entries(WYOMING)
+        # The app's own entry (the Supervisor's discovery) before any typed in by hand.
+        for entry in sorted(entries, key=lambda e: e.source != "hassio"):
             host, port = entry.data.get("host"), entry.data.get("port")
             if not isinstance(host, str) or not isinstance(port, int):
                 continue
