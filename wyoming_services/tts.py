@@ -238,19 +238,23 @@ class TextToSpeech:
     async def _in_turn(
         self, served: int, name: str, speaker_id: int | None, text: str
     ) -> Float32Array:
+        stoppable = True
         while True:
-            turn = await self._turns.take(served)
+            turn = await self._turns.take(served, stoppable)
             try:
                 return await self._run(turn, name, speaker_id, text)
             except _GaveWay:
-                self.counters.gave_way += 1  # this piece again, in turn
+                # This piece again, in turn, and this time to its end: short
+                # requests arriving every moment never starve a long one.
+                self.counters.gave_way += 1
+                stoppable = False
 
     async def _run(
         self, turn: Turn, name: str, speaker_id: int | None, text: str
     ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
-            if turn.background:
+            if turn.stoppable:
                 import onnxruntime  # noqa: PLC0415 - loaded with the voices
 
                 turn.arm(onnxruntime.RunOptions())

@@ -12,8 +12,11 @@ from typing import Any
 # A request that has had more than this many characters spoken (this piece
 # included) is background work: while a request under it (an answer, a "Hello.")
 # waits or speaks, no background piece runs, and the one in progress is stopped
-# and made again later. On 2 cores a piece beside "Hello." would take half the CPU
-# for all of Hello's time; a long request gives a few hundred ms of its lead.
+# and made again later (to its end: a piece is stopped once at most). On 2 cores
+# a piece beside "Hello." would take half the CPU for all of Hello's time; a long
+# request gives a few hundred ms of its lead.
+# Background pieces run one at a time: a run of 120 phonemes holds about 100 MiB
+# while it runs, and one already takes every core Piper's session has.
 BACKGROUND = 400
 
 
@@ -22,6 +25,8 @@ class Turn:
     """One piece's slot: its claim, and how to stop its run if it must give way."""
 
     claim: int
+    # Whether its run may be stopped: a background piece not stopped before.
+    stoppable: bool = False
     # onnxruntime.RunOptions of the run: its terminate flag ends the run between nodes.
     options: Any = None
     stopped: bool = False
@@ -49,14 +54,14 @@ class Turns:
     def __init__(self, slots: int) -> None:
         """All slots free."""
         self._free = slots
-        self._waiting: list[tuple[int, int, asyncio.Future[Turn]]] = []
+        self._waiting: list[tuple[int, int, bool, asyncio.Future[Turn]]] = []
         self._running: set[Turn] = set()
         self._order = itertools.count()
 
-    async def take(self, claim: int) -> Turn:
-        """Wait for a slot; give it back with give_back(turn)."""
+    async def take(self, claim: int, stoppable: bool = True) -> Turn:
+        """Wait for a slot (a background one may be stopped, if stoppable); give_back(turn) after."""
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (claim, next(self._order), grant))
+        heapq.heappush(self._waiting, (claim, next(self._order), stoppable, grant))
         self._hand_out()
         try:
             return await grant
@@ -75,22 +80,25 @@ class Turns:
         """Whether a request under BACKGROUND speaks or waits to."""
         waiting = any(
             claim <= BACKGROUND and not grant.done()
-            for claim, _, grant in self._waiting
+            for claim, _, _, grant in self._waiting
         )
         return waiting or any(not turn.background for turn in self._running)
 
     def _hand_out(self) -> None:
         if self._foreground():
             for turn in self._running:
-                if turn.background and not turn.stopped:
+                if turn.stoppable and not turn.stopped:
                     turn.stop()
         while self._free and self._waiting:
-            claim, _, grant = self._waiting[0]
+            claim, _, stoppable, grant = self._waiting[0]
             if grant.done():  # cancelled while waiting
                 heapq.heappop(self._waiting)
                 continue
             turn = Turn(claim)
-            if turn.background and self._foreground():
+            turn.stoppable = stoppable and turn.background
+            if turn.background and (
+                self._foreground() or any(t.background for t in self._running)
+            ):
                 return  # the heap's first is background: so are all the others
             heapq.heappop(self._waiting)
             self._free -= 1

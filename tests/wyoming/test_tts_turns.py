@@ -28,6 +28,15 @@ async def test_a_background_run_is_stopped_when_a_short_request_asks() -> None:
     turns.give_back(long)
 
 
+async def test_a_piece_stopped_once_runs_to_its_end() -> None:
+    turns = Turns(slots=2)
+    again = await turns.take(BACKGROUND + 100, stoppable=False)
+    hello = await turns.take(6)
+    assert not again.stopped  # else Hellos every moment would starve it
+    turns.give_back(hello)
+    turns.give_back(again)
+
+
 async def test_no_background_piece_starts_while_a_short_request_speaks() -> None:
     turns = Turns(slots=2)
     hello = await turns.take(6)
@@ -38,6 +47,16 @@ async def test_no_background_piece_starts_while_a_short_request_speaks() -> None
     long = await waiting
     assert not long.stopped
     turns.give_back(long)
+
+
+async def test_background_pieces_run_one_at_a_time() -> None:
+    turns = Turns(slots=2)
+    first = await turns.take(BACKGROUND + 100)
+    second = asyncio.create_task(turns.take(BACKGROUND + 200))
+    await asyncio.sleep(0)
+    assert not second.done()  # each holds ~100 MiB while it runs: one at a time
+    turns.give_back(first)
+    turns.give_back(await second)
 
 
 async def test_requests_under_background_share_the_slots() -> None:
