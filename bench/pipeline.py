@@ -44,7 +44,8 @@ from bench.pipeline_home import (
     wait_for_port,
     wyoming_entry,
 )  # fmt: skip
-from bench.voice import OURS_STT, busy_loop_on_core_0, pct, peer_stt_command
+from bench.pipeline_report import ratio, report, segments
+from bench.voice import OURS_STT, busy_loop_on_core_0, peer_stt_command
 from tests.wyoming.clips import as_format, trimmed
 from tests.wyoming.voices import speak
 
@@ -52,8 +53,6 @@ RATE = 16000
 CHUNK = 0.02  # seconds of audio per websocket message, as a satellite sends
 LEAD = 0.3  # quiet before the speech
 MAX_QUIET = 10.0  # quiet streamed after the speech at most
-STAGES = ("stt-end", "intent-end", "tts-end", "first-byte", "last-byte")
-WIRE = ("stt-transcript", "tts-request", "tts-audio-start", "tts-first-chunk")
 
 
 @dataclass
@@ -135,6 +134,7 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
         async def send(prefix: bytes) -> None:
             began = time.perf_counter()
             data["t0"] = began
+            data["speech_end_unix"] = time.time() + LEAD + clip.speech_seconds
             k = 0
             while (
                 not stop.is_set() and k * CHUNK < LEAD + clip.speech_seconds + MAX_QUIET
@@ -206,59 +206,6 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
     return data
 
 
-def report(runs: list[dict[str, Any]], stacks: list[str]) -> str:
-    """The markdown table: p50 / p90 per stage from the end of speech, and commands acted on."""
-    lines = [
-        "| stack | "
-        + " | ".join(f"{s} p50 / p90" for s in (*STAGES, *WIRE))
-        + " | acted on correctly |",
-        "|---|" + "---|" * (len(STAGES) + len(WIRE) + 1),
-    ]
-    for name in stacks:
-        mine = [r for r in runs if r["stack"] == name]
-        cells = []
-        for stage in (*STAGES, *WIRE):
-            values = [r["ms"][stage] for r in mine if stage in r["ms"]]
-            cells.append(f"{pct(values, 0.5)} / {pct(values, 0.9)}" if values else "—")
-        correct = sum(r["correct"] for r in mine)
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {correct}/{len(mine)} |")
-    return "\n".join(lines)
-
-
-SEGMENTS = (
-    ("HA: intent-end → TTS request", "intent-end", "tts-request"),
-    ("server: TTS request → first audio chunk", "tts-request", "tts-first-chunk"),
-    ("HA: first audio chunk → first byte", "tts-first-chunk", "first-byte"),
-    ("first byte → last byte", "first-byte", "last-byte"),
-)
-
-
-def segments(runs: list[dict[str, Any]], stacks: list[str]) -> str:
-    """Where intent-end → first byte goes: per-run differences, p50 / p90 (ms)."""
-    lines = ["| segment | " + " | ".join(stacks) + " |", "|---|" + "---|" * len(stacks)]
-    for label, start, end in SEGMENTS:
-        cells = []
-        for name in stacks:
-            values = [
-                r["ms"][end] - r["ms"][start]
-                for r in runs
-                if r["stack"] == name and start in r["ms"] and end in r["ms"]
-            ]
-            cells.append(f"{pct(values, 0.5)} / {pct(values, 0.9)}" if values else "—")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def ratio(runs: list[dict[str, Any]], ours: str, peer: str, stage: str) -> float:
-    def p50(name: str) -> float:
-        return pct(
-            [r["ms"][stage] for r in runs if r["stack"] == name and stage in r["ms"]],
-            0.5,
-        )
-
-    return p50(ours) / p50(peer)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent", default="conversation.home_assistant")
@@ -277,6 +224,10 @@ async def main() -> None:
     parser.add_argument(
         "--no-bridge", action="store_true",
         help="our server alone (no Alicia integration, so no home names for its turn end)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ours-arg", action="append", default=[], metavar="ARG",
+        help="one more argument for our server, e.g. --ours-arg=--grok-base-url=http://127.0.0.1:PORT/v1",
     )  # fmt: skip
     parser.add_argument("--peers", type=Path, default=ROOT / ".bench")
     parser.add_argument("--out", type=Path, default=None)
@@ -299,7 +250,7 @@ async def main() -> None:
     ]  # fmt: skip
     vads = [v for v in args.peer_vad.split(",") if v]
     servers = {
-        "ours": [*OURS_STT, *bridge, "--uri", f"tcp://127.0.0.1:{ports['ours']}"],
+        "ours": [*OURS_STT, *bridge, *args.ours_arg, "--uri", f"tcp://127.0.0.1:{ports['ours']}"],
         "piper": [
             str(args.peers / "wyoming-piper" / "bin" / "python"), "-m", "wyoming_piper",
             "--voice", "en_US-joe-medium", "--data-dir", voice_dir, "--local-files-only",
