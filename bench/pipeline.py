@@ -190,6 +190,11 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
         when = relay.first(speech_end - LEAD - clip.speech_seconds, way, kinds)
         if when is not None:
             seen[name] = when
+    decodes = [
+        d for t, d in stack.stt.decodes if t >= speech_end - LEAD - clip.speech_seconds
+    ]
+    if decodes:
+        data["decode-ms"] = round(decodes[0] * 1000)
     data["ms"] = {k: round((v - speech_end) * 1000) for k, v in seen.items()}
     state = ""
     for _ in range(20):  # HA may apply the state a moment after run-end

@@ -287,6 +287,7 @@ async def wait_for_port(
 
 
 TYPE = re.compile(rb'"type":\s*"([a-z-]+)"')
+DECODE = re.compile(rb'"decode_seconds":\s*([0-9.]+)')  # our transcript's own account
 
 
 @dataclass
@@ -297,6 +298,7 @@ class Relay:
     port: int = field(default_factory=free_port)
     # (time, connection number, "to" server or "from" server, event type)
     seen: list[tuple[float, int, str, str]] = field(default_factory=list)
+    decodes: list[tuple[float, float]] = field(default_factory=list)
     _count: int = 0
 
     async def start(self) -> asyncio.Server:
@@ -332,6 +334,9 @@ class Relay:
                     if kind not in firsts:
                         firsts.add(kind)
                         self.seen.append((now, number, way, kind))
+                self.decodes += [
+                    (now, float(m.group(1))) for m in DECODE.finditer(data)
+                ]
                 tail = data[-48:]
                 await writer.drain()
         finally:
