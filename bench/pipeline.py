@@ -102,9 +102,8 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
     assert api is not None
     _, entity_id, wanted = COMMANDS[clip.command]
     await set_state(api, entity_id, "off" if wanted == "on" else "on")
-    await api._json(
-        "POST", "/api/services/tts/clear_cache", {}
-    )  # every answer synthesized anew
+    # Every answer synthesized anew, not taken from HA's TTS cache.
+    await api._json("POST", "/api/services/tts/clear_cache", {})
     seen: dict[str, float] = {}
     data: dict[str, Any] = {}
     stop = asyncio.Event()
@@ -180,6 +179,8 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
             await sender
     for task in fetched:
         await task
+    if "t0" not in data:
+        raise RuntimeError(f"{stack.name}: the run never started: {data}")
     speech_end = data.pop("t0") + LEAD + clip.speech_seconds
     for name, relay, way, kinds in (
         ("stt-transcript", stack.stt, "from", {"transcript"}),
