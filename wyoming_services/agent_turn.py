@@ -43,6 +43,7 @@ class RelayedTools:
         self._specs = specs
         self._send = send
         self._waiting: asyncio.Future[agent.Results] | None = None
+        self._asked: set[str] = set()
 
     @property
     def definitions(self) -> list[ToolDefinition]:
@@ -62,10 +63,11 @@ class RelayedTools:
 
     async def relay(self, calls: list[ToolCall]) -> list[str]:
         """The round's calls to HA, its results back (a tool HA did not offer is not sent)."""
-        known = {s.name for s in self._specs}
-        asked = [c for c in calls if c.name in known]
+        refused = {c.call_id: _refusal(c, self._specs) for c in calls}
+        asked = [c for c in calls if not refused[c.call_id]]
         outputs: dict[str, str] = {}
         if asked:
+            self._asked = {c.call_id for c in asked}
             self._waiting = asyncio.get_running_loop().create_future()
             relayed = agent.Calls(
                 tuple(agent.Call(c.call_id, c.name, c.arguments) for c in asked)
@@ -74,28 +76,49 @@ class RelayedTools:
             outputs = (await self._waiting).outputs
             self._waiting = None
         return [
-            outputs.get(c.call_id, "error: Home Assistant gave no result for this call")
-            if c.name in known
-            else f"error: there is no tool named {c.name[:64]!r}"
+            refused[c.call_id]
+            or outputs.get(
+                c.call_id, "error: Home Assistant gave no result for this call"
+            )
             for c in calls
         ]
 
     def answered(self, results: agent.Results) -> bool:
-        """HA's results for the round waiting; False when none is."""
-        if self._waiting is None or self._waiting.done():
+        """HA's results for the round waiting (they must answer its calls); False otherwise."""
+        waiting = self._waiting
+        if waiting is None or waiting.done() or not self._asked & set(results.outputs):
             return False
-        self._waiting.set_result(results)
+        waiting.set_result(results)
         return True
+
+
+def _refusal(call: ToolCall, specs: tuple[agent.ToolSpec, ...]) -> str:
+    """Why a call is answered here, not relayed ("" when it goes to HA)."""
+    if call.name not in {s.name for s in specs}:
+        return f"error: there is no tool named {call.name[:64]!r}"
+    if (
+        len(call.arguments) > agent.MAX_ARGUMENTS
+        or not 0 < len(call.call_id) <= agent.MAX_ID
+    ):
+        return "error: the call is too long; ask with shorter arguments"
+    return ""
 
 
 class AgentTurn:
     """A connection's agent turn: one at a time, ended with done or failed."""
 
-    def __init__(self, engines: Engines, send: Send, authority: Authority) -> None:
-        """Idle until HA asks."""
+    def __init__(
+        self,
+        engines: Engines,
+        send: Send,
+        authority: Authority,
+        gone: Callable[[], None],
+    ) -> None:
+        """Idle until HA asks; `gone` lets go of a peer that stopped reading."""
         self._engines = engines
         self._send = send
         self._authority = authority
+        self._gone = gone
         self._task: asyncio.Task[None] | None = None
         self._tools: RelayedTools | None = None
 
@@ -104,27 +127,32 @@ class AgentTurn:
         """A turn is being answered."""
         return self._task is not None and not self._task.done()
 
-    async def ask(self, data: Mapping[str, Any]) -> None:
-        """Start answering (failed at once for a bad ask, a turn under way, an untrusted client)."""
-        try:
-            asked = agent.Ask.parse(data)
-        except ProtocolError as err:
-            await self._failed(agent.Failed("bad_request", f"{agent.ASK}: {err}"))
-            return
-        if self.busy:
-            await self._failed(
-                agent.Failed("bad_request", "a turn is already being answered")
-            )
-            return
+    async def ask(self, data: Mapping[str, Any]) -> bool:
+        """Start answering (failed at once for a bad ask or a turn under way); False: close the connection.
+
+        A client the app does not trust is told once and let go (before the ask is
+        even read), so it can neither spend the key nor fill the log.
+        """
         if not self._authority.may_act:
             _LOGGER.warning(
                 "Refused an agent turn from %s: not in wyoming_trusted_clients",
                 self._authority.who,
             )
             await self._failed(agent.Failed("not_allowed", NOT_ALLOWED))
-            return
+            return False
+        try:
+            asked = agent.Ask.parse(data)
+        except ProtocolError as err:
+            await self._failed(agent.Failed("bad_request", f"{agent.ASK}: {err}"))
+            return True
+        if self.busy:
+            await self._failed(
+                agent.Failed("bad_request", "a turn is already being answered")
+            )
+            return True
         self._tools = RelayedTools(asked.tools, self._send)
         self._task = asyncio.create_task(self._answer(asked), name="alicia-agent-turn")
+        return True
 
     async def results(self, data: Mapping[str, Any]) -> None:
         """HA's results for the round that waits for them."""
@@ -156,7 +184,8 @@ class AgentTurn:
             await self._failed(agent.Failed(unanswered.code, unanswered.spoken))
             return
         except ConnectionError:
-            return  # HA hung up: nobody to answer
+            self._gone()  # HA hung up or stopped reading: nobody to answer
+            return
         except Exception:
             _LOGGER.exception("The agent turn failed")
             await self._failed(
@@ -165,7 +194,11 @@ class AgentTurn:
             return
         with contextlib.suppress(ConnectionError):
             await self._send(Event(agent.DONE, {"text": text}))
+            return
+        self._gone()
 
     async def _failed(self, failed: agent.Failed) -> None:
-        with contextlib.suppress(ConnectionError):
+        try:
             await self._send(Event(agent.FAILED, failed.data()))
+        except ConnectionError:
+            self._gone()

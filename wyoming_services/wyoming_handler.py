@@ -65,7 +65,9 @@ class AliciaEventHandler(AsyncEventHandler):
         self._stt_since = 0.0
         self._counted = False
         self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
-        self._agent = AgentTurn(engines, self.write_event, self._authority())
+        self._agent = AgentTurn(
+            engines, self.write_event, self._authority(), self.writer.transport.abort
+        )
 
     async def run(self) -> None:
         """Events until the client leaves, within our framing limits, deadlines and connection cap."""
@@ -199,7 +201,8 @@ class AliciaEventHandler(AsyncEventHandler):
             info.data[agent.INFO_FIELD] = agent.AGENT_VERSION
             await self.write_event(info)
         elif kind == agent.ASK:
-            await self._agent.ask(fields.data)
+            if not await self._agent.ask(fields.data):
+                return False
         elif kind == agent.RESULTS:
             await self._agent.results(fields.data)
         elif Transcribe.is_type(kind):

@@ -1,20 +1,20 @@
-"""The link to the Alicia app's Grok: found among HA's Wyoming servers, one turn per connection."""
+"""The link to the Alicia app's Grok: the app's own Wyoming entry, one bounded turn per connection."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+import json
 import logging
 from typing import Any, Self
 
+from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER, ConfigEntry
 from homeassistant.core import HomeAssistant
-from wyoming.client import AsyncTcpClient
-from wyoming.event import Event
+from wyoming.event import Event, async_write_event
 from wyoming.info import Describe
 
 from .bus import agent
-from .bus.errors import ProtocolError
 
 _LOGGER = logging.getLogger(__name__)
 WYOMING = "wyoming"
@@ -22,6 +22,9 @@ WYOMING = "wyoming"
 # (the app's own limit on a whole answer is 10 s by default).
 DESCRIBE_SECONDS = 3.0
 EVENT_SECONDS = 30.0
+# What HA reads of one event: a server may declare any length.
+MAX_HEADER = 64 * 1024
+MAX_DATA = 1024 * 1024
 
 
 class AgentUnavailable(Exception):
@@ -33,6 +36,10 @@ class AgentUnavailable(Exception):
         self.code = code
         self.spoken = spoken
 
+    def again(self) -> AgentUnavailable:
+        """A fresh one of the same (the module's are templates, raised as copies)."""
+        return AgentUnavailable(self.code, self.spoken)
+
 
 NO_SERVER = AgentUnavailable(
     "no_server",
@@ -41,6 +48,9 @@ NO_SERVER = AgentUnavailable(
 )
 TOO_SLOW = AgentUnavailable(
     "timeout", "The Alicia app took too long to answer. Please try again."
+)
+GARBLED = AgentUnavailable(
+    "failed", "Sorry, the Alicia app's answer came back garbled."
 )
 
 
@@ -55,18 +65,35 @@ class Server:
 
 def server_of(host: str, port: int, info: Mapping[str, Any]) -> Server | None:
     """The server, if its describe answer says it speaks our agent events."""
-    if info.get(agent.INFO_FIELD) != agent.AGENT_VERSION:
+    version = info.get(agent.INFO_FIELD)
+    if type(version) is not int or version != agent.AGENT_VERSION:
         return None
     languages: list[str] = []
-    for program in info.get("handle") or []:
-        for model in (program.get("models") or []) if isinstance(program, dict) else []:
-            if isinstance(model, dict) and isinstance(model.get("languages"), list):
-                languages += [str(lang) for lang in model["languages"]]
+    programs = info.get("handle")
+    for program in programs if isinstance(programs, list) else []:
+        models = program.get("models") if isinstance(program, dict) else None
+        for model in models if isinstance(models, list) else []:
+            found = model.get("languages") if isinstance(model, dict) else None
+            if isinstance(found, list):
+                languages += [str(lang)[:35] for lang in found[:100]]
     return Server(host, port, tuple(dict.fromkeys(languages)))
 
 
+def candidates(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
+    """The Wyoming entries that may be the app: the Supervisor's discoveries where there are any.
+
+    Only an add-on can make a Supervisor discovery; without one (HA Container,
+    Core) only entries the user typed in. A satellite or anything else HA
+    discovered on the network is never asked: it would get the user's words, HA's
+    prompt and the right to call Assist's tools.
+    """
+    entries = hass.config_entries.async_entries(WYOMING)
+    supervised = [e for e in entries if e.source == SOURCE_HASSIO]
+    return supervised or [e for e in entries if e.source == SOURCE_USER]
+
+
 class AgentLink:
-    """Finds the app among HA's Wyoming servers (once, again after a failure) and opens turns."""
+    """Finds the app among the allowed Wyoming entries (once, again after a failure) and opens turns."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         """Nothing found yet."""
@@ -74,18 +101,16 @@ class AgentLink:
         self.server: Server | None = None
 
     async def find(self) -> Server | None:
-        """The app's server among HA's Wyoming entries; None if none answers as ours."""
+        """The app's server; None if no allowed entry answers as ours."""
         if self.server is not None:
             return self.server
-        entries = self.hass.config_entries.async_entries(WYOMING)
-        # The app's own entry (the Supervisor's discovery) before any typed in by hand.
-        for entry in sorted(entries, key=lambda e: e.source != "hassio"):
+        for entry in candidates(self.hass):
             host, port = entry.data.get("host"), entry.data.get("port")
             if not isinstance(host, str) or not isinstance(port, int):
                 continue
             try:
                 info = await _describe(host, port)
-            except (OSError, TimeoutError, ValueError) as err:
+            except (OSError, TimeoutError, AgentUnavailable) as err:
                 _LOGGER.debug("No describe from %s:%s: %r", host, port, err)
                 continue
             if (server := server_of(host, port, info)) is not None:
@@ -98,43 +123,82 @@ class AgentLink:
         for attempt in range(2):
             server = await self.find()
             if server is None:
-                raise NO_SERVER
-            client = AsyncTcpClient(server.host, server.port)
+                raise NO_SERVER.again()
             try:
-                async with asyncio.timeout(DESCRIBE_SECONDS):
-                    await client.connect()
-                await client.write_event(Event(agent.ASK, ask.data()))
+                turn = await Turn.connect(server.host, server.port)
             except (OSError, TimeoutError) as err:
-                _LOGGER.debug(
-                    "The app's server at %s failed (%d): %r", server, attempt, err
-                )
-                await client.disconnect()
+                _LOGGER.debug("The app at %s failed (%d): %r", server, attempt, err)
                 self.server = None  # it moved or stopped: look again, once
                 continue
-            return Turn(client)
-        raise NO_SERVER
+            try:
+                await turn.send(Event(agent.ASK, ask.data()))
+            except AgentUnavailable:
+                await turn.close()
+                self.server = None
+                continue
+            return turn
+        raise NO_SERVER.again()
+
+
+async def read_event(reader: asyncio.StreamReader) -> Event | None:
+    """The next event within HA's own bounds (GARBLED past them); None at the end."""
+    try:
+        line = await reader.readline()
+        if not line.endswith(b"\n"):
+            return None
+        header = json.loads(line)
+        kind = header.get("type") if isinstance(header, dict) else None
+        length = header.get("data_length") or 0
+        payload = header.get("payload_length") or 0
+        if (
+            not isinstance(kind, str)
+            or type(length) is not int
+            or type(payload) is not int
+        ):
+            raise GARBLED.again()
+        if not 0 <= length <= MAX_DATA or payload != 0:
+            raise GARBLED.again()
+        data = header.get("data") or {}
+        if length:
+            data = {**data, **json.loads(await reader.readexactly(length))}
+    except asyncio.IncompleteReadError:
+        return None
+    except (ValueError, TypeError, RecursionError) as err:  # lines past the limit too
+        raise GARBLED.again() from err
+    if not isinstance(data, dict):
+        raise GARBLED.again()
+    return Event(kind, data)
 
 
 async def _describe(host: str, port: int) -> Mapping[str, Any]:
     async with asyncio.timeout(DESCRIBE_SECONDS):
-        client = AsyncTcpClient(host, port)
-        await client.connect()
+        turn = await Turn.connect(host, port)
         try:
-            await client.write_event(Describe().event())
-            while (event := await client.read_event()) is not None:
+            await turn.send(Describe().event())
+            while (event := await read_event(turn.reader)) is not None:
                 if event.type == "info":
-                    return event.data or {}
+                    return event.data
         finally:
-            await client.disconnect()
-    raise ValueError("the connection closed before info")
+            await turn.close()
+    raise OSError("the connection closed before info")
 
 
 class Turn:
     """One turn on its own connection: the app's events, HA's results."""
 
-    def __init__(self, client: AsyncTcpClient) -> None:
-        """The connection the ask went out on."""
-        self._client = client
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """The connection the ask goes out on."""
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, host: str, port: int) -> Turn:
+        """A connection with HA's header limit."""
+        async with asyncio.timeout(DESCRIBE_SECONDS):
+            reader, writer = await asyncio.open_connection(host, port, limit=MAX_HEADER)
+        return cls(reader, writer)
 
     async def __aenter__(self) -> Self:
         """The turn."""
@@ -142,35 +206,42 @@ class Turn:
 
     async def __aexit__(self, *exc: object) -> None:
         """Hang up."""
-        await self._client.disconnect()
+        await self.close()
 
-    async def next(self) -> Event:
-        """The app's next event (AgentUnavailable if it goes quiet or away)."""
+    async def close(self) -> None:
+        """Hang up without waiting on the peer."""
+        self.writer.close()
+
+    async def send(self, event: Event) -> None:
+        """One event to the app (NO_SERVER if it is gone or not reading)."""
         try:
             async with asyncio.timeout(EVENT_SECONDS):
-                event = await self._client.read_event()
+                await async_write_event(event, self.writer)
+        except (OSError, TimeoutError) as err:
+            raise NO_SERVER.again() from err
+
+    async def next(self) -> Event:
+        """The app's next event (AgentUnavailable if it goes quiet, away or garbled)."""
+        try:
+            async with asyncio.timeout(EVENT_SECONDS):
+                event = await read_event(self.reader)
         except TimeoutError as err:
-            raise TOO_SLOW from err
-        except (OSError, ValueError) as err:
-            raise NO_SERVER from err
+            raise TOO_SLOW.again() from err
+        except OSError as err:
+            raise NO_SERVER.again() from err
         if event is None:
-            raise NO_SERVER
+            raise NO_SERVER.again()
         return event
 
     async def results(self, outputs: dict[str, str]) -> None:
         """HA's tools' results for the round the app waits on."""
-        try:
-            await self._client.write_event(
-                Event(agent.RESULTS, agent.Results(outputs).data())
-            )
-        except OSError as err:
-            raise NO_SERVER from err
+        await self.send(Event(agent.RESULTS, agent.Results(outputs).data()))
 
 
 def failure_of(event: Event) -> AgentUnavailable:
     """The app's failed event as what to say and which failure it was."""
     try:
-        failed = agent.Failed.parse(event.data or {})
-    except ProtocolError:
+        failed = agent.Failed.parse(event.data)
+    except ValueError:
         failed = agent.Failed("failed", "Sorry, the Alicia app could not answer that.")
     return AgentUnavailable(failed.code, failed.spoken)

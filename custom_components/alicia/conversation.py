@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from dataclasses import fields
-import importlib
-from typing import Any, Literal
+import asyncio
+from typing import Literal
 
 from homeassistant.components import conversation
 from homeassistant.const import MATCH_ALL
@@ -13,10 +11,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent, issue_registry as ir, llm
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.json import json_dumps
 
-from .agent_link import AgentLink, AgentUnavailable, Turn, failure_of
-from .bus import agent
+from .agent_chat import answer
+from .agent_link import TOO_SLOW, AgentLink, AgentUnavailable
 from .const import DOMAIN
 from .entry_data import AliciaConfigEntry
 
@@ -31,7 +28,9 @@ REPAIRED = (
     "not_allowed",
     "no_server",
 )
-AgentDelta = conversation.AssistantContentDeltaDict
+# Longer than any answer the app gives (its limit, retries included, is 10 s by
+# default): a server that never ends a turn is cut off here.
+TURN_SECONDS = 90.0
 
 
 async def async_setup_entry(
@@ -41,32 +40,6 @@ async def async_setup_entry(
 ) -> None:
     """The one agent of the hub."""
     async_add_entities([AliciaAgent(entry, AgentLink(hass))])
-
-
-def tool_spec(tool: llm.Tool, serializer: Any) -> agent.ToolSpec:
-    """An HA tool as the model is offered it (HA's own schema converter, by release)."""
-    try:  # HA 2026.3 and later
-        parameters = importlib.import_module("probatio").to_openapi(
-            tool.parameters, custom_serializer=serializer
-        )
-    except ImportError:  # HA 2026.2
-        parameters = importlib.import_module("voluptuous_openapi").convert(
-            tool.parameters, custom_serializer=serializer
-        )
-    return agent.ToolSpec(tool.name, tool.description or "", dict(parameters))
-
-
-def _system_prompt(chat_log: conversation.ChatLog) -> str:
-    """HA's prompt for this turn (the chat log's system content)."""
-    first = chat_log.content[0]
-    return first.content if isinstance(first, conversation.SystemContent) else ""
-
-
-def _result_of(content: conversation.ToolResultContent) -> Any:
-    """A tool's result (`result` from HA 2026.3, `tool_result` before)."""
-    if "result" in {f.name for f in fields(content)}:
-        return getattr(content, "result")  # noqa: B009 - not on 2026.2's class
-    return content.tool_result
 
 
 class AliciaAgent(conversation.ConversationEntity):
@@ -113,81 +86,21 @@ class AliciaAgent(conversation.ConversationEntity):
         except conversation.ConverseError as err:
             return err.as_conversation_result()
         try:
-            await self._answer(user_input, chat_log)
-        except AgentUnavailable as failure:
-            self._raise_issue(failure.code)
-            response = intent.IntentResponse(language=user_input.language)
-            response.async_set_error(
-                intent.IntentResponseErrorCode.UNKNOWN, failure.spoken
-            )
-            return conversation.ConversationResult(
-                response=response, conversation_id=chat_log.conversation_id
-            )
-        self._clear_issues()
-        return conversation.async_get_result_from_chat_log(user_input, chat_log)
-
-    async def _answer(
-        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
-    ) -> None:
-        api = chat_log.llm_api
-        tools = (
-            tuple(tool_spec(t, api.custom_serializer) for t in api.tools) if api else ()
+            async with asyncio.timeout(TURN_SECONDS):
+                await answer(self.link, self.entity_id, user_input, chat_log)
+        except TimeoutError:
+            failure = TOO_SLOW.again()
+        except AgentUnavailable as unavailable:
+            failure = unavailable
+        else:
+            self._clear_issues()
+            return conversation.async_get_result_from_chat_log(user_input, chat_log)
+        self._raise_issue(failure.code)
+        response = intent.IntentResponse(language=user_input.language)
+        response.async_set_error(intent.IntentResponseErrorCode.UNKNOWN, failure.spoken)
+        return conversation.ConversationResult(
+            response=response, conversation_id=chat_log.conversation_id
         )
-        ask = agent.Ask(
-            user_input.text[: agent.MAX_TEXT],
-            user_input.language,
-            chat_log.conversation_id[: agent.MAX_ID],
-            _system_prompt(chat_log)[: agent.MAX_SYSTEM],
-            tools,
-        )
-        async with await self.link.open(ask) as turn:
-            said: list[str] = []
-            while True:
-                calls: list[llm.ToolInput] = []
-                async for _ in chat_log.async_add_delta_content_stream(
-                    self.entity_id, self._round(turn, said, calls)
-                ):
-                    pass
-                if not calls:
-                    return
-                outputs = {
-                    c.tool_call_id: json_dumps(_result_of(c))
-                    for c in chat_log.content
-                    if isinstance(c, conversation.ToolResultContent)
-                    and c.tool_call_id in {call.id for call in calls}
-                }
-                await turn.results(outputs)
-
-    async def _round(
-        self, turn: Turn, said: list[str], calls: list[llm.ToolInput]
-    ) -> AsyncGenerator[AgentDelta]:
-        """One round's words and tool calls, as HA's chat log takes them."""
-        yield {"role": "assistant"}
-        while True:
-            event = await turn.next()
-            data = event.data or {}
-            if event.type == agent.DELTA:
-                said.append(agent.text_of(data))
-                yield {"content": said[-1]}
-            elif event.type == agent.CALLS:
-                for call in agent.Calls.parse(data).calls:
-                    calls.append(
-                        llm.ToolInput(
-                            tool_name=call.name,
-                            tool_args=call.arguments_object(),
-                            id=call.call_id,
-                        )
-                    )
-                yield {"tool_calls": calls}
-                return
-            elif event.type == agent.DONE:
-                # What the app added at the end (a cut-off answer's mark).
-                full, streamed = agent.text_of(data).lstrip(), "".join(said).strip()
-                if full.startswith(streamed) and (rest := full[len(streamed) :]):
-                    yield {"content": rest}
-                return
-            elif event.type == agent.FAILED:
-                raise failure_of(event)
 
     def _raise_issue(self, code: str) -> None:
         self._clear_issues(keep=code)

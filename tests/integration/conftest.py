@@ -12,6 +12,7 @@ from unittest.mock import Mock, PropertyMock, patch
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -107,6 +108,16 @@ async def entry(
 ) -> MockConfigEntry:
     """The Alicia config entry, set up on HA's MQTT integration (mqtt_mock)."""
     return await setup_alicia(hass, entry_options)
+
+
+@pytest.fixture
+async def agent_entry(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> MockConfigEntry:
+    """Alicia set up after HA's conversations (as default_config has them): with its agent."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    return await setup_alicia(hass)
 
 
 @pytest.fixture

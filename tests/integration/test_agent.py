@@ -23,28 +23,15 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_mock_service,
 )
-from pytest_homeassistant_custom_component.typing import (
-    MqttMockHAClient,
-    WebSocketGenerator,
-)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.alicia.agent_link import NO_SERVER
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import ServerProcess
 from tests.fake_xai import FakeXai, reply_for
 
-from .helpers import setup_alicia
-
 pytestmark = pytest.mark.slow
 AGENT = "conversation.alicia"
-
-
-@pytest.fixture
-async def entry(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> MockConfigEntry:
-    """Alicia set up after HA's conversations (as default_config has them)."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
-    return await setup_alicia(hass)
 
 
 @pytest.fixture
@@ -106,7 +93,7 @@ def speech(result: conversation.ConversationResult) -> str:
 
 
 async def test_the_agent_answers_and_remembers_the_conversation(
-    hass: HomeAssistant, entry: MockConfigEntry, wyoming_entry: MockConfigEntry
+    hass: HomeAssistant, agent_entry: MockConfigEntry, wyoming_entry: MockConfigEntry
 ) -> None:
     first = await ask(hass, "Is it raining?")
     assert speech(first) == reply_for("Is it raining?", 0)
@@ -125,7 +112,7 @@ async def test_the_agent_answers_and_remembers_the_conversation(
 
 async def test_turn_off_the_lights_acts_in_the_satellites_area_through_assist(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
+    agent_entry: MockConfigEntry,
     home: dr.DeviceEntry,
     xai: FakeXai,
 ) -> None:
@@ -177,7 +164,7 @@ async def test_turn_off_the_lights_acts_in_the_satellites_area_through_assist(
 )
 async def test_an_app_failure_is_one_sentence_and_a_repair_until_it_answers(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
+    agent_entry: MockConfigEntry,
     wyoming_entry: MockConfigEntry,
     xai: FakeXai,
     behaviour: dict[str, Any],
@@ -196,16 +183,16 @@ async def test_an_app_failure_is_one_sentence_and_a_repair_until_it_answers(
 
 
 async def test_no_app_server_fails_fast_with_a_sentence_and_a_repair(
-    hass: HomeAssistant, entry: MockConfigEntry
+    hass: HomeAssistant, agent_entry: MockConfigEntry
 ) -> None:
     result = await ask(hass, "Hello?")
-    assert speech(result) == NO_SERVER.spoken
+    assert speech(result) == NO_SERVER.spoken  # within seconds: nothing to wait for
     assert ir.async_get(hass).async_get_issue(DOMAIN, "agent_no_server") is not None
 
 
 async def test_a_model_asking_for_an_unexposed_light_gets_assists_refusal(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
+    agent_entry: MockConfigEntry,
     home: dr.DeviceEntry,
     xai: FakeXai,
 ) -> None:
@@ -224,7 +211,7 @@ async def test_a_model_asking_for_an_unexposed_light_gets_assists_refusal(
 
 async def test_the_answer_streams_into_tts_before_it_ends(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
+    agent_entry: MockConfigEntry,
     wyoming_entry: MockConfigEntry,
     xai: FakeXai,
     hass_ws_client: WebSocketGenerator,
@@ -270,7 +257,7 @@ async def test_the_answer_streams_into_tts_before_it_ends(
 
 async def test_an_answer_cut_off_ends_marked_and_a_broken_llm_api_is_an_answer(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
+    agent_entry: MockConfigEntry,
     wyoming_entry: MockConfigEntry,
     xai: FakeXai,
     monkeypatch: pytest.MonkeyPatch,

@@ -9,13 +9,18 @@ import json
 from typing import Any
 from unittest.mock import AsyncMock
 
-from homeassistant.core import HomeAssistant
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import llm
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 from wyoming.event import Event, async_read_event, async_write_event
 
-from custom_components.alicia import agent_link
+from custom_components.alicia import agent_link, conversation as alicia_conversation
+from custom_components.alicia.agent_chat import conversation_key, tool_spec
 from custom_components.alicia.agent_link import (
+    GARBLED,
     NO_SERVER,
     TOO_SLOW,
     AgentLink,
@@ -39,7 +44,7 @@ async def fake_server(
     """A Wyoming server answering describe as ours, then following a script; HA's entry for it."""
     servers: list[asyncio.Server] = []
 
-    async def start(script: Script) -> MockConfigEntry:
+    async def start(script: Script, source: str = "user") -> MockConfigEntry:
         async def serve(
             reader: asyncio.StreamReader, writer: asyncio.StreamWriter
         ) -> None:
@@ -59,7 +64,7 @@ async def fake_server(
         servers.append(server)
         port = server.sockets[0].getsockname()[1]
         entry = MockConfigEntry(
-            domain="wyoming", data={"host": "127.0.0.1", "port": port}
+            domain="wyoming", source=source, data={"host": "127.0.0.1", "port": port}
         )
         entry.add_to_hass(hass)
         return entry
@@ -68,6 +73,10 @@ async def fake_server(
     for server in servers:
         server.close()
         await server.wait_closed()
+
+
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Say nothing, and hang up."""
 
 
 async def _turn_events(hass: HomeAssistant) -> list[Event]:
@@ -87,7 +96,7 @@ async def test_a_quiet_server_is_too_slow(
     await fake_server(quiet)
     with pytest.raises(AgentUnavailable) as raised:
         await _turn_events(hass)
-    assert raised.value is TOO_SLOW
+    assert raised.value.code == TOO_SLOW.code
 
 
 async def test_a_server_that_hangs_up_is_no_server(
@@ -101,7 +110,7 @@ async def test_a_server_that_hangs_up_is_no_server(
     await fake_server(hang_up)
     with pytest.raises(AgentUnavailable) as raised:
         await _turn_events(hass)
-    assert raised.value is NO_SERVER
+    assert raised.value.code == NO_SERVER.code
 
 
 async def test_languages_come_from_describe_and_a_gone_server_is_looked_for_again(
@@ -199,5 +208,175 @@ async def test_a_server_that_stops_listening_after_describe_is_no_server(
     link.find = AsyncMock(return_value=Server("127.0.0.1", port, ()))  # type: ignore[method-assign]
     with pytest.raises(AgentUnavailable) as raised:
         await link.open(ASK)
-    assert raised.value is NO_SERVER
+    assert raised.value.code == NO_SERVER.code
     assert link.find.await_count == 2  # looked for once more, then gave up
+
+
+async def test_a_discovered_server_that_claims_to_be_the_app_is_never_asked(
+    hass: HomeAssistant, fake_server: Any
+) -> None:
+    await fake_server(_hang_up, source="zeroconf")  # a satellite HA found
+    assert await AgentLink(hass).find() is None
+
+
+async def test_on_a_supervised_install_only_the_supervisors_discoveries_are_asked(
+    hass: HomeAssistant, fake_server: Any
+) -> None:
+    await fake_server(_hang_up)  # typed in by hand: answers as the app
+    MockConfigEntry(
+        domain="wyoming",
+        source="hassio",
+        data={"host": "127.0.0.1", "port": free_port()},
+    ).add_to_hass(hass)
+    assert await AgentLink(hass).find() is None  # the app's own entry does not answer
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"type": "alicia-agent-delta", "data_length": 400000000}\n',
+        b'{"type": "alicia-agent-delta", "data_length": "5"}\n',
+        b'{"type": "alicia-agent-delta", "payload_length": 10}\n',
+        b'{"type": "alicia-agent-delta", "data": 5}\n',
+        b'{"type": "alicia-agent-delta", "data_length": 3}\n[1]',
+        b"[" * 100_000 + b"\n",
+        b'{"type": 5}\n',
+    ],
+)
+async def test_a_frame_out_of_bounds_is_garbled_before_it_is_read(
+    hass: HomeAssistant, fake_server: Any, frame: bytes
+) -> None:
+    async def garbage(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        writer.write(frame)
+        await writer.drain()
+        await asyncio.sleep(0.2)
+
+    await fake_server(garbage)
+    with pytest.raises(AgentUnavailable) as raised:
+        await _turn_events(hass)
+    assert raised.value.code == "failed"
+
+
+async def _write(writer: asyncio.StreamWriter, kind: str, data: dict[str, Any]) -> None:
+    await async_write_event(Event(kind, data), writer)
+
+
+async def _converse(hass: HomeAssistant) -> str:
+    result = await conversation.async_converse(
+        hass,
+        "What time is it?",
+        None,
+        Context(),
+        language="en",
+        agent_id="conversation.alicia",
+    )
+    return str(result.response.speech["plain"]["speech"])
+
+
+async def test_a_server_that_never_stops_talking_is_cut_off(
+    hass: HomeAssistant, agent_entry: MockConfigEntry, fake_server: Any
+) -> None:
+    async def endless(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while True:
+            await _write(writer, agent.DELTA, {"text": "blah " * 1000})
+
+    await fake_server(endless)
+    assert await _converse(hass) == GARBLED.spoken
+
+
+async def test_a_server_that_calls_tools_forever_gets_five_rounds(
+    hass: HomeAssistant, agent_entry: MockConfigEntry, fake_server: Any
+) -> None:
+    rounds = 0
+
+    async def loop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal rounds
+        while True:
+            rounds += 1
+            call = {
+                "call_id": f"c{rounds}",
+                "name": "GetLiveContext",
+                "arguments": "{}",
+            }
+            await _write(writer, agent.CALLS, {"calls": [call]})
+            if await async_read_event(reader) is None:
+                return
+
+    await fake_server(loop)
+    assert await _converse(hass) == GARBLED.spoken
+    assert rounds <= 6
+
+
+async def test_a_conversation_id_too_long_is_hashed_not_cut() -> None:
+    long_a, long_b = "a" * 200 + "1", "a" * 200 + "2"
+    assert conversation_key("01JAB") == "01JAB"
+    assert conversation_key(long_a) != conversation_key(long_b)
+    assert len(conversation_key(long_a)) <= agent.MAX_ID
+
+
+class _LongTool(llm.Tool):
+    """A tool whose name the app refuses (a script with a long id)."""
+
+    name = "script__" + "x" * 80
+    description = "Runs a script"
+    parameters = vol.Schema({})
+
+    async def async_call(
+        self,
+        hass: HomeAssistant,
+        tool_input: llm.ToolInput,
+        llm_context: llm.LLMContext,
+    ) -> dict[str, Any]:
+        """Never called."""
+        return {}
+
+
+def test_a_tool_the_app_would_refuse_is_left_out() -> None:
+    assert tool_spec(_LongTool(), None) is None
+
+
+async def test_a_frame_cut_short_is_a_server_gone(
+    hass: HomeAssistant, fake_server: Any
+) -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'{"type": "alicia-agent-delta", "data_length": 10}\n{"te')
+        await writer.drain()
+
+    await fake_server(cut)
+    with pytest.raises(AgentUnavailable) as raised:
+        await _turn_events(hass)
+    assert raised.value.code == NO_SERVER.code
+
+
+async def test_a_turn_that_outlasts_its_bound_is_too_slow(
+    hass: HomeAssistant,
+    agent_entry: MockConfigEntry,
+    fake_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(alicia_conversation, "TURN_SECONDS", 0.3)
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _write(writer, agent.DELTA, {"text": "Well "})
+        await asyncio.sleep(0.6)
+
+    await fake_server(slow)
+    assert await _converse(hass) == TOO_SLOW.spoken
+
+
+async def test_an_event_against_the_contract_is_garbled_not_a_traceback(
+    hass: HomeAssistant,
+    agent_entry: MockConfigEntry,
+    fake_server: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def wrong(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _write(writer, agent.DELTA, {"text": 5})
+
+    await fake_server(wrong)
+    assert await _converse(hass) == GARBLED.spoken
+    assert "Traceback" not in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -11,10 +12,10 @@ from wyoming.event import Event
 from alicia_bus import agent
 from tests.conftest import TEST_KEY, ServerProcess
 from tests.fake_xai import FakeXai, reply_for, tool_reply
-from wyoming_services.agent_turn import NOT_ALLOWED, AgentTurn
+from wyoming_services.agent_turn import NOT_ALLOWED, AgentTurn, RelayedTools
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
-from wyoming_services.grok import Grok
+from wyoming_services.grok import Grok, ToolCall
 from wyoming_services.grok.models import ModelInfo
 from wyoming_services.settings import Settings
 
@@ -131,7 +132,8 @@ async def test_a_client_the_app_does_not_trust_is_refused_before_grok(
     sent, send = _recorder()
     untrusted = Authority("wyoming:10.1.2.3", may_act=False)
     await _turn(
-        AgentTurn(_engines(xai), send, untrusted), ask("Turn off all lights").data
+        AgentTurn(_engines(xai), send, untrusted, lambda: None),
+        ask("Turn off all lights").data,
     )
     assert [(e.type, e.data["code"], e.data["spoken"]) for e in sent] == [
         (agent.FAILED, "not_allowed", NOT_ALLOWED)
@@ -143,7 +145,9 @@ async def test_no_api_key_fails_with_its_code(xai: FakeXai) -> None:
     sent, send = _recorder()
     engines = _engines(xai, key="")
     engines.grok.base_url = "https://api.x.ai/v1"  # xAI itself needs a key
-    await _turn(AgentTurn(engines, send, Authority("ha", True)), ask("Hi").data)
+    await _turn(
+        AgentTurn(engines, send, Authority("ha", True), lambda: None), ask("Hi").data
+    )
     assert [(e.type, e.data["code"]) for e in sent] == [(agent.FAILED, "no_api_key")]
 
 
@@ -152,7 +156,48 @@ async def test_a_model_the_api_does_not_offer_fails_with_its_code(xai: FakeXai) 
     engines = _engines(xai)
     engines.grok.models = [ModelInfo.parse({"id": "grok-test-fast"})]
     engines.grok.model = "grok-gone"
-    await _turn(AgentTurn(engines, send, Authority("ha", True)), ask("Hi").data)
+    await _turn(
+        AgentTurn(engines, send, Authority("ha", True), lambda: None), ask("Hi").data
+    )
     assert [(e.type, e.data["code"]) for e in sent] == [(agent.FAILED, "model_missing")]
     assert "grok-gone" in sent[0].data["spoken"]
     assert xai.chat_requests() == []
+
+
+async def test_an_untrusted_client_is_let_go_after_one_answer(xai: FakeXai) -> None:
+    sent, send = _recorder()
+    turn = AgentTurn(
+        _engines(xai), send, Authority("wyoming:10.1.2.3", False), lambda: None
+    )
+    assert await turn.ask({"garbage": True}) is False  # refused before it is read
+    assert [e.data["code"] for e in sent] == ["not_allowed"]
+
+
+async def test_results_for_calls_never_made_do_not_answer_a_round() -> None:
+    _, send = _recorder()
+    tools = RelayedTools((TURN_OFF,), send)
+    calls = [
+        ToolCall("c1", "HassTurnOff", "{}"),
+        ToolCall("c2", "HassTurnOff", "x" * 16_001),
+    ]
+    relayed = asyncio.create_task(tools.relay(calls))
+    await asyncio.sleep(0)
+    assert not tools.answered(agent.Results({"other": "ok"}))
+    assert tools.answered(agent.Results({"c1": "done"}))
+    assert await relayed == [
+        "done",
+        "error: the call is too long; ask with shorter arguments",
+    ]
+
+
+async def test_home_tools_off_offers_ha_none_either(xai: FakeXai) -> None:
+    sent, send = _recorder()
+    engines = _engines(xai)
+    engines.grok.settings = Settings(
+        grok_base_url=xai.base_url, grok_api_key=TEST_KEY, grok_home_tools=False
+    )
+    await _turn(
+        AgentTurn(engines, send, Authority("ha", True), lambda: None), ask("Hi").data
+    )
+    assert sent[-1].type == agent.DONE
+    assert "tools" not in xai.chat_requests()[0]["body"]

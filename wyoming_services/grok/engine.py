@@ -202,7 +202,12 @@ class Grok:
                 toolbox = self.tools if self._home_tools() else None
             else:
                 system = system_prompt(self.settings, lang, context)
-            offered = toolbox.definitions if toolbox and authority.may_act else []
+            # Home tools are off altogether with grok_home_tools, Home Assistant's too.
+            offered = (
+                toolbox.definitions
+                if toolbox and authority.may_act and self.settings.grok_home_tools
+                else []
+            )
             turn = self._turn(system, text, remembered)
             # aclosing: a generator left unfinished is closed here, not by the
             # loop's finaliser later (which runs it as a stray task).
