@@ -21,7 +21,7 @@ from tests.wyoming.client import TtsAudio
 from tests.wyoming.phrases import normalize
 
 from .client import bus_client, publish_hub_key, publish_trust
-from .conftest import Bus, start_bridge
+from .conftest import Bus, broker_and_bridge, start_bridge
 
 pytestmark = pytest.mark.slow
 
@@ -270,3 +270,29 @@ async def test_retained_hub_messages_are_taken_at_start(
                 bridge.stop()
     finally:
         broker.stop()
+
+
+async def test_a_vocabulary_taken_before_the_key_it_is_signed_with_comes_again(
+    tmp_path: Path, fake_xai_server: FakeXai
+) -> None:
+    """HA publishes its key and its vocabulary together to a bridge already listening."""
+    hub = KeyPair.generate()
+    with broker_and_bridge(tmp_path, fake_xai_server, "bridge-race") as (
+        broker,
+        bridge,
+    ):
+        async with bus_client(broker.port) as client:
+            topic = "alicia/voice/stt/vocabulary"
+            vocabulary = new_message(
+                "home-assistant",
+                "event",
+                {"phrases": ["the Roborock", "kitchen light"]},
+            )
+            await client.publish(topic, hub.sign(topic, vocabulary), retain=True)
+            await wait_until(
+                lambda: "Ignored alicia/voice/stt/vocabulary" in bridge.log.read_text()
+            )
+            await publish_hub_key(client, hub)
+            await wait_until(
+                lambda: "STT vocabulary: 2 phrases" in bridge.log.read_text()
+            )

@@ -228,6 +228,18 @@ class Bridge:
             self.bridge_id, self.prefix, self.settings.mqtt_host, self.settings.mqtt_port,
         )  # fmt: skip
 
+    async def _hear_hub_again(self) -> None:
+        """HA's retained messages once more, now that its key is trusted."""
+        # HA publishes its key and what it signed together; handled side by side,
+        # the vocabulary can be checked a moment before the key is taken, refused,
+        # and (retained, already delivered) never come again.
+        client = self._client
+        if client is None:
+            return
+        topics = [topic for topic, _ in hub_subscriptions(self.prefix, "")[:2]]
+        await client.unsubscribe(topics)
+        await client.subscribe([(topic, 1) for topic in topics])
+
     def _subscriptions(self) -> list[tuple[str, int]]:
         return subscriptions(self.prefix, self.settings.bridge_share_group)
 
@@ -256,11 +268,15 @@ class Bridge:
             await self._reply_error(topic, kind, err.envelope, err.code, str(err))
             return
         if kind in (Kind.SECURITY_HUB, Kind.SECURITY_TRUST):
+            first_key = self.trust.hub_key is None
             try:
                 self.trust.take(request)
             except (SecurityError, ValueError) as err:
                 self.counters.reject(getattr(err, "code", "invalid_field"))
                 _LOGGER.warning("Ignored %s: %s", topic, err)
+                return
+            if first_key and self.trust.hub_key is not None:
+                await self._hear_hub_again()
             return
         try:
             verdict = self.trust.check(request, bool(message.retain))
