@@ -60,6 +60,7 @@ async def test_a_stale_pin_is_a_repair_naming_both_keys_until_fixed(
     await beat(hass, BRIDGE, bridge, hub_key=other, status="degraded")
     issue = mismatch(hass)
     assert issue is not None
+    assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["pinned"] == other
     # The user set hub_key_fingerprint in the app: its pin is HA's key now.
     await beat(hass, BRIDGE, bridge, hub_key=current)
