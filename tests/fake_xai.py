@@ -49,6 +49,8 @@ class Behaviour:
     after_tools: str = ""
     # Call the tools again after their results too (a model that loops).
     always_call_tools: bool = False
+    # Said instead of the usual echo (a benchmark's answer of a realistic length).
+    reply: str = ""
     # Replaces the listed models: {"id", "output_modalities"?, "created"?, "aliases"?}.
     models: list[dict[str, Any]] | None = None
 
@@ -160,7 +162,9 @@ class FakeXaiApp:
                 calls = self.behaviour.tool_calls
         else:
             remembered = sum(1 for m in messages if m["role"] == "assistant")
-            text = reply_for(messages[-1]["content"], remembered)
+            text = self.behaviour.reply or reply_for(
+                messages[-1]["content"], remembered
+            )
             calls = self.behaviour.tool_calls if body.get("tools") else []
         pieces = [] if calls else self._pieces(text)
         if not body.get("stream"):
@@ -228,7 +232,7 @@ class FakeXaiApp:
                 calls = self.behaviour.tool_calls
         else:
             question = [i for i in items if i.get("role") == "user"][-1]["content"]
-            text = reply_for(question, answered)
+            text = self.behaviour.reply or reply_for(question, answered)
             calls = self.behaviour.tool_calls if body.get("tools") else []
         response_id = f"resp_{len(self.stored) + 1}"
         self.stored[response_id] = (previous, answered + (0 if calls else 1))

@@ -7,6 +7,7 @@ import pytest
 from wyoming_services.turn_end import (
     COMPLETE_SECONDS,
     OPEN_SECONDS,
+    QUESTION_SECONDS,
     UNFINISHED_SECONDS,
     Said,
     quiet_needed,
@@ -17,7 +18,9 @@ from wyoming_services.turn_end import (
     ("said", "seconds"),
     [
         (Said("Turn on the kitchen light.", command=True), COMPLETE_SECONDS),
-        (Said("What's the weather like tomorrow?"), OPEN_SECONDS),
+        (Said("What's the weather like tomorrow?"), QUESTION_SECONDS),
+        (Said("Why?"), OPEN_SECONDS),
+        (Said("What is the weather in?"), UNFINISHED_SECONDS),
         (Said("Turn the lights off."), OPEN_SECONDS),
         (Said("Stop."), OPEN_SECONDS),
         (Said("Turn on the"), UNFINISHED_SECONDS),
@@ -33,4 +36,4 @@ def test_the_quiet_a_turn_needs(said: Said, seconds: float) -> None:
 
 
 def test_a_complete_command_ends_soonest_and_unfinished_words_latest() -> None:
-    assert COMPLETE_SECONDS < OPEN_SECONDS < UNFINISHED_SECONDS
+    assert COMPLETE_SECONDS < QUESTION_SECONDS < OPEN_SECONDS < UNFINISHED_SECONDS
