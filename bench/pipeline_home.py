@@ -38,6 +38,35 @@ COMMANDS = [
 ]
 
 
+RATE = 16000
+CHUNK = 0.02  # seconds of audio per websocket message, as a satellite sends
+LEAD = 0.3  # quiet before the speech
+MAX_QUIET = 10.0  # quiet streamed after the speech at most
+
+
+async def stream_audio(
+    ws: aiohttp.ClientWebSocketResponse,
+    prefix: bytes,
+    pcm: bytes,
+    stop: asyncio.Event,
+    clock: dict[str, float],
+) -> None:
+    """LEAD of quiet, the speech, then quiet, at real time until stopped; its start in clock["t0"]."""
+    began = time.perf_counter()
+    clock["t0"] = began
+    clock["speech_end_unix"] = time.time() + LEAD + len(pcm) / 2 / RATE
+    audio = bytes(int(LEAD * RATE) * 2) + pcm
+    frame = int(CHUNK * RATE) * 2
+    k = 0
+    while not stop.is_set() and k * CHUNK < LEAD + len(pcm) / 2 / RATE + MAX_QUIET:
+        await asyncio.sleep(max(0.0, began + (k + 1) * CHUNK - time.perf_counter()))
+        await ws.send_bytes(
+            prefix + audio[k * frame : (k + 1) * frame].ljust(frame, b"\0")
+        )
+        k += 1
+    await ws.send_bytes(prefix)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
