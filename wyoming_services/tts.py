@@ -209,9 +209,16 @@ class TextToSpeech:
         raise TtsError(f"voice {info.name} has no speaker {excerpt(speaker)}")
 
     async def synthesize(
-        self, info: VoiceInfo, speaker_id: int | None, sentences: Iterable[str]
+        self,
+        info: VoiceInfo,
+        speaker_id: int | None,
+        sentences: Iterable[str],
+        *,
+        after_speech: bool = False,
     ) -> AsyncIterator[bytes]:
         """16-bit PCM at info.sample_rate for each piece, as soon as it is made.
+
+        after_speech: this answer already said something (a pause comes first).
 
         Stopping the iteration (or cancelling its task) stops the synthesis
         between pieces.
@@ -233,7 +240,10 @@ class TextToSpeech:
                     self._served[request] = served
                 self.counters.sentences += 1
                 if audio.size:
-                    yield float_to_pcm16(np.concatenate((audio, silence)))
+                    # The pause goes between pieces, never after the last one.
+                    gap = silence if after_speech else silence[:0]
+                    after_speech = True
+                    yield float_to_pcm16(np.concatenate((gap, audio)))
 
     async def _in_turn(
         self, served: int, name: str, speaker_id: int | None, text: str

@@ -87,6 +87,8 @@ class Speech:
     voice: VoiceInfo
     speaker: int | None
     text: TextStream
+    # Something of it was spoken: the next sentence comes after a pause.
+    spoken: bool = False
 
     @classmethod
     def start(
@@ -108,8 +110,11 @@ class Speech:
         return self.text.finish()
 
     def audio(self, sentences: list[str]) -> AsyncIterator[bytes]:
-        """PCM (16-bit mono at voice.sample_rate), sentence by sentence."""
-        return self.engines.tts.synthesize(self.voice, self.speaker, sentences)
+        """PCM (16-bit mono at voice.sample_rate), sentence by sentence; pauses between, none after."""
+        after_speech, self.spoken = self.spoken, self.spoken or bool(sentences)
+        return self.engines.tts.synthesize(
+            self.voice, self.speaker, sentences, after_speech=after_speech
+        )
 
 
 async def speak(

@@ -179,3 +179,17 @@ async def test_a_new_stream_stops_the_one_before(tts: TextToSpeech) -> None:
     speaking.add("Hello.")
     await speaking.stop()
     assert written[-2:] == ["audio-stop", "synthesize-stopped"]
+
+
+async def test_the_pause_comes_between_sentences_never_after_the_last(
+    tts: TextToSpeech,
+) -> None:
+    info, _ = tts.resolve(None)
+    pause = int(tts.settings.tts_sentence_silence * info.sample_rate) * 2
+    pieces = [pcm async for pcm in tts.synthesize(info, None, ["Hello.", "Goodbye."])]
+    assert pieces[0][-pause:] != bytes(pause)  # no silence added after a piece
+    assert pieces[1][:pause] == bytes(pause)  # the pause before the next one
+    later = [
+        pcm async for pcm in tts.synthesize(info, None, ["Hi."], after_speech=True)
+    ]
+    assert later[0][:pause] == bytes(pause)  # a stream's next batch: still a pause
