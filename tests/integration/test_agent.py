@@ -81,6 +81,18 @@ async def ask(
     )
 
 
+async def offered_turn_off(
+    hass: HomeAssistant, satellite: dr.DeviceEntry, xai: FakeXai
+) -> str:
+    """The name HA gives its turn-off tool (intent__HassTurnOff on newer releases), as the model sees it."""
+    await ask(hass, "What can you do?", device_id=satellite.id)
+    offered = [
+        str(t["function"]["name"]) for t in xai.chat_requests()[0]["body"]["tools"]
+    ]
+    (turn_off,) = [name for name in offered if name.endswith("HassTurnOff")]
+    return turn_off
+
+
 def _session_context() -> dict[str, Any]:
     """A context, where the release asks for one (2026.3 and later)."""
     parameters = inspect.signature(chat_session.async_get_chat_session).parameters
@@ -117,10 +129,7 @@ async def test_turn_off_the_lights_acts_in_the_satellites_area_through_assist(
     xai: FakeXai,
 ) -> None:
     turned_off = async_mock_service(hass, "light", "turn_off")
-    await ask(hass, "What can you do?", device_id=home.id)
-    offered = [t["function"]["name"] for t in xai.chat_requests()[0]["body"]["tools"]]
-    # HA's intent tools (named intent__HassTurnOff on newer releases).
-    (turn_off,) = [name for name in offered if name.endswith("HassTurnOff")]
+    turn_off = await offered_turn_off(hass, home, xai)
     xai.configure(
         tool_calls=[
             {"name": turn_off, "arguments": {"domain": ["light"], "area": "Kitchen"}}
@@ -197,9 +206,7 @@ async def test_a_model_asking_for_an_unexposed_light_gets_assists_refusal(
     xai: FakeXai,
 ) -> None:
     turned_off = async_mock_service(hass, "light", "turn_off")
-    await ask(hass, "What can you do?", device_id=home.id)
-    offered = [t["function"]["name"] for t in xai.chat_requests()[0]["body"]["tools"]]
-    (turn_off,) = [name for name in offered if name.endswith("HassTurnOff")]
+    turn_off = await offered_turn_off(hass, home, xai)
     xai.configure(
         tool_calls=[{"name": turn_off, "arguments": {"name": "Vault light"}}],
         after_tools="Done.",

@@ -69,3 +69,13 @@ def hub_subscriptions(prefix: str, reply_topic: str) -> list[tuple[str, int]]:
         (f"{prefix}/integration/ha/state/+", 1),
         (reply_topic, 1),
     ]
+
+
+async def hear_hub_again(client: aiomqtt.Client, prefix: str) -> None:
+    """HA's retained vocabulary and states once more (its key was just trusted)."""
+    # HA publishes its key and what it signed together; handled side by side, the
+    # vocabulary can be checked a moment before the key is taken, refused, and
+    # (retained, already delivered) never come again.
+    topics = [topic for topic, _ in hub_subscriptions(prefix, "")[:2]]
+    await client.unsubscribe(topics)
+    await client.subscribe([(topic, 1) for topic in topics])

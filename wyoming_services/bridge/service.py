@@ -34,7 +34,7 @@ from wyoming_services.settings import Settings
 from .health import BridgeCounters, HealthReport
 from .home import CommandFailed, HomeCommands, HomeState
 from .home_tools import HomeTools
-from .link import connect, hub_subscriptions, subscriptions
+from .link import connect, hear_hub_again, hub_subscriptions, subscriptions
 from .registration import default_bridge_id, registration
 from .replies import bounded, error_reply
 from .requests import VoiceRequests
@@ -228,18 +228,6 @@ class Bridge:
             self.bridge_id, self.prefix, self.settings.mqtt_host, self.settings.mqtt_port,
         )  # fmt: skip
 
-    async def _hear_hub_again(self) -> None:
-        """HA's retained messages once more, now that its key is trusted."""
-        # HA publishes its key and what it signed together; handled side by side,
-        # the vocabulary can be checked a moment before the key is taken, refused,
-        # and (retained, already delivered) never come again.
-        client = self._client
-        if client is None:
-            return
-        topics = [topic for topic, _ in hub_subscriptions(self.prefix, "")[:2]]
-        await client.unsubscribe(topics)
-        await client.subscribe([(topic, 1) for topic in topics])
-
     def _subscriptions(self) -> list[tuple[str, int]]:
         return subscriptions(self.prefix, self.settings.bridge_share_group)
 
@@ -275,8 +263,8 @@ class Bridge:
                 self.counters.reject(getattr(err, "code", "invalid_field"))
                 _LOGGER.warning("Ignored %s: %s", topic, err)
                 return
-            if first_key and self.trust.hub_key is not None:
-                await self._hear_hub_again()
+            if first_key and self.trust.hub_key is not None and self._client:
+                await hear_hub_again(self._client, self.prefix)
             return
         try:
             verdict = self.trust.check(request, bool(message.retain))
