@@ -103,8 +103,10 @@ class AliciaAgent(conversation.ConversationEntity):
         )
 
     def _raise_issue(self, code: str) -> None:
-        self._clear_issues(keep=code)
+        # A passing failure (a timeout) says nothing of what the user must fix:
+        # the repairs stand until an answer, or until another cause replaces them.
         if code in REPAIRED:
+            self._clear_issues(keep=code)
             ir.async_create_issue(
                 self.hass, DOMAIN, f"agent_{code}",
                 is_fixable=False, severity=ir.IssueSeverity.ERROR,

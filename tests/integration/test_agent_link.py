@@ -11,7 +11,7 @@ from unittest.mock import AsyncMock
 
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import llm
+from homeassistant.helpers import issue_registry as ir, llm
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
@@ -31,6 +31,7 @@ from custom_components.alicia.agent_link import (
 )
 from custom_components.alicia.bus import agent
 from custom_components.alicia.bus.errors import ProtocolError
+from custom_components.alicia.const import DOMAIN
 from tests.conftest import free_port
 
 ASK = agent.Ask("Hi", "en", None, "", ())
@@ -380,3 +381,19 @@ async def test_an_event_against_the_contract_is_garbled_not_a_traceback(
     await fake_server(wrong)
     assert await _converse(hass) == GARBLED.spoken
     assert "Traceback" not in caplog.text
+
+
+async def test_a_passing_failure_leaves_the_repair_the_user_must_act_on(
+    hass: HomeAssistant, agent_entry: MockConfigEntry, fake_server: Any
+) -> None:
+    codes = iter(["no_api_key", "timeout"])
+
+    async def fail(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _write(writer, agent.FAILED, {"code": next(codes), "spoken": "No."})
+
+    await fake_server(fail)
+    issues = ir.async_get(hass)
+    await _converse(hass)
+    assert issues.async_get_issue(DOMAIN, "agent_no_api_key") is not None
+    await _converse(hass)  # a timeout: the key is still missing
+    assert issues.async_get_issue(DOMAIN, "agent_no_api_key") is not None
