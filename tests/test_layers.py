@@ -1,0 +1,82 @@
+"""import-linter's contracts (pyproject.toml) hold here, and break on a copy that violates them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+LAYERS = "The integration's layers"
+CORE = "The contract core imports nothing of ours"
+CYCLES = "No import cycles between the modules of a package"
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """The three packages and the contracts, copied to break one import in."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(
+        ROOT / "custom_components", tmp_path / "custom_components", ignore=ignore
+    )
+    shutil.copytree(
+        ROOT / "wyoming_services", tmp_path / "wyoming_services", ignore=ignore
+    )
+    (tmp_path / "alicia_bus").symlink_to(tmp_path / "custom_components/alicia/bus")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def lint(root: Path) -> subprocess.CompletedProcess[str]:
+    """Run lint-imports on a tree; its own packages first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "500"}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def add_import(module: Path, line: str) -> None:
+    """Append an import to a module of the copy."""
+    module.write_text(module.read_text() + f"\n{line}  # noqa: E402\n")
+
+
+def broken(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The names of the contracts the run reports broken."""
+    return [line for line in result.stdout.splitlines() if " BROKEN" in line]
+
+
+def test_the_copy_keeps_every_contract(copy: Path) -> None:
+    """Unchanged, the copy keeps every contract, as the repository does."""
+    result = lint(copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        # The link must not reach up into the hub that owns it.
+        ("custom_components/alicia/bus_link.py", "from . import hub", LAYERS),
+        # An entity reads its device; a part of the hub never imports an entity.
+        ("custom_components/alicia/approval.py", "from . import entity", LAYERS),
+        # The model below the parts knows nothing of a platform.
+        ("custom_components/alicia/device.py", "from . import sensor", LAYERS),
+        ("custom_components/alicia/bus/envelope.py", "import homeassistant", CORE),
+        ("wyoming_services/audio.py", "from . import voice", CYCLES),
+    ],
+)
+def test_a_violation_breaks_its_contract(
+    copy: Path, module: str, line: str, contract: str
+) -> None:
+    """One import against the layering is reported by the contract that forbids it."""
+    add_import(copy / module, line)
+    result = lint(copy)
+    assert result.returncode != 0
+    assert [name for name in broken(result) if name.startswith(contract)], result.stdout
