@@ -2,18 +2,23 @@
 
 Needs scripts/develop running. Saves integration.png, device.png and approval.png in a
 new temporary folder (printed), or in docs/images with --update-docs. --check also
-asserts what a user must see: the announce action's form with its target and fields,
-the approval dialog (the device's fingerprint, or that it does not sign), and an Alicia line in the logbook.
+asserts what a user must see: the integration page (the hub entry, its devices), a
+simulated device's page (maker, model, connectivity, a measured value), the announce
+action's form with its target and fields, the approval dialog (who made the device,
+what it is, whether it signs), the options form refusing actions devices must not call,
+and an Alicia line in the logbook.
 Whatever it changes in HA (the permit switch, a device waiting for approval) is put
-back as it was.
+back as it was; the options form is closed unsaved.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import dataclass
 import json
 from pathlib import Path
+import re
 import sys
 import tempfile
 import time
@@ -28,6 +33,7 @@ from dev_bootstrap import Bootstrap
 from playwright.async_api import async_playwright
 
 from alicia_bus.envelope import new_message
+from custom_components.alicia.approval import type_in_words
 
 # A device that asks to join while "Permit new devices" is off: it waits in Repairs.
 NEWCOMER: dict[str, Any] = {
@@ -37,6 +43,26 @@ NEWCOMER: dict[str, Any] = {
     "capabilities": ["door", "battery"],
     "metadata": {"manufacturer": "Acme", "model": "Door-1", "location": "garage"},
 }
+# The words HA's frontend shows for Alicia (its strings, as HA serves them).
+STRINGS = json.loads(
+    (ROOT / "custom_components/alicia/translations/en.json").read_text()
+)
+# Actions a user might type in the options form that devices may never call.
+REFUSED_ACTIONS = {
+    "turn on everything please": "unknown_action",
+    "homeassistant.restart": "dangerous_action",
+}
+
+
+@dataclass
+class Home:
+    """What HA's registries say the pages must show."""
+
+    entry_id: str
+    entry_title: str
+    devices: int
+    climate_id: str
+    climate_name: str
 
 
 async def main() -> None:
@@ -63,6 +89,25 @@ async def main() -> None:
             {"type": "config/entity_registry/list"},
             {"type": "config/device_registry/list"},
         )
+        entry = next(
+            e
+            for e in await ha._json("GET", "/api/config/config_entries/entry")
+            if e["domain"] == "alicia"
+        )
+        climate = next(
+            d for d in devices if ["alicia", "sim_living_climate"] in d["identifiers"]
+        )
+        home = Home(
+            entry["entry_id"],
+            entry["title"],
+            # HA counts services (the hub, the voice services) apart from devices.
+            sum(
+                entry["entry_id"] in d["config_entries"] and d["entry_type"] is None
+                for d in devices
+            ),
+            climate["id"],
+            climate["name_by_user"] or climate["name"],
+        )
         permit = next(
             e["entity_id"]
             for e in entities
@@ -79,7 +124,7 @@ async def main() -> None:
             "expires": int(time.time() * 1000) + 1_800_000,
         }
         try:
-            await shoot(args, out, tokens, light["id"])
+            await shoot(args, out, tokens, light["id"], home)
         finally:
             # Put back what was changed: the newcomer leaves, the permit switch as it was.
             await reject_newcomer(ha)
@@ -123,7 +168,11 @@ async def reject_newcomer(ha: Bootstrap) -> None:
 
 
 async def shoot(
-    args: argparse.Namespace, out: Path, tokens: dict[str, Any], light_id: str
+    args: argparse.Namespace,
+    out: Path,
+    tokens: dict[str, Any],
+    light_id: str,
+    home: Home,
 ) -> None:
     """The screenshots; with --check, what each page must show."""
     async with async_playwright() as playwright:
@@ -150,7 +199,7 @@ async def shoot(
             print(f"screenshots: {out / f'{name}.png'}", file=sys.stderr)
         if args.check:
             try:
-                await check(page, args.url, args.mqtt_port)
+                await check(page, args.url, args.mqtt_port, home)
             except Exception:
                 await page.screenshot(path=str(out / "check-failed.png"))
                 print(
@@ -161,13 +210,15 @@ async def shoot(
         await browser.close()
 
 
-async def check(page: Any, url: str, mqtt_port: int) -> None:
+async def check(page: Any, url: str, mqtt_port: int, home: Home) -> None:
     """What a user must see, in HA's real frontend (its text through the shadow DOM)."""
 
-    async def sees(*texts: str) -> None:
+    async def sees(*texts: str | re.Pattern[str], within: Any = page) -> None:
         for text in texts:
-            await page.locator(f"text={text} >> visible=true").first.wait_for(
-                timeout=30000
+            await (
+                within.get_by_text(text)
+                .filter(visible=True)
+                .first.wait_for(timeout=30000)
             )
             print(f"check: {page.url} shows {text!r}", file=sys.stderr)
 
@@ -175,9 +226,52 @@ async def check(page: Any, url: str, mqtt_port: int) -> None:
         await page.goto(f"{url}{path}")
         await page.wait_for_load_state("networkidle")
         await sees(*texts)
+        on(path)
+
+    def on(path: str) -> None:
         # Texts such as the sidebar's are on every page: they prove nothing elsewhere.
         if not page.url.startswith(f"{url}{path}"):
             raise RuntimeError(f"asked for {path}, the browser is on {page.url}")
+
+    # The integration page: the hub entry by its name, and how many devices it has.
+    integration = "/config/integrations/integration/alicia"
+    await shows(integration, f"{home.devices} devices")
+    entry = page.locator(f'ha-config-entry-row[data-entry-id="{home.entry_id}"]')
+    await sees(home.entry_title, within=entry)
+    # A device page, reached from the entry's list as a user does.
+    await entry.get_by_text(home.climate_name, exact=True).first.click()
+    await page.wait_for_url(f"{url}/config/devices/device/{home.climate_id}*")
+    await sees(home.climate_name, "TH-1", "by Alicia simulator")
+    await sees(
+        "Connectivity", "Connected", "Temperature", re.compile(r"\d+(\.\d+)?\s°C")
+    )
+    on(f"/config/devices/device/{home.climate_id}")
+
+    # The options form refuses actions that are no service, or that devices may never
+    # call, in its own words; closed, nothing is saved.
+    await shows(integration, f"{home.devices} devices")
+    for action, error in REFUSED_ACTIONS.items():
+        await entry.get_by_role("button", name="Configure").first.click()
+        form = page.locator("dialog-data-entry-flow")
+        await sees(STRINGS["options"]["step"]["init"]["title"], within=form)
+        actions = form.locator("ha-selector-select").last
+        await actions.get_by_role("button", name="Add").click()
+        # Typed into the picker's own field: typed into the page, keys are shortcuts.
+        search = actions.locator("input").first
+        await search.fill(action)
+        await sees("Add custom item", within=form)
+        await search.press("Enter")
+        await form.get_by_role("button", name="Submit").click()
+        await sees(
+            STRINGS["options"]["error"][error].format(action=action), within=form
+        )
+        await form.get_by_role("button", name="Close").first.click()
+        await form.get_by_role("button", name="Submit").wait_for(
+            state="hidden", timeout=15000
+        )
+        await page.wait_for_timeout(1000)  # the closed dialog's history step back
+        on(integration)
+    print("check: the options form refuses what devices may not call", file=sys.stderr)
 
     # The announce action in the action editor: chosen as a user does, then its form.
     await shows("/config/tools/action", "The actions tool allows you")
@@ -189,9 +283,14 @@ async def check(page: Any, url: str, mqtt_port: int) -> None:
     for text in ("Says a message", "Add target", "Message", "Volume", "Language"):
         await page.locator(f"text={text} >> visible=true").first.wait_for(timeout=15000)
     print("check: the announce action shows its target and fields", file=sys.stderr)
-    # The approval card: the newcomer and whether it signs.
+    # The approval card: the newcomer, who made it, what it is, and whether it signs.
     await shows("/config/repairs", "Garage door sensor")
     await page.get_by_text("Garage door sensor", exact=False).first.click()
+    await sees(
+        NEWCOMER["metadata"]["manufacturer"],
+        NEWCOMER["metadata"]["model"],
+        type_in_words(NEWCOMER["device_type"]),
+    )
     # The simulator's devices do not sign: the card says so plainly.
     warning = "text=does not sign its messages >> visible=true"
     await page.locator(warning).first.wait_for(timeout=15000)
