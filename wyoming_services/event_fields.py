@@ -65,6 +65,21 @@ class Fields:
             raise self._wrong(name, f"text of 1 to {limit} characters")
         return value
 
+    def names(self, name: str, most: int) -> list[str] | None:
+        """Absent, null, or a list of at most `most` names."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > most:
+            raise self._wrong(name, f"a list of at most {most} names")
+        inner = Fields(
+            self.kind, {str(i): item for i, item in enumerate(value)}, f"{name}."
+        )
+        names = [inner.name(str(i)) for i in range(len(value))]
+        if None in names:
+            raise self._wrong(name, f"a list of at most {most} names")
+        return [item for item in names if item is not None]
+
     def language(self) -> str | None:
         """An optional language code."""
         return self.name("language", LANGUAGE_CHARS)

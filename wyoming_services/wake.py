@@ -118,6 +118,8 @@ class WakeStream:
 
     def __init__(self, words: Sequence[WakeWord], fmt: PcmFormat) -> None:
         """Convert to the models' 16 kHz mono only when the client sends another format."""
+        self.words = tuple(words)
+        self.format = fmt
         self.detector = Detector(words)
         native = (fmt.rate, fmt.width, fmt.channels) == (RATE, WIDTH, 1)
         self._converter = None if native else Converter(fmt)

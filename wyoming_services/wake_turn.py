@@ -1,0 +1,103 @@
+"""A client's wake-word detection: `detect`, then its audio, answered `detection` or `not-detected`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from wyoming.event import Event
+from wyoming.info import Attribution, WakeModel, WakeProgram
+from wyoming.wake import Detection, NotDetected
+
+from . import __version__
+from .audio import PcmFormat
+from .event_fields import FieldError, Fields
+from .wake import WakeStream, WakeWord, bundled, chosen
+
+# More names than models only repeats them; the cap keeps the error short.
+MOST_NAMES = 16
+_ATTRIBUTION = Attribution(
+    name="Kevin Ahrendt", url="https://github.com/kahrendt/microWakeWord"
+)
+
+
+def wake_program() -> WakeProgram:
+    """What describe says of the wake words: HA lists each by its phrase."""
+    return WakeProgram(
+        name="Alicia (microWakeWord)",
+        description="Alicia wake words (microWakeWord)",
+        attribution=_ATTRIBUTION,
+        installed=True,
+        version=__version__,
+        models=[
+            WakeModel(
+                name=word.id,
+                description=word.phrase,
+                phrase=word.phrase,
+                attribution=_ATTRIBUTION,
+                installed=True,
+                languages=list(word.languages),
+                version=None,
+            )
+            for word in bundled()
+        ],
+    )
+
+
+class Waking:
+    """One connection's wake-word detection; its audio goes nowhere else."""
+
+    def __init__(self, write: Callable[[Event], Awaitable[None]]) -> None:
+        """Not listening until a `detect`."""
+        self._write = write
+        self._words: tuple[WakeWord, ...] | None = None
+        self._stream: WakeStream | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the connection's audio is for wake words (asked for or streaming)."""
+        return self._words is not None or self._stream is not None
+
+    def detect(self, fields: Fields) -> None:
+        """The words the next audio stream waits for (all when it names none)."""
+        fields.mapping("context")
+        self._words = chosen(fields.names("names", MOST_NAMES))
+
+    def start(self, fmt: PcmFormat) -> None:
+        """A new audio stream after `detect` (or in place of the one going on)."""
+        words = self._words or (self._stream.words if self._stream else chosen(None))
+        self.close()
+        self._stream = WakeStream(words, fmt)
+        self._words = None
+
+    async def chunk(self, audio: bytes, fmt: PcmFormat, timestamp: int | None) -> None:
+        """Hear a chunk; report a wake word the moment it is heard."""
+        if self._stream is None:
+            raise FieldError("audio-chunk received before audio-start")
+        if fmt != self._stream.format:
+            raise FieldError(
+                "audio-chunk: rate, width and channels must be audio-start's, "
+                f"not {fmt.rate}/{fmt.width}/{fmt.channels}"
+            )
+        word = self._stream.feed(audio)
+        if word is not None:
+            at = timestamp if timestamp is not None else self._milliseconds()
+            await self._write(Detection(name=word, timestamp=at).event())
+
+    async def stop(self) -> None:
+        """The stream ended: say so when no wake word was heard."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            heard = stream.detections
+            stream.close()
+            if not heard:
+                await self._write(NotDetected().event())
+
+    def close(self) -> None:
+        """Forget the stream (the connection closed or a new stream began)."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def _milliseconds(self) -> int:
+        assert self._stream is not None
+        return round(self._stream.detector.seconds * 1000)
