@@ -23,6 +23,7 @@ from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, Not
 from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+from wyoming.wake import Detect
 
 from alicia_bus import agent
 from alicia_bus.text import excerpt
@@ -39,6 +40,8 @@ from .stt import SttError
 from .stt_session import SttSession
 from .tts import TtsError
 from .voice import Unanswered, answer, listen
+from .wake import WakeError
+from .wake_turn import Waking, wake_program
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class AliciaEventHandler(AsyncEventHandler):
         self._stt_since = 0.0
         self._counted = False
         self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
+        self._waking = Waking(self.write_event)
         self._agent = AgentTurn(
             engines, self.write_event, self._authority(), self.writer.transport.abort
         )
@@ -133,6 +137,8 @@ class AliciaEventHandler(AsyncEventHandler):
         except TtsError as err:
             self.engines.tts.counters.errors += 1
             return await self._fail("tts-error", str(err))
+        except WakeError as err:
+            return await self._fail("wake-error", str(err))
 
     async def _fail(self, code: str, text: str, level: int = logging.WARNING) -> bool:
         """Tell the client; close, since HA's clients wait for a result otherwise."""
@@ -181,6 +187,7 @@ class AliciaEventHandler(AsyncEventHandler):
     def _streaming(self) -> bool:
         return (
             self._stt is not None
+            or self._waking.active
             or self._speaking.since is not None
             or self._agent.busy
         )
@@ -198,6 +205,7 @@ class AliciaEventHandler(AsyncEventHandler):
         kind, fields = event.type, Fields.of(event)
         if Describe.is_type(kind):
             info = self.engines.info().event()
+            info.data["wake"] = [wake_program().to_dict()]
             info.data[agent.INFO_FIELD] = agent.AGENT_VERSION
             await self.write_event(info)
         elif kind == agent.ASK:
@@ -210,6 +218,18 @@ class AliciaEventHandler(AsyncEventHandler):
             fields.mapping("context")
             self._stream_transcript = fields.flag("stream")
             self._language = self.engines.stt.check_language(fields.language())
+        elif Detect.is_type(kind):
+            self._waking.detect(fields)
+        elif AudioStart.is_type(kind) and self._waking.active:
+            self._waking.start(self._audio_format(fields))
+        elif AudioChunk.is_type(kind) and self._waking.active:
+            timestamp = fields.optional_whole("timestamp")
+            await self._waking.chunk(
+                event.payload or b"", self._audio_format(fields), timestamp
+            )
+        elif AudioStop.is_type(kind) and self._waking.active:
+            fields.optional_whole("timestamp")
+            await self._waking.stop()
         elif AudioStart.is_type(kind):
             self._audio_start(self._audio_format(fields))
         elif AudioChunk.is_type(kind):
@@ -339,6 +359,7 @@ class AliciaEventHandler(AsyncEventHandler):
         if self._stt is not None:
             self._stt.abort()
             self._stt = None
+        self._waking.close()
         await self._speaking.cancel()
 
 

@@ -11,12 +11,12 @@ from wyoming_services.wake import RATE, Detector, WakeError, bundled, chosen
 from .voices import speak
 
 
-def said(voice: str, text: str) -> bytes:
-    """The text in that voice at 16 kHz, between a second of silence on each side."""
-    pcm, rate = speak(voice, text)
+def said(voice: str, text: str, rate: int = RATE) -> bytes:
+    """The text in that voice at that rate, between a second of silence on each side."""
+    pcm, spoken = speak(voice, text)
     audio = np.frombuffer(pcm, np.int16).astype(np.float32) / 32768
-    audio = soxr.resample(audio, rate, RATE) if rate != RATE else audio
-    silence = np.zeros(RATE, np.float32)
+    audio = soxr.resample(audio, spoken, rate) if spoken != rate else audio
+    silence = np.zeros(rate, np.float32)
     padded = np.concatenate([silence, audio, silence])
     return bytes((np.clip(padded, -1, 1) * 32767).astype(np.int16).tobytes())
 

@@ -1,0 +1,111 @@
+"""Wake words on the server's one Wyoming endpoint: describe, detect, detection, not-detected."""
+
+from __future__ import annotations
+
+import pytest
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncClient
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.wake import Detect, Detection, NotDetected
+
+from tests.conftest import ServerProcess
+
+from .client import describe, read_until
+from .test_wake import said
+
+pytestmark = pytest.mark.slow
+
+
+async def stream(
+    uri: str, pcm: bytes, names: list[str] | None = None, rate: int = 16000
+) -> list[Event]:
+    """Detect, then the clip in 20 ms chunks and audio-stop, as a satellite streams it."""
+    async with AsyncClient.from_uri(uri) as client:
+        await client.write_event(Detect(names=names).event())
+        await client.write_event(AudioStart(rate=rate, width=2, channels=1).event())
+        step = rate // 50 * 2
+        for start in range(0, len(pcm), step):
+            chunk = AudioChunk(
+                rate=rate, width=2, channels=1, audio=pcm[start : start + step]
+            )
+            await client.write_event(chunk.event())
+        await client.write_event(AudioStop().event())
+        return await read_until(
+            client, Detection().event().type, NotDetected().event().type
+        )
+
+
+async def test_describe_offers_the_bundled_wake_words(
+    wyoming_server: ServerProcess,
+) -> None:
+    """HA lists the server's wake words by their phrases."""
+    info = await describe(wyoming_server.uri)
+    (program,) = info.wake
+    assert program.installed
+    assert {(model.name, model.phrase) for model in program.models} == {
+        ("alexa", "Alexa"),
+        ("hey_jarvis", "Hey Jarvis"),
+        ("hey_mycroft", "Hey Mycroft"),
+        ("okay_nabu", "Okay Nabu"),
+    }
+    # Speech-to-text and the rest are still offered beside it.
+    assert info.asr
+    assert info.tts
+    assert info.handle
+
+
+async def test_the_wake_word_is_detected(wyoming_server: ServerProcess) -> None:
+    """Detection names the word and when it was heard; no transcript is made of the audio."""
+    events = await stream(
+        wyoming_server.uri, said("flite-awb", "Okay Nabu"), ["okay_nabu"]
+    )
+    detections = [Detection.from_event(e) for e in events if Detection.is_type(e.type)]
+    assert [d.name for d in detections] == ["okay_nabu"]
+    assert detections[0].timestamp is not None
+    assert 1000 < detections[0].timestamp < 3000
+    assert [e.type for e in events] == ["detection"]
+
+
+async def test_other_speech_is_not_detected(wyoming_server: ServerProcess) -> None:
+    """A stream without the wake word ends with not-detected."""
+    events = await stream(
+        wyoming_server.uri, said("espeak-ng", "Turn on the kitchen light")
+    )
+    assert [e.type for e in events] == ["not-detected"]
+
+
+async def test_any_rate_is_heard(wyoming_server: ServerProcess) -> None:
+    """A satellite sending 22.05 kHz is converted, not refused."""
+    pcm = said("espeak-ng", "Alexa", rate=22050)
+    events = await stream(wyoming_server.uri, pcm, ["alexa"], rate=22050)
+    assert [
+        Detection.from_event(e).name for e in events if Detection.is_type(e.type)
+    ] == ["alexa"]
+
+
+async def test_an_unknown_wake_word_gets_an_error(
+    wyoming_server: ServerProcess,
+) -> None:
+    """The error names the word asked for and what is offered; the server serves on."""
+    async with AsyncClient.from_uri(wyoming_server.uri) as client:
+        await client.write_event(Detect(names=["hey_siri"]).event())
+        (event,) = await read_until(client, "error")
+    error = Error.from_event(event)
+    assert error.code == "wake-error"
+    assert "'hey_siri'" in error.text
+    assert "okay_nabu" in error.text
+    assert (await describe(wyoming_server.uri)).wake
+
+
+async def test_mistyped_names_are_refused_by_field(
+    wyoming_server: ServerProcess,
+) -> None:
+    """names must be a list of names: a string or a list with a number is refused by name."""
+    for names in ("okay_nabu", ["okay_nabu", 3]):
+        async with AsyncClient.from_uri(wyoming_server.uri) as client:
+            await client.write_event(Event(type="detect", data={"names": names}))
+            (event,) = await read_until(client, "error")
+        error = Error.from_event(event)
+        assert error.code == "bad-event"
+        assert error.text.startswith("detect: names")
