@@ -22,6 +22,9 @@ from alicia_bus.speaker import PLAYBACK, Action, Playback, PlaybackCommand, Stat
 _LOGGER = logging.getLogger(__name__)
 # How long a simulated speaker "plays" what it is sent (it does not fetch it).
 PLAY_SECONDS = 3.0
+# Every value again each 30 s (at the default 5 s interval): a receiver that missed
+# one (HA restarted; the broker keeps no data messages) does not wait for a change.
+FULL_REPORT_TICKS = 6
 
 
 @dataclass
@@ -242,7 +245,8 @@ class Simulator:
         count = 0
         while True:
             for device in self.devices.values():
-                values = device.values if count == 0 else device.drift(self.rng)
+                changed = device.drift(self.rng) if count else {}
+                values = device.values if count % FULL_REPORT_TICKS == 0 else changed
                 if values:
                     await self._send(
                         client,
