@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 import io
 import wave
 
-from homeassistant.components import stt, tts
+from homeassistant.components import stt, tts, wake_word
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -18,6 +19,7 @@ from tests.conftest import ServerProcess
 
 from .client import host_port
 from .phrases import normalize
+from .test_wake import said
 
 pytestmark = pytest.mark.slow
 
@@ -117,3 +119,39 @@ async def test_tts_then_stt_through_home_assistant(
     assert normalize(result.text or "") == normalize("close the blinds in the office")
 
     assert await hass.config_entries.async_unload(wyoming_entry.entry_id)
+
+
+async def test_wake_word_through_home_assistant(
+    hass: HomeAssistant, socket_enabled: None, wyoming_entry: MockConfigEntry
+) -> None:
+    """HA's wake-word entity of the same entry lists the words and hears the chosen one."""
+    entity = wake_word.async_get_wake_word_detection_entity(
+        hass, entity_of(hass, wyoming_entry, "wake_word")
+    )
+    assert entity is not None
+    offered = {word.id: word.phrase for word in await entity.get_supported_wake_words()}
+    assert offered["okay_nabu"] == "Okay Nabu"
+    assert set(offered) == {"alexa", "hey_jarvis", "hey_mycroft", "okay_nabu"}
+    pcm = said("flite-awb", "Okay Nabu")
+
+    async def audio() -> AsyncIterator[tuple[bytes, int]]:
+        # 20 ms chunks with their time, in real time as a satellite streams them:
+        # HA stops listening for a detection when the stream ends.
+        for offset in range(0, len(pcm), 640):
+            yield pcm[offset : offset + 640], offset // 32
+            await asyncio.sleep(0.02)
+
+    result = await entity.async_process_audio_stream(audio(), "okay_nabu")
+    assert result is not None
+    assert result.wake_word_id == "okay_nabu"
+    assert result.wake_word_phrase == "Okay Nabu"
+    missed = await entity.async_process_audio_stream(
+        (chunk async for chunk in _quiet(pcm)), "okay_nabu"
+    )
+    assert missed is None
+
+
+async def _quiet(pcm: bytes) -> AsyncIterator[tuple[bytes, int]]:
+    """As long as the clip, silent: nothing to wake on."""
+    for offset in range(0, len(pcm), 640):
+        yield bytes(640), offset // 32
