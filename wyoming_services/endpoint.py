@@ -29,8 +29,16 @@ class EndpointConfig:
     energy_relative: float = 0.05
     # Audio kept after the last loud frame, for soft word endings.
     tail_seconds: float = 0.2
-    # Quiet after the last loud frame before a speculative decode starts.
-    hangover_seconds: float = 0.3
+    # Quiet after the last loud frame before a speculative decode of the whole tail.
+    hangover_seconds: float = 0.2
+    # An earlier decode, of the audio so far, once nothing was loud for this long ...
+    early_seconds: float = 0.1
+    # ... and nothing but silence for this long: no frame above -40 dB of the
+    # loudest, twice the quietest (the room's noise) or -60 dBFS. It answers only
+    # if nothing but silence follows it either, so a soft ending is never lost.
+    silent_seconds: float = 0.05
+    silence_relative: float = 0.01
+    noise_margin: float = 2.0
 
 
 class SpeechTracker:
@@ -54,6 +62,8 @@ class SpeechTracker:
         self.samples_seen = 0
         self.speech_frames = 0
         self.loud_end = 0  # sample index just past the last loud frame
+        self.sound_end = 0  # ... and past the last frame that was not silence
+        self._floor_rms = math.inf  # the quietest frame: the room's noise
 
     @property
     def has_speech(self) -> bool:
@@ -84,9 +94,21 @@ class SpeechTracker:
                 self.speech_frames += 1
             level = float(rms[index])
             self._peak_rms = max(self._peak_rms, level)
-            if level >= self._loud_threshold():
-                self.loud_end = self.samples_seen
+            loud = self._loud_threshold()
+            if level >= loud:
+                self.loud_end = self.sound_end = self.samples_seen
+            elif level >= min(loud, self._silence_threshold()):
+                self.sound_end = self.samples_seen
+            self._floor_rms = min(self._floor_rms, level)
         self._pending = buf[whole:].copy()
+
+    def _silence_threshold(self) -> float:
+        config = self.config
+        return max(
+            config.quiet_floor,
+            config.silence_relative * self._peak_rms,
+            config.noise_margin * self._floor_rms,
+        )
 
     def _loud_threshold(self) -> float:
         config, peak = self.config, self._peak_rms
@@ -102,7 +124,21 @@ class SpeechTracker:
         tail = math.ceil(self.config.tail_seconds * TARGET_RATE)
         return min(total_samples, self.loud_end + tail)
 
-    def speech_has_ended(self) -> bool:
-        """True once speech was heard and the hangover has passed in quiet."""
-        hangover = math.ceil(self.config.hangover_seconds * TARGET_RATE)
-        return self.has_speech and self.samples_seen - self.loud_end >= hangover
+    def decode_is_due(self) -> bool:
+        """Speech was heard and has paused: the whole tail has passed, or silence came early."""
+        if not self.has_speech:
+            return False
+        config, seen = self.config, self.samples_seen
+        quiet, silent = seen - self.loud_end, seen - self.sound_end
+        return quiet >= _samples(config.hangover_seconds) or (
+            quiet >= _samples(config.early_seconds)
+            and silent >= _samples(config.silent_seconds)
+        )
+
+    def only_silence_after(self, end: int) -> bool:
+        """Whether every frame judged after sample end was silence (so a decode to end heard it all)."""
+        return self.sound_end <= end
+
+
+def _samples(seconds: float) -> int:
+    return math.ceil(seconds * TARGET_RATE)

@@ -280,13 +280,20 @@ class SpeechToText:
             )
         return lang
 
-    async def transcribe(self, audio: Float32Array, language: str) -> Transcription:
-        """Decode once a decoder is free; cancelling while queued gives the place up."""
+    async def transcribe(
+        self,
+        audio: Float32Array,
+        language: str,
+        running: asyncio.Event | None = None,
+    ) -> Transcription:
+        """Decode once a decoder is free (then running is set); cancelling while queued gives the place up."""
         await self.ready.wait()
         if self.load_error:
             raise SttError(self.load_error)
         decoder = await self._acquire()
         self.counters.decode_passes += 1
+        if running is not None:
+            running.set()
         work = asyncio.get_running_loop().run_in_executor(
             self._executor, self._decode, decoder, audio, language
         )

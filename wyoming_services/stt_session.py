@@ -17,6 +17,15 @@ from .turn_end import UNFINISHED_SECONDS, Said, quiet_needed
 NOTHING_SAID_SECONDS = 8.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Speculation:
+    """A decode of audio[:end] started before audio-stop."""
+
+    end: int
+    decode: asyncio.Future[Transcription]
+    running: asyncio.Event
+
+
 @dataclass(slots=True)
 class SessionResult:
     """A finished session: the transcription and how it was reached."""
@@ -31,8 +40,9 @@ class SessionResult:
 class SttSession:
     """One utterance: audio in as it arrives, a transcription out at audio-stop.
 
-    Both paths decode exactly audio[:end of speech + tail], so answering from a
-    decode started early gives the same text as decoding after audio-stop.
+    After audio-stop the session decodes audio[:end of speech + tail]. A decode
+    started early answers only if it holds that audio, or all of the audio but
+    silence, so it hears every word the later decode would.
     """
 
     def __init__(
@@ -51,7 +61,7 @@ class SttSession:
         self._chunks: list[Float32Array] = []
         self._samples = 0
         self._max_samples = int(engine.settings.stt_max_seconds * TARGET_RATE)
-        self._speculation: tuple[int, asyncio.Future[Transcription]] | None = None
+        self._speculation: _Speculation | None = None
         self._passes = 0
         self._started = time.monotonic()
 
@@ -70,7 +80,7 @@ class SttSession:
         self._append(samples)
         if (
             self.engine.settings.stt_speculative
-            and self._tracker.speech_has_ended()
+            and self._tracker.decode_is_due()
             and self._is_live()
         ):
             self._speculate()
@@ -88,16 +98,29 @@ class SttSession:
         if not tracker.may_have_speech:
             return tracker.samples_seen >= NOTHING_SAID_SECONDS * TARGET_RATE
         quiet = (tracker.samples_seen - tracker.loud_end) / TARGET_RATE
-        speculation = self._speculation
-        end = tracker.utterance_end(self._samples)
-        if speculation is None or speculation[0] != end:
+        speculation = self._answering()
+        if speculation is None:
             return quiet >= UNFINISHED_SECONDS
-        if not speculation[1].done():
+        decode = speculation.decode
+        if not decode.done():
             return False
-        if speculation[1].cancelled() or speculation[1].exception() is not None:
+        if decode.cancelled() or decode.exception() is not None:
             return quiet >= UNFINISHED_SECONDS
-        said = speculation[1].result()
+        said = decode.result()
         return quiet >= quiet_needed(Said(said.text, said.intent is not None))
+
+    def _answering(self) -> _Speculation | None:
+        """The speculation that heard everything said so far, if any."""
+        speculation, end = self._speculation, self._tracker.utterance_end(self._samples)
+        if speculation is None or not (
+            speculation.end == end
+            or (
+                speculation.end < end
+                and self._tracker.only_silence_after(speculation.end)
+            )
+        ):
+            return None
+        return speculation
 
     def _is_live(self) -> bool:
         """Audio arriving about as fast as it plays; a burst is decoded once, at the end."""
@@ -128,18 +151,23 @@ class SttSession:
             self._discard_speculation()
             self.engine.counters.speculative_skipped += 1
             return
-        end = self._tracker.utterance_end(self._samples)
-        if self._speculation is not None:
-            if self._speculation[0] == end:
+        stale = self._speculation
+        if stale is not None:
+            if self._answering() is stale:
+                return
+            if stale.running.is_set() and not stale.decode.done():
+                # A running decode cannot be stopped: one at a time per session,
+                # the next starts when it ends (its result is thrown away).
                 return
             # More speech came: the earlier pass is of no use any more.
-            self._speculation[1].cancel()
+            stale.decode.cancel()
             self.engine.counters.speculative_wasted += 1
         self._passes += 1
-        future = asyncio.ensure_future(
-            self.engine.transcribe(self._audio_until(end), self.language)
+        end, running = self._tracker.utterance_end(self._samples), asyncio.Event()
+        decode = asyncio.ensure_future(
+            self.engine.transcribe(self._audio_until(end), self.language, running)
         )
-        self._speculation = (end, future)
+        self._speculation = _Speculation(end, decode, running)
 
     async def finish(self) -> SessionResult:
         """Flush the audio and answer, from the speculative pass when it still fits."""
@@ -151,11 +179,11 @@ class SttSession:
             return SessionResult(
                 Transcription("", [], self.language, 0.0), 0, 0, False, audio_seconds
             )
-        end = self._tracker.utterance_end(self._samples)
-        if self._speculation is not None and self._speculation[0] == end:
+        if (speculation := self._answering()) is not None:
             self.engine.counters.speculative_hits += 1
-            result = await self._speculation[1]
+            result = await speculation.decode
             return SessionResult(result, self._passes, 0, True, audio_seconds)
+        end = self._tracker.utterance_end(self._samples)
         self._discard_speculation()
         self._passes += 1
         self.engine.counters.passes_after_stop += 1
@@ -164,7 +192,7 @@ class SttSession:
 
     def _discard_speculation(self) -> None:
         if self._speculation is not None:
-            self._speculation[1].cancel()
+            self._speculation.decode.cancel()
             self.engine.counters.speculative_wasted += 1
             self._speculation = None
 
