@@ -116,7 +116,10 @@ async def main() -> None:
         permit_was = (await ha._json("GET", f"/api/states/{permit}"))["state"]
         await ha._json("POST", "/api/services/switch/turn_off", {"entity_id": permit})
         await newcomer(args.mqtt_port, NEWCOMER)
-        light = next(d for d in devices if d["name"] == "Kitchen light")
+        # By its id: newer HA names it "Light", in the Kitchen area.
+        light = next(
+            d for d in devices if ["alicia", "sim_kitchen_light"] in d["identifiers"]
+        )
         tokens = {
             **ha.tokens,
             "hassUrl": ha.url,

@@ -43,7 +43,7 @@ from .const import (
 )
 from .device import AliciaDevice, DeviceRecord
 from .device_data import DeviceData
-from .device_registry import find_device
+from .device_registry import device_name, find_device
 from .ha_commands import async_handle_command
 from .health import HealthWatch
 from .markdown import literal
@@ -282,18 +282,18 @@ class AliciaHub:
     def _register_device(self, record: DeviceRecord) -> None:
         metadata = record.metadata
         location = metadata.get("location")
+        area = str(location).replace("_", " ").title() if location else None
+        known = find_device(self.hass, self.entry.entry_id, record.device_id)
         registry = dr.async_get(self.hass)
         device = registry.async_get_or_create(
             config_entry_id=self.entry.entry_id,
             identifiers={(DOMAIN, record.device_id)},
-            name=record.name,
+            name=device_name(self.hass, record.name, area, known),
             manufacturer=metadata.get("manufacturer"),
             model=metadata.get("model"),
             sw_version=metadata.get("version"),
             configuration_url=configuration_url(metadata),
-            suggested_area=str(location).replace("_", " ").title()
-            if location
-            else None,
+            suggested_area=area,
             entry_type=dr.DeviceEntryType.SERVICE
             if record.device_type == "service"
             else None,

@@ -9,7 +9,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 
 from .bus.text import excerpt
 from .const import DOMAIN
-from .device_registry import find_device
+from .device_registry import find_device, full_name
 
 # The logbook's entry keys (homeassistant.components.logbook.const), as plain text:
 # importing the logbook component would make it a dependency.
@@ -69,9 +69,9 @@ def async_describe_events(
 
 
 def _name(hass: HomeAssistant, data: dict[str, Any]) -> str:
-    """The device as HA names it (the user's name first), else as the event did, else its id."""
+    """The device as HA names it (the user's name first, its area), else as the event did, else its id."""
     device_id = str(data.get("device_id"))
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
         if (device := find_device(hass, entry.entry_id, device_id)) is not None:
-            return str(device.name_by_user or device.name or device_id)
+            return full_name(hass, device) or device_id
     return str(data.get("name") or f"Alicia device {device_id}")

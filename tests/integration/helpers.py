@@ -9,6 +9,7 @@ import uuid
 
 from homeassistant.components import mqtt
 from homeassistant.components.repairs import RepairsFlowManager
+from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -19,6 +20,10 @@ from pytest_homeassistant_custom_component.common import (
 
 from alicia_bus.signing import KeyPair
 from custom_components.alicia.device_registry import find_device
+
+# HA 2026.6 on puts a device's area in front of its entity ids: a device's own
+# name then leaves the area out ("Kitchen sensor" in the Kitchen: "Sensor").
+AREA_IN_ENTITY_IDS = tuple(map(int, HA_VERSION.split(".")[:2])) >= (2026, 6)
 
 
 def message(

@@ -27,6 +27,7 @@ from custom_components.alicia.const import (
 )
 
 from .helpers import (
+    AREA_IN_ENTITY_IDS,
     LIGHT,
     SENSOR,
     alicia_device,
@@ -75,7 +76,7 @@ async def test_new_device_waits_for_approval(
     device = alicia_device(hass, "kitchen_sensor")
     assert device is not None
     assert (device.name, device.manufacturer, device.model, device.sw_version) == (
-        "Kitchen sensor",
+        "Sensor" if AREA_IN_ENTITY_IDS else "Kitchen sensor",
         "Acme",
         "TH-1",
         "1.2.0",
