@@ -8,6 +8,7 @@ from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
+from .markdown import literal
 
 if TYPE_CHECKING:
     # Typed against the newest HA (2026.2 has no RepairsFlowResult; annotations are not evaluated).
@@ -44,21 +45,34 @@ class ApproveDeviceFlow(RepairsFlow):
         hub = self._hub()
         if hub is None or self.device_id not in hub.pending:
             return self.async_abort(reason="device_gone")
+        name = hub.pending[self.device_id].name
         try:
             hub.approvals.approve(self.device_id, self.fingerprint)
         except KeyError:
             # Another key arrived after the user saw this one: nothing is approved.
             return self.async_abort(reason="key_changed_meanwhile")
-        return self.async_create_entry(data={})
+        return self._done("device_approved", name)
 
     async def async_step_reject(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
         """Refuse it: a new device is forgotten (it may ask again); a new key is dropped."""
         hub = self._hub()
-        if hub is not None:
-            hub.approvals.reject(self.device_id)
-        return self.async_create_entry(data={})
+        if hub is None or self.device_id not in hub.pending:
+            return self.async_abort(reason="device_gone")
+        name = hub.pending[self.device_id].name
+        hub.approvals.reject(self.device_id)
+        return self._done("device_refused", name)
+
+    def _done(self, reason: str, name: str) -> RepairsFlowResult:
+        """The user's decision in words.
+
+        An abort, not an entry: HA would end with "The issue is repaired!", and a
+        request decided is no repair (approve and reject delete the issue themselves).
+        """
+        return self.async_abort(
+            reason=reason, description_placeholders={"name": literal(name)}
+        )
 
 
 async def async_create_fix_flow(

@@ -171,7 +171,7 @@ async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
     result = await manager.async_configure(
         result["flow_id"], {"next_step_id": "approve"}
     )
-    assert result["type"] == "create_entry"
+    assert (result["type"], result["reason"]) == ("abort", "device_approved")
     await hass.async_block_till_done()
 
 

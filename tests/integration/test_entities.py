@@ -196,7 +196,7 @@ async def test_rejecting_a_pending_device(
     result = await manager.async_configure(
         result["flow_id"], {"next_step_id": "reject"}
     )
-    assert result["type"] == "create_entry"
+    assert (result["type"], result["reason"]) == ("abort", "device_refused")
     await hass.async_block_till_done()
     assert "sonos_kitchen_001" not in entry.runtime_data.pending
     assert (

@@ -85,7 +85,7 @@ async def test_a_rejected_key_change_leaves_the_approved_key(
     manager = await repairs_manager(hass)
     flow = await manager.async_init(DOMAIN, data={"issue_id": f"pending_{VICTIM}"})
     result = await manager.async_configure(flow["flow_id"], {"next_step_id": "reject"})
-    assert result["type"] == "create_entry"
+    assert (result["type"], result["reason"]) == ("abort", "device_refused")
     await hass.async_block_till_done()
     assert VICTIM not in hub.pending
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{VICTIM}") is None
