@@ -1,4 +1,4 @@
-"""Binary sensors: capabilities such as motion or doors, and each device's connectivity."""
+"""Binary sensors: capabilities such as motion or doors, each device's connectivity, a bridge's hub key."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .entity import AliciaEntity
 from .entry_data import AliciaConfigEntry
 from .hub import AliciaHub
 from .platform import setup_platform
+from .voice_health import hub_key_mismatch, is_voice_server
 
 PARALLEL_UPDATES = 0
 
@@ -49,6 +50,13 @@ CONNECTIVITY = BinarySensorEntityDescription(
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
 )
+# The bridge pins another HA key than HA signs with (its repair, on its device page).
+HUB_KEY_MISMATCH = BinarySensorEntityDescription(
+    key="hub_key_mismatch",
+    translation_key="hub_key_mismatch",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
 
 
 async def async_setup_entry(
@@ -66,7 +74,15 @@ async def async_setup_entry(
         )
 
     def health(hub: AliciaHub, record: DeviceRecord) -> list[BinarySensorEntity]:
-        return [AliciaConnectivity(hub, record, "connectivity", CONNECTIVITY)]
+        entities: list[BinarySensorEntity] = [
+            AliciaConnectivity(hub, record, "connectivity", CONNECTIVITY)
+        ]
+        device = hub.devices.get(record.device_id)
+        if device is not None and is_voice_server(hub, device):
+            entities.append(
+                AliciaHubKeyMismatch(hub, record, "hub_key_mismatch", HUB_KEY_MISMATCH)
+            )
+        return entities
 
     setup_platform(
         hass,
@@ -109,3 +125,13 @@ class AliciaConnectivity(AliciaEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Connected."""
         return self.hub.is_available(self.device_id)
+
+
+class AliciaHubKeyMismatch(AliciaEntity, BinarySensorEntity):
+    """On while the bridge pins another hub key than HA's; unknown until it says."""
+
+    @property
+    def is_on(self) -> bool | None:
+        """From the bridge's latest heartbeat."""
+        device = self.hub.devices.get(self.device_id)
+        return hub_key_mismatch(self.hub, device) if device is not None else None

@@ -27,6 +27,12 @@ def is_voice_server(hub: HubContext, device: AliciaDevice) -> bool:
     return verified and {c.name for c in device.record.capabilities} >= VOICE_ROUTE
 
 
+def hub_key_mismatch(hub: HubContext, device: AliciaDevice) -> bool | None:
+    """Whether the bridge's latest heartbeat pins another hub key than HA's; None if it names none."""
+    pinned = (device.health or {}).get("hub_key")
+    return None if pinned is None else pinned != hub.admission.key.fingerprint
+
+
 class VoiceServerWatch:
     """Raises and clears the voice servers' repairs: their hub key, their liveness."""
 
