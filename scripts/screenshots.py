@@ -3,10 +3,11 @@
 Needs scripts/develop running. Saves integration.png, device.png and approval.png in a
 new temporary folder (printed), or in docs/images with --update-docs. --check also
 asserts what a user must see: the integration page (the hub entry, its devices), a
-simulated device's page (maker, model, connectivity, a measured value), the announce
-action's form with its target and fields, the approval dialog (who made the device,
-what it is, whether it signs), the options form refusing actions devices must not call,
-and an Alicia line in the logbook.
+simulated device's page (maker, model, connectivity, a measured value), HA's key
+fingerprint in the hub's Refused messages details (where the app's docs send the
+user), the announce action's form with its target and fields, the approval dialog
+(who made the device, what it is, whether it signs), the options form refusing
+actions devices must not call, and an Alicia line in the logbook.
 Whatever it changes in HA (the permit switch, a device waiting for approval) is put
 back as it was; the options form is closed unsaved.
 """
@@ -63,6 +64,8 @@ class Home:
     devices: int
     climate_id: str
     climate_name: str
+    hub_id: str
+    hub_key: str
 
 
 async def main() -> None:
@@ -107,6 +110,12 @@ async def main() -> None:
             ),
             climate["id"],
             climate["name_by_user"] or climate["name"],
+            next(
+                d["id"]
+                for d in devices
+                if ["alicia", entry["entry_id"]] in d["identifiers"]
+            ),
+            await hub_key(ha, entities, entry["entry_id"]),
         )
         permit = next(
             e["entity_id"]
@@ -137,6 +146,18 @@ async def main() -> None:
             )
     finally:
         await ha.close()
+
+
+async def hub_key(ha: Bootstrap, entities: list[Any], entry_id: str) -> str:
+    """The fingerprint of HA's key, as the hub's Refused messages sensor holds it."""
+    refused = next(
+        e["entity_id"]
+        for e in entities
+        if e["platform"] == "alicia"
+        and e["unique_id"] == f"{entry_id}_security_refused"
+    )
+    state = await ha._json("GET", f"/api/states/{refused}")
+    return str(state["attributes"]["hub_key_fingerprint"])
 
 
 async def newcomer(port: int, registration: dict[str, Any] | None) -> None:
@@ -249,6 +270,23 @@ async def check(page: Any, url: str, mqtt_port: int, home: Home) -> None:
         "Connectivity", "Connected", "Temperature", re.compile(r"\d+(\.\d+)?\s°C")
     )
     on(f"/config/devices/device/{home.climate_id}")
+    # HA's key fingerprint, where addon/alicia/DOCS.md sends the user to copy it from.
+    await shows(f"/config/devices/device/{home.hub_id}", "Refused messages")
+    await page.get_by_text("Refused messages").filter(visible=True).first.click()
+    info = page.locator("ha-more-info-dialog")
+    await info.get_by_role("button", name="Menu").click()
+    await page.get_by_text("Details", exact=True).filter(visible=True).first.click()
+    await sees("Hub key fingerprint", within=info)
+    # The value is a bare text node in its element's shadow root: no text locator sees it.
+    value = (
+        info.locator("ha-list-item-value")
+        .filter(has_text="Hub key fingerprint")
+        .first.locator("ha-attribute-value")
+    )
+    shown = await value.evaluate("e => e.shadowRoot.textContent.trim()")
+    if shown != home.hub_key:
+        raise RuntimeError(f"the hub's key shows as {shown!r}, not {home.hub_key!r}")
+    print(f"check: the hub's Refused messages details show {shown}", file=sys.stderr)
 
     # The options form refuses actions that are no service, or that devices may never
     # call, in its own words; closed, nothing is saved.
