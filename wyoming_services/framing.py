@@ -62,14 +62,17 @@ async def read_event(
     event breaks the rules, or is not whole `frame` seconds after its first byte
     (a peer dripping a byte at a time).
     """
-    async with asyncio.timeout(wait):
-        first = await reader.read(1)
-    if not first:
-        return None
-    if begun is not None:
-        begun()
+    # One timer for both limits, moved on at the first byte: an audio stream is
+    # fifty events a second, and each timer costs the loop a handle.
+    first = b""
     try:
-        async with asyncio.timeout(frame):
+        async with asyncio.timeout(wait) as window:
+            first = await reader.read(1)
+            if not first:
+                return None
+            if begun is not None:
+                begun()
+            window.reschedule(asyncio.get_running_loop().time() + frame)
             line = first if first == b"\n" else first + await reader.readline()
             if not line.endswith(b"\n"):
                 return None  # the connection ended mid-header
@@ -91,6 +94,8 @@ async def read_event(
                 await reader.readexactly(payload_length) if payload_length else None
             )
     except TimeoutError as err:
+        if not first:
+            raise  # nothing began within `wait`: the caller's idle limit
         raise FrameError(
             f"an event took longer than {frame:g} s to arrive (frame_seconds)"
         ) from err

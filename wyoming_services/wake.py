@@ -88,9 +88,10 @@ class Detector:
 
     def feed(self, pcm: bytes) -> str | None:
         """Hear more audio; the id of a wake word said in it, if any."""
-        pcm = self._odd + pcm
-        self._odd = pcm[len(pcm) - len(pcm) % WIDTH :]
-        pcm = pcm[: len(pcm) - len(self._odd)]
+        if self._odd or len(pcm) % WIDTH:
+            pcm = self._odd + pcm
+            self._odd = pcm[len(pcm) - len(pcm) % WIDTH :]
+            pcm = pcm[: len(pcm) - len(self._odd)]
         self._samples += len(pcm) // WIDTH
         heard = None
         for features in self._features.process_streaming(pcm):

@@ -69,15 +69,31 @@ class Waking:
         self._stream = WakeStream(words, fmt)
         self._words = None
 
-    async def chunk(self, audio: bytes, fmt: PcmFormat, timestamp: int | None) -> None:
+    async def chunk(self, audio: bytes, fields: Fields) -> None:
         """Hear a chunk; report a wake word the moment it is heard."""
         if self._stream is None:
             raise FieldError("audio-chunk received before audio-start")
-        if fmt != self._stream.format:
-            raise FieldError(
-                "audio-chunk: rate, width and channels must be audio-start's, "
-                f"not {fmt.rate}/{fmt.width}/{fmt.channels}"
+        fmt = self._stream.format
+        shape = (
+            fields.data.get("rate"),
+            fields.data.get("width"),
+            fields.data.get("channels"),
+        )
+        # Fifty chunks a second: the usual one, three whole numbers equal to the
+        # stream's, is taken at a glance; anything else is read field by field.
+        if shape != (fmt.rate, fmt.width, fmt.channels) or any(
+            type(v) is not int for v in shape
+        ):
+            sent = (
+                fields.whole("rate"),
+                fields.whole("width"),
+                fields.whole("channels"),
             )
+            raise FieldError(
+                "audio-chunk: rate, width and channels must be audio-start's "
+                f"({fmt.rate}, {fmt.width}, {fmt.channels}), not {sent}"
+            )
+        timestamp = fields.optional_whole("timestamp")
         word = self._stream.feed(audio)
         if word is not None:
             at = timestamp if timestamp is not None else self._milliseconds()

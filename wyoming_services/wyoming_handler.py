@@ -46,6 +46,12 @@ from .wake_turn import Waking, wake_program
 _LOGGER = logging.getLogger(__name__)
 
 
+# How long one connection may go on with buffered events before others get a turn,
+# and how long a read must take to count as having waited for the client.
+TURN_SECONDS = 0.005
+READ_WAITED_SECONDS = 0.001
+
+
 class NotReading(ConnectionError):
     """The peer did not take our events within write_seconds."""
 
@@ -77,12 +83,21 @@ class AliciaEventHandler(AsyncEventHandler):
         """Events until the client leaves, within our framing limits, deadlines and connection cap."""
         self.engines.connections.arrive(self.peer)
         try:
-            while (event := await self._next_event()) is not None:
+            busy_since = time.monotonic()
+            while True:
+                asked = time.monotonic()
+                if (event := await self._next_event()) is None:
+                    break
+                if time.monotonic() - asked > READ_WAITED_SECONDS:
+                    busy_since = time.monotonic()
                 if not await self.handle_event(event):
                     return
-                # Events already buffered are read without a pause: let the other
-                # connections (and the listener's accepts) have their turn.
-                await asyncio.sleep(0)
+                # Events already buffered are read without a pause: after a few ms of
+                # them, let the other connections (and the listener's accepts) have
+                # their turn. A read that waited has given them one already.
+                if time.monotonic() - busy_since > TURN_SECONDS:
+                    await asyncio.sleep(0)
+                    busy_since = time.monotonic()
         except ConnectionError as err:
             self._gone(err)
         finally:
@@ -223,10 +238,7 @@ class AliciaEventHandler(AsyncEventHandler):
         elif AudioStart.is_type(kind) and self._waking.active:
             self._waking.start(self._audio_format(fields))
         elif AudioChunk.is_type(kind) and self._waking.active:
-            timestamp = fields.optional_whole("timestamp")
-            await self._waking.chunk(
-                event.payload or b"", self._audio_format(fields), timestamp
-            )
+            await self._waking.chunk(event.payload or b"", fields)
         elif AudioStop.is_type(kind) and self._waking.active:
             fields.optional_whole("timestamp")
             await self._waking.stop()
