@@ -11,6 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.loader import async_get_integration
 
 from .const import CONF_ANNOUNCE_VOLUME, CONF_SECURITY_MODE, CONF_TOPIC_PREFIX, DOMAIN
+from .entity_tables import CAPABILITY_PLATFORMS
 from .entry_data import AliciaConfigEntry
 from .ha_state import StatePublisher
 from .hub import AliciaHub
@@ -54,7 +55,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="mqtt_not_available"
         )
-    hub = AliciaHub(hass, entry)
+    hub = AliciaHub(hass, entry, CAPABILITY_PLATFORMS)
     await hub.async_load()
     entry.runtime_data = hub
     dr.async_get(hass).async_get_or_create(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory, Platform
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -21,30 +25,42 @@ from .voice_health import hub_key_mismatch, is_voice_server
 
 PARALLEL_UPDATES = 0
 
-DESCRIPTIONS: dict[str, BinarySensorEntityDescription] = {
-    "motion": BinarySensorEntityDescription(
-        key="motion", device_class=BinarySensorDeviceClass.MOTION
-    ),
-    "occupancy": BinarySensorEntityDescription(
-        key="occupancy", device_class=BinarySensorDeviceClass.OCCUPANCY
-    ),
-    "door": BinarySensorEntityDescription(
-        key="door", device_class=BinarySensorDeviceClass.DOOR
-    ),
-    "window": BinarySensorEntityDescription(
-        key="window", device_class=BinarySensorDeviceClass.WINDOW
-    ),
-    "contact": BinarySensorEntityDescription(
-        key="contact", device_class=BinarySensorDeviceClass.OPENING
-    ),
-    "moisture": BinarySensorEntityDescription(
-        key="moisture", device_class=BinarySensorDeviceClass.MOISTURE
-    ),
-    "smoke": BinarySensorEntityDescription(
-        key="smoke", device_class=BinarySensorDeviceClass.SMOKE
-    ),
-    "binary": BinarySensorEntityDescription(key="binary", translation_key="binary"),
+# The strings a device may report for on and off.
+STATES = {
+    "on": True,
+    "open": True,
+    "true": True,
+    "off": False,
+    "closed": False,
+    "false": False,
 }
+
+
+def on_open(value: Any) -> bool | None:
+    """True, false, or unknown for anything else."""
+    if isinstance(value, str):
+        value = STATES.get(value.lower())
+    return value if isinstance(value, bool) else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AliciaBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """A binary sensor of a capability, and how its reported value reads."""
+
+    value_fn: Callable[[Any], bool | None] = on_open
+
+
+# Capabilities that become binary sensors: a row each, keyed by the capability's name.
+DESCRIPTIONS: tuple[AliciaBinarySensorEntityDescription, ...] = (
+    AliciaBinarySensorEntityDescription(key="motion", device_class=BinarySensorDeviceClass.MOTION),
+    AliciaBinarySensorEntityDescription(key="occupancy", device_class=BinarySensorDeviceClass.OCCUPANCY),
+    AliciaBinarySensorEntityDescription(key="door", device_class=BinarySensorDeviceClass.DOOR),
+    AliciaBinarySensorEntityDescription(key="window", device_class=BinarySensorDeviceClass.WINDOW),
+    AliciaBinarySensorEntityDescription(key="contact", device_class=BinarySensorDeviceClass.OPENING),
+    AliciaBinarySensorEntityDescription(key="moisture", device_class=BinarySensorDeviceClass.MOISTURE),
+    AliciaBinarySensorEntityDescription(key="smoke", device_class=BinarySensorDeviceClass.SMOKE),
+    AliciaBinarySensorEntityDescription(key="binary", translation_key="binary"),
+)  # fmt: skip
 CONNECTIVITY = BinarySensorEntityDescription(
     key="connectivity",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
@@ -67,11 +83,12 @@ async def async_setup_entry(
     """Binary sensors as devices are approved."""
 
     def build(
-        hub: AliciaHub, record: DeviceRecord, capability: Capability
+        hub: AliciaHub,
+        record: DeviceRecord,
+        capability: Capability,
+        description: AliciaBinarySensorEntityDescription,
     ) -> BinarySensorEntity:
-        return AliciaBinarySensor(
-            hub, record, capability.name, DESCRIPTIONS[capability.name]
-        )
+        return AliciaBinarySensor(hub, record, capability.name, description)
 
     def health(hub: AliciaHub, record: DeviceRecord) -> list[BinarySensorEntity]:
         entities: list[BinarySensorEntity] = [
@@ -87,30 +104,22 @@ async def async_setup_entry(
     setup_platform(
         hass,
         entry.runtime_data,
-        Platform.BINARY_SENSOR,
         async_add_entities,
+        DESCRIPTIONS,
         build,
         extra=health,
     )
 
 
 class AliciaBinarySensor(AliciaEntity, BinarySensorEntity):
-    """On or off as the device reports."""
+    """On or off as the device reports, read as its row says."""
+
+    entity_description: AliciaBinarySensorEntityDescription
 
     @property
     def is_on(self) -> bool | None:
-        """True, false, or unknown for anything else."""
-        value = self.reported
-        if isinstance(value, str):
-            value = {
-                "on": True,
-                "open": True,
-                "true": True,
-                "off": False,
-                "closed": False,
-                "false": False,
-            }.get(value.lower())
-        return value if isinstance(value, bool) else None
+        """Unknown until the device reports something its row reads."""
+        return self.entity_description.value_fn(self.reported)
 
 
 class AliciaConnectivity(AliciaEntity, BinarySensorEntity):

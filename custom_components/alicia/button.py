@@ -7,7 +7,7 @@ from homeassistant.components.button import (
     ButtonEntity,
     ButtonEntityDescription,
 )
-from homeassistant.const import EntityCategory, Platform
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -20,11 +20,12 @@ from .platform import setup_platform
 
 PARALLEL_UPDATES = 1
 
-DESCRIPTIONS = {
-    "identify": ButtonEntityDescription(key="identify", device_class=ButtonDeviceClass.IDENTIFY, entity_category=EntityCategory.CONFIG),
-    "restart": ButtonEntityDescription(key="restart", device_class=ButtonDeviceClass.RESTART, entity_category=EntityCategory.CONFIG),
-    "trigger": ButtonEntityDescription(key="trigger", translation_key="trigger"),
-}  # fmt: skip
+# Capabilities that become buttons: a row each, keyed by the capability's name.
+DESCRIPTIONS: tuple[ButtonEntityDescription, ...] = (
+    ButtonEntityDescription(key="identify", device_class=ButtonDeviceClass.IDENTIFY, entity_category=EntityCategory.CONFIG),
+    ButtonEntityDescription(key="restart", device_class=ButtonDeviceClass.RESTART, entity_category=EntityCategory.CONFIG),
+    ButtonEntityDescription(key="trigger", translation_key="trigger"),
+)  # fmt: skip
 
 
 async def async_setup_entry(
@@ -35,11 +36,14 @@ async def async_setup_entry(
     """Buttons as devices are approved."""
 
     def build(
-        hub: AliciaHub, record: DeviceRecord, capability: Capability
+        hub: AliciaHub,
+        record: DeviceRecord,
+        capability: Capability,
+        description: ButtonEntityDescription,
     ) -> ButtonEntity:
-        return AliciaButton(hub, record, capability.name, DESCRIPTIONS[capability.name])
+        return AliciaButton(hub, record, capability.name, description)
 
-    setup_platform(hass, entry.runtime_data, Platform.BUTTON, async_add_entities, build)
+    setup_platform(hass, entry.runtime_data, async_add_entities, DESCRIPTIONS, build)
 
 
 class AliciaButton(AliciaEntity, ButtonEntity):

@@ -1,42 +1,16 @@
-"""What each capability of the protocol becomes in Home Assistant."""
+"""A device's capabilities, as the integration reads them."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from homeassistant.const import Platform
-
-# Capability names (lower case) → the platform and the kind of entity.
-SENSORS = {
-    "temperature", "humidity", "illuminance", "power", "energy", "battery",
-    "pressure", "co2", "voltage", "current", "signal_strength", "value",
-}  # fmt: skip
-BINARY_SENSORS = {
-    "motion",
-    "occupancy",
-    "door",
-    "window",
-    "contact",
-    "moisture",
-    "smoke",
-    "binary",
-}
-SWITCHES = {"switch", "relay", "outlet", "plug"}
-LIGHTS = {"light", "dimmer", "bulb"}
-NUMBERS = {"volume", "volume_control", "level"}
-BUTTONS = {"identify", "restart", "trigger"}
-EVENTS = {"button", "remote", "doorbell"}
-# Capabilities that describe what a device does rather than an entity.
-DESCRIPTIVE = {
-    "audio_playback",
-    "group_management",
-    "announce",
-    "stt",
-    "tts",
-    "ai",
-    "telemetry",
-}
+# Capabilities that describe what a device does rather than an entity; the names
+# that become entities are the rows of the platforms' tables (entity_tables.py).
+DESCRIPTIVE: Final = frozenset(
+    {"audio_playback", "group_management", "announce", "stt", "tts", "ai", "telemetry"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,22 +32,6 @@ class Capability:
         )
 
 
-def platform_for(capability: Capability) -> Platform | None:
-    """The platform a capability's entity belongs on; None for unknown ones."""
-    for names, platform in (
-        (SENSORS, Platform.SENSOR),
-        (BINARY_SENSORS, Platform.BINARY_SENSOR),
-        (SWITCHES, Platform.SWITCH),
-        (LIGHTS, Platform.LIGHT),
-        (NUMBERS, Platform.NUMBER),
-        (BUTTONS, Platform.BUTTON),
-        (EVENTS, Platform.EVENT),
-    ):
-        if capability.name in names:
-            return platform
-    return None
-
-
-def is_known(capability: Capability) -> bool:
-    """Whether the integration knows what to do with the capability."""
-    return capability.name in DESCRIPTIVE or platform_for(capability) is not None
+def is_known(capability: Capability, entities: Container[str]) -> bool:
+    """Whether it becomes an entity (its name in entities) or describes the device."""
+    return capability.name in DESCRIPTIVE or capability.name in entities

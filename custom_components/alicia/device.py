@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,10 +59,9 @@ class DeviceRecord:
             c.name == PLAYBACK for c in self.capabilities
         )
 
-    @property
-    def unknown_capabilities(self) -> list[str]:
+    def unknown_capabilities(self, entities: Container[str]) -> list[str]:
         """Capability names the integration cannot map to anything."""
-        return [c.name for c in self.capabilities if not is_known(c)]
+        return [c.name for c in self.capabilities if not is_known(c, entities)]
 
 
 @dataclass(slots=True)

@@ -18,9 +18,9 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
-from .capabilities import EVENTS
 from .const import DOMAIN
 from .device_registry import alicia_id
+from .event import DESCRIPTIONS as EVENTS
 
 CONF_SUBTYPE = "subtype"
 EVENT_BUTTON = f"{DOMAIN}_button"
@@ -46,7 +46,7 @@ async def async_get_triggers(
         return []
     triggers = []
     for capability in record.capabilities:
-        if capability.name not in EVENTS:
+        if capability.name not in {d.key for d in EVENTS}:
             continue
         types = capability.parameters.get("events") or [
             "press",

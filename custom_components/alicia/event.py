@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from homeassistant.components.event import (
     EventDeviceClass,
     EventEntity,
     EventEntityDescription,
 )
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -23,6 +24,14 @@ from .platform import setup_platform
 PARALLEL_UPDATES = 0
 DEFAULT_EVENT_TYPES = ["press", "double_press", "long_press"]
 
+# Capabilities that become events: a row each, keyed by the capability's name; the
+# capability's parameters.events replace the default types.
+DESCRIPTIONS: tuple[EventEntityDescription, ...] = (
+    EventEntityDescription(key="button", translation_key="button", device_class=EventDeviceClass.BUTTON, event_types=DEFAULT_EVENT_TYPES),
+    EventEntityDescription(key="remote", translation_key="remote", device_class=EventDeviceClass.BUTTON, event_types=DEFAULT_EVENT_TYPES),
+    EventEntityDescription(key="doorbell", translation_key="doorbell", device_class=EventDeviceClass.DOORBELL, event_types=DEFAULT_EVENT_TYPES),
+)  # fmt: skip
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -32,22 +41,17 @@ async def async_setup_entry(
     """Event entities as devices are approved."""
 
     def build(
-        hub: AliciaHub, record: DeviceRecord, capability: Capability
+        hub: AliciaHub,
+        record: DeviceRecord,
+        capability: Capability,
+        description: EventEntityDescription,
     ) -> EventEntity:
         types = capability.parameters.get("events")
-        description = EventEntityDescription(
-            key=capability.name,
-            translation_key=capability.name,
-            device_class=EventDeviceClass.DOORBELL
-            if capability.name == "doorbell"
-            else EventDeviceClass.BUTTON,
-            event_types=[str(t) for t in types]
-            if isinstance(types, list) and types
-            else DEFAULT_EVENT_TYPES,
-        )
+        if isinstance(types, list) and types:
+            description = replace(description, event_types=[str(t) for t in types])
         return AliciaEvent(hub, record, capability.name, description)
 
-    setup_platform(hass, entry.runtime_data, Platform.EVENT, async_add_entities, build)
+    setup_platform(hass, entry.runtime_data, async_add_entities, DESCRIPTIONS, build)
 
 
 class AliciaEvent(AliciaEntity, EventEntity):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from functools import partial
 import logging
@@ -26,7 +26,6 @@ from .approval import Approvals
 from .bus.policy import Mode
 from .bus.signing import KeyPair
 from .bus_link import BusLink, Counters, Handler
-from .capabilities import Capability, platform_for
 from .const import (
     APPROVAL_AUTO,
     CONF_APPROVAL,
@@ -67,10 +66,15 @@ def configuration_url(metadata: dict[str, Any]) -> str | None:
 class AliciaHub:
     """The devices of one config entry, and the bus they talk on."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], entities: Collection[str]
+    ) -> None:
         """Nothing is subscribed until async_start()."""
         self.hass = hass
         self.entry = entry
+        # The capabilities with a row in a platform's table (entity_tables.py), given
+        # since the hub is below the platforms.
+        self.entities = entities
         self.prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
         self.options = dict(entry.options)
         self.devices: dict[str, AliciaDevice] = {}
@@ -267,7 +271,7 @@ class AliciaHub:
         device = self.devices.pop(device_id, None)
         if device is None:
             return
-        for name in device.record.unknown_capabilities:
+        for name in self.unknown_capabilities(device.record):
             ir.async_delete_issue(
                 self.hass, DOMAIN, f"unknown_capability_{device_id}_{name}"
             )
@@ -305,7 +309,7 @@ class AliciaHub:
             registry.async_update_device(device.id, via_device_id=via.id)
 
     def _raise_unknown_capabilities(self, record: DeviceRecord) -> None:
-        for name in record.unknown_capabilities:
+        for name in self.unknown_capabilities(record):
             ir.async_create_issue(
                 self.hass, DOMAIN, f"unknown_capability_{record.device_id}_{name}",
                 is_fixable=False, severity=ir.IssueSeverity.WARNING,
@@ -316,11 +320,9 @@ class AliciaHub:
                 },
             )  # fmt: skip
 
-    def platform_capabilities(
-        self, record: DeviceRecord, platform: Any
-    ) -> list[Capability]:
-        """The device's capabilities that become entities on a platform."""
-        return [c for c in record.capabilities if platform_for(c) == platform]
+    def unknown_capabilities(self, record: DeviceRecord) -> list[str]:
+        """The device's capabilities that neither become an entity nor describe it."""
+        return record.unknown_capabilities(self.entities)
 
     # Out
 

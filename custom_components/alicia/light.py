@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.light import (
@@ -12,7 +14,6 @@ from homeassistant.components.light import (
     LightEntityDescription,
 )
 from homeassistant.components.light.const import ColorMode
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -26,34 +27,82 @@ from .platform import setup_platform
 PARALLEL_UPDATES = 1
 
 
+@dataclass(frozen=True, slots=True)
+class LightState:
+    """What a light reported, as HA reads it."""
+
+    is_on: bool | None = None
+    brightness: int | None = None
+    color_temp_kelvin: int | None = None
+    rgb_color: tuple[int, int, int] | None = None
+
+
+def _integer(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def light_state(value: Any) -> LightState:
+    """A bool, a state ("on"/"off"), or {"state", "brightness", "color_temp_kelvin", "rgb_color"}."""
+    if isinstance(value, bool):
+        value = {"state": "on" if value else "off"}
+    elif isinstance(value, str):
+        value = {"state": value}
+    elif not isinstance(value, dict):
+        value = {}
+    state = value.get("state")
+    rgb = value.get("rgb_color")
+    return LightState(
+        is_on=None if state is None else str(state).lower() == "on",
+        brightness=_integer(value.get("brightness")),
+        color_temp_kelvin=_integer(value.get("color_temp_kelvin")),
+        rgb_color=(int(rgb[0]), int(rgb[1]), int(rgb[2]))
+        if isinstance(rgb, list) and len(rgb) == 3
+        else None,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AliciaLightEntityDescription(LightEntityDescription):
+    """A light of a capability, and how its reported value reads."""
+
+    value_fn: Callable[[Any], LightState] = light_state
+    # Has brightness even when its parameters do not say so.
+    dims: bool = False
+
+
+# Capabilities that become lights: a row each, keyed by the capability's name.
+DESCRIPTIONS: tuple[AliciaLightEntityDescription, ...] = (
+    AliciaLightEntityDescription(key="light", name=None),
+    AliciaLightEntityDescription(key="dimmer", name=None, dims=True),
+    AliciaLightEntityDescription(key="bulb", name=None),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: AliciaConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Lights as devices are approved."""
-
-    def build(
-        hub: AliciaHub, record: DeviceRecord, capability: Capability
-    ) -> LightEntity:
-        return AliciaLight(hub, record, capability)
-
-    setup_platform(hass, entry.runtime_data, Platform.LIGHT, async_add_entities, build)
+    setup_platform(
+        hass, entry.runtime_data, async_add_entities, DESCRIPTIONS, AliciaLight
+    )
 
 
 class AliciaLight(AliciaEntity, LightEntity):
-    """A light; its value is a bool or {"state", "brightness", "color_temp_kelvin", "rgb_color"}."""
+    """A light; colour modes from the capability's parameters."""
+
+    entity_description: AliciaLightEntityDescription
 
     def __init__(
-        self, hub: AliciaHub, record: DeviceRecord, capability: Capability
+        self,
+        hub: AliciaHub,
+        record: DeviceRecord,
+        capability: Capability,
+        description: AliciaLightEntityDescription,
     ) -> None:
         """Colour modes from the capability's parameters."""
-        super().__init__(
-            hub,
-            record,
-            capability.name,
-            LightEntityDescription(key=capability.name, name=None),
-        )
+        super().__init__(hub, record, capability.name, description)
         params = capability.parameters
         if params.get("color"):
             modes = {ColorMode.RGB} | (
@@ -61,7 +110,7 @@ class AliciaLight(AliciaEntity, LightEntity):
             )
         elif params.get("color_temp"):
             modes = {ColorMode.COLOR_TEMP}
-        elif params.get("brightness") or capability.name == "dimmer":
+        elif params.get("brightness") or description.dims:
             modes = {ColorMode.BRIGHTNESS}
         else:
             modes = {ColorMode.ONOFF}
@@ -69,41 +118,29 @@ class AliciaLight(AliciaEntity, LightEntity):
         self._attr_min_color_temp_kelvin = int(params.get("min_kelvin", 2000))
         self._attr_max_color_temp_kelvin = int(params.get("max_kelvin", 6500))
 
-    def _state(self) -> dict[str, Any]:
-        value = self.reported
-        if isinstance(value, dict):
-            return value
-        if isinstance(value, bool):
-            return {"state": "on" if value else "off"}
-        if isinstance(value, str):
-            return {"state": value}
-        return {}
+    @property
+    def _reading(self) -> LightState:
+        return self.entity_description.value_fn(self.reported)
 
     @property
     def is_on(self) -> bool | None:
         """As reported."""
-        state = self._state().get("state")
-        return None if state is None else str(state).lower() == "on"
+        return self._reading.is_on
 
     @property
     def brightness(self) -> int | None:
         """0-255."""
-        value = self._state().get("brightness")
-        return int(value) if isinstance(value, int | float) else None
+        return self._reading.brightness
 
     @property
     def color_temp_kelvin(self) -> int | None:
         """Kelvin."""
-        value = self._state().get("color_temp_kelvin")
-        return int(value) if isinstance(value, int | float) else None
+        return self._reading.color_temp_kelvin
 
     @property
     def rgb_color(self) -> tuple[int, int, int] | None:
         """Red, green, blue."""
-        value = self._state().get("rgb_color")
-        if isinstance(value, list) and len(value) == 3:
-            return (int(value[0]), int(value[1]), int(value[2]))
-        return None
+        return self._reading.rgb_color
 
     @property
     def color_mode(self) -> ColorMode:

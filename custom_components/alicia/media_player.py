@@ -83,11 +83,12 @@ async def async_setup_entry(
             registry.async_remove(old)
         return []
 
+    # Not a capability's table: a speaker is its device type or audio_playback.
     setup_platform(
         hass,
         entry.runtime_data,
-        Platform.MEDIA_PLAYER,
         async_add_entities,
+        (),
         lambda *_: None,
         extra=speaker,
     )

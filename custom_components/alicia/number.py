@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
 from homeassistant.components.number import (
     NumberEntity,
     NumberEntityDescription,
@@ -12,7 +16,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .bus.speaker import VOLUMES
 from .capabilities import Capability
 from .const import DOMAIN
 from .device import DeviceRecord
@@ -24,6 +27,36 @@ from .platform import setup_platform
 PARALLEL_UPDATES = 1
 
 
+def number(value: Any) -> float | None:
+    """A reported number; anything else (a bool too) is unknown."""
+    return (
+        float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else None
+    )
+
+
+def not_a_speaker(record: DeviceRecord) -> bool:
+    """A speaker's volume is its media player's: one entity for one value."""
+    return not record.plays_audio
+
+
+@dataclass(frozen=True, kw_only=True)
+class AliciaNumberEntityDescription(NumberEntityDescription):
+    """A number of a capability (its range from the parameters), and how it reads."""
+
+    value_fn: Callable[[Any], float | None] = number
+    exists_fn: Callable[[DeviceRecord], bool] = lambda _: True
+
+
+# Capabilities that become numbers: a row each, keyed by the capability's name.
+DESCRIPTIONS: tuple[AliciaNumberEntityDescription, ...] = (
+    AliciaNumberEntityDescription(key="volume", translation_key="volume", exists_fn=not_a_speaker),
+    AliciaNumberEntityDescription(key="volume_control", translation_key="volume", exists_fn=not_a_speaker),
+    AliciaNumberEntityDescription(key="level", translation_key="level"),
+)  # fmt: skip
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: AliciaConfigEntry,
@@ -32,21 +65,21 @@ async def async_setup_entry(
     """Numbers as devices are approved."""
 
     def build(
-        hub: AliciaHub, record: DeviceRecord, capability: Capability
+        hub: AliciaHub,
+        record: DeviceRecord,
+        capability: Capability,
+        description: AliciaNumberEntityDescription,
     ) -> NumberEntity | None:
-        if record.plays_audio and capability.name in VOLUMES:
-            # A speaker's volume is its media player's: one entity for one value.
+        if not description.exists_fn(record):
+            # Its entity from before the device became a speaker goes.
             registry = er.async_get(hass)
             unique_id = f"{record.device_id}_{capability.name}"
             if old := registry.async_get_entity_id(Platform.NUMBER, DOMAIN, unique_id):
                 registry.async_remove(old)
             return None
         params = capability.parameters
-        description = NumberEntityDescription(
-            key=capability.name,
-            translation_key="volume"
-            if capability.name.startswith("volume")
-            else "level",
+        description = replace(
+            description,
             native_min_value=float(params.get("min", 0)),
             native_max_value=float(params.get("max", 100)),
             native_step=float(params.get("step", 1)),
@@ -55,21 +88,18 @@ async def async_setup_entry(
         )
         return AliciaNumber(hub, record, capability.name, description)
 
-    setup_platform(hass, entry.runtime_data, Platform.NUMBER, async_add_entities, build)
+    setup_platform(hass, entry.runtime_data, async_add_entities, DESCRIPTIONS, build)
 
 
 class AliciaNumber(AliciaEntity, NumberEntity):
     """A level the device reports and accepts."""
 
+    entity_description: AliciaNumberEntityDescription
+
     @property
     def native_value(self) -> float | None:
-        """As reported."""
-        value = self.reported
-        return (
-            float(value)
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else None
-        )
+        """As reported, read as its row says."""
+        return self.entity_description.value_fn(self.reported)
 
     async def async_set_native_value(self, value: float) -> None:
         """Ask the device to set it."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .capabilities import Capability
@@ -16,16 +15,17 @@ from .device import DeviceRecord
 from .hub import AliciaHub
 
 
-def setup_platform(
+def setup_platform[D: EntityDescription](
     hass: HomeAssistant,
     hub: AliciaHub,
-    platform: Platform,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    build: Callable[[AliciaHub, DeviceRecord, Capability], Entity | None],
+    table: Iterable[D],
+    build: Callable[[AliciaHub, DeviceRecord, Capability, D], Entity | None],
     *,
     extra: Callable[[AliciaHub, DeviceRecord], Iterable[Entity]] | None = None,
 ) -> None:
-    """Create each device's entities for this platform once, also for capabilities added later."""
+    """Create each device's entities once: a capability's where the table has its row, also later."""
+    rows = {description.key: description for description in table}
     created: set[str] = set()
 
     @callback
@@ -33,8 +33,9 @@ def setup_platform(
         new: list[Entity] = []
         candidates: list[Entity] = [
             e
-            for c in hub.platform_capabilities(record, platform)
-            if (e := build(hub, record, c)) is not None
+            for c in record.capabilities
+            if (row := rows.get(c.name)) is not None
+            and (e := build(hub, record, c, row)) is not None
         ]
         if extra is not None:
             candidates.extend(extra(hub, record))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homeassistant import const as ha_const
@@ -16,7 +18,6 @@ from homeassistant.const import (
     PERCENTAGE,
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
-    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -27,10 +28,11 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
 
 from .bus.payloads import Health
 from .capabilities import Capability
-from .device import DeviceRecord
+from .device import AliciaDevice, DeviceRecord
 from .entity import AliciaEntity, HubEntity
 from .entry_data import AliciaConfigEntry
 from .hub import AliciaHub
@@ -47,35 +49,79 @@ PPM: str = (
 )
 
 MEASURED = SensorStateClass.MEASUREMENT
-DESCRIPTIONS: dict[str, SensorEntityDescription] = {
-    "temperature": SensorEntityDescription(key="temperature", device_class=SensorDeviceClass.TEMPERATURE, native_unit_of_measurement=UnitOfTemperature.CELSIUS, state_class=MEASURED),
-    "humidity": SensorEntityDescription(key="humidity", device_class=SensorDeviceClass.HUMIDITY, native_unit_of_measurement=PERCENTAGE, state_class=MEASURED),
-    "illuminance": SensorEntityDescription(key="illuminance", device_class=SensorDeviceClass.ILLUMINANCE, native_unit_of_measurement=LIGHT_LUX, state_class=MEASURED),
-    "power": SensorEntityDescription(key="power", device_class=SensorDeviceClass.POWER, native_unit_of_measurement=UnitOfPower.WATT, state_class=MEASURED),
-    "energy": SensorEntityDescription(key="energy", device_class=SensorDeviceClass.ENERGY, native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR, state_class=SensorStateClass.TOTAL_INCREASING),
-    "battery": SensorEntityDescription(key="battery", device_class=SensorDeviceClass.BATTERY, native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC),
-    "pressure": SensorEntityDescription(key="pressure", device_class=SensorDeviceClass.PRESSURE, native_unit_of_measurement=UnitOfPressure.HPA, state_class=MEASURED),
-    "co2": SensorEntityDescription(key="co2", device_class=SensorDeviceClass.CO2, native_unit_of_measurement=PPM, state_class=MEASURED),
-    "voltage": SensorEntityDescription(key="voltage", device_class=SensorDeviceClass.VOLTAGE, native_unit_of_measurement=UnitOfElectricPotential.VOLT, state_class=MEASURED),
-    "current": SensorEntityDescription(key="current", device_class=SensorDeviceClass.CURRENT, native_unit_of_measurement=UnitOfElectricCurrent.AMPERE, state_class=MEASURED),
-    "signal_strength": SensorEntityDescription(key="signal_strength", device_class=SensorDeviceClass.SIGNAL_STRENGTH, native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
-    "value": SensorEntityDescription(key="value", translation_key="value", state_class=MEASURED),
-}  # fmt: skip
 
-HEALTH: tuple[SensorEntityDescription, ...] = (
-    SensorEntityDescription(key="cpu_usage", translation_key="cpu_usage", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
-    SensorEntityDescription(key="memory_usage", translation_key="memory_usage", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
-    SensorEntityDescription(key="response_time", translation_key="response_time", device_class=SensorDeviceClass.DURATION, native_unit_of_measurement=UnitOfTime.MILLISECONDS, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
-    SensorEntityDescription(key="error_rate", translation_key="error_rate", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
+
+def number(value: Any) -> float | None:
+    """A reported number; anything else (a bool too) is unknown."""
+    return (
+        value
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else None
+    )
+
+
+def figure(value: Any) -> float | None:
+    """A heartbeat's figure as it came."""
+    return value if isinstance(value, int | float) else None
+
+
+def percent(value: Any) -> float | None:
+    """A heartbeat's share (0 to 1) in percent."""
+    return round(value * 100, 2) if isinstance(value, int | float) else None
+
+
+def capability_value(device: AliciaDevice, key: str) -> Any:
+    """What the device's data last said under the capability's name."""
+    return device.values.get(key)
+
+
+def heartbeat_metric(device: AliciaDevice, key: str) -> Any:
+    """A figure of the device's latest heartbeat."""
+    return (device.health or {}).get("metrics", {}).get(key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AliciaSensorEntityDescription(SensorEntityDescription):
+    """A sensor of a device: where its value is reported, and how it reads."""
+
+    reported_fn: Callable[[AliciaDevice, str], Any] = capability_value
+    value_fn: Callable[[Any], StateType] = number
+    # The capability's parameters.unit replaces the row's unit.
+    unit_from_parameters: bool = False
+
+
+# Capabilities that become sensors: a row each, keyed by the capability's name.
+DESCRIPTIONS: tuple[AliciaSensorEntityDescription, ...] = (
+    AliciaSensorEntityDescription(key="temperature", device_class=SensorDeviceClass.TEMPERATURE, native_unit_of_measurement=UnitOfTemperature.CELSIUS, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="humidity", device_class=SensorDeviceClass.HUMIDITY, native_unit_of_measurement=PERCENTAGE, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="illuminance", device_class=SensorDeviceClass.ILLUMINANCE, native_unit_of_measurement=LIGHT_LUX, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="power", device_class=SensorDeviceClass.POWER, native_unit_of_measurement=UnitOfPower.WATT, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="energy", device_class=SensorDeviceClass.ENERGY, native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR, state_class=SensorStateClass.TOTAL_INCREASING),
+    AliciaSensorEntityDescription(key="battery", device_class=SensorDeviceClass.BATTERY, native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC),
+    AliciaSensorEntityDescription(key="pressure", device_class=SensorDeviceClass.PRESSURE, native_unit_of_measurement=UnitOfPressure.HPA, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="co2", device_class=SensorDeviceClass.CO2, native_unit_of_measurement=PPM, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="voltage", device_class=SensorDeviceClass.VOLTAGE, native_unit_of_measurement=UnitOfElectricPotential.VOLT, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="current", device_class=SensorDeviceClass.CURRENT, native_unit_of_measurement=UnitOfElectricCurrent.AMPERE, state_class=MEASURED),
+    AliciaSensorEntityDescription(key="signal_strength", device_class=SensorDeviceClass.SIGNAL_STRENGTH, native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False),
+    AliciaSensorEntityDescription(key="value", translation_key="value", state_class=MEASURED, unit_from_parameters=True),
 )  # fmt: skip
 
+# Every device's health, from its heartbeats (entity keys health_<key>).
+HEALTH: tuple[AliciaSensorEntityDescription, ...] = (
+    AliciaSensorEntityDescription(key="cpu_usage", translation_key="cpu_usage", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False, reported_fn=heartbeat_metric, value_fn=figure),
+    AliciaSensorEntityDescription(key="memory_usage", translation_key="memory_usage", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False, reported_fn=heartbeat_metric, value_fn=figure),
+    AliciaSensorEntityDescription(key="response_time", translation_key="response_time", device_class=SensorDeviceClass.DURATION, native_unit_of_measurement=UnitOfTime.MILLISECONDS, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False, reported_fn=heartbeat_metric, value_fn=figure),
+    AliciaSensorEntityDescription(key="error_rate", translation_key="error_rate", native_unit_of_measurement=PERCENTAGE, state_class=MEASURED, entity_category=EntityCategory.DIAGNOSTIC, entity_registry_enabled_default=False, reported_fn=heartbeat_metric, value_fn=percent),
+)  # fmt: skip
 
-HEALTH_STATUS = SensorEntityDescription(
+HEALTH_STATUS = AliciaSensorEntityDescription(
     key="health_status",
     translation_key="health_status",
     device_class=SensorDeviceClass.ENUM,
     options=[str(status) for status in Health],
     entity_category=EntityCategory.DIAGNOSTIC,
+    reported_fn=lambda device, _: device.health_status,
+    value_fn=lambda status: str(status) if status is not None else None,
 )
 
 
@@ -88,27 +134,24 @@ async def async_setup_entry(
     hub = entry.runtime_data
 
     def build(
-        hub: AliciaHub, record: DeviceRecord, capability: Capability
+        hub: AliciaHub,
+        record: DeviceRecord,
+        capability: Capability,
+        description: AliciaSensorEntityDescription,
     ) -> SensorEntity:
-        description = DESCRIPTIONS[capability.name]
         unit = capability.parameters.get("unit")
-        if capability.name == "value" and isinstance(unit, str):
-            description = SensorEntityDescription(
-                key="value",
-                translation_key="value",
-                state_class=MEASURED,
-                native_unit_of_measurement=unit,
-            )
+        if description.unit_from_parameters and isinstance(unit, str):
+            description = replace(description, native_unit_of_measurement=unit)
         return AliciaSensor(hub, record, capability.name, description)
 
     def health(hub: AliciaHub, record: DeviceRecord) -> list[SensorEntity]:
         return [
-            AliciaHealthStatus(hub, record, "health_status", HEALTH_STATUS),
-            *(AliciaHealthSensor(hub, record, f"health_{d.key}", d) for d in HEALTH),
+            AliciaSensor(hub, record, "health_status", HEALTH_STATUS),
+            *(AliciaSensor(hub, record, f"health_{d.key}", d) for d in HEALTH),
         ]
 
     async_add_entities([SecuritySensor(hub, "security_refused")])
-    setup_platform(hass, hub, Platform.SENSOR, async_add_entities, build, extra=health)
+    setup_platform(hass, hub, async_add_entities, DESCRIPTIONS, build, extra=health)
 
 
 class SecuritySensor(HubEntity, SensorEntity):
@@ -135,43 +178,14 @@ class SecuritySensor(HubEntity, SensorEntity):
 
 
 class AliciaSensor(AliciaEntity, SensorEntity):
-    """A value the device reports under its capability's name."""
+    """A value the device reports, read as its row says."""
+
+    entity_description: AliciaSensorEntityDescription
 
     @property
-    def native_value(self) -> Any:
-        """The latest value, if it is a number."""
-        value = self.reported
-        return (
-            value
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else None
-        )
-
-
-class AliciaHealthSensor(AliciaEntity, SensorEntity):
-    """A health figure from the device's heartbeats."""
-
-    @property
-    def native_value(self) -> float | None:
-        """From the latest heartbeat's metrics."""
-        device = self.hub.devices.get(self.device_id)
-        health = (device.health if device is not None else None) or {}
-        value = health.get("metrics", {}).get(self.entity_description.key)
-        if not isinstance(value, int | float):
+    def native_value(self) -> StateType:
+        """The latest value, unknown until the device reports one."""
+        if (device := self.hub.devices.get(self.device_id)) is None:
             return None
-        return (
-            round(value * 100, 2)
-            if self.entity_description.key == "error_rate"
-            else value
-        )
-
-
-class AliciaHealthStatus(AliciaEntity, SensorEntity):
-    """What the device's latest heartbeat says: healthy, degraded or unhealthy."""
-
-    @property
-    def native_value(self) -> str | None:
-        """Unknown until the first heartbeat."""
-        device = self.hub.devices.get(self.device_id)
-        status = device.health_status if device is not None else None
-        return str(status) if status is not None else None
+        description = self.entity_description
+        return description.value_fn(description.reported_fn(device, description.key))
