@@ -176,8 +176,10 @@ async def stream_turn(
     return clock["t0"] + LEAD + len(pcm) / 2 / RATE, audio_times
 
 
-async def run_once(ha: HomeAssistant, agent: Agent, pcm: bytes) -> dict[str, Any]:
-    """One satellite turn; times from the end of speech."""
+async def run_once(
+    ha: HomeAssistant, agent: Agent, pcm: bytes, relay: Relay | None = None
+) -> dict[str, Any]:
+    """One satellite turn; times from the end of speech (and our decodes, through the relay)."""
     seen: dict[str, float] = {}
     data: dict[str, Any] = {}
 
@@ -201,8 +203,14 @@ async def run_once(ha: HomeAssistant, agent: Agent, pcm: bytes) -> dict[str, Any
     assert ha.api is not None
     # Every answer synthesized anew: HA caches what it spoke (the same text each run).
     await ha.api._json("POST", "/api/services/tts/clear_cache", {})
+    began = time.perf_counter()
     speech_end, audio = await stream_turn(ha, agent.pipeline_id, pcm, on_event)
     seen.update(audio)
+    if relay is not None:
+        decodes = [d for t, d in relay.decodes if t >= began]
+        passes = [n for t, n in relay.passes if t >= began]
+        if decodes and passes:
+            data.update({"decode-ms": round(decodes[0] * 1000), "passes": passes[0]})
     data["ms"] = {k: round((v - speech_end) * 1000) for k, v in seen.items()}
     data["agent"] = agent.name
     return data
@@ -328,7 +336,7 @@ async def main() -> None:
                         token_delay=args.per_word,
                         reply=f"{ANSWER} That was answer {len(runs) + 1}.",
                     )
-                    result = await run_once(ha, agent, pcm)
+                    result = await run_once(ha, agent, pcm, relay)
                     result["question"] = question
                     result["model-first-sentence"] = first_sentence_ms(
                         args.first_token, args.per_word

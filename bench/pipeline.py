@@ -178,6 +178,11 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
     ]
     if decodes:
         data["decode-ms"] = round(decodes[0] * 1000)
+    passes = [
+        n for t, n in stack.stt.passes if t >= speech_end - LEAD - clip.speech_seconds
+    ]
+    if passes:
+        data["passes"] = passes[0]
     data["ms"] = {k: round((v - speech_end) * 1000) for k, v in seen.items()}
     state = ""
     for _ in range(20):  # HA may apply the state a moment after run-end

@@ -317,6 +317,7 @@ async def wait_for_port(
 
 TYPE = re.compile(rb'"type":\s*"([a-z-]+)"')
 DECODE = re.compile(rb'"decode_seconds":\s*([0-9.]+)')  # our transcript's own account
+PASSES = re.compile(rb'"passes":\s*([0-9]+)')  # ... and the decodes the turn ran
 
 
 @dataclass
@@ -328,6 +329,7 @@ class Relay:
     # (time, connection number, "to" server or "from" server, event type)
     seen: list[tuple[float, int, str, str]] = field(default_factory=list)
     decodes: list[tuple[float, float]] = field(default_factory=list)
+    passes: list[tuple[float, int]] = field(default_factory=list)
     _count: int = 0
 
     async def start(self) -> asyncio.Server:
@@ -366,6 +368,7 @@ class Relay:
                 self.decodes += [
                     (now, float(m.group(1))) for m in DECODE.finditer(data)
                 ]
+                self.passes += [(now, int(m.group(1))) for m in PASSES.finditer(data)]
                 tail = data[-48:]
                 await writer.drain()
         finally:

@@ -117,12 +117,15 @@ class SpeechTracker:
         )
         return max(floor, config.energy_relative * peak)
 
+    def tail_end(self) -> int:
+        """Where the slice to decode ends once the whole tail has arrived."""
+        return self.loud_end + _samples(self.config.tail_seconds)
+
     def utterance_end(self, total_samples: int) -> int:
         """Samples worth decoding: up to the last loud frame plus the tail (all, if none was loud)."""
         if self.loud_end == 0:
             return total_samples  # speech quieter than the energy floor: keep it all
-        tail = math.ceil(self.config.tail_seconds * TARGET_RATE)
-        return min(total_samples, self.loud_end + tail)
+        return min(total_samples, self.tail_end())
 
     def decode_is_due(self) -> bool:
         """Speech was heard and has paused: the whole tail has passed, or silence came early."""

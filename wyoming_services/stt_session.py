@@ -164,8 +164,15 @@ class SttSession:
             self.engine.counters.speculative_wasted += 1
         self._passes += 1
         end, running = self._tracker.utterance_end(self._samples), asyncio.Event()
+        audio = self._audio_until(end)
+        # An early decode's audio ends before the tail does. Whisper hears silence
+        # inside the audio differently from the end of it, so the tail still to come
+        # is padded with silence: the decode is of the slice, if silence it is.
+        slice_end = self._tracker.tail_end()
+        if self._tracker.loud_end and slice_end > end:
+            audio = np.concatenate((audio, np.zeros(slice_end - end, np.float32)))
         decode = asyncio.ensure_future(
-            self.engine.transcribe(self._audio_until(end), self.language, running)
+            self.engine.transcribe(audio, self.language, running)
         )
         self._speculation = _Speculation(end, decode, running)
 

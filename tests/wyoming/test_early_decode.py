@@ -27,9 +27,10 @@ FORMAT = PcmFormat(RATE, 2, 1)
 
 @dataclass
 class Decode:
-    """One decode the engine ran: how much audio, and how far the stream was when it started."""
+    """One decode the engine ran: to its last sound, and how far the stream was when it started."""
 
     samples: int
+    size: int
     started_at: int
 
 
@@ -50,7 +51,8 @@ class FakeEngine:
     async def transcribe(
         self, audio: Float32Array, language: str, running: asyncio.Event | None = None
     ) -> Transcription:
-        self.decodes.append(Decode(audio.size, self.fed))
+        heard = int(np.flatnonzero(audio)[-1]) + 1  # to the last sound it was given
+        self.decodes.append(Decode(heard, audio.size, self.fed))
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         if running is not None:
@@ -59,7 +61,7 @@ class FakeEngine:
             await asyncio.sleep(self.seconds)
         finally:
             self.in_flight -= 1
-        if audio.size >= self.full:
+        if heard >= self.full:
             return Transcription(
                 "Turn on the kitchen light.", [], language, 0, "HassTurnOn"
             )
@@ -103,6 +105,7 @@ async def test_the_turn_ends_right_after_the_quiet_it_needs() -> None:
     # Started early in the quiet, on all the audio so far ...
     assert decode.started_at - speech_end <= 0.16 * RATE
     assert decode.samples >= speech_end
+    assert decode.size == session._tracker.tail_end()  # the tail to come, as silence
     # ... so the turn ended the chunk the quiet a complete command needs had passed.
     assert (
         COMPLETE_SECONDS * RATE
