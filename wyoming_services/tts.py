@@ -250,7 +250,7 @@ class TextToSpeech:
     ) -> Float32Array:
         stoppable = True
         while True:
-            turn = await self._turns.take(served, stoppable)
+            turn = await self._turns.take(served, stoppable, len(text))
             try:
                 return await self._run(turn, name, speaker_id, text)
             except _GaveWay:

@@ -18,6 +18,12 @@ from typing import Any
 # Background pieces run one at a time: a run of 120 phonemes holds about 100 MiB
 # while it runs, and one already takes every core Piper's session has.
 BACKGROUND = 400
+# Characters of text in Piper runs at once. A run's memory grows with its audio:
+# one of 100 characters holds a 71 MiB tensor (mapped and unmapped every run) and
+# ~110 MiB in all, so two such runs at once passed 1.2x the server's rest (soak
+# steps C and D, docs/benchmarks.md). A longest piece and a "Hello." still fit
+# together; on 2 cores two runs at once finish no sooner than one after the other.
+TEXT_AT_ONCE = 120
 
 
 @dataclass(slots=True, eq=False)
@@ -25,6 +31,8 @@ class Turn:
     """One piece's slot: its claim, and how to stop its run if it must give way."""
 
     claim: int
+    # Characters of text its run speaks.
+    size: int = 0
     # Whether its run may be stopped: a background piece not stopped before.
     stoppable: bool = False
     # onnxruntime.RunOptions of the run: its terminate flag ends the run between nodes.
@@ -51,17 +59,22 @@ class Turn:
 class Turns:
     """Slots for synthesis: the lowest claim goes next (then the first to ask)."""
 
-    def __init__(self, slots: int) -> None:
-        """All slots free."""
+    def __init__(self, slots: int, text_at_once: int = TEXT_AT_ONCE) -> None:
+        """All slots free; runs start while their text together stays within text_at_once."""
         self._free = slots
-        self._waiting: list[tuple[int, int, bool, asyncio.Future[Turn]]] = []
+        self._text_at_once = text_at_once
+        self._waiting: list[tuple[int, int, bool, int, asyncio.Future[Turn]]] = []
         self._running: set[Turn] = set()
         self._order = itertools.count()
 
-    async def take(self, claim: int, stoppable: bool = True) -> Turn:
-        """Wait for a slot (a background one may be stopped, if stoppable); give_back(turn) after."""
+    async def take(self, claim: int, stoppable: bool = True, size: int = 0) -> Turn:
+        """Wait for a slot for a run of size characters; give_back(turn) after.
+
+        A background turn may be stopped, if stoppable.
+        """
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (claim, next(self._order), stoppable, grant))
+        entry = (claim, next(self._order), stoppable, size, grant)
+        heapq.heappush(self._waiting, entry)
         self._hand_out()
         try:
             return await grant
@@ -80,7 +93,7 @@ class Turns:
         """Whether a request under BACKGROUND speaks or waits to."""
         waiting = any(
             claim <= BACKGROUND and not grant.done()
-            for claim, _, _, grant in self._waiting
+            for claim, _, _, _, grant in self._waiting
         )
         return waiting or any(not turn.background for turn in self._running)
 
@@ -90,11 +103,14 @@ class Turns:
                 if turn.stoppable and not turn.stopped:
                     turn.stop()
         while self._free and self._waiting:
-            claim, _, stoppable, grant = self._waiting[0]
+            claim, _, stoppable, size, grant = self._waiting[0]
             if grant.done():  # cancelled while waiting
                 heapq.heappop(self._waiting)
                 continue
-            turn = Turn(claim)
+            in_flight = sum(t.size for t in self._running)
+            if self._running and in_flight + size > self._text_at_once:
+                return  # the first in turn waits for room; none passes it
+            turn = Turn(claim, size)
             turn.stoppable = stoppable and turn.background
             if turn.background and (
                 self._foreground() or any(t.background for t in self._running)

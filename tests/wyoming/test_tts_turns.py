@@ -69,6 +69,40 @@ async def test_requests_under_background_share_the_slots() -> None:
     turns.give_back(hello)
 
 
+async def test_two_long_pieces_do_not_run_at_once() -> None:
+    turns = Turns(slots=2)
+    first = await turns.take(80, size=80)
+    second = asyncio.create_task(turns.take(75, size=75))
+    await asyncio.sleep(0)
+    assert not second.done()  # a slot is free, but each run holds ~100 MiB
+    turns.give_back(first)
+    turns.give_back(await second)
+
+
+async def test_hello_runs_beside_the_longest_piece() -> None:
+    turns = Turns(slots=2)
+    again = await turns.take(BACKGROUND + 100, stoppable=False, size=100)
+    hello = await turns.take(6, size=6)
+    assert not again.stopped
+    turns.give_back(hello)
+    turns.give_back(again)
+
+
+async def test_a_short_piece_waits_behind_a_long_one_first_in_turn() -> None:
+    turns = Turns(slots=2)
+    running = await turns.take(60, size=60)
+    long = asyncio.create_task(turns.take(70, size=70))
+    await asyncio.sleep(0)
+    short = asyncio.create_task(turns.take(90, size=10))
+    await asyncio.sleep(0)
+    # The short one would fit, but it comes later in turn: the long one never starves.
+    assert not long.done()
+    assert not short.done()
+    turns.give_back(running)
+    turns.give_back(await long)
+    turns.give_back(await short)
+
+
 @pytest.fixture
 async def tts() -> AsyncIterator[TextToSpeech]:
     """The bundled voice with no noise (the same text, the same audio), two threads."""
