@@ -20,7 +20,7 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .device_registry import alicia_id
-from .event import DESCRIPTIONS as EVENTS
+from .event import DEFAULT_EVENT_TYPES, DESCRIPTIONS as EVENTS
 
 CONF_SUBTYPE = "subtype"
 EVENT_BUTTON = f"{DOMAIN}_button"
@@ -48,11 +48,7 @@ async def async_get_triggers(
     for capability in record.capabilities:
         if capability.name not in {d.key for d in EVENTS}:
             continue
-        types = capability.parameters.get("events") or [
-            "press",
-            "double_press",
-            "long_press",
-        ]
+        types = capability.parameters.get("events") or DEFAULT_EVENT_TYPES
         triggers += [
             {
                 CONF_PLATFORM: "device",

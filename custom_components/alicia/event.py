@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from homeassistant.components.event import (
     EventDeviceClass,
@@ -24,12 +26,20 @@ from .platform import setup_platform
 PARALLEL_UPDATES = 0
 DEFAULT_EVENT_TYPES = ["press", "double_press", "long_press"]
 
+
+@dataclass(frozen=True, kw_only=True)
+class AliciaEventEntityDescription(EventEntityDescription):
+    """An event of a capability, and the event type its reported value names."""
+
+    value_fn: Callable[[Any], str] = str
+
+
 # Capabilities that become events: a row each, keyed by the capability's name; the
 # capability's parameters.events replace the default types.
-DESCRIPTIONS: tuple[EventEntityDescription, ...] = (
-    EventEntityDescription(key="button", translation_key="button", device_class=EventDeviceClass.BUTTON, event_types=DEFAULT_EVENT_TYPES),
-    EventEntityDescription(key="remote", translation_key="remote", device_class=EventDeviceClass.BUTTON, event_types=DEFAULT_EVENT_TYPES),
-    EventEntityDescription(key="doorbell", translation_key="doorbell", device_class=EventDeviceClass.DOORBELL, event_types=DEFAULT_EVENT_TYPES),
+DESCRIPTIONS: tuple[AliciaEventEntityDescription, ...] = (
+    AliciaEventEntityDescription(key="button", translation_key="button", device_class=EventDeviceClass.BUTTON, event_types=DEFAULT_EVENT_TYPES),
+    AliciaEventEntityDescription(key="remote", translation_key="remote", device_class=EventDeviceClass.BUTTON, event_types=DEFAULT_EVENT_TYPES),
+    AliciaEventEntityDescription(key="doorbell", translation_key="doorbell", device_class=EventDeviceClass.DOORBELL, event_types=DEFAULT_EVENT_TYPES),
 )  # fmt: skip
 
 
@@ -44,7 +54,7 @@ async def async_setup_entry(
         hub: AliciaHub,
         record: DeviceRecord,
         capability: Capability,
-        description: EventEntityDescription,
+        description: AliciaEventEntityDescription,
     ) -> EventEntity:
         types = capability.parameters.get("events")
         if isinstance(types, list) and types:
@@ -56,6 +66,8 @@ async def async_setup_entry(
 
 class AliciaEvent(AliciaEntity, EventEntity):
     """Fires each time the device reports its capability (value = the event type)."""
+
+    entity_description: AliciaEventEntityDescription
 
     async def async_added_to_hass(self) -> None:
         """Fire on each message naming this capability."""
@@ -71,7 +83,7 @@ class AliciaEvent(AliciaEntity, EventEntity):
     def _updated(self) -> None:
         device = self.hub.devices.get(self.device_id)
         if device is not None and self.key in device.fresh_keys:
-            event_type = str(self.reported)
+            event_type = self.entity_description.value_fn(self.reported)
             if event_type in (self.event_types or []):
                 self._trigger_event(event_type)
                 if self.registry_entry is not None and self.registry_entry.device_id:
