@@ -67,14 +67,16 @@ class AliciaHub:
     """The devices of one config entry, and the bus they talk on."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry[Any], entities: Collection[str]
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        entity_capabilities: Collection[str],
     ) -> None:
         """Nothing is subscribed until async_start()."""
         self.hass = hass
         self.entry = entry
-        # The capabilities with a row in a platform's table (entity_tables.py), given
-        # since the hub is below the platforms.
-        self.entities = entities
+        # Those with a platform's row (entity_tables.py): the hub is below the platforms.
+        self.entity_capabilities = entity_capabilities
         self.prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
         self.options = dict(entry.options)
         self.devices: dict[str, AliciaDevice] = {}
@@ -322,7 +324,7 @@ class AliciaHub:
 
     def unknown_capabilities(self, record: DeviceRecord) -> list[str]:
         """The device's capabilities that neither become an entity nor describe it."""
-        return record.unknown_capabilities(self.entities)
+        return record.unknown_capabilities(self.entity_capabilities)
 
     # Out
 
