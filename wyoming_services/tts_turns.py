@@ -19,10 +19,10 @@ from typing import Any
 # while it runs, and one already takes every core Piper's session has.
 BACKGROUND = 400
 # Characters of text in Piper runs at once. A run's memory grows with its audio:
-# one of 100 characters holds a 71 MiB tensor (mapped and unmapped every run) and
-# ~110 MiB in all, so two such runs at once passed 1.2x the server's rest (soak
-# steps C and D, docs/benchmarks.md). A longest piece and a "Hello." still fit
-# together; on 2 cores two runs at once finish no sooner than one after the other.
+# one of 80 to 100 characters maps a 40-70 MiB buffer (given back after the run)
+# and holds up to ~110 MiB in all, so two such runs at once passed 1.2x the
+# server's rest (soak steps C and D, docs/benchmarks.md). A longest piece and a
+# "Hello." still fit together.
 TEXT_AT_ONCE = 120
 
 
