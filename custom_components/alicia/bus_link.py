@@ -110,8 +110,11 @@ class BusLink:
         self.counters.messages += 1
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
-        if not raw and message.retain:
-            return None  # a cleared retained registration
+        if not raw:
+            # A retained message cleared (a device leaving clears its registration and
+            # status): the broker passes the removal on to those already subscribed
+            # without the retain flag. It carries nothing to refuse.
+            return None
         if kind_of(message.topic, self.prefix) is None:
             # A "+" level that is no id (any text, 64 KB of it): nobody's topic.
             self.mistake(

@@ -41,6 +41,20 @@ async def test_unreadable_json_is_answered_on_the_errors_topic(
     assert error["correlation_id"] == "unknown"
 
 
+async def test_a_cleared_retained_message_is_no_mistake(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A device leaving clears its retained topics; the live removal is not refused."""
+    for topic in (REGISTER, "alicia/devices/kitchen_sensor/status"):
+        async_fire_mqtt_message(hass, topic, b"", retain=False)
+    await hass.async_block_till_done()
+    assert answers(mqtt_mock, "alicia/system/errors") == []
+    assert "Refused" not in caplog.text
+
+
 async def test_a_missing_field_is_named_and_answered_to_the_sender(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
