@@ -26,7 +26,9 @@ async def async_get_config_entry_diagnostics(
                 device_id: {
                     "document": device.record.document,
                     "available": hub.is_available(device_id),
-                    "unknown_capabilities": hub.unknown_capabilities(device.record),
+                    "unknown_capabilities": hub.mirror.unknown_capabilities(
+                        device.record
+                    ),
                     "values": device.values,
                     "health": device.health,
                 }

@@ -8,14 +8,8 @@ from functools import partial
 import logging
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
@@ -42,25 +36,15 @@ from .const import (
 )
 from .device import AliciaDevice, DeviceRecord
 from .device_data import DeviceData
-from .device_registry import device_name, find_device
 from .ha_commands import async_handle_command
 from .health import HealthWatch
-from .markdown import literal
+from .registry_mirror import RegistryMirror
 from .storage import HubStore
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def configuration_url(metadata: dict[str, Any]) -> str | None:
-    """The device's own web page, if it names one HA may link to (http or https only)."""
-    url = metadata.get("configuration_url")
-    if not isinstance(url, str) or len(url) > 256 or not url.isprintable():
-        return None
-    parsed = urlparse(url)
-    return url if parsed.scheme in ("http", "https") and parsed.netloc else None
 
 
 class AliciaHub:
@@ -76,7 +60,7 @@ class AliciaHub:
         self.hass = hass
         self.entry = entry
         # Those with a platform's row (entity_tables.py): the hub is below the platforms.
-        self.entity_capabilities = entity_capabilities
+        self.mirror = RegistryMirror(hass, entry.entry_id, entity_capabilities)
         self.prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
         self.options = dict(entry.options)
         self.devices: dict[str, AliciaDevice] = {}
@@ -235,13 +219,13 @@ class AliciaHub:
     def _activate(self, device: AliciaDevice) -> None:
         if device.last_seen is None:
             device.last_seen = time.monotonic()
-        self._register_device(device.record)
+        self.mirror.register(device.record, device.record.via_device in self.devices)
         if device.active:
             # Approved again after a key change: its entities exist already.
             self.device_changed(device.device_id)
             return
         device.active = True
-        self._raise_unknown_capabilities(device.record)
+        self.mirror.raise_unknown_capabilities(device.record)
         async_dispatcher_send(
             self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), device.record
         )
@@ -252,15 +236,9 @@ class AliciaHub:
         device.record = record
         if record.document == old.document:
             return
-        self._register_device(record)
-        self._raise_unknown_capabilities(record)
-        removed = {c.name for c in old.capabilities} - {
-            c.name for c in record.capabilities
-        }
-        entities = er.async_get(self.hass)
-        for entry in er.async_entries_for_config_entry(entities, self.entry.entry_id):
-            if entry.unique_id in {f"{record.device_id}_{name}" for name in removed}:
-                entities.async_remove(entry.entity_id)
+        self.mirror.register(record, record.via_device in self.devices)
+        self.mirror.raise_unknown_capabilities(record)
+        self.mirror.remove_entities(old, record)
         async_dispatcher_send(
             self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
         )
@@ -273,58 +251,10 @@ class AliciaHub:
         device = self.devices.pop(device_id, None)
         if device is None:
             return
-        for name in self.unknown_capabilities(device.record):
-            ir.async_delete_issue(
-                self.hass, DOMAIN, f"unknown_capability_{device_id}_{name}"
-            )
-        if (
-            entry := find_device(self.hass, self.entry.entry_id, device_id)
-        ) is not None:
-            dr.async_get(self.hass).async_remove_device(entry.id)
+        self.mirror.remove(device.record)
         _LOGGER.info("Device %s removed", device_id)
         self.fire("device_removed", device_id)
         self.publish_trust()
-
-    def _register_device(self, record: DeviceRecord) -> None:
-        metadata = record.metadata
-        location = metadata.get("location")
-        area = str(location).replace("_", " ").title() if location else None
-        known = find_device(self.hass, self.entry.entry_id, record.device_id)
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_or_create(
-            config_entry_id=self.entry.entry_id,
-            identifiers={(DOMAIN, record.device_id)},
-            name=device_name(self.hass, record.name, area, known),
-            manufacturer=metadata.get("manufacturer"),
-            model=metadata.get("model"),
-            sw_version=metadata.get("version"),
-            configuration_url=configuration_url(metadata),
-            suggested_area=area,
-            entry_type=dr.DeviceEntryType.SERVICE
-            if record.device_type == "service"
-            else None,
-        )
-        via = None
-        if record.via_device in self.devices:
-            via = find_device(self.hass, self.entry.entry_id, record.via_device)
-        if via is not None and via.id not in (device.id, device.via_device_id):
-            registry.async_update_device(device.id, via_device_id=via.id)
-
-    def _raise_unknown_capabilities(self, record: DeviceRecord) -> None:
-        for name in self.unknown_capabilities(record):
-            ir.async_create_issue(
-                self.hass, DOMAIN, f"unknown_capability_{record.device_id}_{name}",
-                is_fixable=False, severity=ir.IssueSeverity.WARNING,
-                translation_key="unknown_capability",
-                translation_placeholders={
-                    "device_id": record.device_id, "name": record.name,
-                    "capability": literal(name),
-                },
-            )  # fmt: skip
-
-    def unknown_capabilities(self, record: DeviceRecord) -> list[str]:
-        """The device's capabilities that neither become an entity nor describe it."""
-        return record.unknown_capabilities(self.entity_capabilities)
 
     # Out
 
