@@ -11,6 +11,7 @@ from homeassistant.core import callback
 from .bus.errors import ProtocolError
 from .bus.payloads import Analytics
 from .bus.text import clean_text
+from .bus_link import BusLink
 from .context import HubContext
 
 # What one event may add to HA's recorder besides its name and message: about 1.5 KB.
@@ -46,22 +47,22 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @callback
-def on_analytics(hub: HubContext, message: ReceiveMessage) -> None:
+def on_analytics(hub: HubContext, link: BusLink, message: ReceiveMessage) -> None:
     """alicia/integration/analytics/event from an approved device: fire alicia_analytics."""
-    if (read := hub.link.read(message)) is None:
+    if (read := link.read(message)) is None:
         return
     assert isinstance(read.body, Analytics)
     device = hub.devices.get(read.source)
     if device is None:
         # Anyone could otherwise write into the user's logbook.
-        hub.link.unknown_sender(message.topic, read)
+        link.unknown_sender(message.topic, read)
         return
     try:
         data = bounded(read.body.data)
     except ProtocolError as err:
         # Each event lands in HA's recorder: a flood of keys would fill its database.
         err.envelope = read.raw
-        hub.link.mistake(message.topic, err)
+        link.mistake(message.topic, err)
         return
     hub.fire(
         "analytics",

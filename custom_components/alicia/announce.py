@@ -23,6 +23,7 @@ from homeassistant.helpers import (
 
 from .bus.envelope import Envelope
 from .bus.text import excerpt
+from .bus_link import BusLink
 from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
 from .context import HubContext
 from .device_registry import find_device
@@ -178,7 +179,9 @@ async def async_announce(
     return players
 
 
-async def async_announce_request(hub: HubContext, read: Envelope) -> None:
+async def async_announce_request(
+    hub: HubContext, link: BusLink, read: Envelope
+) -> None:
     """A device asked for an announcement: play it; answer played or failed, and why."""
     payload, target = read.payload, read.payload.get("target") or {}
     reply = read.reply_to or f"{hub.prefix}/devices/speakers/announce/response"
@@ -225,4 +228,4 @@ async def async_announce_request(hub: HubContext, read: Envelope) -> None:
     except HomeAssistantError as err:
         message = str(err) or (err.translation_key or "failed")
         answer = {"status": "failed", "error": {"code": "failed", "message": message}}
-    await hub.link.async_respond(reply, read, answer)
+    await link.async_respond(reply, read, answer)

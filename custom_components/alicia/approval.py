@@ -14,11 +14,13 @@ from homeassistant.helpers import issue_registry as ir
 
 from .bus.payloads import Registration, Unregister
 from .bus.signing import valid_public_key
+from .bus_link import BusLink
 from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
 from .context import HubContext
 from .device import AliciaDevice, DeviceRecord
 from .markdown import literal
 from .refusals import RefusedRegistrations
+from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
 UNSIGNED = "none (unsigned)"
@@ -40,9 +42,11 @@ def type_in_words(device_type: str) -> str:
 class Approvals:
     """Who is waiting for the user, and what happens when they decide."""
 
-    def __init__(self, hub: HubContext) -> None:
+    def __init__(self, hub: HubContext, link: BusLink, tally: Tally) -> None:
         """Nobody waits yet; the store fills pending and key_changes."""
         self.hub = hub
+        self.link = link
+        self.tally = tally
         self.hass = hub.hass
         self.pending: OrderedDict[str, DeviceRecord] = OrderedDict()
         # Devices sent back to pending because their key changed: the old fingerprint.
@@ -75,7 +79,7 @@ class Approvals:
     @callback
     def on_register(self, message: ReceiveMessage) -> None:
         """A capability document: update, approve, or add to pending."""
-        hub, link = self.hub, self.hub.link
+        hub, link, tally = self.hub, self.link, self.tally
         if (read := link.read(message, False, self.refusals.refused)) is None:
             return
         assert isinstance(read.body, Registration)
@@ -83,9 +87,9 @@ class Approvals:
         device_id = registration.device_id
         offered = registration.public_key
         if offered is not None and not valid_public_key(offered):
-            link.counters.reject("invalid_field")
+            tally.counters.reject("invalid_field")
             self.refusals.refused(message.topic, "public_key is not an Ed25519 key")
-            link.log_limited(
+            tally.log_limited(
                 "public_key",
                 "Registration of %s: public_key is not an Ed25519 key",
                 device_id,
@@ -97,15 +101,15 @@ class Approvals:
             # the user decides on; the approved key stays until then).
             key = offered
         elif existing is not None and existing.via_device != read.source:
-            link.counters.collisions += 1
-            link.log_limited(
+            tally.counters.collisions += 1
+            tally.log_limited(
                 "collision", "%s tried to register device %s, which is not behind it: refused",
                 read.source, device_id,
             )  # fmt: skip
             return
         elif registration.via_device != read.source:
-            link.counters.collisions += 1
-            link.log_limited(
+            tally.counters.collisions += 1
+            tally.log_limited(
                 "collision", "%s registered %s without naming itself as via_device: refused",
                 read.source, device_id,
             )  # fmt: skip
@@ -116,8 +120,8 @@ class Approvals:
             return
         topic_id = message.topic.rsplit("/", 1)[-1]
         if message.topic.count("/") == 4 and topic_id != device_id:
-            link.counters.collisions += 1
-            link.log_limited(
+            tally.counters.collisions += 1
+            tally.log_limited(
                 "topic",
                 "Registration for %s on the topic of %s refused",
                 device_id,
@@ -156,8 +160,8 @@ class Approvals:
 
     def _add_pending(self, record: DeviceRecord) -> None:
         if record.device_id not in self.pending and len(self.pending) >= MAX_PENDING:
-            self.hub.link.counters.pending_full += 1
-            self.hub.link.log_limited(
+            self.tally.counters.pending_full += 1
+            self.tally.log_limited(
                 "pending", "Pending list full (%s devices): %s not added",
                 MAX_PENDING, record.device_id,
             )  # fmt: skip
@@ -250,7 +254,7 @@ class Approvals:
     @callback
     def on_unregister(self, message: ReceiveMessage) -> None:
         """A device leaving (itself, or through the device it talks through)."""
-        hub, link = self.hub, self.hub.link
+        hub, link = self.hub, self.link
         if (read := link.read(message)) is None:
             return
         assert isinstance(read.body, Unregister)
@@ -259,8 +263,8 @@ class Approvals:
         if read.source != device_id and (
             device is None or not device.speaks_for(read.source)
         ):
-            link.counters.collisions += 1
-            link.log_limited(
+            self.tally.counters.collisions += 1
+            self.tally.log_limited(
                 "unregister", "%s may not unregister %s", read.source, device_id
             )
             return

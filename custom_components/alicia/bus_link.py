@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 import logging
-import time
 from typing import Any
 
 from homeassistant.components import mqtt
@@ -27,27 +25,11 @@ from .bus.policy import Mode
 from .bus.signing import verify
 from .bus.text import excerpt
 from .bus.topics import HUB_SOURCE, ID_PATTERN, kind_of
+from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
-LOG_EVERY_SECONDS = 60.0
 
 type Handler = Callable[[ReceiveMessage], None]
-
-
-@dataclass(slots=True)
-class Counters:
-    """What the hub read, refused or dropped, for diagnostics."""
-
-    messages: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    unknown_device: int = 0
-    pending_full: int = 0
-    collisions: int = 0
-    commands_refused: int = 0
-
-    def reject(self, code: str) -> None:
-        """Count a message refused for breaking the contract (codes are a fixed set)."""
-        self.rejected[code] = self.rejected.get(code, 0) + 1
 
 
 MISTAKE_RATE = 1.0
@@ -70,15 +52,15 @@ class BusLink:
         prefix: str,
         admission: Admission,
         key_of: Callable[[str], str | None],
+        tally: Tally,
     ) -> None:
         """key_of(source) is a sender's approved key; nothing is subscribed yet."""
         self.hass = hass
         self.prefix = prefix
         self.admission = admission
         self.key_of = key_of
-        self.counters = Counters()
+        self._counters = tally.counters
         self._unsubscribe: list[Callable[[], None]] = []
-        self._last_log: dict[str, float] = {}
         self._in_flight = 0
         self._served: OrderedDict[tuple[str, str], None] = OrderedDict()
         # Answers to mistakes, per sender: a burst of 5, then one a second.
@@ -107,7 +89,7 @@ class BusLink:
         refused: Callable[[str, str], None] | None = None,
     ) -> Envelope | None:
         """The parsed message if it keeps the contract (and, if secure, is admitted)."""
-        self.counters.messages += 1
+        self._counters.messages += 1
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
         if not raw:
@@ -128,7 +110,7 @@ class BusLink:
         try:
             read = parse(message.topic, raw, self.prefix)
         except ProtocolError as err:
-            self.counters.reject(err.code)
+            self._counters.reject(err.code)
             self._answer_mistake(message.topic, err)
             if refused is not None:
                 refused(message.topic, str(err))
@@ -139,12 +121,12 @@ class BusLink:
 
     def mistake(self, topic: str, err: ProtocolError) -> None:
         """A message that breaks a rule: counted, and answered as a parse error is."""
-        self.counters.reject(err.code)
+        self._counters.reject(err.code)
         self._answer_mistake(topic, err)
 
     def unknown_sender(self, topic: str, read: Envelope) -> None:
         """A message from a device HA has not approved: counted, logged and answered."""
-        self.counters.unknown_device += 1
+        self._counters.unknown_device += 1
         self._answer_mistake(
             topic,
             ProtocolError(
@@ -233,11 +215,11 @@ class BusLink:
             key = (read.source, read.message_id)
             if key in self._served:
                 # A QoS 1 redelivery, or a copy: each request runs once.
-                self.counters.reject("duplicate")
+                self._counters.reject("duplicate")
                 return
             if self._in_flight >= MAX_REQUESTS_IN_FLIGHT:
                 # Dropped, not queued: a flood cannot pile up tasks; requesters retry.
-                self.counters.reject("busy")
+                self._counters.reject("busy")
                 return
             self._served[key] = None
             if len(self._served) > SERVED_IDS:
@@ -250,13 +232,6 @@ class BusLink:
     def admit(self, message: ReceiveMessage, read: Envelope, key: str | None) -> bool:
         """Admission's verdict on a parsed message (rate, signature, replay)."""
         return self.admission.admit(message.topic, read, key, bool(message.retain))
-
-    def log_limited(self, key: str, text: str, *args: Any) -> None:
-        """At most one line per reason a minute: a flood must not flood the log too."""
-        now = time.monotonic()
-        if now - self._last_log.get(key, -LOG_EVERY_SECONDS) >= LOG_EVERY_SECONDS:
-            self._last_log[key] = now
-            _LOGGER.warning(text, *args)
 
     def message(
         self,

@@ -9,7 +9,6 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .admission import Admission
-    from .bus_link import BusLink
     from .device import AliciaDevice, DeviceRecord
 
 
@@ -21,7 +20,6 @@ class HubContext(Protocol):
     prefix: str
     devices: dict[str, AliciaDevice]
     admission: Admission
-    link: BusLink
 
     @property
     def auto_approve(self) -> bool:

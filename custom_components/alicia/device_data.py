@@ -9,7 +9,9 @@ from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 
 from .bus.policy import Mode
+from .bus_link import BusLink
 from .context import HubContext
+from .tally import Tally
 
 MAX_KEYS = 256
 # What serves a voice route: speech-to-text, then an answer.
@@ -19,22 +21,24 @@ VOICE_ROUTE = frozenset({"stt", "ai"})
 class DeviceData:
     """Takes reported values into each device's state."""
 
-    def __init__(self, hub: HubContext) -> None:
+    def __init__(self, hub: HubContext, link: BusLink, tally: Tally) -> None:
         """For one hub."""
         self.hub = hub
+        self.link = link
+        self.tally = tally
 
     @callback
     def on_data(self, message: ReceiveMessage) -> None:
         """alicia/devices/{id}/data."""
-        if (read := self.hub.link.read(message)) is None:
+        if (read := self.link.read(message)) is None:
             return
         device = self.hub.devices.get(message.topic.split("/")[-2])
         if device is None:
-            self.hub.link.unknown_sender(message.topic, read)
+            self.link.unknown_sender(message.topic, read)
             return
         if not device.speaks_for(read.source):
             # Identity is bound to the topic: another device cannot speak here.
-            self.hub.link.counters.collisions += 1
+            self.tally.counters.collisions += 1
             return
         self.take_values(device.device_id, read.payload.get("values"))
 
@@ -42,11 +46,11 @@ class DeviceData:
     def on_telemetry(self, message: ReceiveMessage) -> None:
         """alicia/devices/sensors/telemetry, for a device or one behind it."""
         hub = self.hub
-        if (read := hub.link.read(message)) is None:
+        if (read := self.link.read(message)) is None:
             return
         device = hub.devices.get(read.payload.get("device_id", read.source))
         if device is None or not device.speaks_for(read.source):
-            hub.link.unknown_sender(message.topic, read)
+            self.link.unknown_sender(message.topic, read)
             return
         self.take_values(device.device_id, read.payload.get("values"))
 
@@ -54,8 +58,8 @@ class DeviceData:
         """Store the values, and tell the device's entities."""
         hub = self.hub
         if not isinstance(values, dict):
-            hub.link.counters.reject("invalid_field")
-            hub.link.log_limited(
+            self.tally.counters.reject("invalid_field")
+            self.tally.log_limited(
                 "values", "Data from %s without a values object", device_id
             )
             return
@@ -63,8 +67,8 @@ class DeviceData:
         fresh = {str(k).lower(): v for k, v in values.items()}
         if len(device.values.keys() | fresh.keys()) > MAX_KEYS:
             # Each device reports what its capabilities name; thousands of keys are a flood.
-            hub.link.counters.reject("too_many_values")
-            hub.link.log_limited(
+            self.tally.counters.reject("too_many_values")
+            self.tally.log_limited(
                 "too_many_values", "Data from %s with too many keys", device_id
             )
             return
@@ -77,12 +81,14 @@ class DeviceData:
     def on_voice_response(self, message: ReceiveMessage) -> None:
         """The bridge answered a voice command: tell automations what was said and answered."""
         hub = self.hub
-        if (read := hub.link.read(message)) is None or "transcript" not in read.payload:
+        if (
+            read := self.link.read(message)
+        ) is None or "transcript" not in read.payload:
             return
         if not self.serves_voice(read.source) or read.destination not in hub.devices:
             # Automations act on this event ("Goodnight by voice"): a forged one would too.
-            hub.link.counters.reject("voice_refused")
-            hub.link.log_limited(
+            self.tally.counters.reject("voice_refused")
+            self.tally.log_limited(
                 "voice", "Voice result from %s for %s refused: only an approved, "
                 "signing voice service's count", read.source, read.destination,
             )  # fmt: skip

@@ -16,8 +16,10 @@ from .bus.envelope import Envelope
 from .bus.errors import ProtocolError
 from .bus.home import CommandAnswer, HaCommand, is_action
 from .bus.text import excerpt
+from .bus_link import BusLink
 from .const import CONF_ALLOWED_ACTIONS
 from .context import HubContext
+from .tally import Tally
 
 # Everyday control of exposed entities; nothing that runs code or restarts HA.
 DEFAULT_ALLOWED: tuple[str, ...] = (
@@ -110,7 +112,9 @@ async def run(hass: HomeAssistant, command: HaCommand) -> None:
         raise Refused(f"{command.action} failed: {excerpt(str(err), 200)}") from err
 
 
-async def async_handle_command(hub: HubContext, read: Envelope) -> None:
+async def async_handle_command(
+    hub: HubContext, link: BusLink, tally: Tally, read: Envelope
+) -> None:
     """Run an allowed HA action for an approved device; answer done or refused, and why."""
     reply = read.reply_to or f"{hub.prefix}/integration/ha/command/response"
     allowed = tuple(hub.entry.options.get(CONF_ALLOWED_ACTIONS, DEFAULT_ALLOWED))
@@ -120,9 +124,9 @@ async def async_handle_command(hub: HubContext, read: Envelope) -> None:
         await run(hub.hass, check(hub.hass, read.payload, allowed))
         answer = CommandAnswer("done")
     except Refused as err:
-        hub.link.counters.commands_refused += 1
-        hub.link.log_limited(
+        tally.counters.commands_refused += 1
+        tally.log_limited(
             "ha_command", "Refused HA command from %s: %s", read.source, err
         )
         answer = CommandAnswer("refused", str(err))
-    await hub.link.async_respond(reply, read, answer.to_payload())
+    await link.async_respond(reply, read, answer.to_payload())

@@ -16,9 +16,11 @@ from .bus.errors import SecurityError
 from .bus.payloads import Health, Heartbeat
 from .bus.signing import verify
 from .bus.status import Status
+from .bus_link import BusLink
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
+from .tally import Tally
 from .voice_health import VoiceServerWatch, is_voice_server
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,9 +32,11 @@ ISSUE_AFTER_SECONDS = 60.0
 class HealthWatch:
     """Keeps each device's availability, and tells HA when it changes."""
 
-    def __init__(self, hub: HubContext) -> None:
+    def __init__(self, hub: HubContext, link: BusLink, tally: Tally) -> None:
         """Checks run from hub's timer (check())."""
         self.hub = hub
+        self.link = link
+        self.tally = tally
         self.voice = VoiceServerWatch(hub)
 
     def is_available(self, device_id: str) -> bool:
@@ -47,12 +51,12 @@ class HealthWatch:
     def on_heartbeat(self, message: ReceiveMessage) -> None:
         """A heartbeat: its device is alive, and its health is shown."""
         hub = self.hub
-        if (read := hub.link.read(message)) is None:
+        if (read := self.link.read(message)) is None:
             return
         assert isinstance(read.body, Heartbeat)
         device = hub.devices.get(read.body.sender_id)
         if device is None or not device.speaks_for(read.source):
-            hub.link.unknown_sender(message.topic, read)
+            self.link.unknown_sender(message.topic, read)
             return
         before = device.health_status
         device.health = read.payload
@@ -76,7 +80,7 @@ class HealthWatch:
                     "device_health", device_id, status=str(status), previous=str(before)
                 )
             return
-        hub.link.log_limited(
+        self.tally.log_limited(
             f"health_{device_id}",
             "Device %s reports its health as %s",
             device_id,
@@ -113,15 +117,15 @@ class HealthWatch:
         """Online / offline from the device (or the broker, as its last will)."""
         hub = self.hub
         device = hub.devices.get(message.topic.split("/")[-2])
-        if device is None or (read := hub.link.read(message, secure=False)) is None:
+        if device is None or (read := self.link.read(message, secure=False)) is None:
             return
         status = Status.parse(read.payload)
         if not self._current_will(device, message.topic, read, status) and not (
-            hub.link.admit(message, read, hub.key_of(read.source))
+            self.link.admit(message, read, hub.key_of(read.source))
         ):
             return
         if not device.speaks_for(read.source):
-            hub.link.counters.collisions += 1
+            self.tally.counters.collisions += 1
             return
         if status.online:
             device.offline = False

@@ -19,7 +19,7 @@ from .announce import async_announce_request
 from .approval import Approvals
 from .bus.policy import Mode
 from .bus.signing import KeyPair
-from .bus_link import BusLink, Counters, Handler
+from .bus_link import BusLink, Handler
 from .const import (
     APPROVAL_AUTO,
     CONF_APPROVAL,
@@ -40,6 +40,7 @@ from .ha_commands import async_handle_command
 from .health import HealthWatch
 from .registry_mirror import RegistryMirror
 from .storage import HubStore
+from .tally import Counters, Tally
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -72,10 +73,11 @@ class AliciaHub:
             KeyPair.generate(),
             Mode(entry.options.get(CONF_SECURITY_MODE, Mode.VERIFY)),
         )
-        self.link = BusLink(hass, self.prefix, self.admission, self.key_of)
-        self.approvals = Approvals(self)
-        self.health = HealthWatch(self)
-        self.data = DeviceData(self)
+        self.tally = Tally()
+        self.link = BusLink(hass, self.prefix, self.admission, self.key_of, self.tally)
+        self.approvals = Approvals(self, self.link, self.tally)
+        self.health = HealthWatch(self, self.link, self.tally)
+        self.data = DeviceData(self, self.link, self.tally)
         self._store = HubStore(hass, entry.entry_id)
         self._stop_checks: Callable[[], None] | None = None
 
@@ -99,7 +101,7 @@ class AliciaHub:
     @property
     def counters(self) -> Counters:
         """What was read, refused or dropped."""
-        return self.link.counters
+        return self.tally.counters
 
     @property
     def permit_open(self) -> bool:
@@ -145,13 +147,15 @@ class AliciaHub:
             "devices/+/data": self.data.on_data,
             "devices/sensors/telemetry": self.data.on_telemetry,
             "devices/speakers/announce": self.link.requests(
-                lambda read: async_announce_request(self, read)
+                partial(async_announce_request, self, self.link)
             ),
             "voice/command/response": self.data.on_voice_response,
             "integration/ha/command": self.link.requests(
-                lambda read: async_handle_command(self, read)
+                partial(async_handle_command, self, self.link, self.tally)
             ),
-            "integration/analytics/event": callback(partial(on_analytics, self)),
+            "integration/analytics/event": callback(
+                partial(on_analytics, self, self.link)
+            ),
         }
         await self.link.async_subscribe(handlers)
         self._stop_checks = async_track_time_interval(

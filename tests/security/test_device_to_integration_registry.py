@@ -37,11 +37,11 @@ async def test_a_device_cannot_unregister_another(
     hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
 ) -> None:
     hub = entry.runtime_data
-    before = hub.link.counters.collisions
+    before = hub.tally.counters.collisions
     publish(hass, UNREGISTER, sent_by_attacker(keys, UNREGISTER, {"device_id": VICTIM}))
     await hass.async_block_till_done()
     assert VICTIM in hub.devices
-    assert hub.link.counters.collisions == before + 1
+    assert hub.tally.counters.collisions == before + 1
     await data(hass, VICTIM, VICTIM, keys[VICTIM], 19.5)  # and it still works
     assert victim_temperature(entry) == 19.5
 
@@ -107,7 +107,7 @@ async def test_data_floods_and_shapes_are_bounded_per_device(
     )
     await hass.async_block_till_done()
     assert hub.devices[ATTACKER].values == {}
-    rejected = hub.link.counters.rejected
+    rejected = hub.tally.counters.rejected
     assert rejected["too_many_values"] == 1
     assert rejected["invalid_field"] >= 1
     # Within the bound, the same device is heard.

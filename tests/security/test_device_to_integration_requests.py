@@ -84,7 +84,7 @@ async def test_a_flood_of_slow_commands_runs_a_bounded_number_at_once(
     hass.services.async_register("light", "turn_on", slow)
     for _ in range(MAX_REQUESTS_IN_FLIGHT + 4):
         attacker_commands(hass, keys, "light.turn_on")
-    rejected = entry.runtime_data.link.counters.rejected
+    rejected = entry.runtime_data.tally.counters.rejected
     for _ in range(500):  # not block_till_done: the actions wait for the release
         if rejected.get("busy") == 4:
             break
