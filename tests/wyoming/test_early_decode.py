@@ -150,3 +150,19 @@ async def test_a_soft_sound_after_an_early_decode_makes_it_stale() -> None:
     assert engine.decodes[-1].samples >= soft_ends  # ... the answer did not
     assert len(engine.decodes) == 2
     assert result.transcription.text == "Turn on the kitchen light."
+
+
+async def test_steady_room_noise_counts_as_silence() -> None:
+    command = await voice("Turn on the kitchen light.")
+    pcm = np.concatenate((quiet(0.5), command, quiet(2.0)))
+    # A fan at -50 dBFS all through: above -60 dBFS and -40 dB of the speech.
+    fan = np.random.default_rng(7).normal(0, 0.003 * 32767, pcm.size)
+    noisy = np.clip(pcm + fan, -32768, 32767).astype("<i2")
+    engine = FakeEngine(full=LEAD + command.size)
+    session, ended = await stream(engine, noisy)
+    result = await session.finish()
+
+    speech_end = LEAD + command.size
+    assert engine.decodes[0].started_at - speech_end <= 0.16 * RATE
+    assert ended - speech_end < COMPLETE_SECONDS * RATE + 2 * CHUNK
+    assert result.speculative
