@@ -91,7 +91,7 @@ async def test_bench(
             ) < expected + 1:
                 if time.perf_counter() > deadline:
                     print(
-                        f"entities: {count} of {expected + 1}; devices {len(hub.devices)}, pending {len(hub.pending)}, {hub.counters}"
+                        f"entities: {count} of {expected + 1}; devices {len(hub.devices)}, pending {len(hub.approvals.pending)}, {hub.tally.counters}"
                     )
                     break
                 await asyncio.sleep(0.05)
@@ -99,7 +99,7 @@ async def test_bench(
             register_lag = sorted(lags)
             lags.clear()
 
-            before = hub.counters.messages
+            before = hub.tally.counters.messages
             started = time.perf_counter()
             for index in range(MESSAGES):
                 device_id = f"bench_{index % DEVICES:04d}"
@@ -116,9 +116,11 @@ async def test_bench(
                 await client.publish(topic, envelope(device_id, payload), qos=0)
             published = time.perf_counter() - started
             deadline = time.perf_counter() + 60
-            while hub.counters.messages - before < MESSAGES:
+            while hub.tally.counters.messages - before < MESSAGES:
                 if time.perf_counter() > deadline:
-                    print(f"processed {hub.counters.messages - before} of {MESSAGES}")
+                    print(
+                        f"processed {hub.tally.counters.messages - before} of {MESSAGES}"
+                    )
                     break
                 await asyncio.sleep(0.01)
             processed = time.perf_counter() - started

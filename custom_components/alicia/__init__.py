@@ -72,8 +72,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
     # Entities of restored devices exist before the first message arrives.
     hub.restore()
     await hub.async_start()
-    await VocabularyPublisher(hass, hub).async_start()
-    await StatePublisher(hass, hub).async_start()
+    await VocabularyPublisher(hass, hub, hub.link).async_start()
+    await StatePublisher(hass, hub, hub.link).async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 
@@ -109,6 +109,6 @@ async def async_remove_config_entry_device(
     """Let the user delete a device; its retained registration is cleared too."""
     for domain, device_id in device.identifiers:
         if domain == DOMAIN and device_id != entry.entry_id:
-            entry.runtime_data.remove_device(device_id)
+            entry.runtime_data.approvals.remove(device_id)
             return True
     return False

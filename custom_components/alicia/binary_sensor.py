@@ -133,7 +133,7 @@ class AliciaConnectivity(AliciaEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         """Connected."""
-        return self.hub.is_available(self.device_id)
+        return self.hub.health.is_available(self.device_id)
 
 
 class AliciaHubKeyMismatch(AliciaEntity, BinarySensorEntity):

@@ -254,6 +254,28 @@ class BusLink:
             self.hass, topic, self.admission.seal(topic, message), 1, retain
         )
 
+    async def async_command(
+        self,
+        device_id: str,
+        capability: str,
+        action: str,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Send a command envelope to a device."""
+        message = self.message(
+            device_id,
+            "command",
+            {"capability": capability, "action": action, "params": params or {}},
+        )
+        await self.async_publish(f"{self.prefix}/devices/{device_id}/command", message)
+
+    async def async_configure(self, device_id: str, settings: dict[str, Any]) -> None:
+        """Send a device its settings: retained, so it gets them when it next connects."""
+        message = self.message(device_id, "command", {"settings": settings})
+        await self.async_publish(
+            f"{self.prefix}/devices/{device_id}/config", message, retain=True
+        )
+
     async def async_respond(
         self, topic: str, request: Envelope, payload: dict[str, Any]
     ) -> None:

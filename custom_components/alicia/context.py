@@ -55,13 +55,3 @@ class HubContext(Protocol):
 
     def hub_changed(self) -> None:
         """Tell the hub's own entities to refresh."""
-
-    def envelope(
-        self, destination: str, message_type: str, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A message from the hub."""
-
-    async def async_publish(
-        self, topic: str, message: dict[str, Any], retain: bool = False
-    ) -> None:
-        """Publish a hub message, signed."""

@@ -21,11 +21,11 @@ async def async_get_config_entry_diagnostics(
     return async_redact_data(
         {
             "options": dict(entry.options),
-            "permit_open": hub.permit_open,
+            "permit_open": hub.approvals.permit_open,
             "devices": {
                 device_id: {
                     "document": device.record.document,
-                    "available": hub.is_available(device_id),
+                    "available": hub.health.is_available(device_id),
                     "unknown_capabilities": hub.mirror.unknown_capabilities(
                         device.record
                     ),
@@ -35,10 +35,11 @@ async def async_get_config_entry_diagnostics(
                 for device_id, device in hub.devices.items()
             },
             "pending": {
-                device_id: record.document for device_id, record in hub.pending.items()
+                device_id: record.document
+                for device_id, record in hub.approvals.pending.items()
             },
             "refused_registrations": dict(hub.approvals.refusals.reasons),
-            "counters": asdict(hub.counters),
+            "counters": asdict(hub.tally.counters),
             "security": {
                 "mode": str(hub.admission.mode),
                 "hub_key_fingerprint": hub.admission.key.fingerprint,

@@ -37,7 +37,7 @@ class AliciaEntity(Entity):
     @property
     def available(self) -> bool:
         """Unavailable with its device."""
-        return self.hub.is_available(self.device_id)
+        return self.hub.health.is_available(self.device_id)
 
     @property
     def reported(self) -> Any:

@@ -27,6 +27,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .bus.home import STATE_ATTRIBUTES, HaState
 from .bus.text import plain
+from .bus_link import BusLink
 from .const import SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device_registry import alicia_id
@@ -39,10 +40,11 @@ NAME_LENGTH = 128
 class StatePublisher:
     """Publishes each exposed entity's state, retained; bursts of changes become one message."""
 
-    def __init__(self, hass: HomeAssistant, hub: HubContext) -> None:
+    def __init__(self, hass: HomeAssistant, hub: HubContext, link: BusLink) -> None:
         """Nothing is published until async_start()."""
         self.hass = hass
         self.hub = hub
+        self.link = link
         self._pending: dict[str, asyncio.TimerHandle] = {}
         # Entities whose state is retained on the bus now.
         self._published: set[str] = set()
@@ -191,8 +193,8 @@ class StatePublisher:
         # from anyone's, so the signed tombstone is what removes the entity.
         tombstone = HaState.tombstone(entity_id).to_payload()
         topic = self._topic(entity_id)
-        await self.hub.async_publish(
-            topic, self.hub.envelope("broadcast", "event", tombstone)
+        await self.link.async_publish(
+            topic, self.link.message("broadcast", "event", tombstone)
         )
         await mqtt.async_publish(self.hass, topic, b"", 1, True)
 
@@ -225,6 +227,8 @@ class StatePublisher:
             state.last_changed.isoformat(),
             device=self._alicia_device(state.entity_id),
         )
-        message = self.hub.envelope("broadcast", "event", published.to_payload())
+        message = self.link.message("broadcast", "event", published.to_payload())
         self._published.add(state.entity_id)
-        await self.hub.async_publish(self._topic(state.entity_id), message, retain=True)
+        await self.link.async_publish(
+            self._topic(state.entity_id), message, retain=True
+        )

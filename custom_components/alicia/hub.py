@@ -40,7 +40,7 @@ from .ha_commands import async_handle_command
 from .health import HealthWatch
 from .registry_mirror import RegistryMirror
 from .storage import HubStore
-from .tally import Counters, Tally
+from .tally import Tally
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -92,21 +92,6 @@ class AliciaHub:
     def auto_approve(self) -> bool:
         """Whether new devices are trusted without asking."""
         return self.entry.options.get(CONF_APPROVAL) == APPROVAL_AUTO
-
-    @property
-    def pending(self) -> dict[str, DeviceRecord]:
-        """Devices waiting for the user's approval."""
-        return self.approvals.pending
-
-    @property
-    def counters(self) -> Counters:
-        """What was read, refused or dropped."""
-        return self.tally.counters
-
-    @property
-    def permit_open(self) -> bool:
-        """Whether the permit-new-devices window is open."""
-        return self.approvals.permit_open
 
     def key_of(self, source: str) -> str | None:
         """The approved key of a sender, if it has one."""
@@ -194,22 +179,6 @@ class AliciaHub:
 
     # Devices
 
-    def approve(self, record: DeviceRecord | str) -> AliciaDevice:
-        """Trust a device (the user's decision, or automatic approval)."""
-        return self.approvals.approve(record)
-
-    def remove_device(self, device_id: str, clear_retained: bool = True) -> None:
-        """Forget a device, in HA too."""
-        self.approvals.remove(device_id, clear_retained)
-
-    def set_permit(self, open_: bool) -> None:
-        """Open or close the permit-new-devices window."""
-        self.approvals.set_permit(open_)
-
-    def is_available(self, device_id: str) -> bool:
-        """Whether a device is online."""
-        return self.health.is_available(device_id)
-
     def add_device(self, record: DeviceRecord) -> AliciaDevice:
         """A newly trusted device: its HA device and entities."""
         device = self.devices.get(record.device_id)
@@ -261,42 +230,6 @@ class AliciaHub:
         self.publish_trust()
 
     # Out
-
-    async def async_command(
-        self,
-        device_id: str,
-        capability: str,
-        action: str,
-        params: dict[str, Any] | None = None,
-    ) -> None:
-        """Send a command envelope to a device."""
-        message = self.link.message(
-            device_id,
-            "command",
-            {"capability": capability, "action": action, "params": params or {}},
-        )
-        await self.link.async_publish(
-            f"{self.prefix}/devices/{device_id}/command", message
-        )
-
-    async def async_configure(self, device_id: str, settings: dict[str, Any]) -> None:
-        """Send a device its settings: retained, so it gets them when it next connects."""
-        message = self.link.message(device_id, "command", {"settings": settings})
-        await self.link.async_publish(
-            f"{self.prefix}/devices/{device_id}/config", message, retain=True
-        )
-
-    def envelope(
-        self, destination: str, message_type: str, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A message from the hub, for the other parts of the integration."""
-        return self.link.message(destination, message_type, payload)
-
-    async def async_publish(
-        self, topic: str, message: dict[str, Any], retain: bool = False
-    ) -> None:
-        """Publish a hub message, signed (docs/security.md)."""
-        await self.link.async_publish(topic, message, retain)
 
     def publish_trust(self) -> None:
         """Tell the bridges (retained, signed) which device keys are approved."""

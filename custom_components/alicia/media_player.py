@@ -164,12 +164,12 @@ class AliciaSpeaker(AliciaEntity, MediaPlayerEntity):
             return
         low, high = self._range(capability)
         value = round(low + volume * (high - low), 2)
-        await self.hub.async_command(
+        await self.hub.link.async_command(
             self.device_id, capability.name, "set", {"value": value}
         )
 
     async def _send(self, command: PlaybackCommand) -> None:
-        await self.hub.async_command(
+        await self.hub.link.async_command(
             self.device_id, PLAYBACK, command.action, command.params
         )
 

@@ -43,9 +43,9 @@ class ApproveDeviceFlow(RepairsFlow):
     ) -> RepairsFlowResult:
         """Trust the device."""
         hub = self._hub()
-        if hub is None or self.device_id not in hub.pending:
+        if hub is None or self.device_id not in hub.approvals.pending:
             return self.async_abort(reason="device_gone")
-        name = hub.pending[self.device_id].name
+        name = hub.approvals.pending[self.device_id].name
         try:
             hub.approvals.approve(self.device_id, self.fingerprint)
         except KeyError:
@@ -58,9 +58,9 @@ class ApproveDeviceFlow(RepairsFlow):
     ) -> RepairsFlowResult:
         """Refuse it: a new device is forgotten (it may ask again); a new key is dropped."""
         hub = self._hub()
-        if hub is None or self.device_id not in hub.pending:
+        if hub is None or self.device_id not in hub.approvals.pending:
             return self.async_abort(reason="device_gone")
-        name = hub.pending[self.device_id].name
+        name = hub.approvals.pending[self.device_id].name
         hub.approvals.reject(self.device_id)
         return self._done("device_refused", name)
 

@@ -101,7 +101,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 translation_key="unknown_device",
                 translation_placeholders={"device_id": ha_device_id},
             )
-        await entry.runtime_data.async_configure(device_id, call.data["settings"])
+        await entry.runtime_data.link.async_configure(device_id, call.data["settings"])
 
     # It rewrites what a device runs with (retained, signed by HA): admins only.
     async_register_admin_service(

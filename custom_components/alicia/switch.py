@@ -76,11 +76,11 @@ class AliciaSwitch(AliciaEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Ask the device to turn on."""
-        await self.hub.async_command(self.device_id, self.key, "turn_on")
+        await self.hub.link.async_command(self.device_id, self.key, "turn_on")
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Ask the device to turn off."""
-        await self.hub.async_command(self.device_id, self.key, "turn_off")
+        await self.hub.link.async_command(self.device_id, self.key, "turn_off")
 
 
 class PermitSwitch(HubEntity, SwitchEntity):
@@ -91,12 +91,12 @@ class PermitSwitch(HubEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Whether the window is open."""
-        return self.hub.permit_open
+        return self.hub.approvals.permit_open
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Open the window."""
-        self.hub.set_permit(True)
+        self.hub.approvals.set_permit(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Close the window."""
-        self.hub.set_permit(False)
+        self.hub.approvals.set_permit(False)

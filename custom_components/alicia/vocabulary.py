@@ -17,6 +17,7 @@ from homeassistant.helpers.debounce import Debouncer
 
 from .bus.text import plain
 from .bus.vocabulary import Vocabulary
+from .bus_link import BusLink
 from .context import HubContext
 
 _LOGGER = logging.getLogger(__name__)
@@ -96,10 +97,11 @@ def _aliases(hass: HomeAssistant, entry: er.RegistryEntry) -> list[str]:
 class VocabularyPublisher:
     """Publishes retained on <prefix>/voice/stt/vocabulary when the names change (debounced)."""
 
-    def __init__(self, hass: HomeAssistant, hub: HubContext) -> None:
+    def __init__(self, hass: HomeAssistant, hub: HubContext, link: BusLink) -> None:
         """Nothing is published until async_start()."""
         self.hass = hass
         self.hub = hub
+        self.link = link
         self._last: Vocabulary | None = None
         self._debouncer = Debouncer(
             hass, _LOGGER, cooldown=2.0, immediate=False, function=self._publish
@@ -139,7 +141,7 @@ class VocabularyPublisher:
         if current == self._last:
             return
         self._last = current
-        message = self.hub.envelope("broadcast", "event", current.to_payload())
-        await self.hub.async_publish(
+        message = self.link.message("broadcast", "event", current.to_payload())
+        await self.link.async_publish(
             f"{self.hub.prefix}/voice/stt/vocabulary", message, retain=True
         )

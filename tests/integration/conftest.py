@@ -134,7 +134,7 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
 @pytest.fixture
 async def sensor(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     """The kitchen sensor, approved (permit open); its Health entity's id."""
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, SENSOR)
     entity_id = er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, "kitchen_sensor_health_status"

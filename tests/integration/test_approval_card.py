@@ -79,7 +79,7 @@ async def test_rejecting_says_the_device_is_forgotten(
         "Kitchen sensor is refused and forgotten. "
         "If it asks to join again, a new request appears here."
     )
-    assert DEVICE not in entry.runtime_data.pending
+    assert DEVICE not in entry.runtime_data.approvals.pending
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
 
 
@@ -95,9 +95,9 @@ async def test_rejecting_says_the_device_is_forgotten(
 async def test_a_key_change_says_which_key_counts(
     hass: HomeAssistant, entry: MockConfigEntry, choice: str, said: str
 ) -> None:
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, KEY)
-    entry.runtime_data.set_permit(False)
+    entry.runtime_data.approvals.set_permit(False)
     offered = KeyPair.generate()
     await register(hass, offered)
 

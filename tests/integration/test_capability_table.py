@@ -52,7 +52,7 @@ async def test_each_row_is_an_entity_on_its_platform(
     """A device declaring every known capability: an entity per row, no capability unknown."""
     # A speaker's volume is its media player's: this device plays nothing.
     names = sorted(CAPABILITY_PLATFORMS) + sorted(DESCRIPTIVE - {PLAYBACK})
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, {
         "device_id": "everything", "device_type": "actuator", "name": "Everything",
         "capabilities": names, "heartbeat_interval": 30,

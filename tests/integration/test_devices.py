@@ -54,7 +54,7 @@ async def test_new_device_waits_for_approval(
 ) -> None:
     await register(hass, SENSOR)
     hub = entry.runtime_data
-    assert "kitchen_sensor" in hub.pending
+    assert "kitchen_sensor" in hub.approvals.pending
     assert "kitchen_sensor" not in hub.devices
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor")
     assert issue is not None
@@ -111,7 +111,7 @@ async def test_permit_switch_and_auto_approval(
         "switch", "turn_off", {"entity_id": permit}, blocking=True
     )
     await register(hass, LIGHT)
-    assert "hall_light" in entry.runtime_data.pending
+    assert "hall_light" in entry.runtime_data.approvals.pending
 
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, CONF_APPROVAL: APPROVAL_AUTO}
@@ -124,7 +124,7 @@ async def test_permit_switch_and_auto_approval(
 async def test_data_health_and_availability(
     hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, SENSOR)
     await send(
         hass,
@@ -187,7 +187,7 @@ async def test_data_health_and_availability(
 async def test_commands_are_envelopes_on_the_device_topic(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, LIGHT)
     await send(
         hass,
@@ -230,7 +230,7 @@ async def test_commands_are_envelopes_on_the_device_topic(
 async def test_restored_before_mqtt_and_removed(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, SENSOR)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -262,7 +262,7 @@ async def test_restored_before_mqtt_and_removed(
 async def test_unregister_and_capability_changes(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, SENSOR)
     changed = {
         **SENSOR,
@@ -298,18 +298,18 @@ async def test_bad_input_is_refused_and_bounded(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     hub = entry.runtime_data
-    hub.set_permit(True)
+    hub.approvals.set_permit(True)
     await register(hass, SENSOR)
-    hub.set_permit(False)
+    hub.approvals.set_permit(False)
     # A flood of made-up devices: the pending list stays bounded.
     for index in range(1000):
         await register(hass, {**LIGHT, "device_id": f"fake_{index}"})
-    assert len(hub.pending) == MAX_PENDING
-    assert hub.counters.pending_full == 1000 - MAX_PENDING
+    assert len(hub.approvals.pending) == MAX_PENDING
+    assert hub.tally.counters.pending_full == 1000 - MAX_PENDING
     # Someone else tries to re-register the kitchen sensor: refused.
     await register(hass, {**SENSOR, "name": "Evil twin"}, source="intruder")
     assert hub.devices["kitchen_sensor"].name == "Kitchen sensor"
-    assert hub.counters.collisions == 1
+    assert hub.tally.counters.collisions == 1
     # Malformed, wrong types, unknown protocol version, oversized.
     from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
@@ -321,7 +321,7 @@ async def test_bad_input_is_refused_and_bounded(
     ):
         async_fire_mqtt_message(hass, "alicia/system/discovery/register", raw)
     await hass.async_block_till_done()
-    assert set(hub.counters.rejected) >= {
+    assert set(hub.tally.counters.rejected) >= {
         "malformed_json",
         "unsupported_protocol",
         "missing_field",
@@ -346,7 +346,7 @@ async def test_bad_input_is_refused_and_bounded(
 async def test_diagnostics_redact(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     from custom_components.alicia.diagnostics import async_get_config_entry_diagnostics
 
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(
         hass, {**SENSOR, "metadata": {**SENSOR["metadata"], "password": "hunter2"}}
     )
@@ -361,7 +361,7 @@ async def test_diagnostics_redact(hass: HomeAssistant, entry: MockConfigEntry) -
 async def test_silent_device_raises_a_repair_issue_and_stays(
     hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register(hass, SENSOR)
     freezer.tick(31)  # unavailable: 3 missed heartbeats
     async_fire_time_changed(hass)
@@ -382,7 +382,7 @@ async def test_silent_device_raises_a_repair_issue_and_stays(
 async def test_device_pages_link_only_to_web_pages_and_the_hub_has_a_version(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     page = {"configuration_url": "http://192.168.1.20/"}
     await register(hass, {**SENSOR, "metadata": SENSOR["metadata"] | page})
     await register(

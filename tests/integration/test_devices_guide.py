@@ -60,7 +60,7 @@ async def test_the_shell_walkthrough_works_as_written(
 ) -> None:
     alicia, port = real_bus.hub, real_bus.port
     await run_block(step(1), port)
-    await wait_until(lambda: "hand_sensor_01" in alicia.pending)
+    await wait_until(lambda: "hand_sensor_01" in alicia.approvals.pending)
     await approve_from_repairs(hass, "pending_hand_sensor_01")
     await wait_until(
         lambda: state(hass, "sensor", "hand_sensor_01_temperature") is not None
@@ -135,8 +135,8 @@ async def test_the_example_device_signs_and_obeys(
 
     reader = asyncio.create_task(read())
     try:
-        await wait_until(lambda: "desk_lamp_01" in alicia.pending, 30)
-        shown = alicia.pending["desk_lamp_01"].fingerprint
+        await wait_until(lambda: "desk_lamp_01" in alicia.approvals.pending, 30)
+        shown = alicia.approvals.pending["desk_lamp_01"].fingerprint
         assert (
             f"desk_lamp_01: key fingerprint {shown}\n" in lines
         )  # what the user compares

@@ -131,14 +131,14 @@ async def test_remote_behind_a_hub_fires_events_through_telemetry(
     )
     assert hass.states.get(event).attributes["event_type"] == "long_press"  # type: ignore[union-attr]
     # Telemetry from a stranger for the remote is refused.
-    before = entry.runtime_data.counters.unknown_device
+    before = entry.runtime_data.tally.counters.unknown_device
     await send(
         hass,
         "alicia/devices/sensors/telemetry",
         "intruder",
         {"device_id": "hall_remote", "values": {"button": "press"}},
     )
-    assert entry.runtime_data.counters.unknown_device == before + 1
+    assert entry.runtime_data.tally.counters.unknown_device == before + 1
 
 
 async def test_colour_light_and_snapshot(
@@ -198,7 +198,7 @@ async def test_rejecting_a_pending_device(
     )
     assert (result["type"], result["reason"]) == ("abort", "device_refused")
     await hass.async_block_till_done()
-    assert "sonos_kitchen_001" not in entry.runtime_data.pending
+    assert "sonos_kitchen_001" not in entry.runtime_data.approvals.pending
     assert (
         ir.async_get(hass).async_get_issue(DOMAIN, "pending_sonos_kitchen_001") is None
     )

@@ -41,7 +41,7 @@ async def test_events(
         "name": "Kitchen sensor",
         "device_type": "sensor",
     }
-    hub.approve("kitchen_sensor")
+    hub.approvals.approve("kitchen_sensor")
     await hass.async_block_till_done()
     assert captured["device_approved"][0].data["device_id"] == "kitchen_sensor"
 
@@ -72,7 +72,7 @@ async def test_events(
         hass, topic, message("alicia-voice", voice, key=bridge, topic=topic)
     )
     await hass.async_block_till_done()
-    hub.approve("alicia-voice")
+    hub.approvals.approve("alicia-voice")
     topic = "alicia/voice/command/response"
     answer = message(
         "alicia-voice",

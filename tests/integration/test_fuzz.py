@@ -78,5 +78,5 @@ async def test_fuzz_does_not_break_the_hub(
     await hass.async_block_till_done()
     assert hub.devices["hall_light"].values["light"] == "on"
     # Most reach the parser; data and status of unknown devices are dropped before it.
-    assert hub.counters.messages + hub.counters.unknown_device >= 9_000
-    assert sum(hub.counters.rejected.values()) > 1_000
+    assert hub.tally.counters.messages + hub.tally.counters.unknown_device >= 9_000
+    assert sum(hub.tally.counters.rejected.values()) > 1_000

@@ -122,7 +122,7 @@ async def test_refusals(
     assert answer["status"] == "refused"
     assert reason in answer["error"]["message"]
     assert calls == []
-    assert entry.runtime_data.counters.commands_refused == 1
+    assert entry.runtime_data.tally.counters.commands_refused == 1
 
 
 async def test_unapproved_sender_is_refused(

@@ -92,7 +92,7 @@ async def test_a_removed_device_leaves_no_health_repair_behind(
     await beat(hass, "unhealthy")
     await held(hass, freezer)
     assert ir.async_get(hass).async_get_issue(DOMAIN, "unhealthy_kitchen_sensor")
-    entry.runtime_data.remove_device("kitchen_sensor")
+    entry.runtime_data.approvals.remove("kitchen_sensor")
     await hass.async_block_till_done()
     assert (
         ir.async_get(hass).async_get_issue(DOMAIN, "unhealthy_kitchen_sensor") is None
@@ -131,7 +131,7 @@ async def test_a_heartbeat_from_an_unknown_device_says_so(
     (error,) = answers(mqtt_mock, "alicia/system/errors")
     assert error["payload"]["error"]["code"] == "not_approved"
     assert "new_gadget is not an approved device" in caplog.text
-    assert entry.runtime_data.counters.unknown_device == 1
+    assert entry.runtime_data.tally.counters.unknown_device == 1
 
 
 async def test_analytics_without_an_event_name_are_a_mistake(

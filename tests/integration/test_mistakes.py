@@ -120,4 +120,4 @@ async def test_a_flood_from_forged_senders_is_not_answered_in_full(
     await hass.async_block_till_done()
     assert len(answers(mqtt_mock, "alicia/system/errors")) <= 60
     assert caplog.text.count("Refused a message from forged_") <= 60
-    assert entry.runtime_data.counters.unknown_device == 300  # every one counted
+    assert entry.runtime_data.tally.counters.unknown_device == 300  # every one counted

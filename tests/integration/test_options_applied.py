@@ -49,7 +49,7 @@ async def test_saving_options_keeps_states_permit_and_counters(
     )
     async_fire_mqtt_message(hass, "alicia/system/discovery/register/x", "not json")
     await hass.async_block_till_done()
-    refused = dict(hub.counters.rejected)
+    refused = dict(hub.tally.counters.rejected)
     assert refused
     changes = async_capture_events(hass, "state_changed")
 
@@ -57,7 +57,7 @@ async def test_saving_options_keeps_states_permit_and_counters(
 
     assert entry.runtime_data is hub
     assert hub.heartbeat_factor == 4.0
-    assert hub.counters.rejected == refused
+    assert hub.tally.counters.rejected == refused
     hass_states = [e.data["new_state"] for e in changes]
     assert all(s is None or s.state != STATE_UNAVAILABLE for s in hass_states)
     temperature = next(

@@ -38,7 +38,7 @@ async def test_device_joins_reports_and_obeys(
 
         alicia = await setup_alicia(hass)
         hub = alicia.runtime_data
-        hub.set_permit(True)  # the user opened "permit new devices"
+        hub.approvals.set_permit(True)  # the user opened "permit new devices"
 
         async with bus_client(
             broker.port, "alicia/devices/desk_plug/command"

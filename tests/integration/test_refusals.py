@@ -43,7 +43,7 @@ async def test_a_wrong_protocol_version_is_a_repair_until_it_registers_well(
 
     await register(hass, SENSOR)
     assert ir.async_get(hass).async_get_issue(DOMAIN, "refused_kitchen_sensor") is None
-    assert "kitchen_sensor" in entry.runtime_data.pending
+    assert "kitchen_sensor" in entry.runtime_data.approvals.pending
 
 
 async def test_a_bad_heartbeat_interval_is_named(

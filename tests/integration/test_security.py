@@ -112,7 +112,7 @@ async def test_the_hub_signs_what_it_sends_and_publishes_its_key_and_trust_list(
     assert trust["payload"] == {"mode": "verify", "devices": {DEVICE: key.public_key}}
 
     mqtt_mock.async_publish.reset_mock()
-    await entry.runtime_data.async_command(DEVICE, "identify", "trigger")
+    await entry.runtime_data.link.async_command(DEVICE, "identify", "trigger")
     topic, text = mqtt_mock.async_publish.call_args.args[:2]
     command = json.loads(text)
     verify(topic, command, hub_key)  # a device can check the command came from the hub
@@ -251,7 +251,7 @@ async def test_a_new_key_waits_for_the_user_and_the_approved_one_keeps_working(
     assert (
         hub.devices[DEVICE].public_key == old.public_key
     )  # not replaced, even with auto approval
-    assert DEVICE in hub.pending
+    assert DEVICE in hub.approvals.pending
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{DEVICE}")
     assert issue is not None
     assert issue.translation_key == "key_changed"
@@ -291,7 +291,7 @@ async def test_a_flood_is_rate_limited_and_others_still_get_through(
     document = {**SENSOR, "device_id": "hall_light", "public_key": light.public_key}
     fire(hass, topic, message("hall_light", document, key=light, topic=topic))
     await hass.async_block_till_done()
-    assert "hall_light" in entry.runtime_data.pending
+    assert "hall_light" in entry.runtime_data.approvals.pending
 
 
 async def test_mosquitto_acl_confines_each_device(

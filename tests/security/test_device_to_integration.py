@@ -76,7 +76,7 @@ async def test_a_device_cannot_speak_on_another_devices_topic(
     )
     await hass.async_block_till_done()
     assert victim_temperature(entry) == 21.0
-    assert entry.runtime_data.is_available(VICTIM)
+    assert entry.runtime_data.health.is_available(VICTIM)
 
 
 async def test_unsigned_messages_in_a_signed_devices_name_are_refused(
@@ -105,7 +105,9 @@ async def test_a_strangers_key_offer_does_not_cut_the_device_off(
     assert hub.devices[VICTIM].public_key == keys[VICTIM].public_key
     await data(hass, VICTIM, VICTIM, keys[VICTIM], 22.0)
     assert victim_temperature(entry) == 22.0
-    assert len(hub.pending) == 1  # one request for the user, not one per offer
+    assert (
+        len(hub.approvals.pending) == 1
+    )  # one request for the user, not one per offer
 
 
 async def test_approval_is_bound_to_the_fingerprint_the_user_saw(
@@ -156,7 +158,7 @@ async def test_exposure_cannot_be_bypassed_with_other_target_forms(
         )
         await hass.async_block_till_done()
     assert calls == []
-    assert entry.runtime_data.counters.commands_refused == len(attacks)
+    assert entry.runtime_data.tally.counters.commands_refused == len(attacks)
     ok = {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}}
     publish(
         hass, topic, message(ATTACKER, ok, "request", key=keys[ATTACKER], topic=topic)
@@ -251,7 +253,7 @@ async def test_floods_of_forged_senders_stay_bounded(
             message(sender, {**LIGHT, "device_id": sender}),
         )
     await hass.async_block_till_done()
-    assert len(hub.pending) <= 50
+    assert len(hub.approvals.pending) <= 50
     assert len(hub.admission.audit.unsigned_sources) <= 1000
     assert len(hub.admission.gate.limiter) <= 10_000 + 100
     assert not [

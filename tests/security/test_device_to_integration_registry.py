@@ -57,7 +57,7 @@ async def test_a_new_id_is_registered_only_behind_its_sender(
     ghost = {**SENSOR, "device_id": "ghost", "name": "Ghost", "via_device": via_device}
     await register_signed(hass, ghost, keys[ATTACKER], source=ATTACKER)
     assert "ghost" not in hub.devices
-    assert "ghost" not in hub.pending
+    assert "ghost" not in hub.approvals.pending
     assert set(hub.devices) == {VICTIM, ATTACKER}
 
 
@@ -81,13 +81,13 @@ async def test_a_rejected_key_change_leaves_the_approved_key(
     hub = entry.runtime_data
     offered = KeyPair.generate()
     await register_signed(hass, SENSOR, offered)  # a key change, for the user to decide
-    assert VICTIM in hub.pending
+    assert VICTIM in hub.approvals.pending
     manager = await repairs_manager(hass)
     flow = await manager.async_init(DOMAIN, data={"issue_id": f"pending_{VICTIM}"})
     result = await manager.async_configure(flow["flow_id"], {"next_step_id": "reject"})
     assert (result["type"], result["reason"]) == ("abort", "device_refused")
     await hass.async_block_till_done()
-    assert VICTIM not in hub.pending
+    assert VICTIM not in hub.approvals.pending
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{VICTIM}") is None
     assert hub.devices[VICTIM].public_key == keys[VICTIM].public_key
     await data(hass, VICTIM, VICTIM, offered, 30.0)  # the refused key is not heard

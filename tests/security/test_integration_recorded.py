@@ -46,7 +46,7 @@ async def test_analytics_cannot_fill_the_recorder(
     for _ in range(40):  # within its rate limit (bursts of 50)
         await analytics(hass, keys[ATTACKER], {"event": "spam", **extra})
     assert fired == []
-    assert entry.runtime_data.counters.rejected["invalid_field"] == 40
+    assert entry.runtime_data.tally.counters.rejected["invalid_field"] == 40
     await analytics(hass, keys[ATTACKER], {"event": "filter_changed", "hours": 412})
     assert [e["data"] for e in fired] == [{"hours": 412}]  # a report still counts
 

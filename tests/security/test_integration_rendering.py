@@ -57,7 +57,7 @@ async def test_an_unknown_capability_is_literal_in_its_card(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     await register(hass, {**LIGHT, "capabilities": [LINK]})
-    entry.runtime_data.approve(ATTACKER)
+    entry.runtime_data.approvals.approve(ATTACKER)
     await hass.async_block_till_done()
     (issue,) = [
         i
@@ -92,7 +92,7 @@ async def test_the_logbook_names_a_device_as_the_user_does_and_quotes_it(
 ) -> None:
     assert await async_setup_component(hass, "logbook", {})
     key = KeyPair.generate()
-    entry.runtime_data.set_permit(True)
+    entry.runtime_data.approvals.set_permit(True)
     await register_signed(hass, LIGHT, key)
     device = alicia_device(hass, ATTACKER)
     assert device is not None

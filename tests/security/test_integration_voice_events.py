@@ -59,7 +59,7 @@ async def test_a_forged_voice_result_fires_nothing(
     key = KeyPair.generate() if signer == "self" else keys.get(signer or "")
     await voice_result(hass, sender, key, asker)
     assert fired == []
-    assert entry.runtime_data.counters.rejected["voice_refused"] == 1
+    assert entry.runtime_data.tally.counters.rejected["voice_refused"] == 1
     await voice_result(hass, BRIDGE, bridge)  # the bridge's own answer still counts
     assert fired == [{"device_id": VICTIM, **GOODNIGHT}]
 
@@ -76,7 +76,7 @@ async def test_an_approved_device_without_a_voice_route_fires_nothing_in_enforce
     fired = recorded(hass, "alicia_voice_command")
     await voice_result(hass, ATTACKER, keys[ATTACKER])  # verified, but a light
     assert fired == []
-    assert entry.runtime_data.counters.rejected["voice_refused"] == 1
+    assert entry.runtime_data.tally.counters.rejected["voice_refused"] == 1
 
 
 async def test_a_bridge_without_a_key_is_not_believed(
@@ -93,7 +93,7 @@ async def test_a_bridge_without_a_key_is_not_believed(
     fired = recorded(hass, "alicia_voice_command")
     await voice_result(hass, "fake_bridge", None)  # anyone can send this in its name
     assert fired == []
-    assert entry.runtime_data.counters.rejected["voice_refused"] == 1
+    assert entry.runtime_data.tally.counters.rejected["voice_refused"] == 1
 
 
 async def test_without_security_an_approved_voice_service_is_believed(
