@@ -2,9 +2,10 @@
 
 Onboarding (a development user, printed), then the MQTT, Wyoming and Alicia
 config entries via the config-flow REST API, an Assist pipeline with Alicia's
-speech-to-text, text-to-speech and agent via the websocket API, and "Permit new
-devices" turned on so the simulator's devices join. Later starts reuse
-.dev/credentials.json and skip what exists.
+speech-to-text, text-to-speech and agent via the websocket API. Later starts reuse
+.dev/credentials.json and skip what exists. With --approve, once the simulator runs:
+its devices approved by id, each through its approval card as a user does; any
+other device still waits for the user.
 """
 
 from __future__ import annotations
@@ -208,23 +209,24 @@ class Bootstrap:
             "bootstrap: Assist pipeline 'Alicia' created and preferred", file=sys.stderr
         )
 
-    async def permit(self) -> None:
-        """Let the simulator's devices join without asking, this once; approve what already waits."""
-        entities, issues = await self.websocket(
-            {"type": "config/entity_registry/list"}, {"type": "repairs/list_issues"}
-        )
-        for entity in entities:
-            if entity["platform"] == "alicia" and entity["unique_id"].endswith(
-                "_permit"
-            ):
-                await self._json(
-                    "POST",
-                    "/api/services/switch/turn_on",
-                    {"entity_id": entity["entity_id"]},
-                )
-        for issue in issues["issues"]:
-            if issue["domain"] == "alicia" and issue["issue_id"].startswith("pending_"):
-                # What a user does in Settings -> Repairs: open the issue, choose Approve.
+    async def approve(self, device_ids: set[str], limit: float = 90) -> None:
+        """Approve these devices' cards as a user does (Repairs: open, Approve); no other."""
+        waiting = set(device_ids)
+        deadline = asyncio.get_running_loop().time() + limit
+        while waiting:
+            issues, known = await self.websocket(
+                {"type": "repairs/list_issues"}, {"type": "config/device_registry/list"}
+            )
+            # Approved already (a folder from before): nothing to do for those.
+            waiting -= {
+                i for d in known for domain, i in d["identifiers"] if domain == "alicia"
+            }
+            for issue in issues["issues"]:
+                device_id = issue["issue_id"].removeprefix("pending_")
+                if issue["domain"] != "alicia" or device_id not in waiting:
+                    continue
+                if not issue["issue_id"].startswith("pending_"):
+                    continue
                 flow = await self._json(
                     "POST",
                     "/api/repairs/issues/fix",
@@ -235,6 +237,12 @@ class Bootstrap:
                     f"/api/repairs/issues/fix/{flow['flow_id']}",
                     {"next_step_id": "approve"},
                 )
+                waiting.discard(device_id)
+                print(f"bootstrap: approved the simulated {device_id}", file=sys.stderr)
+            if waiting and asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no approval card for {', '.join(sorted(waiting))}")
+            if waiting:
+                await asyncio.sleep(0.5)
 
     async def speaker_area(self) -> None:
         """The development speaker in the Kitchen, where the simulator's kitchen devices are."""
@@ -273,8 +281,18 @@ async def main() -> None:
     parser.add_argument("--credentials", type=Path, required=True)
     parser.add_argument("--mqtt-port", type=int, required=True)
     parser.add_argument("--wyoming-port", type=int, required=True)
+    parser.add_argument(
+        "--approve", default="", help="approve only these devices' cards (ids, commas)"
+    )
     args = parser.parse_args()
     bootstrap = Bootstrap(args.url, args.credentials)
+    if args.approve:
+        try:
+            await bootstrap.login()
+            await bootstrap.approve(set(args.approve.split(",")))
+        finally:
+            await bootstrap.close()
+        return
     try:
         first_time = not args.credentials.exists()
         user = await bootstrap.login()
@@ -297,8 +315,6 @@ async def main() -> None:
         await asyncio.sleep(2)  # the wyoming entities appear once its entry is loaded
         await bootstrap.pipeline()
         await bootstrap.speaker_area()
-        if first_time:
-            await bootstrap.permit()
         print(
             f"bootstrap: log in at {args.url} as {user['username']} / {user['password']}",
             file=sys.stderr,

@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import sys
+from typing import Any
 
 import pytest
 
@@ -70,6 +71,13 @@ async def test_develop_runs_everything_and_say_controls_a_device(
                     if ids >= SIMULATED:
                         break
                     await asyncio.sleep(0.5)
+            # They were let in by id: the window that approves anyone stays shut.
+            (entities,) = await ha.websocket({"type": "config/entity_registry/list"})
+            permit = next(
+                e["entity_id"] for e in entities
+                if e["platform"] == "alicia" and e["unique_id"].endswith("_permit")
+            )  # fmt: skip
+            assert (await ha._json("GET", f"/api/states/{permit}"))["state"] == "off"
             # A local speaker plays announcements: it fetches the audio and shows it.
             answer = await ha._json(
                 "POST", "/api/services/alicia/announce?return_response",
@@ -91,6 +99,16 @@ async def test_develop_runs_everything_and_say_controls_a_device(
             async with asyncio.timeout(60):
                 while not await approvals_logged(ha):  # noqa: ASYNC110 - HA signals nothing here
                     await asyncio.sleep(1)
+            # What the light said before its approval was refused; it reports again
+            # within the simulator's 30 s.
+            light = next(
+                e["entity_id"] for e in entities
+                if e["platform"] == "alicia" and e["unique_id"].startswith("sim_kitchen_light_")
+                and e["entity_id"].startswith("light.")
+            )  # fmt: skip
+            async with asyncio.timeout(40):
+                while await light_unknown(ha, light):  # noqa: ASYNC110 - HA signals nothing here
+                    await asyncio.sleep(0.5)
         finally:
             await ha.close()
 
@@ -187,6 +205,12 @@ async def script(name: str, *args: str, env: dict[str, str], limit: float) -> st
     output = (await asyncio.wait_for(process.communicate(), limit))[0].decode()
     assert process.returncode == 0, output
     return output
+
+
+async def light_unknown(ha: Bootstrap, light: str) -> bool:
+    """Whether HA has no state from the light yet."""
+    state: dict[str, Any] = await ha._json("GET", f"/api/states/{light}")
+    return bool(state["state"] == "unknown")
 
 
 async def approvals_logged(ha: Bootstrap) -> bool:
