@@ -16,7 +16,7 @@ from .bus.payloads import Registration, Unregister
 from .bus.signing import valid_public_key
 from .bus_link import BusLink
 from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
-from .context import HubContext
+from .context import DeviceLifecycle
 from .device import AliciaDevice, DeviceRecord
 from .markdown import literal
 from .refusals import RefusedRegistrations
@@ -42,7 +42,7 @@ def type_in_words(device_type: str) -> str:
 class Approvals:
     """Who is waiting for the user, and what happens when they decide."""
 
-    def __init__(self, hub: HubContext, link: BusLink, tally: Tally) -> None:
+    def __init__(self, hub: DeviceLifecycle, link: BusLink, tally: Tally) -> None:
         """Nobody waits yet; the store fills pending and key_changes."""
         self.hub = hub
         self.link = link

@@ -1,4 +1,4 @@
-"""What the hub's parts may use of the hub: an interface, so that no part imports the hub."""
+"""What the hub's parts may use of the hub: interfaces, so that no part imports the hub."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class HubContext(Protocol):
-    """The hub as its parts see it (hub.AliciaHub is the one implementation)."""
+    """What the parts that read the bus see: the devices, their signals and events."""
 
     hass: HomeAssistant
     entry: ConfigEntry[Any]
@@ -22,15 +22,25 @@ class HubContext(Protocol):
     admission: Admission
 
     @property
-    def auto_approve(self) -> bool:
-        """Whether new devices are trusted without asking."""
-
-    @property
     def heartbeat_factor(self) -> float:
         """A device is unavailable after this many heartbeat intervals of silence."""
 
     def key_of(self, source: str) -> str | None:
         """The approved key of a sender, if it has one."""
+
+    def fire(self, kind: str, device_id: str, **data: Any) -> None:
+        """An HA event for automations."""
+
+    def device_changed(self, device_id: str) -> None:
+        """Tell a device's entities to refresh."""
+
+
+class DeviceLifecycle(HubContext, Protocol):
+    """What approval sees besides: adding, updating and dropping devices, and saving them."""
+
+    @property
+    def auto_approve(self) -> bool:
+        """Whether new devices are trusted without asking."""
 
     def add_device(self, record: DeviceRecord) -> AliciaDevice:
         """A newly trusted device: its HA device and entities."""
@@ -46,12 +56,6 @@ class HubContext(Protocol):
 
     def publish_trust(self) -> None:
         """Tell the bridges which device keys are approved."""
-
-    def fire(self, kind: str, device_id: str, **data: Any) -> None:
-        """An HA event for automations."""
-
-    def device_changed(self, device_id: str) -> None:
-        """Tell a device's entities to refresh."""
 
     def hub_changed(self) -> None:
         """Tell the hub's own entities to refresh."""
