@@ -1,4 +1,4 @@
-"""A broker and a bridge (our server with --mqtt-host) shared by a test module."""
+"""Brokers and bridges (our server with --mqtt-host) shared by the package's tests, or a module's."""
 
 from __future__ import annotations
 
@@ -63,11 +63,22 @@ def broker_and_bridge(
         broker.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def bus(
     tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
 ) -> Iterator[Bus]:
+    """One broker and bridge for the package's tests that need no fresh one."""
     directory = tmp_path_factory.mktemp("bus")
+    with broker_and_bridge(directory, fake_xai_server, "bridge-a") as (broker, bridge):
+        yield Bus(broker, bridge)
+
+
+@pytest.fixture(scope="module")
+def own_bus(
+    tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
+) -> Iterator[Bus]:
+    """A broker and bridge of the module's own: its tests leave the bridge changed."""
+    directory = tmp_path_factory.mktemp("own_bus")
     with broker_and_bridge(directory, fake_xai_server, "bridge-a") as (broker, bridge):
         yield Bus(broker, bridge)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 import json
@@ -14,8 +13,8 @@ from alicia_bus.audio import encode_audio
 from alicia_bus.envelope import new_message, timestamp
 from alicia_bus.signing import KeyPair
 from tests.bus.client import BusClient, bus_client, publish_trust
-from tests.bus.conftest import start_bridge
-from tests.conftest import Mosquitto, ServerProcess
+from tests.bus.conftest import broker_and_bridge, start_bridge
+from tests.conftest import Mosquitto, ServerProcess, wait_until
 from tests.fake_xai import FakeXai
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("socket_enabled")]
@@ -29,15 +28,24 @@ def bridge_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="module")
+def bridge_bus(
+    tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
+) -> Iterator[tuple[Mosquitto, ServerProcess]]:
+    """One broker and bridge for the attacks that leave nothing behind for the next."""
+    directory = tmp_path_factory.mktemp("device_to_bridge")
+    with broker_and_bridge(directory, fake_xai_server, "bridge-x") as running:
+        yield running
+
+
 @pytest.fixture
-def bridge(
-    mosquitto: Mosquitto, fake_xai_server: FakeXai, bridge_dir: Path
-) -> Iterator[ServerProcess]:
-    server = start_bridge(mosquitto, fake_xai_server, "bridge-x", bridge_dir)
-    try:
-        yield server
-    finally:
-        server.stop()
+def broker(bridge_bus: tuple[Mosquitto, ServerProcess]) -> Mosquitto:
+    return bridge_bus[0]
+
+
+@pytest.fixture
+def bridge(bridge_bus: tuple[Mosquitto, ServerProcess]) -> ServerProcess:
+    return bridge_bus[1]
 
 
 async def online(client: BusClient) -> None:
@@ -49,9 +57,9 @@ async def online(client: BusClient) -> None:
 
 
 async def test_reply_to_cannot_aim_the_bridges_signed_answer_at_another_device(
-    bridge: ServerProcess, mosquitto: Mosquitto, xai: FakeXai
+    bridge: ServerProcess, broker: Mosquitto, xai: FakeXai
 ) -> None:
-    async with bus_client(mosquitto.port, "alicia/#") as client:
+    async with bus_client(broker.port, "alicia/#") as client:
         await online(client)
         victim_topic = "alicia/devices/front_door_lock/command"
         message = new_message(
@@ -64,7 +72,17 @@ async def test_reply_to_cannot_aim_the_bridges_signed_answer_at_another_device(
             topic="alicia/voice/ai/response",
         )
         assert error["payload"]["error"]["code"] == "invalid_field"
-        await asyncio.sleep(0.5)
+        # Its own namespace is fine.
+        own = await client.request(
+            AI,
+            {"text": "Hi"},
+            source="attacker",
+            reply_to="alicia/devices/attacker/answers",
+        )
+        assert "error" not in own["payload"]
+        # That answer is the marker: the bridge had handled the first request (its
+        # error came first) before it took this one, and the broker passes what the
+        # bridge publishes to this subscription in the order it was sent.
         assert (
             client.messages[victim_topic] == [message]
             or client.messages[victim_topic] == []
@@ -74,21 +92,13 @@ async def test_reply_to_cannot_aim_the_bridges_signed_answer_at_another_device(
             for m in client.messages[victim_topic]
             if isinstance(m, dict) and m.get("source") == "bridge-x"
         ]
-        # Its own namespace is fine.
-        own = await client.request(
-            AI,
-            {"text": "Hi"},
-            source="attacker",
-            reply_to="alicia/devices/attacker/answers",
-        )
-        assert "error" not in own["payload"]
 
 
 async def test_only_the_hub_sets_the_vocabulary(
-    bridge: ServerProcess, mosquitto: Mosquitto
+    bridge: ServerProcess, broker: Mosquitto
 ) -> None:
     async with bus_client(
-        mosquitto.port,
+        broker.port,
         "alicia/system/health/heartbeat",
         "alicia/devices/bridge-x/status",
     ) as client:
@@ -120,6 +130,8 @@ async def test_an_old_trust_list_cannot_switch_security_off_after_a_restart(
         async with bus_client(mosquitto.port, "alicia/#") as client:
             await online(client)
             await publish_trust(client, HUB, "enforce", sent=now)
+            # Taken (and kept on disk) before the bridge stops.
+            await wait_until(lambda: "Security mode enforce" in server.log.read_text())
     finally:
         server.stop()
     server = start_bridge(mosquitto, fake_xai_server, "bridge-x", bridge_dir)
@@ -143,9 +155,9 @@ async def test_an_old_trust_list_cannot_switch_security_off_after_a_restart(
 
 
 async def test_a_request_that_breaks_the_server_is_still_answered(
-    bridge: ServerProcess, mosquitto: Mosquitto
+    bridge: ServerProcess, broker: Mosquitto
 ) -> None:
-    async with bus_client(mosquitto.port, "alicia/#") as client:
+    async with bus_client(broker.port, "alicia/#") as client:
         await online(client)
         # 24-bit audio at 8 channels: a format no handler expects.
         odd = encode_audio(bytes(3 * 8 * 4800), 48000, width=3, channels=8)
@@ -158,9 +170,9 @@ async def test_a_request_that_breaks_the_server_is_still_answered(
 
 
 async def test_the_same_message_id_from_another_sender_is_not_a_duplicate(
-    bridge: ServerProcess, mosquitto: Mosquitto, xai: FakeXai
+    bridge: ServerProcess, broker: Mosquitto, xai: FakeXai
 ) -> None:
-    async with bus_client(mosquitto.port, "alicia/#") as client:
+    async with bus_client(broker.port, "alicia/#") as client:
         await online(client)
         first = new_message(
             "kitchen",
@@ -188,9 +200,9 @@ async def test_the_same_message_id_from_another_sender_is_not_a_duplicate(
 
 
 async def test_a_hostile_message_id_is_not_echoed_and_the_bridge_goes_on(
-    bridge: ServerProcess, mosquitto: Mosquitto, xai: FakeXai
+    bridge: ServerProcess, broker: Mosquitto, xai: FakeXai
 ) -> None:
-    async with bus_client(mosquitto.port, "alicia/#") as client:
+    async with bus_client(broker.port, "alicia/#") as client:
         await online(client)
         raw = json.dumps(
             new_message("attacker", "request", {"text": 5}) | {"message_id": "\\ud800"}
