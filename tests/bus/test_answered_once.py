@@ -65,7 +65,8 @@ async def test_a_retry_crossing_an_answer_the_broker_kept_is_the_same_answer(
         async with bus_client(broker.port, ANSWERS) as sender:
             await sender.publish(AI, question)
             first = await sender.answer_to(question["message_id"])
-        await asyncio.sleep(2.5)  # saved by the broker (every second), then killed
+        # Real time: saved by the broker (its autosave_interval is a second), then killed.
+        await asyncio.sleep(2.5)
         assert broker.process is not None
         broker.process.kill()
         broker.process.wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from functools import partial
+import json
 from pathlib import Path
 import ssl
 
@@ -80,6 +81,20 @@ async def retained_status(
     raise AssertionError("no status")
 
 
+async def status_once(
+    port: int, bridge_id: str, state: str, **connect: object
+) -> dict[str, object]:
+    """The bridge's status once it is state: the retained one, or the next that comes."""
+    async with aiomqtt.Client("127.0.0.1", port, **connect) as client:  # type: ignore[arg-type]
+        await client.subscribe(f"alicia/devices/{bridge_id}/status", qos=1)
+        async with asyncio.timeout(10):
+            async for message in client.messages:
+                payload: dict[str, object] = json.loads(message.payload)["payload"]
+                if payload["state"] == state:
+                    return payload
+    raise AssertionError(f"no {state} status")
+
+
 async def test_credentials_and_last_will(tmp_path: Path, xai: FakeXai) -> None:
     broker = Mosquitto(
         tmp_path / "broker", users={"alicia": "s3cret-bridge", "watcher": "w"}
@@ -100,9 +115,8 @@ async def test_credentials_and_last_will(tmp_path: Path, xai: FakeXai) -> None:
         finally:
             bridge.process.kill()  # no goodbye: the broker must publish the will
             bridge.process.wait()
-        await asyncio.sleep(0.5)
-        will = await retained_status(
-            broker.port, "bridge-auth", username="watcher", password="w"
+        will = await status_once(
+            broker.port, "bridge-auth", "offline", username="watcher", password="w"
         )
         # The will names the session the online message named (docs/protocol.md).
         assert will == {"state": "offline", "session": online["session"]}

@@ -45,7 +45,10 @@ async def test_two_bridges_answer_each_request_once(
                 await client.publish("alicia/voice/ai/request", request)
             for request in requests:
                 await client.answer_to(request["message_id"], limit=60)
-            await asyncio.sleep(1)  # room for a second answer, should there be one
+            # Room for a second answer, should there be one: a wait, not a marker,
+            # since it would come from the other bridge, whose messages are in no
+            # order with this one's.
+            await asyncio.sleep(1)
             answers = [
                 m
                 for m in client.messages["alicia/voice/ai/response"]
@@ -92,7 +95,7 @@ async def test_broker_restart_loses_no_request(
         )
 
         await loop.run_in_executor(None, mosquitto.stop)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # real time: the bridge notices the broker gone
         await loop.run_in_executor(None, mosquitto.start)
 
         # Sent straight after the restart, while the bridge is still reconnecting:
@@ -110,6 +113,8 @@ async def test_broker_restart_loses_no_request(
                 assert answer["payload"]["text"].startswith(
                     f"You asked: After {index}?"
                 )
+            # A wait, not a marker: a copy sent before the restart may be answered
+            # by the bridge's new session, in no order with what this client sends.
             await asyncio.sleep(1)
             # Each answered once, however often it was sent.
             correlations = Counter(

@@ -108,6 +108,8 @@ async def test_bridge_signs_and_enforces(
         # A replay of the served request is not served again: it is a retry, and
         # gets the answer already given (docs/protocol.md, "Delivery").
         await client.publish(AI, signed)
+        # A wait, not a marker: served again, the replay would be answered after a
+        # Grok call of its own, side by side with anything sent after it.
         await asyncio.sleep(1)
         served = [
             m for m in client.messages[RESPONSE]
@@ -156,6 +158,8 @@ async def test_a_flood_is_limited_per_sender(
             await client.publish(AI, message)
         # Another device is served while the flood is being dropped.
         await error_of(client, request("Me too?", DEVICE))
+        # A wait, not a marker: the flood's requests let in are served four at a
+        # time, side by side, and may be answered after a later request is.
         await asyncio.sleep(1.5)
         answered = {
             m["correlation_id"]
@@ -188,6 +192,8 @@ async def test_refusals_under_many_forged_sender_ids_are_limited_in_all(
             await client.publish(AI, message)
         # The approved device is still served while the refusals are being dropped.
         assert await error_of(client, request("Still there?", DEVICE)) is None
+        # A wait, not a marker: refusals and answers are sent side by side; what
+        # comes after the approved device's answer is not sure to come later.
         await asyncio.sleep(1.5)
         refused = [
             m for m in client.messages[RESPONSE]

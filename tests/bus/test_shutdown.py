@@ -85,10 +85,14 @@ async def test_sigterm_while_a_broker_does_not_answer_keeps_the_grace(
 ) -> None:
     """A broker that takes the connection and never answers it: the stop is not held."""
 
+    connecting = asyncio.Event()
+
     async def black_hole(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        await reader.read()  # CONNECT arrives; no CONNACK ever comes
+        await reader.readexactly(1)  # CONNECT arrives; no CONNACK ever comes
+        connecting.set()
+        await reader.read()
         writer.close()
 
     hole = await asyncio.start_server(black_hole, "127.0.0.1", 0)
@@ -99,7 +103,7 @@ async def test_sigterm_while_a_broker_does_not_answer_keeps_the_grace(
     )  # fmt: skip
     try:
         await asyncio.to_thread(server.wait_ready)
-        await asyncio.sleep(1)  # connecting
+        await asyncio.wait_for(connecting.wait(), 20)
         server.process.terminate()
         stopped_at = time.monotonic()
         assert await asyncio.to_thread(server.process.wait, 20) == 0

@@ -21,6 +21,7 @@ HUB = KeyPair.generate()
 DEVICE = KeyPair.generate()
 AI = "alicia/voice/ai/request"
 COMMAND = "alicia/integration/ha/command"
+ERRORS = "alicia/system/errors"
 STATE = "alicia/integration/ha/state/light.kitchen"
 TURN_ON = {"action": "light.turn_on", "entity_id": ["light.kitchen"]}
 
@@ -66,7 +67,9 @@ async def test_an_unregistered_client_cannot_use_grok_to_act(
         xai.configure(tool_calls=[{"name": "call_action", "arguments": TURN_ON}])
         question = new_message("stranger", "request", {"text": "Turn on the lights."})
         said = await ask(client, signer.sign(AI, question) if signer else question)
-        await asyncio.sleep(0.3)
+        # No wait: a command to HA is sent while the request is answered, and the
+        # answer would come only after HA's (here never given) reply to it, on the
+        # same connection.
         assert client.messages[COMMAND] == []  # nothing asked of HA
     assert said == "You asked: Turn on the lights. I remember 0 earlier answers."
     (asked,) = xai.responses_requests()
@@ -78,11 +81,16 @@ async def test_a_wyoming_client_ha_does_not_vouch_for_gets_no_home_tools(
     home_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
 ) -> None:
     broker, bridge = home_bus
-    async with bus_client(broker.port, COMMAND) as client:
+    async with bus_client(broker.port, COMMAND, ERRORS) as client:
         await the_home(client, bridge)
         xai.configure(tool_calls=[{"name": "call_action", "arguments": TURN_ON}])
         events = await handle(bridge.uri, "Turn on the lights.", "w1")
-        await asyncio.sleep(0.3)
+        # A marker the bridge answers at once: a command it sent while answering
+        # over Wyoming went out on its connection before this error does.
+        await client.publish(AI, b"{marker")
+        await client.wait_for(
+            lambda m: m["payload"]["error"]["code"] == "malformed_json", topic=ERRORS
+        )
         assert client.messages[COMMAND] == []
     assert events == [
         "handled:You asked: Turn on the lights. I remember 0 earlier answers."
