@@ -19,10 +19,9 @@ from typing import Any
 # while it runs, and one already takes every core Piper's session has.
 BACKGROUND = 400
 # Characters of text in Piper runs at once. A run's memory grows with its audio:
-# one of 80 to 100 characters maps a 40-70 MiB buffer (given back after the run)
-# and holds up to ~110 MiB in all, so two such runs at once passed 1.2x the
-# server's rest (soak steps C and D, docs/benchmarks.md). A longest piece and a
-# "Hello." still fit together.
+# measured in one process, a run of 100 characters rises 75-105 MiB over its
+# start, two at once 100-165 MiB, against the soak's bound of 1.2x a rest of
+# ~600 MiB. A longest piece and a "Hello." still fit together.
 TEXT_AT_ONCE = 120
 
 
