@@ -91,7 +91,7 @@ async def test_bench(
             ) < expected + 1:
                 if time.perf_counter() > deadline:
                     print(
-                        f"entities: {count} of {expected + 1}; devices {len(hub.devices)}, pending {len(hub.approvals.pending)}, {hub.tally.counters}"
+                        f"entities: {count} of {expected + 1}; devices {len(hub.roster.devices)}, pending {len(hub.approvals.pending)}, {hub.tally.counters}"
                     )
                     break
                 await asyncio.sleep(0.05)

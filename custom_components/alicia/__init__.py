@@ -55,7 +55,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="mqtt_not_available"
         )
-    hub = AliciaHub(hass, entry, CAPABILITY_PLATFORMS)
+    hub = AliciaHub.create(hass, entry, CAPABILITY_PLATFORMS)
     await hub.async_load()
     entry.runtime_data = hub
     dr.async_get(hass).async_get_or_create(
@@ -70,10 +70,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
     hub.platforms = [*PLATFORMS, *_agent_platform(hass)]
     await hass.config_entries.async_forward_entry_setups(entry, hub.platforms)
     # Entities of restored devices exist before the first message arrives.
-    hub.restore()
+    hub.roster.restore()
     await hub.async_start()
-    await VocabularyPublisher(hass, hub, hub.link).async_start()
-    await StatePublisher(hass, hub, hub.link).async_start()
+    await VocabularyPublisher(hass, hub.roster, hub.link).async_start()
+    await StatePublisher(hass, hub.roster, hub.link).async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 

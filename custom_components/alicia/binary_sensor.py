@@ -94,8 +94,8 @@ async def async_setup_entry(
         entities: list[BinarySensorEntity] = [
             AliciaConnectivity(hub, record, "connectivity", CONNECTIVITY)
         ]
-        device = hub.devices.get(record.device_id)
-        if device is not None and is_voice_server(hub, device):
+        device = hub.roster.devices.get(record.device_id)
+        if device is not None and is_voice_server(hub.roster, device):
             entities.append(
                 AliciaHubKeyMismatch(hub, record, "hub_key_mismatch", HUB_KEY_MISMATCH)
             )
@@ -142,5 +142,5 @@ class AliciaHubKeyMismatch(AliciaEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """From the bridge's latest heartbeat."""
-        device = self.hub.devices.get(self.device_id)
-        return hub_key_mismatch(self.hub, device) if device is not None else None
+        device = self.hub.roster.devices.get(self.device_id)
+        return hub_key_mismatch(self.hub.roster, device) if device is not None else None

@@ -33,7 +33,7 @@ def _record(hass: HomeAssistant, device_id: str) -> Any:
     if (found := alicia_id(hass, device_id)) is None:
         return None
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if (device := entry.runtime_data.devices.get(found)) is not None:
+        if (device := entry.runtime_data.roster.devices.get(found)) is not None:
             return device.record
     return None
 

@@ -32,7 +32,7 @@ async def async_get_config_entry_diagnostics(
                     "values": device.values,
                     "health": device.health,
                 }
-                for device_id, device in hub.devices.items()
+                for device_id, device in hub.roster.devices.items()
             },
             "pending": {
                 device_id: record.document
@@ -48,7 +48,7 @@ async def async_get_config_entry_diagnostics(
                 "unsigned_sources": sorted(hub.admission.audit.unsigned_sources),
                 "key_fingerprints": {
                     device_id: device.record.fingerprint
-                    for device_id, device in hub.devices.items()
+                    for device_id, device in hub.roster.devices.items()
                 },
                 "key_changes": hub.approvals.key_changes,
             },

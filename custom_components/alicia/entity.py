@@ -42,7 +42,7 @@ class AliciaEntity(Entity):
     @property
     def reported(self) -> Any:
         """The device's latest value for this entity's key."""
-        device = self.hub.devices.get(self.device_id)
+        device = self.hub.roster.devices.get(self.device_id)
         return device.values.get(self.key) if device is not None else None
 
     async def async_added_to_hass(self) -> None:

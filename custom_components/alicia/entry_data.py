@@ -1,4 +1,4 @@
-"""The typed config entry: its runtime data is the hub."""
+"""The typed config entry: its runtime data is the hub (its parts)."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ class AliciaEvent(AliciaEntity, EventEntity):
 
     @callback
     def _updated(self) -> None:
-        device = self.hub.devices.get(self.device_id)
+        device = self.hub.roster.devices.get(self.device_id)
         if device is not None and self.key in device.fresh_keys:
             event_type = self.entity_description.value_fn(self.reported)
             if event_type in (self.event_types or []):

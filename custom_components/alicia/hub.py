@@ -1,16 +1,16 @@
-"""The hub: one per config entry; holds the devices and wires the parts that act on them."""
+"""The hub: one per config entry, its parts (the entry's runtime data) and their wiring."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 import logging
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
 from .admission import Admission
@@ -21,107 +21,98 @@ from .bus.policy import Mode
 from .bus.signing import KeyPair
 from .bus_link import BusLink, Handler
 from .const import (
-    APPROVAL_AUTO,
-    CONF_APPROVAL,
-    CONF_HEARTBEAT_FACTOR,
     CONF_SECURITY_MODE,
     CONF_TOPIC_PREFIX,
-    DEFAULT_HEARTBEAT_FACTOR,
     DEFAULT_TOPIC_PREFIX,
-    DOMAIN,
     HEALTH_CHECK_SECONDS,
-    SIGNAL_DEVICE_ADDED,
-    SIGNAL_DEVICE_UPDATE,
-    SIGNAL_HUB_UPDATE,
 )
 from .device import AliciaDevice, DeviceRecord
 from .device_data import DeviceData
 from .ha_commands import async_handle_command
 from .health import HealthWatch
 from .registry_mirror import RegistryMirror
+from .roster import Roster
 from .storage import HubStore
 from .tally import Tally
-
-if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
 
+@dataclass(slots=True, kw_only=True)
 class AliciaHub:
-    """The devices of one config entry, and the bus they talk on."""
+    """The parts of one config entry; create() wires them, nothing is subscribed yet."""
 
-    def __init__(
-        self,
+    hass: HomeAssistant
+    entry: ConfigEntry[Any]
+    prefix: str
+    # The options in force: the update listener compares new ones with these.
+    options: dict[str, Any]
+    admission: Admission
+    tally: Tally
+    link: BusLink
+    mirror: RegistryMirror
+    roster: Roster
+    approvals: Approvals
+    health: HealthWatch
+    data: DeviceData
+    store: HubStore
+    # The platforms forwarded at setup, unloaded as they were.
+    platforms: list[str] = field(default_factory=list)
+    _stop_checks: Callable[[], None] | None = field(default=None, init=False)
+
+    @classmethod
+    def create(
+        cls,
         hass: HomeAssistant,
         entry: ConfigEntry[Any],
         entity_capabilities: Collection[str],
-    ) -> None:
-        """Nothing is subscribed until async_start()."""
-        self.hass = hass
-        self.entry = entry
-        # Those with a platform's row (entity_tables.py): the hub is below the platforms.
-        self.mirror = RegistryMirror(hass, entry.entry_id, entity_capabilities)
-        self.prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
-        self.options = dict(entry.options)
-        self.devices: dict[str, AliciaDevice] = {}
-        # The platforms forwarded at setup, unloaded as they were.
-        self.platforms: list[str] = []
-        self.admission = Admission(
+    ) -> AliciaHub:
+        """The parts, each handed what it needs; entity_capabilities: entity_tables.py's."""
+        prefix: str = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
+        admission = Admission(
             hass,
             entry.entry_id,
             KeyPair.generate(),
             Mode(entry.options.get(CONF_SECURITY_MODE, Mode.VERIFY)),
         )
-        self.tally = Tally()
-        self.link = BusLink(hass, self.prefix, self.admission, self.key_of, self.tally)
-        self.approvals = Approvals(self, self.link, self.tally)
-        self.health = HealthWatch(self, self.link, self.tally)
-        self.data = DeviceData(self, self.link, self.tally)
-        self._store = HubStore(hass, entry.entry_id)
-        self._stop_checks: Callable[[], None] | None = None
+        tally = Tally()
+        mirror = RegistryMirror(hass, entry.entry_id, entity_capabilities)
+        store = HubStore(hass, entry.entry_id)
+        hub: AliciaHub | None = None
 
-    @property
-    def heartbeat_factor(self) -> float:
-        """A device is unavailable after this many heartbeat intervals of silence."""
-        return float(
-            self.entry.options.get(CONF_HEARTBEAT_FACTOR, DEFAULT_HEARTBEAT_FACTOR)
-        )
+        def save() -> None:
+            assert hub is not None
+            hub.save()
 
-    @property
-    def auto_approve(self) -> bool:
-        """Whether new devices are trusted without asking."""
-        return self.entry.options.get(CONF_APPROVAL) == APPROVAL_AUTO
-
-    def key_of(self, source: str) -> str | None:
-        """The approved key of a sender, if it has one."""
-        device = self.devices.get(source)
-        return device.public_key if device is not None else None
-
-    # Lifecycle
+        roster = Roster(hass, entry, prefix, admission, mirror, save=save)
+        link = BusLink(hass, prefix, admission, roster.key_of, tally)
+        hub = cls(
+            hass=hass, entry=entry, prefix=prefix, options=dict(entry.options),
+            admission=admission, tally=tally, link=link, mirror=mirror,
+            roster=roster, approvals=Approvals(roster, link, tally),
+            health=HealthWatch(roster, link, tally),
+            data=DeviceData(roster, link, tally), store=store,
+        )  # fmt: skip
+        return hub
 
     async def async_load(self) -> None:
         """Restore the stored devices before any MQTT message arrives."""
-        stored = await self._store.async_load()
+        stored = await self.store.async_load()
         if stored.key is not None:
             self.admission.key = stored.key
         else:
-            await self._store.async_save(*self._state())
+            await self.store.async_save(*self._state())
         self.approvals.key_changes = stored.key_changes
         for record in stored.devices:
-            self.devices[record.device_id] = AliciaDevice(record)
+            self.roster.devices[record.device_id] = AliciaDevice(record)
         for record in stored.pending:
             self.approvals.pending[record.device_id] = record
-
-    def restore(self) -> None:
-        """Recreate the stored devices' HA devices and entities (no approval again)."""
-        for device in self.devices.values():
-            self._activate(device)
 
     async def async_start(self) -> None:
         """Subscribe to the bus and start checking health."""
         # Also when the entry's setup fails after this point (HA runs on_unload then).
         self.entry.async_on_unload(self._stop_listening)
+        roster, link = self.roster, self.link
         handlers: dict[str, Handler] = {
             "system/discovery/register": self.approvals.on_register,
             "system/discovery/register/+": self.approvals.on_register,
@@ -131,27 +122,27 @@ class AliciaHub:
             "devices/+/status": self.health.on_status,
             "devices/+/data": self.data.on_data,
             "devices/sensors/telemetry": self.data.on_telemetry,
-            "devices/speakers/announce": self.link.requests(
-                partial(async_announce_request, self, self.link)
+            "devices/speakers/announce": link.requests(
+                partial(async_announce_request, roster, link)
             ),
             "voice/command/response": self.data.on_voice_response,
-            "integration/ha/command": self.link.requests(
-                partial(async_handle_command, self, self.link, self.tally)
+            "integration/ha/command": link.requests(
+                partial(async_handle_command, roster, link, self.tally)
             ),
             "integration/analytics/event": callback(
-                partial(on_analytics, self, self.link)
+                partial(on_analytics, roster, link)
             ),
         }
-        await self.link.async_subscribe(handlers)
+        await link.async_subscribe(handlers)
         self._stop_checks = async_track_time_interval(
             self.hass, self.health.check, timedelta(seconds=HEALTH_CHECK_SECONDS)
         )
-        self.publish_trust()
+        roster.publish_trust()
 
     async def async_stop(self) -> None:
         """Unsubscribe and save."""
         self._stop_listening()
-        await self._store.async_save(*self._state())
+        await self.store.async_save(*self._state())
 
     @callback
     def _stop_listening(self) -> None:
@@ -168,103 +159,19 @@ class AliciaHub:
     ) -> tuple[KeyPair, list[DeviceRecord], list[DeviceRecord], dict[str, str | None]]:
         return (
             self.admission.key,
-            [d.record for d in self.devices.values()],
+            [d.record for d in self.roster.devices.values()],
             list(self.approvals.pending.values()),
             self.approvals.key_changes,
         )
 
     def save(self) -> None:
-        """Store the devices soon."""
-        self._store.schedule_save(self._state)
-
-    # Devices
-
-    def add_device(self, record: DeviceRecord) -> AliciaDevice:
-        """A newly trusted device: its HA device and entities."""
-        device = self.devices.get(record.device_id)
-        if device is None:
-            device = self.devices[record.device_id] = AliciaDevice(record)
-        else:
-            device.record = record
-        self._activate(device)
-        return device
-
-    def _activate(self, device: AliciaDevice) -> None:
-        if device.last_seen is None:
-            device.last_seen = time.monotonic()
-        self.mirror.register(device.record, device.record.via_device in self.devices)
-        if device.active:
-            # Approved again after a key change: its entities exist already.
-            self.device_changed(device.device_id)
-            return
-        device.active = True
-        self.mirror.raise_unknown_capabilities(device.record)
-        async_dispatcher_send(
-            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), device.record
-        )
-
-    def update_device(self, device: AliciaDevice, record: DeviceRecord) -> None:
-        """A known device registered again: follow what changed."""
-        old = device.record
-        device.record = record
-        if record.document == old.document:
-            return
-        self.mirror.register(record, record.via_device in self.devices)
-        self.mirror.raise_unknown_capabilities(record)
-        self.mirror.remove_entities(old, record)
-        async_dispatcher_send(
-            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
-        )
-        # Entities that stay may show the new capabilities (a speaker's volume).
-        self.device_changed(record.device_id)
-        self.save()
-
-    def drop_device(self, device_id: str) -> None:
-        """Remove an approved device from HA (its registry entry, issues and state)."""
-        device = self.devices.pop(device_id, None)
-        if device is None:
-            return
-        self.mirror.remove(device.record)
-        _LOGGER.info("Device %s removed", device_id)
-        self.fire("device_removed", device_id)
-        self.publish_trust()
-
-    # Out
-
-    def publish_trust(self) -> None:
-        """Tell the bridges (retained, signed) which device keys are approved."""
-        self.hass.async_create_task(
-            self.admission.async_publish_trust(
-                self.prefix,
-                [
-                    (d, dev.public_key)
-                    for d, dev in self.devices.items()
-                    if dev.public_key
-                ],
-            ),
-            eager_start=False,
-        )
+        """Store the devices, the pending ones and the hub's key soon."""
+        self.store.schedule_save(self._state)
 
     def set_security_mode(self, mode: str) -> None:
         """Apply a new security mode now, and tell the bridges."""
         self.options[CONF_SECURITY_MODE] = mode
         self.admission.mode = Mode(mode)
         _LOGGER.info("Security mode: %s", mode)
-        self.publish_trust()
-        self.hub_changed()
-
-    # Signals and events
-
-    def fire(self, kind: str, device_id: str, **data: Any) -> None:
-        """An HA event for automations: alicia_<kind> with the device and details."""
-        self.hass.bus.async_fire(f"{DOMAIN}_{kind}", {"device_id": device_id, **data})
-
-    def device_changed(self, device_id: str) -> None:
-        """Tell a device's entities to refresh."""
-        async_dispatcher_send(
-            self.hass, SIGNAL_DEVICE_UPDATE.format(self.entry.entry_id, device_id)
-        )
-
-    def hub_changed(self) -> None:
-        """Tell the hub's own entities to refresh."""
-        async_dispatcher_send(self.hass, SIGNAL_HUB_UPDATE.format(self.entry.entry_id))
+        self.roster.publish_trust()
+        self.roster.hub_changed()

@@ -111,11 +111,11 @@ class AliciaSpeaker(AliciaEntity, MediaPlayerEntity):
 
     @property
     def _volume(self) -> Capability | None:
-        device = self.hub.devices.get(self.device_id)
+        device = self.hub.roster.devices.get(self.device_id)
         return volume_capability(device.record) if device is not None else None
 
     def _value(self, key: str) -> Any:
-        device = self.hub.devices.get(self.device_id)
+        device = self.hub.roster.devices.get(self.device_id)
         return device.values.get(key) if device is not None else None
 
     def _range(self, capability: Capability) -> tuple[float, float]:

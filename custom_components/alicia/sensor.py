@@ -185,7 +185,7 @@ class AliciaSensor(AliciaEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         """The latest value, unknown until the device reports one."""
-        if (device := self.hub.devices.get(self.device_id)) is None:
+        if (device := self.hub.roster.devices.get(self.device_id)) is None:
             return None
         description = self.entity_description
         return description.value_fn(description.reported_fn(device, description.key))

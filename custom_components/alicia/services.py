@@ -94,7 +94,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         if (
             ours is None
             or ours.id != ha_device_id
-            or device_id not in entry.runtime_data.devices
+            or device_id not in entry.runtime_data.roster.devices
         ):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -110,7 +110,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def acl(call: ServiceCall) -> ServiceResponse:
         hub = loaded_entry(hass).runtime_data
-        devices = [(d, dev.record.device_type) for d, dev in hub.devices.items()]
+        devices = [(d, dev.record.device_type) for d, dev in hub.roster.devices.items()]
         return {"acl": mosquitto_acl(hub.prefix, devices)}
 
     # It lays out who may publish where on the broker: admins only.

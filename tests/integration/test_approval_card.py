@@ -63,7 +63,7 @@ async def test_approving_says_the_device_is_approved(
         "Kitchen sensor is approved. Its entities are on its device page "
         "(Settings → Devices & services → Alicia)."
     )
-    assert DEVICE in entry.runtime_data.devices
+    assert DEVICE in entry.runtime_data.roster.devices
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
 
 
@@ -105,7 +105,7 @@ async def test_a_key_change_says_which_key_counts(
 
     assert text == said
     kept = offered if choice == "approve" else KEY
-    assert entry.runtime_data.devices[DEVICE].public_key == kept.public_key
+    assert entry.runtime_data.roster.devices[DEVICE].public_key == kept.public_key
 
 
 async def test_a_decided_request_cannot_be_decided_again(
@@ -120,4 +120,4 @@ async def test_a_decided_request_cannot_be_decided_again(
     result = await manager.async_configure(flow["flow_id"], {"next_step_id": "reject"})
 
     assert result["reason"] == "device_gone"
-    assert DEVICE in entry.runtime_data.devices
+    assert DEVICE in entry.runtime_data.roster.devices

@@ -52,7 +52,7 @@ async def test_a_stale_pin_is_a_repair_until_the_user_names_the_key(
         assert issue.translation_placeholders == {
             "name": "Alicia voice services", "pinned": old.fingerprint, "current": current,
         }  # fmt: skip
-        health = real_bus.hub.devices[BRIDGE].health or {}
+        health = real_bus.hub.roster.devices[BRIDGE].health or {}
         assert health["status"] == "degraded"  # what its device page shows
         assert log.with_suffix(".hub").read_text().strip() == old.public_key  # kept
     finally:

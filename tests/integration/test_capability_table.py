@@ -57,7 +57,7 @@ async def test_each_row_is_an_entity_on_its_platform(
         "device_id": "everything", "device_type": "actuator", "name": "Everything",
         "capabilities": names, "heartbeat_interval": 30,
     })  # fmt: skip
-    assert "everything" in entry.runtime_data.devices
+    assert "everything" in entry.runtime_data.roster.devices
 
     registry = er.async_get(hass)
     for name, platform in CAPABILITY_PLATFORMS.items():

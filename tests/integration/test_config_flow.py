@@ -124,8 +124,8 @@ async def test_options_flow(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) ->
         # The safe default allow-list for alicia/integration/ha/command.
         "allowed_actions": list(DEFAULT_ALLOWED),
     }
-    assert entry.runtime_data.auto_approve  # applied in place
-    assert entry.runtime_data.heartbeat_factor == 4.0
+    assert entry.runtime_data.roster.auto_approve  # applied in place
+    assert entry.runtime_data.roster.heartbeat_factor == 4.0
 
 
 async def test_options_can_be_cleared(

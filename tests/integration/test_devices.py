@@ -55,7 +55,7 @@ async def test_new_device_waits_for_approval(
     await register(hass, SENSOR)
     hub = entry.runtime_data
     assert "kitchen_sensor" in hub.approvals.pending
-    assert "kitchen_sensor" not in hub.devices
+    assert "kitchen_sensor" not in hub.roster.devices
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor")
     assert issue is not None
     assert issue.is_fixable
@@ -71,7 +71,7 @@ async def test_new_device_waits_for_approval(
     assert alicia_device(hass, "kitchen_sensor") is None
 
     await approve_from_repairs(hass, "pending_kitchen_sensor")
-    assert "kitchen_sensor" in hub.devices
+    assert "kitchen_sensor" in hub.roster.devices
     assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor") is None
     device = alicia_device(hass, "kitchen_sensor")
     assert device is not None
@@ -106,7 +106,7 @@ async def test_permit_switch_and_auto_approval(
     )
     assert state_of(hass, permit).state == STATE_ON
     await register(hass, SENSOR)
-    assert "kitchen_sensor" in entry.runtime_data.devices
+    assert "kitchen_sensor" in entry.runtime_data.roster.devices
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": permit}, blocking=True
     )
@@ -118,7 +118,7 @@ async def test_permit_switch_and_auto_approval(
     )
     await hass.async_block_till_done()
     await register(hass, LIGHT)
-    assert "hall_light" in entry.runtime_data.devices
+    assert "hall_light" in entry.runtime_data.roster.devices
 
 
 async def test_data_health_and_availability(
@@ -236,7 +236,7 @@ async def test_restored_before_mqtt_and_removed(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert "kitchen_sensor" in entry.runtime_data.devices
+    assert "kitchen_sensor" in entry.runtime_data.roster.devices
     assert (
         er.async_get(hass).async_get_entity_id(
             "sensor", DOMAIN, "kitchen_sensor_temperature"
@@ -252,7 +252,7 @@ async def test_restored_before_mqtt_and_removed(
 
     assert await async_remove_config_entry_device(hass, entry, device)
     await hass.async_block_till_done()
-    assert "kitchen_sensor" not in entry.runtime_data.devices
+    assert "kitchen_sensor" not in entry.runtime_data.roster.devices
     # HA 2026.11 passes message_expiry_interval too; the arguments that matter:
     assert ("alicia/system/discovery/register/kitchen_sensor", b"", 1, True) in [
         c.args for c in mqtt_mock.async_publish.call_args_list
@@ -290,7 +290,7 @@ async def test_unregister_and_capability_changes(
         "kitchen_sensor",
         {"device_id": "kitchen_sensor"},
     )
-    assert "kitchen_sensor" not in entry.runtime_data.devices
+    assert "kitchen_sensor" not in entry.runtime_data.roster.devices
     assert alicia_device(hass, "kitchen_sensor") is None
 
 
@@ -308,7 +308,7 @@ async def test_bad_input_is_refused_and_bounded(
     assert hub.tally.counters.pending_full == 1000 - MAX_PENDING
     # Someone else tries to re-register the kitchen sensor: refused.
     await register(hass, {**SENSOR, "name": "Evil twin"}, source="intruder")
-    assert hub.devices["kitchen_sensor"].name == "Kitchen sensor"
+    assert hub.roster.devices["kitchen_sensor"].name == "Kitchen sensor"
     assert hub.tally.counters.collisions == 1
     # Malformed, wrong types, unknown protocol version, oversized.
     from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
@@ -376,7 +376,9 @@ async def test_silent_device_raises_a_repair_issue_and_stays(
         "device_id": "kitchen_sensor",
         "days": "30",
     }
-    assert "kitchen_sensor" in entry.runtime_data.devices  # reported, not removed
+    assert (
+        "kitchen_sensor" in entry.runtime_data.roster.devices
+    )  # reported, not removed
 
 
 async def test_device_pages_link_only_to_web_pages_and_the_hub_has_a_version(

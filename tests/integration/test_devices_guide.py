@@ -111,7 +111,7 @@ async def test_the_shell_walkthrough_works_as_written(
     assert "message_id" in error["payload"]["error"]["message"]
 
     await run_block(step(8), port)
-    await wait_until(lambda: "hand_sensor_01" not in alicia.devices)
+    await wait_until(lambda: "hand_sensor_01" not in alicia.roster.devices)
     assert alicia_device(hass, "hand_sensor_01") is None
 
 

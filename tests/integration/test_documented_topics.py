@@ -77,18 +77,18 @@ class Scene:
 
 async def register_per_device(s: Scene, row: DocumentedTopic) -> None:
     await s.send(row.concrete(DEVICE), REGISTRATION, retain=True)
-    await wait_until(lambda: DEVICE in s.hub.devices)
+    await wait_until(lambda: DEVICE in s.hub.roster.devices)
 
 
 async def register_shared(s: Scene, row: DocumentedTopic) -> None:
     await s.send(row.topic, REGISTRATION)
-    await wait_until(lambda: DEVICE in s.hub.devices)
+    await wait_until(lambda: DEVICE in s.hub.roster.devices)
 
 
 async def unregister(s: Scene, row: DocumentedTopic) -> None:
     await s.join()
     await s.send(row.topic, {"device_id": DEVICE})
-    await wait_until(lambda: DEVICE not in s.hub.devices)
+    await wait_until(lambda: DEVICE not in s.hub.roster.devices)
 
 
 async def capabilities(s: Scene, row: DocumentedTopic) -> None:

@@ -109,7 +109,7 @@ async def test_remote_behind_a_hub_fires_events_through_telemetry(
 ) -> None:
     await register(hass, HUB)
     await register(hass, REMOTE, source="zigbee_hub")  # a hub registers its child
-    device = entry.runtime_data.devices["hall_remote"]
+    device = entry.runtime_data.roster.devices["hall_remote"]
     assert device.via_device == "zigbee_hub"
     event = entity(hass, "event", "hall_remote_button")
     for _ in range(2):  # the same press twice is two events

@@ -90,7 +90,7 @@ async def test_events(
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert "kitchen_sensor" in entry.runtime_data.devices
+    assert "kitchen_sensor" in entry.runtime_data.roster.devices
     assert len(captured["device_approved"]) == 2  # the sensor and the bridge
 
     await send(

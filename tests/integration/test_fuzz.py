@@ -37,7 +37,7 @@ async def test_fuzz_does_not_break_the_hub(
             hass, topic, message(document["device_id"], payload, key=key, topic=topic)
         )
     await hass.async_block_till_done()
-    assert set(entry.runtime_data.devices) == {"kitchen_sensor", "hall_light"}
+    assert set(entry.runtime_data.roster.devices) == {"kitchen_sensor", "hall_light"}
 
     source = "kitchen_sensor"
     bodies = {
@@ -76,7 +76,7 @@ async def test_fuzz_does_not_break_the_hub(
         message("hall_light", {"values": {"light": "on"}}, key=light, topic=topic),
     )
     await hass.async_block_till_done()
-    assert hub.devices["hall_light"].values["light"] == "on"
+    assert hub.roster.devices["hall_light"].values["light"] == "on"
     # Most reach the parser; data and status of unknown devices are dropped before it.
     assert hub.tally.counters.messages + hub.tally.counters.unknown_device >= 9_000
     assert sum(hub.tally.counters.rejected.values()) > 1_000

@@ -89,7 +89,7 @@ async def assist(
     try:
         await hass.async_add_executor_job(server.wait_ready)
         # Approved, and holding HA's states: Grok's tools are ready.
-        await wait_until(lambda: BRIDGE in real_bus.hub.devices, 30)
+        await wait_until(lambda: BRIDGE in real_bus.hub.roster.devices, 30)
         await wait_until(lambda: f"State of {TEMPERATURE}" in server.log.read_text())
         host, port = server.uri.removeprefix("tcp://").split(":")
         wyoming = MockConfigEntry(

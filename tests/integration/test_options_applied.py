@@ -56,7 +56,7 @@ async def test_saving_options_keeps_states_permit_and_counters(
     await save_options(hass, entry, heartbeat_factor=4.0, stale_days=10)
 
     assert entry.runtime_data is hub
-    assert hub.heartbeat_factor == 4.0
+    assert hub.roster.heartbeat_factor == 4.0
     assert hub.tally.counters.rejected == refused
     hass_states = [e.data["new_state"] for e in changes]
     assert all(s is None or s.state != STATE_UNAVAILABLE for s in hass_states)

@@ -48,7 +48,7 @@ async def test_device_joins_reports_and_obeys(
                 json.loads(message("desk_plug", PLUG)),
                 retain=True,
             )
-            await wait_until(lambda: "desk_plug" in hub.devices)
+            await wait_until(lambda: "desk_plug" in hub.roster.devices)
             registry = er.async_get(hass)
             await wait_until(
                 lambda: (

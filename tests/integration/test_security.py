@@ -220,10 +220,10 @@ async def test_enforce_refuses_devices_without_an_approved_key(
     entry = await setup_alicia(hass, {"security_mode": "enforce", "approval": "auto"})
     fire(hass, REGISTER, message(DEVICE, SENSOR))  # unsigned registration
     await hass.async_block_till_done()
-    assert DEVICE not in entry.runtime_data.devices
+    assert DEVICE not in entry.runtime_data.roster.devices
     key = KeyPair.generate()
     await register_signed(hass, key)
-    assert DEVICE in entry.runtime_data.devices  # auto approval, signed
+    assert DEVICE in entry.runtime_data.roster.devices  # auto approval, signed
     other = "hall_light"
     fire(
         hass,
@@ -249,7 +249,7 @@ async def test_a_new_key_waits_for_the_user_and_the_approved_one_keeps_working(
 
     hub = entry.runtime_data
     assert (
-        hub.devices[DEVICE].public_key == old.public_key
+        hub.roster.devices[DEVICE].public_key == old.public_key
     )  # not replaced, even with auto approval
     assert DEVICE in hub.approvals.pending
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{DEVICE}")

@@ -37,8 +37,10 @@ async def test_a_stopped_server_is_a_repair_and_a_resumed_one_clears_it(
         log=tmp_path / "bridge.log",
     )  # fmt: skip
     try:
-        await wait_until(lambda: BRIDGE in real_bus.hub.devices, 120)
-        await wait_until(lambda: real_bus.hub.devices[BRIDGE].last_seen is not None)
+        await wait_until(lambda: BRIDGE in real_bus.hub.roster.devices, 120)
+        await wait_until(
+            lambda: real_bus.hub.roster.devices[BRIDGE].last_seen is not None
+        )
         assert issues.async_get_issue(DOMAIN, ISSUE) is None
         server.process.send_signal(signal.SIGSTOP)  # hung: nothing answers
         # 3 missed heartbeats (3 s), then the hub's next check (every 5 s).

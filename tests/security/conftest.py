@@ -41,5 +41,5 @@ async def keys(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, KeyPair
     pairs = {devices.VICTIM: KeyPair.generate(), devices.ATTACKER: KeyPair.generate()}
     await devices.register_signed(hass, SENSOR, pairs[devices.VICTIM])
     await devices.register_signed(hass, LIGHT, pairs[devices.ATTACKER])
-    assert set(entry.runtime_data.devices) == {devices.VICTIM, devices.ATTACKER}
+    assert set(entry.runtime_data.roster.devices) == {devices.VICTIM, devices.ATTACKER}
     return pairs

@@ -53,7 +53,7 @@ async def data(
 
 
 def victim_temperature(entry: MockConfigEntry) -> Any:
-    return entry.runtime_data.devices[VICTIM].values.get("temperature")
+    return entry.runtime_data.roster.devices[VICTIM].values.get("temperature")
 
 
 async def send_command(

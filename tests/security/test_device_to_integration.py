@@ -54,9 +54,9 @@ async def test_an_approved_device_cannot_take_over_another(
         source=ATTACKER,
         offer=mine,
     )
-    assert hub.devices[VICTIM].public_key == keys[VICTIM].public_key
-    assert hub.devices[VICTIM].name == "Kitchen sensor"
-    assert hub.devices[VICTIM].via_device is None
+    assert hub.roster.devices[VICTIM].public_key == keys[VICTIM].public_key
+    assert hub.roster.devices[VICTIM].name == "Kitchen sensor"
+    assert hub.roster.devices[VICTIM].via_device is None
     await data(hass, VICTIM, VICTIM, keys[VICTIM], 20.5)  # the victim still works
     assert victim_temperature(entry) == 20.5
 
@@ -90,8 +90,8 @@ async def test_unsigned_messages_in_a_signed_devices_name_are_refused(
         hass, {**SENSOR, "name": "Renamed"}, keys[ATTACKER], source=VICTIM
     )
     await hass.async_block_till_done()
-    assert VICTIM in hub.devices
-    assert hub.devices[VICTIM].name == "Kitchen sensor"
+    assert VICTIM in hub.roster.devices
+    assert hub.roster.devices[VICTIM].name == "Kitchen sensor"
     assert victim_temperature(entry) is None
     assert hub.admission.audit.counts["unsigned"] >= 2
 
@@ -102,7 +102,7 @@ async def test_a_strangers_key_offer_does_not_cut_the_device_off(
     hub = entry.runtime_data
     for _ in range(3):
         await register_signed(hass, SENSOR, KeyPair.generate())
-    assert hub.devices[VICTIM].public_key == keys[VICTIM].public_key
+    assert hub.roster.devices[VICTIM].public_key == keys[VICTIM].public_key
     await data(hass, VICTIM, VICTIM, keys[VICTIM], 22.0)
     assert victim_temperature(entry) == 22.0
     assert (
@@ -123,7 +123,7 @@ async def test_approval_is_bound_to_the_fingerprint_the_user_saw(
     result = await manager.async_configure(flow["flow_id"], {"next_step_id": "approve"})
     assert result["type"] == "abort"
     assert result["reason"] == "key_changed_meanwhile"
-    assert hub.devices[VICTIM].public_key == keys[VICTIM].public_key
+    assert hub.roster.devices[VICTIM].public_key == keys[VICTIM].public_key
 
 
 async def test_exposure_cannot_be_bypassed_with_other_target_forms(
@@ -224,7 +224,7 @@ async def test_poisoned_names_never_reach_storage(
     )
     publish(hass, REGISTER.format("evil"), raw.replace("\\\\ud800", "\\ud800"))
     await hass.async_block_till_done()
-    assert "evil" not in entry.runtime_data.devices
+    assert "evil" not in entry.runtime_data.roster.devices
     entry.runtime_data.save()
     await hass.async_block_till_done()
     await entry.runtime_data.async_stop()  # the store still saves for everyone

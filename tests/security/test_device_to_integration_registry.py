@@ -40,7 +40,7 @@ async def test_a_device_cannot_unregister_another(
     before = hub.tally.counters.collisions
     publish(hass, UNREGISTER, sent_by_attacker(keys, UNREGISTER, {"device_id": VICTIM}))
     await hass.async_block_till_done()
-    assert VICTIM in hub.devices
+    assert VICTIM in hub.roster.devices
     assert hub.tally.counters.collisions == before + 1
     await data(hass, VICTIM, VICTIM, keys[VICTIM], 19.5)  # and it still works
     assert victim_temperature(entry) == 19.5
@@ -56,9 +56,9 @@ async def test_a_new_id_is_registered_only_behind_its_sender(
     hub = entry.runtime_data
     ghost = {**SENSOR, "device_id": "ghost", "name": "Ghost", "via_device": via_device}
     await register_signed(hass, ghost, keys[ATTACKER], source=ATTACKER)
-    assert "ghost" not in hub.devices
+    assert "ghost" not in hub.roster.devices
     assert "ghost" not in hub.approvals.pending
-    assert set(hub.devices) == {VICTIM, ATTACKER}
+    assert set(hub.roster.devices) == {VICTIM, ATTACKER}
 
 
 async def test_a_child_cannot_be_registered_on_another_devices_topic(
@@ -70,9 +70,9 @@ async def test_a_child_cannot_be_registered_on_another_devices_topic(
     topic = REGISTER.format(VICTIM)
     publish(hass, topic, sent_by_attacker(keys, topic, child))
     await hass.async_block_till_done()
-    assert "hall_child" not in hub.devices
-    assert hub.devices[VICTIM].name == "Kitchen sensor"
-    assert hub.devices[VICTIM].public_key == keys[VICTIM].public_key
+    assert "hall_child" not in hub.roster.devices
+    assert hub.roster.devices[VICTIM].name == "Kitchen sensor"
+    assert hub.roster.devices[VICTIM].public_key == keys[VICTIM].public_key
 
 
 async def test_a_rejected_key_change_leaves_the_approved_key(
@@ -89,7 +89,7 @@ async def test_a_rejected_key_change_leaves_the_approved_key(
     await hass.async_block_till_done()
     assert VICTIM not in hub.approvals.pending
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{VICTIM}") is None
-    assert hub.devices[VICTIM].public_key == keys[VICTIM].public_key
+    assert hub.roster.devices[VICTIM].public_key == keys[VICTIM].public_key
     await data(hass, VICTIM, VICTIM, offered, 30.0)  # the refused key is not heard
     await data(hass, VICTIM, VICTIM, keys[VICTIM], 18.0)
     assert victim_temperature(entry) == 18.0
@@ -106,11 +106,11 @@ async def test_data_floods_and_shapes_are_bounded_per_device(
         hass, topic, sent_by_attacker(keys, topic, {"values": ["not", "an object"]})
     )
     await hass.async_block_till_done()
-    assert hub.devices[ATTACKER].values == {}
+    assert hub.roster.devices[ATTACKER].values == {}
     rejected = hub.tally.counters.rejected
     assert rejected["too_many_values"] == 1
     assert rejected["invalid_field"] >= 1
     # Within the bound, the same device is heard.
     publish(hass, topic, sent_by_attacker(keys, topic, {"values": {"on": True}}))
     await hass.async_block_till_done()
-    assert hub.devices[ATTACKER].values == {"on": True}
+    assert hub.roster.devices[ATTACKER].values == {"on": True}

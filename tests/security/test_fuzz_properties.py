@@ -116,7 +116,9 @@ async def test_the_integration_survives_hostile_traffic(
         hass, topic, message("kitchen_sensor", {"values": {"temperature": 7}})
     )
     await hass.async_block_till_done()
-    assert entry.runtime_data.devices["kitchen_sensor"].values["temperature"] == 7
+    assert (
+        entry.runtime_data.roster.devices["kitchen_sensor"].values["temperature"] == 7
+    )
 
 
 async def attacker_sends(

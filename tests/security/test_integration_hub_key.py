@@ -99,10 +99,10 @@ async def test_a_mismatch_told_by_another_device_raises_nothing(
 async def test_a_hub_key_that_is_no_fingerprint_is_refused(
     hass: HomeAssistant, entry: MockConfigEntry, bridge: KeyPair
 ) -> None:
-    before = entry.runtime_data.devices[BRIDGE].last_seen
+    before = entry.runtime_data.roster.devices[BRIDGE].last_seen
     await beat(hass, BRIDGE, bridge, hub_key="SHA256:**not base64**")
     assert mismatch(hass) is None
-    assert entry.runtime_data.devices[BRIDGE].last_seen == before
+    assert entry.runtime_data.roster.devices[BRIDGE].last_seen == before
 
 
 async def test_removing_the_bridge_removes_its_repair(

@@ -89,7 +89,9 @@ async def test_a_bridge_without_a_key_is_not_believed(
         message("fake_bridge", unsigned),
     )
     await hass.async_block_till_done()
-    assert "fake_bridge" in entry.runtime_data.devices  # approved (automatic approval)
+    assert (
+        "fake_bridge" in entry.runtime_data.roster.devices
+    )  # approved (automatic approval)
     fired = recorded(hass, "alicia_voice_command")
     await voice_result(hass, "fake_bridge", None)  # anyone can send this in its name
     assert fired == []

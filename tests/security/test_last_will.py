@@ -29,7 +29,7 @@ async def say(hass: HomeAssistant, text: str) -> None:
 async def test_the_current_will_counts_once_and_old_ones_never(
     hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
 ) -> None:
-    device, key = entry.runtime_data.devices[VICTIM], keys[VICTIM]
+    device, key = entry.runtime_data.roster.devices[VICTIM], keys[VICTIM]
     old_will = status(key, {"state": "offline", "session": "s1"}, minutes_ago=30)
     await say(hass, status(key, {"state": "online", "session": "s2"}))
     await say(hass, old_will)  # a will of an earlier connection, replayed
@@ -45,7 +45,7 @@ async def test_the_current_will_counts_once_and_old_ones_never(
 async def test_a_will_not_signed_by_the_device_does_nothing(
     hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
 ) -> None:
-    device = entry.runtime_data.devices[VICTIM]
+    device = entry.runtime_data.roster.devices[VICTIM]
     await say(hass, status(keys[VICTIM], {"state": "online", "session": "s2"}))
     forged = status(KeyPair.generate(), {"state": "offline", "session": "s2"}, 10)
     await say(hass, forged)
@@ -56,7 +56,7 @@ async def test_a_will_not_signed_by_the_device_does_nothing(
 async def test_a_status_that_is_no_status_changes_nothing(
     hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, KeyPair]
 ) -> None:
-    device, key = entry.runtime_data.devices[VICTIM], keys[VICTIM]
+    device, key = entry.runtime_data.roster.devices[VICTIM], keys[VICTIM]
     await say(hass, status(key, Status(True, "s2").to_payload()))
     await say(hass, status(key, {"state": "sleeping"}))
     await say(hass, status(key, {"state": "offline", "session": "Not an id!"}))

@@ -1,0 +1,155 @@
+"""The approved devices of one entry: added, updated and dropped (HA's registry follows), their signals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import logging
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+
+from .admission import Admission
+from .const import (
+    APPROVAL_AUTO,
+    CONF_APPROVAL,
+    CONF_HEARTBEAT_FACTOR,
+    DEFAULT_HEARTBEAT_FACTOR,
+    DOMAIN,
+    SIGNAL_DEVICE_ADDED,
+    SIGNAL_DEVICE_UPDATE,
+    SIGNAL_HUB_UPDATE,
+)
+from .device import AliciaDevice, DeviceRecord
+from .registry_mirror import RegistryMirror
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Roster:
+    """The devices of one config entry, as the parts see them (context.DeviceLifecycle)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        prefix: str,
+        admission: Admission,
+        mirror: RegistryMirror,
+        *,
+        save: Callable[[], None],
+    ) -> None:
+        """save() stores the devices soon (the hub's store holds more than the roster)."""
+        self.hass = hass
+        self.entry = entry
+        self.prefix = prefix
+        self.admission = admission
+        self.mirror = mirror
+        self.devices: dict[str, AliciaDevice] = {}
+        self._save = save
+
+    @property
+    def heartbeat_factor(self) -> float:
+        """A device is unavailable after this many heartbeat intervals of silence."""
+        return float(
+            self.entry.options.get(CONF_HEARTBEAT_FACTOR, DEFAULT_HEARTBEAT_FACTOR)
+        )
+
+    @property
+    def auto_approve(self) -> bool:
+        """Whether new devices are trusted without asking."""
+        return self.entry.options.get(CONF_APPROVAL) == APPROVAL_AUTO
+
+    def key_of(self, source: str) -> str | None:
+        """The approved key of a sender, if it has one."""
+        device = self.devices.get(source)
+        return device.public_key if device is not None else None
+
+    def save(self) -> None:
+        """Store the devices soon."""
+        self._save()
+
+    def restore(self) -> None:
+        """Recreate the stored devices' HA devices and entities (no approval again)."""
+        for device in self.devices.values():
+            self._activate(device)
+
+    def add_device(self, record: DeviceRecord) -> AliciaDevice:
+        """A newly trusted device: its HA device and entities."""
+        device = self.devices.get(record.device_id)
+        if device is None:
+            device = self.devices[record.device_id] = AliciaDevice(record)
+        else:
+            device.record = record
+        self._activate(device)
+        return device
+
+    def _activate(self, device: AliciaDevice) -> None:
+        if device.last_seen is None:
+            device.last_seen = time.monotonic()
+        self.mirror.register(device.record, device.record.via_device in self.devices)
+        if device.active:
+            # Approved again after a key change: its entities exist already.
+            self.device_changed(device.device_id)
+            return
+        device.active = True
+        self.mirror.raise_unknown_capabilities(device.record)
+        async_dispatcher_send(
+            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), device.record
+        )
+
+    def update_device(self, device: AliciaDevice, record: DeviceRecord) -> None:
+        """A known device registered again: follow what changed."""
+        old = device.record
+        device.record = record
+        if record.document == old.document:
+            return
+        self.mirror.register(record, record.via_device in self.devices)
+        self.mirror.raise_unknown_capabilities(record)
+        self.mirror.remove_entities(old, record)
+        async_dispatcher_send(
+            self.hass, SIGNAL_DEVICE_ADDED.format(self.entry.entry_id), record
+        )
+        # Entities that stay may show the new capabilities (a speaker's volume).
+        self.device_changed(record.device_id)
+        self.save()
+
+    def drop_device(self, device_id: str) -> None:
+        """Remove an approved device from HA (its registry entry, issues and state)."""
+        device = self.devices.pop(device_id, None)
+        if device is None:
+            return
+        self.mirror.remove(device.record)
+        _LOGGER.info("Device %s removed", device_id)
+        self.fire("device_removed", device_id)
+        self.publish_trust()
+
+    def publish_trust(self) -> None:
+        """Tell the bridges (retained, signed) which device keys are approved."""
+        self.hass.async_create_task(
+            self.admission.async_publish_trust(
+                self.prefix,
+                [
+                    (d, dev.public_key)
+                    for d, dev in self.devices.items()
+                    if dev.public_key
+                ],
+            ),
+            eager_start=False,
+        )
+
+    def fire(self, kind: str, device_id: str, **data: Any) -> None:
+        """An HA event for automations: alicia_<kind> with the device and details."""
+        self.hass.bus.async_fire(f"{DOMAIN}_{kind}", {"device_id": device_id, **data})
+
+    def device_changed(self, device_id: str) -> None:
+        """Tell a device's entities to refresh."""
+        async_dispatcher_send(
+            self.hass, SIGNAL_DEVICE_UPDATE.format(self.entry.entry_id, device_id)
+        )
+
+    def hub_changed(self) -> None:
+        """Tell the hub's own entities to refresh."""
+        async_dispatcher_send(self.hass, SIGNAL_HUB_UPDATE.format(self.entry.entry_id))
