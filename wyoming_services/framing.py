@@ -64,6 +64,9 @@ async def read_event(
     """
     # One timer for both limits, moved on at the first byte: an audio stream is
     # fifty events a second, and each timer costs the loop a handle.
+    if wait <= 0:
+        # Past the deadline: even an event already buffered is not read.
+        raise TimeoutError
     first = b""
     try:
         async with asyncio.timeout(wait) as window:

@@ -11,10 +11,13 @@ from wyoming.wake import Detection, NotDetected
 from . import __version__
 from .audio import PcmFormat
 from .event_fields import FieldError, Fields
-from .wake import WakeStream, WakeWord, bundled, chosen
+from .wake import WakeError, WakeStream, WakeWord, bundled, chosen
 
 # More names than models only repeats them; the cap keeps the error short.
 MOST_NAMES = 16
+# Satellites send 10-100 ms at a time; a chunk is heard in one go on the event loop,
+# so its length is checked before any work (2 MiB at 1 kHz was 35 minutes of audio).
+MAX_CHUNK_SECONDS = 1.0
 _ATTRIBUTION = Attribution(
     name="Kevin Ahrendt", url="https://github.com/kahrendt/microWakeWord"
 )
@@ -51,6 +54,11 @@ class Waking:
         self._write = write
         self._words: tuple[WakeWord, ...] | None = None
         self._stream: WakeStream | None = None
+
+    @property
+    def streaming(self) -> bool:
+        """Whether an audio stream is being heard (a `detect` alone is no work)."""
+        return self._stream is not None
 
     @property
     def active(self) -> bool:
@@ -94,6 +102,17 @@ class Waking:
                 f"({fmt.rate}, {fmt.width}, {fmt.channels}), not {sent}"
             )
         timestamp = fields.optional_whole("timestamp")
+        seconds = len(audio) / (fmt.rate * fmt.frame_bytes)
+        if seconds > MAX_CHUNK_SECONDS:
+            raise WakeError(
+                f"an audio-chunk of {seconds:.1f} s is longer than "
+                f"{MAX_CHUNK_SECONDS:g} s: send the stream as it is heard"
+            )
+        if len(audio) % fmt.frame_bytes:
+            raise WakeError(
+                f"{len(audio)} bytes is not a whole number of {fmt.width}-byte "
+                f"{fmt.channels}-channel frames"
+            )
         word = self._stream.feed(audio)
         if word is not None:
             at = timestamp if timestamp is not None else self._milliseconds()

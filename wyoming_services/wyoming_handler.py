@@ -147,6 +147,8 @@ class AliciaEventHandler(AsyncEventHandler):
         except FieldError as err:
             return await self._fail("bad-event", str(err))
         except (SttError, AudioFormatError) as err:
+            if isinstance(err, AudioFormatError) and self._waking.active:
+                return await self._fail("wake-error", str(err))
             self.engines.stt.counters.errors += 1
             return await self._fail("stt-error", str(err))
         except TtsError as err:
@@ -202,7 +204,7 @@ class AliciaEventHandler(AsyncEventHandler):
     def _streaming(self) -> bool:
         return (
             self._stt is not None
-            or self._waking.active
+            or self._waking.streaming
             or self._speaking.since is not None
             or self._agent.busy
         )

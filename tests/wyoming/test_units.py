@@ -15,6 +15,7 @@ import pytest
 
 from wyoming_services.audio import AudioFormatError, Converter, PcmFormat, pcm_to_float
 from wyoming_services.endpoint import SpeechTracker
+from wyoming_services.framing import read_event
 from wyoming_services.settings import Settings, SettingsError
 from wyoming_services.stt import SpeechToText, Transcription, _Decoder
 from wyoming_services.stt_session import SttSession
@@ -252,3 +253,12 @@ async def test_speculation_backs_off_while_decodes_wait() -> None:
             waiting.cancel()
         await asyncio.gather(*queue, return_exceptions=True)
         await engine.close()
+
+
+async def test_a_passed_deadline_reads_nothing_even_buffered() -> None:
+    """A stream over its time is over: an event already buffered is not taken."""
+    reader = asyncio.StreamReader()
+    reader.feed_data(b'{"type": "describe"}\n')
+    with pytest.raises(TimeoutError):
+        await read_event(reader, wait=0)
+    assert (await read_event(reader, wait=1)) is not None

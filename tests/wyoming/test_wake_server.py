@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
@@ -109,3 +111,33 @@ async def test_mistyped_names_are_refused_by_field(
         error = Error.from_event(event)
         assert error.code == "bad-event"
         assert error.text.startswith("detect: names")
+
+
+async def test_a_huge_chunk_is_refused_before_any_work(
+    wyoming_server: ServerProcess,
+) -> None:
+    """2 MiB at 1 kHz is 35 minutes of audio: refused by its length; others are served on."""
+    async with AsyncClient.from_uri(wyoming_server.uri) as client:
+        await client.write_event(Detect(names=["okay_nabu"]).event())
+        await client.write_event(AudioStart(rate=1000, width=1, channels=1).event())
+        huge = AudioChunk(rate=1000, width=1, channels=1, audio=bytes(2 * 1024 * 1024))
+        await client.write_event(huge.event())
+        async with asyncio.timeout(2):  # heard at once, not after 30 s of work
+            (event,) = await read_until(client, "error")
+    error = Error.from_event(event)
+    assert error.code == "wake-error"
+    assert "longer than 1 s" in error.text
+    assert (await describe(wyoming_server.uri)).wake
+
+
+async def test_a_partial_frame_is_a_wake_error(wyoming_server: ServerProcess) -> None:
+    """Audio that is not whole frames is named as the wake stream's error, not speech-to-text's."""
+    async with AsyncClient.from_uri(wyoming_server.uri) as client:
+        await client.write_event(Detect(names=["alexa"]).event())
+        await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+        chunk = AudioChunk(rate=16000, width=2, channels=1, audio=bytes(7))
+        await client.write_event(chunk.event())
+        (event,) = await read_until(client, "error")
+    error = Error.from_event(event)
+    assert error.code == "wake-error"
+    assert "whole number of 2-byte 1-channel frames" in error.text
