@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+import hashlib
+import json
 import logging
 import time
 
@@ -168,6 +170,35 @@ class Approvals:
             return
         self.pending[record.device_id] = record
         key_changed = record.device_id in self.key_changes
+        placeholders = self.card(record)
+        ir.async_create_issue(
+            self.hass, DOMAIN, f"pending_{record.device_id}",
+            is_fixable=True, is_persistent=False,
+            severity=ir.IssueSeverity.ERROR if key_changed else ir.IssueSeverity.WARNING,
+            translation_key="key_changed" if key_changed
+            else "pending_device" if record.fingerprint else "pending_unsigned_device",
+            translation_placeholders=placeholders,
+            # The decision is bound to the key and to all the card shows
+            # (repairs.ApproveDeviceFlow): a request changed meanwhile is not decided.
+            data={
+                "entry_id": self.hub.entry.entry_id,
+                "device_id": record.device_id,
+                "fingerprint": record.fingerprint or UNSIGNED,
+                "shown": shown_digest(placeholders),
+            },
+        )  # fmt: skip
+        _LOGGER.info(
+            "Device %s (%s) is waiting for approval", record.device_id, record.name
+        )
+        self.hub.fire(
+            "device_registered", record.device_id,
+            name=record.name, device_type=record.device_type,
+        )  # fmt: skip
+        self.hub.save()
+        self.hub.hub_changed()
+
+    def card(self, record: DeviceRecord) -> dict[str, str]:
+        """What the approval card shows of a request, as its placeholders."""
         metadata = record.metadata
         placeholders = {
             "device_id": record.device_id,
@@ -180,33 +211,18 @@ class Approvals:
             or "none",
             "fingerprint": record.fingerprint or UNSIGNED,
         }
-        if key_changed:
+        if record.device_id in self.key_changes:
             placeholders["old_fingerprint"] = (
                 self.key_changes[record.device_id] or UNSIGNED
             )
-        ir.async_create_issue(
-            self.hass, DOMAIN, f"pending_{record.device_id}",
-            is_fixable=True, is_persistent=False,
-            severity=ir.IssueSeverity.ERROR if key_changed else ir.IssueSeverity.WARNING,
-            translation_key="key_changed" if key_changed
-            else "pending_device" if record.fingerprint else "pending_unsigned_device",
-            translation_placeholders=placeholders,
-            # The approval is bound to the key shown here (repairs.ApproveDeviceFlow).
-            data={
-                "entry_id": self.hub.entry.entry_id,
-                "device_id": record.device_id,
-                "fingerprint": record.fingerprint or UNSIGNED,
-            },
-        )  # fmt: skip
-        _LOGGER.info(
-            "Device %s (%s) is waiting for approval", record.device_id, record.name
+        return placeholders
+
+    def still_shown(self, device_id: str, shown: str | None) -> bool:
+        """Whether the pending request is still exactly what its card showed."""
+        record = self.pending.get(device_id)
+        return record is not None and (
+            shown is None or shown_digest(self.card(record)) == shown
         )
-        self.hub.fire(
-            "device_registered", record.device_id,
-            name=record.name, device_type=record.device_type,
-        )  # fmt: skip
-        self.hub.save()
-        self.hub.hub_changed()
 
     def approve(
         self, record: DeviceRecord | str, fingerprint: str | None = None
@@ -292,3 +308,9 @@ class Approvals:
             )
         self.hub.save()
         self.hub.hub_changed()
+
+
+def shown_digest(placeholders: dict[str, str]) -> str:
+    """One value for everything a card shows: a request changed meanwhile differs."""
+    text = json.dumps(placeholders, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -18,11 +18,18 @@ if TYPE_CHECKING:
 class ApproveDeviceFlow(RepairsFlow):
     """Approve, or reject, one pending device."""
 
-    def __init__(self, entry_id: str, device_id: str, fingerprint: str | None) -> None:
-        """For the device, and the key, named in the issue the user opened."""
+    def __init__(
+        self,
+        entry_id: str,
+        device_id: str,
+        fingerprint: str | None,
+        shown: str | None = None,
+    ) -> None:
+        """For the device, the key and all else the card the user opened shows."""
         self.entry_id = entry_id
         self.device_id = device_id
         self.fingerprint = fingerprint
+        self.shown = shown
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
@@ -45,6 +52,8 @@ class ApproveDeviceFlow(RepairsFlow):
         hub = self._hub()
         if hub is None or self.device_id not in hub.approvals.pending:
             return self.async_abort(reason="device_gone")
+        if not hub.approvals.still_shown(self.device_id, self.shown):
+            return self.async_abort(reason="changed_meanwhile")
         name = hub.approvals.pending[self.device_id].name
         try:
             hub.approvals.approve(self.device_id, self.fingerprint)
@@ -60,6 +69,8 @@ class ApproveDeviceFlow(RepairsFlow):
         hub = self._hub()
         if hub is None or self.device_id not in hub.approvals.pending:
             return self.async_abort(reason="device_gone")
+        if not hub.approvals.still_shown(self.device_id, self.shown):
+            return self.async_abort(reason="changed_meanwhile")
         name = hub.approvals.pending[self.device_id].name
         hub.approvals.reject(self.device_id)
         return self._done("device_refused", name)
@@ -80,9 +91,10 @@ async def async_create_fix_flow(
 ) -> RepairsFlow:
     """The flow for a pending-device issue."""
     assert data is not None
-    fingerprint = data.get("fingerprint")
+    fingerprint, shown = data.get("fingerprint"), data.get("shown")
     return ApproveDeviceFlow(
         str(data["entry_id"]),
         str(data["device_id"]),
         str(fingerprint) if fingerprint is not None else None,
+        str(shown) if shown is not None else None,
     )

@@ -121,3 +121,32 @@ async def test_a_decided_request_cannot_be_decided_again(
 
     assert result["reason"] == "device_gone"
     assert DEVICE in entry.runtime_data.roster.devices
+
+
+@pytest.mark.parametrize("choice", ["approve", "reject"])
+async def test_a_request_changed_while_its_card_is_open_is_not_decided(
+    hass: HomeAssistant, entry: MockConfigEntry, choice: str
+) -> None:
+    """The attack: the card shows one unsigned device; another registers under its id; the user clicks."""
+    await register(hass)
+    manager = await repairs_manager(hass)
+    flow = await manager.async_init(DOMAIN, data={"issue_id": ISSUE})
+    # Same id, same (no) key: what the user is looking at is no longer what waits.
+    topic = f"alicia/system/discovery/register/{DEVICE}"
+    swapped = SENSOR | {"name": "Front door lock", "device_type": "actuator"}
+    async_fire_mqtt_message(hass, topic, message(DEVICE, swapped, topic=topic))
+    await hass.async_block_till_done()
+
+    result = await manager.async_configure(flow["flow_id"], {"next_step_id": choice})
+    await hass.async_block_till_done()
+
+    assert result["type"] == "abort"
+    assert result["reason"] == "changed_meanwhile"
+    approvals = entry.runtime_data.approvals
+    assert DEVICE not in entry.runtime_data.roster.devices
+    assert approvals.pending[DEVICE].name == "Front door lock"
+    # The card shown now is the new request's, and it can be decided.
+    decided, _ = await decide(hass, choice)
+    assert decided["reason"] == (
+        "device_approved" if choice == "approve" else "device_refused"
+    )
