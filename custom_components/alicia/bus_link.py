@@ -24,7 +24,7 @@ from .bus.limits import RateLimiter
 from .bus.policy import Mode
 from .bus.signing import verify
 from .bus.text import excerpt
-from .bus.topics import HUB_SOURCE, ID_PATTERN, kind_of
+from .bus.topics import HUB_SOURCE, ID_PATTERN, RETAINED_KINDS, kind_of
 from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
@@ -92,12 +92,14 @@ class BusLink:
         self._counters.messages += 1
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload).encode()
-        if not raw:
+        kind = kind_of(message.topic, self.prefix)
+        if not raw and kind in RETAINED_KINDS:
             # A retained message cleared (a device leaving clears its registration and
             # status): the broker passes the removal on to those already subscribed
-            # without the retain flag. It carries nothing to refuse.
+            # without the retain flag. It carries nothing to refuse. Anywhere else an
+            # empty message is a mistake, counted and answered as any other.
             return None
-        if kind_of(message.topic, self.prefix) is None:
+        if kind is None:
             # A "+" level that is no id (any text, 64 KB of it): nobody's topic.
             self.mistake(
                 excerpt(message.topic, 128),

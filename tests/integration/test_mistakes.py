@@ -55,6 +55,17 @@ async def test_a_cleared_retained_message_is_no_mistake(
     assert "Refused" not in caplog.text
 
 
+async def test_an_empty_message_elsewhere_is_a_counted_mistake(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Only retained state may be cleared: an empty data message is refused and counted."""
+    async_fire_mqtt_message(hass, "alicia/devices/kitchen_sensor/data", b"")
+    await hass.async_block_till_done()
+    (error,) = answers(mqtt_mock, "alicia/system/errors")
+    assert error["payload"]["error"]["code"] == "malformed_json"
+    assert entry.runtime_data.tally.counters.rejected["malformed_json"] == 1
+
+
 async def test_a_missing_field_is_named_and_answered_to_the_sender(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
