@@ -172,10 +172,6 @@ class TextToSpeech:
         # No arena: it kept the most any run had needed (+100 MiB after 100,000
         # unpunctuated characters, never given back); each run's memory is its own.
         options.enable_cpu_mem_arena = False
-        # No memory pattern: with it a run took one block for all its tensors at
-        # once (40-70 MiB for 80-100 characters, mapped and unmapped every run:
-        # the soak's peaks 1.2-1.4x rest); tensors one by one reuse freed memory.
-        options.enable_mem_pattern = False
         session = onnxruntime.InferenceSession(
             str(info.model_path),
             sess_options=options,

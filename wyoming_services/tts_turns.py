@@ -19,8 +19,8 @@ from typing import Any
 # while it runs, and one already takes every core Piper's session has.
 BACKGROUND = 400
 # Characters of text in Piper runs at once. A run's memory grows with its audio:
-# measured in one process, a run of 100 characters rises 75-105 MiB over its
-# start, two at once 100-165 MiB, against the soak's bound of 1.2x a rest of
+# measured in one process, a run of 100 characters rose 50-115 MiB over its
+# start, two at once 100-190 MiB, against the soak's bound of 1.2x a rest of
 # ~600 MiB. A longest piece and a "Hello." still fit together.
 TEXT_AT_ONCE = 120
 

@@ -56,13 +56,6 @@ async def tts() -> AsyncIterator[TextToSpeech]:
         await engine.close()
 
 
-async def test_a_run_takes_no_block_for_all_its_tensors(tts: TextToSpeech) -> None:
-    """No arena, no memory pattern: a run's tensors are allocated as it needs them."""
-    options = tts._loaded[tts.default_voice].session.get_session_options()
-    assert not options.enable_mem_pattern
-    assert not options.enable_cpu_mem_arena
-
-
 async def spoken_seconds(tts: TextToSpeech, text: str, pieces: int = 99) -> float:
     info, _ = tts.resolve(None)
     seconds = 0.0
