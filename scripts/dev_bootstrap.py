@@ -209,36 +209,48 @@ class Bootstrap:
             "bootstrap: Assist pipeline 'Alicia' created and preferred", file=sys.stderr
         )
 
-    async def approve(self, device_ids: set[str], limit: float = 90) -> None:
-        """Approve these devices' cards as a user does (Repairs: open, Approve); no other."""
-        waiting = set(device_ids)
+    async def approve(self, expected: dict[str, str], limit: float = 90) -> None:
+        """Approve these devices' cards as a user does (Repairs: open, Approve); no other.
+
+        expected: device id -> the key fingerprint its card must show ("none" for an
+        unsigned one); a card showing another key is left for the user.
+        """
+        waiting = dict(expected)
         deadline = asyncio.get_running_loop().time() + limit
         while waiting:
             issues, known = await self.websocket(
                 {"type": "repairs/list_issues"}, {"type": "config/device_registry/list"}
             )
             # Approved already (a folder from before): nothing to do for those.
-            waiting -= {
-                i for d in known for domain, i in d["identifiers"] if domain == "alicia"
-            }
+            for device in known:
+                for domain, known_id in device["identifiers"]:
+                    if domain == "alicia":
+                        waiting.pop(known_id, None)
             for issue in issues["issues"]:
                 device_id = issue["issue_id"].removeprefix("pending_")
                 if issue["domain"] != "alicia" or device_id not in waiting:
                     continue
-                if not issue["issue_id"].startswith("pending_"):
-                    continue
+                shown = (issue.get("translation_placeholders") or {}).get(
+                    "fingerprint", ""
+                )
+                if not shown.startswith(waiting[device_id]):
+                    raise RuntimeError(f"{device_id} offers the key {shown}, not ours")
                 flow = await self._json(
                     "POST",
                     "/api/repairs/issues/fix",
                     {"handler": "alicia", "issue_id": issue["issue_id"]},
                 )
-                await self._json(
+                result = await self._json(
                     "POST",
                     f"/api/repairs/issues/fix/{flow['flow_id']}",
                     {"next_step_id": "approve"},
                 )
-                waiting.discard(device_id)
-                print(f"bootstrap: approved the simulated {device_id}", file=sys.stderr)
+                if result.get("reason") != "device_approved":
+                    raise RuntimeError(
+                        f"{device_id} not approved: {result.get('reason')}"
+                    )
+                del waiting[device_id]
+                print(f"bootstrap: approved {device_id} ({shown})", file=sys.stderr)
             if waiting and asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"no approval card for {', '.join(sorted(waiting))}")
             if waiting:
@@ -282,14 +294,18 @@ async def main() -> None:
     parser.add_argument("--mqtt-port", type=int, required=True)
     parser.add_argument("--wyoming-port", type=int, required=True)
     parser.add_argument(
-        "--approve", default="", help="approve only these devices' cards (ids, commas)"
+        "--approve",
+        default="",
+        help="approve only these devices' cards: id=fingerprint (or id=none), commas",
     )
     args = parser.parse_args()
     bootstrap = Bootstrap(args.url, args.credentials)
     if args.approve:
         try:
             await bootstrap.login()
-            await bootstrap.approve(set(args.approve.split(",")))
+            await bootstrap.approve(
+                dict(item.split("=", 1) for item in args.approve.split(","))
+            )
         finally:
             await bootstrap.close()
         return
