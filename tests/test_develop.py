@@ -139,7 +139,9 @@ async def test_develop_runs_everything_and_say_controls_a_device(
         assert re.search(r"check: \S+/config/devices/device/\S+ shows 'TH-1'", checked)
         assert "check: the options form refuses what devices may not call" in checked
         assert "check: the approval dialog says the device does not sign" in checked
-        assert "check: rejecting the newcomer says it is refused and forgotten" in checked
+        assert (
+            "check: rejecting the newcomer says it is refused and forgotten" in checked
+        )
         assert "check: the hub's Refused messages details show SHA256:" in checked
     finally:
         os.killpg(develop.pid, signal.SIGTERM) if develop.returncode is None else None
