@@ -52,8 +52,8 @@ class ApproveDeviceFlow(RepairsFlow):
         hub = self._hub()
         if hub is None or self.device_id not in hub.approvals.pending:
             return self.async_abort(reason="device_gone")
-        if not hub.approvals.still_shown(self.device_id, self.shown):
-            return self.async_abort(reason="changed_meanwhile")
+        if (changed := self._changed(hub)) is not None:
+            return self.async_abort(reason=changed)
         name = hub.approvals.pending[self.device_id].name
         try:
             hub.approvals.approve(self.device_id, self.fingerprint)
@@ -69,11 +69,22 @@ class ApproveDeviceFlow(RepairsFlow):
         hub = self._hub()
         if hub is None or self.device_id not in hub.approvals.pending:
             return self.async_abort(reason="device_gone")
-        if not hub.approvals.still_shown(self.device_id, self.shown):
-            return self.async_abort(reason="changed_meanwhile")
+        if (changed := self._changed(hub)) is not None:
+            return self.async_abort(reason=changed)
         name = hub.approvals.pending[self.device_id].name
         hub.approvals.reject(self.device_id)
         return self._done("device_refused", name)
+
+    def _changed(self, hub: Any) -> str | None:
+        """Why the request waiting now is not the one the card showed, if it is not."""
+        shown_key = hub.approvals.card(hub.approvals.pending[self.device_id])[
+            "fingerprint"
+        ]
+        if self.fingerprint is not None and shown_key != self.fingerprint:
+            return "key_changed_meanwhile"
+        if not hub.approvals.still_shown(self.device_id, self.shown):
+            return "changed_meanwhile"
+        return None
 
     def _done(self, reason: str, name: str) -> RepairsFlowResult:
         """The user's decision in words.
