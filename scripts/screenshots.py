@@ -31,7 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 import aiomqtt
 from dev_bootstrap import Bootstrap
-from playwright.async_api import async_playwright
+from playwright.async_api import (
+    TimeoutError as PlaywrightTimeoutError,
+    async_playwright,
+)
 
 from alicia_bus.envelope import new_message
 from custom_components.alicia.approval import type_in_words
@@ -311,15 +314,23 @@ async def check(page: Any, url: str, mqtt_port: int, home: Home) -> None:
         for refused in REFUSED_ACTIONS:
             if await chips.filter(has_text=refused).count():
                 raise RuntimeError(f"the options kept {refused!r}, which was refused")
-        await actions.get_by_role("button", name="Add").click()
-        # Typed into the picker's own field: typed into the page, keys are shortcuts.
-        search = actions.locator("input").first
-        await search.fill(action)
-        await sees("Add custom item", within=form)
-        # Chosen once the picker offers this very text, and submitted only once its
-        # chip is in the form: else the form would save what it had.
-        await form.get_by_text(f'"{action}"').filter(visible=True).first.click()
-        await chips.filter(has_text=action).first.wait_for()
+        # A click on the picker's offer is sometimes lost on a loaded machine (seen
+        # in CI: the picker closed, no chip): the user's retry, at most three times.
+        for attempt in range(3):
+            await actions.get_by_role("button", name="Add").click()
+            # Typed into the picker's own field: typed into the page, keys are shortcuts.
+            search = actions.locator("input").first
+            await search.fill(action)
+            await sees("Add custom item", within=form)
+            # Chosen once the picker offers this very text, and submitted only once
+            # its chip is in the form: else the form would save what it had.
+            await form.get_by_text(f'"{action}"').filter(visible=True).first.click()
+            try:
+                await chips.filter(has_text=action).first.wait_for(timeout=10000)
+                break
+            except PlaywrightTimeoutError:
+                if attempt == 2:
+                    raise
         await form.get_by_role("button", name="Submit").click()
         await sees(
             STRINGS["options"]["error"][error].format(action=action), within=form

@@ -15,7 +15,7 @@ from tests.conftest import ServerProcess
 pytestmark = pytest.mark.slow
 
 
-async def test_hassio_discovery_creates_stt_tts_and_agent(
+async def test_hassio_discovery_creates_stt_tts_wake_word_and_agent(
     hass: HomeAssistant, socket_enabled: None, grok_server: ServerProcess
 ) -> None:
     assert await async_setup_component(hass, "homeassistant", {})
@@ -41,5 +41,5 @@ async def test_hassio_discovery_creates_stt_tts_and_agent(
         e.domain
         for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     )
-    assert domains == ["conversation", "stt", "tts"]
+    assert domains == ["conversation", "stt", "tts", "wake_word"]
     assert await hass.config_entries.async_unload(entry.entry_id)

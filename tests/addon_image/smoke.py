@@ -21,6 +21,9 @@ import sys
 import time
 from typing import Any
 
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncClient
+from wyoming.wake import Detect
 import yaml
 
 from tests.addon.fake_supervisor import TOKEN, FakeSupervisor, serve_fake
@@ -96,6 +99,19 @@ def check(ok: bool, what: str, detail: str = "") -> None:
         raise SystemExit(1)
 
 
+async def wake_on_silence(uri: str) -> str:
+    """detect, a second of silence, audio-stop: the server's answer's type."""
+    async with AsyncClient.from_uri(uri) as client:
+        await client.write_event(Detect(names=["okay_nabu"]).event())
+        await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+        for _ in range(50):
+            chunk = AudioChunk(rate=16000, width=2, channels=1, audio=bytes(640))
+            await client.write_event(chunk.event())
+        await client.write_event(AudioStop().event())
+        event = await asyncio.wait_for(client.read_event(), 30)
+        return event.type if event is not None else "nothing"
+
+
 async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, Any]:
     broker = Mosquitto(work / "mosquitto", users=dict([MQTT_USER]))
     broker.start()
@@ -129,9 +145,12 @@ async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, 
         )
         info = await describe("tcp://127.0.0.1:10300")
         check(
-            bool(info.asr and info.tts and info.handle),
-            "describe lists asr, tts and handle",
+            bool(info.asr and info.tts and info.handle and info.wake),
+            "describe lists asr, tts, wake and handle",
         )
+        # The wake-word models run in the image (TensorFlow Lite's native library).
+        heard = await wake_on_silence("tcp://127.0.0.1:10300")
+        check(heard == "not-detected", "a second of silence wakes nothing", heard)
         async with bus_client(
             broker.port,
             "alicia/devices/+/status",

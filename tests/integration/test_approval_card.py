@@ -108,16 +108,17 @@ async def test_a_key_change_says_which_key_counts(
     assert entry.runtime_data.roster.devices[DEVICE].public_key == kept.public_key
 
 
+@pytest.mark.parametrize("choice", ["approve", "reject"])
 async def test_a_decided_request_cannot_be_decided_again(
-    hass: HomeAssistant, entry: MockConfigEntry
+    hass: HomeAssistant, entry: MockConfigEntry, choice: str
 ) -> None:
-    """A card left open after the device was approved elsewhere removes nothing."""
+    """A card left open after the device was approved elsewhere changes nothing."""
     await register(hass, KEY)
     manager = await repairs_manager(hass)
     flow = await manager.async_init(DOMAIN, data={"issue_id": ISSUE})
     entry.runtime_data.approvals.approve(DEVICE)
 
-    result = await manager.async_configure(flow["flow_id"], {"next_step_id": "reject"})
+    result = await manager.async_configure(flow["flow_id"], {"next_step_id": choice})
 
     assert result["reason"] == "device_gone"
     assert DEVICE in entry.runtime_data.roster.devices
