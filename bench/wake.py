@@ -145,13 +145,18 @@ async def latency(
     return results
 
 
+def split(audio: np.ndarray, streams: int) -> list[bytes]:
+    """The audio in `streams` equal parts, as 16-bit PCM."""
+    part = len(audio) // streams
+    return [pcm16(audio[i * part : (i + 1) * part]) for i in range(streams)]
+
+
 async def cpu_per_stream(
     servers: list[Server], audio: np.ndarray, streams: int
 ) -> dict[str, Any]:
     """CPU seconds per second of audio per stream: `streams` satellites at once, in real time."""
     out = {}
-    part = len(audio) // streams
-    pieces = [pcm16(audio[i * part : (i + 1) * part]) for i in range(streams)]
+    pieces = split(audio, streams)
     for server in servers:
         probe = Probe(python_pid(server))
         before, began = probe.cpu(), time.perf_counter()
@@ -171,8 +176,7 @@ async def false_wakes(
 ) -> dict[str, Any]:
     """Detections of any of the four words on audio that holds none (no pacing)."""
     out = {}
-    part = len(audio) // streams
-    pieces = [pcm16(audio[i * part : (i + 1) * part]) for i in range(streams)]
+    pieces = split(audio, streams)
     for server in servers:
         found = await asyncio.gather(
             *(stream(server.uri, p, list(WORDS), paced=False) for p in pieces)

@@ -49,13 +49,18 @@ class PcmFormat:
         return self.width * self.channels
 
 
-def pcm_to_float(data: bytes, fmt: PcmFormat) -> Float32Array:
-    """Decode interleaved PCM to mono float32 in [-1, 1]."""
+def check_frames(data: bytes, fmt: PcmFormat) -> None:
+    """Raise AudioFormatError unless data is whole frames of fmt."""
     if len(data) % fmt.frame_bytes:
         raise AudioFormatError(
             f"{len(data)} bytes is not a whole number of {fmt.width}-byte "
             f"{fmt.channels}-channel frames"
         )
+
+
+def pcm_to_float(data: bytes, fmt: PcmFormat) -> Float32Array:
+    """Decode interleaved PCM to mono float32 in [-1, 1]."""
+    check_frames(data, fmt)
     samples: Float32Array = np.frombuffer(data, dtype=_DTYPE[fmt.width]).astype(
         np.float32
     )

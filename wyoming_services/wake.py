@@ -79,7 +79,6 @@ class Detector:
         ]
         self._quiet_until = {word.id: 0.0 for word in words}
         self._samples = 0
-        self._odd = b""
 
     @property
     def seconds(self) -> float:
@@ -87,11 +86,7 @@ class Detector:
         return self._samples / RATE
 
     def feed(self, pcm: bytes) -> str | None:
-        """Hear more audio; the id of a wake word said in it, if any."""
-        if self._odd or len(pcm) % WIDTH:
-            pcm = self._odd + pcm
-            self._odd = pcm[len(pcm) - len(pcm) % WIDTH :]
-            pcm = pcm[: len(pcm) - len(self._odd)]
+        """Hear more audio (whole 16-bit samples); the id of a wake word said in it, if any."""
         self._samples += len(pcm) // WIDTH
         heard = None
         for features in self._features.process_streaming(pcm):

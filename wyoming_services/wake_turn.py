@@ -9,7 +9,7 @@ from wyoming.info import Attribution, WakeModel, WakeProgram
 from wyoming.wake import Detection, NotDetected
 
 from . import __version__
-from .audio import PcmFormat
+from .audio import PcmFormat, check_frames
 from .event_fields import FieldError, Fields
 from .wake import WakeError, WakeStream, WakeWord, bundled, chosen
 
@@ -108,11 +108,7 @@ class Waking:
                 f"an audio-chunk of {seconds:.1f} s is longer than "
                 f"{MAX_CHUNK_SECONDS:g} s: send the stream as it is heard"
             )
-        if len(audio) % fmt.frame_bytes:
-            raise WakeError(
-                f"{len(audio)} bytes is not a whole number of {fmt.width}-byte "
-                f"{fmt.channels}-channel frames"
-            )
+        check_frames(audio, fmt)  # an AudioFormatError: the handler's wake-error
         word = self._stream.feed(audio)
         if word is not None:
             at = timestamp if timestamp is not None else self._milliseconds()

@@ -70,27 +70,20 @@ def certificates(directory: Path) -> tuple[Path, Path, Path]:
 async def retained_status(
     port: int, bridge_id: str, **connect: object
 ) -> dict[str, object]:
-    async with aiomqtt.Client("127.0.0.1", port, **connect) as client:  # type: ignore[arg-type]
-        await client.subscribe(f"alicia/devices/{bridge_id}/status", qos=1)
-        async with asyncio.timeout(10):
-            async for message in client.messages:
-                import json
-
-                payload: dict[str, object] = json.loads(message.payload)["payload"]
-                return payload
-    raise AssertionError("no status")
+    """The bridge's status as the broker keeps it."""
+    return await status_once(port, bridge_id, None, **connect)
 
 
 async def status_once(
-    port: int, bridge_id: str, state: str, **connect: object
+    port: int, bridge_id: str, state: str | None, **connect: object
 ) -> dict[str, object]:
-    """The bridge's status once it is state: the retained one, or the next that comes."""
+    """The bridge's status once it is state (None: any): the retained one, or the next."""
     async with aiomqtt.Client("127.0.0.1", port, **connect) as client:  # type: ignore[arg-type]
         await client.subscribe(f"alicia/devices/{bridge_id}/status", qos=1)
         async with asyncio.timeout(10):
             async for message in client.messages:
                 payload: dict[str, object] = json.loads(message.payload)["payload"]
-                if payload["state"] == state:
+                if state is None or payload["state"] == state:
                     return payload
     raise AssertionError(f"no {state} status")
 
