@@ -281,7 +281,11 @@ def run(args: argparse.Namespace) -> None:
                     f"{device.device_id}: ignored a command not signed by Home Assistant",
                     flush=True,
                 )
-            elif device.obey(envelope.get("payload", {})):
+            elif (command := envelope.get("payload", {})).get("action") == "report":
+                # Approved just now: what was sent before the approval was refused.
+                print(f"{device.device_id}: reporting every value", flush=True)
+                publish("data", "event", {"values": device.values()})
+            elif device.obey(command):
                 print(f"{device.device_id}: light {device.light}", flush=True)
                 publish("data", "event", {"values": {"light": dict(device.light)}})
 

@@ -210,7 +210,7 @@ class Bootstrap:
         )
 
     async def approve(self, expected: dict[str, str], limit: float = 90) -> None:
-        """Approve these devices' cards as a user does (Repairs: open, Approve); no other.
+        """Approve these devices' cards as a user does (Discovered: Add, Approve); no other.
 
         expected: device id -> the key fingerprint its card must show ("none" for an
         unsigned one); a card showing another key is left for the user.
@@ -218,32 +218,27 @@ class Bootstrap:
         waiting = dict(expected)
         deadline = asyncio.get_running_loop().time() + limit
         while waiting:
-            issues, known = await self.websocket(
-                {"type": "repairs/list_issues"}, {"type": "config/device_registry/list"}
-            )
+            (known,) = await self.websocket({"type": "config/device_registry/list"})
             # Approved already (a folder from before): nothing to do for those.
             for device in known:
                 for domain, known_id in device["identifiers"]:
                     if domain == "alicia":
                         waiting.pop(known_id, None)
-            for issue in issues["issues"]:
-                device_id = issue["issue_id"].removeprefix("pending_")
-                if issue["domain"] != "alicia" or device_id not in waiting:
+            for flow in await self._json("GET", "/api/config/config_entries/flow"):
+                unique_id = str(flow["context"].get("unique_id") or "")
+                device_id = unique_id.removeprefix("device:")
+                if flow["handler"] != "alicia" or device_id not in waiting:
                     continue
-                shown = (issue.get("translation_placeholders") or {}).get(
+                # Opening a discovered card fetches its step: the card itself.
+                path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+                card = await self._json("GET", path)
+                shown = (card.get("description_placeholders") or {}).get(
                     "fingerprint", ""
                 )
                 if not shown.startswith(waiting[device_id]):
                     raise RuntimeError(f"{device_id} offers the key {shown}, not ours")
-                flow = await self._json(
-                    "POST",
-                    "/api/repairs/issues/fix",
-                    {"handler": "alicia", "issue_id": issue["issue_id"]},
-                )
                 result = await self._json(
-                    "POST",
-                    f"/api/repairs/issues/fix/{flow['flow_id']}",
-                    {"next_step_id": "approve"},
+                    "POST", path, {"next_step_id": "approve_device"}
                 )
                 if result.get("reason") != "device_approved":
                     raise RuntimeError(

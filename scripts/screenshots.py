@@ -37,9 +37,9 @@ from playwright.async_api import (
 )
 
 from alicia_bus.envelope import new_message
-from custom_components.alicia.approval import type_in_words
+from custom_components.alicia.approval_card import type_in_words
 
-# A device that asks to join while "Permit new devices" is off: it waits in Repairs.
+# A device that asks to join while "Permit new devices" is off: it waits as discovered.
 NEWCOMER: dict[str, Any] = {
     "device_id": "garage_door_sensor",
     "device_type": "sensor",
@@ -190,18 +190,12 @@ async def analytics(port: int) -> None:
 
 
 async def reject_newcomer(ha: Bootstrap) -> None:
-    """What a user does in Repairs: open the newcomer's card, choose Reject (if still there)."""
-    (issues,) = await ha.websocket({"type": "repairs/list_issues"})
-    issue_id = f"pending_{NEWCOMER['device_id']}"
-    if not any(i["issue_id"] == issue_id for i in issues["issues"]):
-        return  # the check rejected it in the UI already
-    flow = await ha._json(
-        "POST", "/api/repairs/issues/fix",
-        {"handler": "alicia", "issue_id": f"pending_{NEWCOMER['device_id']}"},
-    )  # fmt: skip
-    await ha._json(
-        "POST", f"/api/repairs/issues/fix/{flow['flow_id']}", {"next_step_id": "reject"}
-    )
+    """What a user does: open the newcomer's discovered card, choose Reject (if still there)."""
+    for flow in await ha._json("GET", "/api/config/config_entries/flow"):
+        if flow["context"].get("unique_id") == f"device:{NEWCOMER['device_id']}":
+            path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+            await ha._json("GET", path)  # opened: the card
+            await ha._json("POST", path, {"next_step_id": "reject_device"})
 
 
 async def shoot(
@@ -225,7 +219,7 @@ async def shoot(
         for name, path in (
             ("integration", "/config/integrations/integration/alicia"),
             ("device", f"/config/devices/device/{light_id}"),
-            ("approval", "/config/repairs"),
+            ("approval", "/config/integrations/dashboard"),
         ):
             await page.goto(f"{args.url}{path}")
             await page.wait_for_load_state("networkidle")
@@ -354,8 +348,10 @@ async def check(page: Any, url: str, mqtt_port: int, home: Home) -> None:
         await page.locator(f"text={text} >> visible=true").first.wait_for(timeout=15000)
     print("check: the announce action shows its target and fields", file=sys.stderr)
     # The approval card: the newcomer, who made it, what it is, and whether it signs.
-    await shows("/config/repairs", "Garage door sensor")
-    await page.get_by_text("Garage door sensor", exact=False).first.click()
+    # A discovered device (not a Repairs "warning"), on the integrations page.
+    await shows("/config/integrations/dashboard", "Discovered", "Garage door sensor")
+    discovered = page.locator("ha-config-flow-card", has_text="Garage door sensor")
+    await discovered.get_by_text("Add", exact=True).first.click()
     await sees(
         NEWCOMER["metadata"]["manufacturer"],
         NEWCOMER["metadata"]["model"],

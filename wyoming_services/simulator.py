@@ -15,6 +15,7 @@ from typing import Any
 
 import aiomqtt
 
+from alicia_bus.commands import is_report
 from alicia_bus.envelope import new_message
 from alicia_bus.errors import ProtocolError
 from alicia_bus.speaker import PLAYBACK, Action, Playback, PlaybackCommand, State
@@ -66,6 +67,8 @@ class SimulatedDevice:
 
     def obey(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply a command; the values to report back (empty if it made no sense)."""
+        if is_report(payload):
+            return dict(self.values)
         capability, action = payload.get("capability"), payload.get("action")
         params = payload.get("params") or {}
         if capability not in self.values and capability not in {"identify"}:

@@ -4,41 +4,37 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-import hashlib
-import json
 import logging
 import time
 
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.config_entries import (
+    SOURCE_IGNORE,
+    SOURCE_INTEGRATION_DISCOVERY,
+    ConfigEntry,
+    ConfigEntryChange,
+)
 from homeassistant.core import callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import discovery_flow, issue_registry as ir
 
+from .approval_card import (
+    UNIQUE_ID_PREFIX,
+    UNSIGNED,
+    DeviceRequest,
+    card,
+    shown_digest,
+)
 from .bus.payloads import Registration, Unregister
 from .bus.signing import valid_public_key
 from .bus_link import BusLink
 from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
 from .context import DeviceLifecycle
 from .device import AliciaDevice, DeviceRecord
-from .markdown import literal
 from .refusals import RefusedRegistrations
 from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
-UNSIGNED = "none (unsigned)"
-# The registration's device_type, as the approval card says it.
-TYPE_WORDS = {
-    "sensor": "a sensor (it measures or detects)",
-    "actuator": "an actuator (it switches or controls something)",
-    "speaker": "a speaker",
-    "service": "a service (software, such as the voice server)",
-    "controller": "a controller (buttons or remotes)",
-}
-
-
-def type_in_words(device_type: str) -> str:
-    """A device type in words (registrations carry only the types above)."""
-    return TYPE_WORDS.get(device_type, literal(device_type))
 
 
 class Approvals:
@@ -169,24 +165,7 @@ class Approvals:
             )  # fmt: skip
             return
         self.pending[record.device_id] = record
-        key_changed = record.device_id in self.key_changes
-        placeholders = self.card(record)
-        ir.async_create_issue(
-            self.hass, DOMAIN, f"pending_{record.device_id}",
-            is_fixable=True, is_persistent=False,
-            severity=ir.IssueSeverity.ERROR if key_changed else ir.IssueSeverity.WARNING,
-            translation_key="key_changed" if key_changed
-            else "pending_device" if record.fingerprint else "pending_unsigned_device",
-            translation_placeholders=placeholders,
-            # The decision is bound to the key and to all the card shows
-            # (repairs.ApproveDeviceFlow): a request changed meanwhile is not decided.
-            data={
-                "entry_id": self.hub.entry.entry_id,
-                "device_id": record.device_id,
-                "fingerprint": record.fingerprint or UNSIGNED,
-                "shown": shown_digest(placeholders),
-            },
-        )  # fmt: skip
+        self.offer(record)
         _LOGGER.info(
             "Device %s (%s) is waiting for approval", record.device_id, record.name
         )
@@ -197,51 +176,110 @@ class Approvals:
         self.hub.save()
         self.hub.hub_changed()
 
+    def offer(self, record: DeviceRecord) -> None:
+        """Show the request: a key change as a repair, a new device as a discovered one.
+
+        The decision is bound to all the card shows: a request changed meanwhile
+        replaces the card, and the old one decides nothing.
+        """
+        device_id = record.device_id
+        placeholders = self.card(record)
+        shown = shown_digest(placeholders)
+        if device_id in self.key_changes:
+            ir.async_create_issue(
+                self.hass, DOMAIN, f"pending_{device_id}",
+                is_fixable=True, is_persistent=False,
+                severity=ir.IssueSeverity.ERROR, translation_key="key_changed",
+                translation_placeholders=placeholders,
+                data={
+                    "entry_id": self.hub.entry.entry_id, "device_id": device_id,
+                    "fingerprint": placeholders["fingerprint"], "shown": shown,
+                },
+            )  # fmt: skip
+            return
+        self.withdraw(device_id, keep=shown)
+        # HA starts one flow per request: the same card again changes nothing.
+        discovery_flow.async_create_flow(
+            self.hass, DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data=DeviceRequest(
+                self.hub.entry.entry_id, device_id, placeholders["fingerprint"], shown
+            ),
+        )  # fmt: skip
+
+    def withdraw(self, device_id: str | None = None, keep: str | None = None) -> None:
+        """Close a device's cards (None: every device's), but a flow showing keep."""
+        flows = self.hass.config_entries.flow
+        for flow in flows.async_progress_by_init_data_type(
+            DeviceRequest,
+            lambda request: (
+                device_id in (None, request.device_id) and request.shown != keep
+            ),
+            include_uninitialized=True,
+        ):
+            flows.async_abort(flow["flow_id"])
+        for key_changed in [device_id] if device_id is not None else self.key_changes:
+            ir.async_delete_issue(self.hass, DOMAIN, f"pending_{key_changed}")
+
+    @callback
+    def on_entry_changed(self, change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        """The user stopped ignoring a device: its card again, if it still waits."""
+        unique_id = entry.unique_id or ""
+        if (
+            change is ConfigEntryChange.REMOVED
+            and entry.domain == DOMAIN
+            and entry.source == SOURCE_IGNORE
+            and unique_id.startswith(UNIQUE_ID_PREFIX)
+            and (record := self.pending.get(unique_id.removeprefix(UNIQUE_ID_PREFIX)))
+        ):
+            self.offer(record)
+
     def card(self, record: DeviceRecord) -> dict[str, str]:
         """What the approval card shows of a request, as its placeholders."""
-        metadata = record.metadata
-        placeholders = {
-            "device_id": record.device_id,
-            "name": record.name,
-            "device_type": type_in_words(record.device_type),
-            # The card renders Markdown: a device's words must not become links or images.
-            "manufacturer": literal(str(metadata.get("manufacturer") or "unknown")),
-            "model": literal(str(metadata.get("model") or "unknown")),
-            "capabilities": ", ".join(literal(c.name) for c in record.capabilities)
-            or "none",
-            "fingerprint": record.fingerprint or UNSIGNED,
-        }
-        if record.device_id in self.key_changes:
-            placeholders["old_fingerprint"] = (
-                self.key_changes[record.device_id] or UNSIGNED
-            )
-        return placeholders
+        if record.device_id not in self.key_changes:
+            return card(record)
+        return card(record, self.key_changes[record.device_id] or UNSIGNED)
 
-    def still_shown(self, device_id: str, shown: str | None) -> bool:
-        """Whether the pending request is still exactly what its card showed."""
-        record = self.pending.get(device_id)
-        return record is not None and (
-            shown is None or shown_digest(self.card(record)) == shown
-        )
+    def decision_problem(
+        self, device_id: str, fingerprint: str | None, shown: str | None
+    ) -> str | None:
+        """Why a decision on a card cannot be taken (a reason key), or None.
+
+        fingerprint and shown: the key and the digest of all else the card showed.
+        """
+        if (record := self.pending.get(device_id)) is None:
+            return "device_gone"
+        placeholders = self.card(record)
+        if fingerprint is not None and placeholders["fingerprint"] != fingerprint:
+            return "key_changed_meanwhile"
+        if shown is not None and shown_digest(placeholders) != shown:
+            return "changed_meanwhile"
+        return None
 
     def approve(
-        self, record: DeviceRecord | str, fingerprint: str | None = None
+        self,
+        record: DeviceRecord | str,
+        fingerprint: str | None = None,
+        shown: str | None = None,
     ) -> AliciaDevice:
         """Trust a device: mirror it into HA and create its entities.
 
         fingerprint: the key the user was shown; approving refuses (KeyError) if the
-        pending device now offers another one.
+        pending device now offers another one. shown: the digest of the card the
+        user decided on, whose flow ends by itself.
         """
         if isinstance(record, str):
             record = self.pending[record]
         if fingerprint is not None and (record.fingerprint or UNSIGNED) != fingerprint:
             raise KeyError(f"{record.device_id} now offers another key")
         self.pending.pop(record.device_id, None)
-        ir.async_delete_issue(self.hass, DOMAIN, f"pending_{record.device_id}")
+        self.withdraw(record.device_id, keep=shown)
         self.key_changes.pop(record.device_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{record.device_id}")
         device = self.hub.add_device(record)
         self.hub.admission.approved(record.device_id)
+        # What it reported while waiting was refused: its entities would stay unknown.
+        self.hass.async_create_task(self.link.async_request_report(record.device_id))
         _LOGGER.info(
             "Device %s (%s) approved, key %s",
             record.device_id, record.name, record.fingerprint or UNSIGNED,
@@ -255,17 +293,20 @@ class Approvals:
         self.hub.hub_changed()
         return device
 
-    def reject(self, device_id: str) -> None:
-        """The user's no: a new device is forgotten; a key change request is dropped."""
+    def reject(self, device_id: str, shown: str | None = None) -> None:
+        """The user's no: a new device is forgotten; a key change request is dropped.
+
+        shown: the digest of the card the user decided on, whose flow ends by itself.
+        """
         if device_id in self.hub.devices and device_id in self.pending:
             self.pending.pop(device_id)
             self.key_changes.pop(device_id, None)
-            ir.async_delete_issue(self.hass, DOMAIN, f"pending_{device_id}")
+            self.withdraw(device_id, keep=shown)
             _LOGGER.info("Key change of %s refused; its approved key stays", device_id)
             self.hub.save()
             self.hub.hub_changed()
             return
-        self.remove(device_id)
+        self.remove(device_id, shown=shown)
 
     @callback
     def on_unregister(self, message: ReceiveMessage) -> None:
@@ -286,12 +327,15 @@ class Approvals:
             return
         self.remove(device_id, clear_retained=False)
 
-    def remove(self, device_id: str, clear_retained: bool = True) -> None:
+    def remove(
+        self, device_id: str, clear_retained: bool = True, shown: str | None = None
+    ) -> None:
         """Forget a device, in HA too; clear its retained registration so it does not return."""
         self.pending.pop(device_id, None)
         self.key_changes.pop(device_id, None)
+        self.withdraw(device_id, keep=shown)
         for issue in (
-            "pending", "bad_signature", "unhealthy", "stale", "hub_key_mismatch",
+            "bad_signature", "unhealthy", "stale", "hub_key_mismatch",
             "voice_server",
         ):  # fmt: skip
             ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{device_id}")
@@ -308,9 +352,3 @@ class Approvals:
             )
         self.hub.save()
         self.hub.hub_changed()
-
-
-def shown_digest(placeholders: dict[str, str]) -> str:
-    """One value for everything a card shows: a request changed meanwhile differs."""
-    text = json.dumps(placeholders, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()

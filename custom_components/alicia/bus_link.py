@@ -12,6 +12,7 @@ from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import HomeAssistant, callback
 
 from .admission import Admission
+from .bus.commands import report_request
 from .bus.envelope import (
     Envelope,
     echo,
@@ -134,7 +135,7 @@ class BusLink:
             ProtocolError(
                 "not_approved",
                 f"{read.source} is not an approved device: register it, then approve "
-                "it in Home Assistant (Settings → Repairs)",
+                "it in Home Assistant (Settings → Devices & services, Discovered)",
                 read.raw,
             ),
         )
@@ -255,6 +256,11 @@ class BusLink:
         await mqtt.async_publish(
             self.hass, topic, self.admission.seal(topic, message), 1, retain
         )
+
+    async def async_request_report(self, device_id: str) -> None:
+        """Ask a device for every current value (bus.commands.REPORT)."""
+        message = self.message(device_id, "command", report_request())
+        await self.async_publish(f"{self.prefix}/devices/{device_id}/command", message)
 
     async def async_command(
         self,

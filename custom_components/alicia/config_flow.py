@@ -1,4 +1,4 @@
-"""Config flow for Alicia: one hub entry, only once MQTT is set up; options and reconfigure."""
+"""Config flow for Alicia: one hub entry, only once MQTT is set up; devices asking to join; options."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from homeassistant.helpers import selector
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import voluptuous as vol
 
+from .approval import Approvals
+from .approval_card import DeviceRequest
 from .const import (
     APPROVAL_AUTO,
     APPROVAL_MANUAL,
@@ -32,6 +34,7 @@ from .const import (
     DOMAIN,
 )
 from .ha_commands import DANGEROUS_DOMAINS, DEFAULT_ALLOWED
+from .markdown import literal
 
 PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
 # Options without a default, which the user can empty again.
@@ -57,11 +60,12 @@ def action_problem(hass: HomeAssistant, action: str) -> str | None:
 
 
 class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Create the single Alicia hub entry."""
+    """Create the single Alicia hub entry; show each device asking to join as discovered."""
 
     VERSION = 1
     # 2: the announcement volume from 0-100 to 0-1, the announce action's scale.
     MINOR_VERSION = 2
+    _request: DeviceRequest
 
     async def _mqtt_problem(self) -> str | None:
         if not self.hass.config_entries.async_entries(mqtt.DOMAIN):
@@ -74,6 +78,9 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Confirm setup; MQTT must be configured and connected first."""
+        # One hub: the devices' own flows (and those the user ignored) are no hub.
+        if self._async_current_entries(include_ignore=False):
+            return self.async_abort(reason="single_instance_allowed")
         if (problem := await self._mqtt_problem()) is not None:
             return self.async_abort(reason=problem)
         if user_input is None:
@@ -86,7 +93,8 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
         self, discovery_info: MqttServiceInfo
     ) -> ConfigFlowResult:
         """The first alicia message on the broker offers to set Alicia up."""
-        # A second entry is refused by HA itself (single_config_entry in the manifest).
+        if self._async_current_entries(include_ignore=False):
+            return self.async_abort(reason="single_instance_allowed")
         await self.async_set_unique_id(DOMAIN)
         self._abort_if_unique_id_configured()
         if not discovery_info.topic.startswith(f"{DEFAULT_TOPIC_PREFIX}/"):
@@ -100,6 +108,87 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is None:
             return self.async_show_form(step_id="confirm")
         return await self.async_step_user({})
+
+    async def async_step_integration_discovery(
+        self, discovery_info: Any
+    ) -> ConfigFlowResult:
+        """A device asks to join (approval.Approvals.offer): its card, as a discovered device."""
+        if not isinstance(discovery_info, DeviceRequest):
+            return self.async_abort(reason="invalid_discovery_info")
+        await self.async_set_unique_id(discovery_info.unique_id)
+        # Ignored: HA keeps an ignored entry under the device's id until the user stops it.
+        self._abort_if_unique_id_configured()
+        self._request = discovery_info
+        approvals, problem = self._approvals()
+        if approvals is None:
+            return self.async_abort(reason=problem)
+        record = approvals.pending[discovery_info.device_id]
+        self.context["title_placeholders"] = {"name": record.name}
+        return await self.async_step_device()
+
+    def _approvals(self) -> tuple[Approvals | None, str]:
+        """The hub's approvals if the request waits, unchanged; else why not."""
+        request = self._request
+        entry = self.hass.config_entries.async_get_entry(request.entry_id)
+        hub = getattr(entry, "runtime_data", None) if entry is not None else None
+        if hub is None or entry is None or entry.domain != DOMAIN:
+            return None, "device_gone"
+        approvals: Approvals = hub.approvals
+        if problem := approvals.decision_problem(
+            request.device_id, request.fingerprint, request.shown
+        ):
+            return None, problem
+        return approvals, ""
+
+    async def async_step_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The card: who asks, what it is, its key; approve or reject."""
+        approvals, problem = self._approvals()
+        if approvals is None:
+            return self.async_abort(reason=problem)
+        record = approvals.pending[self._request.device_id]
+        return self.async_show_menu(
+            step_id="device" if record.fingerprint else "unsigned_device",
+            menu_options=["approve_device", "reject_device"],
+            description_placeholders=approvals.card(record),
+        )
+
+    async def async_step_unsigned_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The card of a device that does not sign (the frontend reopens a step by its id)."""
+        return await self.async_step_device()
+
+    async def async_step_approve_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Trust the device: its entities."""
+        return self._decide(approve=True)
+
+    async def async_step_reject_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Refuse it: it is forgotten, and may ask again."""
+        return self._decide(approve=False)
+
+    def _decide(self, approve: bool) -> ConfigFlowResult:
+        """The user's choice, on exactly the request the card showed."""
+        approvals, problem = self._approvals()
+        if approvals is None:
+            return self.async_abort(reason=problem)
+        request = self._request
+        name = literal(approvals.pending[request.device_id].name)
+        # Checked just now: nothing can have arrived between the check and the decision.
+        if approve:
+            approvals.approve(request.device_id, shown=request.shown)
+            return self.async_abort(
+                reason="device_approved", description_placeholders={"name": name}
+            )
+        approvals.reject(request.device_id, shown=request.shown)
+        return self.async_abort(
+            reason="device_refused", description_placeholders={"name": name}
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None

@@ -9,8 +9,9 @@ from functools import partial
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_time_interval
 
 from .admission import Admission
@@ -134,6 +135,14 @@ class AliciaHub:
             ),
         }
         await link.async_subscribe(handlers)
+        self.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self.approvals.on_entry_changed
+            )
+        )
+        # Cards do not outlive a restart (HA keeps no flow, repairs are not persistent).
+        for record in self.approvals.pending.values():
+            self.approvals.offer(record)
         self._stop_checks = async_track_time_interval(
             self.hass, self.health.check, timedelta(seconds=HEALTH_CHECK_SECONDS)
         )
@@ -151,6 +160,7 @@ class AliciaHub:
             self._stop_checks()
             self._stop_checks = None
         self.approvals.cancel_timer()
+        self.approvals.withdraw()
         self.approvals.refusals.clear()
         self.admission.close()
 

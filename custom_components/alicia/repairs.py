@@ -1,4 +1,4 @@
-"""Repairs: approving a device that is waiting, from Settings → Repairs."""
+"""Repairs: a device offering another key waits for the user's decision in Settings → Repairs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class ApproveDeviceFlow(RepairsFlow):
-    """Approve, or reject, one pending device."""
+    """Trust the new key of a device, or keep the approved one."""
 
     def __init__(
         self,
@@ -48,41 +48,32 @@ class ApproveDeviceFlow(RepairsFlow):
     async def async_step_approve(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
-        """Trust the device."""
-        hub = self._hub()
-        if hub is None or self.device_id not in hub.approvals.pending:
-            return self.async_abort(reason="device_gone")
-        if (changed := self._changed(hub)) is not None:
-            return self.async_abort(reason=changed)
-        name = hub.approvals.pending[self.device_id].name
-        # The key and all else shown were checked just now (_changed): nothing
-        # can have arrived between the check and the approval.
-        hub.approvals.approve(self.device_id, self.fingerprint)
-        return self._done("device_approved", name)
+        """Trust the new key."""
+        return self._decide(approve=True)
 
     async def async_step_reject(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
-        """Refuse it: a new device is forgotten (it may ask again); a new key is dropped."""
-        hub = self._hub()
-        if hub is None or self.device_id not in hub.approvals.pending:
-            return self.async_abort(reason="device_gone")
-        if (changed := self._changed(hub)) is not None:
-            return self.async_abort(reason=changed)
-        name = hub.approvals.pending[self.device_id].name
-        hub.approvals.reject(self.device_id)
-        return self._done("device_refused", name)
+        """Keep the approved key."""
+        return self._decide(approve=False)
 
-    def _changed(self, hub: Any) -> str | None:
-        """Why the request waiting now is not the one the card showed, if it is not."""
-        shown_key = hub.approvals.card(hub.approvals.pending[self.device_id])[
-            "fingerprint"
-        ]
-        if self.fingerprint is not None and shown_key != self.fingerprint:
-            return "key_changed_meanwhile"
-        if not hub.approvals.still_shown(self.device_id, self.shown):
-            return "changed_meanwhile"
-        return None
+    def _decide(self, approve: bool) -> RepairsFlowResult:
+        """The user's choice, on exactly the request the card showed."""
+        hub = self._hub()
+        if hub is None:
+            return self.async_abort(reason="device_gone")
+        approvals = hub.approvals
+        if problem := approvals.decision_problem(
+            self.device_id, self.fingerprint, self.shown
+        ):
+            return self.async_abort(reason=problem)
+        name = approvals.pending[self.device_id].name
+        # Checked just now: nothing can have arrived between the check and the decision.
+        if approve:
+            approvals.approve(self.device_id, self.fingerprint)
+            return self._done("device_approved", name)
+        approvals.reject(self.device_id)
+        return self._done("device_refused", name)
 
     def _done(self, reason: str, name: str) -> RepairsFlowResult:
         """The user's decision in words.

@@ -42,7 +42,9 @@ async def test_fuzz_does_not_break_the_bridge(
         async with bus_client(
             mosquitto.port, "alicia/voice/ai/response", "alicia/system/health/heartbeat"
         ) as client:
-            for topic, raw in payloads(TOPICS, examples, 10_000):
+            for topic, raw in payloads(
+                TOPICS, examples, 10_000, lambda: new_message("fuzzer", "event", {})
+            ):
                 await client.client.publish(topic, raw, qos=0)
             # A request from a sender the flood did not use is still answered. It is
             # the marker too: the bridge reads what this client sent in order, so the

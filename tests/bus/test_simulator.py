@@ -7,10 +7,11 @@ from collections.abc import Callable
 import json
 from typing import Any
 
+from alicia_bus.commands import report_request
 from alicia_bus.envelope import new_message, parse
 from alicia_bus.speaker import Action, PlaybackCommand
 from tests.conftest import Mosquitto
-from wyoming_services.simulator import Simulator
+from wyoming_services.simulator import Simulator, devices
 
 from .client import bus_client
 
@@ -118,3 +119,9 @@ async def test_simulator_registers_reports_and_obeys(mosquitto: Mosquitto) -> No
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def test_a_simulated_device_reports_every_value_when_asked() -> None:
+    """HA's report command on approval: every value, not only those a command changed."""
+    for device in devices():
+        assert device.obey(report_request()) == device.values

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.device_registry import find_device
 
 # HA 2026.6 on puts a device's area in front of its entity ids: a device's own
@@ -164,7 +164,7 @@ async def repairs_manager(hass: HomeAssistant) -> RepairsFlowManager:
 
 
 async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
-    """What the user does: Settings → Repairs → the issue → Approve."""
+    """A key change: Settings → Repairs → the issue → Trust the new key."""
     manager = await repairs_manager(hass)
     result = await manager.async_init("alicia", data={"issue_id": issue_id})
     assert result["type"] == "menu"
@@ -173,6 +173,43 @@ async def approve_from_repairs(hass: HomeAssistant, issue_id: str) -> None:
     )
     assert (result["type"], result["reason"]) == ("abort", "device_approved")
     await hass.async_block_till_done()
+
+
+def approval_flows(hass: HomeAssistant, device_id: str | None = None) -> list[Any]:
+    """The discovered cards of devices waiting for the user (of device_id's only)."""
+    flows = []
+    for flow in hass.config_entries.flow.async_progress_by_handler("alicia"):
+        unique_id = flow["context"].get("unique_id") or ""
+        if unique_id.startswith("device:") and device_id in (
+            None,
+            unique_id.removeprefix("device:"),
+        ):
+            flows.append(flow)
+    return flows
+
+
+async def open_card(hass: HomeAssistant, device_id: str) -> Any:
+    """What the user does: Settings → Devices & services → Discovered → Add."""
+    (flow,) = approval_flows(hass, device_id)
+    # The frontend fetches a discovered flow's current step: the card.
+    return await hass.config_entries.flow.async_configure(flow["flow_id"])
+
+
+async def decide(hass: HomeAssistant, device_id: str, choice: str) -> Any:
+    """Open the card and choose approve_device or reject_device."""
+    card = await open_card(hass, device_id)
+    assert card["type"] == "menu"
+    result = await hass.config_entries.flow.async_configure(
+        card["flow_id"], {"next_step_id": choice}
+    )
+    await hass.async_block_till_done()
+    return result
+
+
+async def approve_from_discovery(hass: HomeAssistant, device_id: str) -> None:
+    """The user approves a discovered device on its card."""
+    result = await decide(hass, device_id, "approve_device")
+    assert (result["type"], result["reason"]) == ("abort", "device_approved")
 
 
 def alicia_device(hass: HomeAssistant, device_id: str) -> dr.DeviceEntry | None:

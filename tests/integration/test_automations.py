@@ -83,7 +83,9 @@ async def test_documented_automations_fire(
     await hass.async_block_till_done()
     messages = [c.data["message"] for c in notify]
     assert "kitchen_sensor stopped reporting." in messages
-    assert "Device x is waiting for approval in Settings → Repairs." in messages
+    assert (
+        "Device x is waiting for approval in Settings → Devices & services." in messages
+    )
 
 
 @pytest.mark.parametrize("automation", documented(), ids=lambda a: str(a["alias"]))

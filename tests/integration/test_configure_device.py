@@ -11,7 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.signing import verify
+from custom_components.alicia.bus.signing import verify
 from custom_components.alicia.const import DOMAIN
 
 from .helpers import alicia_device

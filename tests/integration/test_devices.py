@@ -31,7 +31,9 @@ from .helpers import (
     LIGHT,
     SENSOR,
     alicia_device,
-    approve_from_repairs,
+    approval_flows,
+    approve_from_discovery,
+    open_card,
     register,
     send,
 )
@@ -56,12 +58,10 @@ async def test_new_device_waits_for_approval(
     hub = entry.runtime_data
     assert "kitchen_sensor" in hub.approvals.pending
     assert "kitchen_sensor" not in hub.roster.devices
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor")
-    assert issue is not None
-    assert issue.is_fixable
+    card = await open_card(hass, "kitchen_sensor")
     # An unsigned device gets the card that says so plainly.
-    assert issue.translation_key == "pending_unsigned_device"
-    assert issue.translation_placeholders == {
+    assert card["step_id"] == "unsigned_device"
+    assert card["description_placeholders"] == {
         "device_id": "kitchen_sensor", "name": "Kitchen sensor",
         "device_type": "a sensor (it measures or detects)",
         "manufacturer": "Acme", "model": "TH\\-1",
@@ -70,9 +70,9 @@ async def test_new_device_waits_for_approval(
     }  # fmt: skip
     assert alicia_device(hass, "kitchen_sensor") is None
 
-    await approve_from_repairs(hass, "pending_kitchen_sensor")
+    await approve_from_discovery(hass, "kitchen_sensor")
     assert "kitchen_sensor" in hub.roster.devices
-    assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_kitchen_sensor") is None
+    assert approval_flows(hass) == []
     device = alicia_device(hass, "kitchen_sensor")
     assert device is not None
     assert (device.name, device.manufacturer, device.model, device.sw_version) == (

@@ -17,7 +17,7 @@ from custom_components.alicia.const import DOMAIN
 from tests.conftest import ROOT, wait_until
 
 from .conftest import RealBus
-from .helpers import alicia_device, approve_from_repairs, recorded
+from .helpers import alicia_device, approve_from_discovery, recorded
 
 pytestmark = pytest.mark.slow
 GUIDE = ROOT / "docs" / "devices.md"
@@ -61,7 +61,7 @@ async def test_the_shell_walkthrough_works_as_written(
     alicia, port = real_bus.hub, real_bus.port
     await run_block(step(1), port)
     await wait_until(lambda: "hand_sensor_01" in alicia.approvals.pending)
-    await approve_from_repairs(hass, "pending_hand_sensor_01")
+    await approve_from_discovery(hass, "hand_sensor_01")
     await wait_until(
         lambda: state(hass, "sensor", "hand_sensor_01_temperature") is not None
     )
@@ -140,7 +140,9 @@ async def test_the_example_device_signs_and_obeys(
         assert (
             f"desk_lamp_01: key fingerprint {shown}\n" in lines
         )  # what the user compares
-        await approve_from_repairs(hass, "pending_desk_lamp_01")
+        await approve_from_discovery(hass, "desk_lamp_01")
+        # Asked on approval, it reports at once (what it sent before was refused).
+        await wait_until(lambda: "desk_lamp_01: reporting every value\n" in lines, 30)
         audit = alicia.admission.audit
         before = dict(audit.counts)  # it may have reported before approval: answered
         await wait_until(

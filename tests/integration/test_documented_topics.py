@@ -126,11 +126,20 @@ async def data(s: Scene, row: DocumentedTopic) -> None:
 
 async def command(s: Scene, row: DocumentedTopic) -> None:
     await s.join()
+    # Approved: asked first for every value (what it sent while waiting was refused).
+    report = await s.client.wait_for(
+        lambda m: True, topic=row.concrete(DEVICE), limit=10
+    )
+    assert report["payload"] == {"action": "report", "params": {}}
     switch = s.entity("switch", "switch")
     await s.hass.services.async_call(
         "switch", "turn_on", {"entity_id": switch}, blocking=True
     )
-    sent = await s.client.wait_for(lambda m: True, topic=row.concrete(DEVICE), limit=10)
+    sent = await s.client.wait_for(
+        lambda m: m["payload"].get("action") != "report",
+        topic=row.concrete(DEVICE),
+        limit=10,
+    )
     assert sent["payload"] == {
         "capability": "switch",
         "action": "turn_on",

@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import register, repairs_manager, send, setup_alicia
+from .helpers import approval_flows, decide, register, send, setup_alicia
 
 SPEAKER: dict[str, Any] = {
     "device_id": "sonos_kitchen_001",
@@ -189,16 +189,7 @@ async def test_rejecting_a_pending_device(
 ) -> None:
     entry = await setup_alicia(hass)
     await register(hass, SPEAKER)
-    manager = await repairs_manager(hass)
-    result = await manager.async_init(
-        DOMAIN, data={"issue_id": "pending_sonos_kitchen_001"}
-    )
-    result = await manager.async_configure(
-        result["flow_id"], {"next_step_id": "reject"}
-    )
+    result = await decide(hass, "sonos_kitchen_001", "reject_device")
     assert (result["type"], result["reason"]) == ("abort", "device_refused")
-    await hass.async_block_till_done()
     assert "sonos_kitchen_001" not in entry.runtime_data.approvals.pending
-    assert (
-        ir.async_get(hass).async_get_issue(DOMAIN, "pending_sonos_kitchen_001") is None
-    )
+    assert approval_flows(hass) == []

@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 
 from .helpers import SENSOR, VOICE, message, register, send, setup_alicia
 

@@ -9,8 +9,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.envelope import new_message
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.envelope import new_message
+from custom_components.alicia.bus.signing import KeyPair
 from tests.fuzz import payloads
 
 from .helpers import LIGHT, SENSOR, message, setup_alicia
@@ -59,7 +59,9 @@ async def test_fuzz_does_not_break_the_hub(
         for topic, body in bodies.items()
     }
     caplog.set_level(logging.ERROR)
-    for index, (topic, raw) in enumerate(payloads(TOPICS, examples, 10_000)):
+    for index, (topic, raw) in enumerate(
+        payloads(TOPICS, examples, 10_000, lambda: new_message("fuzzer", "event", {}))
+    ):
         async_fire_mqtt_message(hass, topic, raw)
         if index % 500 == 0:
             await hass.async_block_till_done()

@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
 
 from .helpers import SENSOR, VOICE, message, register

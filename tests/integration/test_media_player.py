@@ -32,7 +32,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from alicia_bus.signing import verify
+from custom_components.alicia.bus.signing import verify
 from custom_components.alicia.const import DOMAIN
 
 from .helpers import LIGHT, register, send, setup_alicia

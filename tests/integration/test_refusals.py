@@ -11,11 +11,11 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
 from custom_components.alicia.diagnostics import async_get_config_entry_diagnostics
 
-from .helpers import SENSOR, approve_from_repairs, message, register
+from .helpers import SENSOR, approve_from_discovery, message, register
 
 REGISTER = "alicia/system/discovery/register/kitchen_sensor"
 
@@ -86,7 +86,7 @@ async def test_a_device_that_signs_since_its_approval_is_not_unsigned(
     values = {"values": {"temperature": 20}}
     await fire(hass, message("kitchen_sensor", values, key=key, topic=data), data)
     assert "kitchen_sensor" in audit.unsigned_sources  # no approved key yet
-    await approve_from_repairs(hass, "pending_kitchen_sensor")
+    await approve_from_discovery(hass, "kitchen_sensor")
     await fire(hass, message("kitchen_sensor", values, key=key, topic=data), data)
     assert "kitchen_sensor" not in audit.unsigned_sources
 

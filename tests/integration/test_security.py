@@ -20,12 +20,18 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.errors import SecurityError
-from alicia_bus.signing import KeyPair, verify
-from custom_components.alicia.bus.signing import fingerprint
+from custom_components.alicia.bus.errors import SecurityError
+from custom_components.alicia.bus.signing import KeyPair, fingerprint, verify
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import SENSOR, approve_from_repairs, message, setup_alicia
+from .helpers import (
+    SENSOR,
+    approve_from_discovery,
+    approve_from_repairs,
+    message,
+    open_card,
+    setup_alicia,
+)
 
 DEVICE = "kitchen_sensor"
 REGISTER = f"alicia/system/discovery/register/{DEVICE}"
@@ -74,11 +80,9 @@ async def approved(
     """A signed device, approved by the user after seeing its fingerprint."""
     key = KeyPair.generate()
     await register_signed(hass, key)
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{DEVICE}")
-    assert issue is not None
-    assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["fingerprint"] == key.fingerprint
-    await approve_from_repairs(hass, f"pending_{DEVICE}")
+    card = await open_card(hass, DEVICE)
+    assert card["description_placeholders"]["fingerprint"] == key.fingerprint
+    await approve_from_discovery(hass, DEVICE)
     await send_data(hass, key, 21.5)
     assert temperature(hass) == "21.5"
     return entry, key
@@ -89,11 +93,9 @@ async def test_a_signed_device_waits_on_a_card_with_its_fingerprint(
 ) -> None:
     key = KeyPair.generate()
     await register_signed(hass, key)
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{DEVICE}")
-    assert issue is not None
-    assert issue.translation_key == "pending_device"
-    assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["fingerprint"] == key.fingerprint
+    card = await open_card(hass, DEVICE)
+    assert card["step_id"] == "device"
+    assert card["description_placeholders"]["fingerprint"] == key.fingerprint
 
 
 async def test_the_hub_signs_what_it_sends_and_publishes_its_key_and_trust_list(
@@ -182,7 +184,7 @@ async def test_unsigned_verify_flags_enforce_refuses(
 ) -> None:
     fire(hass, REGISTER, message(DEVICE, SENSOR))
     await hass.async_block_till_done()
-    await approve_from_repairs(hass, f"pending_{DEVICE}")
+    await approve_from_discovery(hass, DEVICE)
     await send_data(hass, None, 20.0)
     assert temperature(hass) == "20.0"
     assert counts(entry)["unsigned_accepted"] >= 2

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN, HEALTH_CHECK_SECONDS
 from custom_components.alicia.health import ISSUE_AFTER_SECONDS
 from custom_components.alicia.voice_health import OFFLINE_GRACE_SECONDS

@@ -8,7 +8,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
+
+from .any_json import json_values, texts
 
 PREFIX = "alicia"
 DEVICES = ("kitchen_sensor", "hall_light", "alicia-voice", "home-assistant", "Évil", "")
@@ -22,20 +24,6 @@ TOPICS = (
 )  # fmt: skip
 SIGNER = KeyPair.from_seed(bytes(range(32)))
 
-texts = st.one_of(
-    st.text(max_size=20),
-    st.sampled_from(["", " ", "\x00", "\ud800", "a" * 200, "light.kitchen", "on"]),
-)
-scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(texts, inner, max_size=4)
-    ),
-    max_leaves=12,
-)
 payloads = st.one_of(
     st.dictionaries(texts, json_values, max_size=5),
     st.fixed_dictionaries(

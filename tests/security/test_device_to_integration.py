@@ -21,10 +21,16 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.signing import KeyPair, verify
 from custom_components.alicia.admission import EVENT_SECURITY, MAX_REPORTED
+from custom_components.alicia.bus.signing import KeyPair, verify
 from custom_components.alicia.const import DOMAIN
-from tests.integration.helpers import LIGHT, SENSOR, message, repairs_manager
+from tests.integration.helpers import (
+    LIGHT,
+    SENSOR,
+    approval_flows,
+    message,
+    repairs_manager,
+)
 
 from .devices import (
     ATTACKER,
@@ -254,6 +260,7 @@ async def test_floods_of_forged_senders_stay_bounded(
         )
     await hass.async_block_till_done()
     assert len(hub.approvals.pending) <= 50
+    assert len(approval_flows(hass)) <= 50
     assert len(hub.admission.audit.unsigned_sources) <= 1000
     assert len(hub.admission.gate.limiter) <= 10_000 + 100
     assert not [

@@ -9,7 +9,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
 from custom_components.alicia.device_data import MAX_KEYS
 from tests.integration.helpers import SENSOR, message, repairs_manager

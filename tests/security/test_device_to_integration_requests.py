@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.bus_link import MAX_REQUESTS_IN_FLIGHT
 from tests.integration.helpers import LIGHT, message
 

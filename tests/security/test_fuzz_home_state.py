@@ -11,7 +11,7 @@ from alicia_bus.errors import ProtocolError
 from alicia_bus.home import HaState
 from wyoming_services.bridge.home import HomeState
 
-from .strategies import json_values, texts
+from .any_json import json_values, texts
 
 entity_ids = st.sampled_from(
     ["light.kitchen", "sensor.t", "lock.front", "x", "light.K"]

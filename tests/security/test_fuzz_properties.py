@@ -28,12 +28,12 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 import voluptuous as vol
 
-from alicia_bus.envelope import parse
-from alicia_bus.errors import ProtocolError, SecurityError
-from alicia_bus.limits import ReplayWindow
-from alicia_bus.policy import Mode, check, retained_state
-from alicia_bus.signing import KeyPair
 from custom_components.alicia.analytics import MAX_DATA_KEYS, MAX_DATA_TEXT
+from custom_components.alicia.bus.envelope import parse
+from custom_components.alicia.bus.errors import ProtocolError, SecurityError
+from custom_components.alicia.bus.limits import ReplayWindow
+from custom_components.alicia.bus.policy import Mode, check, retained_state
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.ha_commands import ha_entity_id
 from tests.integration.helpers import SENSOR, message, recorded, register
 

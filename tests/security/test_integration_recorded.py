@@ -14,7 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from tests.integration.helpers import message, recorded, setup_alicia
 
 from .devices import ATTACKER, publish, published

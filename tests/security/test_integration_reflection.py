@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 import voluptuous as vol
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from tests.integration.helpers import message
 
 from .devices import ATTACKER, COMMAND, REGISTER, VICTIM, publish

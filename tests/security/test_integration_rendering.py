@@ -16,9 +16,15 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
-from tests.integration.helpers import LIGHT, alicia_device, message, register
+from tests.integration.helpers import (
+    LIGHT,
+    alicia_device,
+    message,
+    open_card,
+    register,
+)
 from tests.integration.test_automations import documented
 
 from .devices import ATTACKER, publish, register_signed
@@ -39,7 +45,7 @@ def renders_literally(shown: str, meant: str) -> bool:
 
 @pytest.fixture
 def entry_options() -> dict[str, Any]:
-    """The user approves each device: new ones wait in Repairs."""
+    """The user approves each device: new ones wait as discovered devices."""
     return {}
 
 
@@ -47,9 +53,8 @@ async def test_capability_names_are_literal_in_the_approval_card(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     await register(hass, {**LIGHT, "capabilities": [TRACKER, LINK, "light"]})
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{ATTACKER}")
-    assert issue is not None
-    shown = (issue.translation_placeholders or {})["capabilities"]
+    card = await open_card(hass, ATTACKER)
+    shown = card["description_placeholders"]["capabilities"]
     assert renders_literally(shown, f"{TRACKER}, {LINK}, light")
 
 

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from tests.integration.helpers import VOICE, message, recorded
 
 from .devices import ATTACKER, VICTIM, publish, register_signed

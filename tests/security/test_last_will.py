@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from alicia_bus.signing import KeyPair
+from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.bus.status import Status
 from tests.integration.helpers import message
 

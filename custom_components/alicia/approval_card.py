@@ -1,0 +1,77 @@
+"""The approval card: what the user is shown of a device asking to join, and the request it carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+import json
+
+from .device import DeviceRecord
+from .markdown import literal
+
+UNSIGNED = "none (unsigned)"
+# The registration's device_type, as the approval card says it.
+TYPE_WORDS = {
+    "sensor": "a sensor (it measures or detects)",
+    "actuator": "an actuator (it switches or controls something)",
+    "speaker": "a speaker",
+    "service": "a service (software, such as the voice server)",
+    "controller": "a controller (buttons or remotes)",
+}
+# A discovered device's config flow, and the ignored entry HA keeps when the user ignores it.
+UNIQUE_ID_PREFIX = "device:"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRequest:
+    """A pending device offered to the user: the discovery flow's data."""
+
+    entry_id: str
+    device_id: str
+    # The key the card shows (UNSIGNED for a device that does not sign).
+    fingerprint: str
+    # shown_digest() of the card this request shows; a request changed meanwhile differs.
+    shown: str
+
+    @property
+    def unique_id(self) -> str:
+        """The flow's unique id (and an ignored entry's)."""
+        return unique_id_of(self.device_id)
+
+
+def unique_id_of(device_id: str) -> str:
+    """The unique id of a device's approval flow."""
+    return f"{UNIQUE_ID_PREFIX}{device_id}"
+
+
+def type_in_words(device_type: str) -> str:
+    """A device type in words (registrations carry only the types above)."""
+    return TYPE_WORDS.get(device_type, literal(device_type))
+
+
+def card(record: DeviceRecord, old_fingerprint: str | None = None) -> dict[str, str]:
+    """What the approval card shows of a request, as its placeholders.
+
+    old_fingerprint: the approved key's, when the request is a key change.
+    """
+    metadata = record.metadata
+    placeholders = {
+        "device_id": record.device_id,
+        "name": record.name,
+        "device_type": type_in_words(record.device_type),
+        # The card renders Markdown: a device's words must not become links or images.
+        "manufacturer": literal(str(metadata.get("manufacturer") or "unknown")),
+        "model": literal(str(metadata.get("model") or "unknown")),
+        "capabilities": ", ".join(literal(c.name) for c in record.capabilities)
+        or "none",
+        "fingerprint": record.fingerprint or UNSIGNED,
+    }
+    if old_fingerprint is not None:
+        placeholders["old_fingerprint"] = old_fingerprint
+    return placeholders
+
+
+def shown_digest(placeholders: dict[str, str]) -> str:
+    """One value for everything a card shows: a request changed meanwhile differs."""
+    text = json.dumps(placeholders, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
