@@ -21,9 +21,7 @@ from alicia_bus.text import excerpt
 
 from .authority import Authority
 from .engines import Engines
-from .grok import ToolCall, ToolDefinition
-from .grok.tools import ToolError
-from .voice import Unanswered, answer
+from .voice import ToolCall, ToolDefinition, ToolError, Unanswered, answer
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from wyoming.event import Event
 from wyoming.tts import SynthesizeStopped
 
 from .engines import Engines
-from .tts import TtsError, chunk_pcm
-from .voice import Speech
+from .voice import Speech, TtsError, chunk_pcm
 
 AUDIO_CHUNK_BYTES = 8192
 

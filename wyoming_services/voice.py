@@ -7,13 +7,45 @@ from dataclasses import dataclass
 import logging
 
 from alicia_bus.agent import FailureCode
+from alicia_bus.vocabulary import Vocabulary
 
 from .audio import PcmFormat
 from .authority import Authority
 from .engines import Engines
-from .grok import GrokFailure, Toolbox
+from .grok import GrokFailure, Toolbox, ToolCall, ToolDefinition, ToolError
+from .home_language import HomeNames
+from .stt import SttError
 from .stt_session import SessionResult, SttSession
-from .tts import TextStream, VoiceInfo
+from .tts import TextStream, TtsError, VoiceInfo, chunk_pcm
+from .wake import WakeError, WakeStream, WakeWord, bundled, chosen
+
+# The engines' types the Wyoming handler and the bridge use: they import them from
+# here only (pyproject.toml's contract), so voice is the one way to the engines.
+__all__ = [
+    "CUT_OFF",
+    "SessionResult",
+    "Speech",
+    "SttError",
+    "SttSession",
+    "ToolCall",
+    "ToolDefinition",
+    "ToolError",
+    "Toolbox",
+    "TtsError",
+    "Unanswered",
+    "WakeError",
+    "WakeStream",
+    "WakeWord",
+    "answer",
+    "bundled",
+    "check_language",
+    "chosen",
+    "chunk_pcm",
+    "learn_home",
+    "listen",
+    "speak",
+    "transcribe",
+]
 
 _LOGGER = logging.getLogger(__name__)
 # What a cut-off answer ends with, so the listener hears that it was cut off.
@@ -30,9 +62,19 @@ class Unanswered(Exception):
         self.code: FailureCode = code
 
 
+def check_language(engines: Engines, language: str | None) -> str:
+    """The language to hear: the one asked for or the default; SttError if the model lacks it."""
+    return engines.stt.check_language(language)
+
+
+def learn_home(engines: Engines, vocabulary: Vocabulary) -> None:
+    """Hear the home's names (HA's vocabulary) from now on."""
+    engines.stt.set_vocabulary(vocabulary.phrases, HomeNames.of(vocabulary))
+
+
 def listen(engines: Engines, fmt: PcmFormat, language: str | None) -> SttSession:
     """A new utterance in the given audio format; audio goes in with add_audio()."""
-    return SttSession(engines.stt, fmt, engines.stt.check_language(language))
+    return SttSession(engines.stt, fmt, check_language(engines, language))
 
 
 async def transcribe(

@@ -11,7 +11,7 @@ from wyoming.wake import Detection, NotDetected
 from . import __version__
 from .audio import PcmFormat, check_frames
 from .event_fields import FieldError, Fields
-from .wake import WakeError, WakeStream, WakeWord, bundled, chosen
+from .voice import WakeError, WakeStream, WakeWord, bundled, chosen
 
 # More names than models only repeats them; the cap keeps the error short.
 MOST_NAMES = 16

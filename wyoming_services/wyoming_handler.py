@@ -36,11 +36,16 @@ from .engines import Engines
 from .event_fields import FieldError, Fields
 from .framing import FrameError, read_event
 from .speaking import Speaking
-from .stt import SttError
-from .stt_session import SttSession
-from .tts import TtsError
-from .voice import Unanswered, answer, listen
-from .wake import WakeError
+from .voice import (
+    SttError,
+    SttSession,
+    TtsError,
+    Unanswered,
+    WakeError,
+    answer,
+    check_language,
+    listen,
+)
 from .wake_turn import Waking, wake_program
 
 _LOGGER = logging.getLogger(__name__)
@@ -234,7 +239,7 @@ class AliciaEventHandler(AsyncEventHandler):
             fields.name("name")
             fields.mapping("context")
             self._stream_transcript = fields.flag("stream")
-            self._language = self.engines.stt.check_language(fields.language())
+            self._language = check_language(self.engines, fields.language())
         elif Detect.is_type(kind):
             self._waking.detect(fields)
         elif AudioStart.is_type(kind) and self._waking.active:

@@ -6,7 +6,7 @@ from typing import Any
 
 from alicia_bus.errors import ProtocolError
 from alicia_bus.home import HaCommand
-from wyoming_services.grok import ToolDefinition, ToolError
+from wyoming_services.voice import ToolDefinition, ToolError
 
 from .home import CommandFailed, HomeCommands, HomeState
 

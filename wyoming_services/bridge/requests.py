@@ -24,9 +24,15 @@ from alicia_bus.topics import Kind
 from wyoming_services.audio import AudioFormatError, PcmFormat
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
-from wyoming_services.stt import SttError
-from wyoming_services.tts import TtsError
-from wyoming_services.voice import Unanswered, answer, speak, transcribe
+from wyoming_services.voice import (
+    SttError,
+    TtsError,
+    Unanswered,
+    answer,
+    check_language,
+    speak,
+    transcribe,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,7 +94,7 @@ class VoiceRequests:
         self, audio_payload: dict[str, Any], language: str | None
     ) -> tuple[str, str, float]:
         audio = decode_audio(audio_payload, self.engines.settings.stt_max_seconds)
-        checked = self.engines.stt.check_language(language)
+        checked = check_language(self.engines, language)
         started = time.perf_counter()
         result = await transcribe(
             self.engines, PcmFormat(audio.rate, audio.width, audio.channels),

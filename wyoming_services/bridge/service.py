@@ -27,9 +27,9 @@ from alicia_bus.topics import HUB_SOURCE, Kind, is_identifier, kind_of
 from alicia_bus.vocabulary import Vocabulary
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
-from wyoming_services.home_language import HomeNames
 from wyoming_services.keys import load_or_create_key
 from wyoming_services.settings import Settings
+from wyoming_services.voice import learn_home
 
 from .health import BridgeCounters, HealthReport
 from .home import CommandFailed, HomeCommands, HomeState
@@ -319,7 +319,7 @@ class Bridge:
 
     def _take_vocabulary(self, message: Envelope) -> None:
         vocabulary = Vocabulary.parse(message.payload)  # parse() checked it already
-        self.engines.stt.set_vocabulary(vocabulary.phrases, HomeNames.of(vocabulary))
+        learn_home(self.engines, vocabulary)
         _LOGGER.info("STT vocabulary: %s", vocabulary.summary)
 
     def _take_state(self, message: Envelope) -> None:
