@@ -218,13 +218,16 @@ class Bootstrap:
         waiting = dict(expected)
         deadline = asyncio.get_running_loop().time() + limit
         while waiting:
-            (known,) = await self.websocket({"type": "config/device_registry/list"})
+            known, flows = await self.websocket(
+                {"type": "config/device_registry/list"},
+                {"type": "config_entries/flow/progress"},
+            )
             # Approved already (a folder from before): nothing to do for those.
             for device in known:
                 for domain, known_id in device["identifiers"]:
                     if domain == "alicia":
                         waiting.pop(known_id, None)
-            for flow in await self._json("GET", "/api/config/config_entries/flow"):
+            for flow in flows:
                 unique_id = str(flow["context"].get("unique_id") or "")
                 device_id = unique_id.removeprefix("device:")
                 if flow["handler"] != "alicia" or device_id not in waiting:

@@ -191,7 +191,8 @@ async def analytics(port: int) -> None:
 
 async def reject_newcomer(ha: Bootstrap) -> None:
     """What a user does: open the newcomer's discovered card, choose Reject (if still there)."""
-    for flow in await ha._json("GET", "/api/config/config_entries/flow"):
+    (flows,) = await ha.websocket({"type": "config_entries/flow/progress"})
+    for flow in flows:
         if flow["context"].get("unique_id") == f"device:{NEWCOMER['device_id']}":
             path = f"/api/config/config_entries/flow/{flow['flow_id']}"
             await ha._json("GET", path)  # opened: the card
