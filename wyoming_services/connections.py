@@ -49,14 +49,9 @@ class Peer:
         finally:
             self._writing -= 1
 
-    @contextmanager
-    def at_work(self) -> Iterator[None]:
+    def at_work(self) -> _AtWork:
         """While we work on the peer's request."""
-        self._working += 1
-        try:
-            yield
-        finally:
-            self._working -= 1
+        return _AtWork(self)
 
     def claim(self) -> tuple[int, float]:
         """The lowest claim makes room first: what it does, then how long it was quiet."""
@@ -71,6 +66,21 @@ class Peer:
         else:
             rank = 2  # between requests
         return rank, self.seen
+
+
+class _AtWork:
+    """Peer.at_work, as a class: it is entered for every event (fifty a second a stream)."""
+
+    __slots__ = ("_peer",)
+
+    def __init__(self, peer: Peer) -> None:
+        self._peer = peer
+
+    def __enter__(self) -> None:
+        self._peer._working += 1
+
+    def __exit__(self, *_: object) -> None:
+        self._peer._working -= 1
 
 
 class Connections:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import json
+import math
 
 from wyoming.event import Event
 
@@ -50,58 +51,129 @@ def _length(header: dict[str, object], name: str, limit: int) -> int:
     return value
 
 
+class ReadClock:
+    """A connection's read deadlines on one timer, moved lazily.
+
+    An audio stream is fifty events a second; a timer (and a cancelled one) per
+    event cost a tenth of hearing a chunk. The timer is never set more than `frame`
+    seconds ahead, so an event begun later never needs an earlier one: it fires, finds
+    the deadline moved on, and sets itself again.
+    """
+
+    def __init__(self, frame: float) -> None:
+        """For the task that reads (the one running now)."""
+        self.frame = frame
+        self.expired = False
+        self.begun: float | None = None
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._deadline = math.inf
+        self._handle: asyncio.TimerHandle | None = None
+
+    def expect(self, deadline: float) -> None:
+        """The next event must begin by deadline (loop time)."""
+        self._deadline, self.begun = deadline, None
+        self._arm()
+
+    def begin(self) -> None:
+        """Its first byte came: it must be whole within frame seconds."""
+        self.begun = self._loop.time()
+        self._arm()
+
+    def pause(self) -> None:
+        """Not reading: nothing expires."""
+        self._deadline, self.begun = math.inf, None
+
+    def close(self) -> None:
+        """The connection is done."""
+        self.pause()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def ours(self) -> bool:
+        """After a cancel: whether it was this clock's alone (then it is taken back)."""
+        if not self.expired:
+            return False
+        self.expired = False
+        return self._task.uncancel() == 0
+
+    def _due(self) -> float:
+        return self._deadline if self.begun is None else self.begun + self.frame
+
+    def _arm(self) -> None:
+        when = min(self._due(), self._loop.time() + self.frame)
+        if self._handle is not None:
+            if self._handle.when() <= when:
+                return  # it fires first and sets itself again
+            self._handle.cancel()
+        self._handle = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        due = self._due()
+        if due == math.inf:
+            return  # not reading
+        if self._loop.time() < due:
+            self._arm()
+            return
+        self.expired = True
+        self._task.cancel()
+
+
 async def read_event(
     reader: asyncio.StreamReader,
     wait: float = IDLE_SECONDS,
     frame: float = FRAME_SECONDS,
     begun: Callable[[], None] | None = None,
+    clock: ReadClock | None = None,
 ) -> Event | None:
     """The next event, None when the client is gone; begun() is called at its first byte.
 
     TimeoutError when nothing begins within `wait` seconds; FrameError when the
     event breaks the rules, or is not whole `frame` seconds after its first byte
-    (a peer dripping a byte at a time).
+    (a peer dripping a byte at a time). clock: the connection's (one per call
+    otherwise), which must belong to the task reading.
     """
-    # One timer for both limits, moved on at the first byte: an audio stream is
-    # fifty events a second, and each timer costs the loop a handle.
     if wait <= 0:
         # Past the deadline: even an event already buffered is not read.
         raise TimeoutError
-    first = b""
+    own = clock is None
+    if clock is None:
+        clock = ReadClock(frame)
+    clock.expect(asyncio.get_running_loop().time() + wait)
     try:
-        async with asyncio.timeout(wait) as window:
-            first = await reader.read(1)
-            if not first:
-                return None
-            if begun is not None:
-                begun()
-            window.reschedule(asyncio.get_running_loop().time() + frame)
-            line = first if first == b"\n" else first + await reader.readline()
-            if not line.endswith(b"\n"):
-                return None  # the connection ended mid-header
-            header = _object(line, "the event header")
-            kind = header.get("type")
-            if not isinstance(kind, str) or not kind:
-                raise FrameError("the event header needs a type")
-            data_length = _length(header, "data_length", MAX_DATA)
-            payload_length = _length(header, "payload_length", MAX_PAYLOAD)
-            data = header.get("data") or {}
-            if not isinstance(data, dict):
-                raise FrameError("data must be a JSON object")
-            if data_length:
-                data = {
-                    **data,
-                    **_object(await reader.readexactly(data_length), "data"),
-                }
-            payload = (
-                await reader.readexactly(payload_length) if payload_length else None
-            )
-    except TimeoutError as err:
+        first = await reader.read(1)
         if not first:
-            raise  # nothing began within `wait`: the caller's idle limit
+            return None
+        clock.begin()
+        if begun is not None:
+            begun()
+        line = first if first == b"\n" else first + await reader.readline()
+        if not line.endswith(b"\n"):
+            return None  # the connection ended mid-header
+        header = _object(line, "the event header")
+        kind = header.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise FrameError("the event header needs a type")
+        data_length = _length(header, "data_length", MAX_DATA)
+        payload_length = _length(header, "payload_length", MAX_PAYLOAD)
+        data = header.get("data") or {}
+        if not isinstance(data, dict):
+            raise FrameError("data must be a JSON object")
+        if data_length:
+            data = {**data, **_object(await reader.readexactly(data_length), "data")}
+        payload = await reader.readexactly(payload_length) if payload_length else None
+    except asyncio.CancelledError:
+        if not clock.ours():
+            raise
+        if clock.begun is None:
+            raise TimeoutError from None  # nothing began in time: the caller's idle limit
         raise FrameError(
-            f"an event took longer than {frame:g} s to arrive (frame_seconds)"
-        ) from err
+            f"an event took longer than {clock.frame:g} s to arrive (frame_seconds)"
+        ) from None
     except asyncio.LimitOverrunError as err:
         raise FrameError("the event header is too long") from err
     except asyncio.IncompleteReadError:
@@ -110,4 +182,9 @@ async def read_event(
         if isinstance(err, FrameError):
             raise
         raise FrameError("the event header is too long") from err
+    finally:
+        if own:
+            clock.close()
+        else:
+            clock.pause()
     return Event(type=kind, data=data, payload=payload)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from functools import cache
 import json
 from pathlib import Path
+import statistics
+from types import SimpleNamespace
 
 import pymicro_wakeword
-from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
+from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, microwakeword
 
 from .audio import Converter, PcmFormat, float_to_pcm16
 
@@ -19,6 +21,10 @@ WIDTH = 2
 # After a detection the same word is not reported again for this long: one
 # "Okay Nabu" spans several windows over the cut-off.
 REFRACTORY_SECONDS = 2.0
+# The library averages a model's last few probabilities with statistics.mean, which
+# sums them as exact fractions: 14 µs a call, every 30 ms per word, a tenth of what
+# hearing a chunk costs. fmean gives the same float for these few values in 0.3 µs.
+vars(microwakeword)["statistics"] = SimpleNamespace(mean=statistics.fmean)
 
 
 class WakeError(ValueError):

@@ -82,15 +82,19 @@ class Waking:
         if self._stream is None:
             raise FieldError("audio-chunk received before audio-start")
         fmt = self._stream.format
-        shape = (
-            fields.data.get("rate"),
-            fields.data.get("width"),
-            fields.data.get("channels"),
+        data = fields.data
+        rate, width, channels = (
+            data.get("rate"),
+            data.get("width"),
+            data.get("channels"),
         )
         # Fifty chunks a second: the usual one, three whole numbers equal to the
         # stream's, is taken at a glance; anything else is read field by field.
-        if shape != (fmt.rate, fmt.width, fmt.channels) or any(
-            type(v) is not int for v in shape
+        if not (
+            type(rate) is int
+            and type(width) is int
+            and type(channels) is int
+            and (rate, width, channels) == (fmt.rate, fmt.width, fmt.channels)
         ):
             sent = (
                 fields.whole("rate"),

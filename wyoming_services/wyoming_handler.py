@@ -34,7 +34,7 @@ from .authority import Authority, wyoming_client
 from .connections import Peer
 from .engines import Engines
 from .event_fields import FieldError, Fields
-from .framing import FrameError, read_event
+from .framing import FrameError, ReadClock, read_event
 from .speaking import Speaking
 from .voice import (
     SttError,
@@ -54,6 +54,7 @@ _LOGGER = logging.getLogger(__name__)
 # How long one connection may go on with buffered events before others get a turn,
 # and how long a read must take to count as having waited for the client.
 TURN_SECONDS = 0.005
+CHUNK = "audio-chunk"  # the type AudioChunk.is_type accepts
 READ_WAITED_SECONDS = 0.001
 
 
@@ -87,6 +88,7 @@ class AliciaEventHandler(AsyncEventHandler):
     async def run(self) -> None:
         """Events until the client leaves, within our framing limits, deadlines and connection cap."""
         self.engines.connections.arrive(self.peer)
+        self._clock = ReadClock(self.settings.frame_seconds)
         try:
             busy_since = time.monotonic()
             while True:
@@ -106,6 +108,7 @@ class AliciaEventHandler(AsyncEventHandler):
         except ConnectionError as err:
             self._gone(err)
         finally:
+            self._clock.close()
             await self.disconnect()
             self._hang_up()
 
@@ -116,16 +119,20 @@ class AliciaEventHandler(AsyncEventHandler):
         streams += [self._speaking.since] if self._speaking.since is not None else []
         if streams:
             deadline = min(streams) + settings.session_seconds
-            late = f"a stream took longer than {settings.session_seconds:g} s (session_seconds)"
         else:
             deadline = self.peer.seen + settings.idle_seconds
-            late = f"nothing received for {settings.idle_seconds:g} s (idle_seconds)"
         begun = None if self._counted else self._count_in
         try:
             return await read_event(
-                self.reader, deadline - time.monotonic(), settings.frame_seconds, begun
-            )
+                self.reader, deadline - time.monotonic(), settings.frame_seconds,
+                begun, self._clock,
+            )  # fmt: skip
         except TimeoutError:
+            late = (
+                f"a stream took longer than {settings.session_seconds:g} s (session_seconds)"
+                if streams
+                else f"nothing received for {settings.idle_seconds:g} s (idle_seconds)"
+            )
             await self._fail("timeout", late, logging.INFO)
         except FrameError as err:
             await self._fail("bad-event", str(err))
@@ -225,7 +232,10 @@ class AliciaEventHandler(AsyncEventHandler):
 
     async def _dispatch(self, event: Event) -> bool:
         kind, fields = event.type, Fields.of(event)
-        if Describe.is_type(kind):
+        if kind == CHUNK and self._waking.active:
+            # First: a satellite streams fifty of these a second.
+            await self._waking.chunk(event.payload or b"", fields)
+        elif Describe.is_type(kind):
             info = self.engines.info().event()
             info.data["wake"] = [wake_program().to_dict()]
             info.data[agent.INFO_FIELD] = agent.AGENT_VERSION
@@ -244,8 +254,6 @@ class AliciaEventHandler(AsyncEventHandler):
             self._waking.detect(fields)
         elif AudioStart.is_type(kind) and self._waking.active:
             self._waking.start(self._audio_format(fields))
-        elif AudioChunk.is_type(kind) and self._waking.active:
-            await self._waking.chunk(event.payload or b"", fields)
         elif AudioStop.is_type(kind) and self._waking.active:
             fields.optional_whole("timestamp")
             await self._waking.stop()
