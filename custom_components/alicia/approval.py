@@ -24,6 +24,7 @@ from .approval_card import (
     DeviceRequest,
     card,
     shown_digest,
+    unique_id_of,
 )
 from .bus.payloads import Registration, Unregister
 from .bus.signing import valid_public_key
@@ -47,6 +48,9 @@ class Approvals:
         self.tally = tally
         self.hass = hub.hass
         self.pending: OrderedDict[str, DeviceRecord] = OrderedDict()
+        # Requests the user chose to ignore (HA keeps an ignored entry): no card, no
+        # slot among the pending; the newest of them, for when the user stops ignoring.
+        self.ignored: OrderedDict[str, DeviceRecord] = OrderedDict()
         # Devices sent back to pending because their key changed: the old fingerprint.
         self.key_changes: dict[str, str | None] = {}
         self.permit_until: float | None = None
@@ -134,8 +138,10 @@ class Approvals:
             existing.last_seen = time.monotonic()
             hub.update_device(existing, record)
         elif (
-            hub.auto_approve or self.permit_open
-        ) and device_id not in self.key_changes:
+            (hub.auto_approve or self.permit_open)
+            and device_id not in self.key_changes
+            and not self.is_ignored(device_id)
+        ):
             self.approve(record)
         else:
             self._add_pending(record)
@@ -157,6 +163,9 @@ class Approvals:
         self._add_pending(record)
 
     def _add_pending(self, record: DeviceRecord) -> None:
+        if self.is_ignored(record.device_id):
+            self._ignore(record)
+            return
         if record.device_id not in self.pending and len(self.pending) >= MAX_PENDING:
             self.tally.counters.pending_full += 1
             self.tally.log_limited(
@@ -185,6 +194,8 @@ class Approvals:
         device_id = record.device_id
         placeholders = self.card(record)
         shown = shown_digest(placeholders)
+        if not self.hass.is_running:
+            return  # HA queues cards until it has started; hub.async_start offers them then
         if device_id in self.key_changes:
             ir.async_create_issue(
                 self.hass, DOMAIN, f"pending_{device_id}",
@@ -221,18 +232,38 @@ class Approvals:
         for key_changed in [device_id] if device_id is not None else self.key_changes:
             ir.async_delete_issue(self.hass, DOMAIN, f"pending_{key_changed}")
 
+    def is_ignored(self, device_id: str) -> bool:
+        """Whether the user ignored the device's card (HA keeps an ignored entry)."""
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, unique_id_of(device_id)
+        )
+        return entry is not None and entry.source == SOURCE_IGNORE
+
+    def _ignore(self, record: DeviceRecord) -> None:
+        """Keep an ignored request aside: the newest MAX_PENDING of them."""
+        self.pending.pop(record.device_id, None)
+        self.ignored.pop(record.device_id, None)
+        self.ignored[record.device_id] = record
+        if len(self.ignored) > MAX_PENDING:
+            self.ignored.popitem(last=False)
+        self.hub.save()
+        self.hub.hub_changed()
+
     @callback
     def on_entry_changed(self, change: ConfigEntryChange, entry: ConfigEntry) -> None:
-        """The user stopped ignoring a device: its card again, if it still waits."""
+        """The user ignored a device's card, or stopped ignoring it (its card again)."""
         unique_id = entry.unique_id or ""
         if (
-            change is ConfigEntryChange.REMOVED
-            and entry.domain == DOMAIN
-            and entry.source == SOURCE_IGNORE
-            and unique_id.startswith(UNIQUE_ID_PREFIX)
-            and (record := self.pending.get(unique_id.removeprefix(UNIQUE_ID_PREFIX)))
+            entry.domain != DOMAIN
+            or entry.source != SOURCE_IGNORE
+            or not unique_id.startswith(UNIQUE_ID_PREFIX)
         ):
-            self.offer(record)
+            return
+        device_id = unique_id.removeprefix(UNIQUE_ID_PREFIX)
+        if change is ConfigEntryChange.ADDED and device_id in self.pending:
+            self._ignore(self.pending[device_id])
+        elif change is ConfigEntryChange.REMOVED and device_id in self.ignored:
+            self._add_pending(self.ignored.pop(device_id))
 
     def card(self, record: DeviceRecord) -> dict[str, str]:
         """What the approval card shows of a request, as its placeholders."""
@@ -332,6 +363,7 @@ class Approvals:
     ) -> None:
         """Forget a device, in HA too; clear its retained registration so it does not return."""
         self.pending.pop(device_id, None)
+        self.ignored.pop(device_id, None)
         self.key_changes.pop(device_id, None)
         self.withdraw(device_id, keep=shown)
         for issue in (

@@ -57,7 +57,7 @@ def card(record: DeviceRecord, old_fingerprint: str | None = None) -> dict[str, 
     metadata = record.metadata
     placeholders = {
         "device_id": record.device_id,
-        "name": record.name,
+        "name": literal(record.name),
         "device_type": type_in_words(record.device_type),
         # The card renders Markdown: a device's words must not become links or images.
         "manufacturer": literal(str(metadata.get("manufacturer") or "unknown")),

@@ -85,6 +85,8 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason=problem)
         if user_input is None:
             return self.async_show_form(step_id="user")
+        # The hub's own id: HA closes the "Alicia found on MQTT" card when set up by hand.
+        await self.async_set_unique_id(DOMAIN, raise_on_progress=False)
         return self.async_create_entry(
             title="Alicia", data={}, options={CONF_TOPIC_PREFIX: DEFAULT_TOPIC_PREFIX}
         )

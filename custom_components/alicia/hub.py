@@ -13,6 +13,7 @@ from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntr
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.start import async_at_started
 
 from .admission import Admission
 from .analytics import on_analytics
@@ -140,9 +141,9 @@ class AliciaHub:
                 self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self.approvals.on_entry_changed
             )
         )
-        # Cards do not outlive a restart (HA keeps no flow, repairs are not persistent).
-        for record in self.approvals.pending.values():
-            self.approvals.offer(record)
+        # Cards do not outlive a restart (HA keeps no flow, repairs are not persistent),
+        # and HA shows none before it has started.
+        self.entry.async_on_unload(async_at_started(self.hass, self._offer_pending))
         self._stop_checks = async_track_time_interval(
             self.hass, self.health.check, timedelta(seconds=HEALTH_CHECK_SECONDS)
         )
@@ -152,6 +153,11 @@ class AliciaHub:
         """Unsubscribe and save."""
         self._stop_listening()
         await self.store.async_save(*self._state())
+
+    @callback
+    def _offer_pending(self, _: HomeAssistant) -> None:
+        for record in list(self.approvals.pending.values()):
+            self.approvals.offer(record)
 
     @callback
     def _stop_listening(self) -> None:

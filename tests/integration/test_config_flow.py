@@ -232,3 +232,24 @@ async def test_a_percent_volume_is_migrated_to_the_actions_scale(
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.minor_version == 2
     assert entry.options["announce_volume"] == 0.35
+
+
+async def test_setting_up_by_hand_closes_the_card_mqtt_discovery_made(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+
+    info = MqttServiceInfo(
+        topic="alicia/system/discovery/register/kitchen_sensor", payload="{}", qos=1,
+        retain=True, subscribed_topic="alicia/system/discovery/register/+", timestamp=0,
+    )  # fmt: skip
+    await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "mqtt"}, data=info
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []

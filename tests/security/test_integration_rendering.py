@@ -21,6 +21,7 @@ from custom_components.alicia.const import DOMAIN
 from tests.integration.helpers import (
     LIGHT,
     alicia_device,
+    approval_flows,
     message,
     open_card,
     register,
@@ -56,6 +57,19 @@ async def test_capability_names_are_literal_in_the_approval_card(
     card = await open_card(hass, ATTACKER)
     shown = card["description_placeholders"]["capabilities"]
     assert renders_literally(shown, f"{TRACKER}, {LINK}, light")
+
+
+async def test_a_devices_name_is_literal_in_its_card_and_plain_in_its_title(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """The attack: a link, a tracking image and a fake "Signed" banner as the name."""
+    name = f'{LINK} {TRACKER} <ha-alert alert-type="success">Signed</ha-alert>'
+    await register(hass, {**LIGHT, "name": name})
+    card = await open_card(hass, ATTACKER)
+    assert renders_literally(card["description_placeholders"]["name"], name)
+    # The discovered card's title is text, not Markdown: the name as the device gave it.
+    (flow,) = approval_flows(hass, ATTACKER)
+    assert flow["context"]["title_placeholders"] == {"name": name}
 
 
 async def test_an_unknown_capability_is_literal_in_its_card(

@@ -11,7 +11,7 @@ from .errors import ProtocolError
 from .signing import is_fingerprint
 from .status import Status
 from .text import clean_text, excerpt, optional_text, required_text
-from .topics import Kind, is_identifier
+from .topics import HUB_SOURCE, Kind, is_identifier
 from .vocabulary import Vocabulary
 
 MAX_CAPABILITIES = 64
@@ -86,6 +86,11 @@ class Registration:
     def parse(cls, payload: dict[str, Any]) -> Registration:
         """Validate; capabilities given as plain names become {"name": ...}."""
         device_id = _identifier(payload, "device_id")
+        if device_id == HUB_SOURCE:
+            # Home Assistant's own name on the bus: its messages are trusted as HA's.
+            raise ProtocolError(
+                "invalid_field", f"payload.device_id: {HUB_SOURCE} is reserved"
+            )
         if "device_type" not in payload:
             raise ProtocolError("missing_field", "payload.device_type is required")
         try:
