@@ -197,8 +197,9 @@ class Mosquitto:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "mosquitto.conf"
+        self.log = directory / "mosquitto.log"
+        self.started = False
         lines = [
-            f"listener {self.port} 127.0.0.1",
             f"allow_anonymous {'false' if users else 'true'}",
             "set_tcp_nodelay true",
             "persistence true",
@@ -220,19 +221,53 @@ class Mosquitto:
         if os.geteuid() == 0:
             # Else it drops to the 'mosquitto' user, who cannot write here.
             lines.append("user root")
-        self.config.write_text("\n".join(lines) + "\n")
+        self._lines = lines
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start it, and wait until it is ours that listens on the port.
+
+        Tests run in several processes (scripts/test): another one's broker or server
+        may take the free port first. Then this one cannot listen and exits, while a
+        connect to the port still succeeds (to the other broker): its log's "running"
+        line, written once its listener is open, is what tells. On a first start it
+        tries another port; a restart keeps its port (its clients reconnect to it).
+        """
+        for _ in range(1 if self.started else 5):
+            self.config.write_text(
+                "\n".join([f"listener {self.port} 127.0.0.1", *self._lines]) + "\n"
+            )
+            if self._start():
+                self.started = True
+                return
+            if self.started:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"mosquitto did not start:\n{self._log_since(0)}")
+
+    def _log_since(self, offset: int) -> str:
+        return (
+            self.log.read_bytes()[offset:].decode(errors="replace")
+            if self.log.exists()
+            else ""
+        )
+
+    def _start(self) -> bool:
+        """Whether this broker started and listens (False: it exited)."""
+        offset = self.log.stat().st_size if self.log.exists() else 0
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.process = subprocess.Popen([binary, "-c", str(self.config)])
+        process = self.process = subprocess.Popen([binary, "-c", str(self.config)])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with sockets_allowed(), socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
+            if process.poll() is not None:
+                self.process = None
+                return False
+            if " running" in self._log_since(offset):
+                with sockets_allowed(), socket.socket() as sock:
+                    if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                        return True
             time.sleep(0.02)
-        raise TimeoutError("mosquitto did not start")
+        raise TimeoutError(f"mosquitto did not start:\n{self._log_since(offset)}")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -13,6 +13,7 @@ from typing import Any
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+import pytest
 
 from alicia_bus.envelope import new_message
 from tests.conftest import ServerProcess
@@ -20,6 +21,8 @@ from tests.fake_xai import FakeXai
 
 from .client import bus_client
 from .conftest import broker_and_bridge
+
+pytestmark = pytest.mark.slow
 
 AI = "alicia/voice/ai/request"
 ANSWERS = "alicia/voice/ai/response"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from alicia_bus.envelope import new_message
 from alicia_bus.signing import KeyPair
 from tests.bus.client import BusClient, bus_client, publish_trust
 from tests.bus.conftest import start_bridge
 from tests.conftest import Mosquitto, wait_until
 from tests.fake_xai import FakeXai
+
+pytestmark = pytest.mark.slow
 
 HEARTBEAT = "alicia/system/health/heartbeat"
 VOCABULARY = "alicia/voice/stt/vocabulary"

@@ -6,12 +6,16 @@ import asyncio
 from pathlib import Path
 import time
 
+import pytest
+
 from alicia_bus.envelope import new_message
 from tests.bus.client import bus_client
 from tests.bus.conftest import Bus, start_bridge
 from tests.conftest import Mosquitto, ServerProcess, wait_until
 from tests.fake_xai import FakeXai
 from wyoming_services.server import STOP_GRACE
+
+pytestmark = pytest.mark.slow
 
 
 async def test_request_in_flight_at_sigterm_is_answered(

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+import pytest
 from wyoming.client import AsyncClient
 from wyoming.event import Event
 
@@ -20,6 +21,8 @@ from wyoming_services.grok.models import ModelInfo
 from wyoming_services.settings import Settings
 
 from .client import read_until
+
+pytestmark = pytest.mark.slow
 
 HA_PROMPT = "You are a voice assistant for Home Assistant. You are in area Kitchen."
 TURN_OFF = agent.ToolSpec(

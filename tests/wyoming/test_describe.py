@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from wyoming.client import AsyncTcpClient
 from wyoming.event import Event
 from wyoming.info import Describe, Info
@@ -11,6 +12,8 @@ from wyoming.info import Describe, Info
 from tests.conftest import ServerProcess
 
 from .client import describe, host_port
+
+pytestmark = pytest.mark.slow
 
 
 async def test_describe_lists_installed_programs(wyoming_server: ServerProcess) -> None:

@@ -14,6 +14,8 @@ from tests.conftest import ServerProcess
 
 from .client import TtsAudio, host_port, read_until, transcribe
 
+pytestmark = pytest.mark.slow
+
 LONG = bytes(2 * 16000 * 31)  # 31 s of 16 kHz 16-bit audio, over the 30 s limit
 
 

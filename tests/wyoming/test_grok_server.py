@@ -7,6 +7,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from wyoming.asr import Transcript
 from wyoming.client import AsyncClient
@@ -15,6 +16,8 @@ from tests.conftest import TEST_KEY, ServerProcess
 from tests.fake_xai import FakeXai
 
 from .client import describe, host_port, read_until
+
+pytestmark = pytest.mark.slow
 
 
 async def handle(

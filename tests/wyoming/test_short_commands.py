@@ -21,6 +21,8 @@ from tests.wyoming.clips import as_format, trimmed
 from tests.wyoming.phrases import normalize
 from tests.wyoming.voices import VOICES, available, speak, with_noise
 
+pytestmark = pytest.mark.slow
+
 COMMANDS = [
     "Stop.",
     "Lights off.",

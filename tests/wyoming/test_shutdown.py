@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from wyoming.client import AsyncTcpClient
 from wyoming.tts import Synthesize
 
 from tests.conftest import ServerProcess
 from tests.wyoming.client import describe
+
+pytestmark = pytest.mark.slow
 
 LONG_TEXT = " ".join(["The quick brown fox jumps over the lazy dog."] * 12)
 

@@ -17,6 +17,8 @@ from wyoming_services.tts import TextStream, TextToSpeech, TtsError
 from wyoming_services.tts_text import MAX_PHONEMES, MAX_PIECE
 from wyoming_services.tts_turns import Turns
 
+pytestmark = pytest.mark.slow
+
 UNPUNCTUATED = ("and then the quick brown fox jumps over the lazy dog " * 10)[:500]
 # Numbers and symbols are read out long: far more phonemes than characters.
 DIGITS = "2026 1234567 98765 % & 4711 " * 4

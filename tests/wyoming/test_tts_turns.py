@@ -13,6 +13,8 @@ from wyoming_services.settings import Settings
 from wyoming_services.tts import TextToSpeech
 from wyoming_services.tts_turns import BACKGROUND, Turns
 
+pytestmark = pytest.mark.slow
+
 # Eight pieces of 100 characters or less: from the fifth on, the request is background.
 LONG = ("and then the quick brown fox jumps over the lazy dog " * 16)[:790]
 
