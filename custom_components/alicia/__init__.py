@@ -67,7 +67,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
         sw_version=str((await async_get_integration(hass, DOMAIN)).version),
         entry_type=dr.DeviceEntryType.SERVICE,
     )
-    hub.platforms = [*PLATFORMS, *_agent_platform(hass)]
+    hub.platforms = [*PLATFORMS, *_agent_platform(hass), *_satellite_platform(hass)]
     await hass.config_entries.async_forward_entry_setups(entry, hub.platforms)
     # Entities of restored devices exist before the first message arrives.
     hub.roster.restore()
@@ -101,6 +101,15 @@ async def async_unload_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> b
 def _agent_platform(hass: HomeAssistant) -> list[Platform]:
     """The Alicia agent where HA holds conversations (default_config, Assist)."""
     return [Platform.CONVERSATION] if "conversation" in hass.config.components else []
+
+
+def _satellite_platform(hass: HomeAssistant) -> list[Platform]:
+    """Satellites where HA runs Assist pipelines (default_config, Assist)."""
+    return (
+        [Platform.ASSIST_SATELLITE]
+        if "assist_pipeline" in hass.config.components
+        else []
+    )
 
 
 async def async_remove_config_entry_device(

@@ -23,7 +23,7 @@ from .bus.gate import Gate
 from .bus.limits import RateLimiter
 from .bus.policy import Mode, retained_state
 from .bus.signing import KeyPair
-from .bus.topics import HUB_SOURCE
+from .bus.topics import HUB_SOURCE, Kind
 from .const import DOMAIN, SIGNAL_HUB_UPDATE
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,6 +32,10 @@ REPORT_EVERY_SECONDS = 60.0
 # Per source: a sensor reporting every second uses a tenth of this.
 RATE = 10.0
 BURST = 50.0
+# A satellite's audio chunks have a budget of their own (50 chunks of 20 ms a second,
+# 2 s of pre-roll at once): a run never starves its device's other messages.
+AUDIO_RATE = 60.0
+AUDIO_BURST = 120.0
 # Bounds on what is remembered per sender (forged sources must not grow them).
 MAX_UNSIGNED_SOURCES = 1000
 MAX_REPORTED = 1000
@@ -68,6 +72,9 @@ class Admission:
         self.entry_id = entry_id
         self.key = key
         self.gate = Gate(mode, RateLimiter(RATE, BURST))
+        self.audio_gate = Gate(
+            mode, RateLimiter(AUDIO_RATE, AUDIO_BURST), self.gate.window
+        )
         self.audit = Audit()
         self._reported: dict[str, float] = {}
         self._update_timer: asyncio.TimerHandle | None = None
@@ -79,7 +86,7 @@ class Admission:
 
     @mode.setter
     def mode(self, mode: Mode) -> None:
-        self.gate.mode = mode
+        self.gate.mode = self.audio_gate.mode = mode
 
     def changed(self) -> None:
         """Refresh the hub's entities at most once a second, however fast messages come."""
@@ -102,8 +109,9 @@ class Admission:
         self, topic: str, read: Envelope, key: str | None, retained: bool = False
     ) -> bool:
         """Whether a parsed message may be acted on; refusals are counted and reported."""
+        gate = self.audio_gate if read.kind is Kind.SATELLITE_AUDIO else self.gate
         try:
-            verdict = self.gate.admit(
+            verdict = gate.admit(
                 topic,
                 read.raw,
                 key=key,

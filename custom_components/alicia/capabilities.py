@@ -9,8 +9,9 @@ from typing import Any, Final
 # Capabilities that describe what a device does rather than an entity; the names
 # that become entities are the rows of the platforms' tables (entity_tables.py).
 DESCRIPTIVE: Final = frozenset(
-    {"audio_playback", "group_management", "announce", "stt", "tts", "ai", "telemetry"}
-)
+    {"audio_playback", "group_management", "announce", "stt", "tts", "ai", "telemetry",
+     "microphone"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from .ha_commands import async_handle_command
 from .health import HealthWatch
 from .registry_mirror import RegistryMirror
 from .roster import Roster
+from .satellites import Satellites
 from .storage import HubStore
 from .tally import Tally
 
@@ -57,6 +58,7 @@ class AliciaHub:
     approvals: Approvals
     health: HealthWatch
     data: DeviceData
+    satellites: Satellites
     store: HubStore
     # The platforms forwarded at setup, unloaded as they were.
     platforms: list[str] = field(default_factory=list)
@@ -93,7 +95,8 @@ class AliciaHub:
             admission=admission, tally=tally, link=link, mirror=mirror,
             roster=roster, approvals=Approvals(roster, link, tally),
             health=HealthWatch(roster, link, tally),
-            data=DeviceData(roster, link, tally), store=store,
+            data=DeviceData(roster, link, tally),
+            satellites=Satellites(roster, link, tally), store=store,
         )  # fmt: skip
         return hub
 
@@ -124,6 +127,9 @@ class AliciaHub:
             "devices/+/status": self.health.on_status,
             "devices/+/data": self.data.on_data,
             "devices/sensors/telemetry": self.data.on_telemetry,
+            "devices/+/satellite/run": self.satellites.on_run,
+            "devices/+/satellite/audio": self.satellites.on_audio,
+            "devices/+/satellite/played": self.satellites.on_played,
             "devices/speakers/announce": link.requests(
                 partial(async_announce_request, roster, link)
             ),

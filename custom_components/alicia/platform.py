@@ -26,7 +26,8 @@ def setup_platform[D: EntityDescription](
 ) -> None:
     """Create each device's entities once: a capability's where the table has its row, also later."""
     rows = {description.key: description for description in table}
-    created: set[str] = set()
+    # The unique ids made, with their device's id.
+    created: dict[str, str] = {}
 
     @callback
     def add(record: DeviceRecord) -> None:
@@ -39,9 +40,14 @@ def setup_platform[D: EntityDescription](
         ]
         if extra is not None:
             candidates.extend(extra(hub, record))
+        offered = {entity.unique_id for entity in candidates}
+        for gone in [u for u, d in created.items() if d == record.device_id]:
+            if gone not in offered:
+                # Its entity went (registered again without it): made again if it comes back.
+                del created[gone]
         for entity in candidates:
             if entity.unique_id is not None and entity.unique_id not in created:
-                created.add(entity.unique_id)
+                created[entity.unique_id] = record.device_id
                 new.append(entity)
         if new:
             async_add_entities(new)

@@ -7,7 +7,7 @@ bridge's rows are driven in tests/bus/test_documented_topics.py.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
@@ -15,7 +15,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import async_mock_service
+from pytest_homeassistant_custom_component.common import (
+    async_mock_service,
+    mock_config_flow,
+)
 
 from alicia_bus.envelope import new_message
 from alicia_bus.signing import verify
@@ -26,6 +29,7 @@ from tests.doc_topics import DocumentedTopic, documented_topics, served_by_bridg
 
 from .conftest import RealBus
 from .helpers import recorded
+from .satellites import StubFlow, setup_voice, spoken_turn
 
 pytestmark = pytest.mark.slow
 DEVICE = "doc_device"
@@ -226,6 +230,34 @@ async def analytics(s: Scene, row: DocumentedTopic) -> None:
     assert fired[0]["message"] == "Door opened"
 
 
+async def satellite_run(s: Scene, row: DocumentedTopic) -> None:
+    _, turn = await spoken_turn(s.hass, s.port)
+    assert turn.types()[0] == "listening"  # the run opened HA's pipeline
+
+
+async def satellite_audio(s: Scene, row: DocumentedTopic) -> None:
+    _, turn = await spoken_turn(s.hass, s.port)
+    heard = next(e for e in turn.events if e.type == "transcript")
+    assert heard.text == "turn on the lights"  # the stub STT heard the stream's end
+
+
+async def satellite_event(s: Scene, row: DocumentedTopic) -> None:
+    _, turn = await spoken_turn(s.hass, s.port)
+    must, may = row.request_keys()
+    for event in turn.events:
+        assert must <= set(event.payload()) <= must | may, event
+
+
+async def satellite_played(s: Scene, row: DocumentedTopic) -> None:
+    satellite, turn = await spoken_turn(s.hass, s.port)
+    assert "play" in turn.types()
+    entity_id = er.async_get(s.hass).async_get_entity_id(
+        "assist_satellite", DOMAIN, f"{satellite.device_id}_assist_satellite"
+    )
+    assert entity_id is not None
+    await wait_until(lambda: s.hass.states.get(entity_id).state == "idle")  # type: ignore[union-attr]
+
+
 SCENARIOS: dict[str, Callable[[Scene, DocumentedTopic], Awaitable[None]]] = {
     "alicia/system/discovery/register/{device_id}": register_per_device,
     "alicia/system/discovery/register": register_shared,
@@ -237,6 +269,10 @@ SCENARIOS: dict[str, Callable[[Scene, DocumentedTopic], Awaitable[None]]] = {
     "alicia/devices/{device_id}/data": data,
     "alicia/devices/{device_id}/command": command,
     "alicia/devices/{device_id}/config": config,
+    "alicia/devices/{device_id}/satellite/run": satellite_run,
+    "alicia/devices/{device_id}/satellite/audio": satellite_audio,
+    "alicia/devices/{device_id}/satellite/event": satellite_event,
+    "alicia/devices/{device_id}/satellite/played": satellite_played,
     "alicia/devices/speakers/announce": announce,
     "alicia/devices/sensors/telemetry": telemetry,
     "alicia/voice/stt/vocabulary": vocabulary,
@@ -253,8 +289,8 @@ def test_every_documented_row_has_a_scenario() -> None:
 
 
 @pytest.fixture
-async def real_bus_options(hass: HomeAssistant) -> dict[str, Any]:
-    """Before Alicia starts: an exposed light, a media player and TTS; automatic approval."""
+async def real_bus_options(hass: HomeAssistant) -> AsyncIterator[dict[str, Any]]:
+    """Before Alicia starts: an exposed light, a media player, TTS, Assist; automatic approval."""
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
     assert await async_setup_component(hass, "media_player", {})
@@ -266,7 +302,9 @@ async def real_bus_options(hass: HomeAssistant) -> dict[str, Any]:
     )
     hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen"})
     async_expose_entity(hass, "conversation", "light.kitchen", True)
-    return {"approval": "auto"}
+    with mock_config_flow("stub_voice", StubFlow):
+        await setup_voice(hass)  # satellites: HA's pipeline with stub engines
+        yield {"approval": "auto"}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.topic for row in ROWS])

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from .errors import ProtocolError
+from .satellite import SatelliteAudio, SatelliteEvent, SatellitePlayed, SatelliteRun
 from .signing import is_fingerprint
 from .status import Status
 from .text import clean_text, excerpt, optional_text, required_text
@@ -321,7 +322,8 @@ class Analytics:
 
 type Payload = (
     Registration | Unregister | Heartbeat | AiRequest | TtsRequest | SttRequest
-    | RouteRequest | Vocabulary | Analytics | Status
+    | RouteRequest | Vocabulary | Analytics | Status | SatelliteRun | SatelliteAudio
+    | SatellitePlayed | SatelliteEvent
 )  # fmt: skip
 
 MODELS: dict[Kind, Any] = {
@@ -335,6 +337,10 @@ MODELS: dict[Kind, Any] = {
     Kind.VOCABULARY: Vocabulary,
     Kind.ANALYTICS: Analytics,
     Kind.STATUS: Status,
+    Kind.SATELLITE_RUN: SatelliteRun,
+    Kind.SATELLITE_AUDIO: SatelliteAudio,
+    Kind.SATELLITE_PLAYED: SatellitePlayed,
+    Kind.SATELLITE_EVENT: SatelliteEvent,
 }
 
 

@@ -36,6 +36,10 @@ class Kind(StrEnum):
     DATA = "data"
     COMMAND = "command"
     CONFIG = "config"
+    SATELLITE_RUN = "satellite_run"
+    SATELLITE_AUDIO = "satellite_audio"
+    SATELLITE_PLAYED = "satellite_played"
+    SATELLITE_EVENT = "satellite_event"
 
 
 _FIXED = {
@@ -61,6 +65,13 @@ _DEVICE_LEAVES = {
     "data": Kind.DATA,
     "command": Kind.COMMAND,
     "config": Kind.CONFIG,
+}
+# A satellite's topics: alicia/devices/{device_id}/satellite/{leaf}.
+_SATELLITE_LEAVES = {
+    "run": Kind.SATELLITE_RUN,
+    "audio": Kind.SATELLITE_AUDIO,
+    "played": Kind.SATELLITE_PLAYED,
+    "event": Kind.SATELLITE_EVENT,
 }
 # Kinds whose messages carry audio, and may be large.
 AUDIO_KINDS = frozenset({Kind.STT_REQUEST, Kind.ROUTE, Kind.RESPONSE})
@@ -96,6 +107,8 @@ def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
             return Kind.RESPONSE
         case ["devices", device_id, leaf] if is_identifier(device_id):
             return _DEVICE_LEAVES.get(leaf)
+        case ["devices", device_id, "satellite", leaf] if is_identifier(device_id):
+            return _SATELLITE_LEAVES.get(leaf)
     return None
 
 

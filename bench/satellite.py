@@ -1,0 +1,185 @@
+"""A bus satellite against the same pipeline driven from HA's websocket: end of speech to first answer audio.
+
+Run with `bench/run_satellite`. A real HA (.venv) in a temporary folder with Mosquitto,
+the Alicia integration and our Wyoming server (its bridge on the bus), one Assist
+pipeline (our speech-to-text and text-to-speech, HA's agent). Each clip is said twice
+in turn, alternating which goes first: over `assist_pipeline/run` as bench/pipeline.py
+does, and by the simulated satellite (wyoming_services/sim_satellite.py) over the bus,
+both streaming in real time and fetching the answer's URL the same way. Times are from
+the end of speech in the clip to the answer's first byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator
+import json
+import os
+from pathlib import Path
+import statistics
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+import aiohttp
+import aiomqtt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.pipeline import Clip, Stack, clips, run_once
+from bench.pipeline_home import (
+    COMMANDS,
+    LEAD,
+    MAX_QUIET,
+    RATE,
+    HomeAssistant,
+    Relay,
+    alicia_entries,
+    free_port,
+    furnish,
+    home_names_held,
+    pipeline,
+    set_state,
+    start_mosquitto,
+    start_server,
+    state_of,
+    wait_for_port,
+    wyoming_entry,
+)  # fmt: skip
+from bench.voice import OURS_STT
+from wyoming_services.sim_satellite import SimulatedSatellite
+
+
+async def bus_turn(
+    ha: HomeAssistant, satellite: SimulatedSatellite, clip: Clip
+) -> dict[str, Any]:
+    """The clip said by the bus satellite: lead, speech, quiet until HA has heard the end."""
+    api = ha.api
+    assert api is not None
+    _, entity_id, wanted = COMMANDS[clip.command]
+    await set_state(api, entity_id, "off" if wanted == "on" else "on")
+    await api._json("POST", "/api/services/tts/clear_cache", {})
+    quiet = bytes(int(LEAD * RATE) * 2)
+    audio = quiet + clip.pcm + bytes(int(MAX_QUIET * RATE) * 2)
+    turn = await satellite.speak(audio, speech_ends=LEAD + clip.speech_seconds)
+    state = await state_of(api, entity_id)
+    ms = {k: round(v * 1000) for k, v in turn.after_speech.items()}
+    if turn.first_audio is not None:
+        ms["first-byte"] = round(turn.first_audio * 1000)
+    return {
+        "stack": "bus satellite", "voice": clip.voice, "command": clip.command,
+        "correct": state == wanted, "ms": ms, "events": turn.types(),
+        "answer-bytes": len(turn.answer),
+    }  # fmt: skip
+
+
+def p50(runs: list[dict[str, Any]], stack: str) -> float:
+    """The median first byte of a stack's runs, in ms."""
+    median: float = statistics.median(
+        r["ms"]["first-byte"] for r in runs if r["stack"] == stack and "first-byte" in r["ms"]
+    )  # fmt: skip
+    return median
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--voices", default="piper,espeak-ng")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "satellite.json"
+    )
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="alicia-satellite-"))
+    print(f"satellite: working in {tmp}", flush=True)
+    port, mqtt_port = free_port(), free_port()
+    ours = start_server(
+        [*OURS_STT, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(mqtt_port),
+         "--security-key-file", str(tmp / "bridge.pem"), "--uri", f"tcp://127.0.0.1:{port}"],
+        tmp / "ours.log",
+    )  # fmt: skip
+    mosquitto = start_mosquitto(tmp, mqtt_port)
+    ha = HomeAssistant(tmp / "ha", free_port())
+    runs: list[dict[str, Any]] = []
+    try:
+        made = clips(args.voices.split(","), tmp)
+        await wait_for_port(mqtt_port, mosquitto)
+        await wait_for_port(port, ours)
+        relay = Relay(port)
+        await relay.start()
+        api = await ha.start()
+        entity = await wyoming_entry(api, relay.port)
+        await alicia_entries(api, mqtt_port, tmp / "ours.log")
+        await furnish(api)
+        await home_names_held(tmp / "ours.log")
+        stack = Stack("websocket", "", relay, relay)
+        stack.pipeline_id = await pipeline(
+            api, "bench", entity["stt"], entity["tts"], "conversation.home_assistant"
+        )
+        await api.websocket(
+            {
+                "type": "assist_pipeline/pipeline/set_preferred",
+                "pipeline_id": stack.pipeline_id,
+            }
+        )
+        async with (
+            aiomqtt.Client("127.0.0.1", mqtt_port) as client,
+            aiohttp.ClientSession() as http,
+        ):
+
+            async def fetch(url: str) -> AsyncIterator[bytes]:
+                async with http.get(url) as answer:
+                    async for block in answer.content.iter_any():
+                        yield block
+
+            satellite = SimulatedSatellite(client, fetch=fetch)
+
+            async def listen() -> None:
+                async for message in client.messages:
+                    satellite.take(str(message.topic), bytes(message.payload))
+
+            async def beat() -> None:
+                while True:
+                    await satellite.heartbeat()
+                    await asyncio.sleep(10)
+
+            listener = asyncio.create_task(listen())
+            await satellite.start(location="hall")  # no entities: every answer spoken
+            beating = asyncio.create_task(beat())
+            await api.approve({satellite.device_id: satellite.key.fingerprint})
+            await asyncio.sleep(2)  # its entity and selects
+            await run_once(ha, stack, made[0])  # warm-up: first loads, first answers
+            await bus_turn(ha, satellite, made[0])
+            for round_ in range(args.rounds):
+                for index, clip in enumerate(made):
+                    first_bus = (round_ + index) % 2 == 0
+                    for on_bus in (first_bus, not first_bus):
+                        result = (
+                            await bus_turn(ha, satellite, clip) if on_bus
+                            else await run_once(ha, stack, clip)
+                        )  # fmt: skip
+                        runs.append(result)
+                        print(json.dumps({k: result.get(k) for k in ("stack", "voice", "command", "correct", "ms", "answer-bytes", "audio-bytes")}), flush=True)  # fmt: skip
+            listener.cancel()
+            beating.cancel()
+    finally:
+        await ha.stop()
+        for process in (ours, mosquitto):
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"cpu": os.cpu_count(), "runs": runs}, indent=2))
+    bus, websocket = p50(runs, "bus satellite"), p50(runs, "websocket")
+    print(f"end of speech -> first answer byte, p50: bus satellite {bus:.0f} ms, "
+          f"websocket {websocket:.0f} ms: {bus / websocket:.2f}x")  # fmt: skip
+    print(f"correct: {sum(r['correct'] for r in runs)} of {len(runs)}")
+    print(f"satellite: HA and server logs in {tmp}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

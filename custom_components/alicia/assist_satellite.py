@@ -1,0 +1,266 @@
+"""Assist satellites: Alicia devices with a microphone and a speaker, HA's pipeline over the bus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+import logging
+from typing import Any
+import uuid
+
+from homeassistant.components import assist_pipeline
+from homeassistant.components.assist_pipeline import PipelineEvent, PipelineEventType
+from homeassistant.components.assist_pipeline.error import PipelineError
+from homeassistant.components.assist_satellite import (
+    AssistSatelliteAnnouncement,
+    AssistSatelliteConfiguration,
+    AssistSatelliteEntity,
+    AssistSatelliteEntityDescription,
+    AssistSatelliteEntityFeature,
+)
+from homeassistant.components.media_player import async_process_play_media_url
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .bus.satellite import EventType, SatelliteEvent, SatelliteRun, StartStage
+from .const import DOMAIN
+from .device import DeviceRecord
+from .entity import AliciaEntity
+from .entry_data import AliciaConfigEntry
+from .hub import AliciaHub
+from .platform import setup_platform
+from .satellites import is_satellite
+
+_LOGGER = logging.getLogger(__name__)
+PARALLEL_UPDATES = 0
+
+KEY = "assist_satellite"
+DESCRIPTION = AssistSatelliteEntityDescription(key=KEY, name=None)
+# How long an announcement may play before HA stops waiting for `played`.
+ANNOUNCE_SECONDS = 120.0
+STAGES = {
+    StartStage.WAKE_WORD: assist_pipeline.PipelineStage.WAKE_WORD,
+    StartStage.STT: assist_pipeline.PipelineStage.STT,
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: AliciaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """A satellite for each device that hears and plays, as such devices are approved."""
+
+    def satellite(hub: AliciaHub, record: DeviceRecord) -> list[Entity]:
+        device = hub.roster.devices.get(record.device_id)
+        if device is not None and is_satellite(device):
+            return [AliciaSatellite(hub, record)]
+        registry = er.async_get(hass)
+        if old := registry.async_get_entity_id(
+            Platform.ASSIST_SATELLITE, DOMAIN, f"{record.device_id}_{KEY}"
+        ):
+            registry.async_remove(old)
+        return []
+
+    setup_platform(
+        hass, entry.runtime_data, async_add_entities, (), lambda *_: None,
+        extra=satellite,
+    )  # fmt: skip
+
+
+def selects_of(hass: HomeAssistant, device_id: str) -> tuple[str | None, str | None]:
+    """The entity ids of a satellite's pipeline and VAD-sensitivity selects."""
+    registry = er.async_get(hass)
+    return (
+        registry.async_get_entity_id("select", DOMAIN, f"{device_id}-pipeline"),
+        registry.async_get_entity_id("select", DOMAIN, f"{device_id}-vad_sensitivity"),
+    )
+
+
+class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
+    """A device's satellite: its runs come on the bus, HA's pipeline events go back."""
+
+    entity_description: AssistSatelliteEntityDescription
+    _attr_supported_features = (
+        AssistSatelliteEntityFeature.ANNOUNCE
+        | AssistSatelliteEntityFeature.START_CONVERSATION
+    )
+
+    def __init__(self, hub: AliciaHub, record: DeviceRecord) -> None:
+        """The device's satellite."""
+        AliciaEntity.__init__(self, hub, record, KEY, DESCRIPTION)
+        AssistSatelliteEntity.__init__(self)
+        self._run_id: str | None = None
+        self._answer_sent = False
+        self._stream_url: str | None = None
+        # The agent asked a question back: the device opens a run when it has played.
+        self._listen_after = False
+        self._played: dict[str, asyncio.Future[None]] = {}
+
+    @property
+    def pipeline_entity_id(self) -> str | None:
+        """The device's pipeline select."""
+        return selects_of(self.hass, self.device_id)[0]
+
+    @property
+    def vad_sensitivity_entity_id(self) -> str | None:
+        """The device's VAD-sensitivity select."""
+        return selects_of(self.hass, self.device_id)[1]
+
+    async def async_added_to_hass(self) -> None:
+        """Take the device's runs from the bus."""
+        await super().async_added_to_hass()
+        satellites = self.hub.satellites
+        satellites.listeners[self.device_id] = self
+
+        @callback
+        def forget() -> None:
+            if satellites.listeners.get(self.device_id) is self:
+                del satellites.listeners[self.device_id]
+            satellites.close(self.device_id)
+
+        self.async_on_remove(forget)
+
+    @callback
+    def async_get_configuration(self) -> AssistSatelliteConfiguration:
+        """No wake words to choose here: the device's own, or HA's pipeline's (start_stage)."""
+        return AssistSatelliteConfiguration(
+            available_wake_words=[], active_wake_words=[], max_active_wake_words=0
+        )
+
+    async def async_set_configuration(
+        self, config: AssistSatelliteConfiguration
+    ) -> None:
+        """Not supported."""
+        raise NotImplementedError
+
+    async def async_run(self, run: SatelliteRun, audio: AsyncIterator[bytes]) -> None:
+        """Run HA's pipeline on a run's audio (satellites.SatelliteListener)."""
+        self._run_id, self._answer_sent, self._stream_url = run.run_id, False, None
+        try:
+            await self.async_accept_pipeline_from_satellite(
+                audio, start_stage=STAGES[run.start_stage],
+                wake_word_phrase=run.wake_word,
+            )  # fmt: skip
+        except asyncio.CancelledError:
+            if self._run_id != run.run_id:
+                return  # replaced by the device's next run
+            raise
+        except PipelineError as err:
+            # A pipeline HA cannot start (HA 2026.2 raises what newer HA sends as an event).
+            self._send(EventType.ERROR, code=err.code, text=err.message)
+            self._send(EventType.END)
+            self.tts_response_finished()
+        finally:
+            self.hub.satellites.close(self.device_id, run.run_id)
+
+    @callback
+    def run_lost(self, run_id: str) -> None:
+        """The run's audio was lost or refused: its pipeline stops, the satellite is idle."""
+        if self._run_id != run_id:
+            return
+        self._run_id = None
+        if (task := self._pipeline_task) is not None:
+            task.cancel()
+        self.tts_response_finished()
+
+    @callback
+    def played(self, run_id: str) -> None:
+        """The device played the answer or announcement run_id names."""
+        if (waiting := self._played.pop(run_id, None)) is not None:
+            if not waiting.done():
+                waiting.set_result(None)
+        elif run_id == self._run_id and self._answer_sent:
+            self.tts_response_finished()
+
+    def _send(self, kind: EventType, **fields: Any) -> None:
+        if self._run_id is not None:
+            event = SatelliteEvent(self._run_id, kind, **fields)
+            self.hub.satellites.send(self.device_id, event)
+
+    def _play(self, url: str | None) -> None:
+        if url is not None and not self._answer_sent:
+            self._answer_sent = True
+            self._send(EventType.PLAY, url=async_process_play_media_url(self.hass, url))
+
+    @callback
+    def on_pipeline_event(self, event: PipelineEvent) -> None:
+        """Tell the device what it needs of its run: listen, stop, play, end."""
+        data = event.data or {}
+        match event.type:
+            case PipelineEventType.RUN_START:
+                self._stream_url = (data.get("tts_output") or {}).get("url")
+            case PipelineEventType.WAKE_WORD_END if data.get("wake_word_output"):
+                self._send(EventType.WAKE_WORD)
+            case PipelineEventType.STT_START:
+                self._send(EventType.LISTENING)
+            case PipelineEventType.STT_VAD_END:
+                self._send(EventType.HEARD)
+            case PipelineEventType.STT_END:
+                if self._run_id is not None:  # what comes after is dropped quietly
+                    self.hub.satellites.close(self.device_id, self._run_id)
+                self._send(EventType.HEARD)
+                text = (data.get("stt_output") or {}).get("text")
+                self._send(EventType.TRANSCRIPT, text=text)
+            case PipelineEventType.INTENT_START:
+                self._send(EventType.PROCESSING)
+            case PipelineEventType.INTENT_PROGRESS if data.get("tts_start_streaming"):
+                # The answer is spoken while it is written: the device may fetch it now.
+                self._play(self._stream_url)
+            case PipelineEventType.INTENT_END:
+                self._send(EventType.ANSWER, text=_speech(data))
+                self._listen_after = bool(
+                    (data.get("intent_output") or {}).get("continue_conversation")
+                )
+            case PipelineEventType.TTS_END:
+                self._play((data.get("tts_output") or {}).get("url"))
+            case PipelineEventType.ERROR:
+                self._send(
+                    EventType.ERROR,
+                    code=str(data.get("code")),
+                    text=data.get("message"),
+                )
+            case PipelineEventType.RUN_END:
+                self._send(EventType.END, listen=self._listen_after)
+                self._listen_after = False
+
+    async def async_announce(self, announcement: AssistSatelliteAnnouncement) -> None:
+        """Play an announcement (its chime first) on the device; wait until it is played."""
+        await self._announce(announcement, listen=False)
+
+    async def async_start_conversation(
+        self, start_announcement: AssistSatelliteAnnouncement
+    ) -> None:
+        """Announce, then the device opens a run to hear the answer."""
+        await self._announce(start_announcement, listen=True)
+
+    async def _announce(
+        self, announcement: AssistSatelliteAnnouncement, *, listen: bool
+    ) -> None:
+        run_id = uuid.uuid4().hex
+        waiting = self._played[run_id] = self.hass.loop.create_future()
+        event = SatelliteEvent(
+            run_id, EventType.ANNOUNCE, text=announcement.message or None,
+            url=announcement.media_id,
+            preannounce_url=announcement.preannounce_media_id, listen=listen,
+        )  # fmt: skip
+        self.hub.satellites.send(self.device_id, event)
+        try:
+            async with asyncio.timeout(ANNOUNCE_SECONDS):
+                await waiting
+        except TimeoutError:
+            _LOGGER.warning("%s did not say it played %s", self.device_id, run_id)
+        finally:
+            self._played.pop(run_id, None)
+
+
+def _speech(data: dict[str, Any]) -> str | None:
+    response = (data.get("intent_output") or {}).get("response") or {}
+    with contextlib.suppress(AttributeError):
+        speech = response.get("speech", {}).get("plain", {}).get("speech")
+        return speech if isinstance(speech, str) else None
+    return None

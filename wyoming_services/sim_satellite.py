@@ -1,0 +1,342 @@
+"""A simulated Assist satellite on the bus: it speaks a clip in real time, plays the answer, times it.
+
+    python -m wyoming_services.sim_satellite --mqtt-host 127.0.0.1 --speak clip.wav
+
+It signs every message with its own key (approve it in Home Assistant, comparing
+the fingerprint it prints), obeys only events signed by Home Assistant's key (pinned
+from alicia/system/security/hub), and follows docs/protocol.md's *Satellites*.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from dataclasses import dataclass, field
+import json
+import logging
+from pathlib import Path
+import sys
+import time
+from typing import Any
+import urllib.request
+import uuid
+import wave
+
+import aiomqtt
+
+from alicia_bus.envelope import new_message
+from alicia_bus.errors import ProtocolError, SecurityError
+from alicia_bus.satellite import (
+    BYTES_PER_SECOND,
+    MICROPHONE,
+    EventType,
+    SatelliteAudio,
+    SatelliteEvent,
+    SatelliteRun,
+    StartStage,
+)
+from alicia_bus.signing import KeyPair, verify
+from alicia_bus.speaker import PLAYBACK
+from alicia_bus.topics import HUB_SOURCE
+
+_LOGGER = logging.getLogger(__name__)
+# 20 ms chunks, sent as a microphone delivers them.
+CHUNK_SECONDS = 0.02
+# What the device keeps of an answer (what a test or a bench reads back).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+type Fetch = Callable[[str], AsyncIterator[bytes]]
+
+
+def document(
+    device_id: str, key: KeyPair, location: str = "living_room"
+) -> dict[str, Any]:
+    """A satellite's capability document: it hears and it plays."""
+    return {
+        "device_id": device_id, "device_type": "speaker", "name": "Simulated satellite",
+        "capabilities": [MICROPHONE, PLAYBACK],
+        "metadata": {"manufacturer": "Alicia simulator", "model": "Satellite",
+                     "location": location, "version": "1.0.0"},
+        "heartbeat_interval": 10, "public_key": key.public_key,
+    }  # fmt: skip
+
+
+async def fetch_url(url: str) -> AsyncIterator[bytes]:
+    """GET the answer (the device plays it), its blocks as they arrive."""
+    loop = asyncio.get_running_loop()
+    blocks: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def get() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as answer:
+                while block := answer.read1(16384):
+                    loop.call_soon_threadsafe(blocks.put_nowait, block)
+        finally:
+            loop.call_soon_threadsafe(blocks.put_nowait, None)
+
+    reading = loop.run_in_executor(None, get)
+    while (block := await blocks.get()) is not None:
+        yield block
+    await reading
+
+
+@dataclass
+class Turn:
+    """One spoken command: the events HA sent, when, and what came back to play."""
+
+    run_id: str
+    started: float
+    events: list[SatelliteEvent] = field(default_factory=list)
+    # Seconds from the end of the clip (the end of speech) to each event type, first seen.
+    after_speech: dict[str, float] = field(default_factory=dict)
+    answer: bytes = b""
+    # Seconds from the end of speech to the answer's first byte.
+    first_audio: float | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def types(self) -> list[str]:
+        """The event types in order."""
+        return [str(e.type) for e in self.events]
+
+
+class SimulatedSatellite:
+    """One satellite with its own connection; `speak()` runs a turn."""
+
+    def __init__(
+        self,
+        client: aiomqtt.Client,
+        key: KeyPair | None = None,
+        device_id: str = "sim_satellite",
+        prefix: str = "alicia",
+        fetch: Fetch = fetch_url,
+    ) -> None:
+        """On a connected client (a new key if none); call start() before speak()."""
+        self.client, self.device_id = client, device_id
+        self.key = key or KeyPair.generate()
+        self.prefix, self.fetch = prefix, fetch
+        self.hub_key: str | None = None
+        self.hub_known = asyncio.Event()
+        self.turns: dict[str, Turn] = {}
+        self.announced: list[SatelliteEvent] = []
+        self._speech_ended: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def topic(self, leaf: str) -> str:
+        """alicia/devices/{id}/satellite/{leaf}."""
+        return f"{self.prefix}/devices/{self.device_id}/satellite/{leaf}"
+
+    async def send(
+        self, topic: str, payload: dict[str, Any], retain: bool = False
+    ) -> None:
+        """Publish signed, as this device."""
+        message = new_message(self.device_id, "event", payload)
+        await self.client.publish(
+            topic, self.key.seal(topic, message), qos=1, retain=retain
+        )
+
+    async def start(self, location: str = "living_room") -> None:
+        """Subscribe, register (retained) and say online."""
+        await self.client.subscribe(f"{self.prefix}/system/security/hub", qos=1)
+        await self.client.subscribe(self.topic("event"), qos=1)
+        registration = f"{self.prefix}/system/discovery/register/{self.device_id}"
+        await self.send(
+            registration, document(self.device_id, self.key, location), True
+        )
+        await self.send(
+            f"{self.prefix}/devices/{self.device_id}/status", {"state": "online"}, True
+        )
+
+    async def heartbeat(self) -> None:
+        """One heartbeat."""
+        await self.send(f"{self.prefix}/system/health/heartbeat",
+                        {"device_id": self.device_id, "status": "healthy", "interval": 10})  # fmt: skip
+
+    def take(self, topic: str, raw: bytes) -> None:
+        """A message from the broker: HA's key (pinned once), or an event it signed."""
+        try:
+            message = json.loads(raw)
+            if topic.endswith("/system/security/hub"):
+                if self.hub_key is None and message.get("source") == HUB_SOURCE:
+                    key = message["payload"]["public_key"]
+                    verify(topic, message, key)  # self-signed
+                    self.hub_key = key
+                    self.hub_known.set()
+                return
+            if self.hub_key is None or message.get("source") != HUB_SOURCE:
+                return
+            verify(topic, message, self.hub_key)
+            event = SatelliteEvent.parse(message["payload"])
+        except (ValueError, KeyError, TypeError, ProtocolError, SecurityError) as err:
+            _LOGGER.warning(
+                "%s: ignoring a message on %s (%s)", self.device_id, topic, err
+            )
+            return
+        self._on_event(event)
+
+    def _on_event(self, event: SatelliteEvent) -> None:
+        if event.type is EventType.ANNOUNCE:
+            self.announced.append(event)
+            self._later(self._announce(event))
+            return
+        turn = self.turns.get(event.run_id)
+        if turn is None:
+            return
+        turn.events.append(event)
+        if (ended := self._speech_ended.get(event.run_id)) is not None:
+            turn.after_speech.setdefault(str(event.type), time.monotonic() - ended)
+        if event.type is EventType.PLAY and event.url:
+            self._later(self._play(turn, event.url))
+        elif (
+            event.type in (EventType.END, EventType.ERROR)
+            and "play" not in turn.types()
+        ):
+            turn.done.set()
+
+    def _later(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _play(self, turn: Turn, url: str) -> None:
+        answer = bytearray()
+        try:
+            async for block in self.fetch(url):
+                if not answer and block:
+                    turn.first_audio = (
+                        time.monotonic() - self._speech_ended[turn.run_id]
+                    )
+                answer += block[: MAX_ANSWER_BYTES - len(answer)]
+        except OSError as err:
+            _LOGGER.warning("%s: cannot fetch %s (%s)", self.device_id, url, err)
+        turn.answer = bytes(answer)
+        await self.send(self.topic("played"), {"run_id": turn.run_id})
+        turn.done.set()
+
+    async def _announce(self, event: SatelliteEvent) -> None:
+        for url in (event.preannounce_url, event.url):
+            if url:
+                with contextlib.suppress(OSError):
+                    async for _ in self.fetch(url):
+                        pass
+        await self.send(self.topic("played"), {"run_id": event.run_id})
+
+    async def speak(
+        self,
+        pcm: bytes,
+        *,
+        answer_within: float = 60.0,
+        wake_word: str | None = None,
+        speech_ends: float | None = None,
+    ) -> Turn:
+        """Open a run, stream pcm (16 kHz 16-bit mono) in real time, then wait for the answer.
+
+        speech_ends: the seconds into pcm where the speech ends (default: its end); times
+        are from then. The stream stops early once HA has heard the end of speech.
+        """
+        run_id = uuid.uuid4().hex
+        turn = self.turns[run_id] = Turn(run_id, time.monotonic())
+        if speech_ends is None:
+            speech_ends = len(pcm) / BYTES_PER_SECOND
+        self._speech_ended[run_id] = turn.started + speech_ends
+        await self.send(
+            self.topic("run"), SatelliteRun(run_id, StartStage.STT, wake_word).payload()
+        )
+        step = int(BYTES_PER_SECOND * CHUNK_SECONDS)
+        chunks = [pcm[i : i + step] for i in range(0, len(pcm), step)] or [b""]
+        for seq, chunk in enumerate(chunks):
+            last = seq == len(chunks) - 1
+            if "heard" in turn.types():
+                last = True  # HA heard the end of speech: stop streaming
+            await self.send(
+                self.topic("audio"), SatelliteAudio(run_id, seq, chunk, last).payload()
+            )
+            if last:
+                break
+            # In real time: chunk seq+1 is due when seq+1 chunks have been captured.
+            await asyncio.sleep(
+                max(0.0, turn.started + (seq + 1) * CHUNK_SECONDS - time.monotonic())
+            )
+        async with asyncio.timeout(answer_within):
+            await turn.done.wait()
+        return turn
+
+
+def read_clip(path: Path) -> bytes:
+    """A WAV file's PCM; it must be 16 kHz, 16-bit mono."""
+    with wave.open(str(path)) as clip:
+        if (clip.getframerate(), clip.getsampwidth(), clip.getnchannels()) != (
+            16000,
+            2,
+            1,
+        ):
+            raise SystemExit(f"{path}: must be 16 kHz, 16-bit mono WAV")
+        pcm: bytes = clip.readframes(clip.getnframes())
+        return pcm
+
+
+def load_key(key_file: Path) -> KeyPair:
+    """The satellite's key, made (0600) the first time."""
+    if key_file.exists():
+        return KeyPair.from_pem(key_file.read_bytes())
+    key = KeyPair.generate()
+    key_file.write_bytes(key.pem)
+    key_file.chmod(0o600)
+    return key
+
+
+async def _run(args: argparse.Namespace) -> None:
+    key = load_key(Path(args.key_file or f"{args.device_id}.pem"))
+    print(f"{args.device_id}: key fingerprint {key.fingerprint}", file=sys.stderr)
+    async with aiomqtt.Client(args.mqtt_host, args.mqtt_port) as client:
+        satellite = SimulatedSatellite(client, key, args.device_id, args.topic_prefix)
+
+        async def listen() -> None:
+            async for message in client.messages:
+                satellite.take(str(message.topic), bytes(message.payload))
+
+        listener = asyncio.create_task(listen())
+        await satellite.start()
+        await satellite.heartbeat()
+        if args.speak:
+            async with asyncio.timeout(10):  # HA's key arrives retained
+                await satellite.hub_known.wait()
+            await asyncio.sleep(1)  # approved (if HA approves new devices at once)
+            turn = await satellite.speak(read_clip(Path(args.speak)))
+            print(json.dumps({"events": turn.types(), "after_speech": turn.after_speech,
+                              "first_audio": turn.first_audio, "answer_bytes": len(turn.answer)}))  # fmt: skip
+        else:
+            while True:
+                await asyncio.sleep(10)
+                await satellite.heartbeat()
+        listener.cancel()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m wyoming_services.sim_satellite [--speak clip.wav]`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m wyoming_services.sim_satellite", description=__doc__
+    )
+    parser.add_argument("--mqtt-host", default="127.0.0.1")
+    parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--topic-prefix", default="alicia")
+    parser.add_argument("--device-id", default="sim_satellite")
+    parser.add_argument(
+        "--key-file", help="its key (default: DEVICE_ID.pem, made once)"
+    )
+    parser.add_argument(
+        "--speak", help="a 16 kHz 16-bit mono WAV to say once, then exit"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
