@@ -12,7 +12,7 @@ import wave
 
 import aiomqtt
 from homeassistant import config_entries
-from homeassistant.components import assist_pipeline, stt, tts
+from homeassistant.components import assist_pipeline, stt, tts, wake_word
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -130,6 +130,26 @@ class StubTts(tts.TextToSpeechEntity):
         return "wav", wav(CHUNK)
 
 
+class StubWake(wake_word.WakeWordDetectionEntity):
+    """Hears its wake word in the first half second of any stream."""
+
+    _attr_name = "Stub wake"
+    _attr_unique_id = "stub_wake"
+
+    async def get_supported_wake_words(self) -> list[wake_word.WakeWord]:
+        """One."""
+        return [wake_word.WakeWord(id="okay_stub", name="Okay Stub")]
+
+    async def _async_process_audio_stream(
+        self, stream: AsyncIterable[tuple[bytes, int]], wake_word_id: str | None
+    ) -> wake_word.DetectionResult | None:
+        """Detected once 500 ms have passed."""
+        async for _chunk, timestamp in stream:
+            if timestamp >= 500:
+                return wake_word.DetectionResult("okay_stub", "okay stub", timestamp)
+        return None
+
+
 class StubFlow(ConfigFlow):
     """The stub engines' integration has entries (mock_config_flow registers this)."""
 
@@ -160,8 +180,17 @@ async def setup_voice(hass: HomeAssistant) -> StubStt:
     ) -> None:
         add([StubTts()])
 
+    async def setup_wake(
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        add: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        add([StubWake()])
+
     async def forward(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool | None:
-        await hass.config_entries.async_forward_entry_setups(entry, ["stt", "tts"])
+        await hass.config_entries.async_forward_entry_setups(
+            entry, ["stt", "tts", "wake_word"]
+        )
         # HA 2026.2 wants True from async_setup_entry; newer HA, None.
         return (
             None
@@ -173,6 +202,9 @@ async def setup_voice(hass: HomeAssistant) -> StubStt:
     mock_platform(hass, "stub_voice.config_flow")
     mock_platform(hass, "stub_voice.stt", MockPlatform(async_setup_entry=setup_entry))
     mock_platform(hass, "stub_voice.tts", MockPlatform(async_setup_entry=setup_tts))
+    mock_platform(
+        hass, "stub_voice.wake_word", MockPlatform(async_setup_entry=setup_wake)
+    )
     voice = MockConfigEntry(domain="stub_voice")
     voice.add_to_hass(hass)
     assert await hass.config_entries.async_setup(voice.entry_id)
@@ -182,6 +214,7 @@ async def setup_voice(hass: HomeAssistant) -> StubStt:
         hass, assist_pipeline.async_get_pipeline(hass),
         stt_engine="stt.stub_stt", stt_language="en",
         tts_engine="tts.stub_tts", tts_language="en", tts_voice=None,
+        wake_word_entity="wake_word.stub_wake", wake_word_id="okay_stub",
     )  # fmt: skip
     await hass.async_block_till_done()
     return engine

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import json
 from typing import Any
 
+from homeassistant.components import assist_pipeline
 from homeassistant.components.assist_satellite import AssistSatelliteEntityFeature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar, entity_registry as er
@@ -298,17 +299,20 @@ async def test_hass_satellite_ui_reads_no_wake_words_to_choose(
     assert answer["result"]["active_wake_words"] == []
 
 
-async def test_a_run_at_hass_wake_word_without_an_engine_is_told_hass_error(
-    hass: HomeAssistant, satellite: BusSatellite
+async def test_a_run_from_hass_wake_word_hears_the_command_after_it(
+    hass: HomeAssistant, satellite: BusSatellite, stt_engine: StubStt
 ) -> None:
+    """Wake word (HA's, in the stream) → command → answer played."""
     satellite.run(StartStage.WAKE_WORD)
+    for _ in range(14):
+        satellite.audio()
     satellite.audio(end=True)
     await wait_until(lambda: "end" in satellite.types())
-    (error,) = [e for e in satellite.events() if e["type"] == "error"]
-    assert error["code"] == "wake-engine-missing"
-    state = hass.states.get(satellite_entity(hass))
-    assert state is not None
-    assert state.state == "idle"
+    types = satellite.types()
+    assert types.index("wake_word") < types.index("listening") < types.index("play")
+    assert "error" not in types
+    # The command is what came after the wake word (HA keeps its last chunks).
+    assert 0 < len(stt_engine.heard) < len(CHUNK) * 15
 
 
 async def test_an_announcement_never_said_played_ends_after_its_wait(
@@ -396,3 +400,19 @@ async def test_a_satellite_said_offline_still_runs_with_its_settings(
     satellite.audio(end=True)
     await wait_until(lambda: "end" in satellite.types())
     assert "error" not in satellite.types()
+
+
+async def test_a_run_hass_cannot_start_is_told_hass_error(
+    hass: HomeAssistant, satellite: BusSatellite
+) -> None:
+    await assist_pipeline.async_update_pipeline(
+        hass, assist_pipeline.async_get_pipeline(hass), stt_engine="stt.gone"
+    )
+    satellite.run()
+    satellite.audio(end=True)
+    await wait_until(lambda: "end" in satellite.types())
+    (error,) = [e for e in satellite.events() if e["type"] == "error"]
+    assert error["code"] == "stt-provider-missing"
+    state = hass.states.get(satellite_entity(hass))
+    assert state is not None
+    assert state.state == "idle"
