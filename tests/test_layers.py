@@ -14,6 +14,8 @@ from tests.conftest import ROOT
 
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 LAYERS = "The integration's layers"
+APP_LAYERS = "The app's layers"
+VOICE_ONLY = "The Wyoming handler and the bridge reach the engines through voice only"
 CORE = "The contract core imports nothing of ours"
 CYCLES = "No import cycles between the modules of a package"
 
@@ -68,10 +70,18 @@ def test_the_copy_keeps_every_contract(copy: Path) -> None:
         ("custom_components/alicia/approval.py", "from . import entity", LAYERS),
         # The model below the parts knows nothing of a platform.
         ("custom_components/alicia/device.py", "from . import sensor", LAYERS),
+        # The app's basics know nothing of an engine.
+        ("wyoming_services/settings.py", "from . import wake", APP_LAYERS),
+        # The Wyoming handler and the bridge stand side by side, as do the handler's turns.
+        ("wyoming_services/bridge/trust.py", "import wyoming_services.wyoming_handler", APP_LAYERS),
+        ("wyoming_services/wake_turn.py", "from . import speaking", APP_LAYERS),
+        # Both reach an engine through voice, never around it.
+        ("wyoming_services/wyoming_handler.py", "from .stt import SttError", VOICE_ONLY),
+        ("wyoming_services/bridge/requests.py", "from wyoming_services.tts import chunk_pcm", VOICE_ONLY),
         ("custom_components/alicia/bus/envelope.py", "import homeassistant", CORE),
         ("wyoming_services/audio.py", "from . import voice", CYCLES),
     ],
-)
+)  # fmt: skip
 def test_a_violation_breaks_its_contract(
     copy: Path, module: str, line: str, contract: str
 ) -> None:
@@ -80,3 +90,13 @@ def test_a_violation_breaks_its_contract(
     result = lint(copy)
     assert result.returncode != 0
     assert [name for name in broken(result) if name.startswith(contract)], result.stdout
+
+
+def test_a_new_app_module_must_be_given_its_layer(copy: Path) -> None:
+    """The app's contract is exhaustive: a module in no layer breaks it."""
+    (copy / "wyoming_services/unplaced.py").write_text('"""Nowhere yet."""\n')
+    result = lint(copy)
+    assert result.returncode != 0
+    assert [name for name in broken(result) if name.startswith(APP_LAYERS)], (
+        result.stdout
+    )
