@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+import logging
 import os
 from pathlib import Path
 import shutil
@@ -22,6 +23,20 @@ from .wyoming.client import TtsAudio, synthesize
 from .wyoming.phrases import HARD_SENTENCES, SENTENCES
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker (scripts/test), no log handler of its own on stderr.
+
+    phcc's logging.basicConfig puts one there, and a thread logging between a test's
+    phases (HA's recorder) wrote past pytest's capture into the progress dots.
+    pytest's own log capture still shows a failing test's records.
+    """
+    if hasattr(config, "workerinput"):
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if type(handler) is logging.StreamHandler:
+                root.removeHandler(handler)
 
 
 @contextmanager

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass, field
 import json
+import os
 from pathlib import Path
+import socket
 import subprocess
 import sys
 import time
@@ -72,7 +74,11 @@ class FakeXaiApp:
         app.router.add_post("/v1/responses", self._responses)
         app.router.add_post("/_fake/behaviour", self._set_behaviour)
         app.router.add_get("/_fake/requests", self._get_requests)
+        app.router.add_get("/_fake/pid", self._get_pid)
         return app
+
+    async def _get_pid(self, request: web.Request) -> web.Response:
+        return web.json_response(os.getpid())
 
     async def _set_behaviour(self, request: web.Request) -> web.Response:
         self.behaviour = Behaviour(**await request.json())
@@ -326,8 +332,11 @@ class FakeXai:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_xai", str(port)],
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_xai", str(self.port)],
             cwd=Path(__file__).resolve().parent.parent,
         )
 
@@ -336,13 +345,26 @@ class FakeXai:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def wait_ready(self) -> None:
+        """Until this process's fake answers on the port.
+
+        Tests run in several processes (scripts/test): another one's server may take
+        the free port first. Then this fake cannot listen and exits, while another
+        answers on the port: the pid it answers with tells, and this one starts again
+        on another port.
+        """
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", 0))
+                    self.port = sock.getsockname()[1]
+                self.process = self._start()
             try:
-                self._call("GET", "/_fake/requests")
-                return
+                if json.loads(self._call("GET", "/_fake/pid")) == self.process.pid:
+                    return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise TimeoutError("the fake xAI server did not start")
 
     def configure(self, **behaviour: Any) -> None:
