@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.common import (
     mock_config_flow,
 )
 
-from alicia_bus.envelope import new_message
-from alicia_bus.signing import verify
+from custom_components.alicia.bus.envelope import new_message
+from custom_components.alicia.bus.signing import verify
 from custom_components.alicia.const import DOMAIN
 from tests.bus.client import BusClient, bus_client
 from tests.conftest import wait_until
