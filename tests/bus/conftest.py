@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_KEY, Mosquitto, ServerProcess
+from tests.conftest import TEST_KEY, Mosquitto, ServerProcess, sockets_allowed
 from tests.fake_xai import FakeXai
 
 
@@ -53,6 +53,11 @@ def broker_and_bridge(
     """A broker of its own and one bridge on it, both stopped at the end."""
     broker = Mosquitto(directory / "mosquitto")
     broker.start()
+    # The fake as it answers normally: the bridge lists its models as it starts, and a
+    # test run before in this process (another file's, under xdist) may have left it
+    # answering otherwise.
+    with sockets_allowed():
+        fake.configure()
     try:
         bridge = start_bridge(broker, fake, bridge_id, directory, *extra)
         try:
