@@ -16,6 +16,7 @@ from wyoming.server import AsyncStdioServer
 
 from .bridge import Bridge
 from .bridge.liveness import WyomingProbe
+from .bridge.stopping import quiet_lost_socket
 from .engines import Engines
 from .settings import Settings
 from .wyoming_handler import AliciaEventHandler
@@ -64,6 +65,13 @@ async def listen(
 
 async def close(listener: asyncio.Server, grace: float) -> None:
     """Take no new connections; give those open `grace` seconds to finish."""
+    # Stop accepting first, then let the accepts under way make their transports:
+    # closed between the two, a half-made transport cannot be counted by asyncio's
+    # Server, and its deallocator logs a TypeError after we stopped.
+    loop = asyncio.get_running_loop()
+    for sock in listener.sockets:
+        loop.remove_reader(sock.fileno())
+    await asyncio.sleep(0)
     listener.close()
     try:
         await asyncio.wait_for(listener.wait_closed(), grace)
@@ -111,6 +119,7 @@ async def serve(
             engines.grok.tools = bridges[0].home_tools
             await bridges[0].run()
 
+    asyncio.get_running_loop().set_exception_handler(quiet_lost_socket)
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)

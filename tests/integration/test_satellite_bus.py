@@ -62,4 +62,6 @@ async def test_a_spoken_command_is_heard_answered_and_played_in_real_time(
         b"ID3"
     )  # the stub's WAV, as HA's pipeline serves it: MP3
     assert turn.first_audio is not None
-    assert 0 < turn.first_audio < 5
+    assert (
+        turn.first_audio > 0
+    )  # after the end of speech (how soon: bench/run_satellite)

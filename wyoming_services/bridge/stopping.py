@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
+import errno
 import logging
 
 import aiomqtt
@@ -66,3 +67,23 @@ async def _finish(
         )
     with contextlib.suppress(aiomqtt.MqttError):
         await say_offline(client, OFFLINE_SECONDS)
+
+
+def quiet_lost_socket(
+    loop: asyncio.AbstractEventLoop, context: dict[str, object]
+) -> None:
+    """The loop's exception handler: one known race made a debug line, all else as usual.
+
+    aiomqtt asks the loop to watch paho's socket from paho's thread; when the broker
+    goes at that moment, paho has closed the socket before the loop runs the request
+    (EBADF). Nothing is lost: the bridge is stopping without the broker anyway.
+    """
+    error, handle = context.get("exception"), repr(context.get("handle"))
+    if (
+        isinstance(error, OSError)
+        and error.errno == errno.EBADF
+        and ("add_writer" in handle or "add_reader" in handle)
+    ):
+        _LOGGER.debug("The MQTT socket closed before the loop watched it: %s", error)
+        return
+    loop.default_exception_handler(context)
