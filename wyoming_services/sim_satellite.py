@@ -176,6 +176,9 @@ class SimulatedSatellite:
         self._on_event(event)
 
     def _on_event(self, event: SatelliteEvent) -> None:
+        if event.type is EventType.CONFIGURE:
+            _LOGGER.info("%s listens for %s", self.device_id, event.wake_words)
+            return
         if event.type is EventType.ANNOUNCE:
             self.announced.append(event)
             self._later(self._announce(event))

@@ -18,15 +18,24 @@ from homeassistant.components.assist_satellite import (
     AssistSatelliteEntity,
     AssistSatelliteEntityDescription,
     AssistSatelliteEntityFeature,
+    AssistSatelliteWakeWord,
 )
 from homeassistant.components.media_player import async_process_play_media_url
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .bus.satellite import EventType, SatelliteEvent, SatelliteRun, StartStage
+from .bus.satellite import (
+    MICROPHONE,
+    EventType,
+    SatelliteEvent,
+    SatelliteRun,
+    StartStage,
+    WakeWords,
+)
 from .const import DOMAIN
 from .device import DeviceRecord
 from .entity import AliciaEntity
@@ -100,6 +109,8 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
         # The agent asked a question back: the device opens a run when it has played.
         self._listen_after = False
         self._played: dict[str, asyncio.Future[None]] = {}
+        # The user's choice among the device's own wake words (none yet: its first).
+        self._active_wake_words: list[str] = []
 
     @property
     def pipeline_entity_id(self) -> str | None:
@@ -125,18 +136,49 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
 
         self.async_on_remove(forget)
 
+    def _wake_words(self) -> WakeWords:
+        """The device's own wake words, as its microphone capability offers them."""
+        device = self.hub.roster.devices.get(self.device_id)
+        record = device.record if device is not None else None
+        for capability in record.capabilities if record is not None else ():
+            if capability.name == MICROPHONE:
+                return WakeWords.of(capability.parameters)
+        return WakeWords((), 0)
+
     @callback
     def async_get_configuration(self) -> AssistSatelliteConfiguration:
-        """No wake words to choose here: the device's own, or HA's pipeline's (start_stage)."""
+        """The device's own wake words and those it listens for (HA's pipeline has its own)."""
+        words = self._wake_words()
+        offered = dict(words.offered)
+        active = [word for word in self._active_wake_words if word in offered]
+        if not active and offered:
+            active = list(offered)[: words.max_active]
         return AssistSatelliteConfiguration(
-            available_wake_words=[], active_wake_words=[], max_active_wake_words=0
+            available_wake_words=[
+                AssistSatelliteWakeWord(id=word, wake_word=phrase, trained_languages=[])
+                for word, phrase in words.offered
+            ],
+            active_wake_words=active,
+            max_active_wake_words=words.max_active,
         )
 
     async def async_set_configuration(
         self, config: AssistSatelliteConfiguration
     ) -> None:
-        """Not supported."""
-        raise NotImplementedError
+        """Listen for the wake words the user chose: the device is told (`configure`)."""
+        words = self._wake_words()
+        offered = dict(words.offered)
+        chosen = list(dict.fromkeys(config.active_wake_words))
+        if len(chosen) > words.max_active or any(w not in offered for w in chosen):
+            raise HomeAssistantError(
+                f"{self.device_id} listens for at most {words.max_active} of its own "
+                f"wake words: {', '.join(offered) or 'it offers none'}"
+            )
+        self._active_wake_words = chosen
+        event = SatelliteEvent(
+            uuid.uuid4().hex, EventType.CONFIGURE, wake_words=tuple(chosen)
+        )
+        self.hub.satellites.send(self.device_id, event)
 
     async def async_run(self, run: SatelliteRun, audio: AsyncIterator[bytes]) -> None:
         """Run HA's pipeline on a run's audio (satellites.SatelliteListener)."""

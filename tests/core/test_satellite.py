@@ -11,12 +11,14 @@ from alicia_bus.envelope import new_message, parse
 from alicia_bus.errors import ProtocolError
 from alicia_bus.satellite import (
     MAX_CHUNK_BYTES,
+    MAX_WAKE_WORDS,
     AudioStream,
     EventType,
     SatelliteAudio,
     SatelliteEvent,
     SatelliteRun,
     StartStage,
+    WakeWords,
 )
 
 FORMAT = {"rate": 16000, "width": 2, "channels": 1}
@@ -116,3 +118,32 @@ def test_a_stream_ends_at_its_stages_limit() -> None:
     for seq in range(31):
         listening.take(chunk(seq, SECOND[:6400] * 5), 100.0 + seq)
     assert listening.seconds == 31  # listening for a wake word: up to 300 s
+
+
+def test_a_configure_event_carries_the_chosen_wake_words() -> None:
+    event = SatelliteEvent("c0", EventType.CONFIGURE, wake_words=("hey_jarvis",))
+    assert SatelliteEvent.parse(event.payload()) == event
+    with pytest.raises(ProtocolError, match="wake_words"):
+        SatelliteEvent.parse({**event.payload(), "wake_words": ["Not An Id"]})
+
+
+@pytest.mark.parametrize(
+    ("parameters", "offered", "most"),
+    [
+        ({}, (), 0),
+        ({"wake_words": [{"id": "alexa", "phrase": "Alexa"}]}, (("alexa", "Alexa"),), 1),
+        ({"wake_words": [{"id": "alexa"}, "x", {"id": 3}], "max_active": 2},
+         (("alexa", "alexa"),), 2),
+        ({"wake_words": [{"id": "alexa", "phrase": "A" * 65}], "max_active": 99},
+         (("alexa", "alexa"),), 1),
+        ({"wake_words": [{"id": f"w{i}"} for i in range(40)]}, None, 1),
+    ],
+)  # fmt: skip
+def test_the_wake_words_a_satellite_offers(
+    parameters: dict[str, Any], offered: tuple[tuple[str, str], ...] | None, most: int
+) -> None:
+    words = WakeWords.of(parameters)
+    if offered is not None:
+        assert words.offered == offered
+    assert len(words.offered) <= MAX_WAKE_WORDS
+    assert words.max_active == most

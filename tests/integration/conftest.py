@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
 import logging
 from pathlib import Path
@@ -14,7 +14,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_config_flow,
+)
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
@@ -28,6 +31,14 @@ from custom_components.alicia.hub import AliciaHub
 from tests.conftest import Mosquitto, wait_until
 
 from .helpers import SENSOR, register, setup_alicia, setup_real_mqtt
+from .satellites import (
+    SATELLITE,
+    BusSatellite,
+    StubFlow,
+    StubStt,
+    register_signed,
+    setup_voice,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -183,3 +194,27 @@ async def real_bus(
         await hass.async_block_till_done()
     finally:
         await hass.async_add_executor_job(broker.stop)
+
+
+@pytest.fixture
+async def stt_engine(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> AsyncIterator[StubStt]:
+    """HA's Assist with the stub engines."""
+    with mock_config_flow("stub_voice", StubFlow):
+        yield await setup_voice(hass)
+
+
+@pytest.fixture
+async def voice_entry(hass: HomeAssistant, stt_engine: StubStt) -> MockConfigEntry:
+    """Alicia on Assist, devices approved as they register."""
+    return await setup_alicia(hass, {"approval": "auto"})
+
+
+@pytest.fixture
+async def satellite(
+    hass: HomeAssistant, voice_entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> BusSatellite:
+    """The hall satellite, approved with its key."""
+    await register_signed(hass, SATELLITE)
+    return BusSatellite(hass, mqtt_mock)

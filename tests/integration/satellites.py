@@ -301,3 +301,14 @@ async def spoken_turn(
         finally:
             listener.cancel()
     return satellite, turn
+
+
+async def register_signed(
+    hass: HomeAssistant, document: dict[str, Any], key: KeyPair = SATELLITE_KEY
+) -> None:
+    """A satellite registers, signed with its key."""
+    topic = f"alicia/system/discovery/register/{document['device_id']}"
+    payload = {**document, "public_key": key.public_key}
+    text = message(document["device_id"], payload, key=key, topic=topic)
+    async_fire_mqtt_message(hass, topic, text)
+    await hass.async_block_till_done()

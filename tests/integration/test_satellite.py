@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import json
 from typing import Any
 
@@ -15,7 +14,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
-    mock_config_flow,
 )
 from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
@@ -34,44 +32,9 @@ from .satellites import (
     SATELLITE,
     SATELLITE_KEY,
     BusSatellite,
-    StubFlow,
     StubStt,
-    setup_voice,
+    register_signed,
 )
-
-
-@pytest.fixture
-async def stt_engine(
-    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
-) -> AsyncIterator[StubStt]:
-    """HA's Assist with the stub engines."""
-    with mock_config_flow("stub_voice", StubFlow):
-        yield await setup_voice(hass)
-
-
-@pytest.fixture
-async def voice_entry(hass: HomeAssistant, stt_engine: StubStt) -> MockConfigEntry:
-    """Alicia on Assist, devices approved as they register."""
-    return await setup_alicia(hass, {"approval": "auto"})
-
-
-async def register_signed(
-    hass: HomeAssistant, document: dict[str, Any], key: KeyPair = SATELLITE_KEY
-) -> None:
-    topic = f"alicia/system/discovery/register/{document['device_id']}"
-    payload = {**document, "public_key": key.public_key}
-    text = message(document["device_id"], payload, key=key, topic=topic)
-    async_fire_mqtt_message(hass, topic, text)
-    await hass.async_block_till_done()
-
-
-@pytest.fixture
-async def satellite(
-    hass: HomeAssistant, voice_entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
-) -> BusSatellite:
-    """The hall satellite, approved with its key."""
-    await register_signed(hass, SATELLITE)
-    return BusSatellite(hass, mqtt_mock)
 
 
 def entity_of(hass: HomeAssistant, platform: str, unique_id: str) -> str | None:

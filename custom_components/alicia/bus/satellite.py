@@ -30,6 +30,11 @@ GAP_SECONDS = 2.0
 MAX_SEQUENCE = 2**31 - 1
 
 
+# A satellite's own wake words: at most this many offered, this many listened for at once.
+MAX_WAKE_WORDS = 16
+MAX_ACTIVE_WAKE_WORDS = 4
+
+
 class StartStage(StrEnum):
     """Where HA's pipeline starts: on the device's wake word, or at HA's own detection."""
 
@@ -54,6 +59,8 @@ class EventType(StrEnum):
     ANNOUNCE = "announce"
     ERROR = "error"
     END = "end"
+    # Not of a run: the wake words the user chose among the device's own.
+    CONFIGURE = "configure"
 
 
 def _run_id(payload: dict[str, Any]) -> str:
@@ -186,6 +193,8 @@ class SatelliteEvent:
     preannounce_url: str | None = None
     # Once played, open a new run at `stt` (a conversation goes on, or a question waits).
     listen: bool = False
+    # `configure`: the ids of the device's wake words to listen for.
+    wake_words: tuple[str, ...] | None = None
 
     @classmethod
     def parse(cls, payload: dict[str, Any]) -> SatelliteEvent:
@@ -204,10 +213,20 @@ class SatelliteEvent:
         listen = payload.get("listen", False)
         if not isinstance(listen, bool):
             raise ProtocolError("invalid_field", "payload.listen: true or false")
+        words = payload.get("wake_words")
+        if words is not None and not (
+            isinstance(words, list)
+            and len(words) <= MAX_WAKE_WORDS
+            and all(is_identifier(word) for word in words)
+        ):
+            raise ProtocolError(
+                "invalid_field", f"payload.wake_words: at most {MAX_WAKE_WORDS} ids"
+            )
         return cls(
             run_id, kind,
             optional_text(payload, "text", longest=10_000, lines=True), urls[0],
             optional_text(payload, "code", longest=64), urls[1], listen,
+            None if words is None else tuple(words),
         )  # fmt: skip
 
     def payload(self) -> dict[str, Any]:
@@ -218,7 +237,33 @@ class SatelliteEvent:
                 sent[name] = value
         if self.listen:
             sent["listen"] = True
+        if self.wake_words is not None:
+            sent["wake_words"] = list(self.wake_words)
         return sent
+
+
+@dataclass(frozen=True, slots=True)
+class WakeWords:
+    """The wake words a satellite offers (its microphone's `wake_words`) and how many at once."""
+
+    offered: tuple[tuple[str, str], ...]  # (id, phrase)
+    max_active: int
+
+    @classmethod
+    def of(cls, parameters: dict[str, Any]) -> WakeWords:
+        """From the microphone capability's parameters; entries that are not (id, phrase) are left out."""
+        offered: dict[str, str] = {}
+        listed = parameters.get("wake_words")
+        for entry in listed[:MAX_WAKE_WORDS] if isinstance(listed, list) else ():
+            if not isinstance(entry, dict) or not is_identifier(entry.get("id")):
+                continue
+            phrase = entry.get("phrase")
+            text = phrase if isinstance(phrase, str) and 0 < len(phrase) <= 64 else None
+            offered.setdefault(entry["id"], text or entry["id"])
+        most = parameters.get("max_active", 1)
+        if type(most) is not int or not 1 <= most <= MAX_ACTIVE_WAKE_WORDS:
+            most = 1
+        return cls(tuple(offered.items()), most if offered else 0)
 
 
 @dataclass(slots=True)
