@@ -26,6 +26,7 @@ SIMULATED = {
     "sim_kitchen_light",
     "sim_kitchen_speaker",
     "sim_hall_button",
+    "sim_satellite",  # the Assist satellite, approved by its key's fingerprint
 }
 
 
@@ -73,6 +74,10 @@ async def test_develop_runs_everything_and_say_controls_a_device(
                     await asyncio.sleep(0.5)
             # They were let in by id: the window that approves anyone stays shut.
             (entities,) = await ha.websocket({"type": "config/entity_registry/list"})
+            assert [
+                e["entity_id"] for e in entities
+                if e["platform"] == "alicia" and e["entity_id"].startswith("assist_satellite.")
+            ]  # fmt: skip
             permit = next(
                 e["entity_id"] for e in entities
                 if e["platform"] == "alicia" and e["unique_id"].endswith("_permit")
