@@ -35,8 +35,11 @@ def satellite_id(hass: HomeAssistant) -> str:
     return entity_id
 
 
-async def ask(client: Any, **message: Any) -> Any:
-    await client.send_json_auto_id(message)
+async def ask(hass: HomeAssistant, client: Any, kind: str, **fields: Any) -> Any:
+    """One of HA's assist_satellite websocket commands for the hall satellite."""
+    await client.send_json_auto_id(
+        {"type": f"assist_satellite/{kind}", "entity_id": satellite_id(hass), **fields}
+    )
     return await client.receive_json()
 
 
@@ -51,11 +54,7 @@ async def test_its_own_wake_words_are_listed_with_the_first_active(
     hass: HomeAssistant, hearing: BusSatellite, hass_ws_client: WebSocketGenerator
 ) -> None:
     client = await hass_ws_client(hass)
-    answer = await ask(
-        client,
-        type="assist_satellite/get_configuration",
-        entity_id=satellite_id(hass),
-    )
+    answer = await ask(hass, client, "get_configuration")
     assert answer["success"]
     config = answer["result"]
     assert [(w["id"], w["wake_word"]) for w in config["available_wake_words"]] == [
@@ -70,22 +69,13 @@ async def test_the_users_choice_reaches_the_device(
     hass: HomeAssistant, hearing: BusSatellite, hass_ws_client: WebSocketGenerator
 ) -> None:
     client = await hass_ws_client(hass)
-    answer = await ask(
-        client,
-        type="assist_satellite/set_wake_words",
-        entity_id=satellite_id(hass),
-        wake_word_ids=["hey_jarvis"],
-    )
+    answer = await ask(hass, client, "set_wake_words", wake_word_ids=["hey_jarvis"])
     await hass.async_block_till_done()
 
     assert answer["success"]
     (sent,) = [e for e in hearing.events() if e["type"] == "configure"]
     assert sent["wake_words"] == ["hey_jarvis"]
-    config = await ask(
-        client,
-        type="assist_satellite/get_configuration",
-        entity_id=satellite_id(hass),
-    )
+    config = await ask(hass, client, "get_configuration")
     assert config["result"]["active_wake_words"] == ["hey_jarvis"]
 
 
@@ -99,12 +89,7 @@ async def test_a_choice_it_cannot_take_is_refused_and_not_sent(
     chosen: list[str],
 ) -> None:
     client = await hass_ws_client(hass)
-    answer = await ask(
-        client,
-        type="assist_satellite/set_wake_words",
-        entity_id=satellite_id(hass),
-        wake_word_ids=chosen,
-    )
+    answer = await ask(hass, client, "set_wake_words", wake_word_ids=chosen)
     await hass.async_block_till_done()
 
     assert not answer["success"]
@@ -115,10 +100,6 @@ async def test_a_satellite_that_offers_none_has_none_to_choose(
     hass: HomeAssistant, satellite: BusSatellite, hass_ws_client: WebSocketGenerator
 ) -> None:
     client = await hass_ws_client(hass)
-    answer = await ask(
-        client,
-        type="assist_satellite/get_configuration",
-        entity_id=satellite_id(hass),
-    )
+    answer = await ask(hass, client, "get_configuration")
     assert answer["result"]["available_wake_words"] == []
     assert answer["result"]["max_active_wake_words"] == 0
