@@ -78,7 +78,9 @@ async def test_sigterm_with_the_broker_stopping_too_is_quick_and_quiet(
         assert "Stopped" in log
         assert "Traceback" not in log
         assert "never retrieved" not in log
-        assert "Stopping without the broker" in log
+        # Which goes first, the broker or our SIGTERM, is a race (as with Ctrl-C in
+        # develop): the bridge says "Stopping without the broker" when it saw the loss
+        # first; either way the stop is within the grace and quiet, as checked above.
     finally:
         server.stop()
         broker.stop()
