@@ -14,6 +14,7 @@ from tests.integration.conftest import (
     mqtt_client_mock,
     no_deprecated_use,
     snapshot,
+    stt_engine,
 )
 from tests.integration.helpers import LIGHT, SENSOR
 
@@ -26,6 +27,7 @@ __all__ = [
     "mqtt_client_mock",
     "no_deprecated_use",
     "snapshot",
+    "stt_engine",
 ]
 
 

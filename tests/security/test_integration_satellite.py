@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import json
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
-    mock_config_flow,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
@@ -23,24 +21,13 @@ from tests.integration.satellites import (
     CHUNK,
     SATELLITE,
     BusSatellite,
-    StubFlow,
     StubStt,
-    setup_voice,
 )
 
 from . import devices
 
 ATTACKER_KEY = KeyPair.generate()
 ATTACKER = {**SATELLITE, "device_id": "evil_satellite", "name": "Evil satellite"}
-
-
-@pytest.fixture
-async def stt_engine(
-    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
-) -> AsyncIterator[StubStt]:
-    """HA's Assist with the stub engines, before Alicia."""
-    with mock_config_flow("stub_voice", StubFlow):
-        yield await setup_voice(hass)
 
 
 @pytest.fixture
