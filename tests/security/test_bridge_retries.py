@@ -98,6 +98,30 @@ async def test_a_copy_while_the_request_runs_is_not_answered_twice(
     assert len(bus.on(INBOX)) == 1
 
 
+async def test_a_copy_while_its_answer_awaits_the_broker_is_not_answered_twice(
+    tmp_path: Path,
+) -> None:
+    bus = driven(tmp_path)
+    recorded = bus.bridge.answering._publish
+    acknowledged = asyncio.Event()
+
+    async def slow_ack(topic: str, message: dict[str, object], qos: int = 1) -> None:
+        await recorded(topic, message, qos)
+        if len(bus.published) == 1:
+            await acknowledged.wait()  # the broker's PUBACK, late under load
+
+    bus.bridge.answering._publish = slow_ack
+    message = DEVICE.sign(AI, question())
+    running = asyncio.create_task(bus.deliver(AI, message))
+    while not bus.on(INBOX):
+        await asyncio.sleep(0)
+    await bus.deliver(AI, message)  # the QoS 1 copy, read while the answer is in flight
+    acknowledged.set()
+    await running
+    assert len(bus.served) == 1
+    assert len(bus.on(INBOX)) == 1
+
+
 async def test_a_replayed_request_is_answered_again_a_bounded_number_of_times(
     tmp_path: Path,
 ) -> None:

@@ -115,6 +115,7 @@ class Answering:
         try:
             await self._publish(topic, response)
         except aiomqtt.MqttError as err:
+            pool.unsent(key)
             _LOGGER.warning(
                 "Answer to %s not sent (%s); kept for the requester's retry",
                 request.message_id, err,

@@ -110,6 +110,8 @@ class KeptAnswer:
     # When it last reached the broker (None: it has not).
     sent: float | None = None
     resends: int = 0
+    # Its publish is under way: a copy arriving meanwhile crossed it (not a retry).
+    sending: bool = True
 
 
 class KeptAnswers:
@@ -163,12 +165,18 @@ class KeptAnswers:
         """The answer to key reached the broker (now)."""
         if (kept := self._kept.get(key)) is not None:
             kept.sent = time.monotonic()
+            kept.sending = False
+
+    def unsent(self, key: RequestKey) -> None:
+        """The answer's publish failed: the requester's retry gets it."""
+        if (kept := self._kept.get(key)) is not None:
+            kept.sending = False
 
     def again(self, key: RequestKey) -> KeptAnswer | None:
-        """The answer for a retry of key, or None: none kept, sent just now, or MAX_RESENDS times more."""
+        """The answer for a retry of key, or None: none kept, being or just sent, or MAX_RESENDS times more."""
         self._expire()
         kept = self._kept.get(key)
-        if kept is None or kept.resends >= MAX_RESENDS:
+        if kept is None or kept.sending or kept.resends >= MAX_RESENDS:
             return None
         if kept.sent is not None and time.monotonic() - kept.sent < self.resend_after:
             return None
