@@ -24,6 +24,7 @@ from .grok import Grok
 from .settings import Settings
 from .stt import SpeechToText
 from .tts import TextToSpeech, VoiceInfo
+from .tts_turns import SpeechMemory
 
 _LOGGER = logging.getLogger(__name__)
 _ATTRIBUTION_WHISPER = Attribution(
@@ -42,8 +43,11 @@ class Engines:
     def __init__(self, settings: Settings) -> None:
         """Create the engines; load() makes them ready."""
         self.settings = settings
-        self.stt = SpeechToText(settings)
-        self.tts = TextToSpeech(settings)
+        # Whisper's decodes and Piper's runs come and go in blocks of 20-100 MiB:
+        # one budget for both bounds what they hold at once.
+        memory = SpeechMemory()
+        self.stt = SpeechToText(settings, memory)
+        self.tts = TextToSpeech(settings, memory)
         self.grok = Grok(settings)
         self.connections = Connections(settings.max_connections)
 

@@ -18,6 +18,7 @@ import numpy as np
 from .audio import TARGET_RATE, Float32Array
 from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
+from .tts_turns import DECODE_SIZE, SpeechMemory
 from .vocabulary_prompt import fit_prompt, token_counter
 from .whisper_languages import WHISPER_LANGUAGES
 
@@ -126,8 +127,8 @@ class SpeechToText:
     and when requests queue up they run side by side on single-thread replicas.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        """Remember the settings; nothing heavy happens until load()."""
+    def __init__(self, settings: Settings, memory: SpeechMemory | None = None) -> None:
+        """Remember the settings; nothing heavy happens until load(). memory: shared with Piper."""
         self.settings = settings
         self.model_path = Path(settings.stt_model) if settings.stt_model else None
         self.model_name = self.model_path.name if self.model_path else "tiny.en"
@@ -141,6 +142,10 @@ class SpeechToText:
         self._busy_threads = 0
         self._solo_running = False
         self._waiting: deque[asyncio.Future[_Decoder]] = deque()
+        # A decode holds 67 MiB while it runs (51 MiB of it one attention matrix):
+        # decodes start while the memory shared with Piper has room for one.
+        self.memory = memory or SpeechMemory()
+        self.memory.wake_whisper = self._dispatch
         # Threads only wait on CTranslate2, which bounds the CPU itself.
         self._executor = ThreadPoolExecutor(
             max_workers=self.parallel + 1, thread_name_prefix="stt"
@@ -214,6 +219,8 @@ class SpeechToText:
         """Add the single-thread decoders; until then queued requests wait for the solo one."""
         if self.load_error or self.parallel < 2 or self.cpu_threads < 2:
             return
+        if self.memory.limit < 2 * DECODE_SIZE:
+            return  # two decodes never run at once: replicas would only take memory
         loop = asyncio.get_running_loop()
         shared = await loop.run_in_executor(
             self._executor, self._load_model, 1, self.parallel
@@ -319,15 +326,21 @@ class SpeechToText:
                 # _dispatch may have dropped the cancelled grant already.
                 with contextlib.suppress(ValueError):
                     self._waiting.remove(grant)
+                self._dispatch()  # Piper need not keep room for it any more
             raise
 
     def _dispatch(self) -> None:
+        memory = self.memory
         while self._waiting:
             if self._waiting[0].done():
                 self._waiting.popleft()
                 continue
+            if not memory.fits(DECODE_SIZE):
+                break
+            # Side by side only when memory has room for a second decode too.
+            alone = memory.held + 2 * DECODE_SIZE > memory.limit
             if self._busy_threads == 0 and (
-                len(self._waiting) == 1 or self._shared is None
+                len(self._waiting) == 1 or self._shared is None or alone
             ):
                 decoder = self._solo
                 self._solo_running = True
@@ -338,16 +351,23 @@ class SpeechToText:
             ):
                 decoder = self._shared
             else:
-                return
+                break
             assert decoder is not None
             self._busy_threads += decoder.threads
+            memory.decodes += 1
             self._waiting.popleft().set_result(decoder)
+        waiting = any(not grant.done() for grant in self._waiting)
+        if waiting != memory.decode_waiting:
+            memory.decode_waiting = waiting
+            memory.wake_piper()  # it keeps room for the decode, or stops keeping it
 
     def _release(self, decoder: _Decoder) -> None:
         self._busy_threads -= decoder.threads
+        self.memory.decodes -= 1
         if decoder is self._solo:
             self._solo_running = False
         self._dispatch()
+        self.memory.wake_piper()
 
     def _decode(
         self, decoder: _Decoder, audio: Float32Array, language: str

@@ -28,7 +28,7 @@ from .tts_text import (
     pieces,
     split_sentences,
 )
-from .tts_turns import StoppableSession, Turn, Turns
+from .tts_turns import SpeechMemory, StoppableSession, Turn, Turns
 
 _LOGGER = logging.getLogger(__name__)
 # Streamed text with no sentence end is held up to this long, then cut at a word.
@@ -110,15 +110,15 @@ class TtsCounters:
 class TextToSpeech:
     """Piper voices loaded once and shared; tts_workers pieces are synthesized at once."""
 
-    def __init__(self, settings: Settings) -> None:
-        """Find the voices (cheap); models load in load()."""
+    def __init__(self, settings: Settings, memory: SpeechMemory | None = None) -> None:
+        """Find the voices (cheap); models load in load(). memory: shared with Whisper."""
         self.settings = settings
         self.counters = TtsCounters()
         self.ready = asyncio.Event()
         self._executor = ThreadPoolExecutor(
             max_workers=settings.tts_workers, thread_name_prefix="tts"
         )
-        self._turns = Turns(settings.tts_workers)
+        self._turns = Turns(settings.tts_workers, memory)
         # Characters each request (the task asking) has had spoken, for the turns.
         self._served: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
             weakref.WeakKeyDictionary()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 import heapq
 import itertools
@@ -23,6 +24,44 @@ BACKGROUND = 400
 # start, two at once 100-190 MiB, against the soak's bound of 1.2x a rest of
 # ~600 MiB. A longest piece and a "Hello." still fit together.
 TEXT_AT_ONCE = 120
+# What a Whisper decode holds while it runs, in the same unit (about 1 MiB): its
+# attention matrix alone is 51 MiB, 67 MiB in all (measured in one process). With
+# TEXT_AT_ONCE as the limit, one decode runs beside at most 50 characters of Piper
+# text, and two decodes never run at once (149 MiB measured).
+DECODE_SIZE = 70
+
+
+def _nothing() -> None:
+    """No one to wake."""
+
+
+class SpeechMemory:
+    """The memory Whisper decodes and Piper runs hold at once, in characters of Piper text.
+
+    A Piper run holds about 1 MiB a character while it runs (measured with
+    en_US-joe-medium: 20 characters 20 MiB, 100 characters 100 MiB); a decode
+    DECODE_SIZE. Work starts while the total stays within the limit, or alone.
+    """
+
+    def __init__(self, limit: int = TEXT_AT_ONCE) -> None:
+        """Nothing held; each engine sets how it is woken when the other frees memory."""
+        self.limit = limit
+        self.text = 0  # characters in Piper runs
+        self.decodes = 0  # Whisper decodes running
+        self.decode_waiting = False
+        self.wake_piper: Callable[[], None] = _nothing
+        self.wake_whisper: Callable[[], None] = _nothing
+
+    @property
+    def held(self) -> int:
+        """What runs now, in characters."""
+        return self.text + DECODE_SIZE * self.decodes
+
+    def fits(self, size: int, reserved: int = 0) -> bool:
+        """Whether work of size may start, keeping reserved for work already waiting."""
+        if self.held == 0 and reserved == 0:
+            return True  # alone, whatever its size
+        return self.held + size + reserved <= self.limit
 
 
 @dataclass(slots=True, eq=False)
@@ -58,10 +97,11 @@ class Turn:
 class Turns:
     """Slots for synthesis: the lowest claim goes next (then the first to ask)."""
 
-    def __init__(self, slots: int, text_at_once: int = TEXT_AT_ONCE) -> None:
-        """All slots free; runs start while their text together stays within text_at_once."""
+    def __init__(self, slots: int, memory: SpeechMemory | None = None) -> None:
+        """All slots free; runs start while memory (shared with Whisper) has room."""
         self._free = slots
-        self._text_at_once = text_at_once
+        self._memory = memory or SpeechMemory()
+        self._memory.wake_piper = self._hand_out
         self._waiting: list[tuple[int, int, bool, int, asyncio.Future[Turn]]] = []
         self._running: set[Turn] = set()
         self._order = itertools.count()
@@ -84,17 +124,24 @@ class Turns:
 
     def give_back(self, turn: Turn) -> None:
         """A piece is done (or stopped): its slot goes to the next in turn."""
-        self._running.discard(turn)
+        if turn in self._running:
+            self._running.discard(turn)
+            self._memory.text -= turn.size
         self._free += 1
         self._hand_out()
+        self._memory.wake_whisper()
 
     def _foreground(self) -> bool:
-        """Whether a request under BACKGROUND speaks or waits to."""
+        """Whether a request under BACKGROUND speaks or waits to, or a transcription waits."""
         waiting = any(
             claim <= BACKGROUND and not grant.done()
             for claim, _, _, _, grant in self._waiting
         )
-        return waiting or any(not turn.background for turn in self._running)
+        return (
+            waiting
+            or self._memory.decode_waiting
+            or any(not turn.background for turn in self._running)
+        )
 
     def _hand_out(self) -> None:
         if self._foreground():
@@ -106,8 +153,8 @@ class Turns:
             if grant.done():  # cancelled while waiting
                 heapq.heappop(self._waiting)
                 continue
-            in_flight = sum(t.size for t in self._running)
-            if self._running and in_flight + size > self._text_at_once:
+            memory = self._memory
+            if not memory.fits(size, DECODE_SIZE if memory.decode_waiting else 0):
                 return  # the first in turn waits for room; none passes it
             turn = Turn(claim, size)
             turn.stoppable = stoppable and turn.background
@@ -118,6 +165,7 @@ class Turns:
             heapq.heappop(self._waiting)
             self._free -= 1
             self._running.add(turn)
+            memory.text += size
             grant.set_result(turn)
 
 

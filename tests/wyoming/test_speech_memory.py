@@ -1,0 +1,163 @@
+"""Whisper's decodes and Piper's runs share one memory budget: what they hold at once is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+from wyoming_services.engines import Engines
+from wyoming_services.settings import Settings
+from wyoming_services.stt import SpeechToText, _Decoder
+from wyoming_services.tts_turns import BACKGROUND, Turns
+
+
+class _Segment:
+    text = " heard"
+
+
+class _HeldModel:
+    """Stands in for faster-whisper: each decode runs until the test lets it end."""
+
+    def __init__(self, engine: SpeechToText) -> None:
+        self.engine = engine
+        self.release = threading.Event()  # all decodes end
+        self.one = threading.Semaphore(0)  # one decode ends
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def transcribe(self, audio: Any, **_: Any) -> tuple[list[Any], None]:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        while not self.release.is_set() and not self.one.acquire(timeout=0.01):
+            pass
+        with self.lock:
+            self.running -= 1
+        return [_Segment()], None
+
+
+@pytest.fixture
+async def engines() -> AsyncIterator[tuple[Engines, _HeldModel]]:
+    """The server's engines on 2 threads, Whisper's decoders faked (solo and replicas)."""
+    shared = Engines(Settings(stt_cpu_threads=2, tts_workers=2))
+    stt = shared.stt
+    model = _HeldModel(stt)
+    stt._solo = _Decoder(model, 2)
+    stt._shared = _Decoder(model, 1)
+    stt.ready.set()
+    try:
+        yield shared, model
+    finally:
+        model.release.set()
+        await shared.close()
+
+
+def _turns(engines: Engines) -> Turns:
+    return engines.tts._turns
+
+
+async def _decoding(model: _HeldModel, count: int) -> None:
+    for _ in range(200):
+        if model.running == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{model.running} decodes running, not {count}")
+
+
+async def test_two_decodes_never_run_at_once(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, model = engines
+    audio = np.zeros(16000, np.float32)
+    jobs = [asyncio.ensure_future(shared.stt.transcribe(audio, "en")) for _ in range(4)]
+    await _decoding(model, 1)
+    model.one.release()  # three wait: the code before ran two on the replicas
+    await jobs[0]
+    await _decoding(model, 1)
+    await asyncio.sleep(0.05)
+    assert model.running == 1  # both replicas are free, but two decodes hold 149 MiB
+    model.release.set()
+    await asyncio.gather(*jobs)
+    assert model.most == 1
+
+
+async def test_a_long_piece_waits_while_a_decode_runs_and_hello_does_not(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, model = engines
+    turns = _turns(shared)
+    decode = asyncio.ensure_future(
+        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
+    )
+    await _decoding(model, 1)
+    hello = await turns.take(6, size=6)  # 6 MiB beside the decode's 67
+    long = asyncio.create_task(turns.take(79, size=79))
+    await asyncio.sleep(0.05)
+    assert not long.done()  # ~80 MiB more than the decode leaves room for
+    turns.give_back(hello)
+    model.release.set()
+    await decode
+    turns.give_back(await long)
+
+
+async def test_a_decode_waits_for_room_and_piper_keeps_it(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, model = engines
+    turns = _turns(shared)
+    piece = await turns.take(100, size=100)
+    decode = asyncio.ensure_future(
+        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
+    )
+    await asyncio.sleep(0.05)
+    assert model.running == 0  # 100 MiB of Piper run: no room for 67 more
+    second = asyncio.create_task(turns.take(110, size=30))
+    await asyncio.sleep(0.05)
+    assert not second.done()  # it would fit, but the waiting decode comes first
+    turns.give_back(piece)
+    await _decoding(model, 1)
+    turns.give_back(await second)  # 30 characters fit beside the decode
+    model.release.set()
+    await decode
+
+
+async def test_a_waiting_decode_stops_a_background_piece(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, model = engines
+    turns = _turns(shared)
+    long = await turns.take(BACKGROUND + 100, size=100)
+    decode = asyncio.ensure_future(
+        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
+    )
+    await asyncio.sleep(0.05)
+    assert long.stopped  # made again later, as for a short request
+    turns.give_back(long)
+    await _decoding(model, 1)
+    model.release.set()
+    await decode
+
+
+async def test_a_cancelled_decode_leaves_no_room_kept(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, _model = engines
+    turns = _turns(shared)
+    piece = await turns.take(100, size=100)
+    decode = asyncio.ensure_future(
+        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
+    )
+    await asyncio.sleep(0.05)
+    assert shared.stt.memory.decode_waiting
+    decode.cancel()
+    await asyncio.sleep(0.05)
+    assert not shared.stt.memory.decode_waiting
+    hello = await asyncio.wait_for(turns.take(6, size=6), 1)
+    turns.give_back(hello)
+    turns.give_back(piece)
