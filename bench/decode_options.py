@@ -1,0 +1,361 @@
+"""Decode options, ours against wyoming-faster-whisper's, one at a time: tuned on one half, reported on the other.
+
+Run: `.venv/bin/python bench/decode_options.py` (about 15 minutes on one core; the
+synthesized clips are cached in $TMPDIR/alicia-decode-options, so a re-run only
+decodes). In process, no network: faster-whisper on the bundled tiny.en, int8, one
+thread. Our decode is SpeechToText._decode's (OURS below: the vocabulary prompt,
+no timestamps, the second look when nothing was heard, and the audio up to the end
+of speech + tail as SttSession decodes it); the peer's is wyoming-faster-whisper
+3.8.1's faster_whisper_handler.py as bench/voice.py runs it (beam 1, faster-whisper's
+defaults otherwise: timestamps, conditioning on previous text, the whole audio;
+its names prompt, areas first, up to 200 tokens). Each variant changes one thing
+of ours toward the peer's; beam 5 is the peer's own default on x86.
+
+Sentences (home commands and open ones) are split in two by position, so no
+sentence is in both halves. An option is kept when, on the tuning half, it has
+fewer word errors than ours and on no voice more than NOISE clips net worse (and
+costs at most 10 % more decode time); the chosen combination is then reported on
+the held-out half, per voice, against ours and the peer's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+import hashlib
+import json
+from pathlib import Path
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.decode_clips import OPEN, SAID, Clip, clips, front_end, non_speech
+from bench.home_commands import HOME
+from tests.wyoming.phrases import normalize, word_errors
+from tests.wyoming.voices import available
+from wyoming_services.audio import Float32Array
+from wyoming_services.settings import Settings
+from wyoming_services.stt import bundled_model_path, second_look
+from wyoming_services.vocabulary_prompt import fit_prompt, token_counter
+
+NOISE = 2  # clips net worse on one voice that still count as chance
+SLOWER = 1.10  # decode time an option may add and still be kept
+PEER_PROMPT_TOKENS = 200  # wyoming-faster-whisper's DEFAULT_PROMPT_MAX_TOKENS
+HALVES = ("tuning", "held-out")
+type Seen = dict[tuple[Any, ...], list[str]]
+type Timing = dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class Decode:
+    """What one variant does: faster-whisper's options, and our steps around the call."""
+
+    beam_size: int
+    without_timestamps: bool
+    condition_on_previous_text: bool
+    prompt: str | None
+    trim: bool  # up to the end of speech + tail, as SttSession decodes
+    second_look: bool
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of WhisperModel.transcribe."""
+        return {
+            "language": None,
+            "beam_size": self.beam_size,
+            "initial_prompt": self.prompt,
+            "condition_on_previous_text": self.condition_on_previous_text,
+            "vad_filter": False,
+            "without_timestamps": self.without_timestamps,
+        }
+
+
+@dataclass
+class Tally:
+    """Clips, exact transcripts, word errors and words of one variant on some clips."""
+
+    clips: int = 0
+    exact: int = 0
+    errors: int = 0
+    words: int = 0
+    empty: int = 0
+
+    def add(self, sentence: str, heard: str) -> None:
+        wrong, total = word_errors(sentence, heard)
+        self.clips += 1
+        self.exact += normalize(heard) == normalize(sentence)
+        self.errors += wrong
+        self.words += total
+        self.empty += not heard.strip()
+
+    def cell(self) -> str:
+        return f"{self.exact}/{self.clips}, {self.errors / max(self.words, 1):.1%}"
+
+
+def prompts() -> tuple[str | None, str | None]:
+    """Our vocabulary prompt and the peer's names prompt, for bench/home_commands' home."""
+    count = token_counter(bundled_model_path())
+    areas = [*HOME.areas, *HOME.floors]
+    ours = fit_prompt([*areas, *(name for name, _ in HOME.entities)], count)
+    chosen: list[str] = []
+    for name in [*areas, *(name for name, _ in HOME.entities)]:
+        if count(", ".join([*chosen, name]) + ".") > PEER_PROMPT_TOKENS:
+            break
+        chosen.append(name)
+    return ours, ", ".join(chosen) + "."
+
+
+def variants(ours_prompt: str | None, peer_prompt: str | None) -> dict[str, Decode]:
+    """Ours, ours with one thing of the peer's, the peer's, beam 5."""
+    settings = Settings()
+    ours = Decode(settings.stt_beam_size, True, False, ours_prompt, True, True)
+    peer = Decode(1, False, True, peer_prompt, False, False)
+    found = {"ours": ours}
+    for option in fields(Decode):
+        value = getattr(peer, option.name)
+        if getattr(ours, option.name) != value:
+            found[f"{option.name}={'peer' if option.name == 'prompt' else value}"] = (
+                replace(ours, **{option.name: value})
+            )
+    if ours.beam_size != 5:
+        found["beam_size=5"] = replace(ours, beam_size=5)
+    return found | {"peer": peer}
+
+
+def load_model() -> Any:
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(
+        str(bundled_model_path()),
+        device="cpu",
+        compute_type=Settings().stt_compute_type,
+        cpu_threads=1,
+    )
+
+
+class Memo:
+    """Features and encoder output kept for one clip, so its variants share them (same result)."""
+
+    def __init__(self, model: Any) -> None:
+        self.store: dict[tuple[str, str], Any] = {}
+        encode, extract = model.encode, model.feature_extractor
+        model.encode = lambda features: self.get("encode", features, encode)
+        model.feature_extractor = _Features(extract, self)
+
+    def get(self, kind: str, array: Any, make: Callable[[Any], Any]) -> Any:
+        data = np.ascontiguousarray(array)
+        key = (
+            kind,
+            hashlib.sha1(data.tobytes() + str(data.shape).encode()).hexdigest(),
+        )
+        if key not in self.store:
+            self.store[key] = make(array)
+        return self.store[key]
+
+
+class _Features:
+    def __init__(self, extract: Any, memo: Memo) -> None:
+        self._extract, self._memo = extract, memo
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._extract, name)
+
+    def __call__(self, audio: Any, **kwargs: Any) -> Any:
+        return self._memo.get("features", audio, lambda a: self._extract(a, **kwargs))
+
+
+def hear(
+    model: Any, decode: Decode, audio: Float32Array, end: int | None, seen: Seen
+) -> str:
+    """One variant's transcript; end is None when SttSession would hear no speech.
+
+    seen keeps this clip's passes, so variants that decode alike decode once.
+    """
+    if decode.trim and end is None:
+        return ""
+    audio = audio[:end] if decode.trim else audio
+    options = decode.options()
+    key = (*options.items(), audio.size)
+    if key not in seen:
+        segments, _info = model.transcribe(audio, **options)
+        seen[key] = [segment.text for segment in segments]
+    texts = seen[key]
+    if decode.second_look and not "".join(texts).strip():
+        if (*key, "second look") not in seen:
+            seen[(*key, "second look")] = second_look(model, audio, options)
+        texts = seen[(*key, "second look")]
+    return "".join(texts).strip()
+
+
+@dataclass
+class Heard:
+    """What every variant heard in one clip."""
+
+    sentence: str
+    voice: str
+    condition: str
+    half: str
+    texts: dict[str, str]
+
+
+def tally(heard: list[Heard], variant: str) -> Tally:
+    result = Tally()
+    for row in heard:
+        result.add(row.sentence, row.texts[variant])
+    return result
+
+
+def net_worse(heard: list[Heard], variant: str, voice: str) -> int:
+    """This voice's clips with more word errors than ours, less those with fewer."""
+    net = 0
+    for row in (row for row in heard if row.voice == voice):
+        mine = word_errors(row.sentence, row.texts[variant])[0]
+        ours = word_errors(row.sentence, row.texts["ours"])[0]
+        net += (mine > ours) - (mine < ours)
+    return net
+
+
+def verdict(heard: list[Heard], variant: str, voices: list[str]) -> str:
+    """Kept when it has fewer word errors than ours and no voice is more than NOISE clips worse."""
+    mine, ours = (tally(heard, name) for name in (variant, "ours"))
+    if mine.errors >= ours.errors:
+        return f"rejected: {mine.errors} word errors vs ours {ours.errors}"
+    worst = max(voices, key=lambda voice: net_worse(heard, variant, voice))
+    if (net := net_worse(heard, variant, worst)) > NOISE:
+        return f"rejected: {net} clips net worse on {worst}"
+    return f"kept: {mine.errors} word errors vs ours {ours.errors}"
+
+
+def timings(
+    model: Any, memo: Memo, sample: list[Clip], run: dict[str, Decode]
+) -> dict[str, list[float]]:
+    """CPU seconds per decode, features and encoder included (the variants take turns)."""
+    seconds: dict[str, list[float]] = {name: [] for name in run}
+    for clip in sample:
+        audio, end = front_end(clip)
+        for name, decode in run.items():
+            memo.store.clear()
+            started = time.process_time()
+            hear(model, decode, audio, end, {})
+            seconds[name].append(time.process_time() - started)
+    memo.store.clear()
+    return seconds
+
+
+def choose(
+    run: dict[str, Decode], heard: list[Heard], voices: list[str], seconds: Timing
+) -> tuple[Decode, dict[str, str]]:
+    """Ours with every option that the tuning half keeps (and costs at most SLOWER)."""
+    chosen, notes, ours = run["ours"], {}, run["ours"]
+    for name, decode in run.items():
+        if name in ("ours", "peer"):
+            continue
+        notes[name] = verdict(heard, name, voices)
+        slower = statistics.median(seconds[name]) / statistics.median(seconds["ours"])
+        if notes[name].startswith("kept") and slower > SLOWER:
+            notes[name] = f"rejected: decode {slower:.2f}× ours"
+        if notes[name].startswith("kept"):
+            changed = {
+                option.name: getattr(decode, option.name)
+                for option in fields(Decode)
+                if getattr(decode, option.name) != getattr(ours, option.name)
+            }
+            chosen = replace(chosen, **changed)
+    return chosen, notes
+
+
+def table(
+    heard: list[Heard], names: list[str], voices: list[str], notes: dict[str, str]
+) -> None:
+    print(f"| variant | {' | '.join(voices)} | all | verdict |")
+    print("|---" * (len(voices) + 3) + "|")
+    for name in names:
+        cells = [tally([r for r in heard if r.voice == v], name).cell() for v in voices]
+        total = tally(heard, name).cell()
+        print(f"| {name} | {' | '.join(cells)} | **{total}** | {notes.get(name, '')} |")
+
+
+def report(
+    run: dict[str, Decode],
+    heard: list[Heard],
+    voices: list[str],
+    seconds: Timing,
+    notes: dict[str, str],
+) -> dict[str, str]:
+    """Print the tables; the held-out verdict on the chosen combination."""
+    speech = [row for row in heard if row.voice != "none"]
+    tuning, held_out = ([row for row in speech if row.half == half] for half in HALVES)
+    names = [name for name in run if name != "chosen"]
+    print("\nTuning half (exact/clips, word error rate):")
+    table(tuning, names, voices, notes)
+    same = run["chosen"] == run["ours"]
+    held = {"chosen": "= ours" if same else verdict(held_out, "chosen", voices)}
+    print("\nHeld-out half:")
+    table(held_out, [*names, "chosen"], voices, held)
+    print("\nHeld-out by kind (ours, chosen, peer):")
+    for kind, said in (("commands", SAID), ("open", OPEN)):
+        cells = [
+            tally([r for r in held_out if r.sentence in said], n).cell()
+            for n in ("ours", "chosen", "peer")
+        ]
+        print(f"| {kind} | {' | '.join(cells)} |")
+    print("\nDecode CPU time p50 / p90 ms (features, encoder, decoder; one thread):")
+    for name, values in seconds.items():
+        p90 = statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
+        print(f"| {name} | {statistics.median(values) * 1000:.0f} / {p90 * 1000:.0f} |")
+    print("\nNon-speech (noise, hum, silence): what each variant heard")
+    for name in run:
+        said = [row.texts[name] for row in heard if row.voice == "none"]
+        print(f"| {name} | {said} |")
+    print(f"chosen: {run['chosen']}")
+    return held
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, help="sentences of each kind, per half")
+    parser.add_argument("--timed", type=int, default=10, help="clips timed per variant")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "decode_options.json"
+    )
+    args = parser.parse_args()
+    model = load_model()
+    memo = Memo(model)
+    run = variants(*prompts())
+    voices = ["piper", *available()]
+    halves = {
+        half: [*SAID[start::2][: args.limit], *OPEN[start::2][: args.limit]]
+        for start, half in enumerate(HALVES)
+    }
+    heard: list[Heard] = []
+    started = time.perf_counter()
+    for half, sentences in halves.items():
+        extra = non_speech() if half == "held-out" else []
+        for clip in [*clips(voices, sentences), *extra]:
+            audio, end = front_end(clip)
+            seen: Seen = {}
+            texts = {name: hear(model, d, audio, end, seen) for name, d in run.items()}
+            memo.store.clear()
+            heard.append(Heard(clip.sentence, clip.voice, clip.condition, half, texts))
+        if half == "tuning":
+            timed = clips(voices, sentences)[::7][: args.timed]
+            seconds = timings(model, memo, timed, run)
+            run["chosen"], notes = choose(run, heard, voices, seconds)
+        print(f"{half}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    held = report(run, heard, voices, seconds, notes)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "variants": {name: asdict(decode) for name, decode in run.items()},
+        "tuning_verdicts": notes, "held_out_verdict": held, "cpu_seconds": seconds,
+        "heard": [asdict(row) for row in heard],
+    }, indent=1, ensure_ascii=False))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
