@@ -19,7 +19,7 @@ from .audio import TARGET_RATE, Float32Array
 from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
 from .tts_turns import DECODE_SIZE, SpeechMemory
-from .vocabulary_prompt import fit_prompt, token_counter
+from .vocabulary_prompt import echoes_prompt, fit_prompt, token_counter
 from .whisper_languages import WHISPER_LANGUAGES
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,6 +107,8 @@ class SttCounters:
     speculative_wasted: int = 0
     # Speculative passes not started because decodes were already waiting.
     speculative_skipped: int = 0
+    # Transcripts that were the vocabulary prompt read back, decoded again without it.
+    prompt_echoes: int = 0
     errors: int = 0
 
 
@@ -383,10 +385,7 @@ class SpeechToText:
             "vad_filter": False,
             "without_timestamps": True,
         }
-        segments, _info = decoder.model.transcribe(audio, **options)
-        texts = [segment.text for segment in segments]
-        if not "".join(texts).strip():
-            texts = second_look(decoder.model, audio, options)
+        texts = self._heard(decoder.model, audio, options)
         text = "".join(texts).strip()
         heard = home.hear(text) if (home := self._home_language(language)) else None
         return Transcription(
@@ -397,6 +396,19 @@ class SpeechToText:
             intent=heard.intent if heard else None,
             corrected=heard.corrected if heard else False,
         )
+
+    def _heard(
+        self, model: Any, audio: Float32Array, options: dict[str, Any]
+    ) -> list[str]:
+        """The segments heard; decoded again without the prompt if they only read it back."""
+        segments, _info = model.transcribe(audio, **options)
+        texts = [segment.text for segment in segments]
+        if not "".join(texts).strip():
+            texts = second_look(model, audio, options)
+        if echoes_prompt("".join(texts), options["initial_prompt"]):
+            self.counters.prompt_echoes += 1
+            return self._heard(model, audio, options | {"initial_prompt": None})
+        return texts
 
     async def close(self) -> None:
         """Stop the pool once running decodes finish."""

@@ -10,6 +10,7 @@ import re
 # every Whisper model): a longer list loses its first names without a word said.
 PROMPT_TOKENS = 223
 _WORD = re.compile(r"\w+")
+_PARTS = re.compile(r"[,.;:!?]")
 
 type TokenCount = Callable[[str], int]
 
@@ -49,6 +50,26 @@ def fit_prompt(
 def render(chosen: Sequence[str]) -> str:
     """The prompt text for chosen phrases (most important first), as the model reads it."""
     return ", ".join(reversed(chosen)) + "."
+
+
+def echoes_prompt(text: str, prompt: str | None) -> bool:
+    """Whether a transcript is the prompt read back rather than speech.
+
+    Whisper, given a list of names, sometimes writes names from it for sounds it
+    cannot place ("Lock the answer in." came back as "Lutron dimmer,": a command
+    nobody gave). Such a transcript is a list: two or more of its parts are the
+    prompt's phrases, or every part is one.
+    """
+    if not prompt:
+        return False
+    listed = {_key(phrase) for phrase in _PARTS.split(prompt)} - {""}
+    parts = [key for part in _PARTS.split(text) if (key := _key(part))]
+    named = sum(part in listed for part in parts)
+    return bool(parts) and (named >= 2 or named == len(parts))
+
+
+def _key(text: str) -> str:
+    return " ".join(word.casefold() for word in _WORD.findall(text))
 
 
 def token_counter(model_dir: Path) -> TokenCount:

@@ -18,6 +18,9 @@ AUDIO = np.zeros(16000, dtype=np.float32)
 @dataclass
 class Segment:
     text: str
+    no_speech_prob: float = 0.1
+    avg_logprob: float = -0.3
+    compression_ratio: float = 1.0
 
 
 class Heard:
@@ -59,3 +62,41 @@ def test_home_commands_can_be_turned_off() -> None:
         None,
         False,
     )
+
+
+class ReadsThePromptBack:
+    """A model that writes the prompt's names when it has one (as tiny.en did for flite)."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+        self.prompts.append(options["initial_prompt"])
+        heard = "Lutron dimmer," if options["initial_prompt"] else "Lock the answer in."
+        return [Segment(heard)], None
+
+
+def test_the_prompt_read_back_is_decoded_again_without_it() -> None:
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    engine.set_vocabulary(["Lutron dimmer", "Kitchen"], NAMES)
+    model = ReadsThePromptBack()
+    result = engine._decode(_Decoder(model, 1), AUDIO, "en")
+    assert (result.text, result.intent) == ("Lock the answer in.", None)
+    assert model.prompts == [engine.prompt, None]
+    assert engine.counters.prompt_echoes == 1
+
+
+class HearsNamesInNoise:
+    """A model that hears nothing, then on a second look the prompt's names, if it has one."""
+
+    def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+        second_look = options.get("no_speech_threshold", 0.6) is None
+        heard = "Lutron dimmer." if second_look and options["initial_prompt"] else ""
+        return [Segment(heard)], None
+
+
+def test_names_read_into_noise_on_a_second_look_make_no_command() -> None:
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    engine.set_vocabulary(["Lutron dimmer", "Kitchen"], NAMES)
+    result = engine._decode(_Decoder(HearsNamesInNoise(), 1), AUDIO, "en")
+    assert (result.text, result.intent) == ("", None)

@@ -10,6 +10,7 @@ from wyoming_services.stt import bundled_model_path
 from wyoming_services.vocabulary_prompt import (
     PROMPT_TOKENS,
     TokenCount,
+    echoes_prompt,
     fit_prompt,
     token_counter,
 )
@@ -47,3 +48,25 @@ def test_without_a_tokenizer_the_estimate_is_on_the_safe_side(tmp_path: Path) ->
     estimate = token_counter(tmp_path)
     text = "Living room, Kitchen, Zoë's lamp, Hallway ceiling light."
     assert estimate(text) >= token_counter(bundled_model_path())(text)
+
+
+PROMPT = "Lutron dimmer, Hallway, Kitchen light."
+
+
+@pytest.mark.parametrize(
+    "heard",
+    ["Lutron dimmer,", "Lutron dimmer, Lutron dimmer,", "Dyson, Lutron dimmer, Hallway.",
+     "Hallway, Kitchen light, before the event."],
+)  # fmt: skip
+def test_a_list_of_the_prompts_names_is_the_prompt_read_back(heard: str) -> None:
+    assert echoes_prompt(heard, PROMPT)
+
+
+@pytest.mark.parametrize(
+    "heard",
+    ["Turn on the Lutron dimmer.", "Turn off the lights in the hallway, please.",
+     "Lock the answer in.", "", "Hallway dimmer."],
+)  # fmt: skip
+def test_speech_that_names_things_is_not_an_echo(heard: str) -> None:
+    assert not echoes_prompt(heard, PROMPT)
+    assert not echoes_prompt("Lutron dimmer,", None)
