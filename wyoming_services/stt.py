@@ -333,6 +333,7 @@ class SpeechToText:
 
     def _dispatch(self) -> None:
         memory = self.memory
+        started = False
         while self._waiting:
             if self._waiting[0].done():
                 self._waiting.popleft()
@@ -357,11 +358,14 @@ class SpeechToText:
             assert decoder is not None
             self._busy_threads += decoder.threads
             memory.decodes += 1
+            started = True
             self._waiting.popleft().set_result(decoder)
         waiting = any(not grant.done() for grant in self._waiting)
-        if waiting != memory.decode_waiting:
+        if started or waiting != memory.decode_waiting:
             memory.decode_waiting = waiting
-            memory.wake_piper()  # it keeps room for the decode, or stops keeping it
+            # Piper keeps room for a waiting decode, and its background piece
+            # gives way to a decode, as to a short request.
+            memory.wake_piper()
 
     def _release(self, decoder: _Decoder) -> None:
         self._busy_threads -= decoder.threads

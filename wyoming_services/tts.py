@@ -23,12 +23,19 @@ from .audio import Float32Array, float_to_pcm16
 from .settings import Settings
 from .tts_text import (
     LONG_SENTENCE,
+    MAX_PHONEMES,
     MAX_PIECE,
     cut_phonemes,
     pieces,
     split_sentences,
 )
-from .tts_turns import SpeechMemory, StoppableSession, Turn, Turns
+from .tts_turns import (
+    BACKGROUND_PHONEMES,
+    SpeechMemory,
+    StoppableSession,
+    Turn,
+    Turns,
+)
 
 _LOGGER = logging.getLogger(__name__)
 # Streamed text with no sentence end is held up to this long, then cut at a word.
@@ -298,13 +305,14 @@ class TextToSpeech:
         if turn.stopped:
             raise _GaveWay
         voice.session.options_for_this_thread(turn.options)
+        limit = BACKGROUND_PHONEMES if turn.background else MAX_PHONEMES
         try:
             runs = [
                 _full_scale(
                     voice.phoneme_ids_to_audio(voice.phonemes_to_ids(run), config)
                 )
                 for sentence in voice.phonemize(text)
-                for run in cut_phonemes(sentence)
+                for run in cut_phonemes(sentence, limit)
             ]
         except Exception as err:
             if turn.stopped:  # onnxruntime's "terminate flag" failure

@@ -16,18 +16,25 @@ from typing import Any
 # and made again later (to its end: a piece is stopped once at most). On 2 cores
 # a piece beside "Hello." would take half the CPU for all of Hello's time; a long
 # request gives a few hundred ms of its lead.
-# Background pieces run one at a time: a run of 120 phonemes holds about 100 MiB
-# while it runs, and one already takes every core Piper's session has.
+# Background pieces run one at a time, one already takes every core Piper's
+# session has.
 BACKGROUND = 400
-# Characters of text in Piper runs at once. A run's memory grows with its audio:
-# measured in one process, a run of 100 characters rose 50-115 MiB over its
-# start, two at once 100-190 MiB, against the soak's bound of 1.2x a rest of
-# ~600 MiB. A longest piece and a "Hello." still fit together.
-TEXT_AT_ONCE = 120
+# Phonemes in one Piper run of a background piece (an answer's runs have up to
+# MAX_PHONEMES, 120): a run's memory grows with its audio, and where background
+# text is cut matters less than how much memory its runs hold beside the others.
+BACKGROUND_PHONEMES = 60
+# What a background piece holds while it runs, in characters (about 30 MiB).
+BACKGROUND_SIZE = 30
+# Characters of text in Piper runs at once, also the memory they and Whisper's
+# decodes hold at once (a run holds about 1 MiB a character). Measured in one
+# process, a run of 100 characters rose 100 MiB over its start; the soak's bound
+# is 1.2x a rest of ~500 MiB. A longest piece runs alone; "Hello." runs beside a
+# background piece, beside a decode, or beside a piece of 94 characters.
+TEXT_AT_ONCE = 100
 # What a Whisper decode holds while it runs, in the same unit (about 1 MiB): its
-# attention matrix alone is 51 MiB, 67 MiB in all (measured in one process). With
-# TEXT_AT_ONCE as the limit, one decode runs beside at most 50 characters of Piper
-# text, and two decodes never run at once (149 MiB measured).
+# attention matrix alone is 51 MiB, 67 MiB in all (measured in one process). One
+# decode runs beside at most 30 characters of Piper text (a "Hello.", a short
+# clause), and two decodes never run at once (149 MiB measured).
 DECODE_SIZE = 70
 
 
@@ -112,6 +119,8 @@ class Turns:
         A background turn may be stopped, if stoppable.
         """
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
+        if claim > BACKGROUND:
+            size = min(size, BACKGROUND_SIZE)  # its runs are of BACKGROUND_PHONEMES
         entry = (claim, next(self._order), stoppable, size, grant)
         heapq.heappush(self._waiting, entry)
         self._hand_out()
@@ -132,7 +141,7 @@ class Turns:
         self._memory.wake_whisper()
 
     def _foreground(self) -> bool:
-        """Whether a request under BACKGROUND speaks or waits to, or a transcription waits."""
+        """Whether a request under BACKGROUND speaks or waits to, or a transcription runs or waits."""
         waiting = any(
             claim <= BACKGROUND and not grant.done()
             for claim, _, _, _, grant in self._waiting
@@ -140,6 +149,7 @@ class Turns:
         return (
             waiting
             or self._memory.decode_waiting
+            or self._memory.decodes > 0
             or any(not turn.background for turn in self._running)
         )
 

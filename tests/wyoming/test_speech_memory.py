@@ -127,7 +127,7 @@ async def test_a_decode_waits_for_room_and_piper_keeps_it(
     await decode
 
 
-async def test_a_waiting_decode_stops_a_background_piece(
+async def test_a_decode_stops_a_background_piece_and_none_starts_beside_it(
     engines: tuple[Engines, _HeldModel],
 ) -> None:
     shared, model = engines
@@ -136,12 +136,41 @@ async def test_a_waiting_decode_stops_a_background_piece(
     decode = asyncio.ensure_future(
         shared.stt.transcribe(np.zeros(16000, np.float32), "en")
     )
-    await asyncio.sleep(0.05)
+    await _decoding(model, 1)
     assert long.stopped  # made again later, as for a short request
     turns.give_back(long)
-    await _decoding(model, 1)
+    again = asyncio.create_task(turns.take(BACKGROUND + 200, False, size=100))
+    await asyncio.sleep(0.05)
+    assert not again.done()
     model.release.set()
     await decode
+    turns.give_back(await again)
+
+
+async def test_background_pieces_are_made_in_short_runs(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, _model = engines
+    tts = shared.tts
+    await tts.load()
+    voice = tts._loaded[tts.default_voice]
+    runs: list[tuple[int, int]] = []  # phonemes, characters held in runs
+    to_ids = voice.phonemes_to_ids
+
+    def recorded(phonemes: list[str]) -> Any:
+        runs.append((len(phonemes), tts._turns._memory.text))
+        return to_ids(phonemes)
+
+    voice.phonemes_to_ids = recorded
+    info, _ = tts.resolve(None)
+    text = "and then the quick brown fox jumps over the lazy dog " * 12
+    async for _ in tts.synthesize(info, None, [text]):
+        pass
+    answer = runs[:4]  # the first 400 characters, up to 120 phonemes
+    background = runs[-4:]
+    assert max(phonemes for phonemes, _ in answer) > 100
+    assert all(phonemes <= 60 for phonemes, _ in background)
+    assert all(held <= 30 for _, held in background)  # as the memory budget counts it
 
 
 async def test_a_cancelled_decode_leaves_no_room_kept(
@@ -149,7 +178,7 @@ async def test_a_cancelled_decode_leaves_no_room_kept(
 ) -> None:
     shared, _model = engines
     turns = _turns(shared)
-    piece = await turns.take(100, size=100)
+    piece = await turns.take(90, size=90)
     decode = asyncio.ensure_future(
         shared.stt.transcribe(np.zeros(16000, np.float32), "en")
     )
