@@ -1,21 +1,22 @@
 """Decode options, ours against wyoming-faster-whisper's, one at a time: tuned on one half, reported on the other.
 
-Run: `.venv/bin/python bench/decode_options.py` (about 15 minutes on one core; the
-synthesized clips are cached in $TMPDIR/alicia-decode-options, so a re-run only
-decodes). In process, no network: faster-whisper on the bundled tiny.en, int8, one
-thread. Our decode is SpeechToText._decode's (OURS below: the vocabulary prompt,
-no timestamps, the second look when nothing was heard, and the audio up to the end
-of speech + tail as SttSession decodes it); the peer's is wyoming-faster-whisper
-3.8.1's faster_whisper_handler.py as bench/voice.py runs it (beam 1, faster-whisper's
-defaults otherwise: timestamps, conditioning on previous text, the whole audio;
-its names prompt, areas first, up to 200 tokens). Each variant changes one thing
-of ours toward the peer's; beam 5 is the peer's own default on x86.
+Run: `.venv/bin/python bench/decode_options.py` (about 12 minutes of one core; the
+synthesized clips are cached in $TMPDIR/alicia-decode-options). In process, no
+network: faster-whisper on the bundled tiny.en, int8, one thread. Ours is
+SpeechToText._decode's decode (the settings' beam, the vocabulary prompt, no
+timestamps, no conditioning, the second look when nothing was heard) of the audio
+SttSession decodes (up to the end of speech + tail). The peer's is
+wyoming-faster-whisper 3.8.1's faster_whisper_handler.py as bench/voice.py runs it:
+beam 1, faster-whisper's defaults otherwise (timestamps, conditioning on previous
+text, the whole audio), its names prompt (areas first, up to 200 tokens); beam 5 is
+its own default on x86. Each variant changes one thing of ours toward the peer's.
 
-Sentences (home commands and open ones) are split in two by position, so no
-sentence is in both halves. An option is kept when, on the tuning half, it has
-fewer word errors than ours and on no voice more than NOISE clips net worse (and
-costs at most 10 % more decode time); the chosen combination is then reported on
-the held-out half, per voice, against ours and the peer's.
+Clips: bench/decode_clips.py. The sentences are split in two by position, so no
+sentence is in both halves. An option is kept when, on the tuning half, it beats
+ours beyond chance (a one-sided sign test over the clips where the two differ,
+p < ALPHA), no voice is more than NOISE clips net worse, and it costs at most
+SLOWER of our decode time. The chosen combination is then reported on the held-out
+half, per voice, against ours and the peer's.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 import hashlib
 import json
+import math
 from pathlib import Path
 import statistics
 import sys
 import time
 from typing import Any
 
+import ctranslate2  # type: ignore[import-untyped]
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +49,11 @@ from wyoming_services.stt import bundled_model_path, second_look
 from wyoming_services.vocabulary_prompt import fit_prompt, token_counter
 
 NOISE = 2  # clips net worse on one voice that still count as chance
+ALPHA = 0.05  # a one-sided sign test over the clips where the variant and ours differ
 SLOWER = 1.10  # decode time an option may add and still be kept
 PEER_PROMPT_TOKENS = 200  # wyoming-faster-whisper's DEFAULT_PROMPT_MAX_TOKENS
 HALVES = ("tuning", "held-out")
+SEED = 1
 type Seen = dict[tuple[Any, ...], list[str]]
 type Timing = dict[str, list[float]]
 
@@ -125,7 +130,7 @@ def variants(ours_prompt: str | None, peer_prompt: str | None) -> dict[str, Deco
             )
     if ours.beam_size != 5:
         found["beam_size=5"] = replace(ours, beam_size=5)
-    return found | {"peer": peer}
+    return found | {"peer": peer, "peer, beam_size=5": replace(peer, beam_size=5)}
 
 
 def load_model() -> Any:
@@ -183,11 +188,15 @@ def hear(
     options = decode.options()
     key = (*options.items(), audio.size)
     if key not in seen:
+        # A decode that falls back to a temperature above 0 samples: seeded, every
+        # variant and every run draws the same.
+        ctranslate2.set_random_seed(SEED)
         segments, _info = model.transcribe(audio, **options)
         seen[key] = [segment.text for segment in segments]
     texts = seen[key]
     if decode.second_look and not "".join(texts).strip():
         if (*key, "second look") not in seen:
+            ctranslate2.set_random_seed(SEED)
             seen[(*key, "second look")] = second_look(model, audio, options)
         texts = seen[(*key, "second look")]
     return "".join(texts).strip()
@@ -211,25 +220,31 @@ def tally(heard: list[Heard], variant: str) -> Tally:
     return result
 
 
-def net_worse(heard: list[Heard], variant: str, voice: str) -> int:
-    """This voice's clips with more word errors than ours, less those with fewer."""
-    net = 0
-    for row in (row for row in heard if row.voice == voice):
+def paired(heard: list[Heard], variant: str) -> tuple[int, int]:
+    """Clips where the variant has fewer word errors than ours, and those with more."""
+    better = worse = 0
+    for row in heard:
         mine = word_errors(row.sentence, row.texts[variant])[0]
         ours = word_errors(row.sentence, row.texts["ours"])[0]
-        net += (mine > ours) - (mine < ours)
-    return net
+        better, worse = better + (mine < ours), worse + (mine > ours)
+    return better, worse
 
 
 def verdict(heard: list[Heard], variant: str, voices: list[str]) -> str:
-    """Kept when it has fewer word errors than ours and no voice is more than NOISE clips worse."""
-    mine, ours = (tally(heard, name) for name in (variant, "ours"))
-    if mine.errors >= ours.errors:
-        return f"rejected: {mine.errors} word errors vs ours {ours.errors}"
-    worst = max(voices, key=lambda voice: net_worse(heard, variant, voice))
-    if (net := net_worse(heard, variant, worst)) > NOISE:
-        return f"rejected: {net} clips net worse on {worst}"
-    return f"kept: {mine.errors} word errors vs ours {ours.errors}"
+    """Kept when it beats ours beyond chance (sign test) and no voice is > NOISE clips worse."""
+    better, worse = paired(heard, variant)
+    chance = sum(
+        math.comb(better + worse, k) for k in range(better, better + worse + 1)
+    )
+    p = chance / 2 ** (better + worse)
+    said = f"{better} clips better, {worse} worse (p {p:.2f})"
+    if p >= ALPHA:
+        return f"rejected: {said}"
+    for voice in voices:
+        up, down = paired([row for row in heard if row.voice == voice], variant)
+        if down - up > NOISE:
+            return f"rejected: {said}, but {down - up} net worse on {voice}"
+    return f"kept: {said}"
 
 
 def timings(
@@ -254,7 +269,7 @@ def choose(
     """Ours with every option that the tuning half keeps (and costs at most SLOWER)."""
     chosen, notes, ours = run["ours"], {}, run["ours"]
     for name, decode in run.items():
-        if name in ("ours", "peer"):
+        if name == "ours" or name.startswith("peer"):
             continue
         notes[name] = verdict(heard, name, voices)
         slower = statistics.median(seconds[name]) / statistics.median(seconds["ours"])
@@ -298,11 +313,11 @@ def report(
     held = {"chosen": "= ours" if same else verdict(held_out, "chosen", voices)}
     print("\nHeld-out half:")
     table(held_out, [*names, "chosen"], voices, held)
-    print("\nHeld-out by kind (ours, chosen, peer):")
+    print("\nHeld-out by kind (ours, chosen, peer, peer at beam 5):")
     for kind, said in (("commands", SAID), ("open", OPEN)):
         cells = [
             tally([r for r in held_out if r.sentence in said], n).cell()
-            for n in ("ours", "chosen", "peer")
+            for n in ("ours", "chosen", "peer", "peer, beam_size=5")
         ]
         print(f"| {kind} | {' | '.join(cells)} |")
     print("\nDecode CPU time p50 / p90 ms (features, encoder, decoder; one thread):")
@@ -320,7 +335,7 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, help="sentences of each kind, per half")
-    parser.add_argument("--timed", type=int, default=10, help="clips timed per variant")
+    parser.add_argument("--timed", type=int, default=16, help="clips timed per variant")
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "decode_options.json"
     )
@@ -344,7 +359,7 @@ def main() -> None:
             memo.store.clear()
             heard.append(Heard(clip.sentence, clip.voice, clip.condition, half, texts))
         if half == "tuning":
-            timed = clips(voices, sentences)[::7][: args.timed]
+            timed = clips(voices, sentences)[::5][: args.timed]
             seconds = timings(model, memo, timed, run)
             run["chosen"], notes = choose(run, heard, voices, seconds)
         print(f"{half}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
