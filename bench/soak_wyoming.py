@@ -67,7 +67,7 @@ REPLY = (
 )
 SHORT = "The kitchen light is on. It is dimmed to half."
 # An answer with a long sentence and no comma: Piper gets it in pieces of the
-# longest size (100 characters), as it gets unpunctuated text.
+# longest size (80 characters), as it gets unpunctuated text.
 LONG_REPLY = (
     "Tomorrow will be sunny in the morning with a light breeze from the south and "
     "clouds will come in from the west in the late afternoon before some light rain "

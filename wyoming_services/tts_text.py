@@ -12,10 +12,12 @@ _CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=[-\u2013\u2014]\s)")
 LONG_SENTENCE = 80  # characters; longer sentences are cut at clauses
 MIN_PIECE = 25  # characters; shorter clauses are merged with the next
 # One Piper run holds every layer's output for its whole audio at once: measured
-# with en_US-joe-medium, 80 characters (5 s of speech) take ~100 MB at the peak,
-# 320 characters ~600 MB, 4,000 characters 3.6 GB. No run may be longer than these.
-MAX_PIECE = 100  # characters, cut at a word
-MAX_PHONEMES = 120  # phonemes, cut at a word: digits and symbols read long
+# with en_US-joe-medium, about 1 MiB a character (100 characters 100 MiB at the
+# peak, 320 characters ~600 MB, 4,000 characters 3.6 GB). No run may be longer
+# than these: a run of 80 characters stays within 1.2x the server's rest with room
+# for a "Hello." beside it (tts_turns.TEXT_AT_ONCE).
+MAX_PIECE = 80  # characters, cut at a word
+MAX_PHONEMES = 96  # phonemes, cut at a word: digits and symbols read long
 
 
 def split_sentences(text: str) -> tuple[list[str], str]:

@@ -20,7 +20,7 @@ from typing import Any
 # session has.
 BACKGROUND = 400
 # Phonemes in one Piper run of a background piece (an answer's runs have up to
-# MAX_PHONEMES, 120): a run's memory grows with its audio, and where background
+# MAX_PHONEMES, 96): a run's memory grows with its audio, and where background
 # text is cut matters less than how much memory its runs hold beside the others.
 BACKGROUND_PHONEMES = 60
 # What a background piece holds while it runs, in characters (about 30 MiB).
@@ -28,13 +28,13 @@ BACKGROUND_SIZE = 30
 # Characters of text in Piper runs at once, also the memory they and Whisper's
 # decodes hold at once (a run holds about 1 MiB a character). Measured in one
 # process, a run of 100 characters rose 100 MiB over its start; the soak's bound
-# is 1.2x a rest of ~500 MiB. A longest piece runs alone; "Hello." runs beside a
-# background piece, beside a decode, or beside a piece of 94 characters.
-TEXT_AT_ONCE = 100
+# is 1.2x a rest of ~500 MiB. "Hello." runs beside any piece (80 characters at
+# most), beside a background piece or beside a decode.
+TEXT_AT_ONCE = 90
 # What a Whisper decode holds while it runs, in the same unit (about 1 MiB): its
 # attention matrix alone is 51 MiB, 67 MiB in all (measured in one process). One
-# decode runs beside at most 30 characters of Piper text (a "Hello.", a short
-# clause), and two decodes never run at once (149 MiB measured).
+# decode runs beside at most 20 characters of Piper text (a "Hello."), and two
+# decodes never run at once (149 MiB measured).
 DECODE_SIZE = 70
 
 

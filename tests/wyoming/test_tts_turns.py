@@ -15,7 +15,7 @@ from wyoming_services.tts_turns import BACKGROUND, Turns
 
 pytestmark = pytest.mark.slow
 
-# Eight pieces of 100 characters or less: from the fifth on, the request is background.
+# Ten pieces of 80 characters or less: from the sixth on, the request is background.
 LONG = ("and then the quick brown fox jumps over the lazy dog " * 16)[:790]
 
 
@@ -140,7 +140,7 @@ async def test_hello_stops_a_long_requests_piece_which_is_made_again_whole(
     def held_fifth(*args: Any, **kwargs: Any) -> Any:
         nonlocal runs
         runs += 1
-        if runs == 5:  # the long request's first background piece, about to run
+        if runs == 6:  # the long request's first background piece, about to run
             fifth.set()
             hello_asked.wait(30)
         return to_audio(*args, **kwargs)
@@ -161,6 +161,6 @@ async def test_hello_stops_a_long_requests_piece_which_is_made_again_whole(
     await asyncio.wait_for(stopped.wait(), 30)  # Hello asked: the long piece stops
     hello_asked.set()  # the long piece runs now, stopped: onnxruntime ends it at once
     await hello
-    assert heard == ["long"] * 4 + ["hello"]
+    assert heard == ["long"] * 5 + ["hello"]
     assert await long == alone  # the stopped piece was made again, whole
     assert tts.counters.gave_way == 1
