@@ -91,6 +91,25 @@ VOICE: dict[str, Any] = {
 }
 
 
+# The app's bridge (the voice services' device) and the key it signs with.
+BRIDGE = VOICE["device_id"]
+BRIDGE_KEY = KeyPair.from_seed(bytes(range(1, 33)))
+HEARTBEAT = "alicia/system/health/heartbeat"
+
+
+async def from_bridge(hass: HomeAssistant, topic: str, payload: dict[str, Any]) -> None:
+    """A message from the app's bridge, signed with its key."""
+    signed = message(BRIDGE, payload, key=BRIDGE_KEY, topic=topic)
+    async_fire_mqtt_message(hass, topic, signed)
+    await hass.async_block_till_done()
+
+
+async def register_bridge(hass: HomeAssistant) -> None:
+    """The app's bridge registers with its key."""
+    topic = f"alicia/system/discovery/register/{BRIDGE}"
+    await from_bridge(hass, topic, {**VOICE, "public_key": BRIDGE_KEY.public_key})
+
+
 async def register(
     hass: HomeAssistant, document: dict[str, Any], source: str | None = None
 ) -> None:

@@ -10,18 +10,21 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_mqtt_message,
 )
 
 from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import SENSOR, VOICE, message, register
+from .helpers import (
+    BRIDGE,
+    HEARTBEAT,
+    SENSOR,
+    from_bridge,
+    register,
+    register_bridge,
+)
 
-HEARTBEAT = "alicia/system/health/heartbeat"
-BRIDGE = VOICE["device_id"]
 ISSUE = f"hub_key_mismatch_{BRIDGE}"
-KEY = KeyPair.from_seed(bytes(range(1, 33)))
 OTHER_HUB = KeyPair.from_seed(bytes(range(2, 34)))
 
 
@@ -31,15 +34,10 @@ def entry_options() -> dict[str, Any]:
     return {"approval": "auto"}
 
 
-async def send(hass: HomeAssistant, topic: str, payload: dict[str, Any]) -> None:
-    async_fire_mqtt_message(hass, topic, message(BRIDGE, payload, key=KEY, topic=topic))
-    await hass.async_block_till_done()
-
-
 async def beat(hass: HomeAssistant, hub_key: str | None) -> None:
     """A heartbeat pinning hub_key (None: naming no key)."""
     pin = {} if hub_key is None else {"hub_key": hub_key}
-    await send(
+    await from_bridge(
         hass,
         HEARTBEAT,
         {"service_id": BRIDGE, "status": "healthy", "interval": 10} | pin,
@@ -49,8 +47,7 @@ async def beat(hass: HomeAssistant, hub_key: str | None) -> None:
 @pytest.fixture
 async def mismatch(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     """The app's bridge, approved with its key; its mismatch entity's id."""
-    topic = f"alicia/system/discovery/register/{BRIDGE}"
-    await send(hass, topic, {**VOICE, "public_key": KEY.public_key})
+    await register_bridge(hass)
     entity_id = er.async_get(hass).async_get_entity_id(
         "binary_sensor", DOMAIN, f"{BRIDGE}_hub_key_mismatch"
     )

@@ -10,22 +10,24 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_mqtt_message,
     async_fire_time_changed,
 )
 
-from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN, HEALTH_CHECK_SECONDS
 from custom_components.alicia.health import ISSUE_AFTER_SECONDS
 from custom_components.alicia.voice_health import OFFLINE_GRACE_SECONDS
 
-from .helpers import SENSOR, VOICE, message, register
+from .helpers import (
+    BRIDGE,
+    HEARTBEAT,
+    SENSOR,
+    from_bridge,
+    register,
+    register_bridge,
+)
 
-HEARTBEAT = "alicia/system/health/heartbeat"
-BRIDGE = VOICE["device_id"]
 STATUS = f"alicia/devices/{BRIDGE}/status"
 ISSUE = f"voice_server_{BRIDGE}"
-KEY = KeyPair.from_seed(bytes(range(1, 33)))
 # VOICE's heartbeat interval (10 s) times HA's default factor (3).
 SILENCE = 30
 
@@ -36,21 +38,15 @@ def entry_options() -> dict[str, Any]:
     return {"approval": "auto"}
 
 
-async def send(hass: HomeAssistant, topic: str, payload: dict[str, Any]) -> None:
-    async_fire_mqtt_message(hass, topic, message(BRIDGE, payload, key=KEY, topic=topic))
-    await hass.async_block_till_done()
-
-
 @pytest.fixture
 async def bridge(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """The app's bridge, approved with its key, healthy."""
-    topic = f"alicia/system/discovery/register/{BRIDGE}"
-    await send(hass, topic, {**VOICE, "public_key": KEY.public_key})
+    await register_bridge(hass)
     await beat(hass, "healthy")
 
 
 async def beat(hass: HomeAssistant, status: str) -> None:
-    await send(
+    await from_bridge(
         hass, HEARTBEAT, {"service_id": BRIDGE, "status": status, "interval": 10}
     )
 
@@ -108,7 +104,7 @@ async def test_an_unhealthy_self_check_is_a_repair_at_once(
 async def test_an_app_that_said_offline_gets_a_minute_to_come_back(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, bridge: None
 ) -> None:
-    await send(hass, STATUS, {"state": "offline"})
+    await from_bridge(hass, STATUS, {"state": "offline"})
     await later(hass, freezer, HEALTH_CHECK_SECONDS)  # the check that sees it
     await later(hass, freezer, OFFLINE_GRACE_SECONDS - 1)
     assert issue(hass) is None  # a restart of the app is no news
@@ -116,7 +112,7 @@ async def test_an_app_that_said_offline_gets_a_minute_to_come_back(
     raised = issue(hass)
     assert raised is not None
     assert raised.translation_key == "voice_server_offline"
-    await send(hass, STATUS, {"state": "online"})
+    await from_bridge(hass, STATUS, {"state": "online"})
     await later(hass, freezer, HEALTH_CHECK_SECONDS)
     assert issue(hass) is None
 
