@@ -3,9 +3,10 @@
 Run: `.venv/bin/python bench/decode_options.py` (about 12 minutes of one core; the
 synthesized clips are cached in $TMPDIR/alicia-decode-options). In process, no
 network: faster-whisper on the bundled tiny.en, int8, one thread. Ours is
-SpeechToText._decode's decode (the settings' beam, the vocabulary prompt, no
-timestamps, no conditioning, the second look when nothing was heard) of the audio
-SttSession decodes (up to the end of speech + tail). The peer's is
+SpeechToText._decode's decode (the settings' beam or --beam, the vocabulary prompt,
+no timestamps, no conditioning, the second look when nothing was heard, once more
+without the prompt when it was only read back) of the audio SttSession decodes (up
+to the end of speech + tail). The peer's is
 wyoming-faster-whisper 3.8.1's faster_whisper_handler.py as bench/voice.py runs it:
 beam 1, faster-whisper's defaults otherwise (timestamps, conditioning on previous
 text, the whole audio), its names prompt (areas first, up to 200 tokens); beam 5 is
@@ -46,7 +47,7 @@ from tests.wyoming.voices import available
 from wyoming_services.audio import Float32Array
 from wyoming_services.settings import Settings
 from wyoming_services.stt import bundled_model_path, second_look
-from wyoming_services.vocabulary_prompt import fit_prompt, token_counter
+from wyoming_services.vocabulary_prompt import echoes_prompt, fit_prompt, token_counter
 
 NOISE = 2  # clips net worse on one voice that still count as chance
 ALPHA = 0.05  # a one-sided sign test over the clips where the variant and ours differ
@@ -68,6 +69,7 @@ class Decode:
     prompt: str | None
     trim: bool  # up to the end of speech + tail, as SttSession decodes
     second_look: bool
+    echo_check: bool  # the prompt read back: decoded again without it
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of WhisperModel.transcribe."""
@@ -116,11 +118,12 @@ def prompts() -> tuple[str | None, str | None]:
     return ours, ", ".join(chosen) + "."
 
 
-def variants(ours_prompt: str | None, peer_prompt: str | None) -> dict[str, Decode]:
+def variants(
+    ours_prompt: str | None, peer_prompt: str | None, beam: int
+) -> dict[str, Decode]:
     """Ours, ours with one thing of the peer's, the peer's, beam 5."""
-    settings = Settings()
-    ours = Decode(settings.stt_beam_size, True, False, ours_prompt, True, True)
-    peer = Decode(1, False, True, peer_prompt, False, False)
+    ours = Decode(beam, True, False, ours_prompt, True, True, True)
+    peer = Decode(1, False, True, peer_prompt, False, False, False)
     found = {"ours": ours}
     for option in fields(Decode):
         value = getattr(peer, option.name)
@@ -178,18 +181,22 @@ class _Features:
 def hear(
     model: Any, decode: Decode, audio: Float32Array, end: int | None, seen: Seen
 ) -> str:
-    """One variant's transcript; end is None when SttSession would hear no speech.
-
-    seen keeps this clip's passes, so variants that decode alike decode once.
-    """
+    """One variant's transcript; end is None when SttSession would hear no speech."""
     if decode.trim and end is None:
         return ""
     audio = audio[:end] if decode.trim else audio
+    text = decoded(model, decode, audio, seen)
+    if decode.echo_check and echoes_prompt(text, decode.prompt):
+        return decoded(model, replace(decode, prompt=None), audio, seen)
+    return text
+
+
+def decoded(model: Any, decode: Decode, audio: Float32Array, seen: Seen) -> str:
+    """A pass, and the second look if it heard nothing; seen keeps the clip's passes."""
     options = decode.options()
     key = (*options.items(), audio.size)
     if key not in seen:
-        # A decode that falls back to a temperature above 0 samples: seeded, every
-        # variant and every run draws the same.
+        # Seeded, so that a pass falling back to sampling draws alike in most runs.
         ctranslate2.set_random_seed(SEED)
         segments, _info = model.transcribe(audio, **options)
         seen[key] = [segment.text for segment in segments]
@@ -310,7 +317,11 @@ def report(
     print("\nTuning half (exact/clips, word error rate):")
     table(tuning, names, voices, notes)
     same = run["chosen"] == run["ours"]
-    held = {"chosen": "= ours" if same else verdict(held_out, "chosen", voices)}
+    held = {
+        name: verdict(held_out, name, voices).replace("kept", "wins", 1)
+        for name in run
+        if name != "ours" and not (name == "chosen" and same)
+    } | ({"chosen": "= ours"} if same else {})
     print("\nHeld-out half:")
     table(held_out, [*names, "chosen"], voices, held)
     print("\nHeld-out by kind (ours, chosen, peer, peer at beam 5):")
@@ -335,14 +346,17 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, help="sentences of each kind, per half")
-    parser.add_argument("--timed", type=int, default=16, help="clips timed per variant")
+    parser.add_argument(
+        "--beam", type=int, default=Settings().stt_beam_size, help="our beam size"
+    )
+    parser.add_argument("--timed", type=int, default=12, help="clips timed per variant")
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "decode_options.json"
     )
     args = parser.parse_args()
     model = load_model()
     memo = Memo(model)
-    run = variants(*prompts())
+    run = variants(*prompts(), args.beam)
     voices = ["piper", *available()]
     halves = {
         half: [*SAID[start::2][: args.limit], *OPEN[start::2][: args.limit]]
