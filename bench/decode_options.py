@@ -1,6 +1,6 @@
 """Decode options, ours against wyoming-faster-whisper's, one at a time: tuned on one half, reported on the other.
 
-Run: `.venv/bin/python bench/decode_options.py` (about 12 minutes of one core; the
+Run: `.venv/bin/python bench/decode_options.py` (about 14 minutes of one core; the
 synthesized clips are cached in $TMPDIR/alicia-decode-options). In process, no
 network: faster-whisper on the bundled tiny.en, int8, one thread. Ours is
 SpeechToText._decode's decode (the settings' beam or --beam, the vocabulary prompt,
