@@ -243,21 +243,22 @@ class SpeechToText:
         self._solo = _Decoder(self._load_model(self.cpu_threads, 1), self.cpu_threads)
         self.multilingual = bool(self._solo.model.model.is_multilingual)
         _LOGGER.info(
-            "Whisper model %s loaded in %.2f s (%d threads)",
+            "Whisper model %s loaded in %.2f s (%d threads, %g s window)",
             self.model_path or bundled_model_path(),
             time.perf_counter() - started,
             self.cpu_threads,
+            self.settings.stt_window_seconds,
         )
 
     def _load_model(self, threads: int, replicas: int) -> Any:
-        from faster_whisper import WhisperModel  # noqa: PLC0415 - heavy, loaded in the pool
+        from .whisper_window import WindowedWhisper  # noqa: PLC0415 - heavy, in the pool
 
         path = self.model_path or bundled_model_path()
         if not (path / "model.bin").is_file():
             raise FileNotFoundError(
                 f"{path} has no model.bin (a CTranslate2 Whisper model)"
             )
-        return WhisperModel(
+        model = WindowedWhisper(
             str(path),
             device="cpu",
             compute_type=self.settings.stt_compute_type,
@@ -265,6 +266,8 @@ class SpeechToText:
             num_workers=replicas,
             local_files_only=True,
         )
+        model.window(self.settings.stt_window_seconds)
+        return model
 
     def _warm(self, decoder: _Decoder) -> None:
         warm = np.zeros(TARGET_RATE, dtype=np.float32)
