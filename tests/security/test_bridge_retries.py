@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from alicia_bus.answers import AiAnswer
 from alicia_bus.envelope import Envelope, new_message, timestamp
@@ -103,18 +104,18 @@ async def test_a_copy_while_its_answer_awaits_the_broker_is_not_answered_twice(
 ) -> None:
     bus = driven(tmp_path)
     recorded = bus.bridge.answering._publish
-    acknowledged = asyncio.Event()
+    sent, acknowledged = asyncio.Event(), asyncio.Event()
 
-    async def slow_ack(topic: str, message: dict[str, object], qos: int = 1) -> None:
-        await recorded(topic, message, qos)
-        if len(bus.published) == 1:
+    async def slow_ack(topic: str, message: dict[str, Any]) -> None:
+        await recorded(topic, message)
+        if not sent.is_set():
+            sent.set()
             await acknowledged.wait()  # the broker's PUBACK, late under load
 
     bus.bridge.answering._publish = slow_ack
     message = DEVICE.sign(AI, question())
     running = asyncio.create_task(bus.deliver(AI, message))
-    while not bus.on(INBOX):
-        await asyncio.sleep(0)
+    await sent.wait()
     await bus.deliver(AI, message)  # the QoS 1 copy, read while the answer is in flight
     acknowledged.set()
     await running
