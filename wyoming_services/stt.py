@@ -125,8 +125,9 @@ class SpeechToText:
 
     Measured here (tiny.en, 2 cores): one decode on 2 threads takes 0.23 s, on 1 thread
     0.27 s; ten decodes take 2.27 s one after another on 2 threads but 1.61 s two at a
-    time on 1 thread each. So a lone request gets every thread (the "solo" decoder),
-    and when requests queue up they run side by side on single-thread replicas.
+    time on 1 thread each, holding 149 MiB instead of 67. So a decode gets every thread
+    (the "solo" decoder); queued ones run side by side on single-thread replicas only
+    when the memory budget shared with Piper has room for two (not by default).
     """
 
     def __init__(self, settings: Settings, memory: SpeechMemory | None = None) -> None:
