@@ -46,8 +46,9 @@ from tests.wyoming.phrases import normalize, word_errors
 from tests.wyoming.voices import available
 from wyoming_services.audio import Float32Array
 from wyoming_services.settings import Settings
-from wyoming_services.stt import bundled_model_path, second_look
+from wyoming_services.stt import bundled_model_path
 from wyoming_services.vocabulary_prompt import echoes_prompt, fit_prompt, token_counter
+from wyoming_services.whisper_pass import second_look
 
 NOISE = 2  # clips net worse on one voice that still count as chance
 ALPHA = 0.05  # a one-sided sign test over the clips where the variant and ours differ

@@ -19,45 +19,15 @@ from .audio import TARGET_RATE, Float32Array
 from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
 from .tts_turns import DECODE_SIZE, SpeechMemory
-from .vocabulary_prompt import echoes_prompt, fit_prompt, token_counter
+from .vocabulary_prompt import fit_prompt, token_counter
 from .whisper_languages import WHISPER_LANGUAGES
+from .whisper_pass import decode_pass
 
 _LOGGER = logging.getLogger(__name__)
 
 
 class SttError(Exception):
     """A request the STT program refuses; the text is sent to the client."""
-
-
-# What a second look keeps, measured on tiny.en at temperature 0: white noise and a
-# hum come back as "." or "you" with no_speech_prob 0.91 to 0.96; flite's "Stop."
-# at 8 kHz, which the model first called silence, as "That" (no_speech_prob 0.67,
-# avg_logprob -1.52). The limits leave room either side, as CPUs round int8 maths
-# differently. A repeated word is a hallucination (compression ratio over 2.4,
-# faster-whisper's own limit). A pure tone may come back as "Beeping.": a beep is
-# heard as one.
-SECOND_LOOK_NO_SPEECH = 0.8
-SECOND_LOOK_LOGPROB = -1.8
-SECOND_LOOK_COMPRESSION = 2.4
-
-
-def second_look(model: Any, audio: Float32Array, options: dict[str, Any]) -> list[str]:
-    """Decode again without the model's no-speech cut, keeping only confident segments.
-
-    Called when the signal may hold speech but the model returned nothing: a short
-    command said without silence around it can look like no speech to it. At
-    temperature 0 only, so the answer is the same every time.
-    """
-    segments, _info = model.transcribe(
-        audio, no_speech_threshold=None, temperature=0.0, **options
-    )
-    return [
-        segment.text
-        for segment in segments
-        if segment.no_speech_prob < SECOND_LOOK_NO_SPEECH
-        and segment.avg_logprob > SECOND_LOOK_LOGPROB
-        and segment.compression_ratio <= SECOND_LOOK_COMPRESSION
-    ]
 
 
 def bundled_model_path() -> Path:
@@ -393,7 +363,8 @@ class SpeechToText:
             "vad_filter": False,
             "without_timestamps": True,
         }
-        texts = self._heard(decoder.model, audio, options)
+        texts, echoed = decode_pass(decoder.model, audio, options)
+        self.counters.prompt_echoes += echoed
         text = "".join(texts).strip()
         heard = home.hear(text) if (home := self._home_language(language)) else None
         return Transcription(
@@ -404,19 +375,6 @@ class SpeechToText:
             intent=heard.intent if heard else None,
             corrected=heard.corrected if heard else False,
         )
-
-    def _heard(
-        self, model: Any, audio: Float32Array, options: dict[str, Any]
-    ) -> list[str]:
-        """The segments heard; decoded again without the prompt if they only read it back."""
-        segments, _info = model.transcribe(audio, **options)
-        texts = [segment.text for segment in segments]
-        if not "".join(texts).strip():
-            texts = second_look(model, audio, options)
-        if echoes_prompt("".join(texts), options["initial_prompt"]):
-            self.counters.prompt_echoes += 1
-            return self._heard(model, audio, options | {"initial_prompt": None})
-        return texts
 
     async def close(self) -> None:
         """Stop the pool once running decodes finish."""
