@@ -1,15 +1,18 @@
 """Home commands understood: the transcript as decoded, and through the home's command language.
 
-Run: `.venv/bin/python bench/home_commands.py` (a few minutes on 2 cores). Our
-server (real tiny.en, the home's names as its vocabulary prompt, home commands
-off so the raw transcripts are kept) transcribes every sentence below in five
-voices (the bundled Piper voice and four Debian ones, tests/wyoming/voices.py), each
-at 16 kHz and at 8 kHz.
-Then, without the server, each transcript goes through wyoming_services.home_language
-as the server would apply it. A command counts as understood when HA's own
-templates read the same intent and the same names from it as from the sentence
-that was spoken (what HA's agent then does); a sentence that is no command must
-come out unchanged.
+Run: `bench/run_home_commands` (installs the peer into .bench/ first; about 15 minutes
+on 2 cores), or `.venv/bin/python bench/home_commands.py --no-peer` for ours only.
+Our server (real tiny.en, its default beam, the home's names as its vocabulary prompt,
+home commands off so the raw transcripts are kept) and wyoming-faster-whisper (same model and beam,
+the same names given as its `--initial-prompt`, for fairness) transcribe every
+sentence below in five voices (the bundled Piper voice and four Debian ones,
+tests/wyoming/voices.py), each at 16 kHz and at 8 kHz: home commands, and speech that
+is no command (many sentences near one: "Close the deal before Friday").
+Then, without the server, each of our transcripts goes through
+wyoming_services.home_language as the server would apply it. A command counts as
+understood when HA's own templates read the same intent and the same names from it
+as from the sentence that was spoken (what HA's agent then does); other speech that
+HA's templates read as a command naming something is a false command.
 
 The sentences are split in two by position: the matcher's two numbers (ALIKE,
 MARGIN) are chosen on the tuning half only, and every figure reported is on the
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import defaultdict
+from dataclasses import asdict
 import itertools
 import json
 from pathlib import Path
@@ -30,12 +34,15 @@ import tempfile
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.voice import OURS_STT, start, wait_for_describe
+from bench.home_commands_score import HEADER, Heard, Scorer, rewrites, table, total
+from bench.voice import OURS_STT, Server, peer_stt_command, start, wait_for_describe
 from tests.wyoming.client import synthesize, transcribe
 from tests.wyoming.clips import as_format, trimmed
-from tests.wyoming.phrases import normalize
 from tests.wyoming.voices import available, speak
 from wyoming_services.home_language import ALIKE, MARGIN, HomeLanguage, HomeNames
+from wyoming_services.settings import Settings
+from wyoming_services.stt import bundled_model_path
+from wyoming_services.vocabulary_prompt import fit_prompt, token_counter
 
 HOME = HomeNames(
     entities=(
@@ -115,78 +122,55 @@ def vocabulary() -> list[str]:
     return [*HOME.areas, *HOME.floors, *(name for name, _ in HOME.entities)]
 
 
-async def transcripts(voices: list[str]) -> dict[str, dict[str, str]]:
-    """voice -> sentence -> what our server heard (home commands off)."""
+def prompt() -> str:
+    """The vocabulary prompt our server makes of the home's names (given to the peer too)."""
+    fitted = fit_prompt(vocabulary(), token_counter(bundled_model_path()))
+    assert fitted is not None
+    return fitted
+
+
+async def transcripts(voices: list[str], peers: Path | None) -> dict[str, Heard]:
+    """server -> voice -> sentence -> what it heard (our home commands off)."""
     tmp = Path(tempfile.mkdtemp(prefix="alicia-bench-home-"))
-    argv = [
-        *OURS_STT,
-        "--no-stt-home-commands",
-        "--stt-vocabulary",
-        ",".join(vocabulary()),
-    ]
-    server = start("ours", argv, tmp / "ours.sock", tmp / "ours.log")
-    heard: dict[str, dict[str, str]] = defaultdict(dict)
+    names = ",".join(vocabulary())
+    # Both at the beam our server uses by default (the peer's own default on x86).
+    beam = str(Settings().stt_beam_size)
+    argv = [*OURS_STT, "--stt-beam-size", beam, "--no-stt-home-commands",
+            "--stt-vocabulary", names]  # fmt: skip
+    servers = [start("ours", argv, tmp / "ours.sock", tmp / "ours.log")]
+    if peers is not None:
+        peer = [*peer_stt_command(peers, tmp), "--beam-size", beam,
+                "--initial-prompt", prompt()]  # fmt: skip
+        servers.append(start("peer", peer, tmp / "peer.sock", tmp / "peer.log"))
+    heard: dict[str, Heard] = {s.name: defaultdict(dict) for s in servers}
     try:
-        await wait_for_describe(server)
-        for text in [*COMMANDS, *OTHER]:
-            clips = {}
-            spoken = await synthesize(server.uri, text)
-            clips["piper"] = (trimmed(spoken.pcm), spoken.rate)
-            for voice in voices:
-                pcm, rate = await asyncio.to_thread(speak, voice, text)
-                clips[voice] = (trimmed(pcm), rate)
-            for voice, (audio, voice_rate) in clips.items():
-                for rate in RATES:
-                    pcm = as_format(audio, voice_rate, rate, 1)
+        for server in servers:
+            await wait_for_describe(server)
+        for text in [*COMMANDS, *OTHER, *OTHER_TEXT]:
+            for voice, pcm, rate in await clips(servers[0], voices, text):
+                for server in servers:
                     event, _, _ = await transcribe(server.uri, pcm, rate)
-                    heard[f"{voice}@{rate // 1000}k"][text] = str(
-                        event.data.get("text", "")
-                    )
+                    heard[server.name][voice][text] = str(event.data.get("text", ""))
     finally:
-        server.process.terminate()
-        server.process.wait(10)
+        for server in servers:
+            server.stop()
     return heard
 
 
-def score(
-    heard: dict[str, dict[str, str]], sentences: list[str], home: HomeLanguage | None
-) -> dict[str, dict[str, int]]:
-    """Per voice: commands understood, sentences exact, others left as they were."""
-    reference = HomeLanguage("en")
-    reference.set_names(HOME)
-    result: dict[str, dict[str, int]] = {}
-    for voice, texts in heard.items():
-        counts = {
-            "commands": 0,
-            "understood": 0,
-            "exact": 0,
-            "other": 0,
-            "rewritten": 0,
-        }
-        for sentence in sentences:
-            raw = texts[sentence]
-            final = home.hear(raw).text if home is not None else raw
-            counts["exact"] += normalize(final) == normalize(sentence)
-            if sentence in OTHER:
-                counts["other"] += 1
-                counts["rewritten"] += final != raw
-                continue
-            counts["commands"] += 1
-            wanted = reference.recognize(sentence)
-            counts["understood"] += (
-                wanted is not None and reference.recognize(final) == wanted
-            )
-        result[voice] = counts
-    return result
-
-
-def rewrites(home: HomeLanguage, sentences: list[str]) -> int:
-    """How many of these sentences (no commands) the matcher changes."""
-    return sum(home.hear(sentence).text != sentence for sentence in sentences)
-
-
-def total(per_voice: dict[str, dict[str, int]], key: str) -> int:
-    return sum(counts[key] for counts in per_voice.values())
+async def clips(
+    ours: Server, voices: list[str], text: str
+) -> list[tuple[str, bytes, int]]:
+    """The sentence in every voice and rate, trimmed of silence: (voice@rate, PCM, rate)."""
+    spoken = await synthesize(ours.uri, text)
+    clips = {"piper": (trimmed(spoken.pcm), spoken.rate)}
+    for voice in voices:
+        pcm, rate = await asyncio.to_thread(speak, voice, text)
+        clips[voice] = (trimmed(pcm), rate)
+    return [
+        (f"{voice}@{rate // 1000}k", as_format(audio, voice_rate, rate, 1), rate)
+        for voice, (audio, voice_rate) in clips.items()
+        for rate in RATES
+    ]
 
 
 def main() -> None:
@@ -199,17 +183,18 @@ def main() -> None:
         type=Path,
         help="score the transcripts of an earlier run's results instead of decoding",
     )
+    parser.add_argument("--peers", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--no-peer", action="store_true", help="our server only")
     args = parser.parse_args()
-    reference = HomeLanguage("en")
-    reference.set_names(HOME)
-    unknown = [c for c in COMMANDS if reference.recognize(c) is None]
-    assert not unknown, f"HA's templates do not read these as commands: {unknown}"
-    sentences = [*COMMANDS, *OTHER]
-    tuning, held_out = sentences[0::2], sentences[1::2]
+    scorer = Scorer(HOME, COMMANDS)
+    split = [COMMANDS, OTHER, OTHER_TEXT]
+    tuning = [s for part in split for s in part[0::2]]
+    held_out = [s for part in split for s in part[1::2]]
     if args.transcripts:
         heard = json.loads(args.transcripts.read_text())["transcripts"]
     else:
-        heard = asyncio.run(transcripts(available()))
+        peers = None if args.no_peer else args.peers
+        heard = asyncio.run(transcripts(available(), peers))
 
     def matcher(alike: float, margin: float) -> HomeLanguage:
         home = HomeLanguage("en", alike=alike, margin=margin)
@@ -218,50 +203,42 @@ def main() -> None:
 
     # Chosen on the tuning half: no other speech rewritten (heard, or as text), then
     # the most commands understood, then the strictest likeness.
-    text_tuning, text_held_out = OTHER_TEXT[0::2], OTHER_TEXT[1::2]
     grid = []
     for alike, margin in itertools.product(GRID_ALIKE, GRID_MARGIN):
         home = matcher(alike, margin)
-        tuned = score(heard, tuning, home)
-        rewritten = total(tuned, "rewritten") + rewrites(home, text_tuning)
-        grid.append((rewritten, -total(tuned, "understood"), -alike, margin))
+        tuned = total(scorer.voices(heard["ours"], tuning, home))
+        rewritten = tuned.rewritten + rewrites(home, OTHER_TEXT[0::2])
+        grid.append((rewritten, -tuned.understood, -alike, margin))
     _, _, strictest, best_margin = min(grid)
     best_alike = -strictest
+    held = {
+        "ours, raw": scorer.voices(heard["ours"], held_out, None),
+        "ours": scorer.voices(heard["ours"], held_out, matcher(ALIKE, MARGIN)),
+        "ours, retuned": scorer.voices(
+            heard["ours"], held_out, matcher(best_alike, best_margin)
+        ),
+    }
+    if "peer" in heard:
+        held["peer"] = scorer.voices(heard["peer"], held_out, None)
     report = {
         "chosen_on_tuning_half": {"alike": best_alike, "margin": best_margin},
         "shipped": {"alike": ALIKE, "margin": MARGIN},
         "held_out": {
-            "raw": score(heard, held_out, None),
-            "shipped": score(heard, held_out, matcher(ALIKE, MARGIN)),
-            "tuned": score(heard, held_out, matcher(best_alike, best_margin)),
+            name: {voice: asdict(c) for voice, c in per_voice.items()}
+            for name, per_voice in held.items()
         },
+        "text_rewritten_held_out": rewrites(matcher(ALIKE, MARGIN), OTHER_TEXT[1::2]),
         "transcripts": heard,
-        "text_rewritten_held_out": {
-            "shipped": rewrites(matcher(ALIKE, MARGIN), text_held_out),
-            "tuned": rewrites(matcher(best_alike, best_margin), text_held_out),
-            "of": len(text_held_out),
-        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print(f"chosen on the tuning half: alike {best_alike}, margin {best_margin}")
     print(
-        f"non-commands as text, held out, rewritten: {report['text_rewritten_held_out']}"
+        f"other sentences as text, held out, rewritten: {report['text_rewritten_held_out']}"
     )
-    print(
-        f"{'held-out':<14}{'voice':<14}{'understood':>12}{'exact':>8}{'rewritten':>11}"
-    )
-    for name, per_voice in report["held_out"].items():
-        for voice, c in per_voice.items():
-            print(
-                f"{name:<14}{voice:<14}{c['understood']:>6}/{c['commands']:<5}"
-                f"{c['exact']:>8}{c['rewritten']:>6}/{c['other']}"
-            )
-        print(
-            f"{name:<14}{'all':<14}{total(per_voice, 'understood'):>6}/"
-            f"{total(per_voice, 'commands'):<5}{total(per_voice, 'exact'):>8}"
-            f"{total(per_voice, 'rewritten'):>6}/{total(per_voice, 'other')}"
-        )
+    print(HEADER)
+    for name, per_voice in held.items():
+        print("\n".join(table(name, per_voice)))
 
 
 if __name__ == "__main__":
