@@ -346,8 +346,11 @@ class SpeechToText:
         self.memory.decodes -= 1
         if decoder is self._solo:
             self._solo_running = False
-        self._dispatch()
+        # Piper's first in turn goes before the next decode: a queue of
+        # transcriptions would otherwise keep every answer waiting for room.
+        self.memory.decode_waiting = False
         self.memory.wake_piper()
+        self._dispatch()
 
     def _decode(
         self, decoder: _Decoder, audio: Float32Array, language: str

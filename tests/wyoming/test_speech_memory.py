@@ -13,7 +13,7 @@ import pytest
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
-from wyoming_services.tts_turns import BACKGROUND, Turns
+from wyoming_services.tts_turns import BACKGROUND, Turns, run_phonemes
 
 
 class _Segment:
@@ -191,3 +191,46 @@ async def test_a_cancelled_decode_leaves_no_room_kept(
     hello = await asyncio.wait_for(turns.take(6, size=6), 1)
     turns.give_back(hello)
     turns.give_back(piece)
+
+
+async def test_a_queue_of_transcriptions_never_silences_an_answer(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, model = engines
+    audio = np.zeros(16000, np.float32)
+    # Three clients that always have a transcription waiting (an attacker's noise).
+    jobs = [asyncio.ensure_future(shared.stt.transcribe(audio, "en")) for _ in range(3)]
+    await _decoding(model, 1)
+    answer = asyncio.create_task(_turns(shared).take(40, size=40))
+    for _ in range(3):  # a few decodes end, each client asks again at once
+        model.one.release()
+        await asyncio.sleep(0.05)
+        jobs.append(asyncio.ensure_future(shared.stt.transcribe(audio, "en")))
+        if answer.done():
+            break
+    assert answer.done(), "a 40-character piece waited behind every decode"
+    _turns(shared).give_back(answer.result())
+    model.release.set()
+    await asyncio.gather(*jobs)
+
+
+async def test_digits_that_read_long_run_within_what_they_were_charged(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, _model = engines
+    tts = shared.tts
+    await tts.load()
+    voice = tts._loaded[tts.default_voice]
+    runs: list[int] = []
+    to_ids = voice.phonemes_to_ids
+
+    def recorded(phonemes: list[str]) -> Any:
+        runs.append(len(phonemes))
+        return to_ids(phonemes)
+
+    voice.phonemes_to_ids = recorded
+    info, _ = tts.resolve(None)
+    async for _ in tts.synthesize(info, None, ["99999999999999999999"]):
+        pass  # 20 characters, read as some 240 phonemes
+    assert sum(runs) > 150
+    assert max(runs) <= run_phonemes(20, background=False) == 24
