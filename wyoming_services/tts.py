@@ -23,18 +23,17 @@ from .audio import Float32Array, float_to_pcm16
 from .settings import Settings
 from .tts_text import (
     LONG_SENTENCE,
-    MAX_PHONEMES,
     MAX_PIECE,
     cut_phonemes,
     pieces,
     split_sentences,
 )
 from .tts_turns import (
-    BACKGROUND_PHONEMES,
     SpeechMemory,
     StoppableSession,
     Turn,
     Turns,
+    run_phonemes,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -305,7 +304,7 @@ class TextToSpeech:
         if turn.stopped:
             raise _GaveWay
         voice.session.options_for_this_thread(turn.options)
-        limit = BACKGROUND_PHONEMES if turn.background else MAX_PHONEMES
+        limit = run_phonemes(turn.size, turn.background)
         try:
             runs = [
                 _full_scale(

@@ -7,8 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import heapq
 import itertools
+import math
 import threading
 from typing import Any
+
+from .tts_text import MAX_PHONEMES, MAX_PIECE
 
 # A request that has had more than this many characters spoken (this piece
 # included) is background work: while a request under it (an answer, a "Hello.")
@@ -36,6 +39,19 @@ TEXT_AT_ONCE = 90
 # decode runs beside at most 20 characters of Piper text (a "Hello."), and two
 # decodes never run at once (149 MiB measured).
 DECODE_SIZE = 70
+
+
+# A run's memory follows its phonemes, not its characters (digits read long: 20
+# characters of "9" are 240 phonemes and held 98 MiB in runs of 96), so a piece is
+# made in runs no longer than what it was charged, read as phonemes.
+PHONEMES_PER_CHARACTER = MAX_PHONEMES / MAX_PIECE
+SHORTEST_RUN = 24
+
+
+def run_phonemes(size: int, background: bool) -> int:
+    """The most phonemes in one Piper run of a piece charged size characters."""
+    most = BACKGROUND_PHONEMES if background else MAX_PHONEMES
+    return min(most, max(SHORTEST_RUN, math.ceil(size * PHONEMES_PER_CHARACTER)))
 
 
 def _nothing() -> None:
