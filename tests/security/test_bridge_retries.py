@@ -123,6 +123,31 @@ async def test_a_copy_while_its_answer_awaits_the_broker_is_not_answered_twice(
     assert len(bus.on(INBOX)) == 1
 
 
+async def test_an_answer_whose_publish_was_cancelled_is_the_retrys(
+    tmp_path: Path,
+) -> None:
+    bus = driven(tmp_path)
+    recorded = bus.bridge.answering._publish
+    hangs = asyncio.Event()
+
+    async def hanging(topic: str, message: dict[str, Any]) -> None:
+        if not hangs.is_set():
+            hangs.set()
+            await asyncio.Event().wait()  # the broker never acknowledges
+        await recorded(topic, message)
+
+    bus.bridge.answering._publish = hanging
+    message = DEVICE.sign(AI, question())
+    first = asyncio.create_task(bus.deliver(AI, message))
+    await hangs.wait()
+    first.cancel()  # the bridge stopping, or the publish given up
+    await asyncio.gather(first, return_exceptions=True)
+    bus.bridge.answering.kept.resend_after = 0
+    await bus.deliver(AI, message)  # the requester's retry
+    assert len(bus.served) == 1
+    assert [m["payload"] for m in bus.on(INBOX)] == [{"text": "Hello"}]
+
+
 async def test_a_replayed_request_is_answered_again_a_bounded_number_of_times(
     tmp_path: Path,
 ) -> None:

@@ -120,6 +120,9 @@ class Answering:
                 "Answer to %s not sent (%s); kept for the requester's retry",
                 request.message_id, err,
             )  # fmt: skip
+        except BaseException:
+            pool.unsent(key)  # cancelled, or a client error: still the retry's
+            raise
         else:
             pool.sent(key)
         return True
