@@ -58,14 +58,17 @@ def echoes_prompt(text: str, prompt: str | None) -> bool:
     Whisper, given a list of names, sometimes writes names from it for sounds it
     cannot place ("Lock the answer in." came back as "Lutron dimmer,": a command
     nobody gave). Such a transcript is a list: two or more of its parts are the
-    prompt's phrases, or every part is one.
+    prompt's phrases, or it is one phrase left open by a comma. A name said alone
+    ("Bedroom." when asked which room) is speech.
     """
     if not prompt:
         return False
-    listed = {_key(phrase) for phrase in _PARTS.split(prompt)} - {""}
+    listed = {_key(phrase) for phrase in prompt.removesuffix(".").split(", ")}
     parts = [key for part in _PARTS.split(text) if (key := _key(part))]
     named = sum(part in listed for part in parts)
-    return bool(parts) and (named >= 2 or named == len(parts))
+    if named >= 2:
+        return True
+    return named == len(parts) == 1 and text.rstrip().endswith(",")
 
 
 def _key(text: str) -> str:

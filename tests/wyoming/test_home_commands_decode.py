@@ -91,7 +91,7 @@ class HearsNamesInNoise:
 
     def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
         second_look = options.get("no_speech_threshold", 0.6) is None
-        heard = "Lutron dimmer." if second_look and options["initial_prompt"] else ""
+        heard = "Lutron dimmer," if second_look and options["initial_prompt"] else ""
         return [Segment(heard)], None
 
 

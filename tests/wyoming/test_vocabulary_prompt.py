@@ -65,7 +65,7 @@ def test_a_list_of_the_prompts_names_is_the_prompt_read_back(heard: str) -> None
 @pytest.mark.parametrize(
     "heard",
     ["Turn on the Lutron dimmer.", "Turn off the lights in the hallway, please.",
-     "Lock the answer in.", "", "Hallway dimmer."],
+     "Lock the answer in.", "", "Hallway dimmer.", "Hallway.", "Kitchen light?"],
 )  # fmt: skip
 def test_speech_that_names_things_is_not_an_echo(heard: str) -> None:
     assert not echoes_prompt(heard, PROMPT)
