@@ -62,6 +62,13 @@ def _turns(engines: Engines) -> Turns:
     return engines.tts._turns
 
 
+def _transcription(shared: Engines) -> asyncio.Future[Any]:
+    """A second of audio to transcribe, asked now."""
+    return asyncio.ensure_future(
+        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
+    )
+
+
 async def _decoding(model: _HeldModel, count: int) -> None:
     for _ in range(200):
         if model.running == count:
@@ -92,9 +99,7 @@ async def test_a_long_piece_waits_while_a_decode_runs_and_hello_does_not(
 ) -> None:
     shared, model = engines
     turns = _turns(shared)
-    decode = asyncio.ensure_future(
-        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
-    )
+    decode = _transcription(shared)
     await _decoding(model, 1)
     hello = await turns.take(6, size=6)  # 6 MiB beside the decode's 67
     long = asyncio.create_task(turns.take(79, size=79))
@@ -112,9 +117,7 @@ async def test_a_decode_waits_for_room_and_piper_keeps_it(
     shared, model = engines
     turns = _turns(shared)
     piece = await turns.take(100, size=100)
-    decode = asyncio.ensure_future(
-        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
-    )
+    decode = _transcription(shared)
     await asyncio.sleep(0.05)
     assert model.running == 0  # 100 MiB of Piper run: no room for 67 more
     second = asyncio.create_task(turns.take(110, size=20))
@@ -133,9 +136,7 @@ async def test_a_decode_stops_a_background_piece_and_none_starts_beside_it(
     shared, model = engines
     turns = _turns(shared)
     long = await turns.take(BACKGROUND + 100, size=100)
-    decode = asyncio.ensure_future(
-        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
-    )
+    decode = _transcription(shared)
     await asyncio.sleep(0.05)
     assert long.stopped  # made again later, as for a short request
     turns.give_back(long)
@@ -180,9 +181,7 @@ async def test_a_cancelled_decode_leaves_no_room_kept(
     shared, _model = engines
     turns = _turns(shared)
     piece = await turns.take(80, size=80)
-    decode = asyncio.ensure_future(
-        shared.stt.transcribe(np.zeros(16000, np.float32), "en")
-    )
+    decode = _transcription(shared)
     await asyncio.sleep(0.05)
     assert shared.stt.memory.decode_waiting
     decode.cancel()
