@@ -69,6 +69,25 @@ def _transcription(shared: Engines) -> asyncio.Future[Any]:
     )
 
 
+async def _runs(shared: Engines, text: str) -> list[tuple[int, int]]:
+    """Piper's runs for text: their phonemes, and the characters held in runs meanwhile."""
+    tts = shared.tts
+    await tts.load()
+    voice = tts._loaded[tts.default_voice]
+    runs: list[tuple[int, int]] = []
+    to_ids = voice.phonemes_to_ids
+
+    def recorded(phonemes: list[str]) -> Any:
+        runs.append((len(phonemes), tts._turns._memory.text))
+        return to_ids(phonemes)
+
+    voice.phonemes_to_ids = recorded
+    info, _ = tts.resolve(None)
+    async for _ in tts.synthesize(info, None, [text]):
+        pass
+    return runs
+
+
 async def _decoding(model: _HeldModel, count: int) -> None:
     for _ in range(200):
         if model.running == count:
@@ -152,22 +171,8 @@ async def test_a_decode_stops_a_background_piece_and_none_starts_beside_it(
 async def test_background_pieces_are_made_in_short_runs(
     engines: tuple[Engines, _HeldModel],
 ) -> None:
-    shared, _model = engines
-    tts = shared.tts
-    await tts.load()
-    voice = tts._loaded[tts.default_voice]
-    runs: list[tuple[int, int]] = []  # phonemes, characters held in runs
-    to_ids = voice.phonemes_to_ids
-
-    def recorded(phonemes: list[str]) -> Any:
-        runs.append((len(phonemes), tts._turns._memory.text))
-        return to_ids(phonemes)
-
-    voice.phonemes_to_ids = recorded
-    info, _ = tts.resolve(None)
     text = "and then the quick brown fox jumps over the lazy dog " * 12
-    async for _ in tts.synthesize(info, None, [text]):
-        pass
+    runs = await _runs(engines[0], text)
     answer = runs[:4]  # the first 400 characters, up to 96 phonemes
     background = runs[-4:]
     assert max(phonemes for phonemes, _ in answer) > 60
@@ -216,20 +221,7 @@ async def test_a_queue_of_transcriptions_never_silences_an_answer(
 async def test_digits_that_read_long_run_within_what_they_were_charged(
     engines: tuple[Engines, _HeldModel],
 ) -> None:
-    shared, _model = engines
-    tts = shared.tts
-    await tts.load()
-    voice = tts._loaded[tts.default_voice]
-    runs: list[int] = []
-    to_ids = voice.phonemes_to_ids
-
-    def recorded(phonemes: list[str]) -> Any:
-        runs.append(len(phonemes))
-        return to_ids(phonemes)
-
-    voice.phonemes_to_ids = recorded
-    info, _ = tts.resolve(None)
-    async for _ in tts.synthesize(info, None, ["99999999999999999999"]):
-        pass  # 20 characters, read as some 240 phonemes
+    # 20 characters, read as some 240 phonemes.
+    runs = [phonemes for phonemes, _ in await _runs(engines[0], "9" * 20)]
     assert sum(runs) > 150
     assert max(runs) <= run_phonemes(20, background=False) == 24
