@@ -304,7 +304,7 @@ class TextToSpeech:
         if turn.stopped:
             raise _GaveWay
         voice.session.options_for_this_thread(turn.options)
-        limit = run_phonemes(turn.size, turn.background)
+        limit = run_phonemes(turn.size)
         try:
             runs = [
                 _full_scale(

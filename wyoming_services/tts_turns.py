@@ -22,11 +22,9 @@ from .tts_text import MAX_PHONEMES, MAX_PIECE
 # Background pieces run one at a time, one already takes every core Piper's
 # session has.
 BACKGROUND = 400
-# Phonemes in one Piper run of a background piece (an answer's runs have up to
-# MAX_PHONEMES, 96): a run's memory grows with its audio, and where background
-# text is cut matters less than how much memory its runs hold beside the others.
-BACKGROUND_PHONEMES = 60
-# What a background piece holds while it runs, in characters (about 30 MiB).
+# What a background piece is charged, in characters (about 30 MiB), so its runs
+# are short (run_phonemes): where background text is cut matters less than how
+# much memory its runs hold beside the others.
 BACKGROUND_SIZE = 30
 # Characters of text in Piper runs at once, also the memory they and Whisper's
 # decodes hold at once (a run holds about 1 MiB a character). Measured in one
@@ -48,10 +46,10 @@ PHONEMES_PER_CHARACTER = MAX_PHONEMES / MAX_PIECE
 SHORTEST_RUN = 24
 
 
-def run_phonemes(size: int, background: bool) -> int:
+def run_phonemes(size: int) -> int:
     """The most phonemes in one Piper run of a piece charged size characters."""
-    most = BACKGROUND_PHONEMES if background else MAX_PHONEMES
-    return min(most, max(SHORTEST_RUN, math.ceil(size * PHONEMES_PER_CHARACTER)))
+    charged = math.ceil(size * PHONEMES_PER_CHARACTER)
+    return min(MAX_PHONEMES, max(SHORTEST_RUN, charged))
 
 
 def _nothing() -> None:
@@ -136,7 +134,7 @@ class Turns:
         """
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
         if claim > BACKGROUND:
-            size = min(size, BACKGROUND_SIZE)  # its runs are of BACKGROUND_PHONEMES
+            size = min(size, BACKGROUND_SIZE)  # and its runs as short
         entry = (claim, next(self._order), stoppable, size, grant)
         heapq.heappush(self._waiting, entry)
         self._hand_out()

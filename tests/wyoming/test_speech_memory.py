@@ -13,7 +13,7 @@ import pytest
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
-from wyoming_services.tts_turns import BACKGROUND, Turns, run_phonemes
+from wyoming_services.tts_turns import BACKGROUND, BACKGROUND_SIZE, Turns, run_phonemes
 
 
 class _Segment:
@@ -175,9 +175,11 @@ async def test_background_pieces_are_made_in_short_runs(
     runs = await _runs(engines[0], text)
     answer = runs[:4]  # the first 400 characters, up to 96 phonemes
     background = runs[-4:]
-    assert max(phonemes for phonemes, _ in answer) > 60
-    assert all(phonemes <= 60 for phonemes, _ in background)
-    assert all(held <= 30 for _, held in background)  # as the memory budget counts it
+    shortest = run_phonemes(BACKGROUND_SIZE)
+    assert max(phonemes for phonemes, _ in answer) > shortest
+    assert all(phonemes <= shortest for phonemes, _ in background)
+    # As the memory budget counts it.
+    assert all(held <= BACKGROUND_SIZE for _, held in background)
 
 
 async def test_a_cancelled_decode_leaves_no_room_kept(
@@ -224,4 +226,4 @@ async def test_digits_that_read_long_run_within_what_they_were_charged(
     # 20 characters, read as some 240 phonemes.
     runs = [phonemes for phonemes, _ in await _runs(engines[0], "9" * 20)]
     assert sum(runs) > 150
-    assert max(runs) <= run_phonemes(20, background=False) == 24
+    assert max(runs) <= run_phonemes(20) == 24
