@@ -24,7 +24,7 @@ from .grok import Grok
 from .settings import Settings
 from .stt import SpeechToText
 from .tts import TextToSpeech, VoiceInfo
-from .tts_turns import SpeechMemory
+from .tts_turns import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 
 _LOGGER = logging.getLogger(__name__)
 _ATTRIBUTION_WHISPER = Attribution(
@@ -44,8 +44,11 @@ class Engines:
         """Create the engines; load() makes them ready."""
         self.settings = settings
         # Whisper's decodes and Piper's runs come and go in blocks of 20-100 MiB:
-        # one budget for both bounds what they hold at once.
-        memory = SpeechMemory()
+        # one budget for both bounds what they hold at once. Decodes side by side
+        # (stt_workers) are the user's choice of memory for speed.
+        memory = SpeechMemory(
+            TEXT_AT_ONCE + DECODE_SIZE * max(settings.stt_workers - 1, 0)
+        )
         self.stt = SpeechToText(settings, memory)
         self.tts = TextToSpeech(settings, memory)
         self.grok = Grok(settings)

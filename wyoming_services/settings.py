@@ -79,8 +79,8 @@ class Settings:
     stt_cpu_threads: int = _option(0, "threads per decode; 0 = all cores")
     stt_workers: int = _option(
         0,
-        "single-thread decoders used side by side when requests queue up "
-        "(0 = one per CPU thread, 1 = always one decode at a time)",
+        "decodes side by side when requests queue up, on single-thread decoders, "
+        "each holding ~70 MiB more (0 or 1 = one decode at a time)",
     )
     stt_window_seconds: float = _option(
         30.0,

@@ -13,7 +13,14 @@ import pytest
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
-from wyoming_services.tts_turns import BACKGROUND, BACKGROUND_SIZE, Turns, run_phonemes
+from wyoming_services.tts_turns import (
+    BACKGROUND,
+    BACKGROUND_SIZE,
+    DECODE_SIZE,
+    TEXT_AT_ONCE,
+    Turns,
+    run_phonemes,
+)
 
 
 class _Segment:
@@ -43,9 +50,15 @@ class _HeldModel:
 
 
 @pytest.fixture
-async def engines() -> AsyncIterator[tuple[Engines, _HeldModel]]:
-    """The server's engines on 2 threads, Whisper's decoders faked (solo and replicas)."""
-    shared = Engines(Settings(stt_cpu_threads=2, tts_workers=2))
+def settings() -> Settings:
+    """2 threads, the default budget."""
+    return Settings(stt_cpu_threads=2, tts_workers=2)
+
+
+@pytest.fixture
+async def engines(settings: Settings) -> AsyncIterator[tuple[Engines, _HeldModel]]:
+    """The server's engines, Whisper's decoders faked (solo and replicas)."""
+    shared = Engines(settings)
     stt = shared.stt
     model = _HeldModel(stt)
     stt._solo = _Decoder(model, 2)
@@ -111,6 +124,23 @@ async def test_two_decodes_never_run_at_once(
     model.release.set()
     await asyncio.gather(*jobs)
     assert model.most == 1
+
+
+@pytest.mark.parametrize(
+    "settings", [Settings(stt_cpu_threads=2, tts_workers=2, stt_workers=2)]
+)
+async def test_two_workers_asked_for_get_the_memory_for_two_decodes(
+    engines: tuple[Engines, _HeldModel],
+) -> None:
+    shared, model = engines
+    assert shared.stt.memory.limit == TEXT_AT_ONCE + DECODE_SIZE
+    jobs = [_transcription(shared) for _ in range(4)]
+    await _decoding(model, 1)  # the first alone, on every thread
+    model.one.release()
+    await jobs[0]
+    await _decoding(model, 2)  # the queue side by side, as the user chose
+    model.release.set()
+    await asyncio.gather(*jobs)
 
 
 async def test_a_long_piece_waits_while_a_decode_runs_and_hello_does_not(
