@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -62,3 +62,15 @@ def test_replay_window_stays_bounded() -> None:
     for index in range(5000):
         window.check("forger", f"id{index}", now, now)
     assert len(window) <= 1000
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"), [(579, "signed 579 s old"), (-400, "signed 400 s in the future")]
+)
+def test_a_stale_message_says_whether_it_is_old_or_from_the_future(
+    seconds: int, words: str
+) -> None:
+    now = datetime.now(UTC)
+    with pytest.raises(SecurityError, match=words) as refused:
+        ReplayWindow().check("panel", "id1", now - timedelta(seconds=seconds), now)
+    assert refused.value.code == "stale"
