@@ -131,6 +131,12 @@ class AgentLink:
                 self.server = None  # it moved or stopped: look again, once
                 continue
             try:
+                await turn.describe()  # alive, before the user's words wait on it
+            except AgentUnavailable:
+                await turn.close()
+                self.server = None
+                raise  # hung: asking again would only wait again
+            try:
                 await turn.send(Event(agent.ASK, ask.data()))
             except AgentUnavailable:
                 await turn.close()
@@ -171,16 +177,11 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
 
 
 async def _describe(host: str, port: int) -> Mapping[str, Any]:
-    async with asyncio.timeout(DESCRIBE_SECONDS):
-        turn = await Turn.connect(host, port)
-        try:
-            await turn.send(Describe().event())
-            while (event := await read_event(turn.reader)) is not None:
-                if event.type == "info":
-                    return event.data
-        finally:
-            await turn.close()
-    raise OSError("the connection closed before info")
+    turn = await Turn.connect(host, port)
+    try:
+        return await turn.describe()
+    finally:
+        await turn.close()
 
 
 class Turn:
@@ -232,6 +233,18 @@ class Turn:
         if event is None:
             raise NO_SERVER.again()
         return event
+
+    async def describe(self) -> Mapping[str, Any]:
+        """The app's info within seconds (NO_SERVER if not: a hung app's kernel still accepts)."""
+        try:
+            async with asyncio.timeout(DESCRIBE_SECONDS):
+                await async_write_event(Describe().event(), self.writer)
+                while (event := await read_event(self.reader)) is not None:
+                    if event.type == "info":
+                        return event.data
+        except (OSError, TimeoutError) as err:
+            raise NO_SERVER.again() from err
+        raise NO_SERVER.again()
 
     async def results(self, outputs: dict[str, str]) -> None:
         """HA's tools' results for the round the app waits on."""

@@ -65,7 +65,8 @@ def test_replay_window_stays_bounded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "words"), [(579, "signed 579 s old"), (-400, "signed 400 s in the future")]
+    ("seconds", "words"),
+    [(579, "signed 579 s old"), (-400, "signed 400 s in the future")],
 )
 def test_a_stale_message_says_whether_it_is_old_or_from_the_future(
     seconds: int, words: str

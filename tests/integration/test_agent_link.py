@@ -42,23 +42,23 @@ type Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[N
 async def fake_server(
     hass: HomeAssistant, socket_enabled: None
 ) -> AsyncIterator[Callable[[Script], Awaitable[MockConfigEntry]]]:
-    """A Wyoming server answering describe as ours, then following a script; HA's entry for it."""
+    """A Wyoming server answering describe as ours, then following a script from the ask on; HA's entry for it."""
     servers: list[asyncio.Server] = []
 
     async def start(script: Script, source: str = "user") -> MockConfigEntry:
         async def serve(
             reader: asyncio.StreamReader, writer: asyncio.StreamWriter
         ) -> None:
-            event = await async_read_event(reader)
-            if event is not None and event.type == "describe":
-                info = {
-                    agent.INFO_FIELD: 1,
-                    "handle": [{"models": [{"languages": ["en", "de"]}]}],
-                }
+            info = {
+                agent.INFO_FIELD: 1,
+                "handle": [{"models": [{"languages": ["en", "de"]}]}],
+            }
+            while (event := await async_read_event(reader)) is not None:
+                if event.type != "describe":
+                    with contextlib.suppress(ConnectionError):  # the client left
+                        await script(reader, writer)
+                    break
                 await async_write_event(Event("info", info), writer)
-            else:
-                with contextlib.suppress(ConnectionError):  # the client read and left
-                    await script(reader, writer)
             writer.close()
 
         server = await asyncio.start_server(serve, "127.0.0.1", 0)

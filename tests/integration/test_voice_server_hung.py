@@ -1,15 +1,20 @@
-"""A hung voice server, end to end: the app's real server stopped (SIGSTOP) is a repair within seconds (#32, 3)."""
+"""A hung voice server, end to end: the app's real server stopped (SIGSTOP) is a repair within seconds, and Assist's answer a sentence at once (#32, 3)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 import signal
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.alicia.agent_link import EVENT_SECONDS, NO_SERVER
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import ServerProcess, wait_until
 
@@ -50,6 +55,44 @@ async def test_a_stopped_server_is_a_repair_and_a_resumed_one_clears_it(
         assert issue.translation_key == "voice_server_silent"
         server.process.send_signal(signal.SIGCONT)
         await wait_until(lambda: issues.async_get_issue(DOMAIN, ISSUE) is None, 15)
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+        await hass.async_add_executor_job(server.stop)
+
+
+async def said(hass: HomeAssistant, text: str) -> str:
+    """What the Alicia agent answers, as a satellite's pipeline hands it the words."""
+    result = await conversation.async_converse(
+        hass, text, None, Context(), language="en", agent_id="conversation.alicia"
+    )
+    return str(result.response.speech["plain"]["speech"])
+
+
+@pytest.fixture
+async def conversations(hass: HomeAssistant) -> None:
+    """HA's conversations before Alicia (as default_config has them): with its agent."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+
+async def test_assist_is_told_at_once_when_the_app_hangs_after_it_was_found(
+    hass: HomeAssistant, conversations: None, real_bus: RealBus, tmp_path: Path
+) -> None:
+    server = ServerProcess(log=tmp_path / "server.log")  # no Grok key: it says so
+    try:
+        await hass.async_add_executor_job(server.wait_ready)
+        host, port = server.uri.removeprefix("tcp://").rsplit(":", 1)
+        MockConfigEntry(
+            domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
+        ).add_to_hass(hass)
+        alive = await said(hass, "Hello?")
+        assert alive != NO_SERVER.spoken  # found, and answering
+        server.process.send_signal(signal.SIGSTOP)  # its kernel still accepts
+        # Within the describe bound, not the 30 s a turn's event may take.
+        async with asyncio.timeout(EVENT_SECONDS / 2):
+            assert await said(hass, "Hello?") == NO_SERVER.spoken
+        server.process.send_signal(signal.SIGCONT)
+        assert await said(hass, "Hello?") == alive
     finally:
         server.process.send_signal(signal.SIGCONT)
         await hass.async_add_executor_job(server.stop)

@@ -34,9 +34,7 @@ class ReplayWindow:
         """SecurityError('stale' or 'replayed'), or (with remember) remember the id."""
         skew = (now - sent).total_seconds()
         if abs(skew) > self.window:
-            when = (
-                f"{skew:.0f} s old" if skew > 0 else f"{-skew:.0f} s in the future"
-            )
+            when = f"{skew:.0f} s old" if skew > 0 else f"{-skew:.0f} s in the future"
             raise SecurityError(
                 "stale", f"signed {when} (the window is ±{self.window:g} s)"
             )
