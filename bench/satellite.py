@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import AsyncIterator
+import contextlib
+from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
@@ -21,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import aiomqtt
@@ -51,6 +53,9 @@ from bench.pipeline_home import (
 )  # fmt: skip
 from bench.voice import OURS_STT
 from wyoming_services.sim_satellite import SimulatedSatellite
+
+if TYPE_CHECKING:
+    from dev_bootstrap import Bootstrap
 
 
 async def bus_turn(
@@ -84,14 +89,25 @@ def p50(runs: list[dict[str, Any]], stack: str) -> float:
     return median
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--voices", default="piper,espeak-ng")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "bench" / "results" / "satellite.json"
-    )
-    args = parser.parse_args()
+@dataclass
+class Bench:
+    """What a run of the bench works with: HA, its API, the websocket stack, the broker's port."""
+
+    ha: HomeAssistant
+    stack: Stack
+    mqtt_port: int
+    tmp: Path
+
+    @property
+    def api(self) -> Bootstrap:
+        """HA's API, logged in."""
+        assert self.ha.api is not None
+        return self.ha.api
+
+
+@contextlib.asynccontextmanager
+async def bench_home() -> AsyncIterator[Bench]:
+    """HA, Mosquitto and our server (its bridge on the bus) with the bench's pipeline, preferred."""
     tmp = Path(tempfile.mkdtemp(prefix="alicia-satellite-"))
     print(f"satellite: working in {tmp}", flush=True)
     port, mqtt_port = free_port(), free_port()
@@ -102,9 +118,7 @@ async def main() -> None:
     )  # fmt: skip
     mosquitto = start_mosquitto(tmp, mqtt_port)
     ha = HomeAssistant(tmp / "ha", free_port())
-    runs: list[dict[str, Any]] = []
     try:
-        made = clips(args.voices.split(","), tmp)
         await wait_for_port(mqtt_port, mosquitto)
         await wait_for_port(port, ours)
         relay = Relay(port)
@@ -124,46 +138,7 @@ async def main() -> None:
                 "pipeline_id": stack.pipeline_id,
             }
         )
-        async with (
-            aiomqtt.Client("127.0.0.1", mqtt_port) as client,
-            aiohttp.ClientSession() as http,
-        ):
-
-            async def fetch(url: str) -> AsyncIterator[bytes]:
-                async with http.get(url) as answer:
-                    async for block in answer.content.iter_any():
-                        yield block
-
-            satellite = SimulatedSatellite(client, fetch=fetch)
-
-            async def listen() -> None:
-                async for message in client.messages:
-                    satellite.take(str(message.topic), bytes(message.payload))
-
-            async def beat() -> None:
-                while True:
-                    await satellite.heartbeat()
-                    await asyncio.sleep(10)
-
-            listener = asyncio.create_task(listen())
-            await satellite.start(location="hall")  # no entities: every answer spoken
-            beating = asyncio.create_task(beat())
-            await api.approve({satellite.device_id: satellite.key.fingerprint})
-            await asyncio.sleep(2)  # its entity and selects
-            await run_once(ha, stack, made[0])  # warm-up: first loads, first answers
-            await bus_turn(ha, satellite, made[0])
-            for round_ in range(args.rounds):
-                for index, clip in enumerate(made):
-                    first_bus = (round_ + index) % 2 == 0
-                    for on_bus in (first_bus, not first_bus):
-                        result = (
-                            await bus_turn(ha, satellite, clip) if on_bus
-                            else await run_once(ha, stack, clip)
-                        )  # fmt: skip
-                        runs.append(result)
-                        print(json.dumps({k: result.get(k) for k in ("stack", "voice", "command", "correct", "ms", "answer-bytes", "audio-bytes")}), flush=True)  # fmt: skip
-            listener.cancel()
-            beating.cancel()
+        yield Bench(ha, stack, mqtt_port, tmp)
     finally:
         await ha.stop()
         for process in (ours, mosquitto):
@@ -172,13 +147,111 @@ async def main() -> None:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"cpu": os.cpu_count(), "runs": runs}, indent=2))
+        print(f"satellite: HA and server logs in {tmp}")
+
+
+@contextlib.asynccontextmanager
+async def satellites(
+    bench: Bench, count: int, http: aiohttp.ClientSession
+) -> AsyncIterator[list[SimulatedSatellite]]:
+    """Satellites on the bus, each with its own connection and key, approved, beating."""
+
+    async def fetch(url: str) -> AsyncIterator[bytes]:
+        async with http.get(url) as answer:
+            async for block in answer.content.iter_any():
+                yield block
+
+    async with contextlib.AsyncExitStack() as stack:
+        made: list[SimulatedSatellite] = []
+        tasks: list[asyncio.Task[None]] = []
+        for index in range(count):
+            client = await stack.enter_async_context(
+                aiomqtt.Client("127.0.0.1", bench.mqtt_port)
+            )
+            device_id = "sim_satellite" if count == 1 else f"sim_satellite_{index}"
+            satellite = SimulatedSatellite(client, device_id=device_id, fetch=fetch)
+            tasks.append(asyncio.create_task(_listen(client, satellite)))
+            await satellite.start(location="hall")  # no entities: every answer spoken
+            made.append(satellite)
+        tasks.append(asyncio.create_task(_beat(made)))
+        try:
+            await bench.api.approve({s.device_id: s.key.fingerprint for s in made})
+            await asyncio.sleep(2)  # their entities and selects
+            yield made
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+async def _listen(client: aiomqtt.Client, satellite: SimulatedSatellite) -> None:
+    async for message in client.messages:
+        satellite.take(str(message.topic), bytes(message.payload))
+
+
+async def _beat(made: list[SimulatedSatellite]) -> None:
+    while True:
+        for satellite in made:
+            await satellite.heartbeat()
+        await asyncio.sleep(10)
+
+
+async def side_by_side(
+    bench: Bench, made: list[Clip], rounds: int
+) -> list[dict[str, Any]]:
+    """Each clip by the bus satellite and over HA's websocket, in turn."""
+    runs: list[dict[str, Any]] = []
+    async with (
+        aiohttp.ClientSession() as http,
+        satellites(bench, 1, http) as (satellite,),
+    ):
+        await run_once(
+            bench.ha, bench.stack, made[0]
+        )  # warm-up: first loads, first answers
+        await bus_turn(bench.ha, satellite, made[0])
+        for round_ in range(rounds):
+            for index, clip in enumerate(made):
+                first_bus = (round_ + index) % 2 == 0
+                for on_bus in (first_bus, not first_bus):
+                    result = (
+                        await bus_turn(bench.ha, satellite, clip) if on_bus
+                        else await run_once(bench.ha, bench.stack, clip)
+                    )  # fmt: skip
+                    runs.append(result)
+                    print(json.dumps({k: result.get(k) for k in ("stack", "voice", "command", "correct", "ms", "answer-bytes", "audio-bytes")}), flush=True)  # fmt: skip
     bus, websocket = p50(runs, "bus satellite"), p50(runs, "websocket")
     print(f"end of speech -> first answer byte, p50: bus satellite {bus:.0f} ms, "
           f"websocket {websocket:.0f} ms: {bus / websocket:.2f}x")  # fmt: skip
     print(f"correct: {sum(r['correct'] for r in runs)} of {len(runs)}")
-    print(f"satellite: HA and server logs in {tmp}")
+    return runs
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--voices", default="piper,espeak-ng")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--at-once", type=int, default=0,
+        help="N satellites streaming at once against one alone (bench/satellites_at_once.py)",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    name = "satellites_at_once.json" if args.at_once else "satellite.json"
+    out: Path = args.out or ROOT / "bench" / "results" / name
+    async with bench_home() as bench:
+        made = clips(args.voices.split(","), bench.tmp)
+        if args.at_once:
+            from bench.satellites_at_once import at_once
+
+            runs = await at_once(bench, made, args.at_once, args.rounds)
+        else:
+            runs = await side_by_side(bench, made, args.rounds)
+    save(out, runs)
+
+
+def save(out: Path, runs: list[dict[str, Any]]) -> None:
+    """The runs as JSON."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"cpu": os.cpu_count(), "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":
