@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Mapping
 import json
 import os
 from pathlib import Path
@@ -39,6 +40,16 @@ def form_answers(
         elif "suggested_value" in (field.get("description") or {}):
             body[name] = field["description"]["suggested_value"]
     return body
+
+
+ALICIA_AGENT = "conversation.alicia"
+
+
+def agent_for(entities: list[dict[str, Any]], env: Mapping[str, str]) -> str:
+    """The Alicia agent (Grok streamed, acting through Assist) when Grok can answer; else HA's."""
+    has_agent = any(e["entity_id"] == ALICIA_AGENT for e in entities)
+    grok_ready = bool(env.get("ALICIA_GROK_API_KEY") or env.get("ALICIA_GROK_BASE_URL"))
+    return ALICIA_AGENT if has_agent and grok_ready else "conversation.home_assistant"
 
 
 class Bootstrap:
@@ -167,29 +178,36 @@ class Bootstrap:
         return results
 
     async def pipeline(self) -> None:
-        """An Assist pipeline of Alicia's STT, TTS and agent, made the preferred one."""
+        """An Assist pipeline of Alicia's STT, TTS and agent, made the preferred one.
+
+        One made by an earlier start keeps the user's choices, except the Alicia
+        agent without a Grok key: every question would be an error about the app.
+        """
         entities, pipelines = await self.websocket(
             {"type": "config/entity_registry/list"},
             {"type": "assist_pipeline/pipeline/list"},
         )
-        if any(p["name"] == "Alicia" for p in pipelines["pipelines"]):
+        agent = agent_for(entities, os.environ)
+        for pipeline in pipelines["pipelines"]:
+            if pipeline["name"] != "Alicia":
+                continue
+            if pipeline["conversation_engine"] == ALICIA_AGENT != agent:
+                fields = {k: v for k, v in pipeline.items() if k != "id"}
+                await self.websocket({
+                    **fields, "type": "assist_pipeline/pipeline/update",
+                    "pipeline_id": pipeline["id"], "conversation_engine": agent,
+                })  # fmt: skip
+                print(
+                    "bootstrap: Assist pipeline 'Alicia' answers with Home Assistant's"
+                    " agent (no Grok key: ALICIA_GROK_API_KEY)",
+                    file=sys.stderr,
+                )
             return
         wyoming = {
             e["entity_id"].split(".")[0]: e["entity_id"]
             for e in entities
             if e["platform"] == "wyoming"
         }
-        # The Alicia agent (Grok streamed, acting through Assist) only when Grok can
-        # answer: with no key, every question would be an error about the app.
-        has_agent = any(e["entity_id"] == "conversation.alicia" for e in entities)
-        grok_ready = bool(os.environ.get("ALICIA_GROK_API_KEY")) or bool(
-            os.environ.get("ALICIA_GROK_BASE_URL")
-        )
-        agent = (
-            "conversation.alicia"
-            if has_agent and grok_ready
-            else "conversation.home_assistant"
-        )
         created, = await self.websocket({
             "type": "assist_pipeline/pipeline/create", "name": "Alicia", "language": "en",
             "conversation_engine": agent, "conversation_language": "en",
