@@ -1,6 +1,9 @@
 """A simulated Assist satellite on the bus: it speaks a clip in real time, plays the answer, times it.
 
     python -m wyoming_services.sim_satellite --mqtt-host 127.0.0.1 --speak clip.wav
+    python -m wyoming_services.sim_satellite --mqtt-host 127.0.0.1 --clip clip.wav
+
+With --clip it says the clip when its *Trigger* button is pressed in HA, or HA asks it to listen.
 
 It signs every message with its own key (approve it in Home Assistant, comparing
 the fingerprint it prints), obeys only events signed by Home Assistant's key (pinned
@@ -46,17 +49,19 @@ _LOGGER = logging.getLogger(__name__)
 CHUNK_SECONDS = 0.02
 # What the device keeps of an answer (what a test or a bench reads back).
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# The capability HA shows as a button (button.py's "trigger"): pressed, it says its clip.
+TRIGGER = "trigger"
 
 type Fetch = Callable[[str], AsyncIterator[bytes]]
 
 
 def document(
-    device_id: str, key: KeyPair, location: str = "living_room"
+    device_id: str, key: KeyPair, location: str = "living_room", button: bool = False
 ) -> dict[str, Any]:
-    """A satellite's capability document: it hears and it plays."""
+    """A satellite's capability document: it hears and it plays (and has a button to speak)."""
     return {
         "device_id": device_id, "device_type": "speaker", "name": "Simulated satellite",
-        "capabilities": [MICROPHONE, PLAYBACK],
+        "capabilities": [MICROPHONE, PLAYBACK, *([TRIGGER] if button else [])],
         "metadata": {"manufacturer": "Alicia simulator", "model": "Satellite",
                      "location": location, "version": "1.0.0"},
         "heartbeat_interval": 10, "public_key": key.public_key,
@@ -111,11 +116,19 @@ class SimulatedSatellite:
         device_id: str = "sim_satellite",
         prefix: str = "alicia",
         fetch: Fetch = fetch_url,
+        *,
+        clip: bytes | None = None,
     ) -> None:
-        """On a connected client (a new key if none); call start() before speak()."""
+        """On a connected client (a new key if none); call start() before speak().
+
+        clip: what it says when its button is pressed (declared only with a clip), and
+        when HA asks it to listen; `reply`, if set, is said then instead.
+        """
         self.client, self.device_id = client, device_id
         self.key = key or KeyPair.generate()
         self.prefix, self.fetch = prefix, fetch
+        self.clip: bytes | None = clip
+        self.reply: bytes | None = None
         self.hub_key: str | None = None
         self.hub_known = asyncio.Event()
         self.turns: dict[str, Turn] = {}
@@ -136,14 +149,20 @@ class SimulatedSatellite:
             topic, self.key.seal(topic, message), qos=1, retain=retain
         )
 
+    @property
+    def command_topic(self) -> str:
+        """alicia/devices/{id}/command: its button's presses."""
+        return f"{self.prefix}/devices/{self.device_id}/command"
+
     async def start(self, location: str = "living_room") -> None:
         """Subscribe, register (retained) and say online."""
         await self.client.subscribe(f"{self.prefix}/system/security/hub", qos=1)
         await self.client.subscribe(self.topic("event"), qos=1)
+        if self.clip is not None:
+            await self.client.subscribe(self.command_topic, qos=1)
         registration = f"{self.prefix}/system/discovery/register/{self.device_id}"
-        await self.send(
-            registration, document(self.device_id, self.key, location), True
-        )
+        sent = document(self.device_id, self.key, location, self.clip is not None)
+        await self.send(registration, sent, True)
         await self.send(
             f"{self.prefix}/devices/{self.device_id}/status", {"state": "online"}, True
         )
@@ -167,6 +186,9 @@ class SimulatedSatellite:
             if self.hub_key is None or message.get("source") != HUB_SOURCE:
                 return
             verify(topic, message, self.hub_key)
+            if topic == self.command_topic:
+                self._on_command(message["payload"])
+                return
             event = SatelliteEvent.parse(message["payload"])
         except (ValueError, KeyError, TypeError, ProtocolError, SecurityError) as err:
             _LOGGER.warning(
@@ -174,6 +196,28 @@ class SimulatedSatellite:
             )
             return
         self._on_event(event)
+
+    def _on_command(self, payload: dict[str, Any]) -> None:
+        if payload.get("capability") == TRIGGER and self.clip is not None:
+            self._later(self._say(self.clip))  # pressed: its button's one action
+
+    async def _say(self, pcm: bytes) -> None:
+        """A turn of its own (pressed, or asked to listen), logged as --speak prints it."""
+        try:
+            turn = await self.speak(pcm)
+        except TimeoutError:
+            _LOGGER.warning("%s: no answer to its command", self.device_id)
+            return
+        _LOGGER.info("%s said its clip: %s", self.device_id, json.dumps(
+            {"events": turn.types(), "first_audio": turn.first_audio}))  # fmt: skip
+
+    def _listen(self) -> None:
+        """HA asked it to listen: a new run at stt, saying its reply (quiet if it has none)."""
+        self._later(self._say(self.reply or self.clip or bytes(BYTES_PER_SECOND)))
+
+    async def _after(self, turn: Turn) -> None:
+        await turn.done.wait()  # the answer played
+        self._listen()
 
     def _on_event(self, event: SatelliteEvent) -> None:
         if event.type is EventType.CONFIGURE:
@@ -196,6 +240,8 @@ class SimulatedSatellite:
             and "play" not in turn.types()
         ):
             turn.done.set()
+        if event.type is EventType.END and event.listen:
+            self._later(self._after(turn))
 
     def _later(self, work: Awaitable[None]) -> None:
         async def run() -> None:
@@ -227,6 +273,8 @@ class SimulatedSatellite:
                     async for _ in self.fetch(url):
                         pass
         await self.send(self.topic("played"), {"run_id": event.run_id})
+        if event.listen:
+            self._listen()
 
     async def speak(
         self,
@@ -296,7 +344,10 @@ async def _run(args: argparse.Namespace) -> None:
     key = load_key(Path(args.key_file or f"{args.device_id}.pem"))
     print(f"{args.device_id}: key fingerprint {key.fingerprint}", file=sys.stderr)
     async with aiomqtt.Client(args.mqtt_host, args.mqtt_port) as client:
-        satellite = SimulatedSatellite(client, key, args.device_id, args.topic_prefix)
+        clip = read_clip(Path(args.clip)) if args.clip else None
+        satellite = SimulatedSatellite(
+            client, key, args.device_id, args.topic_prefix, clip=clip
+        )
 
         async def listen() -> None:
             async for message in client.messages:
@@ -333,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--speak", help="a 16 kHz 16-bit mono WAV to say once, then exit"
+    )
+    parser.add_argument(
+        "--clip",
+        help="a 16 kHz 16-bit mono WAV said when its Trigger button is pressed in "
+        "HA and when HA asks it to listen",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)

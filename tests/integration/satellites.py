@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+import contextlib
 from dataclasses import dataclass, field
 import io
 import json
@@ -280,12 +281,13 @@ async def no_fetch(url: str) -> AsyncIterator[bytes]:
         yield block
 
 
-async def spoken_turn(
-    hass: HomeAssistant, port: int, fetch: Fetch = no_fetch
-) -> tuple[SimulatedSatellite, Turn]:
-    """The simulated satellite joins on the real broker at port and says CHUNK * 5."""
+@contextlib.asynccontextmanager
+async def joined(
+    hass: HomeAssistant, port: int, fetch: Fetch = no_fetch, clip: bytes | None = None
+) -> AsyncIterator[SimulatedSatellite]:
+    """The simulated satellite on the real broker at port, in the hall: approved, HA's key pinned."""
     async with aiomqtt.Client("127.0.0.1", port) as client:
-        satellite = SimulatedSatellite(client, fetch=fetch)
+        satellite = SimulatedSatellite(client, fetch=fetch, clip=clip)
 
         async def listen() -> None:
             async for message in client.messages:
@@ -297,9 +299,17 @@ async def spoken_turn(
             hub = hass.config_entries.async_entries("alicia")[0].runtime_data
             await wait_until(lambda: satellite.hub_key is not None)
             await wait_until(lambda: satellite.device_id in hub.satellites.listeners)
-            turn = await satellite.speak(CHUNK * 5, answer_within=20)
+            yield satellite
         finally:
             listener.cancel()
+
+
+async def spoken_turn(
+    hass: HomeAssistant, port: int, fetch: Fetch = no_fetch
+) -> tuple[SimulatedSatellite, Turn]:
+    """The simulated satellite joins on the real broker at port and says CHUNK * 5."""
+    async with joined(hass, port, fetch) as satellite:
+        turn = await satellite.speak(CHUNK * 5, answer_within=20)
     return satellite, turn
 
 
