@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from custom_components.alicia.event import DESCRIPTIONS
+
 STRINGS = Path(__file__).parents[2] / "custom_components/alicia/strings.json"
 PLACEHOLDER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -55,3 +57,11 @@ def test_every_string_is_icu() -> None:
     strings = json.loads(STRINGS.read_text(encoding="utf-8"))
     problems = {path: p for path, text in texts(strings) if (p := icu_problem(text))}
     assert problems == {}
+
+
+def test_every_event_type_an_event_row_offers_has_words() -> None:
+    events = json.loads(STRINGS.read_text())["entity"]["event"]
+    for row in DESCRIPTIONS:
+        assert row.translation_key is not None
+        states = events[row.translation_key]["state_attributes"]["event_type"]["state"]
+        assert set(row.event_types or ()) <= set(states), row.key
