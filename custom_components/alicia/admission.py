@@ -88,6 +88,11 @@ class Admission:
     def mode(self, mode: Mode) -> None:
         self.gate.mode = self.audio_gate.mode = mode
 
+    @property
+    def fingerprint(self) -> str:
+        """The hub's key's fingerprint."""
+        return self.key.fingerprint
+
     def changed(self) -> None:
         """Refresh the hub's entities at most once a second, however fast messages come."""
         if self._update_timer is not None:

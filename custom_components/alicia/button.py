@@ -51,4 +51,4 @@ class AliciaButton(AliciaEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Ask the device to act."""
-        await self.hub.link.async_command(self.device_id, self.key, "press")
+        await self.send(self.key, "press")

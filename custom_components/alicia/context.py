@@ -8,8 +8,34 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
 
-    from .admission import Admission
+    from .admission import Admission, Audit
+    from .bus.policy import Mode
     from .device import AliciaDevice, DeviceRecord
+
+
+class DeviceCommands(Protocol):
+    """What an entity may send: a command to its own device, on one of its capabilities."""
+
+    async def __call__(
+        self, capability: str, action: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """Send the command envelope."""
+
+
+class SecurityView(Protocol):
+    """What the hub's entities and diagnostics show of admission: read only."""
+
+    @property
+    def mode(self) -> Mode:
+        """The security mode in force."""
+
+    @property
+    def fingerprint(self) -> str:
+        """The hub's key's fingerprint."""
+
+    @property
+    def audit(self) -> Audit:
+        """What security refused or flagged."""
 
 
 class HubContext(Protocol):

@@ -41,11 +41,11 @@ async def async_get_config_entry_diagnostics(
             "refused_registrations": dict(hub.approvals.refusals.reasons),
             "counters": asdict(hub.tally.counters),
             "security": {
-                "mode": str(hub.admission.mode),
-                "hub_key_fingerprint": hub.admission.key.fingerprint,
-                "counts": dict(hub.admission.audit.counts),
-                "last_refusal": hub.admission.audit.last,
-                "unsigned_sources": sorted(hub.admission.audit.unsigned_sources),
+                "mode": str(hub.security.mode),
+                "hub_key_fingerprint": hub.security.fingerprint,
+                "counts": dict(hub.security.audit.counts),
+                "last_refusal": hub.security.audit.last,
+                "unsigned_sources": sorted(hub.security.audit.unsigned_sources),
                 "key_fingerprints": {
                     device_id: device.record.fingerprint
                     for device_id, device in hub.roster.devices.items()

@@ -28,6 +28,7 @@ class AliciaEntity(Entity):
     ) -> None:
         """Identify the entity by device and key."""
         self.hub = hub
+        self.send = hub.commands_to(record.device_id)
         self.device_id = record.device_id
         self.key = key
         self.entity_description = description

@@ -28,6 +28,7 @@ from .const import (
     DEFAULT_TOPIC_PREFIX,
     HEALTH_CHECK_SECONDS,
 )
+from .context import DeviceCommands, SecurityView
 from .device import AliciaDevice, DeviceRecord
 from .device_data import DeviceData
 from .ha_commands import async_handle_command
@@ -189,6 +190,21 @@ class AliciaHub:
     def save(self) -> None:
         """Store the devices, the pending ones and the hub's key soon."""
         self.store.schedule_save(self._state)
+
+    def commands_to(self, device_id: str) -> DeviceCommands:
+        """What an entity of a device sends it through (entities never hold the link)."""
+
+        async def send(
+            capability: str, action: str, params: dict[str, Any] | None = None
+        ) -> None:
+            await self.link.async_command(device_id, capability, action, params)
+
+        return send
+
+    @property
+    def security(self) -> SecurityView:
+        """Admission, as the hub's entities and diagnostics read it."""
+        return self.admission
 
     def set_security_mode(self, mode: str) -> None:
         """Apply a new security mode now, and tell the bridges."""

@@ -167,8 +167,8 @@ class AliciaLight(AliciaEntity, LightEntity):
             )
             if attr in kwargs
         }
-        await self.hub.link.async_command(self.device_id, self.key, "turn_on", params)
+        await self.send(self.key, "turn_on", params)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn off."""
-        await self.hub.link.async_command(self.device_id, self.key, "turn_off")
+        await self.send(self.key, "turn_off")

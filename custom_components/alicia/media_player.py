@@ -164,14 +164,10 @@ class AliciaSpeaker(AliciaEntity, MediaPlayerEntity):
             return
         low, high = self._range(capability)
         value = round(low + volume * (high - low), 2)
-        await self.hub.link.async_command(
-            self.device_id, capability.name, "set", {"value": value}
-        )
+        await self.send(capability.name, "set", {"value": value})
 
     async def _send(self, command: PlaybackCommand) -> None:
-        await self.hub.link.async_command(
-            self.device_id, PLAYBACK, command.action, command.params
-        )
+        await self.send(PLAYBACK, command.action, command.params)
 
     async def async_mute_volume(self, mute: bool) -> None:
         """Mute or unmute."""

@@ -103,6 +103,4 @@ class AliciaNumber(AliciaEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Ask the device to set it."""
-        await self.hub.link.async_command(
-            self.device_id, self.key, "set", {"value": value}
-        )
+        await self.send(self.key, "set", {"value": value})

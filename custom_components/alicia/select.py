@@ -105,7 +105,7 @@ class SecurityModeSelect(HubEntity, SelectEntity):
     @property
     def current_option(self) -> str:
         """The mode admission applies."""
-        return str(self.hub.admission.mode)
+        return str(self.hub.security.mode)
 
     async def async_select_option(self, option: str) -> None:
         """Store the mode in the options; the update listener applies it in place."""

@@ -163,17 +163,17 @@ class SecuritySensor(HubEntity, SensorEntity):
     @property
     def native_value(self) -> int:
         """Refusals since HA started."""
-        return self.hub.admission.audit.refused
+        return self.hub.security.audit.refused
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Counts by reason, the mode, the hub's key and who still sends unsigned."""
-        admission = self.hub.admission
+        security = self.hub.security
         return {
-            "mode": str(admission.mode),
-            "hub_key_fingerprint": admission.key.fingerprint,
-            **dict(sorted(admission.audit.counts.items())),
-            "unsigned_sources": sorted(admission.audit.unsigned_sources)[:50],
+            "mode": str(security.mode),
+            "hub_key_fingerprint": security.fingerprint,
+            **dict(sorted(security.audit.counts.items())),
+            "unsigned_sources": sorted(security.audit.unsigned_sources)[:50],
         }
 
 

@@ -76,11 +76,11 @@ class AliciaSwitch(AliciaEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Ask the device to turn on."""
-        await self.hub.link.async_command(self.device_id, self.key, "turn_on")
+        await self.send(self.key, "turn_on")
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Ask the device to turn off."""
-        await self.hub.link.async_command(self.device_id, self.key, "turn_off")
+        await self.send(self.key, "turn_off")
 
 
 class PermitSwitch(HubEntity, SwitchEntity):
