@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
+from custom_components.alicia.markdown import literal
 
 from .helpers import (
     SENSOR,
@@ -86,6 +87,7 @@ async def test_the_card_shows_who_asks(
     assert card["menu_options"] == ["approve_device", "reject_device"]
     shown = card["description_placeholders"]
     assert shown["name"] == "Kitchen sensor"
+    assert (shown["manufacturer"], shown["model"]) == (literal("Acme"), literal("TH-1"))
     assert shown["device_type"] == "a sensor (it measures or detects)"
     assert shown["fingerprint"] == (KEY.fingerprint if key else "none (unsigned)")
 
