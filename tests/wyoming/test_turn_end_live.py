@@ -51,7 +51,9 @@ async def paused_command(
     """Quiet, the first part, a pause, the rest, then quiet as long as a satellite streams."""
     first, rest = await clip(uri, voice, parts[0]), await clip(uri, voice, parts[1])
     quiet = np.zeros(int(pause * RATE), dtype="<i2")
-    lead, tail = np.zeros(RATE // 2, dtype="<i2"), np.zeros(6 * RATE, dtype="<i2")
+    # A long tail: the server ends the turn early; on a loaded machine (CI's test
+    # processes on two cores) a decode may take seconds.
+    lead, tail = np.zeros(RATE // 2, dtype="<i2"), np.zeros(12 * RATE, dtype="<i2")
     return bytes(np.concatenate((lead, first, quiet, rest, tail)).tobytes())
 
 
