@@ -191,7 +191,8 @@ async def test_develop_runs_everything_and_say_controls_a_device(
 
     # Another folder is another home, with an HA key of its own: its bridge pins that
     # one (in that folder), so HA's signed vocabulary reaches the speech-to-text.
-    await asyncio.sleep(1)
+    # It shares only the ports with the run before (its logs are in its own folder).
+    await wait_until(lambda: not any(listening(p) for p in ports.values()), 30)
     other = await start({**env, "ALICIA_DEV_DIR": str(tmp_path / "dev2")})
     try:
         await wait_ready(other)

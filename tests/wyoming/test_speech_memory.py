@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.conftest import wait_until
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
@@ -109,6 +110,15 @@ async def _decoding(model: _HeldModel, count: int) -> None:
     raise AssertionError(f"{model.running} decodes running, not {count}")
 
 
+def _piper_waiting(turns: Turns) -> int:
+    """Pieces queued for a slot, not granted (a granted one leaves the queue).
+
+    Both schedulers decide as work asks or ends, never later: once their state shows a
+    waiter queued, nothing starts it until something ends.
+    """
+    return sum(not grant.done() for *_, grant in turns._waiting)
+
+
 async def test_two_decodes_never_run_at_once(
     engines: tuple[Engines, _HeldModel],
 ) -> None:
@@ -119,7 +129,9 @@ async def test_two_decodes_never_run_at_once(
     model.one.release()  # three wait: the code before ran two on the replicas
     await jobs[0]
     await _decoding(model, 1)
-    await asyncio.sleep(0.05)
+    # Decided when the first ended: one granted, two queued until the next ends.
+    assert shared.stt.memory.decodes == 1
+    assert shared.stt.saturated
     assert model.running == 1  # both replicas are free, but two decodes hold 149 MiB
     model.release.set()
     await asyncio.gather(*jobs)
@@ -152,7 +164,7 @@ async def test_a_long_piece_waits_while_a_decode_runs_and_hello_does_not(
     await _decoding(model, 1)
     hello = await turns.take(6, size=6)  # 6 MiB beside the decode's 67
     long = asyncio.create_task(turns.take(79, size=79))
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: _piper_waiting(turns) == 1)
     assert not long.done()  # ~80 MiB more than the decode leaves room for
     turns.give_back(hello)
     model.release.set()
@@ -167,10 +179,10 @@ async def test_a_decode_waits_for_room_and_piper_keeps_it(
     turns = _turns(shared)
     piece = await turns.take(100, size=100)
     decode = _transcription(shared)
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: shared.stt.memory.decode_waiting)
     assert model.running == 0  # 100 MiB of Piper run: no room for 67 more
     second = asyncio.create_task(turns.take(110, size=20))
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: _piper_waiting(turns) == 1)
     assert not second.done()  # it would fit, but the waiting decode comes first
     turns.give_back(piece)
     await _decoding(model, 1)
@@ -186,12 +198,12 @@ async def test_a_decode_stops_a_background_piece_and_none_starts_beside_it(
     turns = _turns(shared)
     long = await turns.take(BACKGROUND + 100, size=100)
     decode = _transcription(shared)
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: shared.stt.memory.decode_waiting)
     assert long.stopped  # made again later, as for a short request
     turns.give_back(long)
     await _decoding(model, 1)
     again = asyncio.create_task(turns.take(BACKGROUND + 200, False, size=100))
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: _piper_waiting(turns) == 1)
     assert not again.done()
     model.release.set()
     await decode
@@ -219,10 +231,10 @@ async def test_a_cancelled_decode_leaves_no_room_kept(
     turns = _turns(shared)
     piece = await turns.take(80, size=80)
     decode = _transcription(shared)
-    await asyncio.sleep(0.05)
-    assert shared.stt.memory.decode_waiting
+    await wait_until(lambda: shared.stt.memory.decode_waiting)
     decode.cancel()
-    await asyncio.sleep(0.05)
+    with pytest.raises(asyncio.CancelledError):
+        await decode  # it has given its place up
     assert not shared.stt.memory.decode_waiting
     hello = await asyncio.wait_for(turns.take(6, size=6), 1)
     turns.give_back(hello)

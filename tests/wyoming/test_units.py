@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.conftest import wait_until
 from wyoming_services.audio import AudioFormatError, Converter, PcmFormat, pcm_to_float
 from wyoming_services.endpoint import SpeechTracker
 from wyoming_services.framing import read_event
@@ -238,7 +239,8 @@ async def test_speculation_backs_off_while_decodes_wait() -> None:
         for waiting in queue:
             waiting.cancel()
         await asyncio.gather(*queue, return_exceptions=True)
-        await asyncio.sleep(0.5)  # the running decode ends
+        # A running decode outlives its cancelled waiter: it ends when it gives its threads back.
+        await wait_until(lambda: engine.memory.decodes == 0, 5)
         assert not engine.saturated
         result = await session.finish()
         assert (result.speculative, result.passes_after_stop) == (False, 1)
