@@ -320,11 +320,8 @@ class SimulatedSatellite:
 def read_clip(path: Path) -> bytes:
     """A WAV file's PCM; it must be 16 kHz, 16-bit mono."""
     with wave.open(str(path)) as clip:
-        if (clip.getframerate(), clip.getsampwidth(), clip.getnchannels()) != (
-            16000,
-            2,
-            1,
-        ):
+        shape = (clip.getframerate(), clip.getsampwidth(), clip.getnchannels())
+        if shape != (16000, 2, 1):
             raise SystemExit(f"{path}: must be 16 kHz, 16-bit mono WAV")
         pcm: bytes = clip.readframes(clip.getnframes())
         return pcm
