@@ -169,31 +169,38 @@ def real_bus_options() -> dict[str, Any]:
 
 
 @pytest.fixture
+def real_bus_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """The real bus's Mosquitto: the test's own; a module whose tests can share one overrides this."""
+    broker = Mosquitto(tmp_path / "broker")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
 async def real_bus(
     hass: HomeAssistant,
     socket_enabled: None,
-    tmp_path: Path,
+    real_bus_broker: Mosquitto,
     mock_hass_config: None,
     real_bus_options: dict[str, Any],
 ) -> AsyncGenerator[RealBus]:
     """A real Mosquitto, HA's real MQTT integration, and Alicia on it."""
-    broker = Mosquitto(tmp_path / "broker")
-    await hass.async_add_executor_job(broker.start)
-    try:
-        mqtt_entry = await setup_real_mqtt(hass, broker.port)
-        alicia = await setup_alicia(hass, real_bus_options)
-        # HA subscribes in a debounced batch: the broker's log says when it has them
-        # (a message published before that would reach nobody, as it would in life).
-        log = broker.directory / "mosquitto.log"
-        await wait_until(
-            lambda: "alicia/integration/analytics/event (QoS 1)" in log.read_text()
-        )
-        yield RealBus(alicia.runtime_data, broker.port)
-        assert await hass.config_entries.async_unload(alicia.entry_id)
-        assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
-        await hass.async_block_till_done()
-    finally:
-        await hass.async_add_executor_job(broker.stop)
+    log = real_bus_broker.log
+    # A shared broker's log holds earlier tests' subscriptions: only this one's count.
+    offset = log.stat().st_size
+    mqtt_entry = await setup_real_mqtt(hass, real_bus_broker.port)
+    alicia = await setup_alicia(hass, real_bus_options)
+    # HA subscribes in a debounced batch: the broker's log says when it has them
+    # (a message published before that would reach nobody, as it would in life).
+    subscribed = b"alicia/integration/analytics/event (QoS 1)"
+    await wait_until(lambda: subscribed in log.read_bytes()[offset:])
+    yield RealBus(alicia.runtime_data, real_bus_broker.port)
+    assert await hass.config_entries.async_unload(alicia.entry_id)
+    assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
+    await hass.async_block_till_done()
 
 
 @pytest.fixture

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
@@ -18,7 +17,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from tests.conftest import TEST_KEY, ServerProcess, wait_until
+from custom_components.alicia.bus.signing import KeyPair
+from tests.conftest import (
+    TEST_KEY,
+    Mosquitto,
+    ServerProcess,
+    sockets_allowed,
+    wait_until,
+)
 from tests.fake_xai import FakeXai
 
 from .conftest import RealBus
@@ -34,6 +40,58 @@ JOKE = "Why did the scarecrow win an award? He was outstanding in his field."
 def real_bus_options() -> dict[str, Any]:
     """The voice bridge is approved as it registers."""
     return {"approval": "auto"}
+
+
+# One broker and one server for the module (their start was most of each test's time);
+# HA, its MQTT entry and Alicia's are each test's own.
+@pytest.fixture(scope="module")
+def real_bus_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    """The module's Mosquitto."""
+    broker = Mosquitto(tmp_path_factory.mktemp("broker"))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def server(
+    real_bus_broker: Mosquitto,
+    fake_xai_server: FakeXai,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    """Our server on the module's broker, Grok pointed at the fake API."""
+    with sockets_allowed():
+        fake_xai_server.configure()  # it lists its usual models as the server starts
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    server = ServerProcess(
+        "--mqtt-host", "127.0.0.1", "--mqtt-port", str(real_bus_broker.port),
+        "--bridge-id", BRIDGE, "--grok-base-url", fake_xai_server.base_url,
+        "--grok-api", "responses", log=log, env={"ALICIA_GROK_API_KEY": TEST_KEY},
+    )  # fmt: skip
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def hub_key(hass_storage: dict[str, Any]) -> None:
+    """Every test's hub has the same key: the server pinned the first one it saw."""
+    hass_storage["alicia.01JALICIAHUB0000000000000"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "alicia.01JALICIAHUB0000000000000",
+        "data": {"hub_key": KeyPair.from_seed(bytes(range(32))).pem.decode()},
+    }
+
+
+@pytest.fixture
+def server_log_offset(server: ServerProcess) -> int:
+    """How much the server has logged before this test's HA starts."""
+    return server.log.stat().st_size
 
 
 @dataclass
@@ -71,64 +129,55 @@ async def home(hass: HomeAssistant) -> None:
 async def assist(
     hass: HomeAssistant,
     home: None,
+    server: ServerProcess,
+    server_log_offset: int,
     real_bus: RealBus,
     xai: FakeXai,
-    tmp_path: Path,
     hass_ws_client: WebSocketGenerator,
 ) -> AsyncGenerator[Assist]:
-    """Our server on the broker, HA's wyoming integration on it, an Alicia pipeline.
+    """HA's wyoming integration on our server, an Alicia pipeline.
 
     The home comes first: in HA, the homeassistant integration (exposure settings)
-    is always set up before custom integrations.
+    is always set up before custom integrations. The log's offset is taken before
+    real_bus sets up Alicia, which publishes the states.
     """
-    server = ServerProcess(
-        "--mqtt-host", "127.0.0.1", "--mqtt-port", str(real_bus.port),
-        "--bridge-id", BRIDGE, "--grok-base-url", xai.base_url, "--grok-api", "responses",
-        log=tmp_path / "server.log", env={"ALICIA_GROK_API_KEY": TEST_KEY},
-    )  # fmt: skip
-    try:
-        await hass.async_add_executor_job(server.wait_ready)
-        # Approved, and holding HA's states: Grok's tools are ready.
-        await wait_until(lambda: BRIDGE in real_bus.hub.roster.devices, 30)
-        await wait_until(lambda: f"State of {TEMPERATURE}" in server.log.read_text())
-        host, port = server.uri.removeprefix("tcp://").split(":")
-        wyoming = MockConfigEntry(
-            domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
-        )
-        wyoming.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(wyoming.entry_id)
-        await hass.async_block_till_done()
-        assert await async_setup_component(hass, "assist_pipeline", {})
-        (agent,) = [
-            e.entity_id
-            for e in er.async_entries_for_config_entry(
-                er.async_get(hass), wyoming.entry_id
-            )
-            if e.domain == "conversation"
-        ]
-        client = await hass_ws_client(hass)
-        await client.send_json_auto_id({
-            "type": "assist_pipeline/pipeline/create", "name": "Alicia", "language": "en",
-            "conversation_engine": agent, "conversation_language": "en",
-            "stt_engine": None, "stt_language": None, "tts_engine": None,
-            "tts_language": None, "tts_voice": None,
-            "wake_word_entity": None, "wake_word_id": None,
-            # As scripts/develop sets it up: HA's own intents first, Grok for the rest.
-            "prefer_local_intents": True,
-        })  # fmt: skip
-        created = await client.receive_json()
-        assert created["success"], created
-        # Recorded, not run; set up last, as loading integrations registers the real ones.
-        calls = {
-            "light.turn_off": async_mock_service(hass, "light", "turn_off"),
-            "homeassistant.turn_off": async_mock_service(
-                hass, "homeassistant", "turn_off"
-            ),
-        }
-        yield Assist(client, created["result"]["id"], calls)
-        assert await hass.config_entries.async_unload(wyoming.entry_id)
-    finally:
-        await hass.async_add_executor_job(server.stop)
+    # Approved (its registration is retained), and holding this HA's states: Grok's
+    # tools are ready.
+    await wait_until(lambda: BRIDGE in real_bus.hub.roster.devices, 30)
+    state = f"State of {TEMPERATURE}".encode()
+    await wait_until(lambda: state in server.log.read_bytes()[server_log_offset:])
+    host, port = server.uri.removeprefix("tcp://").split(":")
+    wyoming = MockConfigEntry(
+        domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
+    )
+    wyoming.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(wyoming.entry_id)
+    await hass.async_block_till_done()
+    assert await async_setup_component(hass, "assist_pipeline", {})
+    (agent,) = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), wyoming.entry_id)
+        if e.domain == "conversation"
+    ]
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({
+        "type": "assist_pipeline/pipeline/create", "name": "Alicia", "language": "en",
+        "conversation_engine": agent, "conversation_language": "en",
+        "stt_engine": None, "stt_language": None, "tts_engine": None,
+        "tts_language": None, "tts_voice": None,
+        "wake_word_entity": None, "wake_word_id": None,
+        # As scripts/develop sets it up: HA's own intents first, Grok for the rest.
+        "prefer_local_intents": True,
+    })  # fmt: skip
+    created = await client.receive_json()
+    assert created["success"], created
+    # Recorded, not run; set up last, as loading integrations registers the real ones.
+    calls = {
+        "light.turn_off": async_mock_service(hass, "light", "turn_off"),
+        "homeassistant.turn_off": async_mock_service(hass, "homeassistant", "turn_off"),
+    }
+    yield Assist(client, created["result"]["id"], calls)
+    assert await hass.config_entries.async_unload(wyoming.entry_id)
 
 
 async def say(assist: Assist, text: str) -> str:
