@@ -78,6 +78,11 @@ async def test_develop_runs_everything_and_say_controls_a_device(
                 e["entity_id"] for e in entities
                 if e["platform"] == "alicia" and e["entity_id"].startswith("assist_satellite.")
             ]  # fmt: skip
+            # Its Trigger button makes it say its command (the clip develop made).
+            assert any(
+                e["platform"] == "alicia" and e["unique_id"] == "sim_satellite_trigger"
+                for e in entities
+            )
             permit = next(
                 e["entity_id"] for e in entities
                 if e["platform"] == "alicia" and e["unique_id"].endswith("_permit")
