@@ -22,9 +22,9 @@ from . import __version__
 from .connections import Connections
 from .grok import Grok
 from .settings import Settings
+from .speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 from .stt import SpeechToText
 from .tts import TextToSpeech, VoiceInfo
-from .tts_turns import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 
 _LOGGER = logging.getLogger(__name__)
 _ATTRIBUTION_WHISPER = Attribution(

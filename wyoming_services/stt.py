@@ -18,7 +18,7 @@ import numpy as np
 from .audio import TARGET_RATE, Float32Array
 from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
-from .tts_turns import DECODE_SIZE, SpeechMemory
+from .speech_memory import DECODE_SIZE, SpeechMemory
 from .vocabulary_prompt import fit_prompt, token_counter
 from .whisper_languages import WHISPER_LANGUAGES
 from .whisper_pass import decode_pass

@@ -21,6 +21,7 @@ from alicia_bus.text import excerpt
 
 from .audio import Float32Array, float_to_pcm16
 from .settings import Settings
+from .speech_memory import SpeechMemory
 from .tts_text import (
     LONG_SENTENCE,
     MAX_PIECE,
@@ -28,13 +29,7 @@ from .tts_text import (
     pieces,
     split_sentences,
 )
-from .tts_turns import (
-    SpeechMemory,
-    StoppableSession,
-    Turn,
-    Turns,
-    run_phonemes,
-)
+from .tts_turns import StoppableSession, Turn, Turns, run_phonemes
 
 _LOGGER = logging.getLogger(__name__)
 # Streamed text with no sentence end is held up to this long, then cut at a word.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 import heapq
 import itertools
@@ -11,6 +10,7 @@ import math
 import threading
 from typing import Any
 
+from .speech_memory import DECODE_SIZE, SpeechMemory
 from .tts_text import MAX_PHONEMES, MAX_PIECE
 
 # A request that has had more than this many characters spoken (this piece
@@ -26,19 +26,6 @@ BACKGROUND = 400
 # are short (run_phonemes): where background text is cut matters less than how
 # much memory its runs hold beside the others.
 BACKGROUND_SIZE = 30
-# Characters of text in Piper runs at once, also the memory they and Whisper's
-# decodes hold at once (a run holds about 1 MiB a character). Measured in one
-# process, a run of 100 characters rose 100 MiB over its start; the soak's bound
-# is 1.2x a rest of ~500 MiB. "Hello." runs beside any piece (80 characters at
-# most), beside a background piece or beside a decode.
-TEXT_AT_ONCE = 90
-# What a Whisper decode holds while it runs, in the same unit (about 1 MiB): its
-# attention matrix alone is 51 MiB, 67 MiB in all (measured in one process). One
-# decode runs beside at most 20 characters of Piper text (a "Hello."), and two
-# decodes never run at once (149 MiB measured).
-DECODE_SIZE = 70
-
-
 # A run's memory follows its phonemes, not its characters (digits read long: 20
 # characters of "9" are 240 phonemes and held 98 MiB in runs of 96), so a piece is
 # made in runs no longer than what it was charged, read as phonemes.
@@ -50,39 +37,6 @@ def run_phonemes(size: int) -> int:
     """The most phonemes in one Piper run of a piece charged size characters."""
     charged = math.ceil(size * PHONEMES_PER_CHARACTER)
     return min(MAX_PHONEMES, max(SHORTEST_RUN, charged))
-
-
-def _nothing() -> None:
-    """No one to wake."""
-
-
-class SpeechMemory:
-    """The memory Whisper decodes and Piper runs hold at once, in characters of Piper text.
-
-    A Piper run holds about 1 MiB a character while it runs (measured with
-    en_US-joe-medium: 20 characters 20 MiB, 100 characters 100 MiB); a decode
-    DECODE_SIZE. Work starts while the total stays within the limit, or alone.
-    """
-
-    def __init__(self, limit: int = TEXT_AT_ONCE) -> None:
-        """Nothing held; each engine sets how it is woken when the other frees memory."""
-        self.limit = limit
-        self.text = 0  # characters in Piper runs
-        self.decodes = 0  # Whisper decodes running
-        self.decode_waiting = False
-        self.wake_piper: Callable[[], None] = _nothing
-        self.wake_whisper: Callable[[], None] = _nothing
-
-    @property
-    def held(self) -> int:
-        """What runs now, in characters."""
-        return self.text + DECODE_SIZE * self.decodes
-
-    def fits(self, size: int, reserved: int = 0) -> bool:
-        """Whether work of size may start, keeping reserved for work already waiting."""
-        if self.held == 0 and reserved == 0:
-            return True  # alone, whatever its size
-        return self.held + size + reserved <= self.limit
 
 
 @dataclass(slots=True, eq=False)

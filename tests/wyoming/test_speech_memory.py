@@ -13,12 +13,11 @@ import pytest
 from tests.conftest import wait_until
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
+from wyoming_services.speech_memory import DECODE_SIZE, TEXT_AT_ONCE
 from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.tts_turns import (
     BACKGROUND,
     BACKGROUND_SIZE,
-    DECODE_SIZE,
-    TEXT_AT_ONCE,
     Turns,
     run_phonemes,
 )
