@@ -17,20 +17,21 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import json
 import logging
 from pathlib import Path
 import sys
 import time
 from typing import Any
-import urllib.request
 import uuid
-import wave
 
 import aiomqtt
 
-from alicia_bus.envelope import new_message
+from alicia_bus.envelope import new_message, parse
 from alicia_bus.errors import ProtocolError, SecurityError
+from alicia_bus.limits import ReplayWindow
+from alicia_bus.policy import Mode, check
 from alicia_bus.satellite import (
     BYTES_PER_SECOND,
     MICROPHONE,
@@ -44,11 +45,16 @@ from alicia_bus.signing import KeyPair, verify
 from alicia_bus.speaker import PLAYBACK
 from alicia_bus.topics import HUB_SOURCE
 
+from .sim_io import MAX_ANSWER_BYTES, fetch_url, load_key, read_clip
+
 _LOGGER = logging.getLogger(__name__)
 # 20 ms chunks, sent as a microphone delivers them.
 CHUNK_SECONDS = 0.02
-# What the device keeps of an answer (what a test or a bench reads back).
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# Runs it opens by itself, one after another, when HA asks it to listen (an agent
+# that always asks back would otherwise keep it talking): reset by a press or an
+# announcement. And the turns it remembers (what a test or a bench reads back).
+MAX_FOLLOW_UPS = 2
+MAX_TURNS = 16
 # The capability HA shows as a button (button.py's "trigger"): pressed, it says its clip.
 TRIGGER = "trigger"
 
@@ -66,25 +72,6 @@ def document(
                      "location": location, "version": "1.0.0"},
         "heartbeat_interval": 10, "public_key": key.public_key,
     }  # fmt: skip
-
-
-async def fetch_url(url: str) -> AsyncIterator[bytes]:
-    """GET the answer (the device plays it), its blocks as they arrive."""
-    loop = asyncio.get_running_loop()
-    blocks: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    def get() -> None:
-        try:
-            with urllib.request.urlopen(url, timeout=30) as answer:
-                while block := answer.read1(16384):
-                    loop.call_soon_threadsafe(blocks.put_nowait, block)
-        finally:
-            loop.call_soon_threadsafe(blocks.put_nowait, None)
-
-    reading = loop.run_in_executor(None, get)
-    while (block := await blocks.get()) is not None:
-        yield block
-    await reading
 
 
 @dataclass
@@ -132,6 +119,10 @@ class SimulatedSatellite:
         self.hub_key: str | None = None
         self.hub_known = asyncio.Event()
         self.turns: dict[str, Turn] = {}
+        # HA's messages are refused when old or seen before: anyone on the broker
+        # may record one and send it again.
+        self.window = ReplayWindow()
+        self.follow_ups = 0
         self.announced: list[SatelliteEvent] = []
         self._speech_ended: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -173,23 +164,26 @@ class SimulatedSatellite:
                         {"device_id": self.device_id, "status": "healthy", "interval": 10})  # fmt: skip
 
     def take(self, topic: str, raw: bytes) -> None:
-        """A message from the broker: HA's key (pinned once), or an event it signed."""
+        """A message from the broker: HA's key (pinned once), or a new message it signed."""
         try:
-            message = json.loads(raw)
+            envelope = parse(topic, raw, self.prefix)
             if topic.endswith("/system/security/hub"):
-                if self.hub_key is None and message.get("source") == HUB_SOURCE:
-                    key = message["payload"]["public_key"]
-                    verify(topic, message, key)  # self-signed
+                if self.hub_key is None and envelope.source == HUB_SOURCE:
+                    key = envelope.payload["public_key"]
+                    verify(topic, envelope.raw, key)  # self-signed
                     self.hub_key = key
                     self.hub_known.set()
                 return
-            if self.hub_key is None or message.get("source") != HUB_SOURCE:
+            if self.hub_key is None or envelope.source != HUB_SOURCE:
                 return
-            verify(topic, message, self.hub_key)
+            check(
+                topic, envelope.raw, mode=Mode.ENFORCE, key=self.hub_key,
+                window=self.window, sent=envelope.timestamp, now=datetime.now(UTC),
+            )  # fmt: skip
             if topic == self.command_topic:
-                self._on_command(message["payload"])
+                self._on_command(envelope.payload)
                 return
-            event = SatelliteEvent.parse(message["payload"])
+            event = SatelliteEvent.parse(envelope.payload)
         except (ValueError, KeyError, TypeError, ProtocolError, SecurityError) as err:
             _LOGGER.warning(
                 "%s: ignoring a message on %s (%s)", self.device_id, topic, err
@@ -199,6 +193,7 @@ class SimulatedSatellite:
 
     def _on_command(self, payload: dict[str, Any]) -> None:
         if payload.get("capability") == TRIGGER and self.clip is not None:
+            self.follow_ups = 0
             self._later(self._say(self.clip))  # pressed: its button's one action
 
     async def _say(self, pcm: bytes) -> None:
@@ -213,6 +208,10 @@ class SimulatedSatellite:
 
     def _listen(self) -> None:
         """HA asked it to listen: a new run at stt, saying its reply (quiet if it has none)."""
+        if self.follow_ups >= MAX_FOLLOW_UPS:
+            _LOGGER.info("%s: asked to listen again; waits for a press", self.device_id)
+            return
+        self.follow_ups += 1
         self._later(self._say(self.reply or self.clip or bytes(BYTES_PER_SECOND)))
 
     async def _after(self, turn: Turn) -> None:
@@ -224,7 +223,8 @@ class SimulatedSatellite:
             _LOGGER.info("%s listens for %s", self.device_id, event.wake_words)
             return
         if event.type is EventType.ANNOUNCE:
-            self.announced.append(event)
+            self.follow_ups = 0
+            self.announced = [*self.announced[-(MAX_TURNS - 1) :], event]
             self._later(self._announce(event))
             return
         turn = self.turns.get(event.run_id)
@@ -260,8 +260,8 @@ class SimulatedSatellite:
                         time.monotonic() - self._speech_ended[turn.run_id]
                     )
                 answer += block[: MAX_ANSWER_BYTES - len(answer)]
-        except OSError as err:
-            _LOGGER.warning("%s: cannot fetch %s (%s)", self.device_id, url, err)
+        except (OSError, ValueError) as err:
+            _LOGGER.warning("%s: cannot fetch %s (%s)", self.device_id, url[:80], err)
         turn.answer = bytes(answer)
         await self.send(self.topic("played"), {"run_id": turn.run_id})
         turn.done.set()
@@ -269,7 +269,7 @@ class SimulatedSatellite:
     async def _announce(self, event: SatelliteEvent) -> None:
         for url in (event.preannounce_url, event.url):
             if url:
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, ValueError):
                     async for _ in self.fetch(url):
                         pass
         await self.send(self.topic("played"), {"run_id": event.run_id})
@@ -291,6 +291,10 @@ class SimulatedSatellite:
         """
         run_id = uuid.uuid4().hex
         turn = self.turns[run_id] = Turn(run_id, time.monotonic())
+        while len(self.turns) > MAX_TURNS:
+            oldest = next(iter(self.turns))
+            del self.turns[oldest]
+            self._speech_ended.pop(oldest, None)
         if speech_ends is None:
             speech_ends = len(pcm) / BYTES_PER_SECOND
         self._speech_ended[run_id] = turn.started + speech_ends
@@ -315,26 +319,6 @@ class SimulatedSatellite:
         async with asyncio.timeout(answer_within):
             await turn.done.wait()
         return turn
-
-
-def read_clip(path: Path) -> bytes:
-    """A WAV file's PCM; it must be 16 kHz, 16-bit mono."""
-    with wave.open(str(path)) as clip:
-        shape = (clip.getframerate(), clip.getsampwidth(), clip.getnchannels())
-        if shape != (16000, 2, 1):
-            raise SystemExit(f"{path}: must be 16 kHz, 16-bit mono WAV")
-        pcm: bytes = clip.readframes(clip.getnframes())
-        return pcm
-
-
-def load_key(key_file: Path) -> KeyPair:
-    """The satellite's key, made (0600) the first time."""
-    if key_file.exists():
-        return KeyPair.from_pem(key_file.read_bytes())
-    key = KeyPair.generate()
-    key_file.write_bytes(key.pem)
-    key_file.chmod(0o600)
-    return key
 
 
 async def _run(args: argparse.Namespace) -> None:
