@@ -41,6 +41,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 PREFIX = "alicia"
 HUB = "home-assistant"
+# How far a command's timestamp may be from this device's clock (docs/security.md).
+WINDOW_SECONDS = 30
 
 
 # --- RFC 8785 canonical JSON: what a signature covers must be the same bytes everywhere.
@@ -123,6 +125,8 @@ class Device:
         )
         self.public_key = base64.b64encode(raw).decode()
         self.hub_key: Ed25519PublicKey | None = None  # pinned on first sight
+        # Home Assistant's message ids seen within the window (a copy is a replay).
+        self.seen: dict[str, float] = {}
         self.light = {"state": "off", "brightness": 128}
         self.started = time.monotonic()
 
@@ -190,6 +194,26 @@ class Device:
                 self.light["brightness"] = brightness
         else:
             return False
+        return True
+
+    def is_new(self, message: dict[str, Any]) -> bool:
+        """Whether a command is fresh: signed within 30 s of now, and not seen before.
+
+        Anyone on the broker may record a signed command and send it again later.
+        """
+        try:
+            sent = datetime.fromisoformat(str(message.get("timestamp")))
+            age = abs((datetime.now(UTC) - sent).total_seconds())
+        except (TypeError, ValueError):
+            return False
+        now = time.monotonic()
+        self.seen = {
+            k: t for k, t in self.seen.items() if t > now
+        }  # at most 60 s worth
+        message_id = str(message.get("message_id"))
+        if age > WINDOW_SECONDS or message_id in self.seen or len(self.seen) >= 1000:
+            return False
+        self.seen[message_id] = now + 2 * WINDOW_SECONDS
         return True
 
     def hub_says(self, topic: str, message: dict[str, Any]) -> bool:
@@ -279,6 +303,11 @@ def run(args: argparse.Namespace) -> None:
             if not device.hub_says(message.topic, envelope):
                 print(
                     f"{device.device_id}: ignored a command not signed by Home Assistant",
+                    flush=True,
+                )
+            elif not device.is_new(envelope):
+                print(
+                    f"{device.device_id}: ignored an old or repeated command",
                     flush=True,
                 )
             elif (command := envelope.get("payload", {})).get("action") == "report":

@@ -9,6 +9,7 @@ from pathlib import Path
 import re
 import sys
 
+import aiomqtt
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -155,13 +156,35 @@ async def test_the_example_device_signs_and_obeys(
         light = er.async_get(hass).async_get_entity_id(
             "light", DOMAIN, "desk_lamp_01_light"
         )
-        await hass.services.async_call(
-            "light", "turn_on", {"entity_id": light, "brightness": 200}, blocking=True
-        )
-        await wait_until(lambda: state(hass, "light", "desk_lamp_01_light") == "on", 30)
-        lamp = hass.states.get(str(light))
-        assert lamp is not None
-        assert lamp.attributes["brightness"] == 200
+        async with aiomqtt.Client("127.0.0.1", port) as spy:  # anyone on the broker
+            await spy.subscribe("alicia/devices/desk_lamp_01/command", qos=1)
+            await hass.services.async_call(
+                "light",
+                "turn_on",
+                {"entity_id": light, "brightness": 200},
+                blocking=True,
+            )
+            async with asyncio.timeout(10):
+                turn_on = bytes((await anext(aiter(spy.messages))).payload)
+            await wait_until(
+                lambda: state(hass, "light", "desk_lamp_01_light") == "on", 30
+            )
+            lamp = hass.states.get(str(light))
+            assert lamp is not None
+            assert lamp.attributes["brightness"] == 200
+            await hass.services.async_call(
+                "light", "turn_off", {"entity_id": light}, blocking=True
+            )
+            await wait_until(
+                lambda: state(hass, "light", "desk_lamp_01_light") == "off", 30
+            )
+            # HA's signed command, recorded and sent again: the lamp stays off.
+            await spy.publish("alicia/devices/desk_lamp_01/command", turn_on, qos=1)
+            await wait_until(
+                lambda: "desk_lamp_01: ignored an old or repeated command\n" in lines,
+                30,
+            )
+        assert state(hass, "light", "desk_lamp_01_light") == "off"
 
         analytics = recorded(hass, "alicia_analytics")
         device.stdin.write(b"\n")  # the button
