@@ -49,6 +49,11 @@ NO_SERVER = AgentUnavailable(
 TOO_SLOW = AgentUnavailable(
     "timeout", "The Alicia app took too long to answer. Please try again."
 )
+# Its server accepts but does not answer describe: hung, or very busy (a passing
+# failure, no repair; the voice server's own repair comes from its heartbeats).
+NOT_ANSWERING = AgentUnavailable(
+    "timeout", "The Alicia app is not answering right now. Please try again."
+)
 GARBLED = AgentUnavailable(
     "failed", "Sorry, the Alicia app's answer came back garbled."
 )
@@ -131,11 +136,17 @@ class AgentLink:
                 self.server = None  # it moved or stopped: look again, once
                 continue
             try:
-                await turn.describe()  # alive, before the user's words wait on it
+                # Alive, and still ours, before the user's words go out on it.
+                info = await turn.describe()
             except AgentUnavailable:
                 await turn.close()
                 self.server = None
                 raise  # hung: asking again would only wait again
+            if server_of(server.host, server.port, info) is None:
+                _LOGGER.debug("%s is no longer the app", server)
+                await turn.close()
+                self.server = None  # another server took its address: look again
+                continue
             try:
                 await turn.send(Event(agent.ASK, ask.data()))
             except AgentUnavailable:
@@ -235,14 +246,16 @@ class Turn:
         return event
 
     async def describe(self) -> Mapping[str, Any]:
-        """The app's info within seconds (NO_SERVER if not: a hung app's kernel still accepts)."""
+        """The app's info within seconds: NOT_ANSWERING if not (a hung app's kernel still accepts)."""
         try:
             async with asyncio.timeout(DESCRIBE_SECONDS):
                 await async_write_event(Describe().event(), self.writer)
                 while (event := await read_event(self.reader)) is not None:
                     if event.type == "info":
                         return event.data
-        except (OSError, TimeoutError) as err:
+        except TimeoutError as err:
+            raise NOT_ANSWERING.again() from err
+        except OSError as err:
             raise NO_SERVER.again() from err
         raise NO_SERVER.again()
 

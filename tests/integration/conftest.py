@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 import logging
 from pathlib import Path
@@ -30,6 +30,7 @@ from custom_components.alicia.const import DOMAIN
 from custom_components.alicia.hub import AliciaHub
 from tests.conftest import Mosquitto, wait_until
 
+from .agent_server import FakeServers
 from .helpers import SENSOR, register, setup_alicia, setup_real_mqtt
 from .satellites import (
     SATELLITE,
@@ -228,3 +229,13 @@ async def satellite(
     # Speech HA made for a URL the device never fetched (an announcement, a
     # question) is HA's background work: done before the test's end is checked.
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+async def fake_server(
+    hass: HomeAssistant, socket_enabled: None
+) -> AsyncIterator[Callable[..., Awaitable[MockConfigEntry]]]:
+    """Start Wyoming servers that answer describe as the app, then a script; HA's entry for each."""
+    servers = FakeServers(hass)
+    yield servers.start
+    await servers.close()

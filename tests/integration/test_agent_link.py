@@ -1,13 +1,10 @@
-"""The agent's link and wire: a server that is not ours, goes quiet, hangs up or sends garbage; events out of bounds."""
+"""The agent's wire: a server that goes quiet, hangs up or sends garbage; events out of bounds."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
 import json
 from typing import Any
-from unittest.mock import AsyncMock
 
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
@@ -23,67 +20,13 @@ from custom_components.alicia.agent_link import (
     GARBLED,
     NO_SERVER,
     TOO_SLOW,
-    AgentLink,
     AgentUnavailable,
-    Server,
-    failure_of,
-    server_of,
 )
 from custom_components.alicia.bus import agent
 from custom_components.alicia.bus.errors import ProtocolError
 from custom_components.alicia.const import DOMAIN
-from tests.conftest import free_port
 
-ASK = agent.Ask("Hi", "en", None, "", ())
-type Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@pytest.fixture
-async def fake_server(
-    hass: HomeAssistant, socket_enabled: None
-) -> AsyncIterator[Callable[[Script], Awaitable[MockConfigEntry]]]:
-    """A Wyoming server answering describe as ours, then following a script from the ask on; HA's entry for it."""
-    servers: list[asyncio.Server] = []
-
-    async def start(script: Script, source: str = "user") -> MockConfigEntry:
-        async def serve(
-            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-        ) -> None:
-            info = {
-                agent.INFO_FIELD: 1,
-                "handle": [{"models": [{"languages": ["en", "de"]}]}],
-            }
-            while (event := await async_read_event(reader)) is not None:
-                if event.type != "describe":
-                    with contextlib.suppress(ConnectionError):  # the client left
-                        await script(reader, writer)
-                    break
-                await async_write_event(Event("info", info), writer)
-            writer.close()
-
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        servers.append(server)
-        port = server.sockets[0].getsockname()[1]
-        entry = MockConfigEntry(
-            domain="wyoming", source=source, data={"host": "127.0.0.1", "port": port}
-        )
-        entry.add_to_hass(hass)
-        return entry
-
-    yield start
-    for server in servers:
-        server.close()
-        await server.wait_closed()
-
-
-async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Say nothing, and hang up."""
-
-
-async def _turn_events(hass: HomeAssistant) -> list[Event]:
-    link = AgentLink(hass)
-    async with await link.open(ASK) as turn:
-        return [await turn.next()]
+from .agent_server import turn_events
 
 
 async def test_a_quiet_server_is_too_slow(
@@ -96,7 +39,7 @@ async def test_a_quiet_server_is_too_slow(
 
     await fake_server(quiet)
     with pytest.raises(AgentUnavailable) as raised:
-        await _turn_events(hass)
+        await turn_events(hass)
     assert raised.value.code == TOO_SLOW.code
 
 
@@ -110,43 +53,8 @@ async def test_a_server_that_hangs_up_is_no_server(
 
     await fake_server(hang_up)
     with pytest.raises(AgentUnavailable) as raised:
-        await _turn_events(hass)
+        await turn_events(hass)
     assert raised.value.code == NO_SERVER.code
-
-
-async def test_languages_come_from_describe_and_a_gone_server_is_looked_for_again(
-    hass: HomeAssistant, fake_server: Any
-) -> None:
-    link = AgentLink(hass)
-    link.server = Server("127.0.0.1", free_port(), ())  # cached, since stopped
-    with pytest.raises(AgentUnavailable):
-        await link.open(ASK)
-    assert link.server is None
-
-    async def answer(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        await async_write_event(Event(agent.FAILED, {"code": "x", "spoken": 3}), writer)
-
-    await fake_server(answer)
-    found = await link.find()
-    assert found is not None
-    assert found.languages == ("en", "de")
-    (event,) = await _turn_events(hass)
-    assert failure_of(event).code == "failed"  # a failed event it cannot read
-
-
-async def test_entries_that_are_not_our_server_are_passed_over(
-    hass: HomeAssistant, socket_enabled: None
-) -> None:
-    MockConfigEntry(domain="wyoming", data={"host": "127.0.0.1"}).add_to_hass(hass)
-    MockConfigEntry(
-        domain="wyoming", data={"host": "127.0.0.1", "port": free_port()}
-    ).add_to_hass(hass)
-    assert await AgentLink(hass).find() is None
-    assert server_of("h", 1, {"handle": []}) is None  # a peer's server
-    odd = {agent.INFO_FIELD: 1, "handle": ["x", {"models": ["y", {"languages": "en"}]}]}
-    assert server_of("h", 1, odd) == Server("h", 1, ())
 
 
 @pytest.mark.parametrize(
@@ -188,50 +96,6 @@ def test_calls_and_results_round_trip_within_bounds() -> None:
     assert agent.Failed.parse(failed.data()) == failed
 
 
-async def test_a_server_that_stops_listening_after_describe_is_no_server(
-    hass: HomeAssistant, socket_enabled: None
-) -> None:
-    async def close_at_once(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        writer.close()
-
-    server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    MockConfigEntry(
-        domain="wyoming", data={"host": "127.0.0.1", "port": port}
-    ).add_to_hass(hass)
-    link = AgentLink(hass)
-    assert await link.find() is None  # it closed before saying what it is
-    link.server = Server("127.0.0.1", port, ())
-    server.close()
-    await server.wait_closed()
-    link.find = AsyncMock(return_value=Server("127.0.0.1", port, ()))  # type: ignore[method-assign]
-    with pytest.raises(AgentUnavailable) as raised:
-        await link.open(ASK)
-    assert raised.value.code == NO_SERVER.code
-    assert link.find.await_count == 2  # looked for once more, then gave up
-
-
-async def test_a_discovered_server_that_claims_to_be_the_app_is_never_asked(
-    hass: HomeAssistant, fake_server: Any
-) -> None:
-    await fake_server(_hang_up, source="zeroconf")  # a satellite HA found
-    assert await AgentLink(hass).find() is None
-
-
-async def test_on_a_supervised_install_only_the_supervisors_discoveries_are_asked(
-    hass: HomeAssistant, fake_server: Any
-) -> None:
-    await fake_server(_hang_up)  # typed in by hand: answers as the app
-    MockConfigEntry(
-        domain="wyoming",
-        source="hassio",
-        data={"host": "127.0.0.1", "port": free_port()},
-    ).add_to_hass(hass)
-    assert await AgentLink(hass).find() is None  # the app's own entry does not answer
-
-
 @pytest.mark.parametrize(
     "frame",
     [
@@ -256,7 +120,7 @@ async def test_a_frame_out_of_bounds_is_garbled_before_it_is_read(
 
     await fake_server(garbage)
     with pytest.raises(AgentUnavailable) as raised:
-        await _turn_events(hass)
+        await turn_events(hass)
     assert raised.value.code == "failed"
 
 
@@ -349,7 +213,7 @@ async def test_a_frame_cut_short_is_a_server_gone(
 
     await fake_server(cut)
     with pytest.raises(AgentUnavailable) as raised:
-        await _turn_events(hass)
+        await turn_events(hass)
     assert raised.value.code == NO_SERVER.code
 
 

@@ -14,7 +14,11 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.alicia.agent_link import EVENT_SECONDS, NO_SERVER
+from custom_components.alicia.agent_link import (
+    DESCRIBE_SECONDS,
+    NO_SERVER,
+    NOT_ANSWERING,
+)
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import ServerProcess, wait_until
 
@@ -89,8 +93,8 @@ async def test_assist_is_told_at_once_when_the_app_hangs_after_it_was_found(
         assert alive != NO_SERVER.spoken  # found, and answering
         server.process.send_signal(signal.SIGSTOP)  # its kernel still accepts
         # Within the describe bound, not the 30 s a turn's event may take.
-        async with asyncio.timeout(EVENT_SECONDS / 2):
-            assert await said(hass, "Hello?") == NO_SERVER.spoken
+        async with asyncio.timeout(2 * DESCRIBE_SECONDS):
+            assert await said(hass, "Hello?") == NOT_ANSWERING.spoken
         server.process.send_signal(signal.SIGCONT)
         assert await said(hass, "Hello?") == alive
     finally:

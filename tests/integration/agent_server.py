@@ -1,0 +1,67 @@
+"""A Wyoming server that answers describe as the Alicia app, then follows a test's script."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from wyoming.event import Event, async_read_event, async_write_event
+
+from custom_components.alicia.agent_link import AgentLink
+from custom_components.alicia.bus import agent
+
+ASK = agent.Ask("Hi", "en", None, "", ())
+type Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+INFO = {agent.INFO_FIELD: 1, "handle": [{"models": [{"languages": ["en", "de"]}]}]}
+
+
+class FakeServers:
+    """Servers started for one test, each with HA's Wyoming entry."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """None yet."""
+        self.hass = hass
+        self.servers: list[asyncio.Server] = []
+
+    async def start(self, script: Script, source: str = "user") -> MockConfigEntry:
+        """One more, its entry added to HA (not set up)."""
+
+        async def serve(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            while (event := await async_read_event(reader)) is not None:
+                if event.type != "describe":
+                    with contextlib.suppress(ConnectionError):  # the client left
+                        await script(reader, writer)
+                    break
+                await async_write_event(Event("info", INFO), writer)
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        self.servers.append(server)
+        port = server.sockets[0].getsockname()[1]
+        entry = MockConfigEntry(
+            domain="wyoming", source=source, data={"host": "127.0.0.1", "port": port}
+        )
+        entry.add_to_hass(self.hass)
+        return entry
+
+    async def close(self) -> None:
+        """Every one stopped."""
+        for server in self.servers:
+            server.close()
+            await server.wait_closed()
+
+
+async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Say nothing, and hang up."""
+
+
+async def turn_events(hass: HomeAssistant) -> list[Event]:
+    """The app's first event of a turn."""
+    link = AgentLink(hass)
+    async with await link.open(ASK) as turn:
+        return [await turn.next()]
