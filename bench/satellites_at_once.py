@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import statistics
 from typing import Any
 
@@ -67,8 +68,10 @@ async def together(
 
 
 def percentiles(runs: list[dict[str, Any]], stack: str) -> tuple[float, float]:
-    """p50 and p90 of a stack's first bytes, in ms."""
+    """p50 and p90 of a stack's first bytes, in ms (NaN if fewer than two came)."""
     times = [r["first-byte"] for r in runs if r["stack"] == stack and r["first-byte"]]
+    if len(times) < 2:
+        return math.nan, math.nan
     deciles = statistics.quantiles(times, n=10, method="inclusive")
     return statistics.median(times), deciles[8]
 

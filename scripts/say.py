@@ -30,8 +30,11 @@ from wyoming_services.audio import Converter, PcmFormat, float_to_pcm16
 
 
 async def speak(port: int, text: str) -> bytes:
-    """16 kHz 16-bit mono speech from our Wyoming TTS, with quiet before and after."""
-    async with AsyncTcpClient("127.0.0.1", port) as client:
+    """16 kHz 16-bit mono speech from our Wyoming TTS, with quiet before and after.
+
+    OSError (TimeoutError included) when it says nothing within 30 s.
+    """
+    async with asyncio.timeout(30), AsyncTcpClient("127.0.0.1", port) as client:
         await client.write_event(Synthesize(text=text).event())
         pcm, rate = b"", 22050
         while (event := await client.read_event()) is not None:
@@ -40,6 +43,8 @@ async def speak(port: int, text: str) -> bytes:
                 pcm, rate = pcm + chunk.audio, chunk.rate
             elif AudioStop.is_type(event.type):
                 break
+    if not pcm:
+        raise OSError(f"no speech for {text!r} (the server's answer had no audio)")
     samples = Converter(PcmFormat(rate, 2, 1)).convert(pcm, last=True)
     return bytes(16000 * 2) + float_to_pcm16(samples) + bytes(16000 * 2)
 
