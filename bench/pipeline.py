@@ -48,7 +48,7 @@ from bench.pipeline_home import (
     wyoming_entry,
 )  # fmt: skip
 from bench.pipeline_report import ratio, report, segments
-from bench.voice import OURS_STT, busy_loop_on_core_0, peer_stt_command
+from bench.voice import busy_loop_on_core_0, ours_stt_command, peer_stt_command
 from tests.wyoming.clips import as_format, trimmed
 from tests.wyoming.voices import speak
 
@@ -222,6 +222,10 @@ async def main() -> None:
         "--ours-arg", action="append", default=[], metavar="ARG",
         help="one more argument for our server, e.g. --ours-arg=--grok-base-url=http://127.0.0.1:PORT/v1",
     )  # fmt: skip
+    parser.add_argument(
+        "--beam", type=int, default=1,
+        help="both servers' beam (1: the figures in docs/benchmarks.md before beam 5 was ours)",
+    )  # fmt: skip
     parser.add_argument("--peers", type=Path, default=ROOT / ".bench")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -243,18 +247,18 @@ async def main() -> None:
     ]  # fmt: skip
     vads = [v for v in args.peer_vad.split(",") if v]
     servers = {
-        "ours": [*OURS_STT, *bridge, *args.ours_arg, "--uri", f"tcp://127.0.0.1:{ports['ours']}"],
+        "ours": [*ours_stt_command(args.beam), *bridge, *args.ours_arg, "--uri", f"tcp://127.0.0.1:{ports['ours']}"],
         "piper": [
             str(args.peers / "wyoming-piper" / "bin" / "python"), "-m", "wyoming_piper",
             "--voice", "en_US-joe-medium", "--data-dir", voice_dir, "--local-files-only",
             "--uri", f"tcp://127.0.0.1:{ports['piper']}",
         ],
-        "fw": [*peer_stt_command(args.peers, tmp), "--uri", f"tcp://127.0.0.1:{ports['fw']}"],
+        "fw": [*peer_stt_command(args.peers, tmp, args.beam), "--uri", f"tcp://127.0.0.1:{ports['fw']}"],
     }  # fmt: skip
     for vad in vads:
         ports[f"fw-{vad}"] = free_port()
         servers[f"fw-{vad}"] = [
-            *peer_stt_command(args.peers, tmp), "--vad-endpointing", vad,
+            *peer_stt_command(args.peers, tmp, args.beam), "--vad-endpointing", vad,
             "--uri", f"tcp://127.0.0.1:{ports[f'fw-{vad}']}",
         ]  # fmt: skip
     processes = {n: start_server(argv, tmp / f"{n}.log") for n, argv in servers.items()}
