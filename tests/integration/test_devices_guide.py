@@ -198,4 +198,5 @@ async def test_the_example_device_signs_and_obeys(
     finally:
         device.terminate()
         await device.wait()
-        reader.cancel()
+        # To its end of output: a pipe left open outlives the test's loop.
+        await asyncio.wait_for(reader, 10)
