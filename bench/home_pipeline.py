@@ -131,7 +131,12 @@ async def floors(api: Bootstrap, areas: dict[str, str]) -> None:
 
 
 async def assist(
-    ha: HomeAssistant, pipeline_id: str, pcm: bytes | None, text: str = ""
+    ha: HomeAssistant,
+    pipeline_id: str,
+    pcm: bytes | None,
+    text: str = "",
+    *,
+    rate: int = RATE,
 ) -> dict[str, Any]:
     """One run to intent-end: the clip streamed in real time (or text); transcript, answer, stt-end ms."""
     api = ha.api
@@ -140,7 +145,7 @@ async def assist(
     stop = asyncio.Event()
     sender: asyncio.Task[None] | None = None
     start, run_input = (
-        ("intent", {"text": text}) if pcm is None else ("stt", {"sample_rate": RATE})
+        ("intent", {"text": text}) if pcm is None else ("stt", {"sample_rate": rate})
     )
     async with api.session.ws_connect(f"{ha.url}/api/websocket") as ws:
         await ws.receive_json()
@@ -160,7 +165,9 @@ async def assist(
             kind = event["type"]
             if kind == "run-start" and pcm is not None:
                 prefix = bytes([event["data"]["runner_data"]["stt_binary_handler_id"]])
-                sender = asyncio.create_task(stream_audio(ws, prefix, pcm, stop, data))
+                sender = asyncio.create_task(
+                    stream_audio(ws, prefix, pcm, stop, data, rate=rate)
+                )
             elif kind in ("stt-vad-end", "stt-end"):
                 stop.set()
                 if kind == "stt-end":
@@ -176,7 +183,7 @@ async def assist(
         if sender is not None:
             await sender
     if pcm is not None and "t0" in data and "stt-end" in data:
-        speech_end = data.pop("t0") + LEAD + len(pcm) / 2 / RATE
+        speech_end = data.pop("t0") + LEAD + len(pcm) / 2 / rate
         data["stt_end_ms"] = round((data.pop("stt-end") - speech_end) * 1000)
     data.pop("speech_end_unix", None)
     return data
@@ -214,7 +221,11 @@ async def main() -> None:
     parser.add_argument("--peers", type=Path, default=ROOT / ".bench")
     parser.add_argument("--beam", type=int, default=BEAM)
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "bench" / "results" / "home_pipeline.json"
+        "--rate", type=int, default=RATE, choices=(16000, 8000),
+        help="the clips' rate (HA resamples 8 kHz to 16 kHz for the STT)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out", type=Path, help="default: bench/results/home_pipeline[-8k].json"
     )
     parser.add_argument(
         "--limit", type=int, help="the first N of each kind (a quick check)"
@@ -260,7 +271,7 @@ async def main() -> None:
         debian = [v for v in voices if v != "piper"]
         for text in held_out:
             for voice, pcm, rate in await clips(ours, debian, text):
-                if rate == RATE and voice.split("@")[0] in voices:
+                if rate == args.rate and voice.split("@")[0] in voices:
                     made.append((voice.split("@")[0], text, pcm))
         api = await ha.start()
         entries = {n: await wyoming_entry(api, p) for n, p in ports.items()}
@@ -283,13 +294,13 @@ async def main() -> None:
         commands = [c for c in commands if c not in unable]
         made = [m for m in made if m[1] not in unable]
         for stack in pipelines.values():  # warm-up: first loads, first answers
-            await assist(ha, stack, made[0][2])
+            await assist(ha, stack, made[0][2], rate=args.rate)
         for turn, (voice, text, pcm) in enumerate(made):
             for k in range(
                 len(pipelines)
             ):  # alternated, the order rotating clip by clip
                 stack = list(pipelines)[(turn + k) % len(pipelines)]
-                run = await assist(ha, pipelines[stack], pcm)
+                run = await assist(ha, pipelines[stack], pcm, rate=args.rate)
                 heard = run.get("transcript", "")
                 (reading,) = await readings(api, [heard]) if heard else [None]
                 want = expected[text]
@@ -318,11 +329,14 @@ async def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
     report = {
-        "beam": args.beam, "cpu": os.cpu_count(), "load": os.getloadavg(),
+        "beam": args.beam, "rate": args.rate, "cpu": os.cpu_count(), "load": os.getloadavg(),
         "expected": expected, "runs": runs,
     }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    out = args.out or ROOT / "bench" / "results" / (
+        "home_pipeline.json" if args.rate == RATE else "home_pipeline-8k.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print("\n".join(table(report)))
     print(f"home pipeline: HA and server logs in {tmp}")
 
@@ -348,7 +362,7 @@ def table(report: dict[str, Any]) -> list[str]:
     others = list(dict.fromkeys(r["sentence"] for r in runs if "false_command" in r))
     scorer = Scorer(HOME, COMMANDS)
     rows = [
-        "| held out, 16 kHz | **acted on correctly: ours / peer** | same entities, same"
+        f"| held out, {report.get('rate', RATE) // 1000} kHz | **acted on correctly: ours / peer** | same entities, same"
         " action | as text (hassil) | exact | WER | false commands |",
         "|---|---|---|---|---|---|---|",
     ]

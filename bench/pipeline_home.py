@@ -51,15 +51,17 @@ async def stream_audio(
     pcm: bytes,
     stop: asyncio.Event,
     clock: dict[str, float],
+    *,
+    rate: int = RATE,
 ) -> None:
     """LEAD of quiet, the speech, then quiet, at real time until stopped; its start in clock["t0"]."""
     began = time.perf_counter()
     clock["t0"] = began
-    clock["speech_end_unix"] = time.time() + LEAD + len(pcm) / 2 / RATE
-    audio = bytes(int(LEAD * RATE) * 2) + pcm
-    frame = int(CHUNK * RATE) * 2
+    clock["speech_end_unix"] = time.time() + LEAD + len(pcm) / 2 / rate
+    audio = bytes(int(LEAD * rate) * 2) + pcm
+    frame = int(CHUNK * rate) * 2
     k = 0
-    while not stop.is_set() and k * CHUNK < LEAD + len(pcm) / 2 / RATE + MAX_QUIET:
+    while not stop.is_set() and k * CHUNK < LEAD + len(pcm) / 2 / rate + MAX_QUIET:
         await asyncio.sleep(max(0.0, began + (k + 1) * CHUNK - time.perf_counter()))
         await ws.send_bytes(
             prefix + audio[k * frame : (k + 1) * frame].ljust(frame, b"\0")
