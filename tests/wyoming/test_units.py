@@ -17,6 +17,7 @@ from tests.conftest import wait_until
 from wyoming_services.audio import AudioFormatError, Converter, PcmFormat, pcm_to_float
 from wyoming_services.endpoint import SpeechTracker
 from wyoming_services.framing import read_event
+from wyoming_services.server import few_malloc_arenas
 from wyoming_services.settings import Settings, SettingsError
 from wyoming_services.stt import SpeechToText, Transcription, _Decoder
 from wyoming_services.stt_session import SttSession
@@ -264,3 +265,12 @@ async def test_a_passed_deadline_reads_nothing_even_buffered() -> None:
     with pytest.raises(TimeoutError):
         await read_event(reader, wait=0)
     assert (await read_event(reader, wait=1)) is not None
+
+
+def test_two_malloc_arenas_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert few_malloc_arenas()  # glibc (Debian, the app's image) took it
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert not few_malloc_arenas()
