@@ -22,7 +22,6 @@ import json
 import os
 from pathlib import Path
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from bench.pipeline_home import (
     pipeline,
     start_mosquitto,
     start_server,
+    stop_all,
     stream_audio,
     wait_for_port,
     wyoming_entry,
@@ -349,12 +349,7 @@ async def main() -> None:
         )
     finally:
         await ha.stop()
-        for process in (server, mosquitto):
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all((server, mosquitto))
         xai.stop()
     model_ms = statistics.median(r["model-first-sentence"] for r in runs)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,6 @@ from collections import defaultdict
 import json
 import os
 from pathlib import Path
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ from bench.pipeline_home import (
     pipeline,
     start_mosquitto,
     start_server,
+    stop_all,
     stream_audio,
     wait_for_port,
     wyoming_entry,
@@ -321,13 +321,7 @@ async def main() -> None:
                 print(json.dumps(result, ensure_ascii=False), flush=True)
     finally:
         await ha.stop()
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes.values())
     report = {
         "beam": args.beam, "rate": args.rate, "cpu": os.cpu_count(), "load": os.getloadavg(),
         "expected": expected, "runs": runs,

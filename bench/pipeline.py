@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ from bench.pipeline_home import (
     start_mosquitto,
     start_server,
     state_of,
+    stop_all,
     stream_audio,
     wait_for_port,
     wyoming_entry,
@@ -311,13 +311,7 @@ async def main() -> None:
                 turn += 1
     finally:
         await ha.stop()
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes.values())
     names = [s.name for s in stacks]
     results = {
         "agent": args.agent,

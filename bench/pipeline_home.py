@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 import os
 from pathlib import Path
@@ -309,6 +309,18 @@ def start_server(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         argv, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env
     )
+
+
+def stop_all(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Ask each to stop, then kill what has not within 10 s."""
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 async def wait_for_port(

@@ -20,7 +20,6 @@ import json
 import os
 from pathlib import Path
 import statistics
-import subprocess
 import sys
 import tempfile
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ from bench.pipeline_home import (
     start_mosquitto,
     start_server,
     state_of,
+    stop_all,
     wait_for_port,
     wyoming_entry,
 )  # fmt: skip
@@ -141,12 +141,7 @@ async def bench_home() -> AsyncIterator[Bench]:
         yield Bench(ha, stack, mqtt_port, tmp)
     finally:
         await ha.stop()
-        for process in (ours, mosquitto):
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all((ours, mosquitto))
         print(f"satellite: HA and server logs in {tmp}")
 
 

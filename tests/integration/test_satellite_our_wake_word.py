@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from homeassistant.components import assist_pipeline
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.alicia.bus.satellite import StartStage
 from tests.conftest import ServerProcess, wait_until
-from tests.wyoming.client import host_port
+from tests.ha_wyoming import wyoming_entities
 from tests.wyoming.test_wake import said
 
 from .satellites import BusSatellite, StubStt
@@ -33,17 +30,7 @@ async def our_wake_word(
     stt_engine: StubStt,
 ) -> str:
     """HA's wyoming integration on our server; its wake_word entity is the pipeline's, on okay_nabu."""
-    host, port = host_port(wyoming_server.uri)
-    entry = MockConfigEntry(domain="wyoming", data={"host": host, "port": port})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    (entity_id,) = [
-        e.entity_id
-        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        if e.domain == "wake_word"
-    ]
+    entity_id = (await wyoming_entities(hass, wyoming_server.uri))["wake_word"]
     await assist_pipeline.async_update_pipeline(
         hass, assist_pipeline.async_get_pipeline(hass),
         wake_word_entity=entity_id, wake_word_id="okay_nabu",

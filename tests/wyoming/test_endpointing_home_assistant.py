@@ -7,16 +7,14 @@ from collections.abc import AsyncIterator
 import time
 
 from homeassistant.components import stt
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tests.conftest import ServerProcess
+from tests.ha_wyoming import wyoming_entities
 
-from .client import TtsAudio, host_port
+from .client import TtsAudio
 from .clips import as_format, trimmed
 from .phrases import normalize
 
@@ -30,18 +28,8 @@ QUIET_SECONDS = 12.0
 async def stt_entity(
     hass: HomeAssistant, wyoming_server: ServerProcess
 ) -> stt.SpeechToTextEntity:
-    host, port = host_port(wyoming_server.uri)
     assert await async_setup_component(hass, "homeassistant", {})
-    entry = MockConfigEntry(domain="wyoming", data={"host": host, "port": port})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    (entity_id,) = [
-        e.entity_id
-        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        if e.domain == "stt"
-    ]
+    entity_id = (await wyoming_entities(hass, wyoming_server.uri))["stt"]
     entity = stt.async_get_speech_to_text_entity(hass, entity_id)
     assert entity is not None
     return entity
