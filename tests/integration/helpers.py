@@ -94,6 +94,19 @@ VOICE: dict[str, Any] = {
 # The app's bridge (the voice services' device) and the key it signs with.
 BRIDGE = VOICE["device_id"]
 BRIDGE_KEY = KeyPair.from_seed(bytes(range(1, 33)))
+# The hub's key from a fixed seed: the same fingerprint in every test and run.
+HUB_KEY = KeyPair.from_seed(bytes(range(32)))
+STORE = "alicia.01JALICIAHUB0000000000000"
+
+
+def store_hub_key(hass_storage: dict[str, Any]) -> None:
+    """HA's storage holds the hub's fixed key before Alicia is set up."""
+    hass_storage[STORE] = {
+        "version": 1, "minor_version": 1, "key": STORE,
+        "data": {"hub_key": HUB_KEY.pem.decode()},
+    }  # fmt: skip
+
+
 HEARTBEAT = "alicia/system/health/heartbeat"
 
 

@@ -17,7 +17,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.alicia.bus.signing import KeyPair
 from tests.conftest import (
     TEST_KEY,
     Mosquitto,
@@ -28,6 +27,7 @@ from tests.conftest import (
 from tests.fake_xai import FakeXai
 
 from .conftest import RealBus
+from .helpers import store_hub_key
 
 pytestmark = pytest.mark.slow
 
@@ -80,12 +80,7 @@ def server(
 @pytest.fixture(autouse=True)
 def hub_key(hass_storage: dict[str, Any]) -> None:
     """Every test's hub has the same key: the server pinned the first one it saw."""
-    hass_storage["alicia.01JALICIAHUB0000000000000"] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": "alicia.01JALICIAHUB0000000000000",
-        "data": {"hub_key": KeyPair.from_seed(bytes(range(32))).pem.decode()},
-    }
+    store_hub_key(hass_storage)
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.alicia import PLATFORMS
-from custom_components.alicia.bus.signing import KeyPair
 
-from .helpers import LIGHT, SENSOR, register, send, setup_alicia
+from .helpers import LIGHT, SENSOR, register, send, setup_alicia, store_hub_key
 
 # One device with a capability for every platform.
 EVERYTHING: dict[str, Any] = {
@@ -47,12 +46,7 @@ EVERYTHING: dict[str, Any] = {
 @pytest.fixture(autouse=True)
 def hub_key(hass_storage: dict[str, Any]) -> None:
     """A stored hub key from a fixed seed: the same fingerprint in every run."""
-    hass_storage["alicia.01JALICIAHUB0000000000000"] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": "alicia.01JALICIAHUB0000000000000",
-        "data": {"hub_key": KeyPair.from_seed(bytes(range(32))).pem.decode()},
-    }
+    store_hub_key(hass_storage)
 
 
 async def setup_with_devices(hass: HomeAssistant, platforms: list[Platform]) -> Any:
