@@ -44,10 +44,10 @@ from bench.pipeline_home import (
     furnish,
     home_names_held,
     pipeline,
+    run_events,
     start_mosquitto,
     start_server,
     stop_all,
-    stream_audio,
     wait_for_port,
     wyoming_entry,
 )  # fmt: skip
@@ -142,8 +142,6 @@ async def assist(
     api = ha.api
     assert api is not None
     data: dict[str, Any] = {}
-    stop = asyncio.Event()
-    sender: asyncio.Task[None] | None = None
     start, run_input = (
         ("intent", {"text": text}) if pcm is None else ("stt", {"sample_rate": rate})
     )
@@ -151,37 +149,17 @@ async def assist(
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": api.token})
         await ws.receive_json()
-        await ws.send_json({
-            "id": 1, "type": "assist_pipeline/run", "pipeline": pipeline_id,
-            "start_stage": start, "end_stage": "intent", "input": run_input,
-        })  # fmt: skip
-        while True:
-            message = await ws.receive_json()
-            if message.get("type") != "event":
-                if message.get("success") is False:
-                    raise RuntimeError(message)
-                continue
-            event = message["event"]
+        run = {"pipeline": pipeline_id, "start_stage": start, "end_stage": "intent",
+               "input": run_input}  # fmt: skip
+        async for event in run_events(ws, run, pcm, data, rate=rate):
             kind = event["type"]
-            if kind == "run-start" and pcm is not None:
-                prefix = bytes([event["data"]["runner_data"]["stt_binary_handler_id"]])
-                sender = asyncio.create_task(
-                    stream_audio(ws, prefix, pcm, stop, data, rate=rate)
-                )
-            elif kind in ("stt-vad-end", "stt-end"):
-                stop.set()
-                if kind == "stt-end":
-                    data["stt-end"] = time.perf_counter()
-                    data["transcript"] = event["data"]["stt_output"]["text"]
+            if kind == "stt-end":
+                data["stt-end"] = time.perf_counter()
+                data["transcript"] = event["data"]["stt_output"]["text"]
             elif kind == "intent-end":
                 data["response"] = event["data"]["intent_output"]["response"]
             elif kind == "error":
                 data["error"] = event["data"]
-            if kind in ("run-end", "error"):
-                break
-        stop.set()
-        if sender is not None:
-            await sender
     if pcm is not None and "t0" in data and "stt-end" in data:
         speech_end = data.pop("t0") + LEAD + len(pcm) / 2 / rate
         data["stt_end_ms"] = round((data.pop("stt-end") - speech_end) * 1000)

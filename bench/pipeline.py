@@ -38,12 +38,12 @@ from bench.pipeline_home import (
     furnish,
     home_names_held,
     pipeline,
+    run_events,
     set_state,
     start_mosquitto,
     start_server,
     state_of,
     stop_all,
-    stream_audio,
     wait_for_port,
     wyoming_entry,
 )  # fmt: skip
@@ -104,7 +104,6 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
     await api._json("POST", "/api/services/tts/clear_cache", {})
     seen: dict[str, float] = {}
     data: dict[str, Any] = {}
-    stop = asyncio.Event()
     fetched: list[asyncio.Task[None]] = []
 
     async def fetch(url: str) -> None:
@@ -121,30 +120,12 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": api.token})
         await ws.receive_json()
-        await ws.send_json({
-            "id": 1, "type": "assist_pipeline/run", "pipeline": stack.pipeline_id,
-            "start_stage": "stt", "end_stage": "tts", "input": {"sample_rate": RATE},
-        })  # fmt: skip
-
-        sender: asyncio.Task[None] | None = None
-        while True:
-            message = await ws.receive_json()
-            if message.get("type") != "event":
-                if message.get("success") is False:
-                    raise RuntimeError(message)
-                continue
-            event = message["event"]
-            now = time.perf_counter()
-            seen.setdefault(event["type"], now)
-            if event["type"] == "run-start":
-                prefix = bytes([event["data"]["runner_data"]["stt_binary_handler_id"]])
-                sender = asyncio.create_task(
-                    stream_audio(ws, prefix, clip.pcm, stop, data)
-                )
-            elif event["type"] in ("stt-vad-end", "stt-end"):
-                stop.set()
-                if event["type"] == "stt-end":
-                    data["transcript"] = event["data"]["stt_output"]["text"]
+        run = {"pipeline": stack.pipeline_id, "start_stage": "stt", "end_stage": "tts",
+               "input": {"sample_rate": RATE}}  # fmt: skip
+        async for event in run_events(ws, run, clip.pcm, data):
+            seen.setdefault(event["type"], time.perf_counter())
+            if event["type"] == "stt-end":
+                data["transcript"] = event["data"]["stt_output"]["text"]
             elif event["type"] == "intent-end":
                 response = event["data"]["intent_output"]["response"]
                 data["answer"] = response["speech"].get("plain", {}).get("speech", "")
@@ -154,11 +135,6 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
                 )
             elif event["type"] == "error":
                 data["error"] = event["data"]
-            if event["type"] in ("run-end", "error"):
-                break
-        stop.set()
-        if sender is not None:
-            await sender
     for task in fetched:
         await task
     if "t0" not in data:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 import os
 from pathlib import Path
@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import aiohttp
 
@@ -68,6 +69,42 @@ async def stream_audio(
         )
         k += 1
     await ws.send_bytes(prefix)
+
+
+async def run_events(
+    ws: aiohttp.ClientWebSocketResponse,
+    run: dict[str, Any],
+    pcm: bytes | None,
+    clock: dict[str, float],
+    *,
+    rate: int = RATE,
+) -> AsyncIterator[dict[str, Any]]:
+    """HA's events of one `assist_pipeline/run`, pcm streamed from run-start until HA heard its end."""
+    await ws.send_json({"id": 1, "type": "assist_pipeline/run", **run})
+    stop = asyncio.Event()
+    sender: asyncio.Task[None] | None = None
+    try:
+        while True:
+            message = await ws.receive_json()
+            if message.get("type") != "event":
+                if message.get("success") is False:
+                    raise RuntimeError(message)
+                continue
+            event: dict[str, Any] = message["event"]
+            if event["type"] == "run-start" and pcm is not None:
+                prefix = bytes([event["data"]["runner_data"]["stt_binary_handler_id"]])
+                sender = asyncio.create_task(
+                    stream_audio(ws, prefix, pcm, stop, clock, rate=rate)
+                )
+            elif event["type"] in ("stt-vad-end", "stt-end"):
+                stop.set()
+            yield event
+            if event["type"] in ("run-end", "error"):
+                return
+    finally:
+        stop.set()
+        if sender is not None:
+            await sender
 
 
 def free_port() -> int:
