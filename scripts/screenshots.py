@@ -299,42 +299,55 @@ async def check(page: Any, url: str, mqtt_port: int, home: Home) -> None:
     # The options form refuses actions that are no service, or that devices may never
     # call, in its own words; closed, nothing is saved.
     await shows(integration, f"{home.devices} devices")
-    for action, error in REFUSED_ACTIONS.items():
-        await entry.get_by_role("button", name="Configure").first.click()
-        form = page.locator("dialog-data-entry-flow")
-        await sees(STRINGS["options"]["step"]["init"]["title"], within=form)
-        actions = form.locator("ha-selector-select").last
-        chips = actions.locator("ha-input-chip")
-        await chips.filter(has_text="light.turn_on").first.wait_for()
-        for refused in REFUSED_ACTIONS:
-            if await chips.filter(has_text=refused).count():
-                raise RuntimeError(f"the options kept {refused!r}, which was refused")
-        # A click on the picker's offer is sometimes lost on a loaded machine (seen
-        # in CI: the picker closed, no chip): the user's retry, at most three times.
-        for attempt in range(3):
-            await actions.get_by_role("button", name="Add").click()
-            # Typed into the picker's own field: typed into the page, keys are shortcuts.
-            search = actions.locator("input").first
-            await search.fill(action)
-            await sees("Add custom item", within=form)
-            # Chosen once the picker offers this very text, and submitted only once
-            # its chip is in the form: else the form would save what it had.
-            await form.get_by_text(f'"{action}"').filter(visible=True).first.click()
-            try:
-                await chips.filter(has_text=action).first.wait_for(timeout=10000)
-                break
-            except PlaywrightTimeoutError:
-                if attempt == 2:
-                    raise
-        await form.get_by_role("button", name="Submit").click()
-        await sees(
-            STRINGS["options"]["error"][error].format(action=action), within=form
-        )
-        await form.get_by_role("button", name="Close").first.click()
+    form = page.locator("dialog-data-entry-flow")
+    actions = form.locator("ha-selector-select").last
+    chips = actions.locator("ha-input-chip")
+
+    async def close_form() -> None:
+        """Closed without submitting (nothing saved), as a user gives up on a form."""
+        close = form.get_by_role("button", name="Close").first
+        if await close.is_visible():  # a lost click may not have opened it
+            await close.click()
         await form.get_by_role("button", name="Submit").wait_for(
             state="hidden", timeout=15000
         )
         await page.wait_for_timeout(1000)  # the closed dialog's history step back
+
+    async def type_action(action: str) -> None:
+        """The options form opened, action typed into the actions picker as a chip."""
+        await entry.get_by_role("button", name="Configure").first.click()
+        await sees(STRINGS["options"]["step"]["init"]["title"], within=form)
+        await chips.filter(has_text="light.turn_on").first.wait_for()
+        for refused in REFUSED_ACTIONS:
+            if await chips.filter(has_text=refused).count():
+                raise RuntimeError(f"the options kept {refused!r}, which was refused")
+        await actions.get_by_role("button", name="Add").click()
+        # Typed into the picker's own field: typed into the page, keys are shortcuts.
+        await actions.locator("input").first.fill(action, timeout=10000)
+        await sees("Add custom item", within=form)
+        # Chosen once the picker offers this very text, and submitted only once
+        # its chip is in the form: else the form would save what it had.
+        offer = form.get_by_text(f'"{action}"').filter(visible=True).first
+        await offer.click(timeout=10000)
+        await chips.filter(has_text=action).first.wait_for(timeout=20000)
+
+    for action, error in REFUSED_ACTIONS.items():
+        # A click in the picker is sometimes lost on a loaded machine (seen in CI: the
+        # picker closed without a chip, or never opened): the user closes the form and
+        # starts again, at most three times.
+        for attempt in range(3):
+            try:
+                await type_action(action)
+                break
+            except PlaywrightTimeoutError:
+                if attempt == 2:
+                    raise
+                await close_form()
+        await form.get_by_role("button", name="Submit").click()
+        await sees(
+            STRINGS["options"]["error"][error].format(action=action), within=form
+        )
+        await close_form()
         on(integration)
     print("check: the options form refuses what devices may not call", file=sys.stderr)
 
