@@ -49,8 +49,6 @@ from .voice import (
 from .wake_turn import Waking, wake_program
 
 _LOGGER = logging.getLogger(__name__)
-
-
 # How long one connection may go on with buffered events before others get a turn,
 # and how long a read must take to count as having waited for the client.
 TURN_SECONDS = 0.005

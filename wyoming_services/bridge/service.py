@@ -14,11 +14,7 @@ from typing import Any
 
 import aiomqtt
 
-from alicia_bus.envelope import (
-    Envelope,
-    new_message,
-    parse,
-)
+from alicia_bus.envelope import Envelope, new_message, parse
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.home import HaCommand, HaState, is_entity_id
 from alicia_bus.policy import Mode
