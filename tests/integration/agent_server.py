@@ -40,13 +40,8 @@ class FakeServers:
                 await async_write_event(Event("info", INFO), writer)
             writer.close()
 
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        server, entry = await wyoming_server(self.hass, serve, source)
         self.servers.append(server)
-        port = server.sockets[0].getsockname()[1]
-        entry = MockConfigEntry(
-            domain="wyoming", source=source, data={"host": "127.0.0.1", "port": port}
-        )
-        entry.add_to_hass(self.hass)
         return entry
 
     async def close(self) -> None:
@@ -54,6 +49,19 @@ class FakeServers:
         for server in self.servers:
             server.close()
             await server.wait_closed()
+
+
+async def wyoming_server(
+    hass: HomeAssistant, serve: Script, source: str = "user"
+) -> tuple[asyncio.Server, MockConfigEntry]:
+    """A server that follows serve from the first byte; HA's Wyoming entry for it (not set up)."""
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    entry = MockConfigEntry(
+        domain="wyoming", source=source, data={"host": "127.0.0.1", "port": port}
+    )
+    entry.add_to_hass(hass)
+    return server, entry
 
 
 async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -22,7 +22,7 @@ from custom_components.alicia.agent_link import (
 from custom_components.alicia.bus import agent
 from tests.conftest import free_port
 
-from .agent_server import ASK, hang_up, turn_events
+from .agent_server import ASK, hang_up, turn_events, wyoming_server
 
 
 async def test_languages_come_from_describe_and_a_gone_server_is_looked_for_again(
@@ -68,11 +68,8 @@ async def test_a_server_that_stops_listening_after_describe_is_no_server(
     ) -> None:
         writer.close()
 
-    server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+    server, _ = await wyoming_server(hass, close_at_once)
     port = server.sockets[0].getsockname()[1]
-    MockConfigEntry(
-        domain="wyoming", data={"host": "127.0.0.1", "port": port}
-    ).add_to_hass(hass)
     link = AgentLink(hass)
     assert await link.find() is None  # it closed before saying what it is
     link.server = Server("127.0.0.1", port, ())
@@ -108,9 +105,8 @@ async def test_the_users_words_never_go_to_a_server_that_took_the_apps_address(
     hass: HomeAssistant, socket_enabled: None
 ) -> None:
     asks: list[Event] = []
-    answers: list[dict[str, Any]] = [
-        {agent.INFO_FIELD: 1}
-    ]  # ours when found; then an STT server only
+    # Ours when found; then an STT server only.
+    answers: list[dict[str, Any]] = [{agent.INFO_FIELD: 1}]
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while (event := await async_read_event(reader)) is not None:
@@ -121,11 +117,7 @@ async def test_the_users_words_never_go_to_a_server_that_took_the_apps_address(
             await async_write_event(Event("info", info), writer)
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    MockConfigEntry(
-        domain="wyoming", data={"host": "127.0.0.1", "port": port}
-    ).add_to_hass(hass)
+    server, _ = await wyoming_server(hass, serve)
     link = AgentLink(hass)
     try:
         assert await link.find() is not None
