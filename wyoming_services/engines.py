@@ -20,7 +20,7 @@ from wyoming.info import (
 
 from . import __version__
 from .connections import Connections
-from .grok import Grok
+from .grok import EarlyAnswers, Grok
 from .settings import Settings
 from .speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 from .stt import SpeechToText
@@ -52,6 +52,7 @@ class Engines:
         self.stt = SpeechToText(settings, memory)
         self.tts = TextToSpeech(settings, memory)
         self.grok = Grok(settings)
+        self.early = EarlyAnswers(self.grok, settings.grok_early_answers)
         self.connections = Connections(settings.max_connections)
 
     async def load(self) -> None:
@@ -67,6 +68,7 @@ class Engines:
 
     async def close(self) -> None:
         """Release the engines' threads."""
+        self.early.close()
         await asyncio.gather(self.stt.close(), self.tts.close(), self.grok.close())
 
     def _endpointing(self) -> dict[str, bool]:

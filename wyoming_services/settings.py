@@ -132,6 +132,11 @@ class Settings:
     grok_home_tools: bool = _option(
         True, "let the model read and control entities exposed to Assist"
     )
+    grok_early_answers: bool = _option(
+        True,
+        "ask Grok as soon as a whole question is heard, in the quiet before the turn "
+        "ends (an answer HA does not ask for is cancelled, its tokens spent)",
+    )
     wyoming_trusted_clients: tuple[str, ...] = _option(
         ("127.0.0.1", "::1", "172.30.32.1"),
         "Wyoming clients whose questions get home tools (HA's Assist): addresses, "

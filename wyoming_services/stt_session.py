@@ -109,6 +109,25 @@ class SttSession:
         said = decode.result()
         return quiet >= quiet_needed(Said(said.text, said.intent is not None))
 
+    def question(self) -> str | None:
+        """The words so far, once heard whole and not a command, while the turn's quiet runs out.
+
+        What the agent will be asked if the speaker says no more (grok/early.py).
+        """
+        speculation = self._answering() if self._is_live() else None
+        decode = speculation.decode if speculation is not None else None
+        if decode is None or not decode.done() or decode.cancelled():
+            return None
+        if decode.exception() is not None:
+            return None
+        said = decode.result()
+        if (
+            said.intent is not None
+            or quiet_needed(Said(said.text)) >= UNFINISHED_SECONDS
+        ):
+            return None
+        return said.text.strip() or None
+
     def _answering(self) -> _Speculation | None:
         """The speculation that heard everything said so far, if any."""
         speculation, end = self._speculation, self._tracker.utterance_end(self._samples)

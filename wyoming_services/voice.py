@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 import logging
 
@@ -12,7 +13,16 @@ from alicia_bus.vocabulary import Vocabulary
 from .audio import PcmFormat
 from .authority import Authority
 from .engines import Engines
-from .grok import GrokFailure, Toolbox, ToolCall, ToolDefinition, ToolError
+from .grok import (
+    Asked,
+    EarlyAnswer,
+    GrokFailure,
+    Relay,
+    Toolbox,
+    ToolCall,
+    ToolDefinition,
+    ToolError,
+)
 from .home_language import HomeNames
 from .stt import SttError
 from .stt_session import SessionResult, SttSession
@@ -23,6 +33,7 @@ from .wake import WakeError, WakeStream, WakeWord, bundled, chosen
 # here only (pyproject.toml's contract), so voice is the one way to the engines.
 __all__ = [
     "CUT_OFF",
+    "EarlyQuestion",
     "SessionResult",
     "Speech",
     "SttError",
@@ -104,21 +115,54 @@ async def answer(
     a requester's own tools and prompt (Home Assistant's agent).
     """
     parts: list[str] = []
-    deltas = engines.grok.answer(
-        text, language, conversation_id,
-        authority=authority, toolbox=toolbox, context=context,
-    )  # fmt: skip
+    deltas: AsyncGenerator[str] | None = None
+    if isinstance(toolbox, Relay) and authority.may_act:
+        # Home Assistant's agent: the answer may be under way already (grok/early.py).
+        asked = Asked(language, context, tuple(toolbox.definitions))
+        engines.early.remember(authority, asked)
+        if early := engines.early.take(text, asked, conversation_id, authority):
+            deltas = early.follow(conversation_id, toolbox)
+    if deltas is None:
+        deltas = engines.grok.answer(
+            text, language, conversation_id,
+            authority=authority, toolbox=toolbox, context=context,
+        )  # fmt: skip
     try:
-        async for delta in deltas:
-            parts.append(delta)
-            if on_delta is not None:
-                await on_delta(delta)
+        async with aclosing(deltas):
+            async for delta in deltas:
+                parts.append(delta)
+                if on_delta is not None:
+                    await on_delta(delta)
     except GrokFailure as failure:
         _LOGGER.warning("Grok could not answer: %s", failure)
         if not failure.partial:
             raise Unanswered(failure.spoken, failure.code) from failure
         return failure.partial.rstrip() + CUT_OFF
     return "".join(parts).strip()
+
+
+class EarlyQuestion:
+    """A connection's whole question, answered before the turn is over (grok/early.py)."""
+
+    def __init__(self, engines: Engines, authority: Authority) -> None:
+        """None heard yet."""
+        self._engines = engines
+        self._authority = authority
+        self._early: EarlyAnswer | None = None
+
+    def heard(self, session: SttSession | None) -> None:
+        """Ask early when the words so far became a whole question."""
+        text = session.question() if session is not None else None
+        if text is None or (self._early is not None and self._early.text == text):
+            return
+        self.said("")
+        self._early = self._engines.early.start(text, self._authority)
+
+    def said(self, text: str) -> None:
+        """The transcript is out: an early answer to other words is of no use."""
+        if self._early is not None and self._early.text != text.strip():
+            self._engines.early.drop(self._early)
+        self._early = None
 
 
 @dataclass(slots=True)

@@ -19,7 +19,6 @@ from wyoming.asr import (
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, write_event
-from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, NotHandled
 from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
@@ -35,14 +34,14 @@ from .connections import Peer
 from .engines import Engines
 from .event_fields import FieldError, Fields
 from .framing import FrameError, ReadClock, read_event
+from .handle_turn import handle
 from .speaking import Speaking
 from .voice import (
+    EarlyQuestion,
     SttError,
     SttSession,
     TtsError,
-    Unanswered,
     WakeError,
-    answer,
     check_language,
     listen,
 )
@@ -79,9 +78,11 @@ class AliciaEventHandler(AsyncEventHandler):
         self._counted = False
         self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
         self._waking = Waking(self.write_event)
+        authority = self._authority()
         self._agent = AgentTurn(
-            engines, self.write_event, self._authority(), self.writer.transport.abort
+            engines, self.write_event, authority, self.writer.transport.abort
         )
+        self._early = EarlyQuestion(engines, authority)
 
     async def run(self) -> None:
         """Events until the client leaves, within our framing limits, deadlines and connection cap."""
@@ -170,9 +171,7 @@ class AliciaEventHandler(AsyncEventHandler):
     async def _fail(self, code: str, text: str, level: int = logging.WARNING) -> bool:
         """Tell the client; close, since HA's clients wait for a result otherwise."""
         _LOGGER.log(level, "Refused a request from %s: %s", self.peer.name, text)
-        if self._stt is not None:
-            self._stt.abort()
-            self._stt = None
+        self._drop_session()
         with contextlib.suppress(ConnectionError, RuntimeError):  # the client is gone
             await self.write_event(Error(text=text, code=code).event())
         return False
@@ -273,7 +272,10 @@ class AliciaEventHandler(AsyncEventHandler):
                 language=fields.language(),
                 context=fields.mapping("context") or None,
             )
-            await self._handle(question, fields.flag("stream"))
+            await handle(
+                self.engines, self.write_event, question, fields.flag("stream"),
+                self._authority(),
+            )  # fmt: skip
         elif SynthesizeStart.is_type(kind):
             fields.mapping("context")
             await self._speaking.start(*fields.voice())
@@ -299,8 +301,7 @@ class AliciaEventHandler(AsyncEventHandler):
 
     def _audio_start(self, fmt: PcmFormat) -> None:
         self._turn_ended = False
-        if self._stt is not None:
-            self._stt.abort()
+        self._drop_session()
         self._stt = listen(self.engines, fmt, self._language)
         self._stt_format = fmt
         self._stt_since = time.monotonic()
@@ -318,6 +319,7 @@ class AliciaEventHandler(AsyncEventHandler):
 
     async def _end_turn_if_over(self) -> None:
         """Answer as soon as a live speaker has finished (HA then runs no VAD of its own)."""
+        self._early.heard(self._stt)
         if self.settings.stt_endpointing and self._stt and self._stt.turn_over():
             self._turn_ended = True
             await self._audio_stop()
@@ -329,6 +331,7 @@ class AliciaEventHandler(AsyncEventHandler):
         started = time.perf_counter()
         result = await session.finish()
         text = result.transcription.text
+        self._early.said(text)
         if self._stream_transcript:
             await self.write_event(TranscriptStart(language=session.language).event())
             for segment in result.transcription.segments:
@@ -348,31 +351,12 @@ class AliciaEventHandler(AsyncEventHandler):
         self._stream_transcript = False
         _LOGGER.debug("Transcript: %r %s", text, transcript.data["alicia"])
 
-    async def _handle(self, transcript: Transcript, stream: bool) -> None:
-        """Answer a question; stream events only for clients that ask (HA waits for handled)."""
-        context = transcript.context or {}
-        if stream:
-            await self.write_event(HandledStart(context=context).event())
-
-        async def chunk(delta: str) -> None:
-            await self.write_event(HandledChunk(text=delta).event())
-
-        try:
-            text = await answer(
-                self.engines, transcript.text, transcript.language,
-                context.get("conversation_id"), chunk if stream else None,
-                authority=self._authority(),
-            )  # fmt: skip
-        except Unanswered as unanswered:
-            if stream:
-                await self.write_event(HandledStop().event())
-            await self.write_event(
-                NotHandled(text=unanswered.spoken, context=context).event()
-            )
-            return
-        if stream:
-            await self.write_event(HandledStop().event())
-        await self.write_event(Handled(text=text, context=context).event())
+    def _drop_session(self) -> None:
+        """The utterance under way is of no use any more (its early answer neither)."""
+        if self._stt is not None:
+            self._stt.abort()
+            self._stt = None
+        self._early.said("")
 
     def _authority(self) -> Authority:
         return wyoming_client(self.writer, self.settings.wyoming_trusted_clients)
@@ -381,9 +365,7 @@ class AliciaEventHandler(AsyncEventHandler):
         """Drop what the connection held."""
         self.engines.connections.leave(self.peer)
         await self._agent.cancel()
-        if self._stt is not None:
-            self._stt.abort()
-            self._stt = None
+        self._drop_session()
         self._waking.close()
         await self._speaking.cancel()
 

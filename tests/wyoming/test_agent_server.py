@@ -16,7 +16,7 @@ from tests.fake_xai import FakeXai, reply_for, tool_reply
 from wyoming_services.agent_turn import NOT_ALLOWED, AgentTurn, RelayedTools
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
-from wyoming_services.grok import Grok, ToolCall
+from wyoming_services.grok import EarlyAnswers, Grok, ToolCall
 from wyoming_services.grok.models import ModelInfo
 from wyoming_services.settings import Settings
 
@@ -111,7 +111,9 @@ async def test_a_bad_ask_is_failed_by_name_and_the_connection_serves_on(
 
 def _engines(xai: FakeXai, key: str = TEST_KEY) -> Engines:
     settings = Settings(grok_base_url=xai.base_url, grok_api_key=key)
-    return cast(Engines, type("E", (), {"grok": Grok(settings), "settings": settings}))
+    grok = Grok(settings)
+    parts = {"grok": grok, "settings": settings, "early": EarlyAnswers(grok, True)}
+    return cast(Engines, type("E", (), parts))
 
 
 def _recorder() -> tuple[list[Event], Callable[[Event], Awaitable[None]]]:

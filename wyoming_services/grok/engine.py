@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 import logging
@@ -170,12 +170,15 @@ class Grok:
         authority: Authority,
         toolbox: Toolbox | None = None,
         context: str = "",
+        keep: Callable[[str, str | None], None] | None = None,
     ) -> AsyncGenerator[str]:
         """Yield the answer as it streams in; GrokFailure (with any partial answer) on failure.
 
         authority: who asks; tools are offered only if they may act. toolbox: the
         requester's own tools (Home Assistant's), in place of ours; context: what
-        the requester tells the model (Home Assistant's prompt).
+        the requester tells the model (Home Assistant's prompt). keep: given the
+        whole answer and its stored response in place of this conversation's
+        memory (an answer started before its conversation is known).
         """
         self.counters.requests += 1
         remembered = conversation_key(authority.who, conversation_id)
@@ -236,7 +239,10 @@ class Grok:
                 "unreachable",
             )
         stored = turn.response_id if isinstance(turn, ResponsesTurn) else None
-        self.memory.remember(remembered, text, "".join(parts), stored)
+        if keep is not None:
+            keep("".join(parts), stored)
+        else:
+            self.memory.remember(remembered, text, "".join(parts), stored)
 
     def _turn(self, system: str, text: str, conversation_id: str | None) -> Turn:
         recalled = self.memory.recall(conversation_id)

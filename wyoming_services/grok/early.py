@@ -1,0 +1,236 @@
+"""Grok asked before Home Assistant asks: a whole question, answered while the turn's quiet runs out.
+
+The transcript of a whole question is ready in the quiet after it, 0.3 s or more
+before the turn is over (turn_end.QUESTION_SECONDS); Home Assistant asks its agent a
+few ms after the turn. An answer started with the transcript, HA's prompt and HA's
+tools of that client's last ask is the answer HA's ask would start: HA's ask takes it
+over when it asks exactly that (the same words, language, prompt and tools, in a
+conversation not yet begun, from the same client). Any other ask is answered as
+usual, and an early answer nobody takes is cancelled. Its tool calls wait for the
+ask that takes it: they are HA's, run with that ask's authority.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
+import logging
+from typing import TYPE_CHECKING, Any
+
+from wyoming_services.authority import Authority
+
+from .memory import conversation_key
+from .tools import Relay, ToolCall, ToolDefinition, ToolError
+
+if TYPE_CHECKING:
+    from .engine import Grok
+
+_LOGGER = logging.getLogger(__name__)
+# HA asks within ms of the transcript; an answer not taken by then never will be.
+TAKE_SECONDS = 5.0
+# Early answers at once (two satellites asked together), and clients remembered.
+MAX_ANSWERS = 2
+MAX_CLIENTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What an ask says beside its words: the language, HA's prompt and HA's tools."""
+
+    language: str | None
+    context: str
+    tools: tuple[ToolDefinition, ...]
+
+
+@dataclass(slots=True)
+class EarlyCounters:
+    """Early answers started, taken over by HA's ask, and dropped."""
+
+    started: int = 0
+    taken: int = 0
+    dropped: int = 0
+
+
+class _LateRelay:
+    """HA's tools for an answer nobody has taken yet: a round waits for the ask that takes it."""
+
+    def __init__(self, tools: tuple[ToolDefinition, ...]) -> None:
+        """The tools of the ask it was started with."""
+        self._tools = list(tools)
+        self.taker: asyncio.Future[Relay] = asyncio.get_running_loop().create_future()
+
+    @property
+    def definitions(self) -> list[ToolDefinition]:
+        """The tools offered to the model."""
+        return self._tools
+
+    @property
+    def instructions(self) -> str:
+        """HA's prompt says what its tools are for."""
+        return ""
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """Not used: a round's calls are relayed together."""
+        raise ToolError(f"{name} runs in Home Assistant")
+
+    async def relay(self, calls: list[ToolCall]) -> list[str]:
+        """The round's calls through the ask that took the answer."""
+        taker = await asyncio.shield(self.taker)
+        return await taker.relay(calls)
+
+
+class EarlyAnswer:
+    """One answer started from a transcript: its words so far, then the rest as they come."""
+
+    def __init__(
+        self, grok: Grok, text: str, asked: Asked, authority: Authority
+    ) -> None:
+        """Start answering at once."""
+        self.text = text
+        self.asked = asked
+        self.authority = authority
+        self._grok = grok
+        self._said: list[str] = []
+        self._news = asyncio.Event()
+        self._error: BaseException | None = None
+        self._kept: tuple[str, str | None] | None = None
+        self._tools = _LateRelay(asked.tools)
+        self._task = asyncio.create_task(self._run(), name="alicia-early-answer")
+        self.expiry: asyncio.TimerHandle | None = None
+
+    @property
+    def failed(self) -> bool:
+        """It ended without an answer (HA's ask then asks again itself)."""
+        return self._task.done() and (self._task.cancelled() or self._error is not None)
+
+    def cancel(self) -> None:
+        """Stop asking the model."""
+        self._task.cancel()
+
+    async def _run(self) -> None:
+        answer = self._grok.answer(
+            self.text, self.asked.language, None,
+            authority=self.authority, toolbox=self._tools,
+            context=self.asked.context, keep=self._keep,
+        )  # fmt: skip
+        try:
+            async with aclosing(answer) as deltas:
+                async for delta in deltas:
+                    self._said.append(delta)
+                    self._news.set()
+        except Exception as err:
+            self._error = err
+        finally:
+            self._news.set()
+
+    def _keep(self, answer: str, stored: str | None) -> None:
+        self._kept = (answer, stored)
+
+    async def follow(
+        self, conversation_id: str | None, taker: Relay
+    ) -> AsyncGenerator[str]:
+        """The words so far and the rest, as Grok.answer yields them (its failures too)."""
+        self._tools.taker.set_result(taker)
+        sent = 0
+        try:
+            while True:
+                while sent < len(self._said):
+                    sent += 1
+                    yield self._said[sent - 1]
+                if self._task.done() and sent == len(self._said):
+                    break
+                self._news.clear()
+                if sent == len(self._said) and not self._task.done():
+                    await self._news.wait()
+        finally:
+            if not self._task.done():
+                self._task.cancel()  # HA hung up: nobody to answer
+        if self._task.cancelled():
+            raise asyncio.CancelledError
+        if self._error is not None:
+            raise self._error
+        if self._kept is not None:
+            key = conversation_key(self.authority.who, conversation_id)
+            self._grok.memory.remember(key, self.text, *self._kept)
+
+
+class EarlyAnswers:
+    """The early answers under way, and each client's last ask (the prompt and tools to start with)."""
+
+    def __init__(self, grok: Grok, enabled: bool) -> None:
+        """None yet."""
+        self._grok = grok
+        self._enabled = enabled
+        self._asked: OrderedDict[str, Asked] = OrderedDict()
+        self._answers: list[EarlyAnswer] = []
+        self.counters = EarlyCounters()
+
+    def remember(self, authority: Authority, asked: Asked) -> None:
+        """A client's ask, to start its next early answer with."""
+        if not authority.may_act:
+            return
+        self._asked.pop(authority.who, None)
+        self._asked[authority.who] = asked
+        while len(self._asked) > MAX_CLIENTS:
+            self._asked.popitem(last=False)
+
+    def start(self, text: str, authority: Authority) -> EarlyAnswer | None:
+        """An answer to `text` as the client's last ask would have it; None if there is none."""
+        asked = self._asked.get(authority.who)
+        text = text.strip()
+        if not (self._enabled and authority.may_act and asked and text):
+            return None
+        if self._grok.needs_key:
+            return None  # the ask is told so at once anyway
+        early = EarlyAnswer(self._grok, text, asked, authority)
+        self._answers.append(early)
+        self.counters.started += 1
+        while len(self._answers) > MAX_ANSWERS:
+            self.drop(self._answers[0])
+        early.expiry = asyncio.get_running_loop().call_later(
+            TAKE_SECONDS, self.drop, early
+        )
+        _LOGGER.debug("Asked Grok early: %r", text[:80])
+        return early
+
+    def drop(self, early: EarlyAnswer) -> None:
+        """Cancel an answer nobody took (the speaker went on, or HA asked something else)."""
+        if early in self._answers:
+            self._let_go(early)
+            early.cancel()
+            self.counters.dropped += 1
+
+    def close(self) -> None:
+        """Cancel every answer under way (the server stops)."""
+        for early in list(self._answers):
+            self.drop(early)
+
+    def _let_go(self, early: EarlyAnswer) -> None:
+        self._answers.remove(early)
+        if early.expiry is not None:
+            early.expiry.cancel()
+
+    def take(
+        self, text: str, asked: Asked, conversation_id: str | None, authority: Authority
+    ) -> EarlyAnswer | None:
+        """The early answer this ask would start, if one is under way; None otherwise."""
+        recalled = self._grok.memory.recall(
+            conversation_key(authority.who, conversation_id)
+        )
+        if recalled.turns or recalled.response_id:
+            return None  # a conversation under way: its answer needs what came before
+        for early in [e for e in self._answers if e.failed]:
+            self.drop(early)
+        for early in self._answers:
+            if (
+                early.authority == authority
+                and early.text == text.strip()
+                and early.asked == asked
+            ):
+                self._let_go(early)
+                self.counters.taken += 1
+                return early
+        return None
