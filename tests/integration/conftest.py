@@ -28,7 +28,8 @@ from syrupy.location import PyTestLocation
 
 from custom_components.alicia.const import DOMAIN
 from custom_components.alicia.hub import AliciaHub
-from tests.conftest import Mosquitto, wait_until
+from tests.conftest import Mosquitto, ServerProcess, wait_until
+from tests.fake_xai import FakeXai
 
 from .agent_server import FakeServers
 from .helpers import SENSOR, register, setup_alicia, setup_real_mqtt
@@ -120,6 +121,19 @@ async def entry(
 ) -> MockConfigEntry:
     """The Alicia config entry, set up on HA's MQTT integration (mqtt_mock)."""
     return await setup_alicia(hass, entry_options)
+
+
+@pytest.fixture
+async def wyoming_entry(
+    hass: HomeAssistant, grok_server: ServerProcess, xai: FakeXai
+) -> MockConfigEntry:
+    """HA's Wyoming entry for our server, as Supervisor discovery adds it (not set up)."""
+    host, port = grok_server.uri.removeprefix("tcp://").rsplit(":", 1)
+    wyoming = MockConfigEntry(
+        domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
+    )
+    wyoming.add_to_hass(hass)
+    return wyoming
 
 
 @pytest.fixture

@@ -27,24 +27,10 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.alicia.agent_link import NO_SERVER
 from custom_components.alicia.const import DOMAIN
-from tests.conftest import ServerProcess
 from tests.fake_xai import FakeXai, reply_for
 
 pytestmark = pytest.mark.slow
 AGENT = "conversation.alicia"
-
-
-@pytest.fixture
-async def wyoming_entry(
-    hass: HomeAssistant, grok_server: ServerProcess, xai: FakeXai
-) -> MockConfigEntry:
-    """HA's Wyoming entry for our server, as Supervisor discovery adds it (not set up)."""
-    host, port = grok_server.uri.removeprefix("tcp://").rsplit(":", 1)
-    wyoming = MockConfigEntry(
-        domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
-    )
-    wyoming.add_to_hass(hass)
-    return wyoming
 
 
 @pytest.fixture

@@ -232,5 +232,6 @@ class EarlyAnswers:
             ):
                 self._let_go(early)
                 self.counters.taken += 1
+                _LOGGER.debug("Answered from the early answer: %r", early.text[:80])
                 return early
         return None
