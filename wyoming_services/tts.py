@@ -23,9 +23,11 @@ from .audio import Float32Array, float_to_pcm16
 from .settings import Settings
 from .speech_memory import SpeechMemory
 from .tts_text import (
+    FIRST_PHRASE,
     LONG_SENTENCE,
     MAX_PIECE,
     cut_phonemes,
+    first_phrase,
     pieces,
     split_sentences,
 )
@@ -342,6 +344,7 @@ class TextStream:
         self._rest = ""
         self._max_chars = max_chars
         self.total_chars = 0
+        self._given = False  # a first piece was given out
 
     def add(self, text: str) -> list[str]:
         """Add text; return the sentences it completed."""
@@ -352,6 +355,13 @@ class TextStream:
                 f"text is longer than {self._max_chars} characters (tts_max_chars)"
             )
         sentences, rest = split_sentences(self._rest + text)
+        if not self._given and (cut := _first_cut(sentences, rest)) is not None:
+            # The first words go at once; the rest of their sentence follows.
+            first = (sentences or [rest])[0]
+            if sentences:
+                sentences[:1] = [first[:cut].strip(), first[cut:].strip()]
+            else:
+                sentences, rest = [first[:cut].strip()], first[cut:].lstrip()
         if len(rest) > _HELD_TEXT:
             # No sentence end in sight: give out the whole words, keep the last one,
             # which may go on in the next chunk (unless it alone is too long).
@@ -364,12 +374,22 @@ class TextStream:
             sentences.append(rest[:cut].strip())
             rest = rest[cut:]
         self._rest = rest
+        self._given = self._given or bool(sentences)
         return sentences
 
     def finish(self) -> list[str]:
         """The rest, once no more text will come."""
         rest, self._rest = self._rest.strip(), ""
+        if rest and not self._given and (cut := first_phrase(rest)) is not None:
+            self._given = True
+            return [rest[:cut].strip(), rest[cut:].strip()]
         return [rest] if rest else []
+
+
+def _first_cut(sentences: list[str], rest: str) -> int | None:
+    """Where the first sentence (or the words so far) may be cut, if long enough to gain."""
+    first = sentences[0] if sentences else rest
+    return first_phrase(first) if len(first) > FIRST_PHRASE[1] else None
 
 
 def chunk_pcm(pcm: bytes, bytes_per_chunk: int) -> Iterator[bytes]:

@@ -17,6 +17,16 @@ MIN_PIECE = 25  # characters; shorter clauses are merged with the next
 # than these: a run of 80 characters stays within 1.2x the server's rest with room
 # for a "Hello." beside it (tts_turns.TEXT_AT_ONCE).
 MAX_PIECE = 80  # characters, cut at a word
+# An answer's first words are heard sooner when its first sentence, if long, is
+# spoken in two: Piper's time grows with the text, and a stream's first sentence
+# need not be complete. Cut where speakers pause anyway: a clause, or before a word
+# that opens a phrase ("... capital of France | for more than a thousand years").
+FIRST_PHRASE = (20, 48)  # characters before the cut, at least and at most
+_PHRASE_START = re.compile(
+    r"(?<=[,;:])\s+|\s+(?=(?:and|but|or|so|because|when|while|which|where|since|after"
+    r"|before|until|for|in|on|at|with|from|during)\s)",
+    re.IGNORECASE,
+)
 MAX_PHONEMES = 96  # phonemes, cut at a word: digits and symbols read long
 
 
@@ -25,6 +35,15 @@ def split_sentences(text: str) -> tuple[list[str], str]:
     parts = _SENTENCE_END.split(text)
     complete = [p.strip() for p in parts[:-1] if p.strip()]
     return complete, parts[-1]
+
+
+def first_phrase(text: str) -> int | None:
+    """Where an answer's long first sentence may be cut for its first audio (None: nowhere)."""
+    least, most = FIRST_PHRASE
+    for boundary in _PHRASE_START.finditer(text, least, most + 1):
+        if text[boundary.end() :].strip():
+            return boundary.start()
+    return None
 
 
 def split_clauses(sentence: str) -> list[str]:

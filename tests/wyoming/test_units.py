@@ -91,6 +91,34 @@ def test_sentences_and_clauses() -> None:
     assert split_clauses("Short, sweet.") == ["Short, sweet."]
 
 
+@pytest.mark.parametrize(
+    ("chunks", "given"),
+    [
+        # A long first sentence streamed: its first phrase goes before the sentence ends.
+        (["Paris has been the capital of France for more than a thousand", " years. "],
+         [["Paris has been the capital of France"], ["for more than a thousand years."]]),
+        # Whole, the same cut; later sentences are never cut for it.
+        (["Paris has been the capital of France for more than a thousand years. It sits "
+          "on the river Seine in the north of the country. "],
+         [["Paris has been the capital of France", "for more than a thousand years.",
+           "It sits on the river Seine in the north of the country."]]),
+        # At a clause, not before 20 characters ("Sure,").
+        (["Sure, I turned off the lights in the kitchen and the hall for you. "],
+         [["Sure, I turned off the lights", "in the kitchen and the hall for you."]]),
+        # Short answers, and a first sentence with no phrase to cut: whole.
+        (["Turned on the light. "], [["Turned on the light."]]),
+        (["Photosynthesis converts electromagnetic radiation efficiently. "],
+         [["Photosynthesis converts electromagnetic radiation efficiently."]]),
+    ],
+)  # fmt: skip
+def test_a_long_first_sentence_is_spoken_from_its_first_phrase(
+    chunks: list[str], given: list[list[str]]
+) -> None:
+    stream = TextStream(max_chars=1000)
+    assert [stream.add(chunk) for chunk in chunks] == given
+    assert stream.finish() == []
+
+
 def test_text_stream_is_bounded() -> None:
     stream = TextStream(max_chars=1000)
     assert stream.add("One. Tw") == ["One."]
