@@ -279,6 +279,9 @@ async def main() -> None:
     parser.add_argument("--first-token", type=float, default=0.3)
     parser.add_argument("--per-word", type=float, default=0.05)
     parser.add_argument("--slow", action="store_true")
+    parser.add_argument(
+        "--no-early", action="store_true", help="the server's early answers off"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or ROOT / "bench" / "results" / (
@@ -300,7 +303,8 @@ async def main() -> None:
     server = start_server(
         [*OURS_STT, "--uri", f"tcp://127.0.0.1:{port}", "--grok-base-url", xai.base_url,
          "--mqtt-host", "127.0.0.1", "--mqtt-port", str(mqtt_port),
-         "--security-key-file", str(tmp / "bridge.pem")],
+         "--security-key-file", str(tmp / "bridge.pem"),
+         *(["--no-grok-early-answers"] if args.no_early else [])],
         tmp / "ours.log",
     )  # fmt: skip
     mosquitto = start_mosquitto(tmp, mqtt_port)

@@ -82,8 +82,22 @@ async def close(listener: asyncio.Server, grace: float) -> None:
         await listener.wait_closed()
 
 
-# glibc's mallopt option: how many malloc arenas threads may make.
+# glibc's mallopt options.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
+# Blocks from 1 MiB up get a mapping of their own, given back when freed; the
+# heap's free top is given back past 4 MiB.
+MMAP_THRESHOLD = 1024 * 1024
+TRIM_THRESHOLD = 4 * 1024 * 1024
+
+
+def _mallopt() -> Callable[[int, int], int] | None:
+    try:
+        mallopt: Callable[[int, int], int] = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return mallopt
 
 
 def few_malloc_arenas() -> bool:
@@ -94,13 +108,32 @@ def few_malloc_arenas() -> bool:
     soak measured 100-190 MiB more at rest and peaks 55-145 MiB higher
     (docs/benchmarks.md). MALLOC_ARENA_MAX, when set, is the user's choice.
     """
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
+    mallopt = _mallopt()
+    if "MALLOC_ARENA_MAX" in os.environ or mallopt is None:
         return False
     return bool(mallopt(M_ARENA_MAX, 2))
+
+
+def large_blocks_given_back() -> bool:
+    """Freed blocks of 1 MiB and more go back to the system at once; whether glibc took it.
+
+    glibc raises its mapping threshold to the largest mapped block freed (up to
+    32 MiB), so after one Piper run or decode their blocks came from the heap and
+    stayed resident once freed: under a Whisper decode (its 51 MiB mapped anew) sat
+    the 80-100 MiB the Piper runs before it had freed. The user's own
+    MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES malloc
+    settings are left alone.
+    """
+    mallopt = _mallopt()
+    chosen = [name for name in _USER_MALLOC if name in os.environ]
+    if chosen or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") or not mallopt:
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
+
+
+_USER_MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 async def serve(
@@ -110,6 +143,7 @@ async def serve(
 ) -> None:
     """Serve until `stop` is set (or cancelled); `broker` finds the bridge's MQTT settings."""
     few_malloc_arenas()  # before the engines' threads
+    large_blocks_given_back()
     stop = stop or asyncio.Event()
     engines = Engines(settings)
     loading = asyncio.create_task(engines.load())

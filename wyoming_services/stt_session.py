@@ -11,7 +11,7 @@ import numpy as np
 from .audio import TARGET_RATE, Converter, Float32Array, PcmFormat
 from .endpoint import EndpointConfig, SpeechTracker
 from .stt import SpeechToText, SttError, Transcription
-from .turn_end import UNFINISHED_SECONDS, Said, quiet_needed
+from .turn_end import QUESTION_SECONDS, UNFINISHED_SECONDS, Said, quiet_needed
 
 # A live stream in which nothing was loud for this long has no command in it.
 NOTHING_SAID_SECONDS = 8.0
@@ -110,7 +110,7 @@ class SttSession:
         return quiet >= quiet_needed(Said(said.text, said.intent is not None))
 
     def question(self) -> str | None:
-        """The words so far, once heard whole and not a command, while the turn's quiet runs out.
+        """The words so far, once heard as a whole question, while the turn's quiet runs out.
 
         What the agent will be asked if the speaker says no more (grok/early.py).
         """
@@ -121,12 +121,9 @@ class SttSession:
         if decode.exception() is not None:
             return None
         said = decode.result()
-        if (
-            said.intent is not None
-            or quiet_needed(Said(said.text)) >= UNFINISHED_SECONDS
-        ):
+        if said.intent is not None or quiet_needed(Said(said.text)) != QUESTION_SECONDS:
             return None
-        return said.text.strip() or None
+        return said.text.strip()
 
     def _answering(self) -> _Speculation | None:
         """The speculation that heard everything said so far, if any."""

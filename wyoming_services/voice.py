@@ -119,7 +119,7 @@ async def answer(
     if isinstance(toolbox, Relay) and authority.may_act:
         # Home Assistant's agent: the answer may be under way already (grok/early.py).
         asked = Asked(language, context, tuple(toolbox.definitions))
-        engines.early.remember(authority, asked)
+        engines.early.remember(authority, asked, text)
         if early := engines.early.take(text, asked, conversation_id, authority):
             deltas = early.follow(conversation_id, toolbox)
     if deltas is None:
@@ -144,25 +144,37 @@ async def answer(
 class EarlyQuestion:
     """A connection's whole question, answered before the turn is over (grok/early.py)."""
 
+    # Early answers for one utterance: a speaker who goes on and on is not asked for.
+    MAX_PER_UTTERANCE = 2
+
     def __init__(self, engines: Engines, authority: Authority) -> None:
         """None heard yet."""
         self._engines = engines
         self._authority = authority
         self._early: EarlyAnswer | None = None
+        self._started = 0
 
     def heard(self, session: SttSession | None) -> None:
         """Ask early when the words so far became a whole question."""
         text = session.question() if session is not None else None
         if text is None or (self._early is not None and self._early.text == text):
             return
-        self.said("")
-        self._early = self._engines.early.start(text, self._authority)
+        if self._early is not None:
+            self._engines.early.drop(self._early)  # the speaker went on
+            self._early = None
+        if self._started < self.MAX_PER_UTTERANCE:
+            self._started += 1
+            self._early = self._engines.early.start(text, self._authority)
 
-    def said(self, text: str) -> None:
-        """The transcript is out: an early answer to other words is of no use."""
-        if self._early is not None and self._early.text != text.strip():
-            self._engines.early.drop(self._early)
-        self._early = None
+    def said(self, text: str) -> bool:
+        """The transcript is out (empty: none will be); whether an early answer to it is under way."""
+        early, self._early, self._started = self._early, None, 0
+        if text.strip():
+            self._engines.early.heard(self._authority, text)
+        if early is not None and early.text != text.strip():
+            self._engines.early.drop(early)
+            return False
+        return early is not None
 
 
 @dataclass(slots=True)

@@ -331,7 +331,7 @@ class AliciaEventHandler(AsyncEventHandler):
         started = time.perf_counter()
         result = await session.finish()
         text = result.transcription.text
-        self._early.said(text)
+        early = self._early.said(text)
         if self._stream_transcript:
             await self.write_event(TranscriptStart(language=session.language).event())
             for segment in result.transcription.segments:
@@ -345,6 +345,7 @@ class AliciaEventHandler(AsyncEventHandler):
             "audio_seconds": round(result.audio_seconds, 3),
             "decode_seconds": round(result.transcription.decode_seconds, 4),
             "stop_to_result_seconds": round(time.perf_counter() - started, 4),
+            "early_answer": early,
         }
         await self.write_event(transcript)
         self._language = None

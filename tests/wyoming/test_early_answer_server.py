@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import numpy as np
@@ -52,6 +53,7 @@ async def test_a_whole_question_is_answered_from_the_quiet_after_it(
     transcript_at = time.monotonic()
     text = str(transcript.data["text"])
     assert text.rstrip().endswith("?"), text
+    assert alicia_stats(transcript)["early_answer"] is True
     # Asked before HA asks (when the decode outlasted the quiet, in the same moment
     # the transcript left: poll for the request).
     await wait_until(lambda: bool(asked(xai, text.strip())), 5)
@@ -82,3 +84,18 @@ async def test_a_speaker_who_goes_on_gets_the_answer_to_all_they_said(
     # The answer is to everything said, whatever was asked early about its first half.
     assert events[-1].data["text"] == reply_for(text, 0)
     assert len(asked(xai, text)) == 1
+
+
+async def test_words_that_are_no_question_stay_here_until_asked(
+    grok_server: ServerProcess, xai: FakeXai
+) -> None:
+    await ha_asks(grok_server.uri, "Hello there.", "earlier")
+    xai.configure()
+    said = await clip(grok_server.uri, "piper", "Tell me a story about a dragon.")
+    quiet, tail = np.zeros(RATE // 2, "<i2"), np.zeros(12 * RATE, "<i2")
+    transcript, _ = await stream_live(
+        grok_server.uri, np.concatenate((quiet, said, tail)).tobytes()
+    )
+    assert alicia_stats(transcript)["early_answer"] is False
+    await asyncio.sleep(1.0)  # an early request would have reached the fake by now
+    assert xai.chat_requests() == []

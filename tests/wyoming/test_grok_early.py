@@ -20,7 +20,8 @@ from wyoming_services.grok import (
     early as early_module,
 )
 from wyoming_services.settings import Settings
-from wyoming_services.voice import answer
+from wyoming_services.stt_session import SttSession
+from wyoming_services.voice import EarlyQuestion, answer
 
 HA = Authority("wyoming:127.0.0.1", may_act=True)
 STRANGER = Authority("wyoming:10.0.0.9", may_act=True)
@@ -33,8 +34,9 @@ QUESTION = "What is the capital of France?"
 class Tools:
     """HA's tools as the agent turn relays them: each round recorded, answered 'done'."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.0) -> None:
         self.rounds: list[list[str]] = []
+        self.seconds = seconds
 
     @property
     def definitions(self) -> list[ToolDefinition]:
@@ -49,13 +51,22 @@ class Tools:
 
     async def relay(self, calls: list[ToolCall]) -> list[str]:
         self.rounds.append([c.name for c in calls])
+        await asyncio.sleep(self.seconds)
         return ["done" for _ in calls]
 
 
 @pytest.fixture
-async def engines(xai: FakeXai) -> AsyncIterator[Engines]:
+def grok_timeout() -> float:
+    """Grok's limit on one answer (the default)."""
+    return 10.0
+
+
+@pytest.fixture
+async def engines(xai: FakeXai, grok_timeout: float) -> AsyncIterator[Engines]:
     """Grok on the fake, with early answers on."""
-    settings = Settings(grok_base_url=xai.base_url, grok_api_key=TEST_KEY)
+    settings = Settings(
+        grok_base_url=xai.base_url, grok_api_key=TEST_KEY, grok_timeout=grok_timeout
+    )
     grok = Grok(settings)
     early = EarlyAnswers(grok, True)
     yield cast(
@@ -144,7 +155,7 @@ async def test_no_early_answer_without_trust_a_remembered_ask_or_the_setting(
     )
     assert engines.early.start(QUESTION, UNTRUSTED) is None
     off = EarlyAnswers(engines.grok, False)
-    off.remember(HA, early_module.Asked("en", PROMPT, (TURN_OFF,)))
+    off.remember(HA, early_module.Asked("en", PROMPT, (TURN_OFF,)), "Hi.")
     assert off.start(QUESTION, HA) is None
     assert QUESTION not in asked_for(xai)
 
@@ -202,3 +213,64 @@ async def test_a_failed_early_answer_is_asked_again(
     await asyncio.sleep(0.2)
     assert await ha_asks(engines) == reply_for(QUESTION, 0)
     assert engines.early.counters.taken == 0
+
+
+class Heard:
+    """An utterance's speculative transcripts, one after another (SttSession.question)."""
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = list(texts)
+
+    def question(self) -> str | None:
+        return self.texts.pop(0) if self.texts else None
+
+
+async def test_one_utterance_asks_early_at_most_twice(
+    engines: Engines, xai: FakeXai
+) -> None:
+    await ha_asks(engines, "Hello there.", conversation="before")
+    xai.configure(token_delay=0.1)
+    question = EarlyQuestion(engines, HA)
+    growing = Heard("Why?", "Why is it?", "Why is it so?", "Why is it so cold?")
+    for _ in range(4):  # a speaker who goes on and on, a whole question each pause
+        question.heard(cast(SttSession, growing))
+    assert engines.early.counters.started == 2
+    assert question.said("Why is it so cold?") is False  # no answer to those words
+
+
+async def test_a_client_whose_agent_takes_nothing_is_asked_for_nothing(
+    engines: Engines, xai: FakeXai, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(early_module, "TAKE_SECONDS", 0.1)
+    await ha_asks(engines, "Hello there.", conversation="before")
+    xai.configure()
+    for text in ("Is it late?", "Is it dark?"):  # heard, then another agent asked
+        question = EarlyQuestion(engines, HA)
+        question.heard(cast(SttSession, Heard(text)))
+        assert question.said(text) is True
+        await asyncio.sleep(0.2)
+    assert engines.early.start("Is it cold?", HA) is None  # its words stay here
+    assert "Is it cold?" not in asked_for(xai)
+    # Its agent asks what it heard again: early answers help again.
+    question = EarlyQuestion(engines, HA)
+    question.heard(cast(SttSession, Heard("Is it warm?")))
+    question.said("Is it warm?")
+    await ha_asks(engines, "Is it warm?", conversation="warm")
+    assert engines.early.start("Is it cold?", HA) is not None
+
+
+@pytest.mark.parametrize("grok_timeout", [2.0])
+async def test_a_taken_answer_has_a_whole_grok_timeout(
+    engines: Engines, xai: FakeXai
+) -> None:
+    await ha_asks(engines, "Hello there.", conversation="before")
+    xai.configure(
+        tool_calls=[{"name": "HassTurnOff", "arguments": {"name": "kitchen light"}}],
+        after_tools="Done.",
+    )
+    assert engines.early.start("Turn off the kitchen light, would you?", HA)
+    await asyncio.sleep(1.5)  # its tool round waits for HA's ask meanwhile
+    said = await ha_asks(
+        engines, "Turn off the kitchen light, would you?", tools=Tools(0.7)
+    )
+    assert said == tool_reply(["done"], "Done.")

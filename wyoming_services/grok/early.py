@@ -8,22 +8,28 @@ over when it asks exactly that (the same words, language, prompt and tools, in a
 conversation not yet begun, from the same client). Any other ask is answered as
 usual, and an early answer nobody takes is cancelled. Its tool calls wait for the
 ask that takes it: they are HA's, run with that ask's authority.
+
+The words go to the model before anyone asked it: only questions, only for a client
+whose transcripts its agent asks (two early answers not taken in a row stop them
+until an ask repeats one of its transcripts), at most two per utterance.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from wyoming_services.authority import Authority
 
 from .memory import conversation_key
 from .tools import Relay, ToolCall, ToolDefinition, ToolError
+from .wire import GrokFailure
 
 if TYPE_CHECKING:
     from .engine import Grok
@@ -34,6 +40,13 @@ TAKE_SECONDS = 5.0
 # Early answers at once (two satellites asked together), and clients remembered.
 MAX_ANSWERS = 2
 MAX_CLIENTS = 4
+# A client whose last early answers nobody took is asked for nothing early: its
+# speech goes to another agent, or HA answers it itself.
+MAX_MISSED = 2
+# Its last ask's prompt and tools are used this long; its transcripts kept to see
+# whether its asks repeat them.
+ASKED_SECONDS = 1800.0
+HEARD = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +56,16 @@ class Asked:
     language: str | None
     context: str
     tools: tuple[ToolDefinition, ...]
+
+
+@dataclass(slots=True)
+class _Client:
+    """What a client's asks and transcripts tell: its prompt, and whether its agent takes early answers."""
+
+    asked: Asked
+    at: float
+    missed: int = 0
+    heard: deque[str] = field(default_factory=lambda: deque(maxlen=HEARD))
 
 
 @dataclass(slots=True)
@@ -97,6 +120,7 @@ class EarlyAnswer:
         self._news = asyncio.Event()
         self._error: BaseException | None = None
         self._kept: tuple[str, str | None] | None = None
+        self._deadline: asyncio.Timeout | None = None
         self._tools = _LateRelay(asked.tools)
         self._task = asyncio.create_task(self._run(), name="alicia-early-answer")
         self.expiry: asyncio.TimerHandle | None = None
@@ -114,7 +138,7 @@ class EarlyAnswer:
         answer = self._grok.answer(
             self.text, self.asked.language, None,
             authority=self.authority, toolbox=self._tools,
-            context=self.asked.context, keep=self._keep,
+            context=self.asked.context, held=self,
         )  # fmt: skip
         try:
             async with aclosing(answer) as deltas:
@@ -126,7 +150,12 @@ class EarlyAnswer:
         finally:
             self._news.set()
 
-    def _keep(self, answer: str, stored: str | None) -> None:
+    def timed(self, deadline: asyncio.Timeout) -> None:
+        """Grok's deadline for this answer: moved to a whole grok_timeout when taken."""
+        self._deadline = deadline
+
+    def keep(self, answer: str, stored: str | None) -> None:
+        """Kept for the conversation that takes it (none: forgotten)."""
         self._kept = (answer, stored)
 
     async def follow(
@@ -134,6 +163,10 @@ class EarlyAnswer:
     ) -> AsyncGenerator[str]:
         """The words so far and the rest, as Grok.answer yields them (its failures too)."""
         self._tools.taker.set_result(taker)
+        if self._deadline is not None and not self._task.done():
+            # HA's ask gets as long as an answer it started itself.
+            loop = asyncio.get_running_loop()
+            self._deadline.reschedule(loop.time() + self._grok.settings.grok_timeout)
         sent = 0
         try:
             while True:
@@ -149,7 +182,9 @@ class EarlyAnswer:
             if not self._task.done():
                 self._task.cancel()  # HA hung up: nobody to answer
         if self._task.cancelled():
-            raise asyncio.CancelledError
+            raise GrokFailure(
+                "Sorry, something went wrong answering that.", "early answer cancelled"
+            )
         if self._error is not None:
             raise self._error
         if self._kept is not None:
@@ -164,44 +199,58 @@ class EarlyAnswers:
         """None yet."""
         self._grok = grok
         self._enabled = enabled
-        self._asked: OrderedDict[str, Asked] = OrderedDict()
+        self._clients: OrderedDict[str, _Client] = OrderedDict()
         self._answers: list[EarlyAnswer] = []
         self.counters = EarlyCounters()
 
-    def remember(self, authority: Authority, asked: Asked) -> None:
-        """A client's ask, to start its next early answer with."""
-        if not authority.may_act:
+    def remember(self, authority: Authority, asked: Asked, text: str) -> None:
+        """A client's ask: its prompt and tools for its next early answer; its words, whether they were heard."""
+        if not (self._enabled and authority.may_act):
             return
-        self._asked.pop(authority.who, None)
-        self._asked[authority.who] = asked
-        while len(self._asked) > MAX_CLIENTS:
-            self._asked.popitem(last=False)
+        client = self._clients.pop(authority.who, None)
+        if client is None:
+            client = _Client(asked, time.monotonic())
+        elif text.strip() in client.heard:
+            client.missed = 0  # its agent asks what it says: early answers help again
+        client.asked, client.at = asked, time.monotonic()
+        self._clients[authority.who] = client
+        while len(self._clients) > MAX_CLIENTS:
+            self._clients.popitem(last=False)
+
+    def heard(self, authority: Authority, text: str) -> None:
+        """A transcript the client got (its next ask may repeat it)."""
+        if (client := self._clients.get(authority.who)) is not None:
+            client.heard.append(text.strip())
 
     def start(self, text: str, authority: Authority) -> EarlyAnswer | None:
         """An answer to `text` as the client's last ask would have it; None if there is none."""
-        asked = self._asked.get(authority.who)
+        client = self._clients.get(authority.who)
         text = text.strip()
-        if not (self._enabled and authority.may_act and asked and text):
+        if not (self._enabled and authority.may_act and client and text):
             return None
-        if self._grok.needs_key:
-            return None  # the ask is told so at once anyway
-        early = EarlyAnswer(self._grok, text, asked, authority)
+        if client.missed >= MAX_MISSED or self._grok.needs_key:
+            return None
+        if time.monotonic() - client.at > ASKED_SECONDS:
+            return None  # its prompt may have changed since: the next ask tells
+        early = EarlyAnswer(self._grok, text, client.asked, authority)
         self._answers.append(early)
         self.counters.started += 1
         while len(self._answers) > MAX_ANSWERS:
             self.drop(self._answers[0])
         early.expiry = asyncio.get_running_loop().call_later(
-            TAKE_SECONDS, self.drop, early
+            TAKE_SECONDS, self.drop, early, True
         )
         _LOGGER.debug("Asked Grok early: %r", text[:80])
         return early
 
-    def drop(self, early: EarlyAnswer) -> None:
-        """Cancel an answer nobody took (the speaker went on, or HA asked something else)."""
+    def drop(self, early: EarlyAnswer, missed: bool = False) -> None:
+        """Cancel an answer nobody took; missed: nobody asked for its words at all."""
         if early in self._answers:
             self._let_go(early)
             early.cancel()
             self.counters.dropped += 1
+            if missed and (client := self._clients.get(early.authority.who)):
+                client.missed += 1
 
     def close(self) -> None:
         """Cancel every answer under way (the server stops)."""
@@ -232,6 +281,8 @@ class EarlyAnswers:
             ):
                 self._let_go(early)
                 self.counters.taken += 1
+                if client := self._clients.get(authority.who):
+                    client.missed = 0
                 _LOGGER.debug("Answered from the early answer: %r", early.text[:80])
                 return early
         return None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 import logging
-from typing import cast
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,6 +40,16 @@ class GrokCounters:
     failures: int = 0
     retries: int = 0
     tool_calls: int = 0
+
+
+class Held(Protocol):
+    """An answer started before its conversation is known (grok/early.py)."""
+
+    def timed(self, deadline: asyncio.Timeout) -> None:
+        """The answer's deadline, to move when the answer is taken."""
+
+    def keep(self, answer: str, stored: str | None) -> None:
+        """The whole answer and its stored response, for the conversation that takes it."""
 
 
 class Grok:
@@ -170,15 +180,15 @@ class Grok:
         authority: Authority,
         toolbox: Toolbox | None = None,
         context: str = "",
-        keep: Callable[[str, str | None], None] | None = None,
+        held: Held | None = None,
     ) -> AsyncGenerator[str]:
         """Yield the answer as it streams in; GrokFailure (with any partial answer) on failure.
 
         authority: who asks; tools are offered only if they may act. toolbox: the
         requester's own tools (Home Assistant's), in place of ours; context: what
-        the requester tells the model (Home Assistant's prompt). keep: given the
-        whole answer and its stored response in place of this conversation's
-        memory (an answer started before its conversation is known).
+        the requester tells the model (Home Assistant's prompt). held: an answer
+        started before its conversation is known (grok/early.py) is given its
+        deadline, and the whole answer in place of the conversation's memory.
         """
         self.counters.requests += 1
         remembered = conversation_key(authority.who, conversation_id)
@@ -215,9 +225,11 @@ class Grok:
             # aclosing: a generator left unfinished is closed here, not by the
             # loop's finaliser later (which runs it as a stray task).
             async with (
-                asyncio.timeout(self.settings.grok_timeout),
+                asyncio.timeout(self.settings.grok_timeout) as deadline,
                 aclosing(self._rounds(turn, parts, toolbox, offered)) as deltas,
             ):
+                if held is not None:
+                    held.timed(deadline)
                 async for delta in deltas:
                     yield delta
         except TimeoutError:
@@ -239,8 +251,8 @@ class Grok:
                 "unreachable",
             )
         stored = turn.response_id if isinstance(turn, ResponsesTurn) else None
-        if keep is not None:
-            keep("".join(parts), stored)
+        if held is not None:
+            held.keep("".join(parts), stored)
         else:
             self.memory.remember(remembered, text, "".join(parts), stored)
 
