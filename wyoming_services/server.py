@@ -90,6 +90,8 @@ M_ARENA_MAX = -8
 # heap's free top is given back past 4 MiB.
 MMAP_THRESHOLD = 1024 * 1024
 TRIM_THRESHOLD = 4 * 1024 * 1024
+# Set by the user, they are the user's choice.
+USER_MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def _mallopt() -> Callable[[int, int], int] | None:
@@ -115,25 +117,19 @@ def few_malloc_arenas() -> bool:
 
 
 def large_blocks_given_back() -> bool:
-    """Freed blocks of 1 MiB and more go back to the system at once; whether glibc took it.
-
-    glibc raises its mapping threshold to the largest mapped block freed (up to
-    32 MiB), so after one Piper run or decode their blocks came from the heap and
-    stayed resident once freed: under a Whisper decode (its 51 MiB mapped anew) sat
-    the 80-100 MiB the Piper runs before it had freed. The user's own
-    MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES malloc
-    settings are left alone.
-    """
+    """Freed blocks of 1 MiB and more go back to the system at once; whether glibc took it."""
+    # glibc raises its mapping threshold to the largest mapped block freed (up to
+    # 32 MiB): after one Piper run, the blocks of the next came from the heap and
+    # stayed resident once freed, so under a Whisper decode (its 51 MiB mapped
+    # anew) sat the 80-100 MiB the Piper runs before it had freed
+    # (docs/benchmarks.md, the soak's step C).
     mallopt = _mallopt()
-    chosen = [name for name in _USER_MALLOC if name in os.environ]
+    chosen = any(name in os.environ for name in USER_MALLOC)
     if chosen or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") or not mallopt:
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
         mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     )
-
-
-_USER_MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 async def serve(

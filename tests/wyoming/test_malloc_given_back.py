@@ -1,0 +1,72 @@
+"""The server's malloc: the blocks a Piper run or a decode freed are not kept resident."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+from wyoming_services.server import large_blocks_given_back
+
+ROOT = Path(__file__).resolve().parents[2]
+# A decode's matrix freed (glibc then takes blocks up to its size from the heap), a
+# run's tensors made and freed below a small block that outlives them, as the
+# event loop's objects do: what stays resident, in MiB.
+KEPT_AFTER_A_RUN = """
+import ctypes
+from wyoming_services.server import few_malloc_arenas, large_blocks_given_back
+few_malloc_arenas()
+large_blocks_given_back()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+MIB = 1 << 20
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / MIB
+matrix = libc.malloc(30 * MIB)
+ctypes.memset(matrix, 1, 30 * MIB)
+libc.free(matrix)
+before = rss()
+tensors = [libc.malloc(8 * MIB) for _ in range(6)]
+outlives = libc.malloc(256 * 1024)
+for block in tensors:
+    ctypes.memset(block, 1, 8 * MIB)
+for block in tensors:
+    libc.free(block)
+print(rss() - before)
+"""
+
+
+def _kept(env: dict[str, str]) -> float:
+    run = subprocess.run(
+        [sys.executable, "-c", KEPT_AFTER_A_RUN],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return float(run.stdout.strip())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_what_a_run_freed_is_given_back() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.pop("GLIBC_TUNABLES", None)
+    assert _kept(env) < 4  # was 48 MiB: all of the run's tensors
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MALLOC_MMAP_THRESHOLD_", "131072"),
+        ("MALLOC_TRIM_THRESHOLD_", "131072"),
+        ("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072"),
+    ],
+)
+def test_the_users_malloc_settings_are_left_alone(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert not large_blocks_given_back()
