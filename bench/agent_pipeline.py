@@ -211,6 +211,8 @@ async def run_once(
         passes = [n for t, n in relay.passes if t >= began]
         if decodes and passes:
             data.update({"decode-ms": round(decodes[0] * 1000), "passes": passes[0]})
+        if early := [e for t, e in relay.early if t >= began]:
+            data["early-answer"] = early[0]
     data["ms"] = {k: round((v - speech_end) * 1000) for k, v in seen.items()}
     data["agent"] = agent.name
     return data
@@ -253,8 +255,8 @@ def report(runs: list[dict[str, Any]], agents: list[str], model_ms: float) -> st
     lines = [
         "| agent | "
         + " | ".join(STAGES)
-        + " | first audio minus model's first sentence |",
-        "|---|" + "---|" * (len(STAGES) + 1),
+        + " | first audio minus model's first sentence | asked early | decode p50 |",
+        "|---|" + "---|" * (len(STAGES) + 3),
     ]
     for name in agents:
         mine = [r for r in runs if r["agent"] == name]
@@ -268,7 +270,14 @@ def report(runs: list[dict[str, Any]], agents: list[str], model_ms: float) -> st
         over = (
             f"{statistics.median(firsts) - model_ms:+.0f} ms (p50)" if firsts else "–"
         )
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {over} |")
+        early = sum(bool(r.get("early-answer")) for r in mine)
+        decodes = [r["decode-ms"] for r in mine if "decode-ms" in r]
+        decode = f"{statistics.median(decodes):.0f} ms" if decodes else "–"
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {over} | {early}/{len(mine)} | {decode} |"
+        )
     return "\n".join(lines)
 
 

@@ -379,6 +379,9 @@ async def wait_for_port(
 TYPE = re.compile(rb'"type":\s*"([a-z-]+)"')
 DECODE = re.compile(rb'"decode_seconds":\s*([0-9.]+)')  # our transcript's own account
 PASSES = re.compile(rb'"passes":\s*([0-9]+)')  # ... and the decodes the turn ran
+EARLY = re.compile(
+    rb'"early_answer":\s*(true|false)'
+)  # ... and whether Grok was asked early
 
 
 @dataclass
@@ -391,6 +394,7 @@ class Relay:
     seen: list[tuple[float, int, str, str]] = field(default_factory=list)
     decodes: list[tuple[float, float]] = field(default_factory=list)
     passes: list[tuple[float, int]] = field(default_factory=list)
+    early: list[tuple[float, bool]] = field(default_factory=list)
     _count: int = 0
 
     async def start(self) -> asyncio.Server:
@@ -430,6 +434,9 @@ class Relay:
                     (now, float(m.group(1))) for m in DECODE.finditer(data)
                 ]
                 self.passes += [(now, int(m.group(1))) for m in PASSES.finditer(data)]
+                self.early += [
+                    (now, m.group(1) == b"true") for m in EARLY.finditer(data)
+                ]
                 tail = data[-48:]
                 await writer.drain()
         finally:
