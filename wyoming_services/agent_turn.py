@@ -21,7 +21,7 @@ from alicia_bus.text import excerpt
 
 from .authority import Authority
 from .engines import Engines
-from .voice import ToolCall, ToolDefinition, ToolError, Unanswered, answer
+from .voice import HaTools, ToolCall, ToolDefinition, Unanswered, answer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,31 +33,18 @@ NOT_ALLOWED = (
 )
 
 
-class RelayedTools:
+class RelayedTools(HaTools):
     """Home Assistant's tools: offered to the model, run by HA, answered on the connection."""
 
     def __init__(self, specs: tuple[agent.ToolSpec, ...], send: Send) -> None:
         """The tools HA offered for this turn."""
+        super().__init__(
+            [ToolDefinition(s.name, s.description, s.parameters) for s in specs]
+        )
         self._specs = specs
         self._send = send
         self._waiting: asyncio.Future[agent.Results] | None = None
         self._asked: set[str] = set()
-
-    @property
-    def definitions(self) -> list[ToolDefinition]:
-        """HA's tools, as the model is offered them."""
-        return [
-            ToolDefinition(s.name, s.description, s.parameters) for s in self._specs
-        ]
-
-    @property
-    def instructions(self) -> str:
-        """HA's prompt says what its tools are for."""
-        return ""
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        """Not used: a round's calls are relayed together."""
-        raise ToolError(f"{name} runs in Home Assistant")
 
     async def relay(self, calls: list[ToolCall]) -> list[str]:
         """The round's calls to HA, its results back (a tool HA did not offer is not sent)."""

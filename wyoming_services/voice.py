@@ -17,6 +17,7 @@ from .grok import (
     Asked,
     EarlyAnswer,
     GrokFailure,
+    HaTools,
     Relay,
     Toolbox,
     ToolCall,
@@ -34,6 +35,7 @@ from .wake import WakeError, WakeStream, WakeWord, bundled, chosen
 __all__ = [
     "CUT_OFF",
     "EarlyQuestion",
+    "HaTools",
     "SessionResult",
     "Speech",
     "SttError",

@@ -93,6 +93,16 @@ async def ha_asks(
     )  # fmt: skip
 
 
+async def start_turn_off(engines: Engines, xai: FakeXai) -> None:
+    """HA's prompt known; an early answer whose model calls HA's turn-off tool."""
+    await ha_asks(engines, "Hello there.", conversation="before")
+    xai.configure(
+        tool_calls=[{"name": "HassTurnOff", "arguments": {"name": "kitchen light"}}],
+        after_tools="Done.",
+    )
+    assert engines.early.start("Turn off the kitchen light, would you?", HA)
+
+
 def asked_for(xai: FakeXai) -> list[str]:
     """The questions the model was sent, in order."""
     return [r["body"]["messages"][-1]["content"] for r in xai.chat_requests()]
@@ -190,12 +200,7 @@ async def test_at_most_two_under_way(engines: Engines, xai: FakeXai) -> None:
 async def test_its_tool_calls_wait_for_the_ask_and_go_through_its_relay(
     engines: Engines, xai: FakeXai
 ) -> None:
-    await ha_asks(engines, "Hello there.", conversation="before")
-    xai.configure(
-        tool_calls=[{"name": "HassTurnOff", "arguments": {"name": "kitchen light"}}],
-        after_tools="Done.",
-    )
-    assert engines.early.start("Turn off the kitchen light, would you?", HA)
+    await start_turn_off(engines, xai)
     await asyncio.sleep(0.3)  # the model called its tool meanwhile: nothing ran
     tools = Tools()
     said = await ha_asks(engines, "Turn off the kitchen light, would you?", tools=tools)
@@ -263,12 +268,7 @@ async def test_a_client_whose_agent_takes_nothing_is_asked_for_nothing(
 async def test_a_taken_answer_has_a_whole_grok_timeout(
     engines: Engines, xai: FakeXai
 ) -> None:
-    await ha_asks(engines, "Hello there.", conversation="before")
-    xai.configure(
-        tool_calls=[{"name": "HassTurnOff", "arguments": {"name": "kitchen light"}}],
-        after_tools="Done.",
-    )
-    assert engines.early.start("Turn off the kitchen light, would you?", HA)
+    await start_turn_off(engines, xai)
     await asyncio.sleep(1.5)  # its tool round waits for HA's ask meanwhile
     said = await ha_asks(
         engines, "Turn off the kitchen light, would you?", tools=Tools(0.7)

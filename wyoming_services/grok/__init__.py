@@ -2,7 +2,7 @@
 
 from .early import Asked, EarlyAnswer, EarlyAnswers
 from .engine import XAI_BASE_URL, Grok, GrokCounters
-from .tools import Relay, Toolbox, ToolCall, ToolDefinition, ToolError
+from .tools import HaTools, Relay, Toolbox, ToolCall, ToolDefinition, ToolError
 from .wire import GrokFailure
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Grok",
     "GrokCounters",
     "GrokFailure",
+    "HaTools",
     "Relay",
     "ToolCall",
     "ToolDefinition",

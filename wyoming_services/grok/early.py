@@ -23,12 +23,12 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wyoming_services.authority import Authority
 
 from .memory import conversation_key
-from .tools import Relay, ToolCall, ToolDefinition, ToolError
+from .tools import HaTools, Relay, ToolCall, ToolDefinition
 from .wire import GrokFailure
 
 if TYPE_CHECKING:
@@ -77,27 +77,13 @@ class EarlyCounters:
     dropped: int = 0
 
 
-class _LateRelay:
+class _LateRelay(HaTools):
     """HA's tools for an answer nobody has taken yet: a round waits for the ask that takes it."""
 
     def __init__(self, tools: tuple[ToolDefinition, ...]) -> None:
         """The tools of the ask it was started with."""
-        self._tools = list(tools)
+        super().__init__(list(tools))
         self.taker: asyncio.Future[Relay] = asyncio.get_running_loop().create_future()
-
-    @property
-    def definitions(self) -> list[ToolDefinition]:
-        """The tools offered to the model."""
-        return self._tools
-
-    @property
-    def instructions(self) -> str:
-        """HA's prompt says what its tools are for."""
-        return ""
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        """Not used: a round's calls are relayed together."""
-        raise ToolError(f"{name} runs in Home Assistant")
 
     async def relay(self, calls: list[ToolCall]) -> list[str]:
         """The round's calls through the ask that took the answer."""

@@ -57,6 +57,28 @@ class ToolError(Exception):
     """A tool call that failed or was refused; the text goes back to the model."""
 
 
+class HaTools:
+    """Home Assistant's tools: offered to the model, a round's calls relayed to HA together."""
+
+    def __init__(self, definitions: list[ToolDefinition]) -> None:
+        """The tools HA offered."""
+        self._definitions = definitions
+
+    @property
+    def definitions(self) -> list[ToolDefinition]:
+        """HA's tools, as the model is offered them."""
+        return self._definitions
+
+    @property
+    def instructions(self) -> str:
+        """HA's prompt says what its tools are for."""
+        return ""
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        """Not used: a round's calls are relayed together."""
+        raise ToolError(f"{name} runs in Home Assistant")
+
+
 async def run_tool(toolbox: Toolbox, call: ToolCall) -> str:
     """The call's result, or why it failed: the model always gets an answer to tell."""
     known = {d.name for d in toolbox.definitions}
