@@ -83,10 +83,11 @@ async def test_speech_after_a_pause_is_decoded_again(
     assert words[:5] == normalize("turn on the kitchen light")
     assert words[-3:] == normalize("pause the music")
     stats = alicia_stats(event)
-    assert (
-        stats["passes"] >= 2
-    )  # the pause started a pass that the second phrase made stale
-    assert stats["speculative"] is True
+    # The pause started a pass, which the second phrase made stale: the answer is
+    # a later decode of all of it (speculative, or after the stop when the CPU is
+    # too busy for guesses: the session backs off then).
+    assert stats["passes"] - stats["passes_after_stop"] >= 1
+    assert stats["passes"] >= 2
 
 
 async def test_transcript_streaming_when_asked(
