@@ -39,10 +39,10 @@ from bench.pipeline_home import (
     alicia_entries,
     free_port,
     pipeline,
+    run_events,
     start_mosquitto,
     start_server,
     stop_all,
-    stream_audio,
     wait_for_port,
     wyoming_entry,
 )  # fmt: skip
@@ -119,7 +119,6 @@ async def stream_turn(
     api = ha.api
     assert api is not None
     audio_times: dict[str, float] = {}
-    stop = asyncio.Event()
     fetches: list[asyncio.Task[None]] = []
     clock: dict[str, float] = {}
 
@@ -141,36 +140,19 @@ async def stream_turn(
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": api.token})
         await ws.receive_json()
-        await ws.send_json({
-            "id": 1, "type": "assist_pipeline/run", "pipeline": pipeline_id,
-            "start_stage": "stt", "end_stage": "tts", "input": {"sample_rate": RATE},
-        })  # fmt: skip
-
-        sender: asyncio.Task[None] | None = None
-        while True:
-            message = await ws.receive_json()
-            if message.get("type") != "event":
-                if message.get("success") is False:
-                    raise RuntimeError(message)
-                continue
-            event, now = message["event"], time.perf_counter()
-            on_event(event, now)
+        run = {
+            "pipeline": pipeline_id, "start_stage": "stt", "end_stage": "tts",
+            "input": {"sample_rate": RATE},
+        }  # fmt: skip
+        async for event in run_events(ws, run, pcm, clock):
+            on_event(event, time.perf_counter())
             kind, body = event["type"], event.get("data") or {}
             if kind == "run-start":
-                prefix = bytes([body["runner_data"]["stt_binary_handler_id"]])
-                sender = asyncio.create_task(stream_audio(ws, prefix, pcm, stop, clock))
                 output = body.get("tts_output") or {}
                 if output.get("stream_response"):  # a satellite plays it as it comes
                     fetches.append(asyncio.create_task(fetch(output["url"])))
-            elif kind in ("stt-vad-end", "stt-end"):
-                stop.set()
             elif kind == "tts-end" and not fetches:
                 fetches.append(asyncio.create_task(fetch(body["tts_output"]["url"])))
-            if kind in ("run-end", "error"):
-                break
-        stop.set()
-        if sender is not None:
-            await sender
     for task in fetches:
         await task
     return clock["t0"] + LEAD + len(pcm) / 2 / RATE, audio_times
