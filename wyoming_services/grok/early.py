@@ -156,13 +156,13 @@ class EarlyAnswer:
         sent = 0
         try:
             while True:
-                while sent < len(self._said):
+                if sent < len(self._said):
                     sent += 1
                     yield self._said[sent - 1]
-                if self._task.done() and sent == len(self._said):
+                elif self._task.done():
                     break
-                self._news.clear()
-                if sent == len(self._said) and not self._task.done():
+                else:  # no await since the check: the next word sets it again
+                    self._news.clear()
                     await self._news.wait()
         finally:
             if not self._task.done():
