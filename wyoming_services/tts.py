@@ -380,7 +380,7 @@ class TextStream:
     def finish(self) -> list[str]:
         """The rest, once no more text will come."""
         rest, self._rest = self._rest.strip(), ""
-        if rest and not self._given and (cut := first_phrase(rest)) is not None:
+        if rest and not self._given and (cut := _first_cut([], rest)) is not None:
             self._given = True
             return [rest[:cut].strip(), rest[cut:].strip()]
         return [rest] if rest else []
