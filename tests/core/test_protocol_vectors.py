@@ -7,7 +7,7 @@ import json
 import pytest
 
 from alicia_bus.audio import decode_audio, encode_audio
-from alicia_bus.envelope import Envelope, new_message, parse
+from alicia_bus.envelope import Envelope, new_message, parse, reply_to_allowed
 from alicia_bus.errors import ProtocolError
 from alicia_bus.payloads import Registration
 from alicia_bus.topics import Kind, kind_of
@@ -93,3 +93,22 @@ def test_a_nul_in_reply_to_is_refused() -> None:
     with pytest.raises(ProtocolError) as error:
         parse("alicia/voice/ai/request", json.dumps(message).encode())
     assert error.value.code == "invalid_field"
+
+
+@pytest.mark.parametrize(
+    ("reply_to", "allowed"),
+    [
+        ("alicia/devices/lamp/answers", True),
+        ("alicia/voice/ai/response/lamp", True),
+        ("alicia/devices/lamp/x/response/lamp", True),
+        ("alicia/devices/door/x/response/lamp", False),
+        ("alicia/devices/speakers/announce/response/lamp", False),
+        ("alicia/devices/door/command", False),
+        ("alicia/voice/ai/response/door", False),
+    ],
+)
+def test_a_reply_to_under_a_devices_namespace_is_only_its_own(
+    reply_to: str, allowed: bool
+) -> None:
+    """{prefix}/devices/<id>/... only for the sender <id>, response-shaped or not."""
+    assert reply_to_allowed(reply_to, "lamp") is allowed

@@ -19,10 +19,15 @@ from wyoming_services.bridge.replies import error_reply
         # Another device's namespace is never echoed as a destination.
         (True, {"message_id": "m1", "source": "kitchen",
                 "reply_to": "alicia/devices/hall/answers"}, "alicia/voice/ai/response", "m1"),
+        # Nor is a response topic of the sender's inside another device's namespace.
+        (True, {"message_id": "m1", "source": "kitchen",
+                "reply_to": "alicia/devices/hall/x/response/kitchen"},
+         "alicia/voice/ai/response", "m1"),
         (True, None, "alicia/system/errors", "unknown"),  # could not be read at all
         (False, {"message_id": "m1", "source": "kitchen"}, "alicia/system/errors", "m1"),
     ],
-    ids=["response-topic", "reply-to", "foreign-reply-to", "unreadable", "not-a-request"],
+    ids=["response-topic", "reply-to", "foreign-reply-to", "foreign-response-topic",
+         "unreadable", "not-a-request"],
 )  # fmt: skip
 def test_an_error_goes_to_the_sender_only_when_it_can_be_told_apart(
     answerable: bool, raw: dict[str, Any] | None, target: str, correlation: str

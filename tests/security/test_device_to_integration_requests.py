@@ -21,7 +21,7 @@ from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.bus_link import MAX_REQUESTS_IN_FLIGHT
 from tests.integration.helpers import LIGHT, message
 
-from .devices import ATTACKER, REGISTER, publish
+from .devices import ATTACKER, REGISTER, VICTIM, publish
 
 COMMAND = "alicia/integration/ha/command"
 
@@ -121,3 +121,20 @@ async def test_an_action_that_crashes_is_answered_and_the_hub_goes_on(
     }
     assert done == {"status": "done"}
     assert len(calls) == 1
+
+
+async def test_a_stranger_cannot_have_the_hub_answer_into_a_devices_namespace(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    """A reply_to shaped as the stranger's response topic inside the victim's namespace."""
+    inbox = f"alicia/devices/{VICTIM}/replies/response/stranger"
+    payload = {"action": "light.turn_on", "target": {"entity_id": "light.x"}}
+    text = message("stranger", payload, "request", reply_to=inbox, message_id="m-1")
+    mqtt_mock.async_publish.reset_mock()
+    publish(hass, COMMAND, text)
+    await hass.async_block_till_done()
+    topics = [c.args[0] for c in mqtt_mock.async_publish.call_args_list]
+    assert not [t for t in topics if t.startswith(f"alicia/devices/{VICTIM}/")]

@@ -132,16 +132,18 @@ def _has_lone_surrogate(value: Any) -> bool:
 def reply_to_allowed(reply_to: str, source: str, prefix: str = "alicia") -> bool:
     """Whether a requester may have its answer sent there: only into its own namespace.
 
-    {prefix}/devices/{source}/..., or a response topic ending in its id
-    ({prefix}/.../response/{source}). Anything else would make the answering side
-    publish, signed, wherever a requester asks (a way around the broker's ACL).
+    {prefix}/devices/{source}/..., or, outside every device's namespace, a response
+    topic ending in its id ({prefix}/.../response/{source}). Anything else would make
+    the answering side publish, signed, wherever a requester asks (a way around the
+    broker's ACL), {prefix}/devices/{victim}/.../response/{source} included.
     """
     parts = reply_to.split("/")
     if parts[0] != prefix or any(c in reply_to for c in "+#\0"):
         return False
-    own_device = len(parts) >= 4 and parts[1] == "devices" and parts[2] == source
-    own_response = len(parts) >= 4 and parts[-2] == "response" and parts[-1] == source
-    return own_device or own_response
+    if len(parts) >= 3 and parts[1] == "devices":
+        # A device's namespace is its own: only its owner's answers go there.
+        return len(parts) >= 4 and parts[2] == source
+    return len(parts) >= 4 and parts[-2] == "response" and parts[-1] == source
 
 
 def _invalid(data: dict[str, Any], path: str, problem: str) -> ProtocolError:
@@ -214,7 +216,8 @@ def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
         raise _invalid(
             data,
             "reply_to",
-            f"must be {prefix}/devices/{source}/... or {prefix}/.../response/{source}",
+            f"must be {prefix}/devices/{source}/... or {prefix}/.../response/{source}"
+            " outside another device's namespace",
         )
     payload = data["payload"]
     if not isinstance(payload, dict):
