@@ -49,9 +49,11 @@ class Fields:
         """A whole number or nothing."""
         return None if self.data.get(name) is None else self.whole(name)
 
-    def text(self, name: str) -> str:
-        """Required text (empty allowed)."""
+    def text(self, name: str, limit: int | None = None) -> str:
+        """Required text (empty allowed), of at most limit characters if given."""
         value = self.data.get(name)
+        if limit is not None and (not isinstance(value, str) or len(value) > limit):
+            raise self._wrong(name, f"text of at most {limit} characters")
         if not isinstance(value, str):
             raise self._wrong(name, "text")
         return value

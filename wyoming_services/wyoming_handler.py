@@ -267,8 +267,9 @@ class AliciaEventHandler(AsyncEventHandler):
             self._turn_ended = False
         elif Transcript.is_type(kind):
             fields.conversation()
+            # Bounded as the agent's asks are: each question goes to xAI and is remembered.
             question = Transcript(
-                text=fields.text("text"),
+                text=fields.text("text", agent.MAX_TEXT),
                 language=fields.language(),
                 context=fields.mapping("context") or None,
             )

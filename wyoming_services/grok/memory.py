@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 import time
 
@@ -29,6 +29,11 @@ NOTHING = Recalled([], None)
 def conversation_key(who: str, conversation_id: str | None) -> str | None:
     """A conversation is its requester's: another cannot continue it (and read it)."""
     return None if conversation_id is None else f"{who}\n{conversation_id}"
+
+
+def _asker(key: str) -> str:
+    """Who a conversation_key belongs to."""
+    return key.split("\n", 1)[0]
 
 
 @dataclass(slots=True)
@@ -68,11 +73,21 @@ class Memory:
         conversation.last_used = time.monotonic()
         self._conversations[conversation_id] = conversation
         while len(self._conversations) > self.max_conversations:
-            self._conversations.popitem(last=False)
+            del self._conversations[self._least_needed()]
 
     def __len__(self) -> int:
         """Conversations held."""
         return len(self._conversations)
+
+    def _least_needed(self) -> str:
+        """The oldest conversation of the requester holding the most.
+
+        A stranger's flood of conversations pushes out its own, never Home
+        Assistant's: a requester's share only shrinks while it holds the most.
+        """
+        held = Counter(_asker(key) for key in self._conversations)
+        most = max(held.values())
+        return next(key for key in self._conversations if held[_asker(key)] == most)
 
     def _expire(self) -> None:
         limit = time.monotonic() - self.idle_seconds
