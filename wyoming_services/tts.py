@@ -31,7 +31,7 @@ from .tts_text import (
     pieces,
     split_sentences,
 )
-from .tts_turns import StoppableSession, Turn, Turns, run_phonemes
+from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, run_phonemes
 
 _LOGGER = logging.getLogger(__name__)
 # Streamed text with no sentence end is held up to this long, then cut at a word.
@@ -253,7 +253,10 @@ class TextToSpeech:
     ) -> Float32Array:
         stoppable = True
         while True:
-            turn = await self._turns.take(served, stoppable, len(text))
+            try:
+                turn = await self._turns.take(served, stoppable, len(text))
+            except TurnsClosed as err:
+                raise TtsError("the server is stopping") from err
             try:
                 return await self._run(turn, name, speaker_id, text)
             except _GaveWay:
@@ -274,8 +277,11 @@ class TextToSpeech:
             job = self._executor.submit(
                 self._synthesize_one, name, speaker_id, text, turn
             )
-        except BaseException:
+        except BaseException as err:
             self._turns.give_back(turn)
+            if isinstance(err, RuntimeError) and self._turns.closed:
+                # Granted as the threads shut down: "cannot schedule new futures".
+                raise TtsError("the server is stopping") from err
             raise
 
         def done(_: Future[Float32Array]) -> None:
@@ -319,7 +325,8 @@ class TextToSpeech:
         return np.concatenate(runs) if runs else np.zeros(0, np.float32)
 
     async def close(self) -> None:
-        """Stop the synthesis threads."""
+        """Stop the synthesis threads; requests waiting for a turn end (TtsError)."""
+        self._turns.close()
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: self._executor.shutdown(wait=True, cancel_futures=True)
         )

@@ -39,6 +39,10 @@ def run_phonemes(size: int) -> int:
     return min(MAX_PHONEMES, max(SHORTEST_RUN, charged))
 
 
+class TurnsClosed(Exception):
+    """The server stops: no more turns are given."""
+
+
 @dataclass(slots=True, eq=False)
 class Turn:
     """One piece's slot: its claim, and how to stop its run if it must give way."""
@@ -80,12 +84,15 @@ class Turns:
         self._waiting: list[tuple[int, int, bool, int, asyncio.Future[Turn]]] = []
         self._running: set[Turn] = set()
         self._order = itertools.count()
+        self._closed = False
 
     async def take(self, claim: int, stoppable: bool = True, size: int = 0) -> Turn:
         """Wait for a slot for a run of size characters; give_back(turn) after.
 
         A background turn may be stopped, if stoppable.
         """
+        if self._closed:
+            raise TurnsClosed
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
         if claim > BACKGROUND:
             size = min(size, BACKGROUND_SIZE)  # and its runs as short
@@ -98,6 +105,19 @@ class Turns:
             if grant.done() and not grant.cancelled():
                 self.give_back(grant.result())  # granted just before the cancel landed
             raise
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Refuse the turns waiting and any asked later: the server stops."""
+        self._closed = True
+        waiting, self._waiting = self._waiting, []
+        for *_, grant in waiting:
+            if not grant.done():
+                grant.set_exception(TurnsClosed())
 
     def give_back(self, turn: Turn) -> None:
         """A piece is done (or stopped): its slot goes to the next in turn."""

@@ -50,3 +50,25 @@ async def test_synthesis_in_flight_at_sigterm_completes(tmp_path: Path) -> None:
         assert "Stopped" in server.log.read_text()
     finally:
         server.stop()
+
+
+async def test_requests_of_clients_that_left_end_quietly_at_sigterm(
+    tmp_path: Path,
+) -> None:
+    """Queued syntheses of clients already gone are cancelled at SIGTERM, no traceback."""
+    server = ServerProcess(log=tmp_path / "server.log")
+    try:
+        await asyncio.to_thread(server.wait_ready)
+        host, port = server.uri.removeprefix("tcp://").split(":")
+        for _ in range(12):
+            async with AsyncTcpClient(host, int(port)) as client:
+                await client.write_event(Synthesize(text=LONG_TEXT * 4).event())
+                await client.read_event()  # audio-start: the request is queued
+        server.process.terminate()
+        assert await asyncio.to_thread(server.process.wait, 30) == 0
+        log = server.log.read_text()
+        assert "Stopped" in log
+        assert "Traceback" not in log
+        assert " ERROR " not in log
+    finally:
+        server.stop()
