@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 
+from .bus.payloads import Telemetry
 from .bus.policy import Mode
 from .bus_link import BusLink
 from .context import HubContext
@@ -46,13 +47,18 @@ class DeviceData:
     def on_telemetry(self, message: ReceiveMessage) -> None:
         """alicia/devices/sensors/telemetry, for a device or one behind it."""
         hub = self.hub
+        # The contract typed the payload (an id, an object) or refused it, bounded.
         if (read := self.link.read(message)) is None:
             return
-        device = hub.devices.get(read.payload.get("device_id", read.source))
+        assert isinstance(read.body, Telemetry)
+        if read.source not in hub.devices:
+            self.link.unknown_sender(message.topic, read)
+            return
+        device = hub.devices.get(read.body.device_id or read.source)
         if device is None or not device.speaks_for(read.source):
             self.link.unknown_sender(message.topic, read)
             return
-        self.take_values(device.device_id, read.payload.get("values"))
+        self.take_values(device.device_id, read.body.values)
 
     def take_values(self, device_id: str, values: Any) -> None:
         """Store the values, and tell the device's entities."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -142,3 +143,18 @@ async def test_an_error_is_not_sent_into_a_victims_namespace_in_its_name(
     )
     await hass.async_block_till_done()
     assert mqtt_mock.async_publish.call_args.args[0] == mine
+
+
+async def test_forged_telemetry_with_a_mistyped_id_logs_no_traceback(
+    hass: HomeAssistant, entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A list for device_id, from a new forged sender each time: refused, no ERROR, bounded."""
+    caplog.set_level(logging.WARNING)
+    for index in range(20):
+        text = message(f"forged{index}", {"device_id": [HUGE], "values": {}})
+        publish(hass, "alicia/devices/sensors/telemetry", text)
+    await hass.async_block_till_done()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # Every logger's lines, HA's MQTT client's included: none quotes the payload.
+    assert max((len(r.getMessage()) for r in caplog.records), default=0) < BOUND
+    assert entry.runtime_data.tally.counters.rejected["invalid_field"] == 20

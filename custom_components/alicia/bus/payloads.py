@@ -320,10 +320,30 @@ class Analytics:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """Values on the shared telemetry topic, for the sender or a device behind it."""
+
+    # None: the sender's own values.
+    device_id: str | None
+    values: dict[str, Any]
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Telemetry:
+        """Validate: `device_id` (optional) an id, `values` an object."""
+        device_id = None
+        if payload.get("device_id") is not None:
+            device_id = _identifier(payload, "device_id")
+        values = payload.get("values")
+        if not isinstance(values, dict):
+            raise ProtocolError("invalid_field", "payload.values: must be an object")
+        return cls(device_id, values)
+
+
 type Payload = (
     Registration | Unregister | Heartbeat | AiRequest | TtsRequest | SttRequest
-    | RouteRequest | Vocabulary | Analytics | Status | SatelliteRun | SatelliteAudio
-    | SatellitePlayed | SatelliteEvent
+    | RouteRequest | Vocabulary | Analytics | Telemetry | Status | SatelliteRun
+    | SatelliteAudio | SatellitePlayed | SatelliteEvent
 )  # fmt: skip
 
 MODELS: dict[Kind, Any] = {
@@ -336,6 +356,7 @@ MODELS: dict[Kind, Any] = {
     Kind.ROUTE: RouteRequest,
     Kind.VOCABULARY: Vocabulary,
     Kind.ANALYTICS: Analytics,
+    Kind.TELEMETRY: Telemetry,
     Kind.STATUS: Status,
     Kind.SATELLITE_RUN: SatelliteRun,
     Kind.SATELLITE_AUDIO: SatelliteAudio,
