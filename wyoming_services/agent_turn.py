@@ -21,9 +21,11 @@ from alicia_bus.text import excerpt
 
 from .authority import Authority
 from .engines import Engines
+from .log_limit import LimitedLog
 from .voice import HaTools, ToolCall, ToolDefinition, Unanswered, answer
 
 _LOGGER = logging.getLogger(__name__)
+_REFUSALS = LimitedLog(_LOGGER)
 
 type Send = Callable[[Event], Awaitable[None]]
 
@@ -119,10 +121,11 @@ class AgentTurn:
         even read), so it can neither spend the key nor fill the log.
         """
         if not self._authority.may_act:
-            _LOGGER.warning(
+            _REFUSALS.log(
+                logging.WARNING, "not_allowed",
                 "Refused an agent turn from %s: not in wyoming_trusted_clients",
                 self._authority.who,
-            )
+            )  # fmt: skip
             await self._failed(agent.Failed("not_allowed", NOT_ALLOWED))
             return False
         try:

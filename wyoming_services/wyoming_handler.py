@@ -35,6 +35,7 @@ from .engines import Engines
 from .event_fields import FieldError, Fields
 from .framing import FrameError, ReadClock, read_event
 from .handle_turn import handle
+from .log_limit import LimitedLog
 from .speaking import Speaking
 from .voice import (
     EarlyQuestion,
@@ -48,6 +49,9 @@ from .voice import (
 from .wake_turn import Waking, wake_program
 
 _LOGGER = logging.getLogger(__name__)
+# A refusal is a line per kind (its error code) a minute: clients that reconnect
+# and are refused each time must not fill the log.
+_REFUSALS = LimitedLog(_LOGGER)
 # How long one connection may go on with buffered events before others get a turn,
 # and how long a read must take to count as having waited for the client.
 TURN_SECONDS = 0.005
@@ -170,7 +174,9 @@ class AliciaEventHandler(AsyncEventHandler):
 
     async def _fail(self, code: str, text: str, level: int = logging.WARNING) -> bool:
         """Tell the client; close, since HA's clients wait for a result otherwise."""
-        _LOGGER.log(level, "Refused a request from %s: %s", self.peer.name, text)
+        _REFUSALS.log(
+            level, code, "Refused a request from %s: %s", self.peer.name, text
+        )
         self._drop_session()
         with contextlib.suppress(ConnectionError, RuntimeError):  # the client is gone
             await self.write_event(Error(text=text, code=code).event())
