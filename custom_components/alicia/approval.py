@@ -22,6 +22,7 @@ from .approval_card import (
     UNIQUE_ID_PREFIX,
     UNSIGNED,
     DeviceRequest,
+    approved_card,
     card,
     shown_digest,
     unique_id_of,
@@ -33,6 +34,8 @@ from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
 from .context import DeviceLifecycle
 from .device import AliciaDevice, DeviceRecord
 from .refusals import RefusedRegistrations
+from .registration_rules import asks_for_more, not_behind
+from .repairs import ask_about_change
 from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,8 +54,9 @@ class Approvals:
         # Requests the user chose to ignore (HA keeps an ignored entry): no card, no
         # slot among the pending; the newest of them, for when the user stops ignoring.
         self.ignored: OrderedDict[str, DeviceRecord] = OrderedDict()
-        # Devices sent back to pending because their key changed: the old fingerprint.
-        self.key_changes: dict[str, str | None] = {}
+        # Approved devices whose request waits in pending (another key, or more than
+        # was approved): the approved fingerprint. They keep what was approved until then.
+        self.changes: dict[str, str | None] = {}
         self.permit_until: float | None = None
         self.refusals = RefusedRegistrations(hub.hass)
         self._permit_timer: asyncio.TimerHandle | None = None
@@ -102,19 +106,20 @@ class Approvals:
             # The sender proves it holds the key it offers (a new key is a request
             # the user decides on; the approved key stays until then).
             key = offered
-        elif existing is not None and existing.via_device != read.source:
+        elif problem := not_behind(
+            registration,
+            read.source,
+            existing.record if existing is not None else None,
+            self.pending.get(device_id),
+        ):
             tally.counters.collisions += 1
             tally.log_limited(
-                "collision", "%s tried to register device %s, which is not behind it: refused",
-                read.source, device_id,
-            )  # fmt: skip
-            return
-        elif registration.via_device != read.source:
-            tally.counters.collisions += 1
-            tally.log_limited(
-                "collision", "%s registered %s without naming itself as via_device: refused",
-                read.source, device_id,
-            )  # fmt: skip
+                "collision",
+                "%s may not register %s: %s",
+                read.source,
+                device_id,
+                problem,
+            )
             return
         else:
             key = hub.key_of(read.source)  # a hub registering a device behind it
@@ -136,10 +141,13 @@ class Approvals:
             self._key_change_requested(existing, record)
         elif existing is not None:
             existing.last_seen = time.monotonic()
-            hub.update_device(existing, record)
+            if more := asks_for_more(existing.record, record):
+                self._more_requested(existing, record, more)
+            else:
+                hub.update_device(existing, record)
         elif (
             (hub.auto_approve or self.permit_open)
-            and device_id not in self.key_changes
+            and device_id not in self.changes
             and not self.is_ignored(device_id)
         ):
             self.approve(record)
@@ -154,11 +162,22 @@ class Approvals:
         device off.
         """
         device_id = record.device_id
-        self.key_changes[device_id] = device.record.fingerprint
+        self.changes[device_id] = device.record.fingerprint
         self.hub.admission.refuse("key_changed", device_id, "", "it offers another key")
         _LOGGER.warning(
             "Device %s offers a different key (%s; approved: %s): waiting for your decision",
             device_id, record.fingerprint, device.record.fingerprint,
+        )  # fmt: skip
+        self._add_pending(record)
+
+    def _more_requested(
+        self, device: AliciaDevice, record: DeviceRecord, more: str
+    ) -> None:
+        """An approved device asks for more than the user approved: the user decides."""
+        self.changes[record.device_id] = device.record.fingerprint
+        _LOGGER.warning(
+            "Device %s asks for more than you approved (%s): waiting for your decision",
+            record.device_id, more,
         )  # fmt: skip
         self._add_pending(record)
 
@@ -196,17 +215,8 @@ class Approvals:
         shown = shown_digest(placeholders)
         if not self.hass.is_running:
             return  # HA queues cards until it has started; hub.async_start offers them then
-        if device_id in self.key_changes:
-            ir.async_create_issue(
-                self.hass, DOMAIN, f"pending_{device_id}",
-                is_fixable=True, is_persistent=False,
-                severity=ir.IssueSeverity.ERROR, translation_key="key_changed",
-                translation_placeholders=placeholders,
-                data={
-                    "entry_id": self.hub.entry.entry_id, "device_id": device_id,
-                    "fingerprint": placeholders["fingerprint"], "shown": shown,
-                },
-            )  # fmt: skip
+        if "old_fingerprint" in placeholders:
+            ask_about_change(self.hass, self.hub.entry.entry_id, placeholders, shown)
             return
         self.withdraw(device_id, keep=shown)
         # HA starts one flow per request: the same card again changes nothing.
@@ -229,7 +239,7 @@ class Approvals:
             include_uninitialized=True,
         ):
             flows.async_abort(flow["flow_id"])
-        for key_changed in [device_id] if device_id is not None else self.key_changes:
+        for key_changed in [device_id] if device_id is not None else self.changes:
             ir.async_delete_issue(self.hass, DOMAIN, f"pending_{key_changed}")
 
     def is_ignored(self, device_id: str) -> bool:
@@ -267,9 +277,16 @@ class Approvals:
 
     def card(self, record: DeviceRecord) -> dict[str, str]:
         """What the approval card shows of a request, as its placeholders."""
-        if record.device_id not in self.key_changes:
-            return card(record)
-        return card(record, self.key_changes[record.device_id] or UNSIGNED)
+        placeholders = card(record, self._name_of(record.via_device))
+        approved = self.hub.devices.get(record.device_id)
+        if record.device_id in self.changes and approved is not None:
+            parent = self._name_of(approved.record.via_device)
+            placeholders |= approved_card(approved.record, parent)
+        return placeholders
+
+    def _name_of(self, device_id: str | None) -> str | None:
+        device = self.hub.devices.get(device_id) if device_id is not None else None
+        return device.name if device is not None else None
 
     def decision_problem(
         self, device_id: str, fingerprint: str | None, shown: str | None
@@ -305,9 +322,12 @@ class Approvals:
             raise KeyError(f"{record.device_id} now offers another key")
         self.pending.pop(record.device_id, None)
         self.withdraw(record.device_id, keep=shown)
-        self.key_changes.pop(record.device_id, None)
+        self.changes.pop(record.device_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{record.device_id}")
-        device = self.hub.add_device(record)
+        if (device := self.hub.devices.get(record.device_id)) is not None:
+            self.hub.update_device(device, record)  # another key, or more, approved
+        else:
+            device = self.hub.add_device(record)
         self.hub.admission.approved(record.device_id)
         # What it reported while waiting was refused: its entities would stay unknown.
         self.hass.async_create_task(self.link.async_request_report(record.device_id))
@@ -331,7 +351,7 @@ class Approvals:
         """
         if device_id in self.hub.devices and device_id in self.pending:
             self.pending.pop(device_id)
-            self.key_changes.pop(device_id, None)
+            self.changes.pop(device_id, None)
             self.withdraw(device_id, keep=shown)
             _LOGGER.info("Key change of %s refused; its approved key stays", device_id)
             self.hub.save()
@@ -364,7 +384,7 @@ class Approvals:
         """Forget a device, in HA too; clear its retained registration so it does not return."""
         self.pending.pop(device_id, None)
         self.ignored.pop(device_id, None)
-        self.key_changes.pop(device_id, None)
+        self.changes.pop(device_id, None)
         self.withdraw(device_id, keep=shown)
         for issue in (
             "bad_signature", "unhealthy", "stale", "hub_key_mismatch",

@@ -49,26 +49,48 @@ def type_in_words(device_type: str) -> str:
     return TYPE_WORDS.get(device_type, literal(device_type))
 
 
-def card(record: DeviceRecord, old_fingerprint: str | None = None) -> dict[str, str]:
+def card(record: DeviceRecord, parent: str | None = None) -> dict[str, str]:
     """What the approval card shows of a request, as its placeholders.
 
-    old_fingerprint: the approved key's, when the request is a key change.
+    parent: the name of the approved device it talks through (its via_device), if any.
     """
     metadata = record.metadata
-    placeholders = {
+    return {
         "device_id": record.device_id,
         "name": literal(record.name),
         "device_type": type_in_words(record.device_type),
         # The card renders Markdown: a device's words must not become links or images.
         "manufacturer": literal(str(metadata.get("manufacturer") or "unknown")),
         "model": literal(str(metadata.get("model") or "unknown")),
-        "capabilities": ", ".join(literal(c.name) for c in record.capabilities)
-        or "none",
+        "capabilities": offers(record),
         "fingerprint": record.fingerprint or UNSIGNED,
+        "via_device": through(record.via_device, parent),
     }
-    if old_fingerprint is not None:
-        placeholders["old_fingerprint"] = old_fingerprint
-    return placeholders
+
+
+def approved_card(approved: DeviceRecord, parent: str | None) -> dict[str, str]:
+    """What the user approved of a device that now asks for another key or more."""
+    return {
+        "old_fingerprint": approved.fingerprint or UNSIGNED,
+        "old_device_type": type_in_words(approved.device_type),
+        "old_capabilities": offers(approved),
+        "old_via_device": through(approved.via_device, parent),
+    }
+
+
+def offers(record: DeviceRecord) -> str:
+    """Its capabilities' names, as the card lists them."""
+    return ", ".join(literal(c.name) for c in record.capabilities) or "none"
+
+
+def through(via_device: str | None, parent: str | None) -> str:
+    """Who else speaks for the device: the device it talks through, in words."""
+    if via_device is None:
+        return "nobody: it talks to Home Assistant itself"
+    named = f"**{literal(parent)}**" if parent else "a device that is not approved"
+    return (
+        f"{named} (`{via_device}`), which sends and changes everything of this device"
+    )
 
 
 def shown_digest(placeholders: dict[str, str]) -> str:

@@ -50,7 +50,7 @@ async def async_get_config_entry_diagnostics(
                     device_id: device.record.fingerprint
                     for device_id, device in hub.roster.devices.items()
                 },
-                "key_changes": hub.approvals.key_changes,
+                "key_changes": hub.approvals.changes,
             },
         },
         TO_REDACT,

@@ -108,7 +108,7 @@ class AliciaHub:
             self.admission.key = stored.key
         else:
             await self.store.async_save(*self._state())
-        self.approvals.key_changes = stored.key_changes
+        self.approvals.changes = stored.key_changes
         for record in stored.devices:
             self.roster.devices[record.device_id] = AliciaDevice(record)
         for record in stored.pending:
@@ -184,7 +184,7 @@ class AliciaHub:
             self.admission.key,
             [d.record for d in self.roster.devices.values()],
             list(self.approvals.pending.values()),
-            self.approvals.key_changes,
+            self.approvals.changes,
         )
 
     def save(self) -> None:

@@ -1,4 +1,4 @@
-"""Repairs: a device offering another key waits for the user's decision in Settings → Repairs."""
+"""Repairs: an approved device offering another key, or asking for more, waits for the user's decision."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
 from .markdown import literal
@@ -13,6 +14,24 @@ from .markdown import literal
 if TYPE_CHECKING:
     # Typed against the newest HA (2026.2 has no RepairsFlowResult; annotations are not evaluated).
     from homeassistant.components.repairs import RepairsFlowResult
+
+
+def ask_about_change(
+    hass: HomeAssistant, entry_id: str, placeholders: dict[str, str], shown: str
+) -> None:
+    """The repair card of an approved device's request: another key, or more than approved."""
+    device_id = placeholders["device_id"]
+    same_key = placeholders["old_fingerprint"] == placeholders["fingerprint"]
+    ir.async_create_issue(
+        hass, DOMAIN, f"pending_{device_id}",
+        is_fixable=True, is_persistent=False, severity=ir.IssueSeverity.ERROR,
+        translation_key="more_asked" if same_key else "key_changed",
+        translation_placeholders=placeholders,
+        data={
+            "entry_id": entry_id, "device_id": device_id,
+            "fingerprint": placeholders["fingerprint"], "shown": shown,
+        },
+    )  # fmt: skip
 
 
 class ApproveDeviceFlow(RepairsFlow):

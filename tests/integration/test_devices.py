@@ -35,6 +35,7 @@ from .helpers import (
     approve_from_discovery,
     open_card,
     register,
+    repairs_manager,
     send,
 )
 
@@ -67,6 +68,7 @@ async def test_new_device_waits_for_approval(
         "manufacturer": "Acme", "model": "TH\\-1",
         "capabilities": "temperature, humidity, motion, battery",
         "fingerprint": "none (unsigned)",
+        "via_device": "nobody: it talks to Home Assistant itself",
     }  # fmt: skip
     assert alicia_device(hass, "kitchen_sensor") is None
 
@@ -270,6 +272,14 @@ async def test_unregister_and_capability_changes(
     }
     await register(hass, changed)
     registry = er.async_get(hass)
+    # More than was approved: nothing changes until the user gives it.
+    assert "kitchen_sensor" in entry.runtime_data.approvals.pending
+    assert registry.async_get_entity_id("sensor", DOMAIN, "kitchen_sensor_humidity")
+    manager = await repairs_manager(hass)
+    flow = await manager.async_init(DOMAIN, data={"issue_id": "pending_kitchen_sensor"})
+    result = await manager.async_configure(flow["flow_id"], {"next_step_id": "approve"})
+    assert (result["type"], result["reason"]) == ("abort", "device_approved")
+    await hass.async_block_till_done()
     assert (
         registry.async_get_entity_id("sensor", DOMAIN, "kitchen_sensor_illuminance")
         is not None

@@ -1,0 +1,152 @@
+"""Attacks by an approved device on another's approval, and on its own: adopting a pending device, asking for more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.alicia.bus.signing import KeyPair
+from custom_components.alicia.const import DOMAIN
+from tests.integration.helpers import (
+    LIGHT,
+    SENSOR,
+    message,
+    open_card,
+    recorded,
+    repairs_manager,
+)
+
+from .devices import ATTACKER, REGISTER, VICTIM, data, publish, register_signed
+
+VOICE_RESULT = "alicia/voice/command/response"
+GOODNIGHT = {"transcript": "Good night", "answer": "Sleep well.", "language": "en"}
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """The user approves each device on its card."""
+    return {}
+
+
+@pytest.fixture
+async def attacker(hass: HomeAssistant, entry: MockConfigEntry) -> KeyPair:
+    """The hall light, approved by the user (in the permit window) with its own key."""
+    key = KeyPair.generate()
+    entry.runtime_data.approvals.set_permit(True)
+    await register_signed(hass, LIGHT, key)
+    entry.runtime_data.approvals.set_permit(False)
+    return key
+
+
+async def adopt(hass: HomeAssistant, key: KeyPair, offer: KeyPair | None) -> None:
+    """The attacker registers the victim behind itself (offering the victim's key, or none)."""
+    topic = REGISTER.format(VICTIM)
+    document = {**SENSOR, "via_device": ATTACKER}
+    if offer is not None:
+        document["public_key"] = offer.public_key
+    publish(hass, topic, message(ATTACKER, document, key=key, topic=topic))
+    await hass.async_block_till_done()
+
+
+async def test_an_approved_device_cannot_adopt_a_pending_one_behind_its_card(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """The attack: while the victim's card is open, the attacker re-registers it behind itself."""
+    hub, victim = entry.runtime_data, KeyPair.generate()
+    await register_signed(hass, SENSOR, victim)
+    card = await open_card(hass, VICTIM)
+
+    await adopt(hass, attacker, offer=victim)
+    await adopt(hass, attacker, offer=None)
+
+    assert hub.approvals.pending[VICTIM].via_device is None
+    result = await hass.config_entries.flow.async_configure(
+        card["flow_id"], {"next_step_id": "approve_device"}
+    )
+    assert (result["type"], result["reason"]) == ("abort", "device_approved")
+    assert hub.roster.devices[VICTIM].via_device is None
+    await data(hass, VICTIM, ATTACKER, attacker, 99.9)
+    assert hub.roster.devices[VICTIM].values.get("temperature") != 99.9
+
+
+async def test_a_device_registered_behind_another_carries_no_key(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """The attack: the victim's key, copied from its retained registration, offered by its adopter."""
+    await adopt(hass, attacker, offer=KeyPair.generate())
+    assert VICTIM not in entry.runtime_data.approvals.pending
+
+
+async def test_the_card_says_who_speaks_for_the_device(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """A device registered behind another: its card names that device, in the digest the decision binds to."""
+    await adopt(hass, attacker, offer=None)
+    card = await open_card(hass, VICTIM)
+    assert card["description_placeholders"]["via_device"] == (
+        "**Hall light** (`hall_light`), which sends and changes everything of this device"
+    )
+
+
+async def test_an_approved_device_asking_for_more_waits_for_the_user(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """The attack: the approved light re-registers as a voice server (same key, stt and ai added)."""
+    hub, fired = entry.runtime_data, recorded(hass, "alicia_voice_command")
+    escalated = {**LIGHT, "capabilities": [*LIGHT["capabilities"], "stt", "ai"]}
+    await register_signed(hass, escalated, attacker)
+
+    approved = [c.name for c in hub.roster.devices[ATTACKER].record.capabilities]
+    assert approved == ["light", "identify"]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{ATTACKER}")
+    assert issue is not None
+    assert issue.translation_key == "more_asked"
+    assert issue.translation_placeholders["capabilities"].endswith("stt, ai")
+    text = message(ATTACKER, GOODNIGHT, "response", key=attacker,
+                   topic=VOICE_RESULT, correlation_id="q1", destination=VICTIM)  # fmt: skip
+    publish(hass, VOICE_RESULT, text)
+    await hass.async_block_till_done()
+    assert fired == []
+
+    manager = await repairs_manager(hass)
+    flow = await manager.async_init(DOMAIN, data={"issue_id": f"pending_{ATTACKER}"})
+    result = await manager.async_configure(flow["flow_id"], {"next_step_id": "reject"})
+    assert (result["type"], result["reason"]) == ("abort", "device_refused")
+    assert ATTACKER not in hub.approvals.pending
+    assert [c.name for c in hub.roster.devices[ATTACKER].record.capabilities] == (
+        approved
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"device_type": "service"}, {"via_device": VICTIM}],
+    ids=["device-type", "via-device"],
+)
+async def test_another_type_or_hub_is_more_too(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    attacker: KeyPair,
+    change: dict[str, str],
+) -> None:
+    """The attack: the same key, another device type or another device to speak through."""
+    await register_signed(hass, {**LIGHT, **change}, attacker)
+    hub = entry.runtime_data
+    assert ATTACKER in hub.approvals.pending
+    assert hub.roster.devices[ATTACKER].record.document["device_type"] == "actuator"
+    assert hub.roster.devices[ATTACKER].via_device is None
+
+
+async def test_a_registration_asking_for_less_is_followed_at_once(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """Not an attack: a firmware update that drops a capability and renames the device."""
+    fewer = {**LIGHT, "name": "Hall lamp", "capabilities": LIGHT["capabilities"][:1]}
+    await register_signed(hass, fewer, attacker)
+    hub = entry.runtime_data
+    assert ATTACKER not in hub.approvals.pending
+    assert hub.roster.devices[ATTACKER].name == "Hall lamp"
