@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +23,20 @@ from homeassistant.helpers import (
 )
 
 from .bus.envelope import Envelope
+from .bus.errors import ProtocolError
+from .bus.speaker import AnnounceRequest
 from .bus.text import excerpt
 from .bus_link import BusLink
 from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
 from .context import HubContext
+from .device import AliciaDevice
+from .device_data import VOICE_ROUTE
 from .device_registry import find_device
+from .ha_commands import Refused, exposed
 
 MEDIA_PLAYER = "media_player"
+# The capability of a device that asks for announcements (docs/protocol.md).
+ANNOUNCER = "announce"
 
 
 @dataclass(slots=True)
@@ -179,52 +187,64 @@ async def async_announce(
     return players
 
 
+def may_announce(device: AliciaDevice) -> bool:
+    """A device that announces (its `announce` capability), or a voice route (the app's bridge)."""
+    names = {c.name for c in device.record.capabilities}
+    return ANNOUNCER in names or names >= VOICE_ROUTE
+
+
+def _exposed_players(hass: HomeAssistant, players: Iterable[str]) -> list[str]:
+    """The players exposed to Assist: a device gets no more than ha/command would give it."""
+    kept = []
+    for player in players:
+        with contextlib.suppress(Refused):
+            kept.append(exposed(hass, player, MEDIA_PLAYER))
+    return kept
+
+
 async def async_announce_request(
     hub: HubContext, link: BusLink, read: Envelope
 ) -> None:
     """A device asked for an announcement: play it; answer played or failed, and why."""
-    payload, target = read.payload, read.payload.get("target") or {}
     reply = read.reply_to or f"{hub.prefix}/devices/speakers/announce/response"
+    hass = hub.hass
     try:
-        if read.source not in hub.devices:
+        if (device := hub.devices.get(read.source)) is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="not_approved",
                 translation_placeholders={"device_id": read.source},
             )
-        volume = payload.get("volume")
-        text, media = payload.get("message"), payload.get("media_url")
-        if not isinstance(target, dict) or not isinstance(text or media, str):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="nothing_to_say"
+        if not may_announce(device):
+            raise Refused(
+                f"{read.source} may not announce: only a device with the announce "
+                "capability or a voice route (stt and ai) may"
             )
-        if volume is not None and (
-            not isinstance(volume, int | float) or not 0 <= volume <= 1
-        ):
-            volume = None
+        request = AnnounceRequest.parse(read.payload)
+        # A player it names must be one Assist may use; of an area's, only those.
+        named = request.entity_id and exposed(hass, request.entity_id, MEDIA_PLAYER)
+        target = Target(
+            entity_ids=tuple(filter(None, [named])),
+            area_ids=tuple(filter(None, [request.area])),
+            alicia_device=request.device_id,
+            location=request.location,
+        )
+        players = resolve_players(hass, hub.entry.entry_id, target)
+        if not (players := _exposed_players(hass, players)):
+            raise Refused("no media player exposed to Assist is there")
         announcement = Announcement(
-            message=text,
-            media_url=media,
-            language=payload.get("language"),
-            volume=volume,
+            message=request.message,
+            media_url=request.media_url,
+            language=request.language,
+            volume=request.volume,
         )
-        players = resolve_players(
-            hub.hass,
-            hub.entry.entry_id,
-            Target(
-                entity_ids=tuple(filter(None, [target.get("entity_id")])),
-                area_ids=tuple(filter(None, [target.get("area")])),
-                alicia_device=target.get("device_id"),
-                location=target.get("location"),
-            ),
-        )
-        played = await async_announce(
-            hub.hass, players, announcement, hub.entry.options
-        )
+        played = await async_announce(hass, players, announcement, hub.entry.options)
         answer: dict[str, Any] = {"status": "played", "players": played}
-        hub.fire(
-            "announcement_played", read.source, message=text or media, players=played
-        )
+        text = request.message or request.media_url
+        hub.fire("announcement_played", read.source, message=text, players=played)
+    except (Refused, ProtocolError) as err:
+        code = err.code if isinstance(err, ProtocolError) else "refused"
+        answer = {"status": "failed", "error": {"code": code, "message": str(err)}}
     except HomeAssistantError as err:
         message = str(err) or (err.translation_key or "failed")
         answer = {"status": "failed", "error": {"code": "failed", "message": message}}

@@ -76,20 +76,22 @@ def check(
         command = HaCommand.parse({**payload, "action": action})
     except ProtocolError as err:
         raise Refused(str(err)) from err
-    # Exposure is looked up for the very id HA will act on: "light.Vault" is light.vault.
-    entity_ids: list[str] = []
-    for spelled in command.entity_ids:
-        if (entity_id := ha_entity_id(spelled)) is None:
-            raise Refused(f"{excerpt(spelled)} is not an entity id")
-        entity_ids.append(entity_id)
-        if (
-            not entity_id.startswith(f"{command.domain}.")
-            or hass.states.get(entity_id) is None
-        ):
-            raise Refused(f"{entity_id} is not a {command.domain} entity")
-        if not async_should_expose(hass, "conversation", entity_id):
-            raise Refused(f"{entity_id} is not exposed to Assist")
+    entity_ids = [
+        exposed(hass, spelled, command.domain) for spelled in command.entity_ids
+    ]
     return replace(command, entity_ids=tuple(entity_ids))
+
+
+def exposed(hass: HomeAssistant, spelled: str, domain: str) -> str:
+    """The id HA acts on for a device's spelling, if a domain entity exposed to Assist; Refused otherwise."""
+    # Exposure is looked up for the very id HA will act on: "light.Vault" is light.vault.
+    if (entity_id := ha_entity_id(spelled)) is None:
+        raise Refused(f"{excerpt(spelled)} is not an entity id")
+    if not entity_id.startswith(f"{domain}.") or hass.states.get(entity_id) is None:
+        raise Refused(f"{entity_id} is not a {domain} entity")
+    if not async_should_expose(hass, "conversation", entity_id):
+        raise Refused(f"{entity_id} is not exposed to Assist")
+    return entity_id
 
 
 async def run(hass: HomeAssistant, command: HaCommand) -> None:

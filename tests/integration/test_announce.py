@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_expose_entity,
+)
 from homeassistant.components.media_player.const import MediaPlayerEntityFeature
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
@@ -29,6 +33,12 @@ from .helpers import SENSOR, VOICE, register, send, setup_alicia
 ANNOUNCING = (
     MediaPlayerEntityFeature.PLAY_MEDIA | MediaPlayerEntityFeature.MEDIA_ANNOUNCE
 )
+ANNOUNCE = "alicia/devices/speakers/announce"
+# A device that asks for announcements: its capability document says so.
+DOORBELL = {
+    "device_id": "doorbell", "device_type": "sensor", "name": "Doorbell",
+    "capabilities": ["announce"], "metadata": {"location": "kitchen"},
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -221,3 +231,100 @@ async def test_the_voice_is_the_option_else_the_apps_wyoming_tts(
     assert default_tts_engine(hass, chosen.entity_id) == chosen.entity_id
     # An option naming a voice that is gone falls back, as if unset.
     assert default_tts_engine(hass, "tts.removed") == app.entity_id
+
+
+async def answer_to(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    source: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """What HA answers source's announcement request."""
+    mqtt_mock.async_publish.reset_mock()
+    await send(hass, ANNOUNCE, source, payload)
+    answers: list[dict[str, Any]] = [
+        json.loads(c.args[1])["payload"]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == f"{ANNOUNCE}/response"
+    ]
+    (answer,) = answers
+    return answer
+
+
+async def test_a_sensor_cannot_play_a_url_on_a_player(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    """An approved sensor (no announce capability, no voice route) is refused, as ha/command refuses it."""
+    _, calls = setup
+    await register(hass, SENSOR)
+    answer = await answer_to(hass, mqtt_mock, "kitchen_sensor", {
+        "media_url": "http://evil.example/x.mp3", "volume": 1.0,
+        "target": {"entity_id": "media_player.kitchen_sonos"},
+    })  # fmt: skip
+    assert answer["status"] == "failed"
+    assert answer["error"]["code"] == "refused"
+    assert "may not announce" in answer["error"]["message"]
+    assert calls == []
+
+
+async def test_an_announcer_reaches_only_players_exposed_to_assist(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    """A player not exposed to Assist is refused by name and left out of an area."""
+    _, calls = setup
+    await register(hass, DOORBELL)
+    async_expose_entity(hass, "conversation", "media_player.old_radio", False)
+    kitchen = ar.async_get(hass).async_get_area_by_name("Kitchen")
+    assert kitchen is not None
+    er.async_get(hass).async_update_entity("media_player.old_radio", area_id=kitchen.id)
+    named = await answer_to(hass, mqtt_mock, "doorbell", {
+        "message": "Ding.", "target": {"entity_id": "media_player.Old_Radio"},
+    })  # fmt: skip
+    assert (
+        named["error"]["message"] == "media_player.old_radio is not exposed to Assist"
+    )
+    area = await answer_to(
+        hass,
+        mqtt_mock,
+        "doorbell",
+        {"message": "Ding.", "target": {"area": kitchen.id}},
+    )
+    assert area == {"status": "played", "players": ["media_player.kitchen_sonos"]}
+    assert [c.data["entity_id"] for c in calls] == ["media_player.kitchen_sonos"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"media_url": "media-source://media_source/local/x.mp3"}, "invalid_field"),
+        ({"media_url": "file:///etc/passwd"}, "invalid_field"),
+        ({"media_url": "http://x.example/" + "a" * 2048}, "invalid_field"),
+        ({"message": "Hi.", "target": {"entity_id": ["media_player.kitchen_sonos"]}}, "invalid_field"),
+        ({"message": "Hi.", "target": {"location": {"$ne": 1}}}, "invalid_field"),
+        ({"message": "Hi.", "target": {"device_id": 5}}, "invalid_field"),
+        ({"message": "Hi.", "target": "media_player.kitchen_sonos"}, "invalid_field"),
+        ({"message": 5}, "invalid_field"),
+    ],
+    ids=["media-source", "file", "long-url", "entity-list", "location-object",
+         "device-number", "target-text", "message-number"],
+)  # fmt: skip
+async def test_an_announcers_request_is_typed(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+    payload: dict[str, Any],
+    code: str,
+) -> None:
+    """A URL is http(s) of bounded length, every target field text: else refused, clearly."""
+    _, calls = setup
+    await register(hass, DOORBELL)
+    target = {"target": {"entity_id": "media_player.kitchen_sonos"}}
+    answer = await answer_to(hass, mqtt_mock, "doorbell", target | payload)
+    assert answer["status"] == "failed"
+    assert answer["error"]["code"] == code
+    assert len(answer["error"]["message"]) < 200
+    assert calls == []

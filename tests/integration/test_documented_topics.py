@@ -165,7 +165,10 @@ async def config(s: Scene, row: DocumentedTopic) -> None:
 
 
 async def announce(s: Scene, row: DocumentedTopic) -> None:
-    await s.join()
+    # Only a device that announces (its capability) may ask for announcements.
+    announcer = REGISTRATION | {"capabilities": ["temperature", "announce"]}
+    await s.send(f"alicia/system/discovery/register/{DEVICE}", announcer)
+    await wait_until(lambda: s.entity("sensor", "temperature") is not None)
     request = new_message(
         DEVICE,
         "request",

@@ -80,6 +80,7 @@ async def test_light_shapes(
 async def test_announcement_errors(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})  # Assist's exposure
     hass.states.async_set("media_player.den", "idle", {"supported_features": 0})
     await register(hass, VOICE)  # approved (automatic approval): it may ask
     # No TTS engine is set up at all.
@@ -112,7 +113,7 @@ async def test_announcement_errors(
     calls = async_mock_service(hass, "media_player", "play_media")
     played = await answer(
         {
-            "media_url": "media-source://x/bell.mp3",
+            "media_url": "http://192.0.2.10:8123/local/bell.mp3",
             "volume": 7,
             "target": {"entity_id": "media_player.den"},
         }

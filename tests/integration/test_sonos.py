@@ -36,7 +36,7 @@ from soco.exceptions import SoCoUPnPException
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import ROOT
 
-from .helpers import SENSOR, register, send, setup_alicia
+from .helpers import SENSOR, VOICE, register, send, setup_alicia
 
 PLAYER_ID = "RINCON_000E58A0123401400"
 TRACK = {
@@ -251,15 +251,16 @@ async def test_announcement_plays_as_a_sonos_audio_clip(
     assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
     await setup_alicia(hass, {"approval": "auto", "announce_volume": 0.35})
     await register(hass, SENSOR)
+    await register(hass, VOICE)  # the app's bridge asks, for the kitchen sensor's room
 
     # The action: the speaker is told to play the clip at the asked volume.
     await hass.services.async_call(
         DOMAIN, "announce", {"entity_id": player, "message": "Dinner is ready.", "volume": 0.6},
         blocking=True,
     )  # fmt: skip
-    # The topic, from the kitchen sensor: the options' default volume.
+    # The topic, for the kitchen sensor's room: the options' default volume.
     await send(
-        hass, "alicia/devices/speakers/announce", "kitchen_sensor",
+        hass, "alicia/devices/speakers/announce", "alicia-voice",
         {"message": "The oven is hot.", "target": {"device_id": "kitchen_sensor"}},
     )  # fmt: skip
     await hass.async_block_till_done()

@@ -9,13 +9,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ProtocolError
-from .text import excerpt
+from .text import clean_text, excerpt, optional_text
+from .topics import is_identifier
 
 # The capability the playback commands name, and the key its state is reported under.
 PLAYBACK = "audio_playback"
 # Capabilities whose value is a speaker's volume (a number, `min` to `max`).
 VOLUMES = frozenset({"volume", "volume_control"})
 MAX_URL = 2048
+# An announcement's text (a voice answer, say) and its target's names.
+MAX_MESSAGE = 10_000
+MAX_NAME = 255
 
 
 class Action(StrEnum):
@@ -36,10 +40,10 @@ class State(StrEnum):
     PAUSED = "paused"
 
 
-def _url(value: Any) -> str:
+def _url(value: Any, path: str = "params.url") -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_URL:
         raise ProtocolError(
-            "invalid_field", f"params.url: must be text of 1 to {MAX_URL} characters"
+            "invalid_field", f"{path}: must be text of 1 to {MAX_URL} characters"
         )
     parts = urlsplit(value)
     if (
@@ -48,7 +52,7 @@ def _url(value: Any) -> str:
         or not value.isprintable()
     ):
         raise ProtocolError(
-            "invalid_field", f"params.url: {excerpt(value)} is no http(s) address"
+            "invalid_field", f"{path}: {excerpt(value)} is no http(s) address"
         )
     return value
 
@@ -173,3 +177,52 @@ class Playback:
             muted if isinstance(muted, bool) else None,
             url if isinstance(url, str) and len(url) <= MAX_URL else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceRequest:
+    """A device's announcement (`devices/speakers/announce`): what to say or play, and where."""
+
+    message: str | None
+    media_url: str | None
+    language: str | None
+    # 0 to 1; another value is ignored (the player's own volume), never sent on.
+    volume: float | None
+    entity_id: str | None = None
+    area: str | None = None
+    device_id: str | None = None
+    location: str | None = None
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> AnnounceRequest:
+        """Validate: text or an http(s) media_url (no media-source://), a target of texts."""
+        message = optional_text(payload, "message", longest=MAX_MESSAGE, lines=True)
+        media = payload.get("media_url")
+        media_url = None if media is None else _url(media, "payload.media_url")
+        if not (message or "").strip() and media_url is None:
+            raise ProtocolError(
+                "missing_field", "payload.message or payload.media_url is required"
+            )
+        target = payload.get("target")
+        target = {} if target is None else target
+        if not isinstance(target, dict):
+            raise ProtocolError("invalid_field", "payload.target: must be an object")
+        names: dict[str, str] = {}
+        for name in ("entity_id", "area", "location"):
+            if (value := target.get(name)) is not None:
+                path = f"payload.target.{name}"
+                names[name] = clean_text(value, path, longest=MAX_NAME, shortest=1)
+        device_id = target.get("device_id")
+        if device_id is not None and not is_identifier(device_id):
+            raise ProtocolError(
+                "invalid_field", "payload.target.device_id: must be a device id"
+            )
+        volume = payload.get("volume")
+        try:
+            volume = _fraction(volume)
+        except ProtocolError:
+            volume = None
+        return cls(
+            message, media_url, optional_text(payload, "language", longest=64), volume,
+            names.get("entity_id"), names.get("area"), device_id, names.get("location"),
+        )  # fmt: skip
