@@ -23,6 +23,7 @@ from .approval_card import (
     UNSIGNED,
     DeviceRequest,
     approved_card,
+    ask_about_change,
     card,
     shown_digest,
     unique_id_of,
@@ -35,7 +36,6 @@ from .context import DeviceLifecycle
 from .device import AliciaDevice, DeviceRecord
 from .refusals import RefusedRegistrations
 from .registration_rules import asks_for_more, not_behind
-from .repairs import ask_about_change
 from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)

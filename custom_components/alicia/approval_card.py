@@ -6,6 +6,10 @@ from dataclasses import dataclass
 import hashlib
 import json
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
 from .device import DeviceRecord
 from .markdown import literal
 
@@ -97,3 +101,21 @@ def shown_digest(placeholders: dict[str, str]) -> str:
     """One value for everything a card shows: a request changed meanwhile differs."""
     text = json.dumps(placeholders, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def ask_about_change(
+    hass: HomeAssistant, entry_id: str, placeholders: dict[str, str], shown: str
+) -> None:
+    """The repair card of an approved device's request: another key, or more than approved."""
+    device_id = placeholders["device_id"]
+    same_key = placeholders["old_fingerprint"] == placeholders["fingerprint"]
+    ir.async_create_issue(
+        hass, DOMAIN, f"pending_{device_id}",
+        is_fixable=True, is_persistent=False, severity=ir.IssueSeverity.ERROR,
+        translation_key="more_asked" if same_key else "key_changed",
+        translation_placeholders=placeholders,
+        data={
+            "entry_id": entry_id, "device_id": device_id,
+            "fingerprint": placeholders["fingerprint"], "shown": shown,
+        },
+    )  # fmt: skip

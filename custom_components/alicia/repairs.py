@@ -6,32 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
 
+from .approval_card import shown_digest
 from .const import DOMAIN
 from .markdown import literal
 
 if TYPE_CHECKING:
     # Typed against the newest HA (2026.2 has no RepairsFlowResult; annotations are not evaluated).
     from homeassistant.components.repairs import RepairsFlowResult
-
-
-def ask_about_change(
-    hass: HomeAssistant, entry_id: str, placeholders: dict[str, str], shown: str
-) -> None:
-    """The repair card of an approved device's request: another key, or more than approved."""
-    device_id = placeholders["device_id"]
-    same_key = placeholders["old_fingerprint"] == placeholders["fingerprint"]
-    ir.async_create_issue(
-        hass, DOMAIN, f"pending_{device_id}",
-        is_fixable=True, is_persistent=False, severity=ir.IssueSeverity.ERROR,
-        translation_key="more_asked" if same_key else "key_changed",
-        translation_placeholders=placeholders,
-        data={
-            "entry_id": entry_id, "device_id": device_id,
-            "fingerprint": placeholders["fingerprint"], "shown": shown,
-        },
-    )  # fmt: skip
 
 
 class ApproveDeviceFlow(RepairsFlow):
@@ -53,8 +35,23 @@ class ApproveDeviceFlow(RepairsFlow):
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
     ) -> RepairsFlowResult:
-        """Show the choice."""
-        return self.async_show_menu(step_id="init", menu_options=["approve", "reject"])
+        """Show the choice, with the request as it is now: the decision is bound to it.
+
+        The frontend's list of issues may be older than the request; the dialog shows
+        what the flow decides on, never the list's copy.
+        """
+        placeholders: dict[str, str] | None = None
+        if (hub := self._hub()) is not None and (
+            record := hub.approvals.pending.get(self.device_id)
+        ) is not None:
+            placeholders = hub.approvals.card(record)
+            self.fingerprint = placeholders["fingerprint"]
+            self.shown = shown_digest(placeholders)
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=["approve", "reject"],
+            description_placeholders=placeholders,
+        )
 
     def _hub(self) -> Any:
         entry = self.hass.config_entries.async_get_entry(self.entry_id)

@@ -150,3 +150,23 @@ async def test_a_registration_asking_for_less_is_followed_at_once(
     hub = entry.runtime_data
     assert ATTACKER not in hub.approvals.pending
     assert hub.roster.devices[ATTACKER].name == "Hall lamp"
+
+
+async def test_the_repair_dialog_shows_what_it_decides(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """The attack: new keys offered while the user reads the list of repairs; the dialog shows, and binds, the newest."""
+    hub, offered = entry.runtime_data, [KeyPair.generate() for _ in range(3)]
+    await register_signed(hass, LIGHT, offered[0])
+    await register_signed(hass, LIGHT, offered[1])  # after the list was drawn
+    manager = await repairs_manager(hass)
+    dialog = await manager.async_init(DOMAIN, data={"issue_id": f"pending_{ATTACKER}"})
+    shown = dialog["description_placeholders"]["fingerprint"]
+    assert shown == hub.approvals.pending[ATTACKER].fingerprint
+
+    await register_signed(hass, LIGHT, offered[2])  # after the dialog opened
+    result = await manager.async_configure(
+        dialog["flow_id"], {"next_step_id": "approve"}
+    )
+    assert result["reason"] == "key_changed_meanwhile"
+    assert hub.roster.devices[ATTACKER].public_key == attacker.public_key
