@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 import json
 import math
+from typing import Any
 
 from wyoming.event import Event
 
@@ -23,8 +24,16 @@ IDLE_SECONDS = 120.0
 FRAME_SECONDS = 10.0
 
 
+# How often work for a client looks whether the client has hung up meanwhile.
+HUNG_UP_POLL_SECONDS = 0.25
+
+
 class FrameError(ValueError):
     """An event that breaks Wyoming's framing or our limits; the text is for the client."""
+
+
+class HungUp(ConnectionError):
+    """The client closed its end while its request was queued or in work."""
 
 
 def _object(raw: bytes, what: str) -> dict[str, object]:
@@ -188,3 +197,26 @@ async def read_event(
         else:
             clock.pause()
     return Event(type=kind, data=data, payload=payload)
+
+
+async def unless_hung_up[T](
+    reader: asyncio.StreamReader, work: Coroutine[Any, Any, T]
+) -> T:
+    """The result of work, unless the client hangs up first (cancelled: HungUp).
+
+    Wyoming clients (Home Assistant's among them) keep the connection open until
+    they have their answer, so the end of what they send means they are gone: a
+    request queued behind others, or in work, is given up and its place freed
+    rather than kept until a write fails.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        while not task.done():
+            await asyncio.wait((task,), timeout=HUNG_UP_POLL_SECONDS)
+            if not task.done() and reader.at_eof():
+                raise HungUp("it hung up while its request was in work")
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait((task,))

@@ -30,10 +30,10 @@ from alicia_bus.text import excerpt
 from .agent_turn import AgentTurn
 from .audio import AudioFormatError, PcmFormat
 from .authority import Authority, wyoming_client
-from .connections import Peer
+from .connections import NotAdmitted, Peer
 from .engines import Engines
 from .event_fields import FieldError, Fields
-from .framing import FrameError, ReadClock, read_event
+from .framing import FrameError, ReadClock, read_event, unless_hung_up
 from .handle_turn import handle
 from .log_limit import LimitedLog
 from .speaking import Speaking
@@ -71,7 +71,11 @@ class AliciaEventHandler(AsyncEventHandler):
         super().__init__(*args, **kwargs)
         self.engines = engines
         self.settings = engines.settings
-        self.peer = Peer(_address(self.writer), self._make_room, self._streaming)
+        authority = self._authority()
+        self.peer = Peer(
+            _address(self.writer), self._make_room, self._streaming,
+            address=authority.who, trusted=authority.may_act,
+        )  # fmt: skip
         self._language: str | None = None
         self._stream_transcript = False
         self._stt: SttSession | None = None
@@ -82,7 +86,6 @@ class AliciaEventHandler(AsyncEventHandler):
         self._counted = False
         self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
         self._waking = Waking(self.write_event)
-        authority = self._authority()
         self._agent = AgentTurn(
             engines, self.write_event, authority, self.writer.transport.abort
         )
@@ -187,7 +190,7 @@ class AliciaEventHandler(AsyncEventHandler):
         if isinstance(err, NotReading):
             _LOGGER.info("Dropped %s: %s", self.peer.name, err)
             self.writer.transport.abort()
-        else:
+        elif not isinstance(err, NotAdmitted):  # that one was told, and logged
             _LOGGER.debug("%s cut the connection: %r", self.peer.name, err)
 
     def _make_room(self, reason: str) -> None:
@@ -214,7 +217,8 @@ class AliciaEventHandler(AsyncEventHandler):
     def _count_in(self) -> None:
         """The peer has begun its first event: it takes a place under the cap."""
         self._counted = True
-        self.engines.connections.admit(self.peer)
+        if not self.engines.connections.admit(self.peer):
+            raise NotAdmitted(self.peer.name)
 
     def _streaming(self) -> bool:
         return (
@@ -279,20 +283,21 @@ class AliciaEventHandler(AsyncEventHandler):
                 language=fields.language(),
                 context=fields.mapping("context") or None,
             )
-            await handle(
+            await unless_hung_up(self.reader, handle(
                 self.engines, self.write_event, question, fields.flag("stream"),
                 self._authority(),
-            )  # fmt: skip
+            ))  # fmt: skip
         elif SynthesizeStart.is_type(kind):
             fields.mapping("context")
             await self._speaking.start(*fields.voice())
         elif SynthesizeChunk.is_type(kind):
             self._speaking.add(fields.text("text"))
         elif SynthesizeStop.is_type(kind):
-            await self._speaking.stop()
+            await unless_hung_up(self.reader, self._speaking.stop())
         elif Synthesize.is_type(kind):
             fields.mapping("context")
-            await self._speaking.say(fields.text("text"), *fields.voice())
+            text, voice = fields.text("text"), fields.voice()
+            await unless_hung_up(self.reader, self._speaking.say(text, *voice))
         else:
             _LOGGER.debug("Ignoring event %s", excerpt(kind))
             return True  # not a sign of life: the idle clock runs on
@@ -336,7 +341,7 @@ class AliciaEventHandler(AsyncEventHandler):
         if session is None:
             raise SttError("audio-stop received before audio-start")
         started = time.perf_counter()
-        result = await session.finish()
+        result = await unless_hung_up(self.reader, session.finish())
         text = result.transcription.text
         early = self._early.said(text)
         if self._stream_transcript:
