@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-# Characters of text in Piper runs at once, also the memory they and Whisper's
-# decodes hold at once (a run holds about 1 MiB a character). Measured in one
-# process, a run of 100 characters rose 100 MiB over its start; the soak's bound
-# is 1.2x a rest of ~500 MiB. "Hello." runs beside any piece (80 characters at
-# most), beside a background piece or beside a decode.
-TEXT_AT_ONCE = 90
+# Phonemes in Piper runs at once, also the memory they and Whisper's decodes hold
+# at once: a run holds about 1 MiB a phoneme (96 phonemes of digits rose 98 MiB, 100
+# characters of English, some 120 phonemes, 100 MiB, over the run's start). The
+# soak's bound is 1.2x a rest of ~500 MiB. "Hello." (7 phonemes) runs beside any
+# run (96 phonemes at most, tts_text.MAX_PHONEMES), beside a background run or
+# beside a decode.
+TEXT_AT_ONCE = 104
 # What a Whisper decode holds while it runs, in the same unit (about 1 MiB): its
 # attention matrix alone is 51 MiB, 67 MiB in all (measured in one process). One
-# decode runs beside at most 20 characters of Piper text (a "Hello."), and two
+# decode runs beside at most 34 phonemes of Piper runs (a short answer), and two
 # decodes never run at once (149 MiB measured).
 DECODE_SIZE = 70
 
@@ -22,17 +23,17 @@ def _nothing() -> None:
 
 
 class SpeechMemory:
-    """The memory Whisper decodes and Piper runs hold at once, in characters of Piper text.
+    """The memory Whisper decodes and Piper runs hold at once, in phonemes of Piper runs.
 
-    A Piper run holds about 1 MiB a character while it runs (measured with
-    en_US-joe-medium: 20 characters 20 MiB, 100 characters 100 MiB); a decode
-    DECODE_SIZE. Work starts while the total stays within the limit, or alone.
+    A Piper run holds about 1 MiB a phoneme while it runs (measured with
+    en_US-joe-medium: 96 phonemes of digits 98 MiB); a decode DECODE_SIZE.
+    Work starts while the total stays within the limit, or alone.
     """
 
     def __init__(self, limit: int = TEXT_AT_ONCE) -> None:
         """Nothing held; each engine sets how it is woken when the other frees memory."""
         self.limit = limit
-        self.text = 0  # characters in Piper runs
+        self.text = 0  # phonemes in Piper runs
         self.decodes = 0  # Whisper decodes running
         self.decode_waiting = False
         self.wake_piper: Callable[[], None] = _nothing
@@ -40,7 +41,7 @@ class SpeechMemory:
 
     @property
     def held(self) -> int:
-        """What runs now, in characters."""
+        """What runs now, in phonemes."""
         return self.text + DECODE_SIZE * self.decodes
 
     def fits(self, size: int, reserved: int = 0) -> bool:

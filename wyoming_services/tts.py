@@ -26,12 +26,11 @@ from .tts_text import (
     FIRST_PHRASE,
     LONG_SENTENCE,
     MAX_PIECE,
-    cut_phonemes,
     first_phrase,
     pieces,
     split_sentences,
 )
-from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, run_phonemes
+from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, runs
 
 _LOGGER = logging.getLogger(__name__)
 # Streamed text with no sentence end is held up to this long, then cut at a word.
@@ -44,7 +43,7 @@ class TtsError(Exception):
 
 
 class _GaveWay(Exception):
-    """A background piece stopped for a request with less spoken; it is made again."""
+    """A background run stopped for a request with less spoken; it is made again."""
 
 
 def bundled_voice_path() -> Path:
@@ -106,12 +105,12 @@ class TtsCounters:
     requests: int = 0
     sentences: int = 0
     errors: int = 0
-    # Background pieces stopped to let a shorter request speak (made again later).
+    # Background runs stopped to let a shorter request speak (made again later).
     gave_way: int = 0
 
 
 class TextToSpeech:
-    """Piper voices loaded once and shared; tts_workers pieces are synthesized at once."""
+    """Piper voices loaded once and shared; tts_workers runs are synthesized at once."""
 
     def __init__(self, settings: Settings, memory: SpeechMemory | None = None) -> None:
         """Find the voices (cheap); models load in load(). memory: shared with Whisper."""
@@ -122,7 +121,7 @@ class TextToSpeech:
             max_workers=settings.tts_workers, thread_name_prefix="tts"
         )
         self._turns = Turns(settings.tts_workers, memory)
-        # Characters each request (the task asking) has had spoken, for the turns.
+        # Phonemes each request (the task asking) has had spoken, for the turns.
         self._served: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = (
             weakref.WeakKeyDictionary()
         )
@@ -219,12 +218,12 @@ class TextToSpeech:
         *,
         after_speech: bool = False,
     ) -> AsyncIterator[bytes]:
-        """16-bit PCM at info.sample_rate for each piece, as soon as it is made.
+        """16-bit PCM at info.sample_rate for each run, as soon as it is made.
 
         after_speech: this answer already said something (a pause comes first).
 
         Stopping the iteration (or cancelling its task) stops the synthesis
-        between pieces.
+        between runs.
         """
         await self.ready.wait()
         if info.name not in self._loaded:
@@ -233,40 +232,46 @@ class TextToSpeech:
         silence = np.zeros(
             int(self.settings.tts_sentence_silence * info.sample_rate), np.float32
         )
+        voice = self._loaded[info.name]
         for sentence in sentences:
             for piece in pieces(sentence):
-                # The least text spoken so far, this piece included, goes first:
-                # a short request never waits behind long ones, nor new ones in a crowd.
-                served = (self._served.get(request, 0) if request else 0) + len(piece)
-                audio = await self._in_turn(served, info.name, speaker_id, piece)
-                if request is not None:
-                    self._served[request] = served
-                self.counters.sentences += 1
-                if audio.size:
-                    # The pause goes between pieces, never after the last one.
-                    gap = silence if after_speech else silence[:0]
-                    after_speech = True
-                    yield float_to_pcm16(np.concatenate((gap, audio)))
+                # The pause goes between pieces, never within or after one.
+                gap = silence if after_speech else silence[:0]
+                # Charged and cut by what it reads, not by its length: a CJK character
+                # or an emoji reads ~15 phonemes, an English one ~1.2. Phonemizing
+                # takes 0.1-3 ms a piece (espeak-ng), off the loop.
+                phonemized = await asyncio.to_thread(voice.phonemize, piece)
+                # The fewest phonemes spoken so far, this run's included, go first: a
+                # short request never waits behind long ones, nor new ones in a crowd.
+                served = self._served.get(request, 0) if request else 0
+                for run, claim in runs(phonemized, served):
+                    audio = await self._in_turn(claim, info.name, speaker_id, run)
+                    if request is not None:
+                        self._served[request] = claim
+                    self.counters.sentences += 1
+                    if audio.size:
+                        yield float_to_pcm16(np.concatenate((gap, audio)))
+                        gap, after_speech = silence[:0], True
 
     async def _in_turn(
-        self, served: int, name: str, speaker_id: int | None, text: str
+        self, served: int, name: str, speaker_id: int | None, run: list[str]
     ) -> Float32Array:
         stoppable = True
         while True:
             try:
-                turn = await self._turns.take(served, stoppable, len(text))
+                turn = await self._turns.take(served, stoppable, len(run))
             except TurnsClosed as err:
                 raise TtsError("the server is stopping") from err
             try:
-                return await self._run(turn, name, speaker_id, text)
+                return await self._run(turn, name, speaker_id, run)
             except _GaveWay:
-                # This piece again, in turn, and this time to its end: short
+                # This run again, in turn, and this time to its end: short
                 # requests arriving every moment never starve a long one.
                 self.counters.gave_way += 1
                 stoppable = False
 
     async def _run(
-        self, turn: Turn, name: str, speaker_id: int | None, text: str
+        self, turn: Turn, name: str, speaker_id: int | None, run: list[str]
     ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
@@ -275,7 +280,7 @@ class TextToSpeech:
 
                 turn.arm(onnxruntime.RunOptions())
             job = self._executor.submit(
-                self._synthesize_one, name, speaker_id, text, turn
+                self._synthesize_one, name, speaker_id, run, turn
             )
         except BaseException as err:
             self._turns.give_back(turn)
@@ -293,7 +298,7 @@ class TextToSpeech:
         return await asyncio.wrap_future(job)
 
     def _synthesize_one(
-        self, name: str, speaker_id: int | None, text: str, turn: Turn
+        self, name: str, speaker_id: int | None, run: list[str], turn: Turn
     ) -> Float32Array:
         from piper import SynthesisConfig  # noqa: PLC0415
 
@@ -307,22 +312,16 @@ class TextToSpeech:
         if turn.stopped:
             raise _GaveWay
         voice.session.options_for_this_thread(turn.options)
-        limit = run_phonemes(turn.size)
         try:
-            runs = [
-                _full_scale(
-                    voice.phoneme_ids_to_audio(voice.phonemes_to_ids(run), config)
-                )
-                for sentence in voice.phonemize(text)
-                for run in cut_phonemes(sentence, limit)
-            ]
+            return _full_scale(
+                voice.phoneme_ids_to_audio(voice.phonemes_to_ids(run), config)
+            )
         except Exception as err:
             if turn.stopped:  # onnxruntime's "terminate flag" failure
                 raise _GaveWay from err
             raise
         finally:
             voice.session.options_for_this_thread(None)
-        return np.concatenate(runs) if runs else np.zeros(0, np.float32)
 
     async def close(self) -> None:
         """Stop the synthesis threads; requests waiting for a turn end (TtsError)."""

@@ -11,11 +11,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])[\"')\]]*\s+|\n+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=[-\u2013\u2014]\s)")
 LONG_SENTENCE = 80  # characters; longer sentences are cut at clauses
 MIN_PIECE = 25  # characters; shorter clauses are merged with the next
-# One Piper run holds every layer's output for its whole audio at once: measured
-# with en_US-joe-medium, about 1 MiB a character (100 characters 100 MiB at the
-# peak, 320 characters ~600 MB, 4,000 characters 3.6 GB). No run may be longer
-# than these: a run of 80 characters stays within 1.2x the server's rest with room
-# for a "Hello." beside it (tts_turns.TEXT_AT_ONCE).
+# Text is phonemized a piece at a time, a piece no longer than this.
 MAX_PIECE = 80  # characters, cut at a word
 # An answer's first words are heard sooner when its first sentence, if long, is
 # spoken in two: Piper's time grows with the text, and a stream's first sentence
@@ -27,7 +23,14 @@ _PHRASE_START = re.compile(
     r"|before|until|for|in|on|at|with|from|during)\s)",
     re.IGNORECASE,
 )
-MAX_PHONEMES = 96  # phonemes, cut at a word: digits and symbols read long
+# One Piper run holds every layer's output for its whole audio at once: measured
+# with en_US-joe-medium, about 1 MiB a phoneme (100 characters of English 100 MiB
+# at the peak, 320 characters ~600 MB, 4,000 characters 3.6 GB; 96 phonemes of
+# digits 98 MiB). No run is longer than this: it stays within 1.2x the server's
+# rest with room for a "Hello." beside it (speech_memory.TEXT_AT_ONCE). The one
+# rule whatever the text: English reads ~1.2 phonemes a character, digits and
+# symbols more, a CJK character or an emoji ~15.
+MAX_PHONEMES = 96  # phonemes, cut at a word
 
 
 def split_sentences(text: str) -> tuple[list[str], str]:
@@ -97,18 +100,21 @@ def pieces(sentence: str) -> list[str]:
     return [part for clause in split_clauses(sentence) for part in cut_words(clause)]
 
 
+def next_run(phonemes: list[str], limit: int) -> tuple[list[str], list[str]]:
+    """The first run of at most limit phonemes, cut at a word where there is one; the rest."""
+    if len(phonemes) <= limit:
+        return phonemes, []
+    space = next((i for i in range(limit, 0, -1) if phonemes[i] == " "), None)
+    if space is None:
+        return phonemes[:limit], phonemes[limit:]
+    return phonemes[:space], phonemes[space + 1 :]
+
+
 def cut_phonemes(phonemes: list[str], limit: int = MAX_PHONEMES) -> list[list[str]]:
     """One sentence's phonemes in runs of at most limit, cut at a word where there is one."""
     runs: list[list[str]] = []
     rest = phonemes
-    while len(rest) > limit:
-        space = next((i for i in range(limit, 0, -1) if rest[i] == " "), None)
-        if space is None:
-            runs.append(rest[:limit])
-            rest = rest[limit:]
-        else:
-            runs.append(rest[:space])
-            rest = rest[space + 1 :]
-    if rest:
-        runs.append(rest)
+    while rest:
+        run, rest = next_run(rest, limit)
+        runs.append(run)
     return runs

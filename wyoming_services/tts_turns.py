@@ -1,42 +1,49 @@
-"""Turns at Piper: the least text spoken so far goes next, and long requests give way to short ones."""
+"""Turns at Piper: the fewest phonemes spoken so far go next, and long requests give way to short ones."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 import heapq
 import itertools
-import math
 import threading
 from typing import Any
 
 from .speech_memory import DECODE_SIZE, SpeechMemory
-from .tts_text import MAX_PHONEMES, MAX_PIECE
+from .tts_text import MAX_PHONEMES, next_run
 
-# A request that has had more than this many characters spoken (this piece
-# included) is background work: while a request under it (an answer, a "Hello.")
-# waits or speaks, no background piece runs, and the one in progress is stopped
-# and made again later (to its end: a piece is stopped once at most). On 2 cores
-# a piece beside "Hello." would take half the CPU for all of Hello's time; a long
-# request gives a few hundred ms of its lead.
-# Background pieces run one at a time, one already takes every core Piper's
-# session has.
-BACKGROUND = 400
-# What a background piece is charged, in characters (about 30 MiB), so its runs
-# are short (run_phonemes): where background text is cut matters less than how
-# much memory its runs hold beside the others.
-BACKGROUND_SIZE = 30
-# A run's memory follows its phonemes, not its characters (digits read long: 20
-# characters of "9" are 240 phonemes and held 98 MiB in runs of 96), so a piece is
-# made in runs no longer than what it was charged, read as phonemes.
-PHONEMES_PER_CHARACTER = MAX_PHONEMES / MAX_PIECE
-SHORTEST_RUN = 24
+# A request that has had more than this many phonemes spoken (this run included)
+# is background work: while a request under it (an answer, a "Hello.") waits or
+# speaks, no background run starts, and the one in progress is stopped and made
+# again later (to its end: a run is stopped once at most). On 2 cores a run beside
+# "Hello." would take half the CPU for all of Hello's time; a long request gives a
+# few hundred ms of its lead. Phonemes, not characters, measure what is spoken (and
+# Piper's time and memory): English reads about 1.2 a character, 480 is some 400
+# characters; a CJK character or an emoji reads about 15.
+# Background runs go one at a time, one already takes every core Piper's session has.
+BACKGROUND = 480
+# The longest background run (about 30 MiB): where background text is cut matters
+# less than how much memory its runs hold beside the others.
+BACKGROUND_RUN = 36
 
 
-def run_phonemes(size: int) -> int:
-    """The most phonemes in one Piper run of a piece charged size characters."""
-    charged = math.ceil(size * PHONEMES_PER_CHARACTER)
-    return min(MAX_PHONEMES, max(SHORTEST_RUN, charged))
+def run_limit(served: int) -> int:
+    """The most phonemes in the next run of a request that has had served spoken.
+
+    Runs of MAX_PHONEMES while the request surely stays under BACKGROUND, else short.
+    """
+    return MAX_PHONEMES if served + MAX_PHONEMES <= BACKGROUND else BACKGROUND_RUN
+
+
+def runs(sentences: list[list[str]], served: int) -> Iterator[tuple[list[str], int]]:
+    """Phonemized sentences in runs for Piper, each with its claim (this run included)."""
+    for sentence in sentences:
+        rest = sentence
+        while rest:
+            run, rest = next_run(rest, run_limit(served))
+            served += len(run)
+            yield run, served
 
 
 class TurnsClosed(Exception):
@@ -45,12 +52,12 @@ class TurnsClosed(Exception):
 
 @dataclass(slots=True, eq=False)
 class Turn:
-    """One piece's slot: its claim, and how to stop its run if it must give way."""
+    """One run's slot: its claim, and how to stop the run if it must give way."""
 
     claim: int
-    # Characters of text its run speaks.
+    # Phonemes its run speaks.
     size: int = 0
-    # Whether its run may be stopped: a background piece not stopped before.
+    # Whether its run may be stopped: a background run not stopped before.
     stoppable: bool = False
     # onnxruntime.RunOptions of the run: its terminate flag ends the run between nodes.
     options: Any = None
@@ -58,7 +65,7 @@ class Turn:
 
     @property
     def background(self) -> bool:
-        """Whether this piece gives way to requests with less spoken."""
+        """Whether this run gives way to requests with less spoken."""
         return self.claim > BACKGROUND
 
     def arm(self, options: Any) -> None:
@@ -87,15 +94,13 @@ class Turns:
         self._closed = False
 
     async def take(self, claim: int, stoppable: bool = True, size: int = 0) -> Turn:
-        """Wait for a slot for a run of size characters; give_back(turn) after.
+        """Wait for a slot for a run of size phonemes; give_back(turn) after.
 
         A background turn may be stopped, if stoppable.
         """
         if self._closed:
             raise TurnsClosed
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
-        if claim > BACKGROUND:
-            size = min(size, BACKGROUND_SIZE)  # and its runs as short
         entry = (claim, next(self._order), stoppable, size, grant)
         heapq.heappush(self._waiting, entry)
         self._hand_out()
@@ -120,7 +125,7 @@ class Turns:
                 grant.set_exception(TurnsClosed())
 
     def give_back(self, turn: Turn) -> None:
-        """A piece is done (or stopped): its slot goes to the next in turn."""
+        """A run is done (or stopped): its slot goes to the next in turn."""
         if turn in self._running:
             self._running.discard(turn)
             self._memory.text -= turn.size

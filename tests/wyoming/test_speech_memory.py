@@ -15,12 +15,8 @@ from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
 from wyoming_services.speech_memory import DECODE_SIZE, TEXT_AT_ONCE
 from wyoming_services.stt import SpeechToText, _Decoder
-from wyoming_services.tts_turns import (
-    BACKGROUND,
-    BACKGROUND_SIZE,
-    Turns,
-    run_phonemes,
-)
+from wyoming_services.tts_text import MAX_PHONEMES
+from wyoming_services.tts_turns import BACKGROUND, BACKGROUND_RUN, Turns
 
 
 class _Segment:
@@ -83,7 +79,7 @@ def _transcription(shared: Engines) -> asyncio.Future[Any]:
 
 
 async def _runs(shared: Engines, text: str) -> list[tuple[int, int]]:
-    """Piper's runs for text: their phonemes, and the characters held in runs meanwhile."""
+    """Piper's runs for text: their phonemes, and the phonemes held in runs meanwhile."""
     tts = shared.tts
     await tts.load()
     voice = tts._loaded[tts.default_voice]
@@ -185,7 +181,7 @@ async def test_a_decode_waits_for_room_and_piper_keeps_it(
     assert not second.done()  # it would fit, but the waiting decode comes first
     turns.give_back(piece)
     await _decoding(model, 1)
-    turns.give_back(await second)  # 20 characters fit beside the decode
+    turns.give_back(await second)  # 20 phonemes fit beside the decode
     model.release.set()
     await decode
 
@@ -214,13 +210,12 @@ async def test_background_pieces_are_made_in_short_runs(
 ) -> None:
     text = "and then the quick brown fox jumps over the lazy dog " * 12
     runs = await _runs(engines[0], text)
-    answer = runs[:4]  # the first 400 characters, up to 96 phonemes
+    answer = runs[:4]  # the first 480 phonemes, in runs of up to 96
     background = runs[-4:]
-    shortest = run_phonemes(BACKGROUND_SIZE)
-    assert max(phonemes for phonemes, _ in answer) > shortest
-    assert all(phonemes <= shortest for phonemes, _ in background)
+    assert max(phonemes for phonemes, _ in answer) > BACKGROUND_RUN
+    assert all(phonemes <= BACKGROUND_RUN for phonemes, _ in background)
     # As the memory budget counts it.
-    assert all(held <= BACKGROUND_SIZE for _, held in background)
+    assert all(held <= BACKGROUND_RUN for _, held in background)
 
 
 async def test_a_cancelled_decode_leaves_no_room_kept(
@@ -261,10 +256,10 @@ async def test_a_queue_of_transcriptions_never_silences_an_answer(
     await asyncio.gather(*jobs)
 
 
-async def test_digits_that_read_long_run_within_what_they_were_charged(
+async def test_digits_that_read_long_are_charged_what_they_read(
     engines: tuple[Engines, _HeldModel],
 ) -> None:
     # 20 characters, read as some 240 phonemes.
-    runs = [phonemes for phonemes, _ in await _runs(engines[0], "9" * 20)]
-    assert sum(runs) > 150
-    assert max(runs) <= run_phonemes(20) == 24
+    runs = await _runs(engines[0], "9" * 20)
+    assert sum(phonemes for phonemes, _ in runs) > 150
+    assert all(held == phonemes <= MAX_PHONEMES for phonemes, held in runs)

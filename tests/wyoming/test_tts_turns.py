@@ -11,11 +11,13 @@ import pytest
 
 from wyoming_services.settings import Settings
 from wyoming_services.tts import TextToSpeech
+from wyoming_services.tts_text import MAX_PHONEMES
 from wyoming_services.tts_turns import BACKGROUND, Turns
 
 pytestmark = pytest.mark.slow
 
-# Ten pieces of 80 characters or less: from the sixth on, the request is background.
+# Ten pieces of 80 characters or less: five runs of up to 96 phonemes, then short
+# ones; from the seventh run on (past 480 phonemes), the request is background.
 LONG = ("and then the quick brown fox jumps over the lazy dog " * 16)[:790]
 
 
@@ -83,7 +85,7 @@ async def test_two_long_pieces_do_not_run_at_once() -> None:
 
 async def test_hello_runs_beside_the_longest_piece() -> None:
     turns = Turns(slots=2)
-    again = await turns.take(BACKGROUND + 100, stoppable=False, size=100)
+    again = await turns.take(BACKGROUND + 100, stoppable=False, size=MAX_PHONEMES)
     hello = await turns.take(6, size=6)
     assert not again.stopped
     turns.give_back(hello)
@@ -135,17 +137,17 @@ async def test_hello_stops_a_long_requests_piece_which_is_made_again_whole(
     heard.clear()
     voice = tts._loaded[tts.default_voice]
     to_audio = voice.phoneme_ids_to_audio
-    runs, fifth, hello_asked = 0, threading.Event(), threading.Event()
+    runs, background, hello_asked = 0, threading.Event(), threading.Event()
 
-    def held_fifth(*args: Any, **kwargs: Any) -> Any:
+    def held_background(*args: Any, **kwargs: Any) -> Any:
         nonlocal runs
         runs += 1
-        if runs == 6:  # the long request's first background piece, about to run
-            fifth.set()
+        if runs == 7:  # the long request's first background run, about to start
+            background.set()
             hello_asked.wait(30)
         return to_audio(*args, **kwargs)
 
-    voice.phoneme_ids_to_audio = held_fifth
+    voice.phoneme_ids_to_audio = held_background
     turns, stopped = tts._turns, asyncio.Event()
     hand_out = turns._hand_out
 
@@ -156,11 +158,11 @@ async def test_hello_stops_a_long_requests_piece_which_is_made_again_whole(
 
     turns._hand_out = watched  # type: ignore[method-assign]
     long = asyncio.create_task(spoken(tts, LONG, heard, "long"))
-    await asyncio.to_thread(fifth.wait, 30)
+    await asyncio.to_thread(background.wait, 30)
     hello = asyncio.create_task(spoken(tts, "Hello.", heard, "hello"))
     await asyncio.wait_for(stopped.wait(), 30)  # Hello asked: the long piece stops
     hello_asked.set()  # the long piece runs now, stopped: onnxruntime ends it at once
     await hello
-    assert heard == ["long"] * 5 + ["hello"]
+    assert heard == ["long"] * 6 + ["hello"]
     assert await long == alone  # the stopped piece was made again, whole
     assert tts.counters.gave_way == 1
