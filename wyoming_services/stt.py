@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-import contextlib
 from dataclasses import dataclass
 import logging
 import os
@@ -16,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from .audio import TARGET_RATE, Float32Array
+from .authority import Authority
+from .decode_queue import DecodeQueue
 from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
 from .speech_memory import DECODE_SIZE, SpeechMemory
@@ -114,7 +114,8 @@ class SpeechToText:
         self._shared: _Decoder | None = None
         self._busy_threads = 0
         self._solo_running = False
-        self._waiting: deque[asyncio.Future[_Decoder]] = deque()
+        # Trusted clients' decodes first, then the least decode time used lately.
+        self._waiting = DecodeQueue()
         # A decode holds 67 MiB while it runs (51 MiB of it one attention matrix):
         # decodes start while the memory shared with Piper has room for one.
         self.memory = memory or SpeechMemory()
@@ -268,30 +269,40 @@ class SpeechToText:
         audio: Float32Array,
         language: str,
         running: asyncio.Event | None = None,
+        requester: Authority | None = None,
     ) -> Transcription:
-        """Decode once a decoder is free (then running is set); cancelling while queued gives the place up."""
+        """Decode once a decoder is free (then running is set); cancelling while queued gives the place up.
+
+        requester: who asks, for a fair turn (None: the server itself).
+        """
         await self.ready.wait()
         if self.load_error:
             raise SttError(self.load_error)
-        decoder = await self._acquire()
+        decoder = await self._acquire(requester)
         self.counters.decode_passes += 1
         if running is not None:
             running.set()
         work = asyncio.get_running_loop().run_in_executor(
             self._executor, self._decode, decoder, audio, language
         )
+        started = time.monotonic()
+
+        def done(_: object) -> None:
+            self._waiting.charge(requester, time.monotonic() - started)
+            self._release(decoder)
+
         # A running decode cannot be stopped: its threads are given back when it ends.
-        work.add_done_callback(lambda _: self._release(decoder))
+        work.add_done_callback(done)
         return await asyncio.shield(work)
 
     @property
     def saturated(self) -> bool:
         """Decodes are waiting for a decoder: a speculative pass would only add to the queue."""
-        return any(not grant.done() for grant in self._waiting)
+        return len(self._waiting) > 0
 
-    async def _acquire(self) -> _Decoder:
+    async def _acquire(self, requester: Authority | None) -> _Decoder:
         grant: asyncio.Future[_Decoder] = asyncio.get_running_loop().create_future()
-        self._waiting.append(grant)
+        self._waiting.add(requester, grant)
         self._dispatch()
         try:
             return await grant
@@ -299,19 +310,14 @@ class SpeechToText:
             if grant.done() and not grant.cancelled():
                 self._release(grant.result())
             else:
-                # _dispatch may have dropped the cancelled grant already.
-                with contextlib.suppress(ValueError):
-                    self._waiting.remove(grant)
+                self._waiting.remove(grant)
                 self._dispatch()  # Piper need not keep room for it any more
             raise
 
     def _dispatch(self) -> None:
         memory = self.memory
         started = False
-        while self._waiting:
-            if self._waiting[0].done():
-                self._waiting.popleft()
-                continue
+        while (grant := self._waiting.first()) is not None:
             if not memory.fits(DECODE_SIZE):
                 break
             # Side by side only when memory has room for a second decode too.
@@ -333,8 +339,9 @@ class SpeechToText:
             self._busy_threads += decoder.threads
             memory.decodes += 1
             started = True
-            self._waiting.popleft().set_result(decoder)
-        waiting = any(not grant.done() for grant in self._waiting)
+            self._waiting.remove(grant)
+            grant.set_result(decoder)
+        waiting = len(self._waiting) > 0
         if started or waiting != memory.decode_waiting:
             memory.decode_waiting = waiting
             # Piper keeps room for a waiting decode, and its background piece

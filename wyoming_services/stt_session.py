@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .audio import TARGET_RATE, Converter, Float32Array, PcmFormat
+from .authority import Authority
 from .endpoint import EndpointConfig, SpeechTracker
 from .stt import SpeechToText, SttError, Transcription
 from .turn_end import QUESTION_SECONDS, UNFINISHED_SECONDS, Said, quiet_needed
@@ -51,9 +52,11 @@ class SttSession:
         fmt: PcmFormat,
         language: str,
         endpoint: EndpointConfig | None = None,
+        requester: Authority | None = None,
     ) -> None:
-        """Start an empty utterance in the given format."""
+        """Start an empty utterance in the given format; requester: who asks (decodes in fair turns)."""
         self.engine = engine
+        self.requester = requester
         self.language = language
         self._format = fmt
         self._converter = Converter(fmt)
@@ -188,7 +191,7 @@ class SttSession:
         if self._tracker.loud_end and slice_end > end:
             audio = np.concatenate((audio, np.zeros(slice_end - end, np.float32)))
         decode = asyncio.ensure_future(
-            self.engine.transcribe(audio, self.language, running)
+            self.engine.transcribe(audio, self.language, running, self.requester)
         )
         self._speculation = _Speculation(end, decode, running)
 
@@ -210,7 +213,9 @@ class SttSession:
         self._discard_speculation()
         self._passes += 1
         self.engine.counters.passes_after_stop += 1
-        result = await self.engine.transcribe(self._audio_until(end), self.language)
+        result = await self.engine.transcribe(
+            self._audio_until(end), self.language, requester=self.requester
+        )
         return SessionResult(result, self._passes, 1, False, audio_seconds)
 
     def _discard_speculation(self) -> None:

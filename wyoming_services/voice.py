@@ -85,16 +85,29 @@ def learn_home(engines: Engines, vocabulary: Vocabulary) -> None:
     engines.stt.set_vocabulary(vocabulary.phrases, HomeNames.of(vocabulary))
 
 
-def listen(engines: Engines, fmt: PcmFormat, language: str | None) -> SttSession:
-    """A new utterance in the given audio format; audio goes in with add_audio()."""
-    return SttSession(engines.stt, fmt, check_language(engines, language))
+def listen(
+    engines: Engines,
+    fmt: PcmFormat,
+    language: str | None,
+    requester: Authority | None = None,
+) -> SttSession:
+    """A new utterance in the given audio format; audio goes in with add_audio().
+
+    requester: who asks; decodes take fair turns between requesters.
+    """
+    language = check_language(engines, language)
+    return SttSession(engines.stt, fmt, language, requester=requester)
 
 
 async def transcribe(
-    engines: Engines, fmt: PcmFormat, pcm: bytes, language: str | None
+    engines: Engines,
+    fmt: PcmFormat,
+    pcm: bytes,
+    language: str | None,
+    requester: Authority | None = None,
 ) -> SessionResult:
     """A whole recording at once (the bus's requests)."""
-    session = listen(engines, fmt, language)
+    session = listen(engines, fmt, language, requester)
     session.add_audio(pcm)
     return await session.finish()
 

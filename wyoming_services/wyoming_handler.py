@@ -314,7 +314,7 @@ class AliciaEventHandler(AsyncEventHandler):
     def _audio_start(self, fmt: PcmFormat) -> None:
         self._turn_ended = False
         self._drop_session()
-        self._stt = listen(self.engines, fmt, self._language)
+        self._stt = listen(self.engines, fmt, self._language, self._authority())
         self._stt_format = fmt
         self._stt_since = time.monotonic()
 

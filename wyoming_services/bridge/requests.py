@@ -91,14 +91,14 @@ class VoiceRequests:
             return error_payload("failed", "the request could not be served")
 
     async def _transcribe(
-        self, audio_payload: dict[str, Any], language: str | None
+        self, audio_payload: dict[str, Any], language: str | None, who: Authority
     ) -> tuple[str, str, float]:
         audio = decode_audio(audio_payload, self.engines.settings.stt_max_seconds)
         checked = check_language(self.engines, language)
         started = time.perf_counter()
         result = await transcribe(
             self.engines, PcmFormat(audio.rate, audio.width, audio.channels),
-            audio.pcm, checked,
+            audio.pcm, checked, who,
         )  # fmt: skip
         return result.transcription.text, checked, time.perf_counter() - started
 
@@ -124,7 +124,7 @@ class VoiceRequests:
         """Audio in, text out."""
         assert isinstance(request.body, SttRequest)
         text, language, _ = await self._transcribe(
-            request.body.audio, request.body.language
+            request.body.audio, request.body.language, authority
         )
         return SttAnswer(text, language)
 
@@ -149,7 +149,7 @@ class VoiceRequests:
         body = request.body
         started = time.perf_counter()
         transcript, language, stt_seconds = await self._transcribe(
-            body.audio, body.language
+            body.audio, body.language, authority
         )
         stt_ms = _ms(stt_seconds)
         if not transcript:
