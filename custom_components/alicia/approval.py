@@ -141,9 +141,11 @@ class Approvals:
             self._key_change_requested(existing, record)
         elif existing is not None:
             existing.last_seen = time.monotonic()
-            if more := asks_for_more(existing.record, record):
+            if more := asks_for_more(existing.grant, record):
                 self._more_requested(existing, record, more)
             else:
+                if asks_for_more(record, existing.grant):  # less: the grant stays
+                    existing.granted = existing.grant
                 hub.update_device(existing, record)
         elif (
             (hub.auto_approve or self.permit_open)
@@ -174,7 +176,7 @@ class Approvals:
         self, device: AliciaDevice, record: DeviceRecord, more: str
     ) -> None:
         """An approved device asks for more than the user approved: the user decides."""
-        self.changes[record.device_id] = device.record.fingerprint
+        self.changes[record.device_id] = device.grant.fingerprint
         _LOGGER.warning(
             "Device %s asks for more than you approved (%s): waiting for your decision",
             record.device_id, more,
@@ -280,8 +282,8 @@ class Approvals:
         placeholders = card(record, self._name_of(record.via_device))
         approved = self.hub.devices.get(record.device_id)
         if record.device_id in self.changes and approved is not None:
-            parent = self._name_of(approved.record.via_device)
-            placeholders |= approved_card(approved.record, parent)
+            parent = self._name_of(approved.grant.via_device)
+            placeholders |= approved_card(approved.grant, parent)
         return placeholders
 
     def _name_of(self, device_id: str | None) -> str | None:
@@ -325,6 +327,7 @@ class Approvals:
         self.changes.pop(record.device_id, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{record.device_id}")
         if (device := self.hub.devices.get(record.device_id)) is not None:
+            device.granted = None
             self.hub.update_device(device, record)  # another key, or more, approved
         else:
             device = self.hub.add_device(record)

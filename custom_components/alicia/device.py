@@ -69,6 +69,9 @@ class AliciaDevice:
     """An approved device and its state: one object, instead of a table per fact."""
 
     record: DeviceRecord
+    # What the user approved, when the device has since registered with less (a
+    # capability gone for a while); None: the record is what was approved.
+    granted: DeviceRecord | None = None
     # The latest value of each key it reported (capability names, lower case).
     values: dict[str, Any] = field(default_factory=dict)
     # The keys its latest data message named: event entities fire on each, even unchanged.
@@ -99,6 +102,11 @@ class AliciaDevice:
     def name(self) -> str:
         """Its name."""
         return self.record.name
+
+    @property
+    def grant(self) -> DeviceRecord:
+        """What the user approved: a registration asking for more waits for them."""
+        return self.granted or self.record
 
     @property
     def public_key(self) -> str | None:

@@ -110,7 +110,8 @@ class AliciaHub:
             await self.store.async_save(*self._state())
         self.approvals.changes = stored.key_changes
         for record in stored.devices:
-            self.roster.devices[record.device_id] = AliciaDevice(record)
+            granted = stored.granted.get(record.device_id)
+            self.roster.devices[record.device_id] = AliciaDevice(record, granted)
         for record in stored.pending:
             self.approvals.pending[record.device_id] = record
 
@@ -179,12 +180,20 @@ class AliciaHub:
 
     def _state(
         self,
-    ) -> tuple[KeyPair, list[DeviceRecord], list[DeviceRecord], dict[str, str | None]]:
+    ) -> tuple[
+        KeyPair,
+        list[DeviceRecord],
+        list[DeviceRecord],
+        dict[str, str | None],
+        dict[str, DeviceRecord],
+    ]:
+        devices = self.roster.devices.values()
         return (
             self.admission.key,
-            [d.record for d in self.roster.devices.values()],
+            [d.record for d in devices],
             list(self.approvals.pending.values()),
             self.approvals.changes,
+            {d.device_id: d.granted for d in devices if d.granted is not None},
         )
 
     def save(self) -> None:

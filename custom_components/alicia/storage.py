@@ -1,4 +1,4 @@
-"""What the hub keeps across restarts: devices, pending devices, key changes, its own key."""
+"""What the hub keeps across restarts: devices (and what was approved of them), pending devices, requests, its own key."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class Stored:
     devices: list[DeviceRecord] = field(default_factory=list)
     pending: list[DeviceRecord] = field(default_factory=list)
     key_changes: dict[str, str | None] = field(default_factory=dict)
+    # What the user approved of devices that have since registered with less.
+    granted: dict[str, DeviceRecord] = field(default_factory=dict)
 
 
 class HubStore:
@@ -46,6 +48,10 @@ class HubStore:
                 for d in data.get("pending", [])[-MAX_PENDING:]
             ],
             key_changes=dict(data.get("key_changes", {})),
+            granted={
+                device_id: DeviceRecord.from_document(document)
+                for device_id, document in data.get("granted", {}).items()
+            },
         )
 
     @staticmethod
@@ -54,18 +60,20 @@ class HubStore:
         devices: list[DeviceRecord],
         pending: list[DeviceRecord],
         key_changes: dict[str, str | None],
+        granted: dict[str, DeviceRecord],
     ) -> dict[str, Any]:
         return {
             "devices": [r.document for r in devices],
             "pending": [r.document for r in pending],
             "key_changes": key_changes,
+            "granted": {device_id: r.document for device_id, r in granted.items()},
             "hub_key": key.pem.decode(),
         }
 
     async def async_save(self, *state: Any) -> None:
-        """Write now (key, devices, pending, key_changes)."""
+        """Write now (key, devices, pending, key_changes, granted)."""
         await self._store.async_save(self._shape(*state))
 
     def schedule_save(self, state: Any) -> None:
-        """Write soon; state() gives (key, devices, pending, key_changes) at write time."""
+        """Write soon; state() gives (key, devices, pending, key_changes, granted) at write time."""
         self._store.async_delay_save(lambda: self._shape(*state()), 1)

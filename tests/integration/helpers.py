@@ -243,6 +243,17 @@ async def decide(hass: HomeAssistant, device_id: str, choice: str) -> Any:
     return result
 
 
+async def approve_repair(hass: HomeAssistant, device_id: str) -> None:
+    """The user gives an approved device what it asks for (another key, or more) on its repair card."""
+    from custom_components.alicia.const import DOMAIN
+
+    manager = await repairs_manager(hass)
+    flow = await manager.async_init(DOMAIN, data={"issue_id": f"pending_{device_id}"})
+    result = await manager.async_configure(flow["flow_id"], {"next_step_id": "approve"})
+    assert (result["type"], result["reason"]) == ("abort", "device_approved")
+    await hass.async_block_till_done()
+
+
 async def approve_from_discovery(hass: HomeAssistant, device_id: str) -> None:
     """The user approves a discovered device on its card."""
     result = await decide(hass, device_id, "approve_device")

@@ -33,9 +33,9 @@ from .helpers import (
     alicia_device,
     approval_flows,
     approve_from_discovery,
+    approve_repair,
     open_card,
     register,
-    repairs_manager,
     send,
 )
 
@@ -275,11 +275,7 @@ async def test_unregister_and_capability_changes(
     # More than was approved: nothing changes until the user gives it.
     assert "kitchen_sensor" in entry.runtime_data.approvals.pending
     assert registry.async_get_entity_id("sensor", DOMAIN, "kitchen_sensor_humidity")
-    manager = await repairs_manager(hass)
-    flow = await manager.async_init(DOMAIN, data={"issue_id": "pending_kitchen_sensor"})
-    result = await manager.async_configure(flow["flow_id"], {"next_step_id": "approve"})
-    assert (result["type"], result["reason"]) == ("abort", "device_approved")
-    await hass.async_block_till_done()
+    await approve_repair(hass, "kitchen_sensor")
     assert (
         registry.async_get_entity_id("sensor", DOMAIN, "kitchen_sensor_illuminance")
         is not None

@@ -28,7 +28,7 @@ from tests.conftest import wait_until
 from tests.doc_topics import DocumentedTopic, documented_topics, served_by_bridge
 
 from .conftest import RealBus
-from .helpers import recorded
+from .helpers import approve_repair, recorded
 from .satellites import StubFlow, setup_voice, spoken_turn
 
 pytestmark = pytest.mark.slow
@@ -101,6 +101,9 @@ async def capabilities(s: Scene, row: DocumentedTopic) -> None:
         row.topic,
         REGISTRATION | {"capabilities": ["temperature", "switch", "humidity"]},
     )
+    # More than was approved: the user gives it on the repair card.
+    await wait_until(lambda: DEVICE in s.hub.approvals.pending)
+    await approve_repair(s.hass, DEVICE)
     await wait_until(lambda: s.entity("sensor", "humidity") is not None)
 
 

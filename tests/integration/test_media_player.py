@@ -35,7 +35,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.alicia.bus.signing import verify
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import LIGHT, register, send, setup_alicia
+from .helpers import LIGHT, approve_repair, register, send, setup_alicia
 
 SPEAKER: dict[str, Any] = {
     "device_id": "kitchen_speaker",
@@ -314,10 +314,11 @@ async def test_only_speakers_get_one_and_it_replaces_the_volume_number(
     mqtt_mock.async_publish.reset_mock()
     await player.async_set_volume_level(0.5)
     assert not mqtt_mock.async_publish.called
-    # Registered again as no speaker: the player goes.
+    # Registered again as no speaker (another type: the user agrees): the player goes.
     await register(
         hass, {**SPEAKER, "device_type": "actuator", "capabilities": ["volume"]}
     )
+    await approve_repair(hass, "kitchen_speaker")
     assert not entities.async_get_entity_id(
         "media_player", DOMAIN, "kitchen_speaker_speaker"
     )

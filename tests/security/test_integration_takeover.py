@@ -105,7 +105,7 @@ async def test_an_approved_device_asking_for_more_waits_for_the_user(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{ATTACKER}")
     assert issue is not None
     assert issue.translation_key == "more_asked"
-    assert issue.translation_placeholders["capabilities"].endswith("stt, ai")
+    assert (issue.translation_placeholders or {})["capabilities"].endswith("stt, ai")
     text = message(ATTACKER, GOODNIGHT, "response", key=attacker,
                    topic=VOICE_RESULT, correlation_id="q1", destination=VICTIM)  # fmt: skip
     publish(hass, VOICE_RESULT, text)
@@ -161,7 +161,7 @@ async def test_the_repair_dialog_shows_what_it_decides(
     await register_signed(hass, LIGHT, offered[1])  # after the list was drawn
     manager = await repairs_manager(hass)
     dialog = await manager.async_init(DOMAIN, data={"issue_id": f"pending_{ATTACKER}"})
-    shown = dialog["description_placeholders"]["fingerprint"]
+    shown = (dialog["description_placeholders"] or {})["fingerprint"]
     assert shown == hub.approvals.pending[ATTACKER].fingerprint
 
     await register_signed(hass, LIGHT, offered[2])  # after the dialog opened
@@ -170,3 +170,22 @@ async def test_the_repair_dialog_shows_what_it_decides(
     )
     assert result["reason"] == "key_changed_meanwhile"
     assert hub.roster.devices[ATTACKER].public_key == attacker.public_key
+
+
+async def test_what_was_approved_is_kept_when_a_device_asks_for_less(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """A capability gone for a while comes back without asking, also after a restart; more than approved still asks."""
+    await register_signed(hass, {**LIGHT, "capabilities": ["identify"]}, attacker)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    hub = entry.runtime_data
+
+    await register_signed(hass, LIGHT, attacker)
+    assert ATTACKER not in hub.approvals.pending
+    assert [c.name for c in hub.roster.devices[ATTACKER].record.capabilities] == [
+        "light",
+        "identify",
+    ]
+    await register_signed(hass, {**LIGHT, "capabilities": ["light", "stt"]}, attacker)
+    assert ATTACKER in hub.approvals.pending
