@@ -1,4 +1,4 @@
-"""Names that reach HA's storage and UI: lone surrogates and control characters are refused."""
+"""Names that reach HA's storage and UI: lone surrogates, control and invisible characters are refused."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def registration(**changes: object) -> bytes:
         {"capabilities": ["li\ud83dght"]},
         {"metadata": {"manufacturer": "Acme\u0085"}},
         {"name": "x" * 129},
+        {"name": "Kitchen \u202ekcol rood\u202c sensor"},
+        {"capabilities": ["tem\u200bperature"]},
+        {"metadata": {"model": "TH\u20601"}},
     ],
 )
 def test_bad_names_are_refused(changes: dict[str, object]) -> None:

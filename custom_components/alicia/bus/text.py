@@ -1,8 +1,9 @@
-"""Checks for text that reaches storage, logs and UIs: no lone surrogates, no control characters."""
+"""Checks for text that reaches storage, logs and UIs: no lone surrogates, control or invisible characters."""
 
 from __future__ import annotations
 
 from typing import Any
+import unicodedata
 
 from .errors import ProtocolError
 
@@ -31,6 +32,14 @@ def clean_text(
         if (code < 0x20 or 0x7F <= code < 0xA0) and char not in allowed:
             raise ProtocolError(
                 "invalid_field", f"{path}: contains a control character ({code:#04x})"
+            )
+        # A name is compared by eye (the approval card): no format character may be
+        # in it, invisible (zero-width spaces, joiners) or turning the text around
+        # ("Kitchen \u202ekcol rood\u202c" shows a name it is not).
+        if not lines and unicodedata.category(char) == "Cf":
+            raise ProtocolError(
+                "invalid_field",
+                f"{path}: contains an invisible character ({code:#06x})",
             )
     return value
 
