@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 import json
 from pathlib import Path
 import threading
@@ -15,6 +14,7 @@ import pytest
 
 from tests.conftest import wait_until
 from wyoming_services.audio import AudioFormatError, Converter, PcmFormat, pcm_to_float
+from wyoming_services.decode_queue import DecodeQueue
 from wyoming_services.endpoint import SpeechTracker
 from wyoming_services.framing import read_event
 from wyoming_services.server import few_malloc_arenas
@@ -227,11 +227,12 @@ async def test_a_cancelled_wait_for_a_decoder_never_raises_anything_else() -> No
     import asyncio as aio
 
     engine = SpeechToText.__new__(SpeechToText)
-    engine._waiting = deque()
+    engine._waiting = DecodeQueue()
     engine._dispatch = lambda: None  # type: ignore[method-assign]
-    waiter = aio.ensure_future(engine._acquire())
+    waiter = aio.ensure_future(engine._acquire(None))
     await aio.sleep(0)
-    grant = engine._waiting[0]
+    grant = engine._waiting.first()
+    assert grant is not None
     waiter.cancel()  # cancels the grant at once; the waiter runs its handler later
     assert grant.cancelled()
     # Meanwhile another session's release runs _dispatch, which drops done grants.
