@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from wyoming.event import Event
@@ -9,7 +10,7 @@ from wyoming.info import Attribution, WakeModel, WakeProgram
 from wyoming.wake import Detection, NotDetected
 
 from . import __version__
-from .audio import PcmFormat, check_frames
+from .audio import Pace, PcmFormat, check_frames
 from .event_fields import FieldError, Fields
 from .voice import WakeError, WakeStream, WakeWord, bundled, chosen
 
@@ -54,6 +55,8 @@ class Waking:
         self._write = write
         self._words: tuple[WakeWord, ...] | None = None
         self._stream: WakeStream | None = None
+        # The connection's, not a stream's: a new audio-start gets no new burst.
+        self._pace = Pace()
 
     @property
     def streaming(self) -> bool:
@@ -113,6 +116,11 @@ class Waking:
                 f"{MAX_CHUNK_SECONDS:g} s: send the stream as it is heard"
             )
         check_frames(audio, fmt)  # an AudioFormatError: the handler's wake-error
+        # Heard on the event loop: no faster than it plays, give or take a burst.
+        if (pause := self._pace.wait(seconds)) > 0:
+            await asyncio.sleep(pause)
+            if self._stream is None:  # closed meanwhile
+                return
         word = self._stream.feed(audio)
         if word is not None:
             at = timestamp if timestamp is not None else self._milliseconds()

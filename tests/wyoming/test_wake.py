@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import soxr
 
+from wyoming_services.audio import Pace
 from wyoming_services.wake import RATE, Detector, WakeError, bundled, chosen
 
 from .voices import speak
@@ -82,3 +83,22 @@ def test_an_unknown_wake_word_is_refused_by_name() -> None:
     """Asking for a word the server does not have names it."""
     with pytest.raises(WakeError, match="'hey_siri'"):
         chosen(["okay_nabu", "hey_siri"])
+
+
+def test_a_satellite_in_real_time_after_a_buffered_start_never_waits() -> None:
+    """Two buffered seconds at once, then 20 ms chunks as they are heard: no pause."""
+    now = [0.0]
+    pace = Pace(clock=lambda: now[0])
+    assert pace.wait(2.0) == 0
+    for _ in range(500):
+        now[0] += 0.02
+        assert pace.wait(0.02) == 0
+
+
+def test_audio_sent_faster_than_it_plays_waits_past_the_burst() -> None:
+    """1-s chunks back to back: past the 2-s burst, each waits to come at 1.5x real time."""
+    now = [0.0]
+    pace = Pace(clock=lambda: now[0])
+    assert [pace.wait(1.0) for _ in range(2)] == [0, 0]
+    assert pace.wait(1.0) == pytest.approx(1 / 1.5)
+    assert pace.wait(1.0) == pytest.approx(2 / 1.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -141,3 +142,21 @@ async def test_a_partial_frame_is_a_wake_error(wyoming_server: ServerProcess) ->
     error = Error.from_event(event)
     assert error.code == "wake-error"
     assert "whole number of 2-byte 1-channel frames" in error.text
+
+
+async def test_wake_audio_is_heard_no_faster_than_it_plays(
+    wyoming_server: ServerProcess,
+) -> None:
+    """Eight 1-s chunks back to back are heard at 1.5x real time past a 2-s burst."""
+    fmt = {"rate": 16000, "width": 2, "channels": 1}
+    async with AsyncClient.from_uri(wyoming_server.uri) as client:
+        await client.write_event(Detect(names=["okay_nabu"]).event())
+        await client.write_event(AudioStart(**fmt).event())
+        started = time.monotonic()
+        for _ in range(8):
+            await client.write_event(AudioChunk(**fmt, audio=bytes(32000)).event())
+        await client.write_event(AudioStop().event())
+        await read_until(client, NotDetected().event().type)
+        heard_in = time.monotonic() - started
+    # (8 - 2) / 1.5 = 4 s at the least, however loaded; all of it took 0.1 s.
+    assert heard_in > 3.5
