@@ -16,6 +16,9 @@ from .turn_end import QUESTION_SECONDS, UNFINISHED_SECONDS, Said, quiet_needed
 
 # A live stream in which nothing was loud for this long has no command in it.
 NOTHING_SAID_SECONDS = 8.0
+# A long chunk is heard this much at a time, the event loop given back between
+# slices: resampling and judging 29 s at once held every other connection ~0.55 s.
+SLICE_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +71,19 @@ class SttSession:
         self._passes = 0
         self._started = time.monotonic()
 
+    async def receive(self, data: bytes) -> None:
+        """Take one chunk, a long one in slices: the other connections have the loop between them."""
+        self._check_room(data)
+        fmt = self._format
+        step = max(1, round(SLICE_SECONDS * fmt.rate)) * fmt.frame_bytes
+        for start in range(0, len(data), step):
+            if start:
+                await asyncio.sleep(0)
+            self.add_audio(data[start : start + step])
+
     def add_audio(self, data: bytes) -> None:
         """Take one chunk; raises AudioFormatError or SttError on bad input."""
-        fmt = self._format
-        seconds = len(data) / (fmt.rate * fmt.frame_bytes)
-        # Checked on the chunk's size, before any work: converting first let one
-        # huge chunk take gigabytes and block the loop for seconds.
-        if self._samples / TARGET_RATE + seconds > self.engine.settings.stt_max_seconds:
-            raise SttError(
-                f"audio is longer than the {self.engine.settings.stt_max_seconds:g} s "
-                "limit (stt_max_seconds)"
-            )
+        self._check_room(data)
         samples = self._converter.convert(data)
         self._append(samples)
         if (
@@ -87,6 +92,17 @@ class SttSession:
             and self._is_live()
         ):
             self._speculate()
+
+    def _check_room(self, data: bytes) -> None:
+        # Checked on the chunk's size, before any work: converting first let one
+        # huge chunk take gigabytes and block the loop for seconds.
+        fmt = self._format
+        seconds = len(data) / (fmt.rate * fmt.frame_bytes)
+        if self._samples / TARGET_RATE + seconds > self.engine.settings.stt_max_seconds:
+            raise SttError(
+                f"audio is longer than the {self.engine.settings.stt_max_seconds:g} s "
+                "limit (stt_max_seconds)"
+            )
 
     def turn_over(self) -> bool:
         """Whether a live speaker has finished, judged by the quiet and what they said.

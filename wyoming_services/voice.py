@@ -91,7 +91,7 @@ def listen(
     language: str | None,
     requester: Authority | None = None,
 ) -> SttSession:
-    """A new utterance in the given audio format; audio goes in with add_audio().
+    """A new utterance in the given audio format; audio goes in with receive().
 
     requester: who asks; decodes take fair turns between requesters.
     """
@@ -108,7 +108,7 @@ async def transcribe(
 ) -> SessionResult:
     """A whole recording at once (the bus's requests)."""
     session = listen(engines, fmt, language, requester)
-    session.add_audio(pcm)
+    await session.receive(pcm)
     return await session.finish()
 
 

@@ -268,7 +268,7 @@ class AliciaEventHandler(AsyncEventHandler):
             self._audio_start(self._audio_format(fields))
         elif AudioChunk.is_type(kind):
             if not self._turn_ended:
-                self._audio_chunk(fields, event.payload or b"")
+                await self._audio_chunk(fields, event.payload or b"")
                 await self._end_turn_if_over()
         elif AudioStop.is_type(kind):
             fields.optional_whole("timestamp")
@@ -318,7 +318,7 @@ class AliciaEventHandler(AsyncEventHandler):
         self._stt_format = fmt
         self._stt_since = time.monotonic()
 
-    def _audio_chunk(self, fields: Fields, audio: bytes) -> None:
+    async def _audio_chunk(self, fields: Fields, audio: bytes) -> None:
         if self._stt is None:
             raise SttError("audio-chunk received before audio-start")
         fmt = self._audio_format(fields)
@@ -327,7 +327,7 @@ class AliciaEventHandler(AsyncEventHandler):
                 "audio-chunk: rate, width and channels must be audio-start's "
                 f"{_shape(self._stt_format)}, not {_shape(fmt)}"
             )
-        self._stt.add_audio(audio)
+        await self._stt.receive(audio)
 
     async def _end_turn_if_over(self) -> None:
         """Answer as soon as a live speaker has finished (HA then runs no VAD of its own)."""

@@ -49,7 +49,11 @@ class FakeEngine:
     most_in_flight: int = 0
 
     async def transcribe(
-        self, audio: Float32Array, language: str, running: asyncio.Event | None = None
+        self,
+        audio: Float32Array,
+        language: str,
+        running: asyncio.Event | None = None,
+        requester: object = None,
     ) -> Transcription:
         heard = int(np.flatnonzero(audio)[-1]) + 1  # to the last sound it was given
         self.decodes.append(Decode(heard, audio.size, self.fed))
