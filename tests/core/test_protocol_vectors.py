@@ -105,6 +105,17 @@ def test_a_nul_in_reply_to_is_refused() -> None:
         ("alicia/devices/speakers/announce/response/lamp", False),
         ("alicia/devices/door/command", False),
         ("alicia/voice/ai/response/door", False),
+        # What the broker refuses as a malformed packet (it drops the publisher).
+        ("alicia/devices/lamp/\u0001x", False),
+        ("alicia/devices/lamp/x\u001f", False),
+        ("alicia/devices/lamp/\u007f", False),
+        ("alicia/devices/lamp/\u0085", False),
+        ("alicia/devices/lamp/\ufffe", False),
+        ("alicia/devices/lamp/\U0001ffff", False),
+        ("alicia/devices/lamp/\ufdd0", False),
+        ("alicia/devices/lamp/\ud800", False),
+        ("alicia/devices/lamp/" + "x" * 300, False),
+        ("alicia/devices/lamp/zoë's", True),
     ],
 )
 def test_a_reply_to_under_a_devices_namespace_is_only_its_own(
