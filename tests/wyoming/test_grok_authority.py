@@ -55,3 +55,20 @@ async def test_a_conversation_cannot_be_continued_by_another_requester(
     _, stranger, home = xai.responses_requests()
     assert "previous_response_id" not in stranger["body"]
     assert home["body"]["previous_response_id"] == "resp_1"
+
+
+async def test_strangers_one_conversation_each_leave_home_assistants(
+    xai: FakeXai,
+) -> None:
+    """At the cap, a tie between HA's one conversation and each stranger's takes a stranger's."""
+    grok = make(xai)
+    grok.memory.max_conversations = 3
+    try:
+        await ask(grok, "What's the weather tomorrow?", HOME, "ha")
+        for n in range(5):
+            who = Authority(f"wyoming:192.168.1.{n}", may_act=False)
+            await ask(grok, "Hi", who, f"s{n}")
+        follow_up = await ask(grok, "And the day after?", HOME, "ha")
+    finally:
+        await grok.close()
+    assert follow_up.endswith("I remember 1 earlier answers.")

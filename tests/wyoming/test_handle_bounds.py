@@ -41,3 +41,26 @@ def test_a_strangers_conversations_never_push_home_assistants_out() -> None:
         "Lights?"
     )
     assert len(memory) == 4
+
+
+def test_many_strangers_one_conversation_each_never_push_home_assistants_out() -> None:
+    """One conversation from each of many addresses ties with HA's one: a stranger's goes.
+
+    The rule "the asker holding the most gives up its oldest" alone took, at the tie,
+    the oldest overall, which was HA's (attack_wy2 poc_evict_memory.py).
+    """
+    memory = Memory(max_turns=2, idle_seconds=300, max_conversations=4)
+    memory.remember(conversation_key(HOME, "kitchen"), "Lights?", "On.", trusted=True)
+    for n in range(50):
+        key = conversation_key(f"wyoming:192.168.1.{n}", "only")
+        memory.remember(key, "Hi", "Hello.")
+    assert memory.recall(conversation_key(HOME, "kitchen")).turns[0]["content"] == (
+        "Lights?"
+    )
+    # The untrusted ones left are the newest three.
+    kept = [
+        n
+        for n in range(50)
+        if memory.recall(conversation_key(f"wyoming:192.168.1.{n}", "only")).turns
+    ]
+    assert kept == [47, 48, 49]

@@ -175,7 +175,9 @@ class EarlyAnswer:
             raise self._error
         if self._kept is not None:
             key = conversation_key(self.authority.who, conversation_id)
-            self._grok.memory.remember(key, self.text, *self._kept)
+            self._grok.memory.remember(
+                key, self.text, *self._kept, trusted=self.authority.may_act
+            )
 
 
 class EarlyAnswers:

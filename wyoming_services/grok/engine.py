@@ -254,7 +254,9 @@ class Grok:
         if held is not None:
             held.keep("".join(parts), stored)
         else:
-            self.memory.remember(remembered, text, "".join(parts), stored)
+            self.memory.remember(
+                remembered, text, "".join(parts), stored, trusted=authority.may_act
+            )
 
     def _turn(self, system: str, text: str, conversation_id: str | None) -> Turn:
         recalled = self.memory.recall(conversation_id)

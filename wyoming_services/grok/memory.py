@@ -13,6 +13,8 @@ class _Conversation:
     # The Responses API keeps the conversation itself: its last response's id.
     response_id: str | None
     last_used: float
+    # Its asker may act on the home (Home Assistant): given up only when no one else's is left.
+    trusted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,14 @@ class Memory:
         question: str,
         answer: str,
         response_id: str | None = None,
+        *,
+        trusted: bool = False,
     ) -> None:
-        """Add one exchange; the oldest turns and conversations go first."""
+        """Add one exchange; the oldest turns and conversations go first.
+
+        trusted: the asker may act on the home (Home Assistant); its conversations
+        go only once no untrusted asker's is left.
+        """
         if conversation_id is None or not answer or self.max_turns == 0:
             return
         self._expire()
@@ -71,6 +79,7 @@ class Memory:
         conversation.turns.append({"role": "assistant", "content": answer})
         conversation.response_id = response_id
         conversation.last_used = time.monotonic()
+        conversation.trusted = trusted
         self._conversations[conversation_id] = conversation
         while len(self._conversations) > self.max_conversations:
             del self._conversations[self._least_needed()]
@@ -80,14 +89,22 @@ class Memory:
         return len(self._conversations)
 
     def _least_needed(self) -> str:
-        """The oldest conversation of the requester holding the most.
+        """The oldest conversation of the untrusted requester holding the most.
 
         A stranger's flood of conversations pushes out its own, never Home
-        Assistant's: a requester's share only shrinks while it holds the most.
+        Assistant's: no trusted asker's conversation goes while an untrusted one is
+        held (one conversation from each of many addresses ties with HA's one, and
+        the oldest overall was HA's); among the untrusted (or, with none, the
+        trusted), a requester's share only shrinks while it holds the most, and at a
+        tie the oldest of the tied goes.
         """
-        held = Counter(_asker(key) for key in self._conversations)
+        conversations = self._conversations
+        pool = [k for k, c in conversations.items() if not c.trusted] or list(
+            conversations
+        )
+        held = Counter(_asker(key) for key in pool)
         most = max(held.values())
-        return next(key for key in self._conversations if held[_asker(key)] == most)
+        return next(key for key in pool if held[_asker(key)] == most)
 
     def _expire(self) -> None:
         limit = time.monotonic() - self.idle_seconds
