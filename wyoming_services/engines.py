@@ -19,6 +19,7 @@ from wyoming.info import (
 )
 
 from . import __version__
+from .budgets import Questions
 from .connections import Connections
 from .grok import EarlyAnswers, Grok
 from .settings import Settings
@@ -54,6 +55,8 @@ class Engines:
         self.grok = Grok(settings)
         self.early = EarlyAnswers(self.grok, settings.grok_early_answers)
         self.connections = Connections(settings.max_connections)
+        # Untrusted clients' questions, per requester across its connections.
+        self.questions = Questions(settings.wyoming_untrusted_questions)
 
     async def load(self) -> None:
         """Load speech-to-text first (a voice request needs it first), then the rest.

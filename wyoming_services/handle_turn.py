@@ -9,10 +9,20 @@ from wyoming.event import Event
 from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, NotHandled
 
 from .authority import Authority
+from .budgets import Refusal
 from .engines import Engines
 from .voice import Unanswered, answer
 
 type Send = Callable[[Event], Awaitable[None]]
+
+
+class QuestionRefused(Exception):
+    """Not asked (before any work): an untrusted client beyond its allowance."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        """refusal: the error code and the text naming the limit."""
+        super().__init__(refusal.text)
+        self.code = refusal.code
 
 
 async def handle(
@@ -22,7 +32,14 @@ async def handle(
     stream: bool,
     authority: Authority,
 ) -> None:
-    """Answer a question; stream events only for clients that ask (HA waits for handled)."""
+    """Answer a question; stream events only for clients that ask (HA waits for handled).
+
+    Each question is a request on the owner's key: an untrusted client's is
+    refused (QuestionRefused) unless wyoming_untrusted_questions allows it, within
+    its requester's allowance (engines.questions).
+    """
+    if refusal := engines.questions.refusal(authority):
+        raise QuestionRefused(refusal)
     context = transcript.context or {}
     if stream:
         await send(HandledStart(context=context).event())

@@ -26,7 +26,7 @@ _AT_LEAST = {
     "stt_beam_size": 1, "stt_cpu_threads": 0, "stt_workers": 0, "max_connections": 1,
     "rate_burst": 1, "tts_sentence_silence": 0, "bridge_heartbeat_interval": 1,
     "bridge_max_concurrent": 1, "grok_retries": 0, "grok_max_turns": 0,
-    "grok_max_conversations": 1, "tts_workers": 1,
+    "grok_max_conversations": 1, "tts_workers": 1, "wyoming_untrusted_questions": 0,
 }  # fmt: skip
 _POSITIVE = ("stt_max_seconds", "idle_seconds", "tts_length_scale", "rate_limit",
              "tts_max_chars", "grok_timeout", "grok_max_tokens", "frame_seconds",
@@ -141,6 +141,12 @@ class Settings:
         ("127.0.0.1", "::1", "172.30.32.1"),
         "Wyoming clients whose questions get home tools (HA's Assist): addresses, "
         "networks (192.168.1.0/24) or * for all; empty = none",
+    )
+    wyoming_untrusted_questions: int = _option(
+        0,
+        "questions a minute each other Wyoming client may ask Alicia (Grok), answered "
+        "without the home (3 at once; all of them together 4 times that); 0 = none: "
+        "no one else spends the key",
     )
     grok_timeout: float = _option(10.0, "seconds one answer may take, retries included")
     grok_retries: int = _option(2, "retries after HTTP 429 or 5xx")

@@ -34,7 +34,7 @@ from .connections import NotAdmitted, Peer
 from .engines import Engines
 from .event_fields import FieldError, Fields
 from .framing import FrameError, ReadClock, read_event, unless_hung_up
-from .handle_turn import handle
+from .handle_turn import QuestionRefused, handle
 from .log_limit import LimitedLog
 from .speaking import Speaking
 from .voice import (
@@ -174,6 +174,8 @@ class AliciaEventHandler(AsyncEventHandler):
             return await self._fail("tts-error", str(err))
         except WakeError as err:
             return await self._fail("wake-error", str(err))
+        except QuestionRefused as err:
+            return await self._fail(err.code, str(err))
 
     async def _fail(self, code: str, text: str, level: int = logging.WARNING) -> bool:
         """Tell the client; close, since HA's clients wait for a result otherwise."""

@@ -30,10 +30,14 @@ TURN_ON = {"action": "light.turn_on", "entity_id": ["light.kitchen"]}
 def home_bus(
     tmp_path_factory: pytest.TempPathFactory, fake_xai_server: FakeXai
 ) -> Iterator[tuple[Mosquitto, ServerProcess]]:
-    """A bridge with home tools; its Wyoming port trusts an address the tests are not on."""
+    """A bridge with home tools; its Wyoming port trusts an address the tests are not on.
+
+    Untrusted Wyoming clients are refused questions by default; here they may ask.
+    """
     with broker_and_bridge(
         tmp_path_factory.mktemp("authority"), fake_xai_server, "bridge-g",
         "--grok-api", "responses", "--wyoming-trusted-clients", "10.9.9.9",
+        "--wyoming-untrusted-questions", "10",  # answered, without the home
     ) as running:  # fmt: skip
         yield running
 

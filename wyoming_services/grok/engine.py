@@ -14,6 +14,7 @@ import httpx
 
 from alicia_bus.agent import FailureCode
 from wyoming_services.authority import Authority
+from wyoming_services.log_limit import LimitedLog
 from wyoming_services.settings import Settings
 
 from .memory import Memory, conversation_key
@@ -24,6 +25,9 @@ from .tools import Toolbox, ToolCall, ToolDefinition, run_calls
 from .wire import ChatTurn, Finished, GrokFailure, ResponsesTurn, TextDelta, Turn
 
 _LOGGER = logging.getLogger(__name__)
+# Lines each question can cause (a retry, a conversation xAI forgot): while the API
+# fails, every question would write one; one a minute per kind instead.
+_PER_QUESTION = LimitedLog(_LOGGER)
 
 XAI_BASE_URL = "https://api.x.ai/v1"
 # Rounds of tool calls in one answer, and calls in one round: a model that loops
@@ -322,9 +326,10 @@ class Grok:
                 detail = error_detail(response, self._redact)
             if status in (400, 404) and turn.forget_previous():
                 # The stored conversation is gone (xAI keeps it 30 days): start afresh.
-                _LOGGER.info(
-                    "Stored conversation not found (%s); starting a new one", detail
-                )
+                _PER_QUESTION.log(
+                    logging.INFO, "conversation-gone",
+                    "Stored conversation not found (%s); starting a new one", detail,
+                )  # fmt: skip
                 continue
             if status in (401, 403):
                 raise GrokFailure(
@@ -347,9 +352,10 @@ class Grok:
             delay = retry_delay(response, attempt, self.settings.grok_timeout)
             attempt += 1
             self.counters.retries += 1
-            _LOGGER.warning(
-                "Grok answered HTTP %s; retry %d in %.2f s", status, attempt, delay
-            )
+            _PER_QUESTION.log(
+                logging.WARNING, "retry-429" if status == 429 else "retry-5xx",
+                "Grok answered HTTP %s; retry %d in %.2f s", status, attempt, delay,
+            )  # fmt: skip
             await asyncio.sleep(delay)
 
     def _fail(self, parts: list[str], log: str, spoken: str, code: FailureCode) -> None:
