@@ -53,3 +53,11 @@ def wyoming_client(writer: asyncio.StreamWriter, trusted: Sequence[str]) -> Auth
         for entry in trusted
     )
     return Authority(f"wyoming:{ip}", may_act)
+
+
+def peer_name(writer: asyncio.StreamWriter) -> str:
+    """A connection's peer as the log names it: address and port."""
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return "a local client"

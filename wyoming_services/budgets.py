@@ -1,5 +1,7 @@
 """What clients outside wyoming_trusted_clients may spend, counted per requester (Authority.who), not per connection.
 
+Grok's questions (each on the owner's key) and audio heard on the event loop.
+
 A connection is free to open again: a budget kept per connection (a question
 allowance, a burst of audio) is new on every reconnect. These are kept per
 requester, in a bounded map shared by the whole server, and under one budget for
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import time
 
+from .audio import Pace
 from .authority import Authority
 
 # Requesters remembered at once; the least recently seen is forgotten first (its
@@ -122,3 +125,50 @@ class Questions:
                 "untrusted clients together (wyoming_untrusted_questions)",
             )
         return None
+
+
+# Audio heard on the event loop (wake words; an untrusted client's speech too): a
+# chunk counts as at least this much audio, so a chunk of one sample is not free
+# (its event is most of the cost: 1-sample chunks on 30 connections took describe
+# to 0.9 s).
+MIN_CHUNK_SECONDS = 0.01
+# All untrusted requesters' audio together: a burst, then this many times real time.
+TOGETHER_AUDIO_BURST = 4.0
+TOGETHER_AUDIO_FACTOR = 3.0
+
+
+class Listening:
+    """Audio heard on the event loop, paced per requester for untrusted clients.
+
+    A trusted client's connection (Home Assistant's) has its own `Pace` for wake
+    audio and its speech is not paced (its uploads come whole); an untrusted
+    requester's wake and speech audio share one `Pace` across all its connections
+    (a reconnect gets no new burst), and all untrusted requesters one more.
+    """
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        """No audio heard yet."""
+        self._paces = Requesters(lambda: Pace(clock=clock))
+        self._together = Pace(TOGETHER_AUDIO_BURST, TOGETHER_AUDIO_FACTOR, clock)
+
+    def pace(self, authority: Authority) -> AudioPace:
+        """One connection's pace (kept by it, so its requester's survives being forgotten)."""
+        if authority.may_act:
+            return AudioPace((Pace(),), trusted=True)
+        return AudioPace((self._paces[authority.who], self._together), trusted=False)
+
+
+class AudioPace:
+    """A connection's audio against the clock: how long to wait before hearing a chunk."""
+
+    def __init__(self, paces: tuple[Pace, ...], trusted: bool) -> None:
+        """paces: a trusted connection's own; an untrusted one's requester's and everyone's."""
+        self._paces = paces
+        self._trusted = trusted
+
+    def wait(self, seconds: float, speech: bool = False) -> float:
+        """Count a chunk of `seconds` arriving now; the seconds to wait before hearing it."""
+        if self._trusted:
+            return 0.0 if speech else self._paces[0].wait(seconds)
+        charged = max(seconds, MIN_CHUNK_SECONDS)
+        return max(pace.wait(charged) for pace in self._paces)

@@ -19,7 +19,7 @@ from wyoming.info import (
 )
 
 from . import __version__
-from .budgets import Questions
+from .budgets import Listening, Questions
 from .connections import Connections
 from .grok import EarlyAnswers, Grok
 from .settings import Settings
@@ -57,6 +57,8 @@ class Engines:
         self.connections = Connections(settings.max_connections)
         # Untrusted clients' questions, per requester across its connections.
         self.questions = Questions(settings.wyoming_untrusted_questions)
+        # Audio heard on the event loop: untrusted clients' paced per requester.
+        self.listening = Listening()
 
     async def load(self) -> None:
         """Load speech-to-text first (a voice request needs it first), then the rest.

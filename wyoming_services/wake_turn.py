@@ -10,7 +10,8 @@ from wyoming.info import Attribution, WakeModel, WakeProgram
 from wyoming.wake import Detection, NotDetected
 
 from . import __version__
-from .audio import Pace, PcmFormat, check_frames
+from .audio import PcmFormat, check_frames
+from .budgets import AudioPace
 from .event_fields import FieldError, Fields
 from .voice import WakeError, WakeStream, WakeWord, bundled, chosen
 
@@ -50,13 +51,18 @@ def wake_program() -> WakeProgram:
 class Waking:
     """One connection's wake-word detection; its audio goes nowhere else."""
 
-    def __init__(self, write: Callable[[Event], Awaitable[None]]) -> None:
-        """Not listening until a `detect`."""
+    def __init__(
+        self, write: Callable[[Event], Awaitable[None]], pace: AudioPace
+    ) -> None:
+        """Not listening until a `detect`.
+
+        pace: the connection's (Listening.pace), not a stream's: a new audio-start
+        gets no new burst, and an untrusted client's reconnect none either.
+        """
         self._write = write
         self._words: tuple[WakeWord, ...] | None = None
         self._stream: WakeStream | None = None
-        # The connection's, not a stream's: a new audio-start gets no new burst.
-        self._pace = Pace()
+        self._pace = pace
 
     @property
     def streaming(self) -> bool:

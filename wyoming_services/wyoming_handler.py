@@ -29,7 +29,7 @@ from alicia_bus.text import excerpt
 
 from .agent_turn import AgentTurn
 from .audio import AudioFormatError, PcmFormat
-from .authority import Authority, wyoming_client
+from .authority import Authority, peer_name, wyoming_client
 from .connections import NotAdmitted, Peer
 from .engines import Engines
 from .event_fields import FieldError, Fields
@@ -73,7 +73,7 @@ class AliciaEventHandler(AsyncEventHandler):
         self.settings = engines.settings
         authority = self._authority()
         self.peer = Peer(
-            _address(self.writer), self._make_room, self._streaming,
+            peer_name(self.writer), self._make_room, self._streaming,
             address=authority.who, trusted=authority.may_act,
         )  # fmt: skip
         self._language: str | None = None
@@ -85,7 +85,9 @@ class AliciaEventHandler(AsyncEventHandler):
         self._stt_since = 0.0
         self._counted = False
         self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
-        self._waking = Waking(self.write_event)
+        # Audio heard on the event loop: an untrusted requester's paced across connections.
+        self._pace = engines.listening.pace(authority)
+        self._waking = Waking(self.write_event, self._pace)
         self._agent = AgentTurn(
             engines, self.write_event, authority, self.writer.transport.abort
         )
@@ -329,6 +331,10 @@ class AliciaEventHandler(AsyncEventHandler):
                 "audio-chunk: rate, width and channels must be audio-start's "
                 f"{_shape(self._stt_format)}, not {_shape(fmt)}"
             )
+        # A stranger's speech is paced (1-sample chunks on many connections held the loop).
+        seconds = len(audio) / fmt.rate / fmt.frame_bytes
+        if (pause := self._pace.wait(seconds, speech=True)) > 0:
+            await asyncio.sleep(pause)  # its reading paused meanwhile
         await self._stt.receive(audio)
 
     async def _end_turn_if_over(self) -> None:
@@ -387,10 +393,3 @@ class AliciaEventHandler(AsyncEventHandler):
 
 def _shape(fmt: PcmFormat | None) -> str:
     return f"({fmt.rate}, {fmt.width}, {fmt.channels})" if fmt else "(none)"
-
-
-def _address(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        return f"{peer[0]}:{peer[1]}"
-    return "a local client"

@@ -7,11 +7,14 @@ import time
 
 import numpy as np
 import pytest
-from wyoming.audio import AudioChunk, AudioStart
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
+from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Describe, Info
 
 from tests.conftest import ServerProcess
+
+from .client import host_port
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +69,39 @@ async def test_a_long_chunk_leaves_the_loop_to_the_others(
         await watcher
     # Before: each chunk held the loop for all the time it took (~0.55 s here).
     assert max(waits) < min(heard) / 3, (waits, heard)
+
+
+async def tiny_chunks(uri: str, address: str, chunks: int) -> float:
+    """A new connection from address: `chunks` audio-chunks of one sample; seconds to the transcript."""
+    fmt = {"rate": 16000, "width": 2, "channels": 1}
+    reader, writer = await asyncio.open_connection(
+        *host_port(uri), local_addr=(address, 0)
+    )
+    try:
+        started = time.monotonic()
+        await async_write_event(AudioStart(**fmt).event(), writer)
+        one = AudioChunk(**fmt, audio=b"\0\0").event()
+        for _ in range(chunks):
+            await async_write_event(one, writer)
+        await async_write_event(AudioStop().event(), writer)
+        while (event := await async_read_event(reader)) is not None:
+            if event.type == "transcript":
+                return time.monotonic() - started
+        raise ConnectionError("closed without a transcript")
+    finally:
+        writer.close()
+
+
+async def test_a_strangers_one_sample_chunks_are_paced(
+    wyoming_server: ServerProcess,
+) -> None:
+    """Each chunk counts as at least 10 ms of audio, paced per address as wake audio.
+
+    Strangers' one-sample chunks on 30 connections took describe from a few ms to
+    0.9 s (attack_wy2 poc_stt_tiny.py); Home Assistant's speech is not paced.
+    """
+    home = await tiny_chunks(wyoming_server.uri, "127.0.0.1", 500)
+    stranger = await tiny_chunks(wyoming_server.uri, "127.0.0.8", 500)
+    # 5 s of audio counted: past a 2-s burst, 3 s at 1.5x real time, however loaded.
+    assert stranger > 3 / 1.5 - 0.2
+    assert home < stranger

@@ -9,12 +9,12 @@ import pytest
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.wake import Detect, Detection, NotDetected
 
 from tests.conftest import ServerProcess
 
-from .client import describe, read_until
+from .client import describe, host_port, read_until
 from .test_wake import said
 
 pytestmark = pytest.mark.slow
@@ -160,3 +160,41 @@ async def test_wake_audio_is_heard_no_faster_than_it_plays(
         heard_in = time.monotonic() - started
     # (8 - 2) / 1.5 = 4 s at the least, however loaded; all of it took 0.1 s.
     assert heard_in > 3.5
+
+
+async def wake_round(uri: str, address: str, seconds: int) -> float:
+    """A new connection from address: `seconds` 1-s chunks back to back; how long until heard."""
+    fmt = {"rate": 16000, "width": 2, "channels": 1}
+    reader, writer = await asyncio.open_connection(
+        *host_port(uri), local_addr=(address, 0)
+    )
+    try:
+        started = time.monotonic()
+        for event in (Detect(names=["okay_nabu"]).event(), AudioStart(**fmt).event()):
+            await async_write_event(event, writer)
+        for _ in range(seconds):
+            chunk = AudioChunk(**fmt, audio=bytes(32000)).event()
+            await async_write_event(chunk, writer)
+        await async_write_event(AudioStop().event(), writer)
+        while (event := await async_read_event(reader)) is not None:
+            if NotDetected.is_type(event.type):
+                return time.monotonic() - started
+        raise ConnectionError("closed without not-detected")
+    finally:
+        writer.close()
+
+
+async def test_a_stranger_gets_no_new_burst_by_reconnecting(
+    wyoming_server: ServerProcess,
+) -> None:
+    """A stranger's wake audio is paced per address, not per connection.
+
+    Reconnecting for each 2 s of audio got a new 2-s burst every time, so wake
+    audio was heard at any speed (attack_wy2 poc_wake_pace.py: 64 s of audio a
+    second, describe 0.9 s). Home Assistant (trusted) keeps its burst per connection.
+    """
+    home = [await wake_round(wyoming_server.uri, "127.0.0.1", 2) for _ in range(4)]
+    stranger = [await wake_round(wyoming_server.uri, "127.0.0.7", 2) for _ in range(4)]
+    # After the first burst, each 2 s waits 2 / 1.5 s at the least, however loaded.
+    assert sum(stranger) > 3 * 2 / 1.5 - 0.2
+    assert sum(home) < sum(stranger)
