@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 
 from .bus.errors import ProtocolError
+from .bus.numbers import is_number
 from .bus.payloads import Analytics
 from .bus.text import clean_text
 from .bus_link import BusLink
@@ -17,8 +17,6 @@ from .context import HubContext
 # What one event may add to HA's recorder besides its name and message: about 1.5 KB.
 MAX_DATA_KEYS = 8
 MAX_DATA_TEXT = 128
-# Numbers a JavaScript reader gets exactly, as canonical JSON writes them.
-MAX_NUMBER = 2**53
 
 
 def bounded(data: dict[str, Any]) -> dict[str, Any]:
@@ -32,12 +30,7 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
         name = clean_text(key, "payload: a key", longest=64, shortest=1)
         if isinstance(value, str):
             clean_text(value, f"payload.{name}", longest=MAX_DATA_TEXT)
-        elif not (
-            value is None
-            or isinstance(value, bool)
-            or (isinstance(value, int) and abs(value) <= MAX_NUMBER)
-            or (isinstance(value, float) and math.isfinite(value))
-        ):
+        elif not (value is None or isinstance(value, bool) or is_number(value)):
             raise ProtocolError(
                 "invalid_field",
                 f"payload.{name}: must be a number, true, false, null "

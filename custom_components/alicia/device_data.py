@@ -8,8 +8,8 @@ from typing import Any
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 
-from .bus.payloads import Telemetry
 from .bus.policy import Mode
+from .bus.reported import Report, Telemetry
 from .bus_link import BusLink
 from .context import HubContext
 from .tally import Tally
@@ -41,7 +41,9 @@ class DeviceData:
             # Identity is bound to the topic: another device cannot speak here.
             self.tally.counters.collisions += 1
             return
-        self.take_values(device.device_id, read.payload.get("values"))
+        # The contract checked the values (bus/reported.py) or refused the message.
+        assert isinstance(read.body, Report)
+        self.take_values(device.device_id, read.body.values)
 
     @callback
     def on_telemetry(self, message: ReceiveMessage) -> None:
@@ -60,15 +62,9 @@ class DeviceData:
             return
         self.take_values(device.device_id, read.body.values)
 
-    def take_values(self, device_id: str, values: Any) -> None:
+    def take_values(self, device_id: str, values: dict[str, Any]) -> None:
         """Store the values, and tell the device's entities."""
         hub = self.hub
-        if not isinstance(values, dict):
-            self.tally.counters.reject("invalid_field")
-            self.tally.log_limited(
-                "values", "Data from %s without a values object", device_id
-            )
-            return
         device = hub.devices[device_id]
         fresh = {str(k).lower(): v for k, v in values.items()}
         if len(device.values.keys() | fresh.keys()) > MAX_KEYS:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-import math
 from typing import Any
 
 from .errors import ProtocolError
+from .numbers import number
+from .reported import Report, Telemetry
 from .satellite import SatelliteAudio, SatelliteEvent, SatellitePlayed, SatelliteRun
 from .signing import is_fingerprint
 from .status import Status
@@ -51,15 +52,7 @@ def _identifier(payload: dict[str, Any], name: str) -> str:
 
 def _seconds(payload: dict[str, Any], name: str, default: float) -> float:
     value = payload.get(name, default)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 1 <= value <= 3600
-    ):
-        raise ProtocolError(
-            "invalid_field", f"payload.{name}: must be 1 to 3600 seconds"
-        )
-    return float(value)
+    return number(value, f"payload.{name}", low=1, high=3600, what="1 to 3600 seconds")
 
 
 def _object(payload: dict[str, Any], name: str) -> dict[str, Any]:
@@ -192,19 +185,9 @@ class Heartbeat:
             ) from err
         metrics = {}
         for name, value in _object(payload, "metrics").items():
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ProtocolError(
-                    "invalid_field",
-                    f"payload.metrics[{excerpt(name)}]: must be a number >= 0",
-                )
-            metrics[clean_text(name, "payload.metrics", longest=64, shortest=1)] = (
-                float(value)
-            )
+            path = f"payload.metrics[{excerpt(name)}]"
+            key = clean_text(name, "payload.metrics", longest=64, shortest=1)
+            metrics[key] = number(value, path, low=0, what="a number from 0 to 2**53")
         hub_key = payload.get("hub_key")
         if hub_key is not None and not is_fingerprint(hub_key):
             raise ProtocolError(
@@ -320,29 +303,9 @@ class Analytics:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Telemetry:
-    """Values on the shared telemetry topic, for the sender or a device behind it."""
-
-    # None: the sender's own values.
-    device_id: str | None
-    values: dict[str, Any]
-
-    @classmethod
-    def parse(cls, payload: dict[str, Any]) -> Telemetry:
-        """Validate: `device_id` (optional) an id, `values` an object."""
-        device_id = None
-        if payload.get("device_id") is not None:
-            device_id = _identifier(payload, "device_id")
-        values = payload.get("values")
-        if not isinstance(values, dict):
-            raise ProtocolError("invalid_field", "payload.values: must be an object")
-        return cls(device_id, values)
-
-
 type Payload = (
     Registration | Unregister | Heartbeat | AiRequest | TtsRequest | SttRequest
-    | RouteRequest | Vocabulary | Analytics | Telemetry | Status | SatelliteRun
+    | RouteRequest | Vocabulary | Analytics | Report | Telemetry | Status | SatelliteRun
     | SatelliteAudio | SatellitePlayed | SatelliteEvent
 )  # fmt: skip
 
@@ -357,6 +320,7 @@ MODELS: dict[Kind, Any] = {
     Kind.VOCABULARY: Vocabulary,
     Kind.ANALYTICS: Analytics,
     Kind.TELEMETRY: Telemetry,
+    Kind.DATA: Report,
     Kind.STATUS: Status,
     Kind.SATELLITE_RUN: SatelliteRun,
     Kind.SATELLITE_AUDIO: SatelliteAudio,
@@ -366,9 +330,20 @@ MODELS: dict[Kind, Any] = {
 
 
 def parse_payload(kind: Kind | None, payload: dict[str, Any]) -> Payload | None:
-    """The typed model of a kind's payload (None for kinds without a schema)."""
+    """The typed model of a kind's payload (None for kinds without a schema).
+
+    Every refusal is a ProtocolError: an arithmetic or value error a check missed
+    (a number past a float's range) is one too, never a traceback in the reader.
+    """
     model = MODELS.get(kind) if kind is not None else None
     if model is None:
         return None
-    parsed: Payload = model.parse(payload)
+    try:
+        parsed: Payload = model.parse(payload)
+    except ProtocolError:
+        raise
+    except (ArithmeticError, ValueError) as err:
+        raise ProtocolError(
+            "invalid_field", f"payload: a value out of range ({type(err).__name__})"
+        ) from err
     return parsed

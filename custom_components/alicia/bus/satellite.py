@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import ProtocolError
+from .numbers import number
 from .speaker import MAX_URL
 from .text import optional_text
 from .topics import is_identifier
@@ -127,15 +128,17 @@ class SatelliteAudio:
     def parse(cls, payload: dict[str, Any]) -> SatelliteAudio:
         """Validate; the chunk's length is checked before it is decoded."""
         run_id = _run_id(payload)
-        seq = payload.get("seq")
-        if (
-            isinstance(seq, bool)
-            or not isinstance(seq, int)
-            or not 0 <= seq <= MAX_SEQUENCE
-        ):
-            raise ProtocolError(
-                "invalid_field", f"payload.seq: must be an integer 0 to {MAX_SEQUENCE}"
+        what = f"an integer 0 to {MAX_SEQUENCE}"
+        seq = int(
+            number(
+                payload.get("seq"),
+                "payload.seq",
+                high=MAX_SEQUENCE,
+                low=0,
+                integer=True,
+                what=what,
             )
+        )
         data = payload.get("data", "")
         if not isinstance(data, str) or len(data) > _MAX_CHUNK_BASE64:
             raise ProtocolError(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-import math
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ProtocolError
+from .numbers import number
 from .text import clean_text, excerpt, optional_text
 from .topics import is_identifier
 
@@ -60,14 +60,7 @@ def _url(value: Any, path: str = "params.url") -> str:
 def _fraction(value: Any) -> float | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 <= value <= 1
-    ):
-        raise ProtocolError("invalid_field", "params.volume: must be 0 to 1")
-    return float(value)
+    return number(value, "params.volume", low=0, high=1, what="0 to 1")
 
 
 @dataclass(frozen=True, slots=True)
