@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .bus.topics import RESERVED_IDS
+
 # Every device: its own namespace, the shared request topics, and what it must read.
 DEVICE_RULES = (
     "topic write {p}/system/discovery/register/{d}",
@@ -62,6 +64,10 @@ def mosquitto_acl(
         f"topic readwrite {prefix}/#",
     ]
     for device_id, device_type in sorted(devices):
+        if device_id in RESERVED_IDS:
+            # {p}/devices/speakers/# is every device's announcements: nobody's own.
+            lines += ["", f"# {device_id}: a reserved id, given no rules"]
+            continue
         rules = SERVICE_RULES if device_type == "service" else DEVICE_RULES
         lines += ["", f"user {device_id}"]
         lines += [rule.format(p=prefix, d=device_id) for rule in rules]

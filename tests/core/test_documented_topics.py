@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from alicia_bus.topics import RETAINED_KINDS, Kind, kind_of
+from alicia_bus.topics import (
+    RESERVED_IDS,
+    RETAINED_KINDS,
+    SHARED_NAMESPACES,
+    Kind,
+    kind_of,
+)
 from tests.doc_topics import documented_topics
 
 
@@ -24,3 +30,16 @@ def test_what_the_docs_retain_is_read_late_by_the_code() -> None:
         kind = kind_of(row.concrete())
         if row.retained and kind is not Kind.CONFIG:  # read by devices, not by our code
             assert kind in RETAINED_KINDS, row.topic
+
+
+def test_every_fixed_name_under_devices_is_a_reserved_id() -> None:
+    """A device owns devices/{its id}/#: named after a shared topic's level it would own that."""
+    fixed = {
+        row.topic.split("/")[2]
+        for row in documented_topics()
+        if row.topic.startswith("alicia/devices/")
+        and "{" not in row.topic.split("/")[2]
+    }
+    assert fixed == {"speakers", "sensors"}
+    assert fixed == SHARED_NAMESPACES
+    assert fixed < RESERVED_IDS

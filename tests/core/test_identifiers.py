@@ -7,7 +7,13 @@ import pytest
 from alicia_bus.errors import ProtocolError
 from alicia_bus.home import is_action, is_entity_id
 from alicia_bus.payloads import Registration
-from alicia_bus.topics import HUB_SOURCE, is_identifier, kind_of
+from alicia_bus.topics import (
+    HUB_SOURCE,
+    RESERVED_IDS,
+    is_device_id,
+    is_identifier,
+    kind_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +37,16 @@ def test_home_assistants_name_on_the_bus_is_no_device_id() -> None:
     document = {"device_id": HUB_SOURCE, "device_type": "sensor", "capabilities": []}
     with pytest.raises(ProtocolError, match="reserved"):
         Registration.parse(document)
+
+
+@pytest.mark.parametrize("device_id", ["speakers", "sensors"])
+def test_a_shared_namespace_is_no_device_id(device_id: str) -> None:
+    """Approved as `speakers`, a device's ACL read every announcement (devices/speakers/#)."""
+    assert device_id in RESERVED_IDS
+    assert not is_device_id(device_id)
+    document = {"device_id": device_id, "device_type": "sensor", "capabilities": []}
+    with pytest.raises(
+        ProtocolError, match=f"payload.device_id: {device_id} is reserved"
+    ) as error:
+        Registration.parse(document)
+    assert error.value.code == "invalid_field"

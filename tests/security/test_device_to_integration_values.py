@@ -1,4 +1,4 @@
-"""Attacks with numbers no float holds: refused, never a traceback."""
+"""Attacks with numbers no float holds and ids that name shared topics: refused, never a traceback."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.alicia.bus_link import MISTAKES_ALL_BURST
+from custom_components.alicia.const import DOMAIN
 from tests.integration.helpers import SENSOR, message, register
 
 from .devices import publish
@@ -67,3 +68,22 @@ async def test_a_huge_reported_value_is_refused_where_it_is_taken_in(
     state = hass.states.get("sensor.kitchen_sensor_temperature")
     assert state is not None
     assert state.state == "21.5"
+
+
+@pytest.mark.parametrize("device_id", ["speakers", "sensors"])
+async def test_no_device_is_approved_as_a_shared_namespace(
+    hass: HomeAssistant, entry: MockConfigEntry, device_id: str
+) -> None:
+    """As `speakers` its ACL read every device's announcements (devices/speakers/#)."""
+    hub = entry.runtime_data
+    await register(
+        hass, {**SENSOR, "device_id": device_id, "name": f"Kitchen {device_id}"}
+    )
+    assert device_id not in hub.roster.devices
+    assert device_id not in hub.approvals.pending
+    assert hub.tally.counters.rejected["invalid_field"] == 1
+    result = await hass.services.async_call(
+        DOMAIN, "mosquitto_acl", {}, blocking=True, return_response=True
+    )
+    assert result is not None
+    assert f"user {device_id}" not in str(result["acl"])

@@ -13,7 +13,7 @@ from .satellite import SatelliteAudio, SatelliteEvent, SatellitePlayed, Satellit
 from .signing import is_fingerprint
 from .status import Status
 from .text import clean_text, excerpt, optional_text, required_text
-from .topics import HUB_SOURCE, Kind, is_identifier
+from .topics import RESERVED_IDS, Kind, is_identifier
 from .vocabulary import Vocabulary
 
 MAX_CAPABILITIES = 64
@@ -80,10 +80,12 @@ class Registration:
     def parse(cls, payload: dict[str, Any]) -> Registration:
         """Validate; capabilities given as plain names become {"name": ...}."""
         device_id = _identifier(payload, "device_id")
-        if device_id == HUB_SOURCE:
-            # Home Assistant's own name on the bus: its messages are trusted as HA's.
+        if device_id in RESERVED_IDS:
+            # Home Assistant's own name on the bus (its messages are trusted as HA's),
+            # or a shared namespace (devices/speakers/..., devices/sensors/...): a
+            # device named so would own every device's announcements or telemetry.
             raise ProtocolError(
-                "invalid_field", f"payload.device_id: {HUB_SOURCE} is reserved"
+                "invalid_field", f"payload.device_id: {device_id} is reserved"
             )
         if "device_type" not in payload:
             raise ProtocolError("missing_field", "payload.device_type is required")

@@ -60,6 +60,11 @@ _FIXED = {
     ("integration", "ha", "command"): Kind.HA_COMMAND,
     ("integration", "analytics", "event"): Kind.ANALYTICS,
 }
+# The fixed names under {prefix}/devices/ (speakers, sensors): shared topics, no device's.
+SHARED_NAMESPACES = frozenset(rest[1] for rest in _FIXED if rest[0] == "devices")
+# Ids no device may take: HA's own, and the shared namespaces (a device owns
+# {prefix}/devices/{its id}/#: named "speakers" it would read every announcement).
+RESERVED_IDS = SHARED_NAMESPACES | {HUB_SOURCE}
 _DEVICE_LEAVES = {
     "status": Kind.STATUS,
     "data": Kind.DATA,
@@ -85,6 +90,11 @@ RETAINED_KINDS = frozenset(
 def is_identifier(value: object) -> bool:
     """A device, service or source id: lowercase letters, digits, _ and -, at most 64."""
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
+
+
+def is_device_id(value: object) -> bool:
+    """An id a device may have: an identifier, and none of RESERVED_IDS."""
+    return is_identifier(value) and value not in RESERVED_IDS
 
 
 def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
