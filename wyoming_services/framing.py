@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 import json
 import math
+import socket
 from typing import Any
 
 from wyoming.event import Event
@@ -200,23 +201,52 @@ async def read_event(
 
 
 async def unless_hung_up[T](
-    reader: asyncio.StreamReader, work: Coroutine[Any, Any, T]
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    work: Coroutine[Any, Any, T],
 ) -> T:
     """The result of work, unless the client hangs up first (cancelled: HungUp).
 
-    Wyoming clients (Home Assistant's among them) keep the connection open until
-    they have their answer, so the end of what they send means they are gone: a
-    request queued behind others, or in work, is given up and its place freed
-    rather than kept until a write fails.
+    A request queued behind others, or in work, is given up and its place freed
+    as soon as its client is gone rather than when a write fails. Gone: the
+    connection was reset or lost (an RST, also one behind bytes not yet read), or
+    it ended (EOF, stray bytes still unread or not) and the client does not take
+    what we send: at the end, the client is sent a `ping` once, which a client that
+    only half-closed (`nc -N`, socat, a script's shutdown(SHUT_WR)) takes and goes on
+    waiting for its answer, while a closed socket answers it with a reset.
     """
     task = asyncio.ensure_future(work)
+    probed = False
     try:
         while not task.done():
             await asyncio.wait((task,), timeout=HUNG_UP_POLL_SECONDS)
-            if not task.done() and reader.at_eof():
+            if task.done():
+                break
+            if _lost(reader, writer):
                 raise HungUp("it hung up while its request was in work")
+            if not probed and (reader.at_eof() or getattr(reader, "_eof", False)):
+                # at_eof() is False while unread bytes are buffered: the flag itself.
+                probed = True
+                writer.write(PROBE)
         return task.result()
     finally:
         if not task.done():
             task.cancel()
             await asyncio.wait((task,))
+
+
+# Sent once to a client that ended its side while its request is in work.
+PROBE = b'{"type": "ping"}\n'
+
+
+def _lost(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """The connection was reset, lost or closed (a reset after a FIN shows only in SO_ERROR)."""
+    if reader.exception() is not None or writer.transport.is_closing():
+        return True
+    sock = writer.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    try:
+        return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+    except OSError:
+        return True

@@ -287,7 +287,7 @@ class AliciaEventHandler(AsyncEventHandler):
                 language=fields.language(),
                 context=fields.mapping("context") or None,
             )
-            await unless_hung_up(self.reader, handle(
+            await unless_hung_up(self.reader, self.writer, handle(
                 self.engines, self.write_event, question, fields.flag("stream"),
                 self._authority(),
             ))  # fmt: skip
@@ -297,11 +297,13 @@ class AliciaEventHandler(AsyncEventHandler):
         elif SynthesizeChunk.is_type(kind):
             self._speaking.add(fields.text("text"))
         elif SynthesizeStop.is_type(kind):
-            await unless_hung_up(self.reader, self._speaking.stop())
+            await unless_hung_up(self.reader, self.writer, self._speaking.stop())
         elif Synthesize.is_type(kind):
             fields.mapping("context")
             text, voice = fields.text("text"), fields.voice()
-            await unless_hung_up(self.reader, self._speaking.say(text, *voice))
+            await unless_hung_up(
+                self.reader, self.writer, self._speaking.say(text, *voice)
+            )
         else:
             _LOGGER.debug("Ignoring event %s", excerpt(kind))
             return True  # not a sign of life: the idle clock runs on
@@ -349,7 +351,7 @@ class AliciaEventHandler(AsyncEventHandler):
         if session is None:
             raise SttError("audio-stop received before audio-start")
         started = time.perf_counter()
-        result = await unless_hung_up(self.reader, session.finish())
+        result = await unless_hung_up(self.reader, self.writer, session.finish())
         text = result.transcription.text
         early = self._early.said(text)
         if self._stream_transcript:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+import io
+import json
 from pathlib import Path
+import socket
+import struct
 
 import pytest
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.event import Event, async_read_event, async_write_event
+from wyoming.event import Event, async_read_event, async_write_event, write_event
 from wyoming.info import Describe
 from wyoming.tts import Synthesize
 
@@ -120,3 +124,53 @@ async def test_a_client_that_hangs_up_is_let_go_while_its_answer_is_awaited(
     await wait_until(lambda: len(xai.requests()) == 1)
     writer.close()
     await wait_until(lambda: "hung up while its request" in grok_server.log.read_text())
+
+
+async def asked_then(
+    grok_server: ServerProcess, xai: FakeXai, send: bytes
+) -> socket.socket:
+    """A question from HA's address, then `send`; once xAI is asked, the socket."""
+    xai.configure(first_token_delay=3)
+    sock = socket.create_connection(host_port(grok_server.uri))
+    question = io.BytesIO()
+    write_event(Transcript(text="Still there?").event(), question)
+    sock.sendall(question.getvalue() + send)
+    await wait_until(lambda: len(xai.requests()) == 1)
+    return sock
+
+
+@pytest.mark.parametrize("how", ["stray byte", "reset"])
+async def test_a_client_gone_with_a_stray_byte_or_a_reset_is_let_go(
+    grok_server: ServerProcess, xai: FakeXai, how: str
+) -> None:
+    """Gone with a byte left unread (EOF is not at_eof) or by a reset, it is let go too.
+
+    Queued decodes of such clients still ran (attack_wy2 poc_ghost.py).
+    """
+    before = grok_server.log.read_text().count("hung up while its request")
+    sock = await asked_then(grok_server, xai, b"x" if how == "stray byte" else b"")
+    if how == "reset":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    await wait_until(
+        lambda: grok_server.log.read_text().count("hung up while its request") > before,
+        limit=2.5,  # before the answer (3 s), whose write would tell
+    )
+
+
+async def test_a_client_that_half_closes_gets_its_answer(
+    grok_server: ServerProcess, xai: FakeXai
+) -> None:
+    """nc -N, socat and scripts shut their sending side down and read the answer."""
+    sock = await asked_then(grok_server, xai, b"")
+    sock.shutdown(socket.SHUT_WR)
+    received = b""
+    loop = asyncio.get_running_loop()
+    sock.setblocking(False)
+    async with asyncio.timeout(15):
+        while chunk := await loop.sock_recv(sock, 65536):
+            received += chunk
+    sock.close()
+    # Headers and data are lines of JSON; the headers are the ones with a type.
+    lines = [json.loads(line) for line in received.splitlines() if line[:1] == b"{"]
+    assert "handled" in [line.get("type") for line in lines], received[:300]
