@@ -3,62 +3,42 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 import logging
 import time
 
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
-from homeassistant.config_entries import (
-    SOURCE_IGNORE,
-    SOURCE_INTEGRATION_DISCOVERY,
-    ConfigEntry,
-    ConfigEntryChange,
-)
 from homeassistant.core import callback
-from homeassistant.helpers import discovery_flow, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 
-from .approval_card import (
-    UNIQUE_ID_PREFIX,
-    UNSIGNED,
-    DeviceRequest,
-    approved_card,
-    ask_about_change,
-    card,
-    shown_digest,
-    unique_id_of,
-)
+from .approval_card import UNSIGNED
 from .bus.payloads import Registration, Unregister
+from .bus.policy import Mode
 from .bus.signing import valid_public_key
 from .bus_link import BusLink
-from .const import DOMAIN, MAX_PENDING, PERMIT_SECONDS
+from .const import DOMAIN, PERMIT_SECONDS
 from .context import DeviceLifecycle
 from .device import AliciaDevice, DeviceRecord
+from .pending import PendingRequests
 from .refusals import RefusedRegistrations
-from .registration_rules import asks_for_more, not_behind
+from .registration_memory import Newest, Tombstones
+from .registration_rules import asks_beyond, asks_for_more, not_behind
 from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class Approvals:
+class Approvals(PendingRequests):
     """Who is waiting for the user, and what happens when they decide."""
 
     def __init__(self, hub: DeviceLifecycle, link: BusLink, tally: Tally) -> None:
-        """Nobody waits yet; the store fills pending and key_changes."""
-        self.hub = hub
+        """Nobody waits yet; the store fills pending, changes and what is remembered."""
+        super().__init__(hub, tally)
         self.link = link
-        self.tally = tally
-        self.hass = hub.hass
-        self.pending: OrderedDict[str, DeviceRecord] = OrderedDict()
-        # Requests the user chose to ignore (HA keeps an ignored entry): no card, no
-        # slot among the pending; the newest of them, for when the user stops ignoring.
-        self.ignored: OrderedDict[str, DeviceRecord] = OrderedDict()
-        # Approved devices whose request waits in pending (another key, or more than
-        # was approved): the approved fingerprint. They keep what was approved until then.
-        self.changes: dict[str, str | None] = {}
         self.permit_until: float | None = None
-        self.refusals = RefusedRegistrations(hub.hass)
+        self.refusals = RefusedRegistrations(hub.hass, hub.devices)
+        self.newest = Newest()
+        self.tombstones = Tombstones()
         self._permit_timer: asyncio.TimerHandle | None = None
 
     @property
@@ -135,11 +115,21 @@ class Approvals:
                 topic_id,
             )
             return
+        signer = key if hub.admission.mode is not Mode.OFF else None
+        if self.newest.is_old(device_id, signer, read.timestamp):
+            # An old registration replayed (retained ones skip the replay window).
+            _LOGGER.debug(
+                "Registration of %s sent %s, before the one taken: ignored",
+                device_id, read.timestamp.isoformat(),
+            )  # fmt: skip
+            return
         self.refusals.accepted(device_id)
         record = DeviceRecord.from_document(registration.document)
         if existing is not None and record.public_key != existing.public_key:
             self._key_change_requested(existing, record)
-        elif existing is not None:
+            return
+        self.newest.took(device_id, signer, read.timestamp)
+        if existing is not None:
             existing.last_seen = time.monotonic()
             if more := asks_for_more(existing.grant, record):
                 self._more_requested(existing, record, more)
@@ -147,6 +137,14 @@ class Approvals:
                 if asks_for_more(record, existing.grant):  # less: the grant stays
                     existing.granted = existing.grant
                 hub.update_device(existing, record)
+        elif (had := self.tombstones.get(device_id)) is not None and (
+            beyond := asks_beyond(had, record)
+        ):
+            _LOGGER.warning(
+                "Device %s left and registers again asking for more than it had (%s): "
+                "waiting for your decision", device_id, beyond,
+            )  # fmt: skip
+            self._add_pending(record)
         elif (
             (hub.auto_approve or self.permit_open)
             and device_id not in self.changes
@@ -164,147 +162,22 @@ class Approvals:
         device off.
         """
         device_id = record.device_id
-        self.changes[device_id] = device.record.fingerprint
         self.hub.admission.refuse("key_changed", device_id, "", "it offers another key")
         _LOGGER.warning(
             "Device %s offers a different key (%s; approved: %s): waiting for your decision",
             device_id, record.fingerprint, device.record.fingerprint,
         )  # fmt: skip
-        self._add_pending(record)
+        self._add_pending(record, (device.record.fingerprint,))
 
     def _more_requested(
         self, device: AliciaDevice, record: DeviceRecord, more: str
     ) -> None:
         """An approved device asks for more than the user approved: the user decides."""
-        self.changes[record.device_id] = device.grant.fingerprint
         _LOGGER.warning(
             "Device %s asks for more than you approved (%s): waiting for your decision",
             record.device_id, more,
         )  # fmt: skip
-        self._add_pending(record)
-
-    def _add_pending(self, record: DeviceRecord) -> None:
-        if self.is_ignored(record.device_id):
-            self._ignore(record)
-            return
-        if record.device_id not in self.pending and len(self.pending) >= MAX_PENDING:
-            self.tally.counters.pending_full += 1
-            self.tally.log_limited(
-                "pending", "Pending list full (%s devices): %s not added",
-                MAX_PENDING, record.device_id,
-            )  # fmt: skip
-            return
-        self.pending[record.device_id] = record
-        self.offer(record)
-        _LOGGER.info(
-            "Device %s (%s) is waiting for approval", record.device_id, record.name
-        )
-        self.hub.fire(
-            "device_registered", record.device_id,
-            name=record.name, device_type=record.device_type,
-        )  # fmt: skip
-        self.hub.save()
-        self.hub.hub_changed()
-
-    def offer(self, record: DeviceRecord) -> None:
-        """Show the request: a key change as a repair, a new device as a discovered one.
-
-        The decision is bound to all the card shows: a request changed meanwhile
-        replaces the card, and the old one decides nothing.
-        """
-        device_id = record.device_id
-        placeholders = self.card(record)
-        shown = shown_digest(placeholders)
-        if not self.hass.is_running:
-            return  # HA queues cards until it has started; hub.async_start offers them then
-        if "old_fingerprint" in placeholders:
-            ask_about_change(self.hass, self.hub.entry.entry_id, placeholders, shown)
-            return
-        self.withdraw(device_id, keep=shown)
-        # HA starts one flow per request: the same card again changes nothing.
-        discovery_flow.async_create_flow(
-            self.hass, DOMAIN,
-            context={"source": SOURCE_INTEGRATION_DISCOVERY},
-            data=DeviceRequest(
-                self.hub.entry.entry_id, device_id, placeholders["fingerprint"], shown
-            ),
-        )  # fmt: skip
-
-    def withdraw(self, device_id: str | None = None, keep: str | None = None) -> None:
-        """Close a device's cards (None: every device's), but a flow showing keep."""
-        flows = self.hass.config_entries.flow
-        for flow in flows.async_progress_by_init_data_type(
-            DeviceRequest,
-            lambda request: (
-                device_id in (None, request.device_id) and request.shown != keep
-            ),
-            include_uninitialized=True,
-        ):
-            flows.async_abort(flow["flow_id"])
-        for key_changed in [device_id] if device_id is not None else self.changes:
-            ir.async_delete_issue(self.hass, DOMAIN, f"pending_{key_changed}")
-
-    def is_ignored(self, device_id: str) -> bool:
-        """Whether the user ignored the device's card (HA keeps an ignored entry)."""
-        entry = self.hass.config_entries.async_entry_for_domain_unique_id(
-            DOMAIN, unique_id_of(device_id)
-        )
-        return entry is not None and entry.source == SOURCE_IGNORE
-
-    def _ignore(self, record: DeviceRecord) -> None:
-        """Keep an ignored request aside: the newest MAX_PENDING of them."""
-        self.pending.pop(record.device_id, None)
-        self.ignored.pop(record.device_id, None)
-        self.ignored[record.device_id] = record
-        if len(self.ignored) > MAX_PENDING:
-            self.ignored.popitem(last=False)
-        self.hub.save()
-        self.hub.hub_changed()
-
-    @callback
-    def on_entry_changed(self, change: ConfigEntryChange, entry: ConfigEntry) -> None:
-        """The user ignored a device's card, or stopped ignoring it (its card again)."""
-        unique_id = entry.unique_id or ""
-        if (
-            entry.domain != DOMAIN
-            or entry.source != SOURCE_IGNORE
-            or not unique_id.startswith(UNIQUE_ID_PREFIX)
-        ):
-            return
-        device_id = unique_id.removeprefix(UNIQUE_ID_PREFIX)
-        if change is ConfigEntryChange.ADDED and device_id in self.pending:
-            self._ignore(self.pending[device_id])
-        elif change is ConfigEntryChange.REMOVED and device_id in self.ignored:
-            self._add_pending(self.ignored.pop(device_id))
-
-    def card(self, record: DeviceRecord) -> dict[str, str]:
-        """What the approval card shows of a request, as its placeholders."""
-        placeholders = card(record, self._name_of(record.via_device))
-        approved = self.hub.devices.get(record.device_id)
-        if record.device_id in self.changes and approved is not None:
-            parent = self._name_of(approved.grant.via_device)
-            placeholders |= approved_card(approved.grant, parent)
-        return placeholders
-
-    def _name_of(self, device_id: str | None) -> str | None:
-        device = self.hub.devices.get(device_id) if device_id is not None else None
-        return device.name if device is not None else None
-
-    def decision_problem(
-        self, device_id: str, fingerprint: str | None, shown: str | None
-    ) -> str | None:
-        """Why a decision on a card cannot be taken (a reason key), or None.
-
-        fingerprint and shown: the key and the digest of all else the card showed.
-        """
-        if (record := self.pending.get(device_id)) is None:
-            return "device_gone"
-        placeholders = self.card(record)
-        if fingerprint is not None and placeholders["fingerprint"] != fingerprint:
-            return "key_changed_meanwhile"
-        if shown is not None and shown_digest(placeholders) != shown:
-            return "changed_meanwhile"
-        return None
+        self._add_pending(record, (device.grant.fingerprint,))
 
     def approve(
         self,
@@ -325,6 +198,7 @@ class Approvals:
         self.pending.pop(record.device_id, None)
         self.withdraw(record.device_id, keep=shown)
         self.changes.pop(record.device_id, None)
+        self.tombstones.forget(record.device_id)
         ir.async_delete_issue(self.hass, DOMAIN, f"bad_signature_{record.device_id}")
         if (device := self.hub.devices.get(record.device_id)) is not None:
             device.granted = None
@@ -379,12 +253,63 @@ class Approvals:
                 "unregister", "%s may not unregister %s", read.source, device_id
             )
             return
-        self.remove(device_id, clear_retained=False)
+        self.remove(device_id, clear_retained=False, by_itself=True)
 
     def remove(
-        self, device_id: str, clear_retained: bool = True, shown: str | None = None
+        self,
+        device_id: str,
+        clear_retained: bool = True,
+        shown: str | None = None,
+        by_itself: bool = False,
     ) -> None:
-        """Forget a device, in HA too; clear its retained registration so it does not return."""
+        """Forget a device and the devices behind it, in HA too; clear their retained registrations.
+
+        A device talks for those behind it (via_device): gone, nobody may. by_itself:
+        it unregistered (itself or through its hub); what it had is kept to judge
+        its return (Tombstones). The user's removal needs none: the user decided.
+        """
+        gone_ids = [device_id, *self._behind(device_id)]
+        for gone in gone_ids:
+            if by_itself and (device := self.hub.devices.get(gone)) is not None:
+                self.tombstones.left(device.grant)
+            self._forget(gone, shown if gone == device_id else None)
+            if clear_retained:
+                self.hass.async_create_task(
+                    mqtt.async_publish(
+                        self.hass,
+                        f"{self.hub.prefix}/system/discovery/register/{gone}",
+                        b"",
+                        1,
+                        True,
+                    )
+                )
+        for asking in [d for d, r in self.pending.items() if r.via_device in gone_ids]:
+            # An approved device's request to talk through a device now gone.
+            self.pending.pop(asking)
+            self.changes.pop(asking, None)
+            self.withdraw(asking)
+        self.hub.save()
+        self.hub.hub_changed()
+
+    def _behind(self, device_id: str) -> list[str]:
+        """The devices approved or waiting behind device_id, and those behind them."""
+        records = [d.record for d in self.hub.devices.values()] + [
+            r
+            for r in [*self.pending.values(), *self.ignored.values()]
+            if r.device_id not in self.hub.devices
+        ]
+        found: list[str] = []
+        parents = [device_id]
+        while parents:
+            parent = parents.pop()
+            for record in records:
+                child = record.device_id
+                if record.via_device == parent and child not in [device_id, *found]:
+                    found.append(child)
+                    parents.append(child)
+        return found
+
+    def _forget(self, device_id: str, shown: str | None) -> None:
         self.pending.pop(device_id, None)
         self.ignored.pop(device_id, None)
         self.changes.pop(device_id, None)
@@ -395,15 +320,3 @@ class Approvals:
         ):  # fmt: skip
             ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{device_id}")
         self.hub.drop_device(device_id)
-        if clear_retained:
-            self.hass.async_create_task(
-                mqtt.async_publish(
-                    self.hass,
-                    f"{self.hub.prefix}/system/discovery/register/{device_id}",
-                    b"",
-                    1,
-                    True,
-                )
-            )
-        self.hub.save()
-        self.hub.hub_changed()

@@ -60,6 +60,9 @@ class HubContext(Protocol):
     def device_changed(self, device_id: str) -> None:
         """Tell a device's entities to refresh."""
 
+    def save(self) -> None:
+        """Store the devices soon."""
+
 
 class DeviceLifecycle(HubContext, Protocol):
     """What approval sees besides: adding, updating and dropping devices, and saving them."""
@@ -76,9 +79,6 @@ class DeviceLifecycle(HubContext, Protocol):
 
     def drop_device(self, device_id: str) -> None:
         """Remove an approved device from HA."""
-
-    def save(self) -> None:
-        """Store the devices soon."""
 
     def publish_trust(self) -> None:
         """Tell the bridges which device keys are approved."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from .bus.payloads import DeviceType, Health
@@ -88,6 +89,10 @@ class AliciaDevice:
     offline: bool = False
     # The connection its newest online message named: its last will names it too.
     session: str | None = None
+    # The newest status verified with its key: when it was sent, and the session of
+    # the newest online (stored: an older one replayed, retained, is ignored).
+    status_sent: datetime | None = None
+    status_session: str | None = None
     # Reported unavailable (alicia_device_offline fired), until it is back.
     away: bool = False
     # Its HA device and entities exist in this run.

@@ -14,6 +14,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from .bus.envelope import Envelope
 from .bus.errors import SecurityError
 from .bus.payloads import Health, Heartbeat
+from .bus.policy import Mode
 from .bus.signing import verify
 from .bus.status import Status
 from .bus_link import BusLink
@@ -120,13 +121,27 @@ class HealthWatch:
         if device is None or (read := self.link.read(message, secure=False)) is None:
             return
         status = Status.parse(read.payload)
+        key = hub.key_of(read.source)
         if not self._current_will(device, message.topic, read, status) and not (
-            self.link.admit(message, read, hub.key_of(read.source))
+            self.link.admit(message, read, key)
         ):
             return
         if not device.speaks_for(read.source):
             self.tally.counters.collisions += 1
             return
+        if key is not None and hub.admission.mode is not Mode.OFF:
+            if _older(device, status, read.timestamp):
+                _LOGGER.debug(
+                    "Status of %s sent %s, before the newest: ignored",
+                    device.device_id, read.timestamp.isoformat(),
+                )  # fmt: skip
+                return
+            if status.online:
+                device.status_session = status.session
+                hub.save()
+            device.status_sent = max(
+                read.timestamp, device.status_sent or read.timestamp
+            )
         if status.online:
             device.offline = False
             device.session = status.session
@@ -193,3 +208,16 @@ class HealthWatch:
                         "device_id": device.device_id, "days": f"{stale_days:g}"
                     },
                 )  # fmt: skip
+
+
+def _older(device: AliciaDevice, status: Status, sent: datetime) -> bool:
+    """An old status replayed (retained ones skip the replay window): sent before the newest.
+
+    The will of the newest online's connection is signed when it connects, so
+    before that online: it still counts (the session says whose it is).
+    """
+    if device.status_sent is None or sent >= device.status_sent:
+        return False
+    return (
+        status.online or not status.session or status.session != device.status_session
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 import logging
 from typing import Any
@@ -112,6 +112,12 @@ class AliciaHub:
         for record in stored.devices:
             granted = stored.granted.get(record.device_id)
             self.roster.devices[record.device_id] = AliciaDevice(record, granted)
+        self.approvals.newest.load(stored.memory.get("sent", {}))
+        self.approvals.tombstones.load(stored.memory.get("tombstones", []))
+        for device_id, (sent, session) in stored.memory.get("status", {}).items():
+            if (device := self.roster.devices.get(device_id)) is not None:
+                device.status_sent = datetime.fromisoformat(sent)
+                device.status_session = session
         for record in stored.pending:
             self.approvals.pending[record.device_id] = record
 
@@ -186,14 +192,26 @@ class AliciaHub:
         list[DeviceRecord],
         dict[str, str | None],
         dict[str, DeviceRecord],
+        dict[str, Any],
     ]:
-        devices = self.roster.devices.values()
+        devices, approvals = self.roster.devices.values(), self.approvals
+        known = {*self.roster.devices, *approvals.pending, *approvals.ignored}
+        memory = {
+            "sent": approvals.newest.keep(known | set(approvals.tombstones.grants)),
+            "tombstones": approvals.tombstones.stored(),
+            "status": {
+                d.device_id: [d.status_sent.isoformat(), d.status_session]
+                for d in devices
+                if d.status_sent is not None
+            },
+        }
         return (
             self.admission.key,
             [d.record for d in devices],
-            list(self.approvals.pending.values()),
-            self.approvals.changes,
+            list(approvals.pending.values()),
+            approvals.changes,
             {d.device_id: d.granted for d in devices if d.granted is not None},
+            memory,
         )
 
     def save(self) -> None:

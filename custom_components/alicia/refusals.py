@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
@@ -9,16 +11,18 @@ from .bus.text import plain
 from .const import DOMAIN
 from .markdown import literal
 
-# Anyone on the broker can send refusals under any id: the cards are bounded.
+# Anyone on the broker can send refusals under any id: the cards of ids not approved
+# are bounded (the newest replace the oldest); an approved id has one card at most.
 MAX_REFUSED = 20
 
 
 class RefusedRegistrations:
     """The last refusal of each device id, shown in Settings → Repairs."""
 
-    def __init__(self, hass: HomeAssistant) -> None:
-        """Nothing refused yet."""
+    def __init__(self, hass: HomeAssistant, approved: Container[str]) -> None:
+        """Nothing refused yet; approved: the ids of the approved devices."""
         self.hass = hass
+        self.approved = approved
         self.reasons: dict[str, str] = {}
 
     def refused(self, topic: str, reason: str) -> None:
@@ -27,8 +31,11 @@ class RefusedRegistrations:
         if len(parts) != 5:
             return  # no id in the topic: nobody to name
         device_id = parts[-1]
-        if device_id not in self.reasons and len(self.reasons) >= MAX_REFUSED:
-            return
+        if device_id not in self.reasons and device_id not in self.approved:
+            strangers = [d for d in self.reasons if d not in self.approved]
+            for oldest in strangers[: max(0, len(strangers) - MAX_REFUSED + 1)]:
+                self.accepted(oldest)
+        self.reasons.pop(device_id, None)
         self.reasons[device_id] = reason
         ir.async_create_issue(
             self.hass, DOMAIN, f"refused_{device_id}",

@@ -32,14 +32,25 @@ def not_behind(
 def asks_for_more(approved: DeviceRecord, offered: DeviceRecord) -> str | None:
     """What an approved device's new registration asks beyond the approval, in words, or None.
 
-    More is a capability it did not have (or of another type), another device type,
-    or another device to talk through: each gives it authority the user never saw.
+    More is a capability it did not have, another device type, or another device to
+    talk through: each gives it authority the user never saw. A capability's "type"
+    is not compared: nothing reads it, and the card could not show the difference.
     """
-    kinds = {c.name: c.kind for c in approved.capabilities}
-    added = [c.name for c in offered.capabilities if kinds.get(c.name) != c.kind]
+    names = {c.name for c in approved.capabilities}
+    added = [c.name for c in offered.capabilities if c.name not in names]
     more = [f"capabilities {', '.join(added)}"] if added else []
     if offered.device_type != approved.device_type:
         more.append(f"device type {offered.device_type}")
     if offered.via_device != approved.via_device:
         more.append(f"talking through {offered.via_device or 'nobody'}")
     return "; ".join(more) or None
+
+
+def asks_beyond(had: DeviceRecord, offered: DeviceRecord) -> str | None:
+    """What a device that left by itself asks beyond what it had when it returns, or None.
+
+    Another key, or more (asks_for_more): the user decides, as for an approved device.
+    """
+    if offered.public_key != had.public_key:
+        return "another key"
+    return asks_for_more(had, offered)

@@ -13,6 +13,8 @@ from .const import DOMAIN, MAX_PENDING
 from .device import DeviceRecord
 
 STORAGE_VERSION = 1
+# What approval and health remember of devices besides their records (Stored.memory).
+MEMORY = ("sent", "tombstones", "status")
 
 
 @dataclass(slots=True)
@@ -25,6 +27,9 @@ class Stored:
     key_changes: dict[str, str | None] = field(default_factory=dict)
     # What the user approved of devices that have since registered with less.
     granted: dict[str, DeviceRecord] = field(default_factory=dict)
+    # What approval remembers besides (registration_memory.py), and the newest
+    # status taken of each device: "sent", "tombstones", "status".
+    memory: dict[str, Any] = field(default_factory=dict)
 
 
 class HubStore:
@@ -52,17 +57,15 @@ class HubStore:
                 device_id: DeviceRecord.from_document(document)
                 for device_id, document in data.get("granted", {}).items()
             },
+            memory={k: data[k] for k in MEMORY if k in data},
         )
 
     @staticmethod
-    def _shape(
-        key: KeyPair,
-        devices: list[DeviceRecord],
-        pending: list[DeviceRecord],
-        key_changes: dict[str, str | None],
-        granted: dict[str, DeviceRecord],
-    ) -> dict[str, Any]:
+    def _shape(state: tuple[Any, ...]) -> dict[str, Any]:
+        """As stored: state is (key, devices, pending, key_changes, granted, memory)."""
+        key, devices, pending, key_changes, granted, memory = state
         return {
+            **memory,
             "devices": [r.document for r in devices],
             "pending": [r.document for r in pending],
             "key_changes": key_changes,
@@ -71,9 +74,9 @@ class HubStore:
         }
 
     async def async_save(self, *state: Any) -> None:
-        """Write now (key, devices, pending, key_changes, granted)."""
-        await self._store.async_save(self._shape(*state))
+        """Write now (key, devices, pending, key_changes, granted, memory)."""
+        await self._store.async_save(self._shape(state))
 
     def schedule_save(self, state: Any) -> None:
-        """Write soon; state() gives (key, devices, pending, key_changes, granted) at write time."""
-        self._store.async_delay_save(lambda: self._shape(*state()), 1)
+        """Write soon; state() gives what async_save takes, at write time."""
+        self._store.async_delay_save(lambda: self._shape(state()), 1)

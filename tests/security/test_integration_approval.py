@@ -76,7 +76,7 @@ async def test_ignored_requests_take_no_place_among_the_pending(
     hass: HomeAssistant, entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The attack: requests the user ignores, as the card says, fill the list; a real device waits all the same."""
-    monkeypatch.setattr("custom_components.alicia.approval.MAX_PENDING", 2)
+    monkeypatch.setattr("custom_components.alicia.pending.MAX_PENDING", 2)
     approvals = entry.runtime_data.approvals
     for index in range(4):
         device_id = f"junk_{index}"

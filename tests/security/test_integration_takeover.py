@@ -17,6 +17,7 @@ from tests.integration.helpers import (
     message,
     open_card,
     recorded,
+    register,
     repairs_manager,
 )
 
@@ -189,3 +190,111 @@ async def test_what_was_approved_is_kept_when_a_device_asks_for_less(
     ]
     await register_signed(hass, {**LIGHT, "capabilities": ["light", "stt"]}, attacker)
     assert ATTACKER in hub.approvals.pending
+
+
+async def leave(hass: HomeAssistant, key: KeyPair) -> None:
+    """The attacker unregisters itself (its own word is enough)."""
+    topic = "alicia/system/discovery/unregister"
+    publish(
+        hass, topic, message(ATTACKER, {"device_id": ATTACKER}, key=key, topic=topic)
+    )
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("offer", ["same-key", "another-key"])
+async def test_leaving_and_registering_again_with_more_still_asks(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair, offer: str
+) -> None:
+    """The attack: its 'more' card open, it unregisters and registers as new while the permit window is open."""
+    hub = entry.runtime_data
+    key = attacker if offer == "same-key" else KeyPair.generate()
+    escalated = {**LIGHT, "capabilities": [*LIGHT["capabilities"], "stt", "ai"]}
+    await register_signed(hass, escalated, attacker)
+    await leave(hass, attacker)
+    hub.approvals.set_permit(True)
+
+    await register_signed(hass, escalated if offer == "same-key" else LIGHT, key)
+
+    assert ATTACKER not in hub.roster.devices
+    assert ATTACKER in hub.approvals.pending
+
+
+async def test_a_device_that_left_returns_within_what_it_had(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """Not an attack: a device re-registering after leaving, asking no more, follows the usual rules."""
+    hub = entry.runtime_data
+    await leave(hass, attacker)
+    hub.approvals.set_permit(True)
+
+    await register_signed(hass, LIGHT, attacker)
+
+    assert ATTACKER in hub.roster.devices
+    assert not hub.approvals.tombstones.grants
+
+
+async def test_a_capabilitys_type_alone_asks_nothing(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """A firmware update naming its capabilities' types: the card would show two identical lists."""
+    typed = [{"name": "light", "type": "light"}, {"name": "identify", "type": "button"}]
+    await register_signed(hass, {**LIGHT, "capabilities": typed}, attacker)
+
+    assert ATTACKER not in entry.runtime_data.approvals.pending
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{ATTACKER}") is None
+
+
+async def test_removing_a_hub_removes_the_devices_behind_it(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """The attack: the hub removed, its id is nobody's; whoever takes it would speak for its children."""
+    hub = entry.runtime_data
+    topic = REGISTER.format(VICTIM)
+    behind = {**SENSOR, "via_device": ATTACKER}
+    publish(hass, topic, message(ATTACKER, behind, key=attacker, topic=topic))
+    await hass.async_block_till_done()
+    hub.approvals.approve(VICTIM)
+    waiting = {**behind, "device_id": "porch_sensor"}
+    topic = REGISTER.format("porch_sensor")
+    publish(hass, topic, message(ATTACKER, waiting, key=attacker, topic=topic))
+    await hass.async_block_till_done()
+
+    hub.approvals.remove(ATTACKER)
+    await hass.async_block_till_done()
+
+    assert VICTIM not in hub.roster.devices
+    assert "porch_sensor" not in hub.approvals.pending
+    await data(hass, VICTIM, ATTACKER, None, 66.6)  # a stranger, as the removed hub
+    assert VICTIM not in hub.roster.devices
+
+
+async def test_strangers_filling_the_pending_list_do_not_silence_an_approved_device(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    attacker: KeyPair,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The attack: made-up ids fill the pending places; the light's key change must still reach the user."""
+    monkeypatch.setattr("custom_components.alicia.pending.MAX_PENDING", 2)
+    hub = entry.runtime_data
+    for index in range(4):
+        await register(hass, {**SENSOR, "device_id": f"junk_{index}"})
+
+    await register_signed(hass, LIGHT, KeyPair.generate())
+
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"pending_{ATTACKER}")
+    assert list(hub.approvals.pending) == ["junk_2", "junk_3", ATTACKER]
+    await register(hass, {**SENSOR, "device_id": "junk_4"})  # the oldest stranger goes
+    assert list(hub.approvals.pending) == ["junk_3", ATTACKER, "junk_4"]
+
+
+async def test_strangers_filling_the_refusal_cards_leave_room_for_the_newest(
+    hass: HomeAssistant, entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: broken registrations under made-up ids; a real device's mistake still gets its card."""
+    monkeypatch.setattr("custom_components.alicia.refusals.MAX_REFUSED", 2)
+    for device_id in ("bad_0", "bad_1", "new_plug"):
+        await register(hass, {"device_id": device_id, "capabilities": []})
+
+    assert list(entry.runtime_data.approvals.refusals.reasons) == ["bad_1", "new_plug"]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "refused_bad_0") is None
