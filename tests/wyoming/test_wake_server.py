@@ -170,8 +170,8 @@ async def wake_round(uri: str, address: str, seconds: int) -> float:
     )
     try:
         started = time.monotonic()
-        for event in (Detect(names=["okay_nabu"]).event(), AudioStart(**fmt).event()):
-            await async_write_event(event, writer)
+        for sent in (Detect(names=["okay_nabu"]).event(), AudioStart(**fmt).event()):
+            await async_write_event(sent, writer)
         for _ in range(seconds):
             chunk = AudioChunk(**fmt, audio=bytes(32000)).event()
             await async_write_event(chunk, writer)
