@@ -23,9 +23,15 @@ Failed = Callable[[Exception], Awaitable[None]]
 class Speaking:
     """The synthesize requests of one connection; a new stream replaces an unfinished one."""
 
-    def __init__(self, engines: Engines, write: Write, failed: Failed) -> None:
-        """Nothing to say yet; failed(error) is told when a stream cannot go on."""
+    def __init__(
+        self, engines: Engines, write: Write, failed: Failed, trusted: bool
+    ) -> None:
+        """Nothing to say yet; failed(error) is told when a stream cannot go on.
+
+        trusted: the client is one of wyoming_trusted_clients (its runs go first).
+        """
         self.engines = engines
+        self.trusted = trusted
         self._write = write
         self._failed = failed
         self._speech: Speech | None = None
@@ -38,7 +44,7 @@ class Speaking:
         """A whole text (synthesize); inside a stream it is the client's copy for older servers."""
         if self._speech is not None:
             return
-        speech = Speech.start(self.engines, voice, speaker)
+        speech = Speech.start(self.engines, voice, speaker, trusted=self.trusted)
         self._audio_started = False
         await self._send(speech, speech.sentences(text) + speech.rest())
         await self._end(speech)
@@ -46,7 +52,9 @@ class Speaking:
     async def start(self, voice: str | None, speaker: str | None) -> None:
         """A stream begins (synthesize-start); it is spoken beside the reading of its text."""
         await self.cancel()
-        self._speech = speech = Speech.start(self.engines, voice, speaker)
+        self._speech = speech = Speech.start(
+            self.engines, voice, speaker, trusted=self.trusted
+        )
         self._audio_started = False
         self._queue = asyncio.Queue()
         self.since = time.monotonic()

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import json
 import logging
 from pathlib import Path
-import re
 import time
 from typing import Any
 import weakref
@@ -22,24 +21,12 @@ from alicia_bus.text import excerpt
 from .audio import Float32Array, float_to_pcm16
 from .settings import Settings
 from .speech_memory import SpeechMemory
-from .tts_text import (
-    FIRST_PHRASE,
-    LONG_SENTENCE,
-    MAX_PIECE,
-    first_phrase,
-    pieces,
-    split_sentences,
-)
+from .tts_text import TextStream, TtsError, pieces
 from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, runs
 
+# TextStream and TtsError live with the text rules; importers of this module keep them.
+__all__ = ["TextStream", "TextToSpeech", "TtsError", "VoiceInfo", "bundled_voice_path"]
 _LOGGER = logging.getLogger(__name__)
-# Streamed text with no sentence end is held up to this long, then cut at a word.
-_HELD_TEXT = 4 * LONG_SENTENCE
-_WORD_END = re.compile(r"\s+\S*$")
-
-
-class TtsError(Exception):
-    """A request the TTS program refuses; the text is sent to the client."""
 
 
 class _GaveWay(Exception):
@@ -217,10 +204,12 @@ class TextToSpeech:
         sentences: Iterable[str],
         *,
         after_speech: bool = False,
+        trusted: bool = True,
     ) -> AsyncIterator[bytes]:
         """16-bit PCM at info.sample_rate for each run, as soon as it is made.
 
         after_speech: this answer already said something (a pause comes first).
+        trusted: asked by a trusted client, whose runs go before any stranger's.
 
         Stopping the iteration (or cancelling its task) stops the synthesis
         between runs.
@@ -245,7 +234,9 @@ class TextToSpeech:
                 # short request never waits behind long ones, nor new ones in a crowd.
                 served = self._served.get(request, 0) if request else 0
                 for run, claim in runs(phonemized, served):
-                    audio = await self._in_turn(claim, info.name, speaker_id, run)
+                    audio = await self._in_turn(
+                        claim, info.name, speaker_id, run, trusted
+                    )
                     if request is not None:
                         self._served[request] = claim
                     self.counters.sentences += 1
@@ -254,12 +245,19 @@ class TextToSpeech:
                         gap, after_speech = silence[:0], True
 
     async def _in_turn(
-        self, served: int, name: str, speaker_id: int | None, run: list[str]
+        self,
+        served: int,
+        name: str,
+        speaker_id: int | None,
+        run: list[str],
+        trusted: bool,
     ) -> Float32Array:
         stoppable = True
         while True:
             try:
-                turn = await self._turns.take(served, stoppable, len(run))
+                turn = await self._turns.take(
+                    served, stoppable, len(run), trusted=trusted
+                )
             except TurnsClosed as err:
                 raise TtsError("the server is stopping") from err
             try:
@@ -340,62 +338,6 @@ def _full_scale(audio: Any) -> Float32Array:
     if peak < 1e-8:
         return np.zeros_like(samples)
     return samples / peak
-
-
-class TextStream:
-    """Text arriving in pieces, given out as complete sentences with bounded memory."""
-
-    def __init__(self, max_chars: int) -> None:
-        """Nothing buffered yet."""
-        self._rest = ""
-        self._max_chars = max_chars
-        self.total_chars = 0
-        self._given = False  # a first piece was given out
-
-    def add(self, text: str) -> list[str]:
-        """Add text; return the sentences it completed."""
-        self.total_chars += len(text)
-        if self.total_chars > self._max_chars:
-            self._rest = ""  # refused: nothing of it is kept
-            raise TtsError(
-                f"text is longer than {self._max_chars} characters (tts_max_chars)"
-            )
-        sentences, rest = split_sentences(self._rest + text)
-        if not self._given and (cut := _first_cut(sentences, rest)) is not None:
-            # The first words go at once; the rest of their sentence follows.
-            first = (sentences or [rest])[0]
-            if sentences:
-                sentences[:1] = [first[:cut].strip(), first[cut:].strip()]
-            else:
-                sentences, rest = [first[:cut].strip()], first[cut:].lstrip()
-        if len(rest) > _HELD_TEXT:
-            # No sentence end in sight: give out the whole words, keep the last one,
-            # which may go on in the next chunk (unless it alone is too long).
-            word = _WORD_END.search(rest)
-            cut = (
-                word.start()
-                if word and len(rest) - word.start() <= MAX_PIECE
-                else len(rest)
-            )
-            sentences.append(rest[:cut].strip())
-            rest = rest[cut:]
-        self._rest = rest
-        self._given = self._given or bool(sentences)
-        return sentences
-
-    def finish(self) -> list[str]:
-        """The rest, once no more text will come."""
-        rest, self._rest = self._rest.strip(), ""
-        if rest and not self._given and (cut := _first_cut([], rest)) is not None:
-            self._given = True
-            return [rest[:cut].strip(), rest[cut:].strip()]
-        return [rest] if rest else []
-
-
-def _first_cut(sentences: list[str], rest: str) -> int | None:
-    """Where the first sentence (or the words so far) may be cut, if long enough to gain."""
-    first = sentences[0] if sentences else rest
-    return first_phrase(first) if len(first) > FIRST_PHRASE[1] else None
 
 
 def chunk_pcm(pcm: bytes, bytes_per_chunk: int) -> Iterator[bytes]:

@@ -118,3 +118,68 @@ def cut_phonemes(phonemes: list[str], limit: int = MAX_PHONEMES) -> list[list[st
         run, rest = next_run(rest, limit)
         runs.append(run)
     return runs
+
+
+class TtsError(Exception):
+    """A request the TTS program refuses; the text is sent to the client."""
+
+
+# Streamed text with no sentence end is held up to this long, then cut at a word.
+_HELD_TEXT = 4 * LONG_SENTENCE
+_WORD_END = re.compile(r"\s+\S*$")
+
+
+class TextStream:
+    """Text arriving in pieces, given out as complete sentences with bounded memory."""
+
+    def __init__(self, max_chars: int) -> None:
+        """Nothing buffered yet."""
+        self._rest = ""
+        self._max_chars = max_chars
+        self.total_chars = 0
+        self._given = False  # a first piece was given out
+
+    def add(self, text: str) -> list[str]:
+        """Add text; return the sentences it completed."""
+        self.total_chars += len(text)
+        if self.total_chars > self._max_chars:
+            self._rest = ""  # refused: nothing of it is kept
+            raise TtsError(
+                f"text is longer than {self._max_chars} characters (tts_max_chars)"
+            )
+        sentences, rest = split_sentences(self._rest + text)
+        if not self._given and (cut := _first_cut(sentences, rest)) is not None:
+            # The first words go at once; the rest of their sentence follows.
+            first = (sentences or [rest])[0]
+            if sentences:
+                sentences[:1] = [first[:cut].strip(), first[cut:].strip()]
+            else:
+                sentences, rest = [first[:cut].strip()], first[cut:].lstrip()
+        if len(rest) > _HELD_TEXT:
+            # No sentence end in sight: give out the whole words, keep the last one,
+            # which may go on in the next chunk (unless it alone is too long).
+            word = _WORD_END.search(rest)
+            cut = (
+                word.start()
+                if word and len(rest) - word.start() <= MAX_PIECE
+                else len(rest)
+            )
+            sentences.append(rest[:cut].strip())
+            rest = rest[cut:]
+        self._rest = rest
+        self._given = self._given or bool(sentences)
+        return sentences
+
+    def finish(self) -> list[str]:
+        """The rest, once no more text will come."""
+        rest, self._rest = self._rest.strip(), ""
+        if rest and not self._given and (cut := _first_cut([], rest)) is not None:
+            self._given = True
+            return [rest[:cut].strip(), rest[cut:].strip()]
+        return [rest] if rest else []
+
+
+def _first_cut(sentences: list[str], rest: str) -> int | None:
+    """Where the first sentence (or the words so far) may be cut, if long enough to gain."""
+    first = sentences[0] if sentences else rest
+    return first_phrase(first) if len(first) > FIRST_PHRASE[1] else None

@@ -88,20 +88,25 @@ class Turns:
         self._free = slots
         self._memory = memory or SpeechMemory()
         self._memory.wake_piper = self._hand_out
-        self._waiting: list[tuple[int, int, bool, int, asyncio.Future[Turn]]] = []
+        # (a stranger's, claim, order, stoppable, size, grant): a trusted client's
+        # runs (Home Assistant's) go before any stranger's, then the lowest claim.
+        self._waiting: list[tuple[bool, int, int, bool, int, asyncio.Future[Turn]]] = []
         self._running: set[Turn] = set()
         self._order = itertools.count()
         self._closed = False
 
-    async def take(self, claim: int, stoppable: bool = True, size: int = 0) -> Turn:
+    async def take(
+        self, claim: int, stoppable: bool = True, size: int = 0, *, trusted: bool = True
+    ) -> Turn:
         """Wait for a slot for a run of size phonemes; give_back(turn) after.
 
-        A background turn may be stopped, if stoppable.
+        A background turn may be stopped, if stoppable. A stranger's (not trusted)
+        waits for every trusted client's run waiting before it is granted.
         """
         if self._closed:
             raise TurnsClosed
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
-        entry = (claim, next(self._order), stoppable, size, grant)
+        entry = (not trusted, claim, next(self._order), stoppable, size, grant)
         heapq.heappush(self._waiting, entry)
         self._hand_out()
         try:
@@ -137,7 +142,7 @@ class Turns:
         """Whether a request under BACKGROUND speaks or waits to, or a transcription runs or waits."""
         waiting = any(
             claim <= BACKGROUND and not grant.done()
-            for claim, _, _, _, grant in self._waiting
+            for _, claim, _, _, _, grant in self._waiting
         )
         return (
             waiting
@@ -152,7 +157,7 @@ class Turns:
                 if turn.stoppable and not turn.stopped:
                     turn.stop()
         while self._free and self._waiting:
-            claim, _, stoppable, size, grant = self._waiting[0]
+            _, claim, _, stoppable, size, grant = self._waiting[0]
             if grant.done():  # cancelled while waiting
                 heapq.heappop(self._waiting)
                 continue

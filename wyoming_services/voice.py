@@ -25,6 +25,7 @@ from .grok import (
     ToolError,
 )
 from .home_language import HomeNames
+from .log_limit import LimitedLog
 from .stt import SttError
 from .stt_session import SessionResult, SttSession
 from .tts import TextStream, TtsError, VoiceInfo, chunk_pcm
@@ -61,6 +62,8 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
+# A failure per question (xAI down, 429s): one line a minute per kind of failure.
+_FAILURES = LimitedLog(_LOGGER)
 # What a cut-off answer ends with, so the listener hears that it was cut off.
 CUT_OFF = " ..."
 
@@ -149,7 +152,9 @@ async def answer(
                 if on_delta is not None:
                     await on_delta(delta)
     except GrokFailure as failure:
-        _LOGGER.warning("Grok could not answer: %s", failure)
+        _FAILURES.log(
+            logging.WARNING, failure.code, "Grok could not answer: %s", failure
+        )
         if not failure.partial:
             raise Unanswered(failure.spoken, failure.code) from failure
         return failure.partial.rstrip() + CUT_OFF
@@ -202,17 +207,23 @@ class Speech:
     text: TextStream
     # Something of it was spoken: the next sentence comes after a pause.
     spoken: bool = False
+    # Asked by a trusted client (or the bus, or the server): its runs go first.
+    trusted: bool = True
 
     @classmethod
     def start(
-        cls, engines: Engines, voice: str | None = None, speaker: str | None = None
+        cls,
+        engines: Engines,
+        voice: str | None = None,
+        speaker: str | None = None,
+        *,
+        trusted: bool = True,
     ) -> Speech:
         """The voice asked for (TtsError if unknown), with an empty text stream."""
         info, speaker_id = engines.tts.resolve(voice, speaker)
         engines.tts.counters.requests += 1
-        return cls(
-            engines, info, speaker_id, TextStream(engines.settings.tts_max_chars)
-        )
+        text = TextStream(engines.settings.tts_max_chars)
+        return cls(engines, info, speaker_id, text, trusted=trusted)
 
     def sentences(self, text: str) -> list[str]:
         """The sentences this piece of text completes."""
@@ -226,8 +237,9 @@ class Speech:
         """PCM (16-bit mono at voice.sample_rate), sentence by sentence; pauses between, none after."""
         after_speech, self.spoken = self.spoken, self.spoken or bool(sentences)
         return self.engines.tts.synthesize(
-            self.voice, self.speaker, sentences, after_speech=after_speech
-        )
+            self.voice, self.speaker, sentences, after_speech=after_speech,
+            trusted=self.trusted,
+        )  # fmt: skip
 
 
 async def speak(

@@ -10,3 +10,10 @@ WHISPER_LANGUAGES = (
     "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "haw", "ln", "ha", "ba",
     "jw", "su", "yue",
 )  # fmt: skip
+
+
+def normalize_language(language: str | None) -> str | None:
+    """'en-US' and 'en_US' to 'en'; empty to None."""
+    if not language:
+        return None
+    return language.replace("_", "-").split("-", 1)[0].lower()

@@ -27,7 +27,7 @@ def second_look(model: Any, audio: Float32Array, options: dict[str, Any]) -> lis
     temperature 0 only, so the answer is the same every time.
     """
     segments, _info = model.transcribe(
-        audio, no_speech_threshold=None, temperature=0.0, **options
+        audio, **(options | {"no_speech_threshold": None, "temperature": 0.0})
     )
     return [
         segment.text

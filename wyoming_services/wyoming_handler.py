@@ -84,7 +84,9 @@ class AliciaEventHandler(AsyncEventHandler):
         self._stt_format: PcmFormat | None = None
         self._stt_since = 0.0
         self._counted = False
-        self._speaking = Speaking(engines, self.write_event, self._speaking_failed)
+        self._speaking = Speaking(
+            engines, self.write_event, self._speaking_failed, authority.may_act
+        )
         # Audio heard on the event loop: an untrusted requester's paced across connections.
         self._pace = engines.listening.pace(authority)
         self._waking = Waking(self.write_event, self._pace)

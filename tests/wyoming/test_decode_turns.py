@@ -104,3 +104,37 @@ async def test_a_strangers_second_decode_waits_behind_others_first(
     jobs += [ask(engine, 1, stranger(1)), ask(engine, 2, stranger(1))]
     jobs += [ask(engine, 3, stranger(3))]
     assert await in_order(engine, model, jobs) == [9, 1, 3, 2]
+
+
+class _Options:
+    """Stands in for faster-whisper: records each decode's options."""
+
+    def __init__(self) -> None:
+        self.options: list[dict[str, Any]] = []
+
+    def transcribe(self, audio: Any, **options: Any) -> tuple[list[Any], None]:
+        self.options.append(options)
+        return [_Segment()], None
+
+
+@pytest.mark.parametrize(
+    ("who", "fallback"), [(HOME, True), (stranger(1), False)], ids=["home", "stranger"]
+)
+async def test_a_strangers_decode_cannot_run_on_and_on(
+    who: Authority, fallback: bool
+) -> None:
+    """The attack: 29 s of "yes yes yes" fell back through five temperatures (15 s) while HA's waited."""
+    shared = Engines(Settings(stt_cpu_threads=2))
+    model = _Options()
+    shared.stt._solo = _Decoder(model, 2)
+    shared.stt.ready.set()
+    try:
+        await shared.stt.transcribe(np.zeros(16000, np.float32), "en", requester=who)
+    finally:
+        await shared.close()
+    (options,) = model.options
+    assert ("temperature" not in options) is fallback
+    assert ("max_new_tokens" not in options) is fallback
+    if not fallback:
+        assert options["temperature"] == 0.0
+        assert options["max_new_tokens"] <= 128

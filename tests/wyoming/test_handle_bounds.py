@@ -123,6 +123,21 @@ async def test_retries_while_the_api_fails_are_one_warning_a_minute(
     assert after - before == 1
 
 
+@pytest.mark.slow
+async def test_failed_answers_are_one_warning_a_minute(
+    open_server: ServerProcess, xai: FakeXai
+) -> None:
+    """Each failed answer (a bad key, xAI down) wrote a warning; now one a minute per kind."""
+    xai.configure(fail_with=[401] * 20)
+    before = open_server.log.read_text().count("Grok could not answer")
+    answers = await asyncio.gather(
+        *(ask_from(open_server.uri, HOME_ADDRESS, f"Key {n}?") for n in range(4))
+    )
+    assert {a.type for a in answers} == {"not-handled"}
+    after = open_server.log.read_text().count("Grok could not answer")
+    assert after - before == 1
+
+
 def test_all_strangers_together_have_a_budget_and_requesters_are_bounded() -> None:
     """Many addresses buy no more than four requesters' worth; the map stays bounded."""
     now = [0.0]

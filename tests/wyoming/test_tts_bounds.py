@@ -171,7 +171,7 @@ async def test_a_new_stream_stops_the_one_before(tts: TextToSpeech) -> None:
         raise AssertionError(error)
 
     engines = SimpleNamespace(tts=tts, settings=tts.settings)
-    speaking = Speaking(engines, write, failed)  # type: ignore[arg-type]
+    speaking = Speaking(engines, write, failed, trusted=True)  # type: ignore[arg-type]
     await speaking.start(None, None)
     speaking.add(UNPUNCTUATED)
     first = speaking._task

@@ -166,3 +166,22 @@ async def test_hello_stops_a_long_requests_piece_which_is_made_again_whole(
     assert heard == ["long"] * 6 + ["hello"]
     assert await long == alone  # the stopped piece was made again, whole
     assert tts.counters.gave_way == 1
+
+
+async def test_strangers_runs_wait_for_a_trusted_clients() -> None:
+    """The attack: strangers' fresh requests (nothing spoken yet) ahead of Home Assistant's answer."""
+    turns = Turns(slots=1)
+    running = await turns.take(0, size=10, trusted=False)
+    strangers = [
+        asyncio.create_task(turns.take(0, size=10, trusted=False)) for _ in range(3)
+    ]
+    await asyncio.sleep(0)
+    answer = asyncio.create_task(turns.take(90, size=10))  # already spoke 80
+    await asyncio.sleep(0)
+    turns.give_back(running)
+    await asyncio.sleep(0)
+    assert answer.done()
+    assert not any(stranger.done() for stranger in strangers)
+    turns.give_back(answer.result())
+    for stranger in strangers:
+        turns.give_back(await stranger)
