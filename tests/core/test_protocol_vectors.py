@@ -123,3 +123,9 @@ def test_a_reply_to_under_a_devices_namespace_is_only_its_own(
 ) -> None:
     """{prefix}/devices/<id>/... only for the sender <id>, response-shaped or not."""
     assert reply_to_allowed(reply_to, "lamp") is allowed
+
+
+@pytest.mark.parametrize("shared", ["speakers", "sensors"])
+def test_a_shared_namespace_is_no_senders_own(shared: str) -> None:
+    """A sender named like a shared namespace does not own it (every device's announcements)."""
+    assert not reply_to_allowed(f"alicia/devices/{shared}/announce", shared)

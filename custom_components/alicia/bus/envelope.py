@@ -13,7 +13,7 @@ from . import PROTOCOL_VERSION
 from .errors import ProtocolError
 from .payloads import Payload, parse_payload
 from .text import clean_text, excerpt, nested_deeper_than
-from .topics import Kind, is_identifier, kind_of, size_limit
+from .topics import Kind, is_device_id, is_identifier, kind_of, size_limit
 
 MESSAGE_TYPES = ("request", "response", "event", "command")
 REQUIRED = (
@@ -169,8 +169,9 @@ def reply_to_allowed(reply_to: str, source: str, prefix: str = "alicia") -> bool
     if parts[0] != prefix or not publishable(reply_to):
         return False
     if len(parts) >= 3 and parts[1] == "devices":
-        # A device's namespace is its own: only its owner's answers go there.
-        return len(parts) >= 4 and parts[2] == source
+        # A device's namespace is its own: only its owner's answers go there, and
+        # the shared names (devices/speakers/...) are no device's.
+        return len(parts) >= 4 and parts[2] == source and is_device_id(source)
     return len(parts) >= 4 and parts[-2] == "response" and parts[-1] == source
 
 
