@@ -132,9 +132,6 @@ class Questions:
 # (its event is most of the cost: 1-sample chunks on 30 connections took describe
 # to 0.9 s).
 MIN_CHUNK_SECONDS = 0.01
-# All untrusted requesters' audio together: a burst, then this many times real time.
-TOGETHER_AUDIO_BURST = 4.0
-TOGETHER_AUDIO_FACTOR = 3.0
 
 
 class Listening:
@@ -143,32 +140,51 @@ class Listening:
     A trusted client's connection (Home Assistant's) has its own `Pace` for wake
     audio and its speech is not paced (its uploads come whole); an untrusted
     requester's wake and speech audio share one `Pace` across all its connections
-    (a reconnect gets no new burst), and all untrusted requesters one more.
+    (a reconnect gets no new burst), which allows as many streams at real time as
+    it has connections open: one requester never slows another. (A pace shared by
+    all strangers let one with two addresses starve every untrusted satellite, and
+    four honest satellites streaming at real time fell behind it for good.)
     """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         """No audio heard yet."""
         self._paces = Requesters(lambda: Pace(clock=clock))
-        self._together = Pace(TOGETHER_AUDIO_BURST, TOGETHER_AUDIO_FACTOR, clock)
+        self._open: Requesters[set[AudioPace]] = Requesters(set)
 
     def pace(self, authority: Authority) -> AudioPace:
-        """One connection's pace (kept by it, so its requester's survives being forgotten)."""
+        """One connection's pace, until its close()."""
         if authority.may_act:
             return AudioPace((Pace(),), trusted=True)
-        return AudioPace((self._paces[authority.who], self._together), trusted=False)
+        connections = self._open[authority.who]
+        pace = AudioPace((self._paces[authority.who],), False, connections)
+        connections.add(pace)
+        return pace
 
 
 class AudioPace:
     """A connection's audio against the clock: how long to wait before hearing a chunk."""
 
-    def __init__(self, paces: tuple[Pace, ...], trusted: bool) -> None:
-        """paces: a trusted connection's own; an untrusted one's requester's and everyone's."""
+    def __init__(
+        self,
+        paces: tuple[Pace, ...],
+        trusted: bool,
+        connections: set[AudioPace] | None = None,
+    ) -> None:
+        """A trusted connection's own pace, or an untrusted one's requester's.
+
+        connections: the requester's open connections, which share its pace.
+        """
         self._paces = paces
         self._trusted = trusted
+        self._connections = connections if connections is not None else {self}
+
+    def close(self) -> None:
+        """The connection is gone: its requester's pace is shared by one fewer."""
+        self._connections.discard(self)
 
     def wait(self, seconds: float, speech: bool = False) -> float:
         """Count a chunk of `seconds` arriving now; the seconds to wait before hearing it."""
         if self._trusted:
             return 0.0 if speech else self._paces[0].wait(seconds)
-        charged = max(seconds, MIN_CHUNK_SECONDS)
+        charged = max(seconds, MIN_CHUNK_SECONDS) / max(1, len(self._connections))
         return max(pace.wait(charged) for pace in self._paces)

@@ -119,6 +119,7 @@ class AliciaEventHandler(AsyncEventHandler):
             self._gone(err)
         finally:
             self._clock.close()
+            self._pace.close()
             await self.disconnect()
             self._hang_up()
 

@@ -1,0 +1,45 @@
+"""What approval remembers stays bounded and survives a restart; a reserved id left from before gets no ACL."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.alicia import registration_memory
+from custom_components.alicia.acl import mosquitto_acl
+from custom_components.alicia.device import DeviceRecord
+from custom_components.alicia.registration_memory import Tombstones
+
+
+def record(device_id: str) -> DeviceRecord:
+    return DeviceRecord.from_document(
+        {
+            "device_id": device_id,
+            "device_type": "sensor",
+            "capabilities": [{"name": "temperature"}],
+        }
+    )
+
+
+def test_tombstones_keep_the_newest_and_load_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A flood of devices leaving keeps the newest few; what is stored comes back the same."""
+    monkeypatch.setattr(registration_memory, "MAX_TOMBSTONES", 2)
+    tombstones = Tombstones()
+    for device_id in ("a", "b", "c"):
+        tombstones.left(record(device_id))
+    assert [r["device_id"] for r in tombstones.stored()] == ["b", "c"]
+    again = Tombstones()
+    again.load(tombstones.stored())
+    grant = again.get("c")
+    assert grant is not None
+    assert [c.name for c in grant.capabilities] == ["temperature"]
+    assert again.get("a") is None
+
+
+def test_a_reserved_id_left_from_before_gets_no_rules() -> None:
+    """A device stored as 'speakers' before ids were reserved reads nobody's announcements."""
+    text = mosquitto_acl("alicia", [("speakers", "speaker"), ("lamp", "actuator")])
+    assert "user speakers" not in text
+    assert "# speakers: a reserved id, given no rules" in text
+    assert "user lamp" in text
