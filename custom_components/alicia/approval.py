@@ -253,6 +253,11 @@ class Approvals(PendingRequests):
                 "unregister", "%s may not unregister %s", read.source, device_id
             )
             return
+        if device is not None and read.source == device_id:
+            # Its registrations sent before it left are old now: replayed, they
+            # would bring it back (with auto-approval) as if it had returned.
+            signer = device.public_key if hub.admission.mode is not Mode.OFF else None
+            self.newest.took(device_id, signer, read.timestamp)
         self.remove(device_id, clear_retained=False, by_itself=True)
 
     def remove(

@@ -21,6 +21,7 @@ from .bus_link import BusLink
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
+from .registration_memory import not_ahead
 from .tally import Tally
 from .voice_health import VoiceServerWatch, is_voice_server
 
@@ -139,9 +140,8 @@ class HealthWatch:
             if status.online:
                 device.status_session = status.session
                 hub.save()
-            device.status_sent = max(
-                read.timestamp, device.status_sent or read.timestamp
-            )
+            sent = not_ahead(read.timestamp)
+            device.status_sent = max(sent, device.status_sent or sent)
         if status.online:
             device.offline = False
             device.session = status.session

@@ -7,13 +7,25 @@ left had by MAX_TOMBSTONES.
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .device import DeviceRecord
 
 # Devices that unregistered themselves, remembered (newest kept) to judge their return.
 MAX_TOMBSTONES = 1000
+
+
+def not_ahead(sent: datetime) -> datetime:
+    """A send time a device claims, kept no later than now (as remembered, not as told).
+
+    A device whose clock was once ahead (a bad RTC, a wrong NTP server) would
+    otherwise have every later word, dated right, ignored as older until that date;
+    a replay is still sent before what is remembered.
+    """
+    now = datetime.now(UTC)
+    # To the millisecond, as messages are dated: a word sent now is not "before" it.
+    return min(sent, now.replace(microsecond=now.microsecond // 1000 * 1000))
 
 
 class Newest:
@@ -43,7 +55,7 @@ class Newest:
         if key is None:
             self.sent.pop(device_id, None)
             return
-        newest = self.sent.get(device_id)
+        sent, newest = not_ahead(sent), self.sent.get(device_id)
         if newest is None or newest[1] != key or sent > newest[0]:
             self.sent[device_id] = (sent, key)
 

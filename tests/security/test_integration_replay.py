@@ -147,3 +147,27 @@ async def test_the_newest_connections_will_counts_after_a_restart(
     await hass.async_block_till_done()
 
     assert entry.runtime_data.roster.devices[VICTIM].offline is True
+
+
+async def test_a_clock_once_ahead_does_not_silence_the_device(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    key: KeyPair,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A retained registration and online dated a day ahead (a bad clock): what comes after, dated right, still counts."""
+    ahead = -timedelta(days=1)
+    publish(hass, REGISTER.format(VICTIM), registration(key, ahead), retain=True)
+    publish(hass, STATUS, status(key, "online", "s1", ahead), retain=True)
+    await hass.async_block_till_done()
+    freezer.tick(60)  # the clock fixed, the device reboots
+    will = status(key, "offline", "s2")
+    publish(hass, REGISTER.format(VICTIM), registration(key, name="Kitchen sensor 2"))
+    publish(hass, STATUS, status(key, "online", "s2"))
+    await hass.async_block_till_done()
+    device = entry.runtime_data.roster.devices[VICTIM]
+    assert device.name == "Kitchen sensor 2"
+    freezer.tick(60)  # it dies: the broker sends its will
+    publish(hass, STATUS, will)
+    await hass.async_block_till_done()
+    assert device.offline is True

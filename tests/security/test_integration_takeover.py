@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -24,6 +25,7 @@ from tests.integration.helpers import (
 from .devices import ATTACKER, REGISTER, VICTIM, data, publish, register_signed
 
 VOICE_RESULT = "alicia/voice/command/response"
+UNREGISTER = "alicia/system/discovery/unregister"
 GOODNIGHT = {"transcript": "Good night", "answer": "Sleep well.", "language": "en"}
 
 
@@ -298,3 +300,21 @@ async def test_strangers_filling_the_refusal_cards_leave_room_for_the_newest(
 
     assert list(entry.runtime_data.approvals.refusals.reasons) == ["bad_1", "new_plug"]
     assert ir.async_get(hass).async_get_issue(DOMAIN, "refused_bad_0") is None
+
+
+async def test_a_device_that_left_is_not_brought_back_by_its_own_words(
+    hass: HomeAssistant, entry: MockConfigEntry, attacker: KeyPair
+) -> None:
+    """The attack: the light's newest registration, replayed after it unregistered, made it approved again."""
+    entry.runtime_data.approvals.set_permit(True)  # new devices are let in meanwhile
+    newest = message(ATTACKER, {**LIGHT, "public_key": attacker.public_key},
+                     key=attacker, topic=REGISTER.format(ATTACKER))  # fmt: skip
+    await asyncio.sleep(0.01)  # it leaves later than it registered
+    leaving = message(ATTACKER, {"device_id": ATTACKER}, key=attacker, topic=UNREGISTER)
+    publish(hass, UNREGISTER, leaving)
+    await hass.async_block_till_done()
+    assert ATTACKER not in entry.runtime_data.roster.devices
+
+    publish(hass, REGISTER.format(ATTACKER), newest, retain=True)
+    await hass.async_block_till_done()
+    assert ATTACKER not in entry.runtime_data.roster.devices
