@@ -52,6 +52,12 @@ def wyoming_client(writer: asyncio.StreamWriter, trusted: Sequence[str]) -> Auth
         or (valid_client(entry) and ip in ipaddress.ip_network(entry, strict=False))
         for entry in trusted
     )
+    if isinstance(ip, ipaddress.IPv6Address) and not may_act:
+        # A host is given a /64: every address in it is one requester, or each of
+        # its addresses would get a budget, a burst and a place of its own.
+        return Authority(
+            f"wyoming:{ipaddress.ip_network(f'{ip}/64', strict=False)}", False
+        )
     return Authority(f"wyoming:{ip}", may_act)
 
 
