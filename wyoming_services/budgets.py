@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+import math
 import time
 
 from .audio import Pace
@@ -132,6 +133,9 @@ class Questions:
 # (its event is most of the cost: 1-sample chunks on 30 connections took describe
 # to 0.9 s).
 MIN_CHUNK_SECONDS = 0.01
+# A connection streams while it sent audio this recently: only those widen its
+# requester's pace (idle connections opened beside one stream buy it nothing).
+STREAMING_SECONDS = 2.0
 
 
 class Listening:
@@ -140,14 +144,15 @@ class Listening:
     A trusted client's connection (Home Assistant's) has its own `Pace` for wake
     audio and its speech is not paced (its uploads come whole); an untrusted
     requester's wake and speech audio share one `Pace` across all its connections
-    (a reconnect gets no new burst), which allows as many streams at real time as
-    it has connections open: one requester never slows another. (A pace shared by
+    (a reconnect gets no new burst), which allows 1.5 times real time for each of
+    its connections streaming now: one requester never slows another. (A pace shared by
     all strangers let one with two addresses starve every untrusted satellite, and
     four honest satellites streaming at real time fell behind it for good.)
     """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         """No audio heard yet."""
+        self._clock = clock
         self._paces = Requesters(lambda: Pace(clock=clock))
         self._open: Requesters[set[AudioPace]] = Requesters(set)
 
@@ -156,7 +161,7 @@ class Listening:
         if authority.may_act:
             return AudioPace((Pace(),), trusted=True)
         connections = self._open[authority.who]
-        pace = AudioPace((self._paces[authority.who],), False, connections)
+        pace = AudioPace((self._paces[authority.who],), False, connections, self._clock)
         connections.add(pace)
         return pace
 
@@ -169,6 +174,7 @@ class AudioPace:
         paces: tuple[Pace, ...],
         trusted: bool,
         connections: set[AudioPace] | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         """A trusted connection's own pace, or an untrusted one's requester's.
 
@@ -177,6 +183,8 @@ class AudioPace:
         self._paces = paces
         self._trusted = trusted
         self._connections = connections if connections is not None else {self}
+        self._clock = clock
+        self._sent = -math.inf  # when this connection last sent audio
 
     def close(self) -> None:
         """The connection is gone: its requester's pace is shared by one fewer."""
@@ -186,5 +194,9 @@ class AudioPace:
         """Count a chunk of `seconds` arriving now; the seconds to wait before hearing it."""
         if self._trusted:
             return 0.0 if speech else self._paces[0].wait(seconds)
-        charged = max(seconds, MIN_CHUNK_SECONDS) / max(1, len(self._connections))
+        self._sent = now = self._clock()
+        streaming = sum(
+            now - other._sent <= STREAMING_SECONDS for other in self._connections
+        )
+        charged = max(seconds, MIN_CHUNK_SECONDS) / max(1, streaming)
         return max(pace.wait(charged) for pace in self._paces)

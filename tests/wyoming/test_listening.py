@@ -15,16 +15,20 @@ def stranger(address: str) -> Authority:
     return Authority(f"wyoming:{address}", may_act=False)
 
 
+class Clock:
+    """The time the paces see, moved by the simulation."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def worst_lag(
-    streams: dict[str, tuple[AudioPace, float]], seconds: float
+    clock: Clock, streams: dict[str, tuple[AudioPace, float]], seconds: float
 ) -> dict[str, float]:
     """Each stream sends chunks of its size every CHUNK s for seconds; the most any waited to be heard."""
-    now = [0.0]
-    listening_clock = lambda: now[0]  # noqa: E731
-    for pace, _ in streams.values():
-        for inner in pace._paces:
-            inner._clock = listening_clock
-            inner._last = 0.0
     lag = dict.fromkeys(streams, 0.0)
     free = dict.fromkeys(streams, 0.0)  # when each connection reads its next chunk
     events = [(0.0, name, 0) for name in streams]
@@ -32,8 +36,8 @@ def worst_lag(
     while events:
         sent, name, index = heapq.heappop(events)
         pace, size = streams[name]
-        now[0] = max(sent, free[name])
-        heard = now[0] + pace.wait(size)
+        clock.now = max(sent, free[name])
+        heard = clock.now + pace.wait(size)
         free[name] = heard
         lag[name] = max(lag[name], heard - sent)
         if (index + 1) * CHUNK < seconds:
@@ -43,50 +47,65 @@ def worst_lag(
 
 def test_four_honest_satellites_at_real_time_never_fall_behind() -> None:
     """Four untrusted satellites streaming wake audio as it is spoken, each from its address."""
-    listening = Listening()
+    clock = Clock()
+    listening = Listening(clock)
     streams = {
         f"sat{n}": (listening.pace(stranger(f"10.0.0.{n}")), CHUNK) for n in range(4)
     }
-    assert max(worst_lag(streams, 120).values()) < 0.05
+    assert max(worst_lag(clock, streams, 120).values()) < 0.05
 
 
 def test_a_flooding_stranger_on_two_addresses_slows_no_one_else() -> None:
     """The attack: 1-s chunks back to back from two addresses, beside a satellite at real time."""
-    listening = Listening()
+    clock = Clock()
+    listening = Listening(clock)
     streams = {
         "flood a": (listening.pace(stranger("10.0.0.8")), 1.0),
         "flood b": (listening.pace(stranger("10.0.0.9")), 1.0),
         "satellite": (listening.pace(stranger("10.0.0.1")), CHUNK),
     }
-    lag = worst_lag(streams, 60)
+    lag = worst_lag(clock, streams, 60)
     assert lag["satellite"] < 0.05
     assert lag["flood a"] > 10  # the flood itself is held to its pace
 
 
 def test_two_streams_from_one_address_each_get_real_time() -> None:
     """An untrusted Home Assistant relaying two satellites' wake audio on two connections."""
-    listening = Listening()
+    clock = Clock()
+    listening = Listening(clock)
     relay = stranger("192.168.1.5")
     streams = {
         "one": (listening.pace(relay), CHUNK),
         "two": (listening.pace(relay), CHUNK),
     }
-    assert max(worst_lag(streams, 120).values()) < 0.05
+    assert max(worst_lag(clock, streams, 120).values()) < 0.05
 
 
 def test_a_closed_connection_shares_its_address_pace_no_more() -> None:
     """Connections that are gone do not widen the address's pace."""
-    listening = Listening()
+    clock = Clock()
+    listening = Listening(clock)
     gone = [listening.pace(stranger("10.0.0.7")) for _ in range(10)]
     for pace in gone:
         pace.close()
     streams = {"flood": (listening.pace(stranger("10.0.0.7")), 1.0)}
-    assert worst_lag(streams, 30)["flood"] > 10
+    assert worst_lag(clock, streams, 30)["flood"] > 10
 
 
 def test_a_trusted_connection_has_a_pace_of_its_own() -> None:
     """Home Assistant's connection is paced alone, whatever strangers send."""
-    listening = Listening()
+    clock = Clock()
+    listening = Listening(clock)
     home = listening.pace(Authority("wyoming:127.0.0.1", may_act=True))
     assert isinstance(home._paces[0], Pace)
     assert home.wait(1.0, speech=True) == 0.0
+
+
+def test_idle_connections_beside_a_stream_buy_it_nothing() -> None:
+    """The attack: fifteen connections opened and left silent, to widen one flood's pace."""
+    clock = Clock()
+    listening = Listening(clock)
+    idle = [listening.pace(stranger("10.0.0.7")) for _ in range(15)]
+    streams = {"flood": (listening.pace(stranger("10.0.0.7")), 0.2)}  # 10x real time
+    assert worst_lag(clock, streams, 30)["flood"] > 10
+    assert len(idle) == 15
