@@ -24,9 +24,7 @@ from .whisper_languages import WHISPER_LANGUAGES, normalize_language
 from .whisper_pass import decode_pass
 
 _LOGGER = logging.getLogger(__name__)
-# The most tokens a stranger's decode may produce: 30 s of speech is some 100 (a
-# window holds 224); a text repeating itself to the limit is cut there.
-STRANGER_TOKENS = 128
+STRANGER_TOKENS = 128  # a stranger's decode at most (30 s of speech: some 100)
 
 
 class SttError(Exception):
