@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import math
 import time
 
+from alicia_bus.limits import RateLimiter
+
 from .audio import Pace
 from .authority import Authority
 
@@ -27,32 +29,10 @@ MAX_REQUESTERS = 1024
 QUESTION_BURST = 3
 # All untrusted requesters together: this many requesters' rate and burst.
 TOGETHER = 4
+# The key of all untrusted requesters' bucket together.
+UNTRUSTED = "untrusted"
 
 type Clock = Callable[[], float]
-
-
-class Bucket:
-    """A token bucket: `burst` at once, then `per_second`."""
-
-    def __init__(
-        self, per_second: float, burst: float, clock: Clock = time.monotonic
-    ) -> None:
-        """Full."""
-        self._rate = per_second
-        self._burst = burst
-        self._clock = clock
-        self._tokens = burst
-        self._last = clock()
-
-    def take(self) -> bool:
-        """Take a token if there is one."""
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-        self._last = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
 
 
 class Requesters[T]:
@@ -99,9 +79,10 @@ class Questions:
     def __init__(self, per_minute: int, clock: Clock = time.monotonic) -> None:
         """Nothing asked yet."""
         self.per_minute = per_minute
-        rate, burst = per_minute / 60, min(QUESTION_BURST, per_minute)
-        self._own = Requesters(lambda: Bucket(rate, burst, clock))
-        self._together = Bucket(rate * TOGETHER, burst * TOGETHER, clock)
+        rate, burst = max(per_minute, 1) / 60, min(QUESTION_BURST, per_minute)
+        # The contract core's per-source token buckets (bounded, as the bus's).
+        self._own = RateLimiter(rate, burst, clock=clock)
+        self._together = RateLimiter(rate * TOGETHER, burst * TOGETHER, clock=clock)
 
     def refusal(self, authority: Authority) -> Refusal | None:
         """None when authority's question may be asked now (its token is taken); else why not."""
@@ -113,13 +94,13 @@ class Questions:
                 "questions are answered only for wyoming_trusted_clients "
                 "(wyoming_untrusted_questions is 0)",
             )
-        if not self._own[authority.who].take():
+        if not self._own.allow(authority.who):
             return Refusal(
                 "rate-limited",
                 f"at most {self.per_minute} questions a minute from one untrusted "
                 "client (wyoming_untrusted_questions)",
             )
-        if not self._together.take():
+        if not self._together.allow(UNTRUSTED):
             return Refusal(
                 "rate-limited",
                 f"at most {self.per_minute * TOGETHER} questions a minute from "

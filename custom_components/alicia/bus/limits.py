@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 import time
@@ -66,12 +67,13 @@ class RateLimiter:
     rate: float
     burst: float
     limit: int = BUCKET_LIMIT
+    clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _next_prune: float = 0.0
 
     def allow(self, source: str) -> bool:
         """Take a token for source; False when its bucket is empty."""
-        now = time.monotonic()
+        now = self.clock()
         tokens, last = self._buckets.get(source, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens < 1:
