@@ -17,11 +17,11 @@ from wyoming.event import Event
 
 from alicia_bus import agent
 from alicia_bus.errors import ProtocolError
+from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .authority import Authority
 from .engines import Engines
-from .log_limit import LimitedLog
 from .voice import HaTools, ToolCall, ToolDefinition, Unanswered, answer
 
 _LOGGER = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import logging
 import time
 
-from .log_limit import LimitedLog
+from alicia_bus.log_limit import LimitedLog
 
 _LOGGER = logging.getLogger(__name__)
 # Making room is logged at most this often; each closed connection is a debug line.

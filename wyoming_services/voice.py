@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import logging
 
 from alicia_bus.agent import FailureCode
+from alicia_bus.log_limit import LimitedLog
 from alicia_bus.vocabulary import Vocabulary
 
 from .audio import PcmFormat
@@ -25,7 +26,6 @@ from .grok import (
     ToolError,
 )
 from .home_language import HomeNames
-from .log_limit import LimitedLog
 from .stt import SttError
 from .stt_session import SessionResult, SttSession
 from .tts import TextStream, TtsError, VoiceInfo, chunk_pcm

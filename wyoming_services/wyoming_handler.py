@@ -25,6 +25,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from wyoming.wake import Detect
 
 from alicia_bus import agent
+from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .agent_turn import AgentTurn
@@ -35,7 +36,6 @@ from .engines import Engines
 from .event_fields import FieldError, Fields
 from .framing import FrameError, ReadClock, read_event, unless_hung_up
 from .handle_turn import QuestionRefused, handle
-from .log_limit import LimitedLog
 from .speaking import Speaking
 from .voice import (
     EarlyQuestion,

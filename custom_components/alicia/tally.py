@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import logging
-import time
 from typing import Any
 
+from .bus.log_limit import LimitedLog
+
 _LOGGER = logging.getLogger(__name__)
-LOG_EVERY_SECONDS = 60.0
 
 
 @dataclass(slots=True)
@@ -33,11 +33,8 @@ class Tally:
     def __init__(self) -> None:
         """Nothing counted or logged yet."""
         self.counters = Counters()
-        self._last_log: dict[str, float] = {}
+        self._log = LimitedLog(_LOGGER)
 
     def log_limited(self, key: str, text: str, *args: Any) -> None:
         """At most one line per reason a minute: a flood must not flood the log too."""
-        now = time.monotonic()
-        if now - self._last_log.get(key, -LOG_EVERY_SECONDS) >= LOG_EVERY_SECONDS:
-            self._last_log[key] = now
-            _LOGGER.warning(text, *args)
+        self._log.log(logging.WARNING, key, text, *args)

@@ -10,8 +10,8 @@ import pytest
 from wyoming.event import Event, async_read_event, async_write_event
 
 from alicia_bus import agent
+from alicia_bus.log_limit import LimitedLog
 from tests.conftest import ServerProcess
-from wyoming_services.log_limit import LimitedLog
 
 from .client import host_port
 

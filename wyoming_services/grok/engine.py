@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from alicia_bus.agent import FailureCode
+from alicia_bus.log_limit import LimitedLog
 from wyoming_services.authority import Authority
-from wyoming_services.log_limit import LimitedLog
 from wyoming_services.settings import Settings
 
 from .memory import Memory, conversation_key
