@@ -60,6 +60,11 @@ class ReplayWindow:
         return len(self._seen)
 
 
+def _monotonic() -> float:
+    # Looked up at each call, so that a test's frozen clock (freezegun) is this one too.
+    return time.monotonic()
+
+
 @dataclass(slots=True)
 class RateLimiter:
     """A token bucket per source: `rate` messages a second, bursts of `burst`."""
@@ -67,7 +72,7 @@ class RateLimiter:
     rate: float
     burst: float
     limit: int = BUCKET_LIMIT
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = _monotonic
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _next_prune: float = 0.0
 
