@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 import logging
 from typing import Any
@@ -29,14 +29,14 @@ from .const import (
     HEALTH_CHECK_SECONDS,
 )
 from .context import DeviceCommands, SecurityView
-from .device import AliciaDevice, DeviceRecord
+from .device import AliciaDevice
 from .device_data import DeviceData
 from .ha_commands import async_handle_command
 from .health import HealthWatch
 from .registry_mirror import RegistryMirror
 from .roster import Roster
 from .satellites import Satellites
-from .storage import HubStore
+from .storage import HubStore, Remembered, Stored
 from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,17 +107,16 @@ class AliciaHub:
         if stored.key is not None:
             self.admission.key = stored.key
         else:
-            await self.store.async_save(*self._state())
+            await self.store.async_save(self._state())
         self.approvals.changes = stored.key_changes
         for record in stored.devices:
             granted = stored.granted.get(record.device_id)
             self.roster.devices[record.device_id] = AliciaDevice(record, granted)
-        self.approvals.newest.load(stored.memory.get("sent", {}))
-        self.approvals.tombstones.load(stored.memory.get("tombstones", []))
-        for device_id, (sent, session) in stored.memory.get("status", {}).items():
+        self.approvals.newest.sent = dict(stored.memory.sent)
+        self.approvals.tombstones.load(stored.memory.tombstones)
+        for device_id, (sent, session) in stored.memory.status.items():
             if (device := self.roster.devices.get(device_id)) is not None:
-                device.status_sent = datetime.fromisoformat(sent)
-                device.status_session = session
+                device.status_sent, device.status_session = sent, session
         for record in stored.pending:
             self.approvals.pending[record.device_id] = record
 
@@ -166,7 +165,7 @@ class AliciaHub:
     async def async_stop(self) -> None:
         """Unsubscribe and save."""
         self._stop_listening()
-        await self.store.async_save(*self._state())
+        await self.store.async_save(self._state())
 
     @callback
     def _offer_pending(self, _: HomeAssistant) -> None:
@@ -184,38 +183,31 @@ class AliciaHub:
         self.approvals.refusals.clear()
         self.admission.close()
 
-    def _state(
-        self,
-    ) -> tuple[
-        KeyPair,
-        list[DeviceRecord],
-        list[DeviceRecord],
-        dict[str, str | None],
-        dict[str, DeviceRecord],
-        dict[str, Any],
-    ]:
+    def _state(self) -> Stored:
+        """What is stored, as it is now."""
         devices, approvals = self.roster.devices.values(), self.approvals
-        known = {*self.roster.devices, *approvals.pending, *approvals.ignored}
-        memory = {
-            "sent": approvals.newest.keep(known | set(approvals.tombstones.grants)),
-            "tombstones": approvals.tombstones.stored(),
-            "status": {
-                d.device_id: [d.status_sent.isoformat(), d.status_session]
-                for d in devices
-                if d.status_sent is not None
-            },
-        }
-        return (
-            self.admission.key,
-            [d.record for d in devices],
-            list(approvals.pending.values()),
-            approvals.changes,
-            {d.device_id: d.granted for d in devices if d.granted is not None},
-            memory,
+        return Stored(
+            key=self.admission.key,
+            devices=[d.record for d in devices],
+            pending=list(approvals.pending.values()),
+            key_changes=approvals.changes,
+            granted={d.device_id: d.granted for d in devices if d.granted is not None},
+            memory=Remembered(
+                sent=dict(approvals.newest.sent),
+                tombstones=approvals.tombstones.stored(),
+                status={
+                    d.device_id: (d.status_sent, d.status_session)
+                    for d in devices
+                    if d.status_sent is not None
+                },
+            ),
         )
 
     def save(self) -> None:
         """Store the devices, the pending ones and the hub's key soon."""
+        approvals = self.approvals
+        known = {*self.roster.devices, *approvals.pending, *approvals.ignored}
+        approvals.newest.keep(known | set(approvals.tombstones.grants))
         self.store.schedule_save(self._state)
 
     def commands_to(self, device_id: str) -> DeviceCommands:

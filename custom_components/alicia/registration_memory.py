@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any
 
 from .device import DeviceRecord
 
@@ -59,17 +58,10 @@ class Newest:
         if newest is None or newest[1] != key or sent > newest[0]:
             self.sent[device_id] = (sent, key)
 
-    def keep(self, device_ids: set[str]) -> dict[str, list[str]]:
-        """Forget the devices no longer approved or waiting; what is stored of the rest."""
+    def keep(self, device_ids: set[str]) -> None:
+        """Forget the devices no longer approved, waiting or remembered as gone."""
         for device_id in set(self.sent) - device_ids:
             del self.sent[device_id]
-        return {d: [t.isoformat(), key] for d, (t, key) in self.sent.items()}
-
-    def load(self, stored: dict[str, list[str]]) -> None:
-        """What async_save stored (keep())."""
-        self.sent = {
-            d: (datetime.fromisoformat(t), key) for d, (t, key) in stored.items()
-        }
 
 
 class Tombstones:
@@ -107,12 +99,11 @@ class Tombstones:
         """It is approved again, or the user removed it."""
         self.grants.pop(device_id, None)
 
-    def stored(self) -> list[dict[str, Any]]:
+    def stored(self) -> list[DeviceRecord]:
         """As stored, oldest first."""
-        return [record.document for record in self.grants.values()]
+        return list(self.grants.values())
 
-    def load(self, stored: list[dict[str, Any]]) -> None:
+    def load(self, stored: list[DeviceRecord]) -> None:
         """What stored() gave."""
-        for document in stored[-MAX_TOMBSTONES:]:
-            record = DeviceRecord.from_document(document)
+        for record in stored[-MAX_TOMBSTONES:]:
             self.grants[record.device_id] = record

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -13,13 +15,49 @@ from .const import DOMAIN, MAX_PENDING
 from .device import DeviceRecord
 
 STORAGE_VERSION = 1
-# What approval and health remember of devices besides their records (Stored.memory).
-MEMORY = ("sent", "tombstones", "status")
+
+
+@dataclass(slots=True)
+class Remembered:
+    """What approval and health remember of devices besides their records."""
+
+    # The newest registration taken of each device: when it was sent, the key that signed it.
+    sent: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    # What devices that unregistered themselves had been granted, oldest first.
+    tombstones: list[DeviceRecord] = field(default_factory=list)
+    # The newest status taken of each approved device: when it was sent, its session.
+    status: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
+
+    @classmethod
+    def from_document(cls, data: dict[str, Any]) -> Remembered:
+        """As async_load reads it from the store's document."""
+        return cls(
+            sent={
+                device_id: (datetime.fromisoformat(sent), key)
+                for device_id, (sent, key) in data.get("sent", {}).items()
+            },
+            tombstones=[
+                DeviceRecord.from_document(d) for d in data.get("tombstones", [])
+            ],
+            status={
+                device_id: (datetime.fromisoformat(sent), session)
+                for device_id, (sent, session) in data.get("status", {}).items()
+            },
+        )
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """As stored, beside the records."""
+        return {
+            "sent": {d: [t.isoformat(), key] for d, (t, key) in self.sent.items()},
+            "tombstones": [record.document for record in self.tombstones],
+            "status": {d: [t.isoformat(), s] for d, (t, s) in self.status.items()},
+        }
 
 
 @dataclass(slots=True)
 class Stored:
-    """The stored state, read back."""
+    """The stored state: what async_load reads back and async_save writes."""
 
     key: KeyPair | None = None
     devices: list[DeviceRecord] = field(default_factory=list)
@@ -27,9 +65,7 @@ class Stored:
     key_changes: dict[str, str | None] = field(default_factory=dict)
     # What the user approved of devices that have since registered with less.
     granted: dict[str, DeviceRecord] = field(default_factory=dict)
-    # What approval remembers besides (registration_memory.py), and the newest
-    # status taken of each device: "sent", "tombstones", "status".
-    memory: dict[str, Any] = field(default_factory=dict)
+    memory: Remembered = field(default_factory=Remembered)
 
 
 class HubStore:
@@ -57,26 +93,27 @@ class HubStore:
                 device_id: DeviceRecord.from_document(document)
                 for device_id, document in data.get("granted", {}).items()
             },
-            memory={k: data[k] for k in MEMORY if k in data},
+            memory=Remembered.from_document(data),
         )
 
     @staticmethod
-    def _shape(state: tuple[Any, ...]) -> dict[str, Any]:
-        """As stored: state is (key, devices, pending, key_changes, granted, memory)."""
-        key, devices, pending, key_changes, granted, memory = state
+    def _shape(state: Stored) -> dict[str, Any]:
+        """As stored."""
+        if state.key is None:
+            raise ValueError("the hub's key is made before anything is stored")
         return {
-            **memory,
-            "devices": [r.document for r in devices],
-            "pending": [r.document for r in pending],
-            "key_changes": key_changes,
-            "granted": {device_id: r.document for device_id, r in granted.items()},
-            "hub_key": key.pem.decode(),
+            **state.memory.document,
+            "devices": [r.document for r in state.devices],
+            "pending": [r.document for r in state.pending],
+            "key_changes": state.key_changes,
+            "granted": {d: r.document for d, r in state.granted.items()},
+            "hub_key": state.key.pem.decode(),
         }
 
-    async def async_save(self, *state: Any) -> None:
-        """Write now (key, devices, pending, key_changes, granted, memory)."""
+    async def async_save(self, state: Stored) -> None:
+        """Write now."""
         await self._store.async_save(self._shape(state))
 
-    def schedule_save(self, state: Any) -> None:
-        """Write soon; state() gives what async_save takes, at write time."""
+    def schedule_save(self, state: Callable[[], Stored]) -> None:
+        """Write soon; state() gives what to write, at write time."""
         self._store.async_delay_save(lambda: self._shape(state()), 1)
