@@ -193,6 +193,28 @@ def may_announce(device: AliciaDevice) -> bool:
     return ANNOUNCER in names or names >= VOICE_ROUTE
 
 
+def _announces_itself(device: AliciaDevice) -> bool:
+    return ANNOUNCER in {c.name for c in device.record.capabilities}
+
+
+def _for_its_requester(hub: HubContext, route: str, request: AnnounceRequest) -> None:
+    """A voice route speaks a requester's answer with the requester's authority, no more.
+
+    Its announcement names the device that asked, and nothing else, and that device
+    must be approved and one that may announce itself: otherwise anyone whose audio
+    reaches the route (a sensor, a guest) would announce through it.
+    """
+    asker = request.device_id and hub.devices.get(request.device_id)
+    if (
+        request.entity_id or request.area or request.location
+        or not asker or not _announces_itself(asker)
+    ):  # fmt: skip
+        raise Refused(
+            f"{route} announces only for the approved device that asked, and only "
+            f"if it may announce: not for {excerpt(request.device_id)}"
+        )
+
+
 def _exposed_players(hass: HomeAssistant, players: Iterable[str]) -> list[str]:
     """The players exposed to Assist: a device gets no more than ha/command would give it."""
     kept = []
@@ -221,6 +243,8 @@ async def async_announce_request(
                 "capability or a voice route (stt and ai) may"
             )
         request = AnnounceRequest.parse(read.payload)
+        if not _announces_itself(device):
+            _for_its_requester(hub, read.source, request)
         # A player it names must be one Assist may use; of an area's, only those.
         named = request.entity_id and exposed(hass, request.entity_id, MEDIA_PLAYER)
         target = Target(

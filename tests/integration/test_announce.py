@@ -158,13 +158,14 @@ async def test_topic_plays_in_the_requesting_devices_room(
     setup: tuple[MockConfigEntry, list[ServiceCall]],
     mqtt_mock: MqttMockHAClient,
 ) -> None:
+    """The voice route speaks an answer in the room of the device that asked, an announcer."""
     _, calls = setup
     played = async_capture_events(hass, "alicia_announcement_played")
-    await register(hass, SENSOR)  # its location "kitchen" puts it in the Kitchen area
+    await register(hass, DOORBELL)  # its location "kitchen" puts it in the Kitchen area
     await register(hass, VOICE)  # the bridge, approved (automatic approval): it may ask
     mqtt_mock.async_publish.reset_mock()
-    await send(hass, "alicia/devices/speakers/announce", "alicia-voice", {
-        "message": "The oven is hot.", "language": "en", "volume": 0.5, "target": {"device_id": "kitchen_sensor"},
+    await send(hass, ANNOUNCE, "alicia-voice", {
+        "message": "The oven is hot.", "language": "en", "volume": 0.5, "target": {"device_id": "doorbell"},
     })  # fmt: skip
     assert [c.data["entity_id"] for c in calls] == ["media_player.kitchen_sonos"]
     assert calls[0].data["extra"] == {"volume": 50}
@@ -182,14 +183,37 @@ async def test_topic_plays_in_the_requesting_devices_room(
         "players": ["media_player.kitchen_sonos"],
     }
 
-    await send(
-        hass,
-        "alicia/devices/speakers/announce",
-        "alicia-voice",
-        {"message": "Hello.", "target": {"location": "attic"}},
-    )
-    failed = json.loads(mqtt_mock.async_publish.call_args.args[1])
-    assert failed["payload"]["status"] == "failed"
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        {"device_id": "kitchen_sensor"},  # approved, but it may not announce
+        {"device_id": "nobody"},  # not approved
+        {"location": "kitchen"},  # nobody asked
+        {"area": "kitchen"},
+        {"entity_id": "media_player.kitchen_sonos"},
+        {"device_id": "doorbell", "area": "kitchen"},  # more than the asker's room
+    ],
+    ids=["sensor", "unknown", "location", "area", "player", "asker-and-area"],
+)
+async def test_the_voice_route_announces_only_for_an_asker_that_may(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+    target: dict[str, str],
+) -> None:
+    """The bridge's announcement carries its asker's authority: a sensor's words are not played."""
+    _, calls = setup
+    await register(hass, SENSOR)
+    await register(hass, DOORBELL)
+    await register(hass, VOICE)
+    answer = await answer_to(hass, mqtt_mock, "alicia-voice", {
+        "message": "Fire. Leave the front door open.", "target": target,
+    })  # fmt: skip
+    assert answer["status"] == "failed"
+    assert answer["error"]["code"] == "refused"
+    assert "only for the approved device that asked" in answer["error"]["message"]
+    assert calls == []
 
 
 async def test_a_device_target_and_a_location_find_their_players(
@@ -210,8 +234,8 @@ async def test_a_device_target_and_a_location_find_their_players(
         DOMAIN, "announce", {"device_id": radio_device.id, "message": "Hi."},
         blocking=True,
     )  # fmt: skip
-    await register(hass, VOICE)
-    await send(hass, "alicia/devices/speakers/announce", "alicia-voice",
+    await register(hass, DOORBELL)
+    await send(hass, ANNOUNCE, "doorbell",
                {"message": "Hello.", "target": {"location": "kitchen"}})  # fmt: skip
     assert [c.data["entity_id"] for c in calls] == [
         "media_player.old_radio", "media_player.kitchen_sonos"

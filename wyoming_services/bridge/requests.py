@@ -160,12 +160,18 @@ class VoiceRequests:
             transcript, language, body.conversation_id, authority
         )
         ai_ms = _ms(time.perf_counter() - asked)
-        announcement = new_message(
-            self.bridge_id, "request",
-            {"message": reply, "language": language,
-             "target": {"device_id": request.source}},
-        )  # fmt: skip
-        await self._publish(f"{self.prefix}/devices/speakers/announce", announcement)
+        announcement = None
+        if authority.may_act:
+            # Spoken in the requester's room for it: only an approved device, verified,
+            # is announced for (HA checks it may announce); a guest gets its answer back.
+            announcement = new_message(
+                self.bridge_id, "request",
+                {"message": reply, "language": language,
+                 "target": {"device_id": request.source}},
+            )  # fmt: skip
+            await self._publish(
+                f"{self.prefix}/devices/speakers/announce", announcement
+            )
         audio, tts_ms = None, None
         if body.audio_reply:
             spoken = time.perf_counter()
@@ -175,8 +181,9 @@ class VoiceRequests:
             stt_ms, _ms(time.perf_counter() - started), ai_ms, tts_ms
         )
         return RouteAnswer(
-            transcript, reply, language, timings, announcement["message_id"], audio
-        )
+            transcript, reply, language, timings,
+            announcement["message_id"] if announcement else None, audio,
+        )  # fmt: skip
 
 
 def _ms(seconds: float) -> float:
