@@ -10,6 +10,7 @@ from homeassistant.components.homeassistant.exposed_entities import async_should
 from homeassistant.const import ATTR_ENTITY_ID, MAX_LENGTH_STATE_ENTITY_ID
 from homeassistant.core import VALID_ENTITY_ID, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import voluptuous as vol
 
 from .bus.envelope import Envelope
@@ -17,7 +18,7 @@ from .bus.errors import ProtocolError
 from .bus.home import CommandAnswer, HaCommand, is_action
 from .bus.text import excerpt
 from .bus_link import BusLink
-from .const import CONF_ALLOWED_ACTIONS
+from .const import CONF_ALLOWED_ACTIONS, DOMAIN
 from .context import HubContext
 from .tally import Tally
 
@@ -82,6 +83,20 @@ def check(
     return replace(command, entity_ids=tuple(entity_ids))
 
 
+def is_hub_control(hass: HomeAssistant, entity_id: str) -> bool:
+    """Whether the entity is on an Alicia entry's own hub device (permit switch, security mode...)."""
+    entity = er.async_get(hass).async_get(entity_id)
+    if entity is None or entity.device_id is None:
+        return False
+    device = dr.async_get(hass).async_get(entity.device_id)
+    if device is None:
+        return False
+    hubs = {
+        (DOMAIN, entry.entry_id) for entry in hass.config_entries.async_entries(DOMAIN)
+    }
+    return not hubs.isdisjoint(device.identifiers)
+
+
 def exposed(hass: HomeAssistant, spelled: str, domain: str) -> str:
     """The id HA acts on for a device's spelling, if a domain entity exposed to Assist; Refused otherwise."""
     # Exposure is looked up for the very id HA will act on: "light.Vault" is light.vault.
@@ -89,6 +104,10 @@ def exposed(hass: HomeAssistant, spelled: str, domain: str) -> str:
         raise Refused(f"{excerpt(spelled)} is not an entity id")
     if not entity_id.startswith(f"{domain}.") or hass.states.get(entity_id) is None:
         raise Refused(f"{entity_id} is not a {domain} entity")
+    # Exposing "all switches" exposes the permit switch too: a device that could
+    # turn it on (or lower the security mode) would approve the next stranger.
+    if is_hub_control(hass, entity_id):
+        raise Refused(f"{entity_id} controls Alicia itself: devices may not use it")
     if not async_should_expose(hass, "conversation", entity_id):
         raise Refused(f"{entity_id} is not exposed to Assist")
     return entity_id
