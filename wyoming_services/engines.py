@@ -116,7 +116,7 @@ class Engines:
         handle = HandleProgram(
             # HA names its conversation agent after the program.
             name="Alicia (Grok)",
-            description=f"Answers from {self.grok.base_url}",
+            description=f"Answers from {self.grok.shown_url}",
             attribution=_ATTRIBUTION_GROK,
             installed=True,
             version=__version__,

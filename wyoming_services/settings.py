@@ -11,6 +11,7 @@ from pathlib import Path
 import re
 import types
 from typing import Any, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit, urlunsplit
 
 from .authority import valid_client
 
@@ -35,6 +36,16 @@ _CHOICES = {
     "security_mode": ("off", "verify", "enforce"),
     "grok_api": ("auto", "responses", "chat_completions"),
 }
+
+
+def shown_url(url: str) -> str:
+    """The URL as shown and logged: scheme://host[:port]/path, without its user, query or fragment."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracketed host left open, say
+        return "(not a URL)"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _option(default: Any, about: str, *, secret: bool = False) -> Any:
@@ -201,12 +212,13 @@ class Settings:
 
     def redacted(self) -> dict[str, Any]:
         """All values, secrets masked: what may be logged."""
-        return {
+        values = {
             item.name: "***"
             if item.metadata.get("secret") and getattr(self, item.name)
             else getattr(self, item.name)
             for item in fields(self)
         }
+        return values | {"grok_base_url": shown_url(self.grok_base_url)}
 
     def __post_init__(self) -> None:
         """Reject values no engine could use, naming the setting."""
@@ -241,7 +253,8 @@ class Settings:
             ),
             (
                 self.grok_base_url.startswith(("http://", "https://")),
-                f"grok_base_url must start with http:// or https://, not {self.grok_base_url!r}",
+                "grok_base_url must start with http:// or https://, not "
+                f"{shown_url(self.grok_base_url)!r}",
             ),
             (
                 self.log_level.lower() in {"debug", "info", "warning", "error"},

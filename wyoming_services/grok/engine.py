@@ -15,7 +15,7 @@ import httpx
 from alicia_bus.agent import FailureCode
 from alicia_bus.log_limit import LimitedLog
 from wyoming_services.authority import Authority
-from wyoming_services.settings import Settings
+from wyoming_services.settings import Settings, shown_url
 
 from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
@@ -75,13 +75,22 @@ class Grok:
         headers = {"User-Agent": "alicia-wyoming-services"}
         if settings.grok_api_key:
             headers["Authorization"] = f"Bearer {settings.grok_api_key}"
+        # Credentials in the URL are sent as httpx would (Basic auth), but kept out
+        # of the URL it quotes in its errors and logs at INFO for every request.
+        url = httpx.URL(self.base_url)
         self._http = httpx.AsyncClient(
-            base_url=self.base_url,
+            base_url=url.copy_with(userinfo=b""),
+            auth=httpx.BasicAuth(url.username, url.password) if url.userinfo else None,
             headers=headers,
             timeout=httpx.Timeout(
                 settings.grok_timeout, connect=min(5.0, settings.grok_timeout)
             ),
         )
+
+    @property
+    def shown_url(self) -> str:
+        """The base URL as it may be shown or logged: its credentials left out."""
+        return shown_url(self.base_url)
 
     @property
     def is_xai(self) -> bool:
@@ -134,7 +143,7 @@ class Grok:
         elif not offers(models, self.model):
             _LOGGER.error(
                 "Model %s is not offered by %s; chat models: %s",
-                self.model, self.base_url, ", ".join(self.available_models) or "none",
+                self.model, self.shown_url, ", ".join(self.available_models) or "none",
             )  # fmt: skip
         return self.available_models
 
@@ -147,7 +156,7 @@ class Grok:
             _LOGGER.log(
                 logging.DEBUG if quiet else logging.WARNING,
                 "Could not list models at %s%s: %s",
-                self.base_url, path, self._redact(str(err)) or type(err).__name__,
+                self.shown_url, path, self._redact(str(err)) or type(err).__name__,
             )  # fmt: skip
             return []
 
@@ -363,5 +372,10 @@ class Grok:
         raise GrokFailure(spoken, log, "".join(parts), code)
 
     def _redact(self, text: str) -> str:
-        key = self.settings.grok_api_key
-        return text.replace(key, "***") if key else text
+        # httpx's errors quote the URL asked, credentials in it included.
+        text = text.replace(self.base_url, self.shown_url)
+        parts = urlsplit(self.base_url)
+        userinfo = parts.netloc.rpartition("@")[0]
+        for secret in (self.settings.grok_api_key, userinfo, parts.query):
+            text = text.replace(secret, "***") if secret else text
+        return text
