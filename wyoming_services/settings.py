@@ -13,6 +13,8 @@ import types
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
+from alicia_bus.signing import is_fingerprint
+
 from .authority import valid_client
 
 ENV_PREFIX = "ALICIA_"
@@ -222,6 +224,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Reject values no engine could use, naming the setting."""
+        # Pasted from HA's sensor or repair, a space or newline may come along.
+        pin = self.hub_key_fingerprint.strip()
+        object.__setattr__(self, "hub_key_fingerprint", pin)
         for name, low in _AT_LEAST.items():
             if getattr(self, name) < low:
                 more = "0 or more" if low == 0 else f"at least {low}"
@@ -263,6 +268,11 @@ class Settings:
             (
                 self.uri.split("://", 1)[0] in {"tcp", "unix", "stdio"},
                 f"uri must start with tcp://, unix:// or stdio://, not {self.uri!r}",
+            ),
+            (
+                not pin or is_fingerprint(pin),
+                "hub_key_fingerprint must be SHA256: and 43 characters, as Home "
+                f"Assistant shows its key, not {pin!r}",
             ),
             (
                 all(map(valid_client, self.wyoming_trusted_clients)),

@@ -15,7 +15,7 @@ from alicia_bus.policy import Mode
 from alicia_bus.signing import KeyPair, fingerprint
 from wyoming_services.bridge import Bridge
 from wyoming_services.bridge.trust import Trust
-from wyoming_services.settings import Settings
+from wyoming_services.settings import Settings, SettingsError
 
 from .bridge_unit import driven
 
@@ -113,8 +113,9 @@ def test_a_rogue_key_does_not_change_what_the_heartbeat_names(tmp_path: Path) ->
     assert bridge.refused_hub_key is None
 
 
-def test_a_pin_that_is_no_fingerprint_is_not_reported(tmp_path: Path) -> None:
-    assert trust(tmp_path, "SHA256:typo").accepted_hub_key is None
+def test_a_pin_that_is_no_fingerprint_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="hub_key_fingerprint"):
+        trust(tmp_path, "SHA256:typo")
 
 
 async def test_what_ha_signs_under_a_stale_pin_is_counted_not_a_warning_each(
