@@ -254,10 +254,12 @@ class Bridge:
         if kind in (Kind.SECURITY_HUB, Kind.SECURITY_TRUST):
             first_key = self.trust.hub_key is None
             try:
-                self.trust.take(request)
+                self.trust.take(request, bool(message.retain))
             except (SecurityError, ValueError) as err:
                 self.counters.reject(getattr(err, "code", "invalid_field"))
-                _LOGGER.warning("Ignored %s: %s", topic, err)
+                retained = bool(message.retain)
+                if self.trust.refused(kind, topic, err, retained) and self._client:
+                    await self._client.subscribe(topic, qos=1)  # its kept copy again
                 return
             if first_key and self.trust.hub_key is not None and self._client:
                 await hear_hub_again(self._client, self.prefix)

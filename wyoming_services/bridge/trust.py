@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 import json
 import logging
+import math
 from pathlib import Path
+import time
 from typing import Any
 
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import SecurityError
 from alicia_bus.gate import Gate
 from alicia_bus.limits import RateLimiter
+from alicia_bus.log_limit import LimitedLog
 from alicia_bus.policy import Mode, Verdict, retained_state
 from alicia_bus.signing import fingerprint, is_fingerprint, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
@@ -19,6 +22,8 @@ from wyoming_services.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
 STRICTNESS = (Mode.OFF, Mode.VERIFY, Mode.ENFORCE)
+# A hub key refused live: the broker's kept copy asked for again, at most this often.
+ASK_AGAIN_SECONDS = 60.0
 
 
 class Trust:
@@ -36,6 +41,9 @@ class Trust:
         self.listed = False
         # The fingerprint of a hub key offered and refused (never taken by itself).
         self.refused_hub_key: str | None = None
+        # Refused hub keys and trust lists: a flood of forged ones must not flood the log.
+        self._refusals = LimitedLog(_LOGGER)
+        self._asked = -math.inf
         self._hub_key_file = key_file.with_suffix(".hub")
         self.hub_key: str | None = (
             self._hub_key_file.read_text().strip()
@@ -115,33 +123,67 @@ class Trust:
             return False
         return verdict.verified or self.mode is Mode.OFF
 
-    def take(self, message: Envelope) -> None:
-        """The hub's key or trust list; SecurityError (or ValueError) if it is not to be trusted."""
+    def take(self, message: Envelope, retained: bool = True) -> None:
+        """The hub's key or trust list; SecurityError (or ValueError) if it is not to be trusted.
+
+        retained: the broker's kept copy (sent as we subscribe), not one sent live.
+        """
         if message.kind is Kind.SECURITY_HUB:
-            self._take_hub_key(message)
+            self._take_hub_key(message, retained)
         else:
             self._take_trust_list(message)
 
-    def _take_hub_key(self, message: Envelope) -> None:
+    def refused(self, kind: Kind, topic: str, err: Exception, retained: bool) -> bool:
+        """Log a hub key or trust list refused; whether to ask the broker for its kept hub key.
+
+        Anyone can send a key live, so a refused one is only a question: the broker's
+        kept copy (HA's own) answers it, asked for at most once a minute.
+        """
+        code = getattr(err, "code", "invalid_field")
+        copy = "retained" if retained else "live"
+        self._refusals.log(
+            logging.WARNING, f"{kind}:{code}:{copy}", "Ignored %s: %s", topic, err
+        )
+        # A key that signs its own offer, only not the one pinned, and sent live.
+        question = kind is Kind.SECURITY_HUB and code in ("key_changed", "untrusted")
+        if (
+            retained
+            or not question
+            or time.monotonic() - self._asked < ASK_AGAIN_SECONDS
+        ):
+            return False
+        self._asked = time.monotonic()
+        return True
+
+    def _take_hub_key(self, message: Envelope, retained: bool) -> None:
         offered = str(message.payload.get("public_key"))
         verify(message.topic, message.raw, offered)  # it holds the key it offers
-        # Reported in the heartbeat until the key offered is the one accepted: the
-        # user decides (docs/security.md); the bridge never re-pins by itself.
-        self.refused_hub_key = fingerprint(offered)
+        shown = fingerprint(offered)
         if self.hub_key is None:
             pin = self.settings.hub_key_fingerprint
-            if pin and fingerprint(offered) != pin:
-                raise SecurityError("untrusted", f"hub key is not {pin}")
+            if pin and shown != pin:
+                self._refuse(shown, retained)
+                raise SecurityError("untrusted", f"hub key {shown} is not {pin}")
             self.hub_key = offered
             self._hub_key_file.write_text(offered + "\n")
-            _LOGGER.info("Trusting Home Assistant's key %s", fingerprint(offered))
+            _LOGGER.info("Trusting Home Assistant's key %s", shown)
         elif offered != self.hub_key:
+            self._refuse(shown, retained)
             raise SecurityError(
                 "key_changed",
-                f"Home Assistant's key changed to {fingerprint(offered)}; "
-                "set the add-on's hub_key_fingerprint option to trust it",
+                f"Home Assistant's key changed to {shown}; set the add-on's "
+                "hub_key_fingerprint option to trust it"
+                if retained
+                else f"{shown} offered live as Home Assistant's key, not the one pinned",
             )
         self.refused_hub_key = None
+
+    def _refuse(self, shown: str, retained: bool) -> None:
+        # Reported in the heartbeat until the key offered is the one accepted: the
+        # user decides (docs/security.md); the bridge never re-pins by itself. Only
+        # the copy the broker keeps for HA counts: anyone can send one live.
+        if retained:
+            self.refused_hub_key = shown
 
     def _take_trust_list(self, message: Envelope) -> None:
         if self.hub_key is None:
