@@ -15,13 +15,14 @@ from typing import Any
 
 from wyoming.event import Event
 
-from alicia_bus import agent
+from alicia_bus import agent, agent_proof
 from alicia_bus.errors import ProtocolError
 from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .authority import Authority
 from .engines import Engines
+from .keys import AgentProofs
 from .voice import HaTools, ToolCall, ToolDefinition, Unanswered, answer
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,11 +101,13 @@ class AgentTurn:
         send: Send,
         authority: Authority,
         gone: Callable[[], None],
+        proofs: AgentProofs | None = None,
     ) -> None:
         """Idle until HA asks; `gone` lets go of a peer that stopped reading."""
         self._engines = engines
         self._send = send
         self._authority = authority
+        self._proofs = proofs or AgentProofs()  # none: nothing to prove with
         self._gone = gone
         self._task: asyncio.Task[None] | None = None
         self._tools: RelayedTools | None = None
@@ -141,6 +144,23 @@ class AgentTurn:
         self._tools = RelayedTools(asked.tools, self._send)
         self._task = asyncio.create_task(self._answer(asked), name="alicia-agent-turn")
         return True
+
+    async def prove(self, data: Mapping[str, Any]) -> None:
+        """HA asks, before its ask, that this server show it holds the voice server's key.
+
+        Shown only to a client the app trusts (Home Assistant's address): a server
+        HA was pointed at instead (a satellite, say) cannot borrow the proof by
+        asking the app for it and passing it on.
+        """
+        try:
+            nonce = agent_proof.nonce_of(data)
+        except ProtocolError as err:
+            await self._failed(
+                agent.Failed("bad_request", f"{agent_proof.PROVE}: {err}")
+            )
+            return
+        proven = self._proofs.prove(nonce) if self._authority.may_act else {}
+        await self._send(Event(agent_proof.PROOF, proven))
 
     async def results(self, data: Mapping[str, Any]) -> None:
         """HA's results for the round that waits for them."""

@@ -1,10 +1,12 @@
-"""The bridge's own key on disk (the add-on's /data), created once, readable by its owner only."""
+"""The bridge's own key on disk (the add-on's /data), created once, readable by its owner only; what it proves."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from alicia_bus.agent_proof import proof
 from alicia_bus.signing import KeyPair
 
 
@@ -19,3 +21,20 @@ def load_or_create_key(path: Path) -> KeyPair:
     with os.fdopen(descriptor, "wb") as file:
         file.write(pair.pem)
     return pair
+
+
+class AgentProofs:
+    """Proofs that this server holds the voice server's key (alicia_bus.agent_proof), once the bridge has it."""
+
+    def __init__(self) -> None:
+        """No key yet: nothing can be proven (without a bridge, never)."""
+        self._key: KeyPair | None = None
+        self._source = ""
+
+    def use(self, key: KeyPair, source: str) -> None:
+        """The bridge's key and id, which HA approved for the voice server."""
+        self._key, self._source = key, source
+
+    def prove(self, nonce: str) -> dict[str, Any]:
+        """The proof's data: the nonce signed, or nothing to show without a key."""
+        return {} if self._key is None else proof(self._key, self._source, nonce)

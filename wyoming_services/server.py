@@ -19,6 +19,7 @@ from .bridge import Bridge
 from .bridge.liveness import WyomingProbe
 from .bridge.stopping import quiet_lost_socket
 from .engines import Engines
+from .keys import AgentProofs
 from .settings import Settings
 from .wyoming_handler import AliciaEventHandler
 
@@ -143,11 +144,12 @@ async def serve(
     stop = stop or asyncio.Event()
     engines = Engines(settings)
     loading = asyncio.create_task(engines.load())
+    proofs = AgentProofs()
 
     def factory(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> AliciaEventHandler:
-        return AliciaEventHandler(engines, reader, writer)
+        return AliciaEventHandler(engines, reader, writer, proofs=proofs)
 
     if settings.uri.startswith("stdio://"):
         # One client on stdin/stdout; the server ends when it closes.
@@ -168,6 +170,8 @@ async def serve(
         if found.mqtt_host:
             # After loading, so the registration names the models really in use.
             bridges.append(Bridge(found, engines, WyomingProbe(listener)))
+            # HA's agent asks a server typed in by hand to prove it holds this key.
+            proofs.use(bridges[0].key, bridges[0].bridge_id)
             # Grok reads and controls the home through the bus, as HA allows.
             engines.grok.tools = bridges[0].home_tools
             await bridges[0].run()

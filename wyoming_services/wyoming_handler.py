@@ -24,7 +24,7 @@ from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 from wyoming.wake import Detect
 
-from alicia_bus import agent
+from alicia_bus import agent, agent_proof
 from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
@@ -36,6 +36,7 @@ from .engines import Engines
 from .event_fields import FieldError, Fields
 from .framing import FrameError, ReadClock, read_event, unless_hung_up
 from .handle_turn import QuestionRefused, handle
+from .keys import AgentProofs
 from .speaking import Speaking
 from .voice import (
     EarlyQuestion,
@@ -66,8 +67,14 @@ class NotReading(ConnectionError):
 class AliciaEventHandler(AsyncEventHandler):
     """One client connection: describe, STT sessions, TTS requests and questions."""
 
-    def __init__(self, engines: Engines, *args: Any, **kwargs: Any) -> None:
-        """Start idle."""
+    def __init__(
+        self,
+        engines: Engines,
+        *args: Any,
+        proofs: AgentProofs | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Start idle; proofs show HA's agent this is the voice server it approved."""
         super().__init__(*args, **kwargs)
         self.engines = engines
         self.settings = engines.settings
@@ -91,8 +98,9 @@ class AliciaEventHandler(AsyncEventHandler):
         self._pace = engines.listening.pace(authority)
         self._waking = Waking(self.write_event, self._pace)
         self._agent = AgentTurn(
-            engines, self.write_event, authority, self.writer.transport.abort
-        )
+            engines, self.write_event, authority, self.writer.transport.abort,
+            proofs,
+        )  # fmt: skip
         self._early = EarlyQuestion(engines, authority)
 
     async def run(self) -> None:
@@ -259,6 +267,8 @@ class AliciaEventHandler(AsyncEventHandler):
                 return False
         elif kind == agent.RESULTS:
             await self._agent.results(fields.data)
+        elif kind == agent_proof.PROVE:
+            await self._agent.prove(fields.data)
         elif Transcribe.is_type(kind):
             fields.name("name")
             fields.mapping("context")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
 import logging
@@ -14,9 +14,12 @@ from homeassistant.core import HomeAssistant
 from wyoming.event import Event, async_write_event
 from wyoming.info import Describe
 
-from .bus import agent
+from .bus import agent, agent_proof
+from .bus.log_limit import LimitedLog
 
 _LOGGER = logging.getLogger(__name__)
+# A server that fails its proof is asked again every turn: said once a minute.
+_REFUSED = LimitedLog(_LOGGER)
 WYOMING = "wyoming"
 # How long a server may take to answer describe, and to say anything during a turn
 # (the app's own limit on a whole answer is 10 s by default).
@@ -38,7 +41,11 @@ class AgentUnavailable(Exception):
 
     def again(self) -> AgentUnavailable:
         """A fresh one of the same (the module's are templates, raised as copies)."""
-        return AgentUnavailable(self.code, self.spoken)
+        return type(self)(self.code, self.spoken)
+
+
+class Unproven(AgentUnavailable):
+    """A server typed in by hand that does not hold the approved voice server's key."""
 
 
 NO_SERVER = AgentUnavailable(
@@ -54,9 +61,19 @@ TOO_SLOW = AgentUnavailable(
 NOT_ANSWERING = AgentUnavailable(
     "timeout", "The Alicia app is not answering right now. Please try again."
 )
+NOT_PROVEN = Unproven(
+    "no_server",
+    "I can't be sure the voice server I reach is the Alicia app. Please approve the "
+    "Alicia app's voice server in Home Assistant.",
+)
 GARBLED = AgentUnavailable(
     "failed", "Sorry, the Alicia app's answer came back garbled."
 )
+
+
+# The keys a server typed in by hand must prove it holds (device id: public key):
+# the approved voice servers'; None when the user turned security off.
+type ProofKeys = Callable[[], Mapping[str, str] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +83,13 @@ class Server:
     host: str
     port: int
     languages: tuple[str, ...]
+    # Typed in by hand (not a Supervisor discovery): it proves it is the app each turn.
+    proves: bool = False
 
 
-def server_of(host: str, port: int, info: Mapping[str, Any]) -> Server | None:
+def server_of(
+    host: str, port: int, info: Mapping[str, Any], *, proves: bool = False
+) -> Server | None:
     """The server, if its describe answer says it speaks our agent events."""
     version = info.get(agent.INFO_FIELD)
     if type(version) is not int or version != agent.AGENT_VERSION:
@@ -81,16 +102,17 @@ def server_of(host: str, port: int, info: Mapping[str, Any]) -> Server | None:
             found = model.get("languages") if isinstance(model, dict) else None
             if isinstance(found, list):
                 languages += [str(lang)[:35] for lang in found[:100]]
-    return Server(host, port, tuple(dict.fromkeys(languages)))
+    return Server(host, port, tuple(dict.fromkeys(languages)), proves)
 
 
 def candidates(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
     """The Wyoming entries that may be the app: the Supervisor's discoveries where there are any.
 
     Only an add-on can make a Supervisor discovery; without one (HA Container,
-    Core) only entries the user typed in. A satellite or anything else HA
-    discovered on the network is never asked: it would get the user's words, HA's
-    prompt and the right to call Assist's tools.
+    Core) only entries the user typed in, and of those only one that proves it
+    holds the approved voice server's key (bus/agent_proof.py): a satellite typed
+    in beside it would otherwise get the user's words, HA's prompt and the right
+    to call Assist's tools. Nothing HA discovered on the network is asked.
     """
     entries = hass.config_entries.async_entries(WYOMING)
     supervised = [e for e in entries if e.source == SOURCE_HASSIO]
@@ -100,35 +122,53 @@ def candidates(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
 class AgentLink:
     """Finds the app among the allowed Wyoming entries (once, again after a failure) and opens turns."""
 
-    def __init__(self, hass: HomeAssistant) -> None:
-        """Nothing found yet."""
+    def __init__(self, hass: HomeAssistant, keys: ProofKeys) -> None:
+        """Nothing found yet; keys() gives what a server typed in by hand must prove."""
         self.hass = hass
+        self.keys = keys
         self.server: Server | None = None
+        # The last look found a server answering as ours that could not prove it.
+        self.unproven = False
 
     async def find(self) -> Server | None:
         """The app's server; None if no allowed entry answers as ours."""
         if self.server is not None:
             return self.server
+        self.unproven = False
         for entry in candidates(self.hass):
             host, port = entry.data.get("host"), entry.data.get("port")
             if not isinstance(host, str) or not isinstance(port, int):
                 continue
+            proves = entry.source != SOURCE_HASSIO and self.keys() is not None
             try:
-                info = await _describe(host, port)
+                info = await self._describe(host, port, proves=proves)
             except (OSError, TimeoutError, AgentUnavailable) as err:
                 _LOGGER.debug("No describe from %s:%s: %r", host, port, err)
+                self.unproven |= isinstance(err, Unproven)
                 continue
-            if (server := server_of(host, port, info)) is not None:
+            if (server := server_of(host, port, info, proves=proves)) is not None:
                 self.server = server
                 return server
         return None
+
+    async def _describe(
+        self, host: str, port: int, *, proves: bool
+    ) -> Mapping[str, Any]:
+        turn = await Turn.connect(host, port)
+        try:
+            info = await turn.describe()
+            if proves and server_of(host, port, info) is not None:
+                await turn.prove(self.keys())
+            return info
+        finally:
+            await turn.close()
 
     async def open(self, ask: agent.Ask) -> Turn:
         """A connection to the app with the ask sent (AgentUnavailable if none is reached)."""
         for attempt in range(2):
             server = await self.find()
             if server is None:
-                raise NO_SERVER.again()
+                raise (NOT_PROVEN if self.unproven else NO_SERVER).again()
             try:
                 turn = await Turn.connect(server.host, server.port)
             except (OSError, TimeoutError) as err:
@@ -147,6 +187,13 @@ class AgentLink:
                 await turn.close()
                 self.server = None  # another server took its address: look again
                 continue
+            if server.proves:
+                try:
+                    await turn.prove(self.keys())
+                except AgentUnavailable:
+                    await turn.close()
+                    self.server = None
+                    continue
             try:
                 await turn.send(Event(agent.ASK, ask.data()))
             except AgentUnavailable:
@@ -185,14 +232,6 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
     if not isinstance(data, dict):
         raise GARBLED.again()
     return Event(kind, data)
-
-
-async def _describe(host: str, port: int) -> Mapping[str, Any]:
-    turn = await Turn.connect(host, port)
-    try:
-        return await turn.describe()
-    finally:
-        await turn.close()
 
 
 class Turn:
@@ -258,6 +297,30 @@ class Turn:
         except OSError as err:
             raise NO_SERVER.again() from err
         raise NO_SERVER.again()
+
+    async def prove(self, keys: Mapping[str, str] | None) -> None:
+        """NOT_PROVEN unless the server signs a fresh nonce with one of keys (None: nothing to prove)."""
+        if keys is None:
+            return
+        challenge = agent_proof.challenge()
+        await self.send(Event(agent_proof.PROVE, challenge))
+        try:
+            async with asyncio.timeout(DESCRIBE_SECONDS):
+                event = await read_event(self.reader)
+        except (TimeoutError, OSError) as err:
+            raise NOT_PROVEN.again() from err
+        if (
+            event is None
+            or event.type != agent_proof.PROOF
+            or agent_proof.prover(event.data, challenge["nonce"], keys) is None
+        ):
+            _REFUSED.log(
+                logging.WARNING, "unproven",
+                "A Wyoming server typed in as the Alicia app (%s) did not prove it "
+                "holds the approved voice server's key: not asked",
+                self.writer.get_extra_info("peername"),
+            )  # fmt: skip
+            raise NOT_PROVEN.again()
 
     async def results(self, outputs: dict[str, str]) -> None:
         """HA's tools' results for the round the app waits on."""

@@ -14,8 +14,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .agent_chat import answer
 from .agent_link import TOO_SLOW, AgentLink, AgentUnavailable
+from .bus.policy import Mode
 from .const import DOMAIN
 from .entry_data import AliciaConfigEntry
+from .voice_health import is_voice_server
 
 PARALLEL_UPDATES = 0
 # Failures the user fixes (in the app, or by starting it): raised as repairs, gone
@@ -39,7 +41,18 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """The one agent of the hub."""
-    async_add_entities([AliciaAgent(entry, AgentLink(hass))])
+    roster = entry.runtime_data.roster
+
+    def keys() -> dict[str, str] | None:
+        if roster.admission.mode is Mode.OFF:
+            return None  # the user trusts every device's word: nothing to prove
+        return {
+            device.device_id: device.public_key
+            for device in roster.devices.values()
+            if device.public_key is not None and is_voice_server(roster, device)
+        }
+
+    async_add_entities([AliciaAgent(entry, AgentLink(hass, keys))])
 
 
 class AliciaAgent(conversation.ConversationEntity):

@@ -130,7 +130,10 @@ async def wyoming_entry(
     """HA's Wyoming entry for our server, as Supervisor discovery adds it (not set up)."""
     host, port = grok_server.uri.removeprefix("tcp://").rsplit(":", 1)
     wyoming = MockConfigEntry(
-        domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
+        domain="wyoming",
+        source="hassio",
+        data={"host": host, "port": int(port)},
+        title="Alicia",
     )
     wyoming.add_to_hass(hass)
     return wyoming

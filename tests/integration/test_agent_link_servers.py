@@ -13,7 +13,6 @@ from wyoming.event import Event, async_read_event, async_write_event
 
 from custom_components.alicia.agent_link import (
     NO_SERVER,
-    AgentLink,
     AgentUnavailable,
     Server,
     failure_of,
@@ -22,13 +21,13 @@ from custom_components.alicia.agent_link import (
 from custom_components.alicia.bus import agent
 from tests.conftest import free_port
 
-from .agent_server import ASK, hang_up, turn_events, wyoming_server
+from .agent_server import ASK, hang_up, proven_link, turn_events, wyoming_server
 
 
 async def test_languages_come_from_describe_and_a_gone_server_is_looked_for_again(
     hass: HomeAssistant, fake_server: Any
 ) -> None:
-    link = AgentLink(hass)
+    link = proven_link(hass)
     link.server = Server("127.0.0.1", free_port(), ())  # cached, since stopped
     with pytest.raises(AgentUnavailable):
         await link.open(ASK)
@@ -54,7 +53,7 @@ async def test_entries_that_are_not_our_server_are_passed_over(
     MockConfigEntry(
         domain="wyoming", data={"host": "127.0.0.1", "port": free_port()}
     ).add_to_hass(hass)
-    assert await AgentLink(hass).find() is None
+    assert await proven_link(hass).find() is None
     assert server_of("h", 1, {"handle": []}) is None  # a peer's server
     odd = {agent.INFO_FIELD: 1, "handle": ["x", {"models": ["y", {"languages": "en"}]}]}
     assert server_of("h", 1, odd) == Server("h", 1, ())
@@ -70,7 +69,7 @@ async def test_a_server_that_stops_listening_after_describe_is_no_server(
 
     server, _ = await wyoming_server(hass, close_at_once)
     port = server.sockets[0].getsockname()[1]
-    link = AgentLink(hass)
+    link = proven_link(hass)
     assert await link.find() is None  # it closed before saying what it is
     link.server = Server("127.0.0.1", port, ())
     server.close()
@@ -86,19 +85,19 @@ async def test_a_discovered_server_that_claims_to_be_the_app_is_never_asked(
     hass: HomeAssistant, fake_server: Any
 ) -> None:
     await fake_server(hang_up, source="zeroconf")  # a satellite HA found
-    assert await AgentLink(hass).find() is None
+    assert await proven_link(hass).find() is None
 
 
 async def test_on_a_supervised_install_only_the_supervisors_discoveries_are_asked(
     hass: HomeAssistant, fake_server: Any
 ) -> None:
-    await fake_server(hang_up)  # typed in by hand: answers as the app
+    await fake_server(hang_up, source="user")  # typed in by hand: answers as the app
     MockConfigEntry(
         domain="wyoming",
         source="hassio",
         data={"host": "127.0.0.1", "port": free_port()},
     ).add_to_hass(hass)
-    assert await AgentLink(hass).find() is None  # the app's own entry does not answer
+    assert await proven_link(hass).find() is None  # the app's own entry does not answer
 
 
 async def test_the_users_words_never_go_to_a_server_that_took_the_apps_address(
@@ -118,7 +117,7 @@ async def test_the_users_words_never_go_to_a_server_that_took_the_apps_address(
         writer.close()
 
     server, _ = await wyoming_server(hass, serve)
-    link = AgentLink(hass)
+    link = proven_link(hass)
     try:
         assert await link.find() is not None
         with pytest.raises(AgentUnavailable) as raised:

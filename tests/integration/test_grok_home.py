@@ -143,7 +143,10 @@ async def assist(
     await wait_until(lambda: state in server.log.read_bytes()[server_log_offset:])
     host, port = server.uri.removeprefix("tcp://").split(":")
     wyoming = MockConfigEntry(
-        domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
+        domain="wyoming",
+        source="hassio",
+        data={"host": host, "port": int(port)},
+        title="Alicia",
     )
     wyoming.add_to_hass(hass)
     assert await hass.config_entries.async_setup(wyoming.entry_id)

@@ -87,7 +87,10 @@ async def test_assist_is_told_at_once_when_the_app_hangs_after_it_was_found(
         await hass.async_add_executor_job(server.wait_ready)
         host, port = server.uri.removeprefix("tcp://").rsplit(":", 1)
         MockConfigEntry(
-            domain="wyoming", data={"host": host, "port": int(port)}, title="Alicia"
+            domain="wyoming",
+            source="hassio",
+            data={"host": host, "port": int(port)},
+            title="Alicia",
         ).add_to_hass(hass)
         alive = await said(hass, "Hello?")
         assert alive != NO_SERVER.spoken  # found, and answering
