@@ -6,12 +6,37 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .bus.errors import ProtocolError
+from .bus.text import clean_text
+
 # Capabilities that describe what a device does rather than an entity; the names
 # that become entities are the rows of the platforms' tables (entity_tables.py).
 DESCRIPTIVE: Final = frozenset(
     {"audio_playback", "group_management", "announce", "stt", "tts", "ai", "telemetry",
      "microphone"}
 )  # fmt: skip
+
+
+def event_types(parameters: dict[str, Any]) -> list[str] | None:
+    """parameters.events if a non-empty list of event names (text, 1 to 64 characters); else None."""
+    listed = parameters.get("events")
+    if not isinstance(listed, list) or not listed:
+        return None
+    try:
+        names = [clean_text(n, "events", longest=64, shortest=1) for n in listed]
+    except ProtocolError:
+        return None
+    return list(dict.fromkeys(names))
+
+
+def _parameters(value: Any) -> dict[str, Any]:
+    # A document stored before registrations were checked may hold anything here;
+    # events that are no list of names are dropped, for the event entity and the
+    # device triggers alike (both then use the default types).
+    parameters = dict(value) if isinstance(value, dict) else {}
+    if "events" in parameters and event_types(parameters) is None:
+        del parameters["events"]
+    return parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +54,7 @@ class Capability:
         return cls(
             name=name,
             kind=str(item.get("type") or ""),
-            parameters=dict(item.get("parameters") or {}),
+            parameters=_parameters(item.get("parameters")),
         )
 
 
