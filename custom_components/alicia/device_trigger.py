@@ -18,6 +18,7 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
+from .capabilities import event_types
 from .const import DOMAIN
 from .device_registry import alicia_id
 from .event import DEFAULT_EVENT_TYPES, DESCRIPTIONS as EVENTS
@@ -48,13 +49,13 @@ async def async_get_triggers(
     for capability in record.capabilities:
         if capability.name not in {d.key for d in EVENTS}:
             continue
-        types = capability.parameters.get("events") or DEFAULT_EVENT_TYPES
+        types = event_types(capability.parameters) or DEFAULT_EVENT_TYPES
         triggers += [
             {
                 CONF_PLATFORM: "device",
                 CONF_DOMAIN: DOMAIN,
                 CONF_DEVICE_ID: device_id,
-                CONF_TYPE: str(kind),
+                CONF_TYPE: kind,
                 CONF_SUBTYPE: capability.name,
             }
             for kind in types

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import (
     async_get_device_automations,
     async_mock_service,
@@ -12,6 +13,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
+from custom_components.alicia.event import DEFAULT_EVENT_TYPES
 
 from .helpers import alicia_device, register, send, setup_alicia
 
@@ -62,3 +64,24 @@ async def test_button_device_trigger(
         {"values": {"button": "long_press"}},
     )
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("events", [7, "press"])
+async def test_events_that_are_no_list_of_names_give_the_default_triggers(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, events: object
+) -> None:
+    """7 was a TypeError listing the device's triggers; "press" one trigger per letter."""
+    await setup_alicia(hass, {"approval": "auto"})
+    button = {"name": "button", "parameters": {"events": events}}
+    await register(hass, {**BUTTON, "capabilities": [button]})
+    device = alicia_device(hass, "hall_button")
+    assert device is not None
+
+    triggers = await async_get_device_automations(
+        hass, DeviceAutomationType.TRIGGER, device.id
+    )
+    ours = [t["type"] for t in triggers if t["domain"] == DOMAIN]
+    assert sorted(ours) == sorted(DEFAULT_EVENT_TYPES)
+    state = hass.states.get("event.hall_button_button")
+    assert state is not None
+    assert state.attributes["event_types"] == DEFAULT_EVENT_TYPES
