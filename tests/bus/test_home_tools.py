@@ -159,6 +159,9 @@ async def test_states_that_are_not_states_are_refused(
         await publish_trust(
             client, HUB, "verify", {"kitchen_satellite": DEVICE.public_key}
         )
+        # One state taken, so Grok is offered the home's tools (run alone too).
+        topic = STATE.format("light.kitchen")
+        await client.publish(topic, HUB.sign(topic, state("light.kitchen", "on")))
         # The topic names one entity, the payload another.
         topic = STATE.format("light.hall")
         await client.publish(topic, HUB.sign(topic, state("lock.front", "unlocked")))
