@@ -262,6 +262,14 @@ class Settings:
                 f"{shown_url(self.grok_base_url)!r}",
             ),
             (
+                # The client adds the API's paths after it: a query would be cut
+                # off from the address and sent nowhere (and shown in logs).
+                not urlsplit(self.grok_base_url).query
+                and not urlsplit(self.grok_base_url).fragment,
+                "grok_base_url takes no ?query or #fragment: give the key in "
+                "grok_api_key",
+            ),
+            (
                 self.log_level.lower() in {"debug", "info", "warning", "error"},
                 f"log_level must be debug, info, warning or error, not {self.log_level!r}",
             ),

@@ -19,7 +19,11 @@ TYPE_WORDS = {
     "sensor": "a sensor (it measures or detects)",
     "actuator": "an actuator (it switches or controls something)",
     "speaker": "a speaker",
-    "service": "a service (software, such as the voice server)",
+    # What the broker's ACL gives a service (acl.SERVICE_RULES), said where it is approved.
+    "service": (
+        "a service (software, such as the voice server): it may hear every "
+        "device's voice requests and answer them"
+    ),
     "controller": "a controller (buttons or remotes)",
 }
 # A discovered device's config flow, and the ignored entry HA keeps when the user ignores it.

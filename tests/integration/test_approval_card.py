@@ -92,6 +92,17 @@ async def test_the_card_shows_who_asks(
     assert shown["fingerprint"] == (KEY.fingerprint if key else "none (unsigned)")
 
 
+async def test_a_service_is_shown_with_what_the_broker_lets_it_hear(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """A device calling itself a service is approved knowing it hears every voice request (the ACL's)."""
+    await register(hass, KEY, device_type="service")
+    card = await open_card(hass, DEVICE)
+    assert "hear every device's voice requests" in (
+        card["description_placeholders"]["device_type"]
+    )
+
+
 @pytest.mark.parametrize("key", [KEY, None], ids=["signed", "unsigned"])
 async def test_approving_says_the_device_is_approved(
     hass: HomeAssistant, entry: MockConfigEntry, key: KeyPair | None
