@@ -16,6 +16,10 @@ import voluptuous as vol
 
 from .acl import mosquitto_acl
 from .announce import Announcement, Target, async_announce, resolve_players
+from .bus.envelope import MAX_DEPTH
+from .bus.errors import ProtocolError
+from .bus.payloads import check_json
+from .bus.topics import Kind, size_limit
 from .const import DOMAIN
 from .device_registry import alicia_id, find_device
 from .entry_data import AliciaConfigEntry
@@ -26,6 +30,9 @@ SERVICE_CONFIGURE = "configure_device"
 CONFIGURE_SCHEMA = vol.Schema(
     {vol.Required(ATTR_DEVICE_ID): cv.string, vol.Required("settings"): dict}
 )
+# The settings as sent, leaving room for the envelope and its signature within what
+# a config topic carries: a device refuses a larger message, kept retained for it.
+MAX_SETTINGS = size_limit(Kind.CONFIG) - 4096
 # Neither message nor media is refused by the action itself, in the user's words.
 SCHEMA = vol.Schema(
     {
@@ -86,6 +93,18 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def configure(call: ServiceCall) -> None:
         entry = loaded_entry(hass)
+        settings = call.data["settings"]
+        try:
+            # The message nests the settings two deep (envelope, payload).
+            check_json(
+                settings, "settings", longest=MAX_SETTINGS, deepest=MAX_DEPTH - 2
+            )
+        except ProtocolError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_settings",
+                translation_placeholders={"reason": str(err)},
+            ) from err
         ha_device_id = call.data[ATTR_DEVICE_ID]
         device_id = alicia_id(hass, ha_device_id)
         # The HA device must be the one this entry holds for that id: another
@@ -101,7 +120,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 translation_key="unknown_device",
                 translation_placeholders={"device_id": ha_device_id},
             )
-        await entry.runtime_data.link.async_configure(device_id, call.data["settings"])
+        await entry.runtime_data.link.async_configure(device_id, settings)
 
     # It rewrites what a device runs with (retained, signed by HA): admins only.
     async_register_admin_service(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 import json
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -55,4 +57,37 @@ async def test_only_alicia_devices_can_be_configured(
             {"device_id": stranger.id, "settings": {"a": 1}}, blocking=True,
         )  # fmt: skip
     assert error.value.translation_key == "unknown_device"
+    mqtt_mock.async_publish.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ({"v": float("nan")}, 'settings["v"]: must be a finite number'),
+        ({"v": [float("-inf")]}, 'settings["v"][0]: must be a finite number'),
+        ({"v": int("9" * 400)}, 'settings["v"]: must be a finite number'),
+        ({"v": date(2026, 1, 1)}, 'settings["v"]: date is not JSON'),
+        ({"v": "A" * 64 * 1024}, "settings: must be at most"),  # the topic's limit
+    ],
+    ids=["nan", "infinity", "400_digits", "date", "oversize"],
+)
+async def test_settings_no_device_could_read_are_refused(
+    hass: HomeAssistant,
+    sensor: str,
+    mqtt_mock: MqttMockHAClient,
+    settings: dict[str, Any],
+    reason: str,
+) -> None:
+    """NaN, infinity and 400 digits were a raw ValueError; the oversize was kept retained."""
+    device = alicia_device(hass, "kitchen_sensor")
+    assert device is not None
+    mqtt_mock.async_publish.reset_mock()
+    with pytest.raises(ServiceValidationError) as error:
+        await hass.services.async_call(
+            DOMAIN, "configure_device",
+            {"device_id": device.id, "settings": settings}, blocking=True,
+        )  # fmt: skip
+    assert error.value.translation_key == "invalid_settings"
+    assert error.value.translation_placeholders is not None
+    assert error.value.translation_placeholders["reason"].startswith(reason)
     mqtt_mock.async_publish.assert_not_called()
