@@ -13,8 +13,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
+from custom_components.alicia.bus.envelope import parse
 from custom_components.alicia.bus.signing import verify
 from custom_components.alicia.const import DOMAIN
+from custom_components.alicia.services import MAX_SETTINGS
 
 from .helpers import alicia_device
 
@@ -91,3 +93,17 @@ async def test_settings_no_device_could_read_are_refused(
     assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["reason"].startswith(reason)
     mqtt_mock.async_publish.assert_not_called()
+
+
+async def test_the_largest_settings_fit_the_config_topic(
+    hass: HomeAssistant, sensor: str, mqtt_mock: MqttMockHAClient
+) -> None:
+    device = alicia_device(hass, "kitchen_sensor")
+    assert device is not None
+    settings = {"v": "A" * (MAX_SETTINGS - len('{"v": ""}'))}
+    await hass.services.async_call(
+        DOMAIN, "configure_device",
+        {"device_id": device.id, "settings": settings}, blocking=True,
+    )  # fmt: skip
+    topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
+    assert parse(topic, raw).payload == {"settings": settings}  # as the device reads it
