@@ -45,11 +45,18 @@ def tool_spec(tool: llm.Tool, serializer: Any) -> agent.ToolSpec | None:
         return None
 
 
-def conversation_key(conversation_id: str) -> str:
-    """HA's conversation id as the app keeps it: whole, or its hash when too long (never cut)."""
-    if len(conversation_id) <= agent.MAX_ID:
+def conversation_key(conversation_id: str, user_id: str | None = None) -> str:
+    """HA's conversation id as the app keeps its memory: whole, or hashed with its user.
+
+    A user may pick a conversation id ("kitchen"); HA keeps it once its session is
+    gone (idle, or HA restarted) while the app still remembers the talk, so another
+    user picking the same id would hear the first one's: the user is in the key.
+    Too long, it is hashed (never cut).
+    """
+    if user_id is None and len(conversation_id) <= agent.MAX_ID:
         return conversation_id
-    return hashlib.sha256(conversation_id.encode()).hexdigest()
+    owned = f"{user_id or ''}\n{conversation_id}"
+    return hashlib.sha256(owned.encode()).hexdigest()
 
 
 def _system_prompt(chat_log: conversation.ChatLog) -> str:
@@ -75,7 +82,7 @@ def ask_of(
     return agent.Ask(
         user_input.text[: agent.MAX_TEXT],
         user_input.language,
-        conversation_key(chat_log.conversation_id),
+        conversation_key(chat_log.conversation_id, user_input.context.user_id),
         _system_prompt(chat_log)[: agent.MAX_SYSTEM],
         tools,
     )

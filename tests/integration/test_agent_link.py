@@ -9,13 +9,19 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import issue_registry as ir, llm
+from homeassistant.helpers.chat_session import DATA_CHAT_SESSION
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 from wyoming.event import Event, async_read_event, async_write_event
 
 from custom_components.alicia import agent_link, conversation as alicia_conversation
-from custom_components.alicia.agent_chat import conversation_key, tool_spec
+from custom_components.alicia.agent_chat import (
+    answer,
+    ask_of,
+    conversation_key,
+    tool_spec,
+)
 from custom_components.alicia.agent_link import (
     GARBLED,
     NO_SERVER,
@@ -181,6 +187,36 @@ async def test_a_conversation_id_too_long_is_hashed_not_cut() -> None:
     assert conversation_key("01JAB") == "01JAB"
     assert conversation_key(long_a) != conversation_key(long_b)
     assert len(conversation_key(long_a)) <= agent.MAX_ID
+
+
+async def test_a_conversation_id_another_user_picks_is_not_the_first_ones(
+    hass: HomeAssistant,
+    agent_entry: MockConfigEntry,
+    fake_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same chosen id from two users (HA's session gone between) is two memories in the app."""
+    asked: list[str | None] = []
+
+    async def done(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _write(writer, agent.DONE, {"text": "Noted."})
+
+    async def spy(link: Any, agent_id: str, user_input: Any, chat_log: Any) -> None:
+        asked.append(ask_of(user_input, chat_log).conversation_id)
+        await answer(link, agent_id, user_input, chat_log)
+
+    await fake_server(done)
+    monkeypatch.setattr(alicia_conversation, "answer", spy)
+    for user in ("alice", "mallory"):
+        if DATA_CHAT_SESSION in hass.data:  # HA restarted: its sessions are gone
+            hass.data[DATA_CHAT_SESSION].clear()
+        await conversation.async_converse(
+            hass, "My PIN is 1234.", "kitchen", Context(user_id=user),
+            language="en", agent_id="conversation.alicia",
+        )  # fmt: skip
+    assert len(asked) == 2
+    assert asked[0] != asked[1]
+    assert conversation_key("kitchen", "alice") == asked[0]
 
 
 class _LongTool(llm.Tool):
