@@ -159,7 +159,10 @@ class AgentTurn:
                 agent.Failed("bad_request", f"{agent_proof.PROVE}: {err}")
             )
             return
-        proven = self._proofs.prove(nonce) if self._authority.may_act else {}
+        if self._authority.may_act:
+            proven = self._proofs.prove(nonce)
+        else:
+            proven = {"refused": agent_proof.NOT_ALLOWED}
         await self._send(Event(agent_proof.PROOF, proven))
 
     async def results(self, data: Mapping[str, Any]) -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alicia_bus.agent_proof import proof
+from alicia_bus.agent_proof import NO_BRIDGE, proof
 from alicia_bus.signing import KeyPair
 
 
@@ -36,5 +36,7 @@ class AgentProofs:
         self._key, self._source = key, source
 
     def prove(self, nonce: str) -> dict[str, Any]:
-        """The proof's data: the nonce signed, or nothing to show without a key."""
-        return {} if self._key is None else proof(self._key, self._source, nonce)
+        """The proof's data: the nonce signed, or why not (no bridge, so no key)."""
+        if self._key is None:
+            return {"refused": NO_BRIDGE}
+        return proof(self._key, self._source, nonce)

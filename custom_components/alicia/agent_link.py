@@ -66,6 +66,18 @@ NOT_PROVEN = Unproven(
     "I can't be sure the voice server I reach is the Alicia app. Please approve the "
     "Alicia app's voice server in Home Assistant.",
 )
+# The app says why it shows no proof: HA's address is not among its trusted
+# clients (the same repair as an ask it refuses), or it runs without its bridge.
+NOT_TRUSTED = Unproven(
+    "not_allowed",
+    "This Home Assistant is not among the Alicia app's trusted clients, so I can't "
+    "answer here.",
+)
+NO_BRIDGE = Unproven(
+    "no_server",
+    "The Alicia app runs without its connection to your MQTT broker, so it can't "
+    "show it is the voice server you approved.",
+)
 GARBLED = AgentUnavailable(
     "failed", "Sorry, the Alicia app's answer came back garbled."
 )
@@ -83,12 +95,13 @@ class Server:
     host: str
     port: int
     languages: tuple[str, ...]
-    # Typed in by hand (not a Supervisor discovery): it proves it is the app each turn.
-    proves: bool = False
+    # Typed in by hand (not a Supervisor discovery): it proves it is the app each
+    # turn, unless security is off at that turn.
+    typed_in: bool = False
 
 
 def server_of(
-    host: str, port: int, info: Mapping[str, Any], *, proves: bool = False
+    host: str, port: int, info: Mapping[str, Any], *, typed_in: bool = False
 ) -> Server | None:
     """The server, if its describe answer says it speaks our agent events."""
     version = info.get(agent.INFO_FIELD)
@@ -102,7 +115,7 @@ def server_of(
             found = model.get("languages") if isinstance(model, dict) else None
             if isinstance(found, list):
                 languages += [str(lang)[:35] for lang in found[:100]]
-    return Server(host, port, tuple(dict.fromkeys(languages)), proves)
+    return Server(host, port, tuple(dict.fromkeys(languages)), typed_in)
 
 
 def candidates(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
@@ -127,37 +140,38 @@ class AgentLink:
         self.hass = hass
         self.keys = keys
         self.server: Server | None = None
-        # The last look found a server answering as ours that could not prove it.
-        self.unproven = False
+        # Why the last look's server answering as ours was not taken: it did not prove it.
+        self.unproven: Unproven | None = None
 
     async def find(self) -> Server | None:
         """The app's server; None if no allowed entry answers as ours."""
         if self.server is not None:
             return self.server
-        self.unproven = False
+        self.unproven = None
         for entry in candidates(self.hass):
             host, port = entry.data.get("host"), entry.data.get("port")
             if not isinstance(host, str) or not isinstance(port, int):
                 continue
-            proves = entry.source != SOURCE_HASSIO and self.keys() is not None
+            typed_in = entry.source != SOURCE_HASSIO
             try:
-                info = await self._describe(host, port, proves=proves)
+                info = await self._describe(host, port, typed_in=typed_in)
             except (OSError, TimeoutError, AgentUnavailable) as err:
                 _LOGGER.debug("No describe from %s:%s: %r", host, port, err)
-                self.unproven |= isinstance(err, Unproven)
+                if isinstance(err, Unproven):
+                    self.unproven = err
                 continue
-            if (server := server_of(host, port, info, proves=proves)) is not None:
+            if (server := server_of(host, port, info, typed_in=typed_in)) is not None:
                 self.server = server
                 return server
         return None
 
     async def _describe(
-        self, host: str, port: int, *, proves: bool
+        self, host: str, port: int, *, typed_in: bool
     ) -> Mapping[str, Any]:
         turn = await Turn.connect(host, port)
         try:
             info = await turn.describe()
-            if proves and server_of(host, port, info) is not None:
+            if typed_in and server_of(host, port, info) is not None:
                 await turn.prove(self.keys())
             return info
         finally:
@@ -168,7 +182,7 @@ class AgentLink:
         for attempt in range(2):
             server = await self.find()
             if server is None:
-                raise (NOT_PROVEN if self.unproven else NO_SERVER).again()
+                raise (self.unproven or NO_SERVER).again()
             try:
                 turn = await Turn.connect(server.host, server.port)
             except (OSError, TimeoutError) as err:
@@ -187,7 +201,7 @@ class AgentLink:
                 await turn.close()
                 self.server = None  # another server took its address: look again
                 continue
-            if server.proves:
+            if server.typed_in:  # the mode now, not when it was found
                 try:
                     await turn.prove(self.keys())
                 except AgentUnavailable:
@@ -309,6 +323,12 @@ class Turn:
                 event = await read_event(self.reader)
         except (TimeoutError, OSError) as err:
             raise NOT_PROVEN.again() from err
+        if event is not None and event.type == agent_proof.PROOF:
+            refused = event.data.get("refused")
+            if refused == agent_proof.NOT_ALLOWED:
+                raise NOT_TRUSTED.again()
+            if refused == agent_proof.NO_BRIDGE:
+                raise NO_BRIDGE.again()
         if (
             event is None
             or event.type != agent_proof.PROOF

@@ -12,7 +12,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from wyoming.event import Event, async_read_event, async_write_event
 
-from custom_components.alicia.agent_link import NOT_PROVEN
+from custom_components.alicia.agent_link import NOT_PROVEN, AgentUnavailable
 from custom_components.alicia.bus import agent, agent_proof
 from custom_components.alicia.bus.signing import KeyPair
 from tests.conftest import free_port
@@ -71,12 +71,9 @@ async def test_a_satellite_typed_in_as_the_app_never_gets_the_users_words(
     heard = await rogue(hass, prove)
     link = proven_link(hass)
     assert await link.find() is None
-    with pytest.raises(Exception, match="Alicia app") as raised:
+    with pytest.raises(AgentUnavailable) as raised:
         await link.open(ASK)
-    assert raised.value.args[0] in (
-        NOT_PROVEN.spoken,
-        "I can't reach the Alicia app's voice server. Please check that the Alicia app is running.",
-    )
+    assert raised.value.spoken == NOT_PROVEN.spoken
     assert heard == []
 
 
@@ -109,7 +106,7 @@ async def test_the_app_typed_in_by_hand_proves_itself_and_is_asked(
     link = proven_link(hass)
     server = await link.find()
     assert server is not None
-    assert server.proves
+    assert server.typed_in
     async with await link.open(ASK) as turn:
         asked.append(await turn.next())
     assert [e.type for e in asked] == [agent.DONE]
@@ -154,3 +151,36 @@ async def test_with_security_off_nothing_is_asked_to_prove(
     async with await link.open(ASK) as turn:
         await turn.next()
     assert [e.type for e in heard] == [agent.ASK]
+
+
+async def test_a_server_found_with_security_off_proves_once_it_is_on(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """Whether to prove is the mode at each turn, not at the look that found the server."""
+    heard = await rogue(hass, None)
+    keys: dict[str, str] | None = None
+    link = proven_link(hass)
+    link.keys = lambda: keys
+    assert await link.find() is not None  # found while the user had security off
+    keys = {BRIDGE: BRIDGE_KEY.public_key}  # then turned it on
+    with pytest.raises(AgentUnavailable):
+        await link.open(ASK)
+    assert heard == []
+
+
+@pytest.mark.parametrize(
+    ("refused", "code", "words"),
+    [
+        (agent_proof.NOT_ALLOWED, "not_allowed", "trusted clients"),
+        (agent_proof.NO_BRIDGE, "no_server", "MQTT broker"),
+    ],
+)
+async def test_the_app_saying_why_it_cannot_prove_is_told_as_such(
+    hass: HomeAssistant, socket_enabled: None, refused: str, code: str, words: str
+) -> None:
+    """An app that does not trust HA's address, or runs without its bridge: the fix, not "approve"."""
+    await rogue(hass, lambda nonce: {"refused": refused})
+    with pytest.raises(AgentUnavailable) as raised:
+        await proven_link(hass).open(ASK)
+    assert raised.value.code == code
+    assert words in raised.value.spoken

@@ -46,7 +46,7 @@ async def test_a_satellite_cannot_borrow_the_proof_for_a_nonce_it_relays() -> No
     challenge = agent_proof.challenge()
     (event,) = await proved(Authority("wyoming:192.168.1.77", False), challenge)
     assert event.type == agent_proof.PROOF
-    assert event.data == {}
+    assert event.data == {"refused": agent_proof.NOT_ALLOWED}
     assert agent_proof.prover(event.data, challenge["nonce"], KEYS) is None
 
 
@@ -65,4 +65,4 @@ async def test_a_server_without_its_bridge_proves_nothing(
     async with AsyncClient.from_uri(grok_server.uri) as client:
         await client.write_event(Event(agent_proof.PROVE, challenge))
         (event,) = await read_until(client, agent_proof.PROOF)
-    assert event.data == {}
+    assert event.data == {"refused": agent_proof.NO_BRIDGE}

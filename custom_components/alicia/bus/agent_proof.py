@@ -25,6 +25,10 @@ PROOF: Final = "alicia-agent-proof"
 PROOF_TOPIC: Final = "+/alicia-agent/proof"
 NONCE: Final = re.compile(r"[0-9a-f]{32}")
 MAX_SOURCE: Final = 128
+# Why the app signs nothing (the proof's `refused`): HA's address is not among its
+# trusted clients, or it runs without the bridge whose key it would sign with.
+NOT_ALLOWED: Final = "not_allowed"
+NO_BRIDGE: Final = "no_bridge"
 
 
 def challenge() -> dict[str, str]:
