@@ -250,8 +250,11 @@ async def test_announcement_plays_as_a_sonos_audio_clip(
     assert await async_setup_component(hass, "media_source", {})
     assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
     await setup_alicia(hass, {"approval": "auto", "announce_volume": 0.35})
-    await register(hass, SENSOR)
-    await register(hass, VOICE)  # the app's bridge asks, for the kitchen sensor's room
+    # The kitchen sensor announces (its capability): the app's bridge asks for its room.
+    await register(
+        hass, {**SENSOR, "capabilities": [*SENSOR["capabilities"], "announce"]}
+    )
+    await register(hass, VOICE)
 
     # The action: the speaker is told to play the clip at the asked volume.
     await hass.services.async_call(
