@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .capabilities import Capability
+from .capabilities import Capability, event_types
 from .const import DOMAIN, SIGNAL_DEVICE_UPDATE
 from .device import DeviceRecord
 from .entity import AliciaEntity
@@ -56,9 +56,8 @@ async def async_setup_entry(
         capability: Capability,
         description: AliciaEventEntityDescription,
     ) -> EventEntity:
-        types = capability.parameters.get("events")
-        if isinstance(types, list) and types:
-            description = replace(description, event_types=[str(t) for t in types])
+        if (types := event_types(capability.parameters)) is not None:
+            description = replace(description, event_types=types)
         return AliciaEvent(hub, record, capability.name, description)
 
     setup_platform(hass, entry.runtime_data, async_add_entities, DESCRIPTIONS, build)
