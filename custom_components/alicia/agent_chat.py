@@ -51,12 +51,17 @@ def conversation_key(conversation_id: str, user_id: str | None = None) -> str:
     A user may pick a conversation id ("kitchen"); HA keeps it once its session is
     gone (idle, or HA restarted) while the app still remembers the talk, so another
     user picking the same id would hear the first one's: the user is in the key.
-    Too long, it is hashed (never cut).
+    Too long, it is hashed (never cut). A hashed key starts with "~", and an id
+    that does is hashed too: nobody can pick an id that is another user's key.
     """
-    if user_id is None and len(conversation_id) <= agent.MAX_ID:
+    if (
+        user_id is None
+        and len(conversation_id) <= agent.MAX_ID
+        and not conversation_id.startswith("~")
+    ):
         return conversation_id
     owned = f"{user_id or ''}\n{conversation_id}"
-    return hashlib.sha256(owned.encode()).hexdigest()
+    return "~" + hashlib.sha256(owned.encode()).hexdigest()
 
 
 def _system_prompt(chat_log: conversation.ChatLog) -> str:

@@ -187,6 +187,9 @@ async def test_a_conversation_id_too_long_is_hashed_not_cut() -> None:
     assert conversation_key("01JAB") == "01JAB"
     assert conversation_key(long_a) != conversation_key(long_b)
     assert len(conversation_key(long_a)) <= agent.MAX_ID
+    # Without a user, nobody can name another user's key as their conversation id.
+    alices = conversation_key("kitchen", "alice")
+    assert conversation_key(alices) != alices
 
 
 async def test_a_conversation_id_another_user_picks_is_not_the_first_ones(
