@@ -16,15 +16,28 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alicia_bus.audio import encode_audio
 from alicia_bus.envelope import new_message
-from tests.bus.client import BusClient, bus_client
+from alicia_bus.signing import KeyPair
+from tests.bus.client import BusClient, bus_client, publish_trust
 from tests.fake_xai import FakeXai
 from tests.wyoming.client import describe, synthesize
+
+ROUTE = "alicia/voice/command/route"
+# The benchmark's Home Assistant and its approved satellite.
+HUB = KeyPair.generate()
+SATELLITE = KeyPair.generate()
+
+
+def signed_route(audio: dict[str, str]) -> dict[str, Any]:
+    """A route request from the approved satellite, signed with its key."""
+    message = new_message("bench-satellite", "request", {"audio": audio})
+    return SATELLITE.sign(ROUTE, message)
 
 
 def port() -> int:
@@ -106,13 +119,18 @@ async def main() -> None:
             await client.wait_for(
                 lambda m: m["payload"].get("state") == "online", limit=120
             )
+            # The satellite is approved and signs, as one whose answers are
+            # announced in its room must (the route speaks with its authority).
+            await publish_trust(
+                client, HUB, "verify", {"bench-satellite": SATELLITE.public_key}
+            )
             for _ in range(5):  # warm-up
                 await timed_request(
                     client, "alicia/voice/ai/request", {"text": "Warm up?"}
                 )
-                await timed_request(
-                    client, "alicia/voice/command/route", {"audio": audio}
-                )
+                warm = signed_route(audio)
+                await client.publish(ROUTE, warm)
+                await client.answer_to(warm["message_id"], limit=60)
 
             ai = [
                 await timed_request(
@@ -122,10 +140,12 @@ async def main() -> None:
             ]
 
             route: list[float] = []
+            # The warm-up's announcements are not the measured ones.
+            seen.extend(client.messages["alicia/devices/speakers/announce"])
             for _ in range(args.runs // 2):
-                message = new_message("bench-satellite", "request", {"audio": audio})
+                message = signed_route(audio)
                 started = time.perf_counter()
-                await client.publish("alicia/voice/command/route", message)
+                await client.publish(ROUTE, message)
                 await client.wait_for(
                     lambda m: (
                         m["payload"].get("target") == {"device_id": "bench-satellite"}
