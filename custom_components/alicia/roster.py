@@ -63,9 +63,19 @@ class Roster:
         return self.entry.options.get(CONF_APPROVAL) == APPROVAL_AUTO
 
     def key_of(self, source: str) -> str | None:
-        """The approved key of a sender, if it has one."""
+        """The key a sender's messages must be signed with, if it has one.
+
+        A device registered through another carries no key of its own: the device
+        it talks through speaks for it, so that one's key is its key. Otherwise,
+        while the hub signs, anyone could speak unsigned in a child's name.
+        """
         device = self.devices.get(source)
-        return device.public_key if device is not None else None
+        if device is None:
+            return None
+        parent = device.record.via_device
+        if device.public_key is None and parent and parent in self.devices:
+            return self.devices[parent].public_key
+        return device.public_key
 
     def save(self) -> None:
         """Store the devices soon."""
@@ -131,11 +141,7 @@ class Roster:
         self.hass.async_create_task(
             self.admission.async_publish_trust(
                 self.prefix,
-                [
-                    (d, dev.public_key)
-                    for d, dev in self.devices.items()
-                    if dev.public_key
-                ],
+                [(d, key) for d in self.devices if (key := self.key_of(d))],
             ),
             eager_start=False,
         )
