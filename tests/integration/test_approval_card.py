@@ -98,8 +98,9 @@ async def test_a_service_is_shown_with_what_the_broker_lets_it_hear(
     """A device calling itself a service is approved knowing it hears every voice request (the ACL's)."""
     await register(hass, KEY, device_type="service")
     card = await open_card(hass, DEVICE)
-    assert "hear every device's voice requests" in (
-        card["description_placeholders"]["device_type"]
+    assert (
+        "hear every device's voice requests"
+        in (card["description_placeholders"]["device_type"])
     )
 
 
