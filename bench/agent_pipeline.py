@@ -309,7 +309,7 @@ async def main() -> None:
         relay = Relay(port)  # HA reaches our server through it: the wire's times
         await relay.start()
         entities = await wyoming_entry(api, relay.port)
-        await alicia_entries(api, mqtt_port, tmp / "ours.log")
+        await alicia_entries(api, mqtt_port, tmp / "ours.log", tmp / "bridge.pem")
         agents = [
             Agent("Alicia agent (streamed)", "conversation.alicia"),
             Agent("HA's Wyoming agent (whole answer)", entities["conversation"]),

@@ -253,7 +253,7 @@ async def main() -> None:
                     made.append((voice.split("@")[0], text, pcm))
         api = await ha.start()
         entries = {n: await wyoming_entry(api, p) for n, p in ports.items()}
-        await alicia_entries(api, mqtt_port, tmp / "ours.log")
+        await alicia_entries(api, mqtt_port, tmp / "ours.log", tmp / "bridge.pem")
         await floors(api, await furnish(api, ENTITIES))
         await home_names_held(tmp / "ours.log", len(ENTITIES))
         pipelines = {

@@ -254,7 +254,7 @@ async def main() -> None:
         api = await ha.start()
         entities = {n: await wyoming_entry(api, r.port) for n, r in relays.items()}
         if bridge:  # as installed: the integration gives our server the home's names
-            await alicia_entries(api, mqtt_port, tmp / "ours.log")
+            await alicia_entries(api, mqtt_port, tmp / "ours.log", tmp / "bridge.pem")
         # After HA's key is trusted: the first vocabulary, sent with the key, is dropped.
         await furnish(api)
         if bridge:

@@ -22,6 +22,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from dev_bootstrap import Bootstrap, form_answers
 
+from alicia_bus.signing import KeyPair, fingerprint
+from wyoming_services.bridge import default_bridge_id
+
 # (domain, object id, name, area): template entities backed by hidden input_booleans.
 ENTITIES = [
     ("light", "kitchen_light", "Kitchen light", "Kitchen"),
@@ -325,14 +328,23 @@ async def _log_says(log: Path, pattern: str, enough: int = 0) -> None:
     raise TimeoutError(f"{pattern!r} never in {log}")
 
 
-async def alicia_entries(api: Bootstrap, mqtt_port: int, log: Path) -> None:
-    """MQTT and Alicia entries as scripts/develop makes them; then our bridge trusts HA's key."""
+async def alicia_entries(
+    api: Bootstrap, mqtt_port: int, log: Path, key_file: Path
+) -> None:
+    """MQTT and Alicia entries as scripts/develop makes them; our bridge trusts HA's key and is approved.
+
+    Approved by its card, as a user does: the Alicia agent asks a Wyoming server
+    typed in by hand (these benchmarks' entries) only once it proves it holds the
+    approved voice server's key.
+    """
     await api.entry(
         "mqtt",
         {"broker": "127.0.0.1", "port": mqtt_port, "set_client_cert": False, "set_ca_cert": "off"},
     )  # fmt: skip
     await api.entry("alicia", {})
     await _log_says(log, r"Trusting Home Assistant's key")
+    key = KeyPair.from_pem(await asyncio.to_thread(key_file.read_bytes))
+    await api.approve({default_bridge_id(): fingerprint(key.public_key)})
 
 
 async def home_names_held(log: Path, count: int = len(ENTITIES)) -> None:

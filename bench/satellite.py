@@ -125,7 +125,7 @@ async def bench_home() -> AsyncIterator[Bench]:
         await relay.start()
         api = await ha.start()
         entity = await wyoming_entry(api, relay.port)
-        await alicia_entries(api, mqtt_port, tmp / "ours.log")
+        await alicia_entries(api, mqtt_port, tmp / "ours.log", tmp / "bridge.pem")
         await furnish(api)
         await home_names_held(tmp / "ours.log")
         stack = Stack("websocket", "", relay, relay)
