@@ -9,12 +9,16 @@ from .bus.topics import RESERVED_IDS
 # Every device: its own namespace, the shared request topics, and what it must read.
 DEVICE_RULES = (
     "topic write {p}/system/discovery/register/{d}",
+    "topic write {p}/system/discovery/register",
     "topic write {p}/system/discovery/capabilities",
     "topic write {p}/system/discovery/unregister",
     "topic write {p}/system/health/heartbeat",
     "topic read {p}/system/security/#",
     "topic write {p}/devices/{d}/status",
     "topic write {p}/devices/{d}/data",
+    "topic write {p}/devices/{d}/satellite/run",
+    "topic write {p}/devices/{d}/satellite/audio",
+    "topic write {p}/devices/{d}/satellite/played",
     "topic read {p}/devices/{d}/#",
     "topic write {p}/devices/sensors/telemetry",
     "topic write {p}/devices/speakers/announce",
@@ -23,6 +27,8 @@ DEVICE_RULES = (
     "topic write {p}/voice/tts/request",
     "topic write {p}/voice/command/route",
     "topic write {p}/integration/ha/command",
+    "topic write {p}/integration/analytics/event",
+    "topic write {p}/system/errors",
     "topic read {p}/integration/ha/state/#",
 )
 # Add-on services (the voice bridge): they read the requests and the hub's security

@@ -145,6 +145,18 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
                 return WakeWords.of(capability.parameters)
         return WakeWords((), 0)
 
+    def _phrase(self, said: str | None) -> str | None:
+        """The wake word a run says it heard, as HA's phrase: only one the device offers.
+
+        HA keeps the time of each phrase's last wake-up, house-wide and for good (to
+        drop the same word heard by two satellites): any other text would be a new
+        entry each run.
+        """
+        for word, phrase in self._wake_words().offered if said else ():
+            if said in (word, phrase):
+                return phrase
+        return None
+
     @callback
     def async_get_configuration(self) -> AssistSatelliteConfiguration:
         """The device's own wake words and those it listens for (HA's pipeline has its own)."""
@@ -186,7 +198,7 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
         try:
             await self.async_accept_pipeline_from_satellite(
                 audio, start_stage=STAGES[run.start_stage],
-                wake_word_phrase=run.wake_word,
+                wake_word_phrase=self._phrase(run.wake_word),
             )  # fmt: skip
         except asyncio.CancelledError:
             if self._run_id != run.run_id:

@@ -96,9 +96,17 @@ class Satellites:
         if read.source != device_id:
             # Identity is bound to the topic: no other device, nor its hub, streams here.
             self.tally.counters.collisions += 1
-            self.hub.admission.refuse(
-                "collision", read.source, message.topic, "another device's satellite"
-            )
+            admission = self.hub.admission
+            if self.hub.key_of(read.source) is not None:  # an approved key signed it
+                admission.refuse(
+                    "collision",
+                    read.source,
+                    message.topic,
+                    "another device's satellite",
+                )
+            else:  # any id anyone made up: counted, not logged one line per id
+                admission.audit.record("collision", read.source, message.topic)
+                admission.changed()
             return None
         if device.public_key is None and self.hub.admission.mode is not Mode.OFF:
             # A pipeline acts on the home: only a device approved with its key opens one.

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components.assist_pipeline.const import DATA_LAST_WAKE_UP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.alicia.bus.satellite import SatelliteRun, StartStage
 from custom_components.alicia.const import DOMAIN
+from tests.conftest import wait_until
 
 from .satellites import SATELLITE, BusSatellite, register_signed
 
@@ -103,3 +106,26 @@ async def test_a_satellite_that_offers_none_has_none_to_choose(
     answer = await ask(hass, client, "get_configuration")
     assert answer["result"]["available_wake_words"] == []
     assert answer["result"]["max_active_wake_words"] == 0
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [("Okay Nabu", "Okay Nabu"), ("okay_nabu", "Okay Nabu"), ("0001一一一", None)],
+    ids=["phrase", "id", "made-up"],
+)
+async def test_only_a_wake_word_it_offers_reaches_has_house_wide_record(
+    hass: HomeAssistant,
+    hearing: BusSatellite,
+    stt_engine: Any,
+    said: str,
+    kept: str | None,
+) -> None:
+    """HA keeps each phrase's last wake-up for good: a made-up one per run would grow it without end."""
+    before = set(hass.data.get(DATA_LAST_WAKE_UP, {}))
+    hearing.run_id, hearing.seq = "r1", 0
+    hearing.send("run", SatelliteRun("r1", StartStage.STT, said).payload())
+    await wait_until(lambda: "listening" in hearing.types())
+    hearing.audio(end=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    added = set(hass.data.get(DATA_LAST_WAKE_UP, {})) - before
+    assert added == ({kept} if kept else set())

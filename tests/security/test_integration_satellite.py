@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_mqtt_message,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.alicia.bus.satellite import MAX_CHUNK_BYTES, SatelliteAudio
+from custom_components.alicia.bus.satellite import (
+    MAX_CHUNK_BYTES,
+    SatelliteAudio,
+    SatelliteRun,
+    StartStage,
+)
 from custom_components.alicia.bus.signing import KeyPair
 from tests.conftest import wait_until
 from tests.integration.helpers import message, setup_alicia
@@ -217,3 +224,23 @@ async def test_a_chunk_over_200_ms_is_refused_before_it_is_decoded(
     await settle(hass)
     assert counts(entry)["bad_audio"] == 1
     assert stt_engine.heard == b""
+
+
+async def test_made_up_senders_on_a_satellites_topic_are_counted_not_logged(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    victim: BusSatellite,
+    mqtt_mock: MqttMockHAClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Anyone on the broker, one message per made-up id: no line or security event for each."""
+    events = async_capture_events(hass, "alicia_security_event")
+    caplog.clear()
+    for k in range(300):
+        forged = BusSatellite(hass, mqtt_mock, key=None, source=f"x{k}")
+        forged.send("run", SatelliteRun(f"r{k}", StartStage.STT, None).payload())
+    await settle(hass)
+    assert entry.runtime_data.tally.counters.collisions >= 300
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert events == []
+    assert victim.events() == []
