@@ -79,7 +79,15 @@ class ServerProcess:
     ) -> None:
         self.uri = uri or f"tcp://127.0.0.1:{free_port()}"
         self.log = log
-        self._log_file = log.open("w")
+        self._args, self._env = args, env
+        # A port free_port() saw free may be taken before the server binds it (an
+        # outgoing connection's ephemeral port, say): a port of our choosing is
+        # chosen again, a few times.
+        self._rebinds = 0 if uri else 3
+        self._start()
+
+    def _start(self) -> None:
+        self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -89,7 +97,7 @@ class ServerProcess:
                 self.uri,
                 "--log-level",
                 "debug",
-                *args,
+                *self._args,
             ],
             cwd=ROOT,
             stdout=self._log_file,
@@ -98,8 +106,8 @@ class ServerProcess:
                 **os.environ,
                 "HF_HUB_OFFLINE": "1",
                 # Its own key, not one in the home directory shared with other runs.
-                "ALICIA_SECURITY_KEY_FILE": str(log.with_suffix(".pem")),
-                **(env or {}),
+                "ALICIA_SECURITY_KEY_FILE": str(self.log.with_suffix(".pem")),
+                **(self._env or {}),
             },
         )
 
@@ -114,7 +122,14 @@ class ServerProcess:
             if text in self.log.read_text():
                 return
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log.read_text()}")
+                said = self.log.read_text()
+                if self._rebinds and "address already in use" in said:
+                    self._rebinds -= 1
+                    self._log_file.close()
+                    self.uri = f"tcp://127.0.0.1:{free_port()}"
+                    self._start()
+                    continue
+                raise RuntimeError(f"server exited:\n{said}")
             time.sleep(0.05)
         raise TimeoutError(
             f"{text!r} not logged after {timeout} s:\n{self.log.read_text()}"
