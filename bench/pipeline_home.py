@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from dev_bootstrap import Bootstrap, form_answers
 
 from alicia_bus.signing import KeyPair, fingerprint
-from wyoming_services.bridge import default_bridge_id
 
 # (domain, object id, name, area): template entities backed by hidden input_booleans.
 ENTITIES = [
@@ -343,6 +342,10 @@ async def alicia_entries(
     )  # fmt: skip
     await api.entry("alicia", {})
     await _log_says(log, r"Trusting Home Assistant's key")
+    # Here, not at the top: the app's package imports httpx, which Home Assistant
+    # must alias before anything imports it.
+    from wyoming_services.bridge import default_bridge_id
+
     key = KeyPair.from_pem(await asyncio.to_thread(key_file.read_bytes))
     await api.approve({default_bridge_id(): fingerprint(key.public_key)})
 
