@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .bus.errors import ProtocolError
+from .bus.numbers import is_number
 from .bus.text import clean_text
 
 # Capabilities that describe what a device does rather than an entity; the names
@@ -27,6 +28,36 @@ def event_types(parameters: dict[str, Any]) -> list[str] | None:
     except ProtocolError:
         return None
     return list(dict.fromkeys(names))
+
+
+def span(
+    parameters: dict[str, Any], names: tuple[str, str], default: tuple[float, float]
+) -> tuple[float, float]:
+    """Two parameters as a range (low < high, both finite numbers), else the default.
+
+    Any JSON may sit there: a text, NaN as "nan", or an inverted range would make
+    HA refuse the entity (or every value set on it).
+    """
+    low, high = (_finite(parameters.get(name)) for name in names)
+    if low is not None and high is not None and low < high:
+        return low, high
+    return default
+
+
+def positive(parameters: dict[str, Any], name: str, default: float) -> float:
+    """A parameter as a positive finite number, else the default."""
+    value = _finite(parameters.get(name))
+    return value if value is not None and value > 0 else default
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if is_number(value) else None
+
+
+def text(parameters: dict[str, Any], name: str, default: str) -> str:
+    """A parameter as text (a unit, say), else the default."""
+    value = parameters.get(name)
+    return value if isinstance(value, str) and value else default
 
 
 def _parameters(value: Any) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from homeassistant.components.light.const import ColorMode
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .capabilities import Capability
+from .bus.numbers import is_number
+from .capabilities import Capability, span
 from .device import DeviceRecord
 from .entity import AliciaEntity
 from .entry_data import AliciaConfigEntry
@@ -37,8 +38,9 @@ class LightState:
     rgb_color: tuple[int, int, int] | None = None
 
 
-def _integer(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
+def _integer(value: Any, low: int = 0, high: int = 2**31) -> int | None:
+    """A reported number as an int within low..high (clamped); None if it is none."""
+    return min(max(int(value), low), high) if is_number(value) else None
 
 
 def light_state(value: Any) -> LightState:
@@ -51,12 +53,14 @@ def light_state(value: Any) -> LightState:
         value = {}
     state = value.get("state")
     rgb = value.get("rgb_color")
+    read = [_integer(c, 0, 255) for c in rgb] if isinstance(rgb, list) else []
+    channels = [c for c in read if c is not None]
     return LightState(
         is_on=None if state is None else str(state).lower() == "on",
-        brightness=_integer(value.get("brightness")),
-        color_temp_kelvin=_integer(value.get("color_temp_kelvin")),
-        rgb_color=(int(rgb[0]), int(rgb[1]), int(rgb[2]))
-        if isinstance(rgb, list) and len(rgb) == 3
+        brightness=_integer(value.get("brightness"), 0, 255),
+        color_temp_kelvin=_integer(value.get("color_temp_kelvin"), 1, 1_000_000),
+        rgb_color=(channels[0], channels[1], channels[2])
+        if len(read) == len(channels) == 3
         else None,
     )
 
@@ -115,8 +119,12 @@ class AliciaLight(AliciaEntity, LightEntity):
         else:
             modes = {ColorMode.ONOFF}
         self._attr_supported_color_modes = modes
-        self._attr_min_color_temp_kelvin = int(params.get("min_kelvin", 2000))
-        self._attr_max_color_temp_kelvin = int(params.get("max_kelvin", 6500))
+        low, high = span(params, ("min_kelvin", "max_kelvin"), (2000, 6500))
+        warmest, coolest = int(low), int(high)
+        if not 0 < warmest < coolest:
+            warmest, coolest = 2000, 6500
+        self._attr_min_color_temp_kelvin = warmest
+        self._attr_max_color_temp_kelvin = coolest
 
     @property
     def _reading(self) -> LightState:

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .capabilities import Capability
+from .capabilities import Capability, positive, span, text
 from .const import DOMAIN
 from .device import DeviceRecord
 from .entity import AliciaEntity
@@ -78,12 +78,13 @@ async def async_setup_entry(
                 registry.async_remove(old)
             return None
         params = capability.parameters
+        low, high = span(params, ("min", "max"), (0.0, 100.0))
         description = replace(
             description,
-            native_min_value=float(params.get("min", 0)),
-            native_max_value=float(params.get("max", 100)),
-            native_step=float(params.get("step", 1)),
-            native_unit_of_measurement=params.get("unit", PERCENTAGE),
+            native_min_value=low,
+            native_max_value=high,
+            native_step=positive(params, "step", 1.0),
+            native_unit_of_measurement=text(params, "unit", PERCENTAGE),
             mode=NumberMode.SLIDER,
         )
         return AliciaNumber(hub, record, capability.name, description)
