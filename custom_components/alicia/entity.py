@@ -41,6 +41,15 @@ class AliciaEntity(Entity):
         return self.hub.health.is_available(self.device_id)
 
     @property
+    def parameters(self) -> dict[str, Any]:
+        """Its capability's parameters as the device last registered them (a new range applies at once)."""
+        device = self.hub.roster.devices.get(self.device_id)
+        for capability in device.record.capabilities if device is not None else ():
+            if capability.name == self.key:
+                return capability.parameters
+        return {}
+
+    @property
     def reported(self) -> Any:
         """The device's latest value for this entity's key."""
         device = self.hub.roster.devices.get(self.device_id)

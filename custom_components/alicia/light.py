@@ -93,6 +93,10 @@ async def async_setup_entry(
     )
 
 
+# A colour temperature range when the parameters give none.
+KELVINS = (2000.0, 6500.0)
+
+
 class AliciaLight(AliciaEntity, LightEntity):
     """A light; colour modes from the capability's parameters."""
 
@@ -105,26 +109,38 @@ class AliciaLight(AliciaEntity, LightEntity):
         capability: Capability,
         description: AliciaLightEntityDescription,
     ) -> None:
-        """Colour modes from the capability's parameters."""
+        """Its modes and range are read from the device's parameters as they are now."""
         super().__init__(hub, record, capability.name, description)
-        params = capability.parameters
+
+    @property
+    def supported_color_modes(self) -> set[ColorMode]:
+        """As the capability's parameters say."""
+        params = self.parameters
         if params.get("color"):
-            modes = {ColorMode.RGB} | (
+            return {ColorMode.RGB} | (
                 {ColorMode.COLOR_TEMP} if params.get("color_temp") else set()
             )
-        elif params.get("color_temp"):
-            modes = {ColorMode.COLOR_TEMP}
-        elif params.get("brightness") or description.dims:
-            modes = {ColorMode.BRIGHTNESS}
-        else:
-            modes = {ColorMode.ONOFF}
-        self._attr_supported_color_modes = modes
-        low, high = span(params, ("min_kelvin", "max_kelvin"), (2000, 6500))
+        if params.get("color_temp"):
+            return {ColorMode.COLOR_TEMP}
+        if params.get("brightness") or self.entity_description.dims:
+            return {ColorMode.BRIGHTNESS}
+        return {ColorMode.ONOFF}
+
+    @property
+    def min_color_temp_kelvin(self) -> int:
+        """The warmest it goes (2000 K unless its parameters give a range)."""
+        return self._kelvins[0]
+
+    @property
+    def max_color_temp_kelvin(self) -> int:
+        """The coolest it goes (6500 K unless its parameters give a range)."""
+        return self._kelvins[1]
+
+    @property
+    def _kelvins(self) -> tuple[int, int]:
+        low, high = span(self.parameters, ("min_kelvin", "max_kelvin"), KELVINS)
         warmest, coolest = int(low), int(high)
-        if not 0 < warmest < coolest:
-            warmest, coolest = 2000, 6500
-        self._attr_min_color_temp_kelvin = warmest
-        self._attr_max_color_temp_kelvin = coolest
+        return (warmest, coolest) if 0 < warmest < coolest else (2000, 6500)
 
     @property
     def _reading(self) -> LightState:

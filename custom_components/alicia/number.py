@@ -77,19 +77,14 @@ async def async_setup_entry(
             if old := registry.async_get_entity_id(Platform.NUMBER, DOMAIN, unique_id):
                 registry.async_remove(old)
             return None
-        params = capability.parameters
-        low, high = span(params, ("min", "max"), (0.0, 100.0))
-        description = replace(
-            description,
-            native_min_value=low,
-            native_max_value=high,
-            native_step=positive(params, "step", 1.0),
-            native_unit_of_measurement=text(params, "unit", PERCENTAGE),
-            mode=NumberMode.SLIDER,
-        )
+        description = replace(description, mode=NumberMode.SLIDER)
         return AliciaNumber(hub, record, capability.name, description)
 
     setup_platform(hass, entry.runtime_data, async_add_entities, DESCRIPTIONS, build)
+
+
+# A level's range when its parameters make none.
+RANGE = (0.0, 100.0)
 
 
 class AliciaNumber(AliciaEntity, NumberEntity):
@@ -101,6 +96,26 @@ class AliciaNumber(AliciaEntity, NumberEntity):
     def native_value(self) -> float | None:
         """As reported, read as its row says."""
         return self.entity_description.value_fn(self.reported)
+
+    @property
+    def native_min_value(self) -> float:
+        """The capability's min, if it and max make a range; else 0."""
+        return span(self.parameters, ("min", "max"), RANGE)[0]
+
+    @property
+    def native_max_value(self) -> float:
+        """The capability's max, if it and min make a range; else 100."""
+        return span(self.parameters, ("min", "max"), RANGE)[1]
+
+    @property
+    def native_step(self) -> float:
+        """The capability's step, if positive; else 1."""
+        return positive(self.parameters, "step", 1.0)
+
+    @property
+    def native_unit_of_measurement(self) -> str:
+        """The capability's unit, else %."""
+        return text(self.parameters, "unit", PERCENTAGE)
 
     async def async_set_native_value(self, value: float) -> None:
         """Ask the device to set it."""

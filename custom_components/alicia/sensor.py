@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant import const as ha_const
@@ -31,7 +31,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .bus.payloads import Health
-from .capabilities import Capability
+from .capabilities import Capability, text
 from .device import AliciaDevice, DeviceRecord
 from .entity import AliciaEntity, HubEntity
 from .entry_data import AliciaConfigEntry
@@ -139,9 +139,6 @@ async def async_setup_entry(
         capability: Capability,
         description: AliciaSensorEntityDescription,
     ) -> SensorEntity:
-        unit = capability.parameters.get("unit")
-        if description.unit_from_parameters and isinstance(unit, str):
-            description = replace(description, native_unit_of_measurement=unit)
         return AliciaSensor(hub, record, capability.name, description)
 
     def health(hub: AliciaHub, record: DeviceRecord) -> list[SensorEntity]:
@@ -181,6 +178,14 @@ class AliciaSensor(AliciaEntity, SensorEntity):
     """A value the device reports, read as its row says."""
 
     entity_description: AliciaSensorEntityDescription
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Its row's unit; for a "value", the capability's unit as registered now."""
+        unit = self.entity_description.native_unit_of_measurement
+        if self.entity_description.unit_from_parameters:
+            return text(self.parameters, "unit", "") or unit
+        return unit
 
     @property
     def native_value(self) -> StateType:
