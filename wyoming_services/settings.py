@@ -5,23 +5,20 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
-import json
 import os
 from pathlib import Path
 import re
-import types
-from typing import Any, Union, get_args, get_origin, get_type_hints
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from alicia_bus.signing import is_fingerprint
 
 from .authority import valid_client
+from .setting_values import SettingsError, convert, read_options_file, shown_url
+
+__all__ = ["Settings", "SettingsError", "build_parser", "shown_url"]
 
 ENV_PREFIX = "ALICIA_"
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used."""
 
 
 # The limits of the numeric settings, and the words of the worded ones.
@@ -38,16 +35,6 @@ _CHOICES = {
     "security_mode": ("off", "verify", "enforce"),
     "grok_api": ("auto", "responses", "chat_completions"),
 }
-
-
-def shown_url(url: str) -> str:
-    """The URL as shown and logged: scheme://host[:port]/path, without its user, query or fragment."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # a bracketed host left open, say
-        return "(not a URL)"
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _option(default: Any, about: str, *, secret: bool = False) -> Any:
@@ -303,7 +290,8 @@ class Settings:
         values: dict[str, Any] = {}
         options_file: Path | None = args.options
         if options_file is not None:
-            values.update(read_options_file(options_file))
+            known = {item.name for item in fields(cls)}
+            values.update(read_options_file(options_file, known))
         env = os.environ if environ is None else environ
         for item in fields(cls):
             raw = env.get(ENV_PREFIX + item.name.upper())
@@ -327,57 +315,9 @@ class Settings:
         if unknown:
             raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
         converted = {
-            name: _convert(name, hints[name], value) for name, value in values.items()
+            name: convert(name, hints[name], value) for name, value in values.items()
         }
         return cls(**converted)
-
-
-def read_options_file(path: Path) -> dict[str, Any]:
-    """Read an add-on style options.json; empty values mean 'use the default'."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise SettingsError(f"cannot read options file {path}: {err}") from err
-    if not isinstance(data, dict):
-        raise SettingsError(f"options file {path} must hold a JSON object")
-    known = {item.name for item in fields(Settings)}
-    return {k: v for k, v in data.items() if k in known and v is not None}
-
-
-def _convert(name: str, kind: Any, value: Any) -> Any:
-    origin = get_origin(kind)
-    if origin in (Union, types.UnionType):
-        kind = next(arg for arg in get_args(kind) if arg is not type(None))
-        origin = get_origin(kind)
-    try:
-        if origin is tuple:
-            if isinstance(value, str):
-                value = [part.strip() for part in value.split(",")]
-            return tuple(str(part) for part in value if str(part).strip())
-        if kind is bool:
-            if isinstance(value, str):
-                lowered = value.strip().lower()
-                if lowered in {"1", "true", "yes", "on"}:
-                    return True
-                if lowered in {"0", "false", "no", "off"}:
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if kind is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(value)
-        if kind is float:
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError) as err:
-        raise SettingsError(
-            f"{name}: {value!r} is not a valid {_type_name(kind)}"
-        ) from err
-
-
-def _type_name(kind: Any) -> str:
-    return getattr(kind, "__name__", str(kind))
 
 
 def build_parser() -> argparse.ArgumentParser:
