@@ -27,7 +27,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .bus.errors import ProtocolError
 from .bus.speaker import PLAYBACK, VOLUMES, Action, Playback, PlaybackCommand, State
 from .bus.text import excerpt
-from .capabilities import Capability
+from .capabilities import Capability, span
 from .const import DOMAIN
 from .device import DeviceRecord
 from .entity import AliciaEntity
@@ -119,9 +119,7 @@ class AliciaSpeaker(AliciaEntity, MediaPlayerEntity):
         return device.values.get(key) if device is not None else None
 
     def _range(self, capability: Capability) -> tuple[float, float]:
-        low = _number(capability.parameters.get("min")) or 0.0
-        high = _number(capability.parameters.get("max"))
-        return low, high if high is not None and high > low else low + 100.0
+        return span(capability.parameters, ("min", "max"), (0.0, 100.0))
 
     @property
     def supported_features(self) -> MediaPlayerEntityFeature:
