@@ -14,7 +14,7 @@ from homeassistant.components.media_player.const import (
     MediaPlayerEntityFeature,
 )
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     area_registry as ar,
@@ -149,8 +149,12 @@ async def async_announce(
     players: list[str],
     announcement: Announcement,
     options: Mapping[str, Any],
+    context: Context | None = None,
 ) -> list[str]:
-    """Play on each player; announce (duck and restore) where the player supports it."""
+    """Play on each player; announce (duck and restore) where the player supports it.
+
+    context: the caller's, so HA checks that user's control of each player.
+    """
     default_tts = options.get(CONF_ANNOUNCE_TTS)
     volume = announcement.volume
     if volume is None:
@@ -183,7 +187,9 @@ async def async_announce(
         if volume is not None:
             # extra.volume is read by Sonos, in percent (0 to 100).
             data[ATTR_MEDIA_EXTRA] = {"volume": round(volume * 100)}
-        await hass.services.async_call(MEDIA_PLAYER, "play_media", data, blocking=True)
+        await hass.services.async_call(
+            MEDIA_PLAYER, "play_media", data, blocking=True, context=context
+        )
     return players
 
 

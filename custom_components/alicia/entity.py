@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.auth.permissions.const import POLICY_CONTROL
+from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -88,3 +90,22 @@ class HubEntity(Entity):
                 self.async_write_ha_state,
             )
         )
+
+    async def async_require_admin(self) -> None:
+        """Refuse a user who is not an admin: this control decides who joins and who is believed.
+
+        HA lets every user control every entity; these change what only an admin may
+        (the entry's options, the approval of devices). Without a user (HA itself, an
+        automation an admin wrote) the change goes through.
+        """
+        context = self._context
+        if context is None or context.user_id is None:
+            return
+        user = await self.hass.auth.async_get_user(context.user_id)
+        if user is None or not user.is_admin:
+            raise Unauthorized(
+                context=context,
+                user_id=context.user_id,
+                entity_id=self.entity_id,
+                permission=POLICY_CONTROL,
+            )

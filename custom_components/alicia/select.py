@@ -108,7 +108,8 @@ class SecurityModeSelect(HubEntity, SelectEntity):
         return str(self.hub.security.mode)
 
     async def async_select_option(self, option: str) -> None:
-        """Store the mode in the options; the update listener applies it in place."""
+        """Store the mode in the options (an admin only); the update listener applies it in place."""
+        await self.async_require_admin()
         if option not in list(Mode):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

@@ -80,7 +80,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
             tts_entity=data.get("tts_entity"),
         )
         players = resolve_players(hass, entry.entry_id, target)
-        played = await async_announce(hass, players, announcement, options)
+        played = await async_announce(
+            hass, players, announcement, options, call.context
+        )
         return {"players": list(played)}
 
     hass.services.async_register(

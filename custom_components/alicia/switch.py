@@ -94,7 +94,8 @@ class PermitSwitch(HubEntity, SwitchEntity):
         return self.hub.approvals.permit_open
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Open the window."""
+        """Open the window (an admin only: every device that comes meanwhile is approved)."""
+        await self.async_require_admin()
         self.hub.approvals.set_permit(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
