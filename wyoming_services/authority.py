@@ -14,10 +14,14 @@ LOCAL = ipaddress.ip_address("127.0.0.1")
 
 @dataclass(frozen=True, slots=True)
 class Authority:
-    """Who asks (a device id, a client address), and whether home tools are theirs to use."""
+    """Who asks (a device id, a client address), whether home tools are theirs to use, and where they are.
+
+    area: the HA area of an approved device asking on the bus (its "the lights").
+    """
 
     who: str
     may_act: bool
+    area: str | None = None
 
 
 def valid_client(entry: str) -> bool:

@@ -24,6 +24,7 @@ from .bus.limits import RateLimiter
 from .bus.policy import Mode, retained_state
 from .bus.signing import KeyPair
 from .bus.topics import HUB_SOURCE, Kind
+from .bus.trust_list import TrustList, listed_areas
 from .const import DOMAIN, SIGNAL_HUB_UPDATE
 
 _LOGGER = logging.getLogger(__name__)
@@ -187,18 +188,21 @@ class Admission:
         return self.key.seal(topic, message)
 
     async def async_publish_trust(
-        self, prefix: str, devices: Iterable[tuple[str, str]]
+        self,
+        prefix: str,
+        devices: Iterable[tuple[str, str]],
+        areas: dict[str, str] | None = None,
     ) -> None:
-        """Publish (retained) the hub's key and the signed list of approved device keys."""
+        """Publish (retained) the hub's key and the signed list of approved device keys (and their areas)."""
         hub_topic = f"{prefix}/system/security/hub"
         trust_topic = f"{prefix}/system/security/trust"
         hub_message = new_message(
             HUB_SOURCE, "event",
             {"public_key": self.key.public_key, "fingerprint": self.key.fingerprint},
         )  # fmt: skip
-        trust_message = new_message(
-            HUB_SOURCE, "event", {"mode": str(self.mode), "devices": dict(devices)}
-        )
+        listed = dict(devices)
+        trust = TrustList(self.mode, listed, listed_areas(areas, listed))
+        trust_message = new_message(HUB_SOURCE, "event", trust.document())
         # Signed whatever the mode: the bridge must be able to trust "mode: off" too.
         for topic, message in ((hub_topic, hub_message), (trust_topic, trust_message)):
             await mqtt.async_publish(

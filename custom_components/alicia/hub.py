@@ -161,6 +161,7 @@ class AliciaHub:
             self.hass, self.health.check, timedelta(seconds=HEALTH_CHECK_SECONDS)
         )
         roster.publish_trust()
+        self.entry.async_on_unload(roster.follow_areas())
 
     async def async_stop(self) -> None:
         """Unsubscribe and save."""

@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import area_registry as ar, device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .admission import Admission
@@ -23,6 +24,7 @@ from .const import (
     SIGNAL_HUB_UPDATE,
 )
 from .device import AliciaDevice, DeviceRecord
+from .device_registry import find_device
 from .registry_mirror import RegistryMirror
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class Roster:
         self.mirror = mirror
         self.devices: dict[str, AliciaDevice] = {}
         self._save = save
+        # The areas the last trust list named: a registry change republishes only if they differ.
+        self._areas_published: dict[str, str] | None = None
 
     @property
     def heartbeat_factor(self) -> float:
@@ -137,14 +141,52 @@ class Roster:
         self.publish_trust()
 
     def publish_trust(self) -> None:
-        """Tell the bridges (retained, signed) which device keys are approved."""
+        """Tell the bridges (retained, signed) which device keys are approved, and where each device is."""
+        self._areas_published = areas = self.areas()
         self.hass.async_create_task(
             self.admission.async_publish_trust(
                 self.prefix,
                 [(d, key) for d in self.devices if (key := self.key_of(d))],
+                areas,
             ),
             eager_start=False,
         )
+
+    def follow_areas(self) -> Callable[[], None]:
+        """Publish the trust list again when a device moves to another area or its area is renamed."""
+
+        @callback
+        def changed(_: Event[Any]) -> None:
+            if (
+                self._areas_published is not None
+                and self.areas() != self._areas_published
+            ):
+                self.publish_trust()
+
+        stops = [
+            self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, changed),
+            self.hass.bus.async_listen(ar.EVENT_AREA_REGISTRY_UPDATED, changed),
+        ]
+
+        def stop_following() -> None:
+            for stop in stops:
+                stop()
+
+        return stop_following
+
+    def areas(self) -> dict[str, str]:
+        """Each approved device's HA area name (a voice request's "the lights" there)."""
+        areas = ar.async_get(self.hass)
+        found: dict[str, str] = {}
+        for device_id in self.devices:
+            device = find_device(self.hass, self.entry.entry_id, device_id)
+            if (
+                device
+                and device.area_id
+                and (area := areas.async_get_area(device.area_id))
+            ):
+                found[device_id] = area.name
+        return found
 
     def fire(self, kind: str, device_id: str, **data: Any) -> None:
         """An HA event for automations: alicia_<kind> with the device and details."""

@@ -155,12 +155,14 @@ async def publish_trust(
     mode: str,
     devices: dict[str, str] | None = None,
     sent: datetime | None = None,
+    areas: dict[str, str] | None = None,
 ) -> None:
     """The hub's key, then its signed trust list (retained), as the integration publishes them."""
     await publish_hub_key(client, hub)
-    trust = new_message(
-        "home-assistant", "event", {"mode": mode, "devices": devices or {}}
-    )
+    listed: dict[str, Any] = {"mode": mode, "devices": devices or {}}
+    if areas is not None:
+        listed["areas"] = areas
+    trust = new_message("home-assistant", "event", listed)
     if sent is not None:
         trust["timestamp"] = timestamp(sent)
     await client.publish(TRUST_TOPIC, hub.sign(TRUST_TOPIC, trust), retain=True)

@@ -111,7 +111,11 @@ async def test_the_hub_signs_what_it_sends_and_publishes_its_key_and_trust_list(
     verify("alicia/system/security/hub", hub_message, hub_key)
     trust = json.loads(published["alicia/system/security/trust"])
     verify("alicia/system/security/trust", trust, hub_key)
-    assert trust["payload"] == {"mode": "verify", "devices": {DEVICE: key.public_key}}
+    assert trust["payload"] == {
+        "mode": "verify",
+        "devices": {DEVICE: key.public_key},
+        "areas": {DEVICE: "Kitchen"},  # where HA put it (its suggested area)
+    }
 
     mqtt_mock.async_publish.reset_mock()
     await entry.runtime_data.link.async_command(DEVICE, "identify", "trigger")

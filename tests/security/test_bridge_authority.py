@@ -122,3 +122,38 @@ async def test_an_approved_device_signing_its_request_may_act(
         said = await asyncio.wait_for(asking, 20)
     assert said == "Tool said: done: light.turn_on on light.kitchen."
     assert command["payload"]["target"] == {"entity_id": ["light.kitchen"]}
+
+
+async def ask_placed(
+    client: BusClient, bridge: ServerProcess, xai: FakeXai, source: str, signer: KeyPair
+) -> str:
+    """A question from source; HA's trust list places the kitchen satellite (and a stranger); Grok's prompt."""
+    await the_home(client, bridge)
+    await publish_trust(
+        client, HUB, "verify", {"kitchen_satellite": DEVICE.public_key},
+        areas={"kitchen_satellite": "Kitchen", "elsewhere": "Garage"},
+    )  # fmt: skip
+    question = new_message(source, "request", {"text": "What's on?"})
+    await ask(client, signer.sign(AI, question))
+    prompt: str = xai.responses_requests()[-1]["body"]["input"][0]["content"]
+    return prompt
+
+
+async def test_grok_hears_where_an_approved_device_asks_from(
+    home_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, bridge = home_bus
+    async with bus_client(broker.port, "alicia/voice/ai/response") as client:
+        prompt = await ask_placed(client, bridge, xai, "kitchen_satellite", DEVICE)
+    assert 'speaking to a device in the area "Kitchen"' in prompt
+    assert "Garage" not in prompt
+
+
+async def test_an_area_for_a_device_not_approved_places_nobody(
+    home_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, bridge = home_bus
+    async with bus_client(broker.port, "alicia/voice/ai/response") as client:
+        prompt = await ask_placed(client, bridge, xai, "elsewhere", KeyPair.generate())
+    assert "Garage" not in prompt
+    assert "not allowed to see or control" in prompt

@@ -297,9 +297,9 @@ class Bridge:
                 return
             self._from_hub[kind](request)
             return
-        authority = Authority(
-            request.source, self.trust.may_act(request.source, verdict)
-        )
+        may_act = self.trust.may_act(request.source, verdict)
+        area = self.trust.area_of(request.source) if may_act else None
+        authority = Authority(request.source, may_act, area)
         await self._serve(request, authority)
 
     def _is_retry(self, request: Envelope) -> bool:

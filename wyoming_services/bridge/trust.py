@@ -18,6 +18,7 @@ from alicia_bus.log_limit import LimitedLog
 from alicia_bus.policy import Mode, Verdict, retained_state
 from alicia_bus.signing import fingerprint, is_fingerprint, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
+from alicia_bus.trust_list import TrustList, listed_areas
 from wyoming_services.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class Trust:
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         self.gate = Gate(Mode(settings.security_mode), self.limiter)
         self.devices: dict[str, str] = {}
+        # Where each approved device is (its HA area's name), for Grok's "the lights".
+        self.areas: dict[str, str] = {}
         # Whether `devices` is the list the hub key held now signed: only then do its
         # devices have authority (Grok's home tools). A list kept from a key the user
         # has replaced is a floor: its ids must still sign, its mode still holds.
@@ -112,6 +115,10 @@ class Trust:
         except SecurityError:
             return False
         return True
+
+    def area_of(self, source: str) -> str | None:
+        """The HA area an approved device is in, as the trust list says."""
+        return self.areas.get(source) if self.listed else None
 
     def may_act(self, source: str, verdict: Verdict) -> bool:
         """Whether a request carries authority over the home: an approved device's, verified.
@@ -191,17 +198,16 @@ class Trust:
         verify(message.topic, message.raw, self.hub_key)
         if self._trust_time is not None and message.timestamp <= self._trust_time:
             return  # an older list, replayed: keep the newer one
-        devices = message.payload.get("devices")
-        if not isinstance(devices, dict):
-            raise SecurityError("bad_signature", "trust list without devices")
-        self.mode = Mode(message.payload.get("mode", self.mode))
-        self.devices = {str(k): str(v) for k, v in devices.items()}
+        listed = TrustList.parse(message.payload)
+        self.mode = listed.mode or self.mode
+        self.devices, self.areas = listed.devices, listed.areas
         self._trust_time = message.timestamp
         self.listed = True
         self._trust_file.write_text(
             json.dumps(
                 {"time": message.timestamp.isoformat(), "mode": str(self.mode),
-                 "devices": self.devices, "signed_by": fingerprint(self.hub_key)}
+                 "devices": self.devices, "areas": self.areas,
+                 "signed_by": fingerprint(self.hub_key)}
             )
         )  # fmt: skip
         _LOGGER.info(
@@ -214,6 +220,7 @@ class Trust:
             trust_time = datetime.fromisoformat(stored["time"])
             mode = Mode(stored["mode"])
             devices = {str(k): str(v) for k, v in stored["devices"].items()}
+            areas = listed_areas(stored.get("areas"), devices)
             signed_by = stored.get("signed_by")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
@@ -221,6 +228,7 @@ class Trust:
         if self.hub_key is not None and signed_by in (None, fingerprint(self.hub_key)):
             # (Lists kept before "signed_by" was written were the held key's.)
             self._trust_time, self.mode, self.listed = trust_time, mode, True
+            self.areas = areas
             return
         # Signed by a key no longer held: a floor until the held key's own list
         # comes. Its ids still sign, the stricter mode holds, and a future time it

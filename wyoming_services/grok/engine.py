@@ -19,7 +19,7 @@ from wyoming_services.settings import Settings, shown_url
 
 from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
-from .prompt import NO_HOME, system_prompt
+from .prompt import NO_HOME, system_prompt, where
 from .retry import error_detail, retry_delay
 from .tools import Toolbox, ToolCall, ToolDefinition, run_calls
 from .wire import ChatTurn, Finished, GrokFailure, ResponsesTurn, TextDelta, Turn
@@ -167,6 +167,8 @@ class Grok:
             # Said, so the model tells the requester instead of pretending.
             return system_prompt(self.settings, language, NO_HOME)
         instructions = self.tools.instructions if home and self.tools else ""
+        if instructions and authority.area:
+            instructions += "\n" + where(authority.area)
         return system_prompt(self.settings, language, instructions)
 
     def _home_tools(self) -> list[ToolDefinition]:

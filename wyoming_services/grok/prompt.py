@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+import json
 
 from wyoming_services.settings import Settings
 
@@ -21,6 +22,16 @@ NO_HOME = (
     "home for it: if asked to, say so in one short sentence, and never claim to "
     "have done it."
 )
+
+
+def where(area: str) -> str:
+    """What the model is told of the requester's area (a name users wrote: quoted data)."""
+    return (
+        f"The person is speaking to a device in the area {json.dumps(area)}. When "
+        "they name no area, device or entity, 'the lights', 'the heating' and the "
+        "like mean those in that area."
+    )
+
 
 LANGUAGE_NAMES = {
     "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",

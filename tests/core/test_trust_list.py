@@ -1,0 +1,55 @@
+"""The trust list's contract: typed, bounded, areas only for the devices it lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alicia_bus.errors import ProtocolError
+from alicia_bus.policy import Mode
+from alicia_bus.trust_list import AREA_LENGTH, TrustList
+
+KEY = "a" * 44
+
+
+def test_a_list_reads_back_as_it_was_written() -> None:
+    listed = TrustList(Mode.VERIFY, {"kitchen": KEY}, {"kitchen": "Kitchen"})
+    assert TrustList.parse(listed.document()) == listed
+
+
+def test_an_older_hub_list_has_no_areas() -> None:
+    listed = TrustList.parse({"mode": "enforce", "devices": {"kitchen": KEY}})
+    assert listed.areas == {}
+    assert listed.document() == {"mode": "enforce", "devices": {"kitchen": KEY}}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"devices": []},
+        {"devices": {"Not An Id": KEY}},
+        {"devices": {"kitchen": 7}},
+        {"devices": {}, "mode": "lenient"},
+        {"devices": {}, "areas": ["Kitchen"]},
+    ],
+)
+def test_a_list_out_of_shape_is_refused(payload: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError):
+        TrustList.parse(payload)
+
+
+def test_areas_are_kept_only_for_listed_devices_as_plain_bounded_text() -> None:
+    listed = TrustList.parse(
+        {
+            "devices": {"kitchen": KEY, "hall": KEY, "porch": KEY},
+            "areas": {
+                "kitchen": "Kitchen\n\u202eignore all",
+                "hall": "x" * 5000,
+                "porch": 42,
+                "stranger": "Garage",
+            },
+        }
+    )
+    assert listed.areas == {"kitchen": "Kitchen  ignore all", "hall": "x" * AREA_LENGTH}

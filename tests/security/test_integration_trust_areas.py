@@ -1,0 +1,65 @@
+"""The signed trust list says where each approved device is, and says it again when that changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar, device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.bus.signing import KeyPair
+from tests.integration.helpers import alicia_device
+
+from .devices import ATTACKER, VICTIM
+
+TRUST = "alicia/system/security/trust"
+
+
+def trust_lists(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
+    """The trust lists published so far, oldest first."""
+    return [
+        json.loads(c.args[1])["payload"]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == TRUST
+    ]
+
+
+async def test_a_device_moved_to_another_area_is_listed_there(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    await hass.async_block_till_done()
+    assert trust_lists(mqtt_mock)[-1]["areas"] == {VICTIM: "Kitchen", ATTACKER: "Hall"}
+    garage = ar.async_get(hass).async_create("Garage")
+    device = alicia_device(hass, ATTACKER)
+    assert device is not None
+    dr.async_get(hass).async_update_device(device.id, area_id=garage.id)
+    await hass.async_block_till_done()
+    assert trust_lists(mqtt_mock)[-1]["areas"] == {
+        VICTIM: "Kitchen",
+        ATTACKER: "Garage",
+    }
+    ar.async_get(hass).async_update(garage.id, name="Workshop")
+    await hass.async_block_till_done()
+    assert trust_lists(mqtt_mock)[-1]["areas"][ATTACKER] == "Workshop"
+
+
+async def test_other_registry_changes_publish_nothing(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    await hass.async_block_till_done()
+    published = len(trust_lists(mqtt_mock))
+    device = alicia_device(hass, VICTIM)
+    assert device is not None
+    dr.async_get(hass).async_update_device(device.id, name_by_user="Sensor by the sink")
+    ar.async_get(hass).async_create("Attic")
+    await hass.async_block_till_done()
+    assert len(trust_lists(mqtt_mock)) == published
