@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-import json
 from typing import Any
 
 from .errors import ProtocolError
-from .numbers import is_number, number
+from .numbers import number
+
+# services.py imports check_json from here, where it was before it had a module.
+from .plain_json import check_json as check_json  # noqa: PLC0414
 from .reported import Report, Telemetry
 from .satellite import SatelliteAudio, SatelliteEvent, SatellitePlayed, SatelliteRun
 from .signing import is_fingerprint
@@ -21,8 +23,6 @@ MAX_CAPABILITIES = 64
 # A capability's parameters, in characters as json.dumps writes them (16 wake words
 # with phrases of 64 escaped characters fit).
 MAX_PARAMETERS = 16_000
-# Objects and arrays within objects and arrays: as deep as a message may nest (envelope.py).
-MAX_NESTING = 32
 # Device metadata HA shows (device registry, UI): checked as names are.
 SHOWN_METADATA = ("manufacturer", "model", "version", "location", "serial")
 
@@ -66,42 +66,6 @@ def _object(payload: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProtocolError("invalid_field", f"payload.{name}: must be an object")
     return value
-
-
-def check_json(
-    value: Any, path: str, *, longest: int, deepest: int = MAX_NESTING
-) -> None:
-    """Value as plain JSON every reader takes, or ProtocolError('invalid_field').
-
-    Objects with text names, arrays, UTF-8 text, true, false, null, numbers.is_number's
-    numbers; `deepest` levels and `longest` characters as json.dumps writes it at most.
-    """
-    stack: list[tuple[Any, str, int]] = [(value, path, 1)]
-    while stack:
-        item, where, depth = stack.pop()
-        problem = None
-        if isinstance(item, dict | list) and depth > deepest:
-            problem = f"nested deeper than {deepest} levels"
-        elif isinstance(item, dict):
-            if not all(isinstance(k, str) for k in item):
-                problem = "names must be text"
-            stack += [(v, f"{where}[{excerpt(k)}]", depth + 1) for k, v in item.items()]
-        elif isinstance(item, list):
-            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(item)]
-        elif isinstance(item, str):
-            if not item.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in item):
-                problem = "contains a lone surrogate"
-        elif isinstance(item, int | float) and not isinstance(item, bool):
-            if not is_number(item):
-                problem = "must be a finite number within ±2**53"
-        elif item is not None and not isinstance(item, bool):
-            problem = f"{type(item).__name__} is not JSON"
-        if problem is not None:
-            raise ProtocolError("invalid_field", f"{where}: {problem}")
-    if len(json.dumps(value)) > longest:
-        raise ProtocolError(
-            "invalid_field", f"{path}: must be at most {longest} characters as JSON"
-        )
 
 
 def _parameters(capability: dict[str, Any], path: str) -> None:

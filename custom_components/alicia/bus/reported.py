@@ -6,29 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ProtocolError
-from .numbers import MAX_NUMBER, number
-from .text import clean_text, excerpt
+from .numbers import MAX_NUMBER
+from .plain_json import check_json
+from .text import clean_text
 from .topics import is_identifier
 
 # The longest text a value may be: a media address (speaker.MAX_URL).
 MAX_VALUE_TEXT = 2048
-
-
-def _value(value: Any, path: str) -> None:
-    """One reported value, at any depth: null, true/false, a number, bounded text, a list or object."""
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, str):
-        clean_text(value, path, longest=MAX_VALUE_TEXT, lines=True)
-    elif isinstance(value, int | float):
-        # A sensor's value becomes a float in HA: 10**400 overflowed writing its state.
-        number(value, path, what=f"a finite number within ±2**53 ({MAX_NUMBER})")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _value(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _value(item, f"{path}.{excerpt(key)}")
 
 
 def reported_values(payload: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +22,19 @@ def reported_values(payload: dict[str, Any]) -> dict[str, Any]:
         raise ProtocolError("invalid_field", "payload.values: must be an object")
     for key, value in values.items():
         name = clean_text(key, "payload.values: a key", longest=64, shortest=1)
-        _value(value, f"payload.values.{name}")
+        check_json(
+            value,
+            f"payload.values.{name}",
+            longest=None,
+            # The message's nesting is bounded already (envelope.MAX_DEPTH); decoded
+            # JSON's names are text and its values JSON's types.
+            deepest=None,
+            strict=False,
+            longest_text=MAX_VALUE_TEXT,
+            # A sensor's value becomes a float in HA: 10**400 overflowed writing its state.
+            number_rule=f"a finite number within ±2**53 ({MAX_NUMBER})",
+            member_path=".{}",
+        )
     return values
 
 
