@@ -18,7 +18,7 @@ from .acl import mosquitto_acl
 from .announce import Announcement, Target, async_announce, resolve_players
 from .bus.envelope import MAX_DEPTH
 from .bus.errors import ProtocolError
-from .bus.payloads import check_json
+from .bus.plain_json import check_json
 from .bus.topics import Kind, size_limit
 from .const import DOMAIN
 from .device_registry import alicia_id, find_device

@@ -8,9 +8,7 @@ from typing import Any
 
 from .errors import ProtocolError
 from .numbers import number
-
-# services.py imports check_json from here, where it was before it had a module.
-from .plain_json import check_json as check_json  # noqa: PLC0414
+from .plain_json import check_json
 from .reported import Report, Telemetry
 from .satellite import SatelliteAudio, SatelliteEvent, SatellitePlayed, SatelliteRun
 from .signing import is_fingerprint
