@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wyoming.event import Event
@@ -12,6 +13,9 @@ from alicia_bus.text import excerpt
 # Whisper's codes are a few characters.
 LANGUAGE_CHARS = 35
 NAME_CHARS = 64  # a voice, speaker or model name
+# Control characters (but tab and line breaks) and lone surrogates: espeak-ng takes
+# neither (a NUL or a surrogate raised in the phonemizer), and no speech needs them.
+_UNSPEAKABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class FieldError(ValueError):
@@ -50,12 +54,18 @@ class Fields:
         return None if self.data.get(name) is None else self.whole(name)
 
     def text(self, name: str, limit: int | None = None) -> str:
-        """Required text (empty allowed), of at most limit characters if given."""
+        """Required text without control characters (empty allowed), of at most limit if given."""
         value = self.data.get(name)
         if limit is not None and (not isinstance(value, str) or len(value) > limit):
             raise self._wrong(name, f"text of at most {limit} characters")
         if not isinstance(value, str):
             raise self._wrong(name, "text")
+        if found := _UNSPEAKABLE.search(value):
+            raise FieldError(
+                f"{self.kind}: {self._within}{name} must be text without control "
+                f"characters or lone surrogates (U+{ord(found[0]):04X} at character "
+                f"{found.start() + 1})"
+            )
         return value
 
     def name(self, name: str, limit: int = NAME_CHARS) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass
@@ -16,17 +16,20 @@ import weakref
 
 import numpy as np
 
+from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .audio import Float32Array, float_to_pcm16
 from .settings import Settings
 from .speech_memory import SpeechMemory
-from .tts_text import TextStream, TtsError, pieces
+from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
 from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, runs
 
 # TextStream and TtsError live with the text rules; importers of this module keep them.
 __all__ = ["TextStream", "TextToSpeech", "TtsError", "VoiceInfo", "bundled_voice_path"]
 _LOGGER = logging.getLogger(__name__)
+# Piper failing on a text: a client may repeat it at will, one line a minute.
+_FAILURES = LimitedLog(_LOGGER)
 
 
 class _GaveWay(Exception):
@@ -229,7 +232,10 @@ class TextToSpeech:
                 # Charged and cut by what it reads, not by its length: a CJK character
                 # or an emoji reads ~15 phonemes, an English one ~1.2. Phonemizing
                 # takes 0.1-3 ms a piece (espeak-ng), off the loop.
-                phonemized = await asyncio.to_thread(voice.phonemize, piece)
+                phonemized = _known(
+                    await _phonemized(voice, without_raw_phonemes(piece)),
+                    voice.config.phoneme_id_map,
+                )
                 # The fewest phonemes spoken so far, this run's included, go first: a
                 # short request never waits behind long ones, nor new ones in a crowd.
                 served = self._served.get(request, 0) if request else 0
@@ -267,6 +273,10 @@ class TextToSpeech:
                 # requests arriving every moment never starve a long one.
                 self.counters.gave_way += 1
                 stoppable = False
+            except TtsError:
+                raise
+            except Exception as err:
+                raise _failed("synthesize", err) from err
 
     async def _run(
         self, turn: Turn, name: str, speaker_id: int | None, run: list[str]
@@ -327,6 +337,31 @@ class TextToSpeech:
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: self._executor.shutdown(wait=True, cancel_futures=True)
         )
+
+
+async def _phonemized(voice: Any, piece: str) -> list[list[str]]:
+    """The piece's phonemes by sentence; TtsError if the phonemizer fails on it."""
+    try:
+        phonemes: list[list[str]] = await asyncio.to_thread(voice.phonemize, piece)
+    except Exception as err:
+        raise _failed("phonemize", err) from err
+    return phonemes
+
+
+def _known(phonemized: list[list[str]], id_map: Mapping[str, Any]) -> list[list[str]]:
+    """The phonemes the voice has ids for; Piper logs a warning for each other one."""
+    if not id_map:  # Piper's own map is used
+        return phonemized
+    return [[p for p in sentence if p in id_map] for sentence in phonemized]
+
+
+def _failed(stage: str, err: Exception) -> TtsError:
+    """An error of Piper's as one line a minute and a TtsError, never a traceback."""
+    reason = f"{type(err).__name__}: {excerpt(str(err))}"
+    _FAILURES.log(
+        logging.WARNING, stage, "Piper could not %s a text: %s", stage, reason
+    )
+    return TtsError(f"Piper could not {stage} the text ({reason})")
 
 
 def _full_scale(audio: Any) -> Float32Array:

@@ -7,6 +7,7 @@ import re
 # A sentence ends at . ! ? (or a line break) followed by white space.
 # Also the CJK full stop and the full-width ! and ?.
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])[\"')\]]*\s+|\n+")
+_RAW_PHONEMES = re.compile(r"\[(?=\[)")  # the "[" opening Piper's [[ phonemes ]]
 # Clause boundaries where a long sentence may be cut for an earlier first audio.
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+|\s+(?=[-\u2013\u2014]\s)")
 LONG_SENTENCE = 80  # characters; longer sentences are cut at clauses
@@ -98,6 +99,13 @@ def cut_words(text: str, limit: int = MAX_PIECE) -> list[str]:
 def pieces(sentence: str) -> list[str]:
     """What Piper gets of one sentence: its clauses, none longer than MAX_PIECE."""
     return [part for clause in split_clauses(sentence) for part in cut_words(clause)]
+
+
+def without_raw_phonemes(text: str) -> str:
+    """Text whose [[ ... ]] blocks Piper reads as words, not as raw phonemes."""
+    # A client's "[[...]]" went to Piper unchecked, each character a phoneme: one
+    # warning logged per character not in the voice (91,200 for one request).
+    return _RAW_PHONEMES.sub("[ ", text)
 
 
 def next_run(phonemes: list[str], limit: int) -> tuple[list[str], list[str]]:
