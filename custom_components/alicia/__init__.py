@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.loader import async_get_integration
@@ -72,8 +73,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
     # Entities of restored devices exist before the first message arrives.
     hub.roster.restore()
     await hub.async_start()
-    await VocabularyPublisher(hass, hub.roster, hub.link).async_start()
-    await StatePublisher(hass, hub.roster, hub.link).async_start()
+    vocabulary = VocabularyPublisher(hass, hub.roster, hub.link)
+    states = StatePublisher(hass, hub.roster, hub.link)
+    await vocabulary.async_start()
+    await states.async_start()
+
+    @callback
+    def connected(up: bool) -> None:
+        # A broker restarted without its retained copies (or HA started while it
+        # was down) holds none of what the bridges read: send it all again.
+        if up:
+            hub.roster.publish_trust()
+            hass.async_create_task(vocabulary.republish(), eager_start=False)
+            states.republish_all()
+
+    entry.async_on_unload(mqtt.async_subscribe_connection_status(hass, connected))
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 
@@ -116,6 +130,11 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: AliciaConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the user delete a device; its retained registration is cleared too."""
+    if entry.state is not ConfigEntryState.LOADED:
+        # Its record is in the hub's store: removed now, it would come back.
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="not_loaded"
+        )
     for domain, device_id in device.identifiers:
         if domain == DOMAIN and device_id != entry.entry_id:
             entry.runtime_data.approvals.remove(device_id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
@@ -204,7 +205,14 @@ class Admission:
         trust = TrustList(self.mode, listed, listed_areas(areas, listed))
         trust_message = new_message(HUB_SOURCE, "event", trust.document())
         # Signed whatever the mode: the bridge must be able to trust "mode: off" too.
-        for topic, message in ((hub_topic, hub_message), (trust_topic, trust_message)):
-            await mqtt.async_publish(
-                self.hass, topic, self.key.seal(topic, message), 1, True
-            )
+        try:
+            for topic, message in (
+                (hub_topic, hub_message),
+                (trust_topic, trust_message),
+            ):
+                await mqtt.async_publish(
+                    self.hass, topic, self.key.seal(topic, message), 1, True
+                )
+        except HomeAssistantError as err:
+            # MQTT is down: both go out again when it connects (__init__.py).
+            _LOGGER.debug("Trust list not published: %s", err)

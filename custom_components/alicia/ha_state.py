@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from homeassistant.components import mqtt
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -18,6 +19,7 @@ from homeassistant.core import (
     State,
     callback,
 )
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
     area_registry as ar,
     device_registry as dr,
@@ -32,6 +34,7 @@ from .const import SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device_registry import alicia_id
 
+_LOGGER = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.5
 # As long as a device's name may be (bus/payloads.py).
 NAME_LENGTH = 128
@@ -48,6 +51,8 @@ class StatePublisher:
         self._pending: dict[str, asyncio.TimerHandle] = {}
         # Entities whose state is retained on the bus now.
         self._published: set[str] = set()
+        # Entities no longer exposed whose removal MQTT did not take (it was down).
+        self._unremoved: set[str] = set()
 
     def _exposed(self, entity_id: str) -> bool:
         try:
@@ -193,10 +198,26 @@ class StatePublisher:
         # from anyone's, so the signed tombstone is what removes the entity.
         tombstone = HaState.tombstone(entity_id).to_payload()
         topic = self._topic(entity_id)
-        await self.link.async_publish(
-            topic, self.link.message("broadcast", "event", tombstone)
-        )
-        await mqtt.async_publish(self.hass, topic, b"", 1, True)
+        try:
+            await self.link.async_publish(
+                topic, self.link.message("broadcast", "event", tombstone)
+            )
+            await mqtt.async_publish(self.hass, topic, b"", 1, True)
+        except HomeAssistantError as err:
+            _LOGGER.debug("Removal of %s not published: %s", entity_id, err)
+            self._unremoved.add(entity_id)  # sent when MQTT connects again
+            return
+        self._unremoved.discard(entity_id)
+
+    @callback
+    def republish_all(self) -> None:
+        """Every exposed state again, and each removal not sent yet (MQTT connected again)."""
+        for entity_id in list(self._unremoved):
+            self._unremoved.discard(entity_id)
+            if not self._exposed(entity_id):
+                self.hass.async_create_task(self._remove(entity_id), eager_start=True)
+        for state in self.hass.states.async_all():
+            self._schedule(state.entity_id)
 
     def _alicia_device(self, entity_id: str) -> str | None:
         """The Alicia device an entity comes from (its hub, if behind one); None for others."""
@@ -229,6 +250,10 @@ class StatePublisher:
         )
         message = self.link.message("broadcast", "event", published.to_payload())
         self._published.add(state.entity_id)
-        await self.link.async_publish(
-            self._topic(state.entity_id), message, retain=True
-        )
+        try:
+            await self.link.async_publish(
+                self._topic(state.entity_id), message, retain=True
+            )
+        except HomeAssistantError as err:
+            # MQTT is down: every state goes out again when it connects.
+            _LOGGER.debug("State of %s not published: %s", state.entity_id, err)

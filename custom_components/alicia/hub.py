@@ -11,6 +11,7 @@ from typing import Any
 
 from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.start import async_at_started
@@ -164,9 +165,12 @@ class AliciaHub:
         self.entry.async_on_unload(roster.follow_areas())
 
     async def async_stop(self) -> None:
-        """Unsubscribe and save."""
+        """Unsubscribe and save (a save that fails is logged: the entry still unloads)."""
         self._stop_listening()
-        await self.store.async_save(self._state())
+        try:
+            await self.store.async_save(self._state())
+        except (HomeAssistantError, TypeError, ValueError) as err:
+            _LOGGER.error("Alicia's devices could not be saved: %s", err)
 
     @callback
     def _offer_pending(self, _: HomeAssistant) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import logging
 import time
@@ -53,6 +54,8 @@ class Roster:
         self._save = save
         # The areas the last trust list named: a registry change republishes only if they differ.
         self._areas_published: dict[str, str] | None = None
+        self._trust_wanted = False
+        self._trust_sending: asyncio.Task[None] | None = None
 
     @property
     def heartbeat_factor(self) -> float:
@@ -141,16 +144,25 @@ class Roster:
         self.publish_trust()
 
     def publish_trust(self) -> None:
-        """Tell the bridges (retained, signed) which device keys are approved, and where each device is."""
-        self._areas_published = areas = self.areas()
-        self.hass.async_create_task(
-            self.admission.async_publish_trust(
+        """Tell the bridges (retained, signed) which device keys are approved, and where each device is.
+
+        Changes made together (an approval and the area it sets) go out as one list.
+        """
+        self._trust_wanted = True
+        if self._trust_sending is None or self._trust_sending.done():
+            self._trust_sending = self.hass.async_create_task(
+                self._send_trust(), eager_start=False
+            )
+
+    async def _send_trust(self) -> None:
+        while self._trust_wanted:
+            self._trust_wanted = False
+            self._areas_published = areas = self.areas()
+            await self.admission.async_publish_trust(
                 self.prefix,
                 [(d, key) for d in self.devices if (key := self.key_of(d))],
                 areas,
-            ),
-            eager_start=False,
-        )
+            )
 
     def follow_areas(self) -> Callable[[], None]:
         """Publish the trust list again when a device moves to another area or its area is renamed."""

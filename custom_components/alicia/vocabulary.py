@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
     area_registry as ar,
     entity_registry as er,
@@ -140,8 +141,18 @@ class VocabularyPublisher:
         current = home_vocabulary(self.hass)
         if current == self._last:
             return
-        self._last = current
         message = self.link.message("broadcast", "event", current.to_payload())
-        await self.link.async_publish(
-            f"{self.hub.prefix}/voice/stt/vocabulary", message, retain=True
-        )
+        try:
+            await self.link.async_publish(
+                f"{self.hub.prefix}/voice/stt/vocabulary", message, retain=True
+            )
+        except HomeAssistantError as err:
+            # MQTT is down: sent when it connects again (republish).
+            _LOGGER.debug("Vocabulary not published: %s", err)
+            return
+        self._last = current
+
+    async def republish(self) -> None:
+        """The vocabulary again, even unchanged (MQTT connected again: the broker may have lost it)."""
+        self._last = None
+        await self._publish()

@@ -241,6 +241,11 @@ async def test_made_up_senders_on_a_satellites_topic_are_counted_not_logged(
         forged.send("run", SatelliteRun(f"r{k}", StartStage.STT, None).payload())
     await settle(hass)
     assert entry.runtime_data.tally.counters.collisions >= 300
-    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    # (asyncio's "Executing ... took" on a loaded machine is not Alicia's log.)
+    assert [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("custom_components")
+    ] == []
     assert events == []
     assert victim.events() == []

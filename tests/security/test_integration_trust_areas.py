@@ -11,9 +11,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.bus.signing import KeyPair
-from tests.integration.helpers import alicia_device
+from tests.integration.helpers import SENSOR, alicia_device
 
-from .devices import ATTACKER, VICTIM
+from .devices import ATTACKER, VICTIM, register_signed
 
 TRUST = "alicia/system/security/trust"
 
@@ -63,3 +63,20 @@ async def test_other_registry_changes_publish_nothing(
     ar.async_get(hass).async_create("Attic")
     await hass.async_block_till_done()
     assert len(trust_lists(mqtt_mock)) == published
+
+
+async def test_an_approval_sends_one_trust_list(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    keys: dict[str, KeyPair],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    await hass.async_block_till_done()
+    published = len(trust_lists(mqtt_mock))
+    await register_signed(
+        hass, {**SENSOR, "device_id": "pantry_sensor"}, KeyPair.generate()
+    )
+    await hass.async_block_till_done()
+    assert "pantry_sensor" in entry.runtime_data.roster.devices
+    assert len(trust_lists(mqtt_mock)) == published + 1
+    assert trust_lists(mqtt_mock)[-1]["areas"]["pantry_sensor"] == "Kitchen"
