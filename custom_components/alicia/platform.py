@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .capabilities import Capability
-from .const import SIGNAL_DEVICE_ADDED
+from .const import DOMAIN, SIGNAL_DEVICE_ADDED
 from .device import DeviceRecord
 from .hub import AliciaHub
 
@@ -24,7 +25,7 @@ def setup_platform[D: EntityDescription](
     *,
     extra: Callable[[AliciaHub, DeviceRecord], Iterable[Entity]] | None = None,
 ) -> None:
-    """Create each device's entities once: a capability's where the table has its row, also later."""
+    """Create each device's entities once per approval: a capability's where the table has its row, also later."""
     rows = {description.key: description for description in table}
     # The unique ids made, with their device's id.
     created: dict[str, str] = {}
@@ -52,8 +53,21 @@ def setup_platform[D: EntityDescription](
         if new:
             async_add_entities(new)
 
+    @callback
+    def dropped(event: Event[dict[str, Any]]) -> None:
+        device_id = event.data.get("device_id")
+        if device_id in hub.roster.devices:
+            return  # another entry's device of that id: ours stays
+        # Its entities went with its HA device: approved again, it gets them anew.
+        for gone in [u for u, d in created.items() if d == device_id]:
+            del created[gone]
+
     hub.entry.async_on_unload(
         async_dispatcher_connect(
             hass, SIGNAL_DEVICE_ADDED.format(hub.entry.entry_id), add
         )
+    )
+    # Roster.drop_device fires it (the user removed the device, or it unregistered).
+    hub.entry.async_on_unload(
+        hass.bus.async_listen(f"{DOMAIN}_device_removed", dropped)
     )
