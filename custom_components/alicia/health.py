@@ -21,7 +21,7 @@ from .bus_link import BusLink
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
-from .registration_memory import not_ahead
+from .registration_memory import in_force, not_ahead
 from .tally import Tally
 from .voice_health import VoiceServerWatch, is_voice_server
 
@@ -141,7 +141,7 @@ class HealthWatch:
                 device.status_session = status.session
                 hub.save()
             sent = not_ahead(read.timestamp)
-            device.status_sent = max(sent, device.status_sent or sent)
+            device.status_sent = max(sent, in_force(device.status_sent or sent))
         if status.online:
             device.offline = False
             device.session = status.session
@@ -216,7 +216,7 @@ def _older(device: AliciaDevice, status: Status, sent: datetime) -> bool:
     The will of the newest online's connection is signed when it connects, so
     before that online: it still counts (the session says whose it is).
     """
-    if device.status_sent is None or sent >= device.status_sent:
+    if device.status_sent is None or sent >= in_force(device.status_sent):
         return False
     return (
         status.online or not status.session or status.session != device.status_session

@@ -7,8 +7,9 @@ left had by MAX_TOMBSTONES.
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from .bus.limits import WINDOW_SECONDS
 from .device import DeviceRecord
 
 # Devices that unregistered themselves, remembered (newest kept) to judge their return.
@@ -25,6 +26,17 @@ def not_ahead(sent: datetime) -> datetime:
     now = datetime.now(UTC)
     # To the millisecond, as messages are dated: a word sent now is not "before" it.
     return min(sent, now.replace(microsecond=now.microsecond // 1000 * 1000))
+
+
+def in_force(remembered: datetime) -> datetime:
+    """A remembered send time as the bound of what is newer now."""
+    now = datetime.now(UTC)
+    if remembered <= now:
+        return remembered
+    # Kept no later than now when taken: HA's clock was set back since, and words
+    # dated right would be older for as long as it was ahead. Newer: sent within
+    # the replay window (in flight; a copy inside it is refused as replayed).
+    return now - timedelta(seconds=WINDOW_SECONDS)
 
 
 class Newest:
@@ -46,7 +58,7 @@ class Newest:
             key is not None
             and newest is not None
             and newest[1] == key
-            and sent < newest[0]
+            and sent < in_force(newest[0])
         )
 
     def took(self, device_id: str, key: str | None, sent: datetime) -> None:
@@ -55,7 +67,7 @@ class Newest:
             self.sent.pop(device_id, None)
             return
         sent, newest = not_ahead(sent), self.sent.get(device_id)
-        if newest is None or newest[1] != key or sent > newest[0]:
+        if newest is None or newest[1] != key or sent > in_force(newest[0]):
             self.sent[device_id] = (sent, key)
 
     def keep(self, device_ids: set[str]) -> None:
