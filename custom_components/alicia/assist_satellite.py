@@ -133,6 +133,11 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
             if satellites.listeners.get(self.device_id) is self:
                 del satellites.listeners[self.device_id]
             satellites.close(self.device_id)
+            # Gone, it hears no `played`: the announcements waiting for one end now.
+            for waiting in self._played.values():
+                if not waiting.done():
+                    waiting.set_result(None)
+            self._played.clear()
 
         self.async_on_remove(forget)
 
