@@ -114,6 +114,11 @@ class Questions:
 # (its event is most of the cost: 1-sample chunks on 30 connections took describe
 # to 0.9 s).
 MIN_CHUNK_SECONDS = 0.01
+# A wake stream's audio-start counts as this much audio: it resets each word's
+# model that heard the last stream (0.1 ms a word) or loads it on a connection's
+# first stream (0.4 ms), what 0.1-0.35 s of audio costs to hear (each reloading
+# all four models, a stranger's audio-starts took the server to 100 % CPU).
+MIN_START_SECONDS = 0.25
 # A connection streams while it sent audio this recently: only those widen its
 # requester's pace (idle connections opened beside one stream buy it nothing).
 STREAMING_SECONDS = 2.0
@@ -181,3 +186,7 @@ class AudioPace:
         )
         charged = max(seconds, MIN_CHUNK_SECONDS) / max(1, streaming)
         return max(pace.wait(charged) for pace in self._paces)
+
+    def start(self) -> float:
+        """Count a new wake stream's audio-start; the seconds to wait before starting it."""
+        return 0.0 if self._trusted else self.wait(MIN_START_SECONDS)

@@ -75,20 +75,34 @@ def chosen(names: Sequence[str] | None) -> tuple[WakeWord, ...]:
 
 
 class Detector:
-    """One audio stream's wake-word detection (16 kHz, 16-bit mono PCM)."""
+    """A connection's wake-word detection (16 kHz, 16-bit mono PCM): each word's model loaded once."""
 
     def __init__(self, words: Sequence[WakeWord]) -> None:
-        """Load one streaming model per word: a model keeps the stream's state."""
+        """Listening for words, as a new stream."""
+        self._loaded: dict[str, MicroWakeWord] = {}
+        self._fed: set[str] = set()  # models that heard audio since their load or reset
+        self.listen(words)
+
+    def listen(self, words: Sequence[WakeWord]) -> None:
+        """A new stream, for words: nothing it hears before is kept."""
         self._features = MicroWakeWordFeatures()
-        self._models = [
-            (word, MicroWakeWord.from_config(word.config)) for word in words
-        ]
+        self._models: list[tuple[WakeWord, MicroWakeWord]] = []
+        for word in words:
+            model = self._loaded.get(word.id)
+            if model is None:
+                model = self._loaded[word.id] = MicroWakeWord.from_config(word.config)
+            elif word.id in self._fed:
+                # A model keeps the stream's state inside its interpreter (resource
+                # variables, no call resets them): the library makes a new one.
+                model.reset()
+                self._fed.discard(word.id)
+            self._models.append((word, model))
         self._quiet_until = {word.id: 0.0 for word in words}
         self._samples = 0
 
     @property
     def seconds(self) -> float:
-        """How much audio the detector has heard."""
+        """How much audio the detector has heard in this stream."""
         return self._samples / RATE
 
     def feed(self, pcm: bytes) -> str | None:
@@ -97,6 +111,7 @@ class Detector:
         heard = None
         for features in self._features.process_streaming(pcm):
             for word, model in self._models:
+                self._fed.add(word.id)
                 probability = model.process_streaming_prob(features)
                 if (
                     probability is not None
@@ -110,19 +125,29 @@ class Detector:
 
     def close(self) -> None:
         """Free the models' interpreters."""
-        for _, model in self._models:
+        for model in self._loaded.values():
             model.close()
+        self._loaded = {}
         self._models = []
 
 
 class WakeStream:
     """A client's audio stream in any PCM format, heard for its wake words."""
 
-    def __init__(self, words: Sequence[WakeWord], fmt: PcmFormat) -> None:
-        """Convert to the models' 16 kHz mono only when the client sends another format."""
+    def __init__(
+        self,
+        words: Sequence[WakeWord],
+        fmt: PcmFormat,
+        detector: Detector | None = None,
+    ) -> None:
+        """Heard by detector (listening afresh) or a new one; converted only from another format."""
         self.words = tuple(words)
         self.format = fmt
-        self.detector = Detector(words)
+        if detector is None:
+            detector = Detector(words)
+        else:
+            detector.listen(words)
+        self.detector = detector
         native = (fmt.rate, fmt.width, fmt.channels) == (RATE, WIDTH, 1)
         self._converter = None if native else Converter(fmt)
         self.detections = 0
@@ -135,6 +160,10 @@ class WakeStream:
         self.detections += word is not None
         return word
 
+    def next(self, words: Sequence[WakeWord], fmt: PcmFormat) -> WakeStream:
+        """The connection's next stream, heard by this one's models (reset, not loaded again)."""
+        return WakeStream(words, fmt, self.detector)
+
     def close(self) -> None:
-        """Free the detector."""
+        """Free the models (the connection closed)."""
         self.detector.close()

@@ -62,6 +62,8 @@ class Waking:
         self._write = write
         self._words: tuple[WakeWord, ...] | None = None
         self._stream: WakeStream | None = None
+        # The connection's latest stream, kept after it ends: its models hear the next.
+        self._last: WakeStream | None = None
         self._pace = pace
 
     @property
@@ -79,12 +81,18 @@ class Waking:
         fields.mapping("context")
         self._words = chosen(fields.names("names", MOST_NAMES))
 
-    def start(self, fmt: PcmFormat) -> None:
+    async def start(self, fmt: PcmFormat) -> None:
         """A new audio stream after `detect` (or in place of the one going on)."""
         words = self._words or (self._stream.words if self._stream else chosen(None))
-        self.close()
-        self._stream = WakeStream(words, fmt)
-        self._words = None
+        self._stream, self._words = None, None
+        # Resetting (or first loading) the models is work: a stranger's flood of
+        # audio-starts waits as its audio would.
+        if (pause := self._pace.start()) > 0:
+            await asyncio.sleep(pause)
+        last = self._last
+        self._stream = self._last = (
+            WakeStream(words, fmt) if last is None else last.next(words, fmt)
+        )
 
     async def chunk(self, audio: bytes, fields: Fields) -> None:
         """Hear a chunk; report a wake word the moment it is heard."""
@@ -135,17 +143,15 @@ class Waking:
     async def stop(self) -> None:
         """The stream ended: say so when no wake word was heard."""
         stream, self._stream = self._stream, None
-        if stream is not None:
-            heard = stream.detections
-            stream.close()
-            if not heard:
-                await self._write(NotDetected().event())
+        if stream is not None and not stream.detections:
+            await self._write(NotDetected().event())
 
     def close(self) -> None:
-        """Forget the stream (the connection closed or a new stream began)."""
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        """The connection closed: forget the stream, free the models."""
+        self._stream = None
+        if self._last is not None:
+            self._last.close()
+            self._last = None
 
     def _milliseconds(self) -> int:
         assert self._stream is not None

@@ -277,7 +277,7 @@ class AliciaEventHandler(AsyncEventHandler):
         elif Detect.is_type(kind):
             self._waking.detect(fields)
         elif AudioStart.is_type(kind) and self._waking.active:
-            self._waking.start(self._audio_format(fields))
+            await self._waking.start(self._audio_format(fields))
         elif AudioStop.is_type(kind) and self._waking.active:
             fields.optional_whole("timestamp")
             await self._waking.stop()
