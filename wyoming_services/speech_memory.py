@@ -44,8 +44,9 @@ class SpeechMemory:
         """What runs now, in phonemes."""
         return self.text + DECODE_SIZE * self.decodes
 
-    def fits(self, size: int, reserved: int = 0) -> bool:
-        """Whether work of size may start, keeping reserved for work already waiting."""
-        if self.held == 0 and reserved == 0:
+    def fits(self, size: int, reserved: int = 0, freed: int = 0) -> bool:
+        """Whether work of size may start, keeping reserved for work waiting, freed ending."""
+        held = self.held - freed
+        if held == 0 and reserved == 0:
             return True  # alone, whatever its size
-        return self.held + size + reserved <= self.limit
+        return held + size + reserved <= self.limit

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import heapq
 import itertools
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 from .speech_memory import DECODE_SIZE, SpeechMemory
 from .tts_text import MAX_PHONEMES, next_run
@@ -57,7 +57,11 @@ class Turn:
     claim: int
     # Phonemes its run speaks.
     size: int = 0
-    # Whether its run may be stopped: a background run not stopped before.
+    # A stranger's run: it gives way to a trusted client's answer, every time.
+    stranger: bool = False
+    # Whether it gives way to foreground work: a background run not stopped before.
+    gives_way: bool = False
+    # Whether its run may be stopped: it gives way, or is a stranger's.
     stoppable: bool = False
     # onnxruntime.RunOptions of the run: its terminate flag ends the run between nodes.
     options: Any = None
@@ -80,6 +84,17 @@ class Turn:
             self.options.terminate = True
 
 
+class _Asked(NamedTuple):
+    """A run waiting for its turn: a trusted client's first, then the lowest claim."""
+
+    stranger: bool
+    claim: int
+    order: int
+    stoppable: bool
+    size: int
+    grant: asyncio.Future[Turn]
+
+
 class Turns:
     """Slots for synthesis: the lowest claim goes next (then the first to ask)."""
 
@@ -88,9 +103,8 @@ class Turns:
         self._free = slots
         self._memory = memory or SpeechMemory()
         self._memory.wake_piper = self._hand_out
-        # (a stranger's, claim, order, stoppable, size, grant): a trusted client's
-        # runs (Home Assistant's) go before any stranger's, then the lowest claim.
-        self._waiting: list[tuple[bool, int, int, bool, int, asyncio.Future[Turn]]] = []
+        # A trusted client's runs (Home Assistant's) go before any stranger's.
+        self._waiting: list[_Asked] = []
         self._running: set[Turn] = set()
         self._order = itertools.count()
         self._closed = False
@@ -101,13 +115,14 @@ class Turns:
         """Wait for a slot for a run of size phonemes; give_back(turn) after.
 
         A background turn may be stopped, if stoppable. A stranger's (not trusted)
-        waits for every trusted client's run waiting before it is granted.
+        waits for every trusted client's run waiting before it is granted, and is
+        stopped whenever a trusted client's answer waits for its room.
         """
         if self._closed:
             raise TurnsClosed
         grant: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
-        entry = (not trusted, claim, next(self._order), stoppable, size, grant)
-        heapq.heappush(self._waiting, entry)
+        asked = _Asked(not trusted, claim, next(self._order), stoppable, size, grant)
+        heapq.heappush(self._waiting, asked)
         self._hand_out()
         try:
             return await grant
@@ -138,43 +153,69 @@ class Turns:
         self._hand_out()
         self._memory.wake_whisper()
 
-    def _foreground(self) -> bool:
-        """Whether a request under BACKGROUND speaks or waits to, or a transcription runs or waits."""
+    def _foreground(self, turn: Turn) -> bool:
+        """Whether a decode, or a run under BACKGROUND turn gives way to, waits or runs.
+
+        A stranger's run gives way to anyone's, a trusted client's to a trusted one's.
+        """
+        if self._memory.decode_waiting or self._memory.decodes > 0:
+            return True
         waiting = any(
-            claim <= BACKGROUND and not grant.done()
-            for _, claim, _, _, _, grant in self._waiting
+            asked.claim <= BACKGROUND
+            and not asked.grant.done()
+            and (turn.stranger or not asked.stranger)
+            for asked in self._waiting
         )
-        return (
-            waiting
-            or self._memory.decode_waiting
-            or self._memory.decodes > 0
-            or any(not turn.background for turn in self._running)
+        return waiting or any(
+            not other.background and (turn.stranger or not other.stranger)
+            for other in self._running
         )
 
+    def _may_start(self, asked: _Asked, beside_strangers: bool) -> bool:
+        """Whether asked may start now; or, not beside_strangers, once their runs end."""
+        running = [t for t in self._running if beside_strangers or not t.stranger]
+        free = self._free + len(self._running) - len(running)
+        freed = sum(t.size for t in self._running if t not in running)
+        memory = self._memory
+        reserved = DECODE_SIZE if memory.decode_waiting else 0
+        if free <= 0 or not memory.fits(asked.size, reserved, freed):
+            return False
+        if asked.claim <= BACKGROUND:
+            return True
+        # Background runs go alone. Foreground ones waiting are all behind it in
+        # turn (strangers' answers behind HA's reading): they hold nothing back.
+        return not (running or memory.decode_waiting or memory.decodes > 0)
+
     def _hand_out(self) -> None:
-        if self._foreground():
-            for turn in self._running:
-                if turn.stoppable and not turn.stopped:
-                    turn.stop()
-        while self._free and self._waiting:
-            _, claim, _, stoppable, size, grant = self._waiting[0]
-            if grant.done():  # cancelled while waiting
+        for turn in self._running:
+            if turn.gives_way and not turn.stopped and self._foreground(turn):
+                turn.stop()
+        while self._waiting:
+            asked = self._waiting[0]
+            if asked.grant.done():  # cancelled while waiting
                 heapq.heappop(self._waiting)
                 continue
-            memory = self._memory
-            if not memory.fits(size, DECODE_SIZE if memory.decode_waiting else 0):
-                return  # the first in turn waits for room; none passes it
-            turn = Turn(claim, size)
-            turn.stoppable = stoppable and turn.background
-            if turn.background and (
-                self._foreground() or any(t.background for t in self._running)
-            ):
-                return  # the heap's first is background: so are all the others
+            if not self._may_start(asked, beside_strangers=True):
+                # Strangers' runs (not wyoming_trusted_clients') stop, whatever their
+                # claim and however often, for a trusted client's answer they hold
+                # back: four strangers' short requests kept the slots and memory,
+                # and HA's first audio waited 1-2 s. HA's long readings (background)
+                # wait for the runs instead: a stopped run is work lost, and a
+                # reading is ahead by its first 480 phonemes.
+                answer = not asked.stranger and asked.claim <= BACKGROUND
+                if answer and self._may_start(asked, beside_strangers=False):
+                    for turn in self._running:
+                        if turn.stranger and not turn.stopped:
+                            turn.stop()
+                return  # the first in turn waits; none passes it
             heapq.heappop(self._waiting)
+            turn = Turn(asked.claim, asked.size, asked.stranger)
+            turn.gives_way = asked.stoppable and turn.background
+            turn.stoppable = turn.gives_way or turn.stranger
             self._free -= 1
             self._running.add(turn)
-            memory.text += size
-            grant.set_result(turn)
+            self._memory.text += asked.size
+            asked.grant.set_result(turn)
 
 
 class StoppableSession:
