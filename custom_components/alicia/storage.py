@@ -5,16 +5,43 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
+from .bus.plain_parts import plain_parts
 from .bus.signing import KeyPair
 from .const import DOMAIN, MAX_PENDING
 from .device import DeviceRecord
 
 STORAGE_VERSION = 1
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _approved(document: dict[str, Any]) -> DeviceRecord:
+    """An approved device's record, without what HA's writer could refuse (one warning)."""
+    # Stored before registrations were checked whole: the device is the user's, kept.
+    kept, dropped = plain_parts(document, "document")
+    if dropped:
+        _LOGGER.warning(
+            "Stored device %s: %d value(s) not plain JSON within bounds dropped (%s)",
+            document.get("device_id"),
+            len(dropped),
+            ", ".join(dropped[:3]),
+        )
+    return DeviceRecord.from_document(kept)
+
+
+def _pending(documents: list[dict[str, Any]]) -> list[DeviceRecord]:
+    """The newest pending devices; a stranger's document not plain JSON within bounds is dropped."""
+    return [
+        DeviceRecord.from_document(document)
+        for document in documents[-MAX_PENDING:]
+        if not plain_parts(document, "document")[1]
+    ]
 
 
 @dataclass(slots=True)
@@ -36,9 +63,7 @@ class Remembered:
                 device_id: (datetime.fromisoformat(sent), key)
                 for device_id, (sent, key) in data.get("sent", {}).items()
             },
-            tombstones=[
-                DeviceRecord.from_document(d) for d in data.get("tombstones", [])
-            ],
+            tombstones=[_approved(d) for d in data.get("tombstones", [])],
             status={
                 device_id: (datetime.fromisoformat(sent), session)
                 for device_id, (sent, session) in data.get("status", {}).items()
@@ -83,14 +108,11 @@ class HubStore:
         pem = data.get("hub_key")
         return Stored(
             key=KeyPair.from_pem(pem.encode()) if pem else None,
-            devices=[DeviceRecord.from_document(d) for d in data.get("devices", [])],
-            pending=[
-                DeviceRecord.from_document(d)
-                for d in data.get("pending", [])[-MAX_PENDING:]
-            ],
+            devices=[_approved(d) for d in data.get("devices", [])],
+            pending=_pending(data.get("pending", [])),
             key_changes=dict(data.get("key_changes", {})),
             granted={
-                device_id: DeviceRecord.from_document(document)
+                device_id: _approved(document)
                 for device_id, document in data.get("granted", {}).items()
             },
             memory=Remembered.from_document(data),

@@ -8,19 +8,23 @@ from typing import Any
 
 from .errors import ProtocolError
 from .numbers import number
-from .plain_json import check_json
+from .plain_json import MAX_NESTING, check_json
 from .reported import Report, Telemetry
 from .satellite import SatelliteAudio, SatelliteEvent, SatellitePlayed, SatelliteRun
 from .signing import is_fingerprint
 from .status import Status
 from .text import clean_text, excerpt, optional_text, required_text
-from .topics import RESERVED_IDS, Kind, is_identifier
+from .topics import RESERVED_IDS, Kind, is_identifier, size_limit
 from .vocabulary import Vocabulary
 
 MAX_CAPABILITIES = 64
 # A capability's parameters, in characters as json.dumps writes them (16 wake words
 # with phrases of 64 escaped characters fit).
 MAX_PARAMETERS = 16_000
+# A registration as stored but its parameters, in characters as json.dumps writes it: a
+# message is at most size_limit bytes, each written in at most 4 characters ("1e15," is
+# "1000000000000000.0, ", a 2-byte letter a 6-character escape), plus defaults filled.
+MAX_DOCUMENT = 5 * size_limit(Kind.REGISTER)
 # Device metadata HA shows (device registry, UI): checked as names are.
 SHOWN_METADATA = ("manufacturer", "model", "version", "location", "serial")
 
@@ -73,6 +77,23 @@ def _parameters(capability: dict[str, Any], path: str) -> None:
     if not isinstance(value, dict):
         raise ProtocolError("invalid_field", f"{path}: must be an object")
     check_json(value, path, longest=MAX_PARAMETERS)
+
+
+def _check_kept(document: dict[str, Any]) -> None:
+    # All of it is stored as sent: HA's writer takes no integer past 64 bits, and one
+    # stranger's pending registration holding one failed every later save. Parameters
+    # are bounded on their own (_parameters); a message nests MAX_NESTING deep, its
+    # payload one level in.
+    rest = [
+        {k: v for k, v in capability.items() if k != "parameters"}
+        for capability in document["capabilities"]
+    ]
+    check_json(
+        {**document, "capabilities": rest},
+        "payload",
+        longest=MAX_DOCUMENT,
+        deepest=MAX_NESTING - 1,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +168,7 @@ class Registration:
             "constraints": _object(payload, "constraints"),
             "heartbeat_interval": _seconds(payload, "heartbeat_interval", 60),
         }
+        _check_kept(document)
         return cls(
             device_id=device_id,
             device_type=device_type,
