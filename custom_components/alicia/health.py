@@ -21,7 +21,7 @@ from .bus_link import BusLink
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
-from .registration_memory import in_force, not_ahead
+from .registration_memory import from_the_future, in_force, not_ahead
 from .tally import Tally
 from .voice_health import VoiceServerWatch, is_voice_server
 
@@ -216,7 +216,9 @@ def _older(device: AliciaDevice, status: Status, sent: datetime) -> bool:
     The will of the newest online's connection is signed when it connects, so
     before that online: it still counts (the session says whose it is).
     """
-    if device.status_sent is None or sent >= in_force(device.status_sent):
+    if device.status_sent is None or (
+        sent >= in_force(device.status_sent) and not from_the_future(sent)
+    ):
         return False
     return (
         status.online or not status.session or status.session != device.status_session

@@ -39,6 +39,15 @@ def in_force(remembered: datetime) -> datetime:
     return now - timedelta(seconds=WINDOW_SECONDS)
 
 
+def from_the_future(sent: datetime) -> bool:
+    """Dated past the replay window ahead of now: signed while the clocks were ahead, replayed since.
+
+    Its holder's words are dated right now (the window refuses its live ones), so
+    such a word, retained and sent again, must not count as newer than theirs.
+    """
+    return sent > datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS)
+
+
 class Newest:
     """The send time of the newest registration taken of each device, and the key that signed it.
 
@@ -58,7 +67,7 @@ class Newest:
             key is not None
             and newest is not None
             and newest[1] == key
-            and sent < in_force(newest[0])
+            and (sent < in_force(newest[0]) or from_the_future(sent))
         )
 
     def took(self, device_id: str, key: str | None, sent: datetime) -> None:

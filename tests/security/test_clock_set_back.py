@@ -82,3 +82,31 @@ async def test_a_device_is_heard_after_hass_clock_is_set_back(
     publish(hass, STATUS, will)
     await hass.async_block_till_done()
     assert device.offline is True
+
+
+async def test_words_signed_while_the_clocks_were_ahead_are_not_replayed_after(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """HA and the device both ahead (one bad NTP server): what an eavesdropper kept of then stays refused."""
+    key = KeyPair.generate()
+    entry.runtime_data.admission.gate.limiter.clock = forward()
+    right = datetime.now(UTC)
+    freezer.move_to(right + timedelta(days=4 * 365))
+    entry.runtime_data.approvals.set_permit(True)
+    publish(hass, REGISTER.format(VICTIM), registration(key, "Kitchen sensor"))
+    publish(hass, STATUS, status(key, "online", "s1"))
+    await hass.async_block_till_done()
+    entry.runtime_data.approvals.set_permit(False)
+    kept_name, kept_offline = registration(key, "Then"), status(key, "offline", "s1")
+    freezer.move_to(right + timedelta(minutes=1))
+    publish(hass, REGISTER.format(VICTIM), registration(key, "Now", 1))
+    publish(hass, STATUS, status(key, "online", "s2", 1))
+    await hass.async_block_till_done()
+    device = entry.runtime_data.roster.devices[VICTIM]
+    assert (device.name, device.session) == ("Now", "s2")
+    for day in (0, 30):
+        freezer.move_to(right + timedelta(days=day, minutes=2))
+        publish(hass, REGISTER.format(VICTIM), kept_name, retain=True)
+        publish(hass, STATUS, kept_offline, retain=True)
+        await hass.async_block_till_done()
+        assert (device.name, device.offline) == ("Now", False)
