@@ -28,6 +28,11 @@ MAX_REQUESTERS = 1024
 SERVER = Authority("server", may_act=True)
 
 
+def is_trusted(requester: Authority | None) -> bool:
+    """Whether requester is the server itself or a trusted client (may_act)."""
+    return (requester or SERVER).may_act
+
+
 @dataclass(slots=True, eq=False)
 class _Waiting:
     who: str
@@ -50,9 +55,16 @@ class DecodeQueue:
         who = requester or SERVER
         self._waiting.append(_Waiting(who.who, who.may_act, next(self._order), grant))
 
-    def remove(self, grant: asyncio.Future[Any]) -> None:
-        """A waiting decode given up."""
+    def remove(self, grant: asyncio.Future[Any]) -> bool:
+        """A waiting decode given up or started: whether it was a trusted one."""
+        trusted = any(w.trusted for w in self._waiting if w.grant is grant)
         self._waiting = [w for w in self._waiting if w.grant is not grant]
+        return trusted
+
+    @property
+    def trusted_waiting(self) -> bool:
+        """Whether a trusted requester's decode (or the server's) still waits."""
+        return any(w.trusted and not w.grant.done() for w in self._waiting)
 
     def __len__(self) -> int:
         """Decodes still waiting."""

@@ -36,6 +36,10 @@ class SpeechMemory:
         self.text = 0  # phonemes in Piper runs
         self.decodes = 0  # Whisper decodes running
         self.decode_waiting = False
+        # Of those, the server's or a trusted client's (not a stranger's): only
+        # they stop Home Assistant's long reading, as its foreground work would.
+        self.trusted_decodes = 0
+        self.trusted_decode_waiting = False
         self.wake_piper: Callable[[], None] = _nothing
         self.wake_whisper: Callable[[], None] = _nothing
 
@@ -43,6 +47,31 @@ class SpeechMemory:
     def held(self) -> int:
         """What runs now, in phonemes."""
         return self.text + DECODE_SIZE * self.decodes
+
+    def start_decode(self, trusted: bool) -> None:
+        """A decode starts: it holds DECODE_SIZE, whoever asked for it."""
+        self.decodes += 1
+        self.trusted_decodes += trusted
+
+    def end_decode(self, trusted: bool) -> None:
+        """A decode started with start_decode(trusted) ends."""
+        self.decodes -= 1
+        self.trusted_decodes -= trusted
+
+    def decodes_wait(self, waiting: bool, trusted: bool) -> bool:
+        """Whether decodes wait, and trusted ones; whether that changed."""
+        was = self.decode_waiting, self.trusted_decode_waiting
+        self.decode_waiting, self.trusted_decode_waiting = waiting, trusted
+        return was != (waiting, trusted)
+
+    def decode_ahead(self, stranger: bool) -> bool:
+        """Whether a decode runs or waits that a background run gives way to."""
+        # A stranger's run gives way to any decode, a trusted client's only to a
+        # trusted one: a stranger keeping a transcription queued stopped HA's
+        # reading again and again, each piece made twice.
+        if stranger:
+            return self.decode_waiting or self.decodes > 0
+        return self.trusted_decode_waiting or self.trusted_decodes > 0
 
     def fits(self, size: int, reserved: int = 0, freed: int = 0) -> bool:
         """Whether work of size may start, keeping reserved for work waiting, freed ending."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from .audio import TARGET_RATE, Float32Array
 from .authority import Authority
-from .decode_queue import DecodeQueue
+from .decode_queue import DecodeQueue, is_trusted
 from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
 from .speech_memory import DECODE_SIZE, SpeechMemory
@@ -276,7 +276,7 @@ class SpeechToText:
         self.counters.decode_passes += 1
         if running is not None:
             running.set()
-        trusted = requester is None or requester.may_act
+        trusted = is_trusted(requester)
         work = asyncio.get_running_loop().run_in_executor(
             self._executor, self._decode, decoder, audio, language, trusted
         )
@@ -284,7 +284,7 @@ class SpeechToText:
 
         def done(_: object) -> None:
             self._waiting.charge(requester, time.monotonic() - started)
-            self._release(decoder)
+            self._release(decoder, trusted)
 
         # A running decode cannot be stopped: its threads are given back when it ends.
         work.add_done_callback(done)
@@ -303,7 +303,7 @@ class SpeechToText:
             return await grant
         except asyncio.CancelledError:
             if grant.done() and not grant.cancelled():
-                self._release(grant.result())
+                self._release(grant.result(), is_trusted(requester))
             else:
                 self._waiting.remove(grant)
                 self._dispatch()  # Piper need not keep room for it any more
@@ -332,25 +332,23 @@ class SpeechToText:
                 break
             assert decoder is not None
             self._busy_threads += decoder.threads
-            memory.decodes += 1
+            memory.start_decode(self._waiting.remove(grant))
             started = True
-            self._waiting.remove(grant)
             grant.set_result(decoder)
-        waiting = len(self._waiting) > 0
-        if started or waiting != memory.decode_waiting:
-            memory.decode_waiting = waiting
-            # Piper keeps room for a waiting decode, and its background piece
-            # gives way to a decode, as to a short request.
+        waiting = self._waiting
+        if memory.decodes_wait(len(waiting) > 0, waiting.trusted_waiting) or started:
+            # Piper keeps room for a waiting decode, and its background piece gives
+            # way to a decode of its trust or more, as to a short request.
             memory.wake_piper()
 
-    def _release(self, decoder: _Decoder) -> None:
+    def _release(self, decoder: _Decoder, trusted: bool) -> None:
         self._busy_threads -= decoder.threads
-        self.memory.decodes -= 1
+        self.memory.end_decode(trusted)
         if decoder is self._solo:
             self._solo_running = False
         # Piper's first in turn goes before the next decode: a queue of
         # transcriptions would otherwise keep every answer waiting for room.
-        self.memory.decode_waiting = False
+        self.memory.decodes_wait(False, False)
         self.memory.wake_piper()
         self._dispatch()
 

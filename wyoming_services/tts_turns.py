@@ -158,7 +158,7 @@ class Turns:
 
         A stranger's run gives way to anyone's, a trusted client's to a trusted one's.
         """
-        if self._memory.decode_waiting or self._memory.decodes > 0:
+        if self._memory.decode_ahead(turn.stranger):
             return True
         waiting = any(
             asked.claim <= BACKGROUND
@@ -177,6 +177,9 @@ class Turns:
         free = self._free + len(self._running) - len(running)
         freed = sum(t.size for t in self._running if t not in running)
         memory = self._memory
+        # Room is kept for any decode waiting, a stranger's too (memory is memory),
+        # but a trusted reading's piece that started runs to its end before a
+        # stranger's decode: it is not stopped for it, the decode waits for room.
         reserved = DECODE_SIZE if memory.decode_waiting else 0
         if free <= 0 or not memory.fits(asked.size, reserved, freed):
             return False
@@ -184,7 +187,7 @@ class Turns:
             return True
         # Background runs go alone. Foreground ones waiting are all behind it in
         # turn (strangers' answers behind HA's reading): they hold nothing back.
-        return not (running or memory.decode_waiting or memory.decodes > 0)
+        return not (running or memory.decode_ahead(asked.stranger))
 
     def _hand_out(self) -> None:
         for turn in self._running:
