@@ -83,6 +83,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
         # A broker restarted without its retained copies (or HA started while it
         # was down) holds none of what the bridges read: send it all again.
         if up:
+            hub.approvals.clear_retained()
             hub.roster.publish_trust()
             hass.async_create_task(vocabulary.republish(), eager_start=False)
             states.republish_all()

@@ -9,6 +9,7 @@ import time
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 
 from .approval_card import UNSIGNED
@@ -40,6 +41,22 @@ class Approvals(PendingRequests):
         self.newest = Newest()
         self.tombstones = Tombstones()
         self._permit_timer: asyncio.TimerHandle | None = None
+        # Retained registrations to clear that MQTT did not take yet.
+        self._uncleared: set[str] = set()
+
+    def clear_retained(self) -> None:
+        """Clear the retained registrations of devices forgotten (again, when MQTT connects)."""
+        for topic in list(self._uncleared):
+            self.hass.async_create_task(self._clear(topic), eager_start=True)
+
+    async def _clear(self, topic: str) -> None:
+        try:
+            await mqtt.async_publish(self.hass, topic, b"", 1, True)
+        except HomeAssistantError as err:
+            # MQTT is down: its retained copy would bring the device back.
+            _LOGGER.debug("Retained registration on %s not cleared: %s", topic, err)
+            return
+        self._uncleared.discard(topic)
 
     @property
     def permit_open(self) -> bool:
@@ -279,15 +296,10 @@ class Approvals(PendingRequests):
                 self.tombstones.left(device.grant)
             self._forget(gone, shown if gone == device_id else None)
             if clear_retained:
-                self.hass.async_create_task(
-                    mqtt.async_publish(
-                        self.hass,
-                        f"{self.hub.prefix}/system/discovery/register/{gone}",
-                        b"",
-                        1,
-                        True,
-                    )
+                self._uncleared.add(
+                    f"{self.hub.prefix}/system/discovery/register/{gone}"
                 )
+                self.clear_retained()
         for asking in [d for d, r in self.pending.items() if r.via_device in gone_ids]:
             # An approved device's request to talk through a device now gone.
             self.pending.pop(asking)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+from homeassistant.components.mqtt.const import MQTT_CONNECTION_STATE
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia import async_remove_config_entry_device
 
@@ -41,3 +44,23 @@ async def test_an_unload_ends_though_the_save_fails(
     with patch.object(store, "async_save", side_effect=failing):
         assert await hass.config_entries.async_unload(approved.entry_id)
     assert approved.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_a_removal_while_mqtt_is_down_clears_the_retained_registration_later(
+    hass: HomeAssistant, approved: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Else the broker's copy would bring the device the user removed back."""
+    topic = "alicia/system/discovery/register/kitchen_sensor"
+    device = alicia_device(hass, "kitchen_sensor")
+    assert device is not None
+    mqtt_mock.async_publish.side_effect = HomeAssistantError("not connected")
+    assert await async_remove_config_entry_device(hass, approved, device)
+    await hass.async_block_till_done()
+    mqtt_mock.async_publish.reset_mock(side_effect=True)
+
+    async_dispatcher_send(hass, MQTT_CONNECTION_STATE, True)
+    await hass.async_block_till_done()
+    cleared = [
+        c.args for c in mqtt_mock.async_publish.call_args_list if c.args[0] == topic
+    ]
+    assert cleared == [(topic, b"", 1, True)]
