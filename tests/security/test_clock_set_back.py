@@ -46,10 +46,10 @@ def forward() -> Callable[[], float]:
     return clock
 
 
-async def test_a_device_is_heard_after_hass_clock_is_set_back(
+async def approved_ahead(
     hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
-) -> None:
-    """Four years ahead, then NTP sets HA's and the device's clocks right: what comes after counts."""
+) -> tuple[KeyPair, datetime]:
+    """The device approved (online, session s1) while HA's clock is 4 years ahead; its key and the right time."""
     key = KeyPair.generate()
     entry.runtime_data.admission.gate.limiter.clock = forward()
     right = datetime.now(UTC)
@@ -59,6 +59,14 @@ async def test_a_device_is_heard_after_hass_clock_is_set_back(
     publish(hass, STATUS, status(key, "online", "s1"))
     await hass.async_block_till_done()
     entry.runtime_data.approvals.set_permit(False)
+    return key, right
+
+
+async def test_a_device_is_heard_after_hass_clock_is_set_back(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Four years ahead, then NTP sets HA's and the device's clocks right: what comes after counts."""
+    key, right = await approved_ahead(hass, entry, freezer)
     device = entry.runtime_data.roster.devices[VICTIM]
 
     freezer.move_to(right + timedelta(minutes=1))
@@ -88,15 +96,7 @@ async def test_words_signed_while_the_clocks_were_ahead_are_not_replayed_after(
     hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     """HA and the device both ahead (one bad NTP server): what an eavesdropper kept of then stays refused."""
-    key = KeyPair.generate()
-    entry.runtime_data.admission.gate.limiter.clock = forward()
-    right = datetime.now(UTC)
-    freezer.move_to(right + timedelta(days=4 * 365))
-    entry.runtime_data.approvals.set_permit(True)
-    publish(hass, REGISTER.format(VICTIM), registration(key, "Kitchen sensor"))
-    publish(hass, STATUS, status(key, "online", "s1"))
-    await hass.async_block_till_done()
-    entry.runtime_data.approvals.set_permit(False)
+    key, right = await approved_ahead(hass, entry, freezer)
     kept_name, kept_offline = registration(key, "Then"), status(key, "offline", "s1")
     freezer.move_to(right + timedelta(minutes=1))
     publish(hass, REGISTER.format(VICTIM), registration(key, "Now", 1))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar, device_registry as dr
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
@@ -27,56 +29,53 @@ def trust_lists(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
     ]
 
 
-async def test_a_device_moved_to_another_area_is_listed_there(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    keys: dict[str, KeyPair],
-    mqtt_mock: MqttMockHAClient,
-) -> None:
+@pytest.fixture
+async def listed(
+    hass: HomeAssistant, keys: dict[str, KeyPair], mqtt_mock: MqttMockHAClient
+) -> Callable[[], list[Any]]:
+    """The trust lists published so far, the victim and the attacker approved."""
     await hass.async_block_till_done()
-    assert trust_lists(mqtt_mock)[-1]["areas"] == {VICTIM: "Kitchen", ATTACKER: "Hall"}
+    return lambda: trust_lists(mqtt_mock)
+
+
+async def test_a_device_moved_to_another_area_is_listed_there(
+    hass: HomeAssistant, entry: MockConfigEntry, listed: Callable[[], list[Any]]
+) -> None:
+    assert listed()[-1]["areas"] == {VICTIM: "Kitchen", ATTACKER: "Hall"}
     garage = ar.async_get(hass).async_create("Garage")
     device = alicia_device(hass, ATTACKER)
     assert device is not None
     dr.async_get(hass).async_update_device(device.id, area_id=garage.id)
     await hass.async_block_till_done()
-    assert trust_lists(mqtt_mock)[-1]["areas"] == {
+    assert listed()[-1]["areas"] == {
         VICTIM: "Kitchen",
         ATTACKER: "Garage",
     }
     ar.async_get(hass).async_update(garage.id, name="Workshop")
     await hass.async_block_till_done()
-    assert trust_lists(mqtt_mock)[-1]["areas"][ATTACKER] == "Workshop"
+    assert listed()[-1]["areas"][ATTACKER] == "Workshop"
 
 
 async def test_other_registry_changes_publish_nothing(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    keys: dict[str, KeyPair],
-    mqtt_mock: MqttMockHAClient,
+    hass: HomeAssistant, entry: MockConfigEntry, listed: Callable[[], list[Any]]
 ) -> None:
-    await hass.async_block_till_done()
-    published = len(trust_lists(mqtt_mock))
+    published = len(listed())
     device = alicia_device(hass, VICTIM)
     assert device is not None
     dr.async_get(hass).async_update_device(device.id, name_by_user="Sensor by the sink")
     ar.async_get(hass).async_create("Attic")
     await hass.async_block_till_done()
-    assert len(trust_lists(mqtt_mock)) == published
+    assert len(listed()) == published
 
 
 async def test_an_approval_sends_one_trust_list(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    keys: dict[str, KeyPair],
-    mqtt_mock: MqttMockHAClient,
+    hass: HomeAssistant, entry: MockConfigEntry, listed: Callable[[], list[Any]]
 ) -> None:
-    await hass.async_block_till_done()
-    published = len(trust_lists(mqtt_mock))
+    published = len(listed())
     await register_signed(
         hass, {**SENSOR, "device_id": "pantry_sensor"}, KeyPair.generate()
     )
     await hass.async_block_till_done()
     assert "pantry_sensor" in entry.runtime_data.roster.devices
-    assert len(trust_lists(mqtt_mock)) == published + 1
-    assert trust_lists(mqtt_mock)[-1]["areas"]["pantry_sensor"] == "Kitchen"
+    assert len(listed()) == published + 1
+    assert listed()[-1]["areas"]["pantry_sensor"] == "Kitchen"
