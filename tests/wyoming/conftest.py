@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+
+from wyoming_services.settings import Settings
+from wyoming_services.tts import TextToSpeech
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +21,20 @@ def unix_sockets(socket_enabled: None) -> None:
     import pytest_socket
 
     pytest_socket.socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
+
+
+@pytest.fixture
+def tts_settings() -> Settings:
+    """The settings of `tts`: one synthesis thread (a module may ask for others)."""
+    return Settings(tts_workers=1)
+
+
+@pytest.fixture
+async def tts(tts_settings: Settings) -> AsyncIterator[TextToSpeech]:
+    """The bundled voice, loaded in process."""
+    engine = TextToSpeech(tts_settings)
+    await engine.load()
+    try:
+        yield engine
+    finally:
+        await engine.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import pytest
 from wyoming.event import Event
 
-from wyoming_services.settings import Settings
 from wyoming_services.speaking import Speaking
 from wyoming_services.tts import TextStream, TextToSpeech, TtsError
 from wyoming_services.tts_text import MAX_PHONEMES, MAX_PIECE
@@ -45,17 +43,6 @@ class PiperSpy:
 
         voice.phonemize = spy_phonemize
         voice.phoneme_ids_to_audio = spy_to_audio
-
-
-@pytest.fixture
-async def tts() -> AsyncIterator[TextToSpeech]:
-    """The bundled voice, loaded, with one synthesis thread."""
-    engine = TextToSpeech(Settings(tts_workers=1))
-    await engine.load()
-    try:
-        yield engine
-    finally:
-        await engine.close()
 
 
 async def spoken_seconds(tts: TextToSpeech, text: str, pieces: int = 99) -> float:

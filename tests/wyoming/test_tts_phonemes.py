@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import threading
 from typing import Any
 
@@ -22,14 +21,9 @@ ANSWER = "The weather today is sunny with a high of twenty four degrees."
 
 
 @pytest.fixture
-async def tts() -> AsyncIterator[TextToSpeech]:
-    """The bundled voice, loaded, with two synthesis threads."""
-    engine = TextToSpeech(Settings(tts_workers=2))
-    await engine.load()
-    try:
-        yield engine
-    finally:
-        await engine.close()
+def tts_settings() -> Settings:
+    """Two synthesis threads."""
+    return Settings(tts_workers=2)
 
 
 async def test_an_answer_beside_cjk_texts_waits_for_one_run_not_a_piece(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import json
 import time
 from typing import Any
@@ -13,7 +12,6 @@ from wyoming.event import Event, async_read_event
 
 from tests.conftest import ServerProcess
 from wyoming_services.event_fields import FieldError, Fields
-from wyoming_services.settings import Settings
 from wyoming_services.tts import TextToSpeech, TtsError
 
 from .client import host_port
@@ -105,17 +103,6 @@ def test_only_tab_and_line_breaks_of_the_control_characters_are_text() -> None:
     for bad in ("\0", "\x1b[2J", "\x7f", "\x85", "\udc00"):
         with pytest.raises(FieldError, match="synthesize: text must be text without"):
             Fields("synthesize", {"text": f"Hi {bad}"}).text("text")
-
-
-@pytest.fixture
-async def tts() -> AsyncIterator[TextToSpeech]:
-    """The bundled voice, loaded, with one synthesis thread."""
-    engine = TextToSpeech(Settings(tts_workers=1))
-    await engine.load()
-    try:
-        yield engine
-    finally:
-        await engine.close()
 
 
 async def test_any_failure_of_piper_is_a_tts_error(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import statistics
 import threading
 import time
@@ -137,16 +136,9 @@ async def test_a_strangers_background_run_still_gives_way_to_any_hello() -> None
 
 
 @pytest.fixture
-async def tts() -> AsyncIterator[TextToSpeech]:
-    """The bundled voice with no noise (the same text, the same audio), two threads."""
-    engine = TextToSpeech(
-        Settings(tts_workers=2, tts_noise_scale=0, tts_noise_w_scale=0)
-    )
-    await engine.load()
-    try:
-        yield engine
-    finally:
-        await engine.close()
+def tts_settings() -> Settings:
+    """No noise (the same text, the same audio), two threads."""
+    return Settings(tts_workers=2, tts_noise_scale=0, tts_noise_w_scale=0)
 
 
 @pytest.mark.slow

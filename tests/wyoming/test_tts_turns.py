@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import threading
 from typing import Any
 
@@ -108,16 +107,9 @@ async def test_a_short_piece_waits_behind_a_long_one_first_in_turn() -> None:
 
 
 @pytest.fixture
-async def tts() -> AsyncIterator[TextToSpeech]:
-    """The bundled voice with no noise (the same text, the same audio), two threads."""
-    engine = TextToSpeech(
-        Settings(tts_workers=2, tts_noise_scale=0, tts_noise_w_scale=0)
-    )
-    await engine.load()
-    try:
-        yield engine
-    finally:
-        await engine.close()
+def tts_settings() -> Settings:
+    """No noise (the same text, the same audio), two threads."""
+    return Settings(tts_workers=2, tts_noise_scale=0, tts_noise_w_scale=0)
 
 
 async def spoken(tts: TextToSpeech, text: str, heard: list[str], name: str) -> bytes:
