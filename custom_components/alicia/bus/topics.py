@@ -9,6 +9,9 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # The hub's source id in every message it sends.
 HUB_SOURCE = "home-assistant"
 SMALL_LIMIT = 64 * 1024
+# The hub's trust list names every approved device, its key and its area: a thousand
+# devices take ~100 KB. Only the hub signs it; the size is still checked first.
+TRUST_LIMIT = 1024 * 1024
 AUDIO_LIMIT = 4 * 1024 * 1024
 
 
@@ -124,4 +127,6 @@ def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
 
 def size_limit(kind: Kind | None) -> int:
     """The largest message a kind of topic accepts, in bytes."""
-    return AUDIO_LIMIT if kind in AUDIO_KINDS else SMALL_LIMIT
+    if kind in AUDIO_KINDS:
+        return AUDIO_LIMIT
+    return TRUST_LIMIT if kind is Kind.SECURITY_TRUST else SMALL_LIMIT
