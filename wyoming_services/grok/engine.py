@@ -17,6 +17,7 @@ from alicia_bus.log_limit import LimitedLog
 from wyoming_services.authority import Authority
 from wyoming_services.settings import Settings, shown_url
 
+from .bounded import loads
 from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
 from .prompt import NO_HOME, system_prompt, where
@@ -151,7 +152,7 @@ class Grok:
         try:
             response = await self._http.get(path)
             response.raise_for_status()
-            return [ModelInfo.parse(item) for item in response.json()[key]]
+            return [ModelInfo.parse(item) for item in loads(response.content)[key]]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as err:
             _LOGGER.log(
                 logging.DEBUG if quiet else logging.WARNING,

@@ -7,6 +7,8 @@ import random
 
 import httpx
 
+from .bounded import loads
+
 
 def retry_delay(response: httpx.Response, attempt: int, limit: float) -> float:
     """Retry-After if the API says; else exponential backoff with jitter; never past limit."""
@@ -20,7 +22,7 @@ def retry_delay(response: httpx.Response, attempt: int, limit: float) -> float:
 def error_detail(response: httpx.Response, redact: Callable[[str], str]) -> str:
     """The API's error message, short, with the key taken out."""
     try:
-        error = response.json().get("error", response.text)
+        error = loads(response.content).get("error", response.text)
         message = error.get("message", error) if isinstance(error, dict) else error
     except (ValueError, AttributeError):
         message = response.text

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-import json
 import logging
 from typing import Any, Protocol, runtime_checkable
+
+from .bounded import loads
 
 _LOGGER = logging.getLogger(__name__)
 # What one tool's result may put in front of the model (it is billed and re-read).
@@ -86,7 +87,7 @@ async def run_tool(toolbox: Toolbox, call: ToolCall) -> str:
         if call.name not in known:
             raise ToolError(f"there is no tool named {call.name[:64]!r}")
         try:
-            arguments = json.loads(call.arguments or "{}")
+            arguments = loads(call.arguments or "{}")
         except ValueError as err:
             raise ToolError(f"the arguments are not JSON: {err}") from err
         if not isinstance(arguments, dict):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-import json
 from typing import Any, Protocol
 
 from alicia_bus.agent import FailureCode
 
+from .bounded import loads
 from .tools import ToolCall, ToolDefinition
 
 
@@ -86,7 +86,7 @@ async def sse_data(lines: AsyncIterator[str]) -> AsyncGenerator[str]:
 
 def _json(data: str) -> dict[str, Any]:
     try:
-        event = json.loads(data)
+        event = loads(data)
     except ValueError as err:
         raise garbled(data, err) from err
     if not isinstance(event, dict):

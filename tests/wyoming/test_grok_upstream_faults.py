@@ -1,0 +1,109 @@
+"""The Grok engine against a hostile or broken upstream: bounded in depth, size and time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from wyoming_services.authority import Authority
+from wyoming_services.grok import Grok, GrokFailure
+from wyoming_services.grok.tools import ToolCall, ToolDefinition, run_tool
+from wyoming_services.settings import Settings
+
+ASKER = Authority("kitchen_satellite", may_act=False)
+BASE = "http://upstream.test/v1"
+DEEP = "[" * 100_000 + "]" * 100_000
+
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+
+
+def make(handler: Handler, **values: object) -> Grok:
+    """A Grok engine whose upstream is the handler (an OpenAI-compatible server)."""
+    settings = Settings.from_mapping(
+        {"grok_base_url": BASE, "grok_model": "m", "grok_retries": 0, **values}
+    )
+    grok = Grok(settings)
+    grok._http = httpx.AsyncClient(
+        base_url=BASE, transport=httpx.MockTransport(handler), timeout=5
+    )
+    return grok
+
+
+def sse(*events: dict[str, Any] | str) -> bytes:
+    """Server-sent events, one data line each."""
+    return b"".join(
+        f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n".encode()
+        for e in events
+    )
+
+
+def chunk(text: str) -> dict[str, Any]:
+    """A chat.completion.chunk with a piece of text."""
+    return {"choices": [{"delta": {"content": text}}]}
+
+
+async def ask(grok: Grok, text: str = "Hi?", conversation: str | None = None) -> str:
+    """The whole answer."""
+    try:
+        deltas = grok.answer(text, conversation_id=conversation, authority=ASKER)
+        return "".join([delta async for delta in deltas])
+    finally:
+        await grok.close()
+
+
+async def failure(grok: Grok, conversation: str | None = None) -> GrokFailure:
+    """The answer's failure."""
+    with pytest.raises(GrokFailure) as failed:
+        await ask(grok, conversation=conversation)
+    return failed.value
+
+
+async def streamed(pieces: AsyncIterator[bytes]) -> httpx.Response:
+    """A 200 streamed piece by piece."""
+    return httpx.Response(200, content=pieces)
+
+
+async def test_deep_model_list_is_no_list() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=f'{{"models": {DEEP}, "data": {DEEP}}}')
+
+    grok = make(handler, grok_model="")
+    try:
+        assert await grok.refresh_models() == []
+    finally:
+        await grok.close()
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+async def test_deep_stream_event_is_garbled(api: str) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=sse(DEEP))
+
+    failed = await failure(make(handler, grok_api=api))
+    assert failed.spoken == "Sorry, Grok's answer came back garbled."
+
+
+async def test_deep_error_body_still_says_busy() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, content=f'{{"error": {DEEP}}}')
+
+    failed = await failure(make(handler))
+    assert failed.code == "busy"
+
+
+class _Tools:
+    def __init__(self) -> None:
+        self.definitions = [ToolDefinition("lights", "Lights.", {"type": "object"})]
+        self.instructions = ""
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        return "done"
+
+
+async def test_deep_tool_arguments_are_a_refusal() -> None:
+    result = await run_tool(_Tools(), ToolCall("c1", "lights", DEEP))
+    assert result.startswith("error: the arguments are not JSON")
