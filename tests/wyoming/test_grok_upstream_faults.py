@@ -11,6 +11,7 @@ import pytest
 
 from wyoming_services.authority import Authority
 from wyoming_services.grok import Grok, GrokFailure
+from wyoming_services.grok.memory import Memory
 from wyoming_services.grok.tools import ToolCall, ToolDefinition, run_tool
 from wyoming_services.settings import Settings
 
@@ -107,3 +108,65 @@ class _Tools:
 async def test_deep_tool_arguments_are_a_refusal() -> None:
     result = await run_tool(_Tools(), ToolCall("c1", "lights", DEEP))
     assert result.startswith("error: the arguments are not JSON")
+
+
+async def test_an_endless_answer_is_cut_off_unread() -> None:
+    sent = 0
+
+    async def pieces() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(200):
+            sent += 1
+            yield sse(chunk("x" * 20_000))
+        yield sse("[DONE]")
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return await streamed(pieces())
+
+    failed = await failure(make(handler, grok_max_tokens=300))
+    assert failed.code == "cut_off"
+    assert len(failed.partial) <= 4000
+    assert sent < 10
+
+
+async def test_an_endless_line_is_garbled_unread() -> None:
+    sent = 0
+
+    async def pieces() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'data: {"choices": [{"delta": {"content": "'
+        for _ in range(64):
+            sent += 1
+            yield b"x" * (1 << 16)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return await streamed(pieces())
+
+    failed = await failure(make(handler))
+    assert failed.spoken == "Sorry, Grok's answer came back garbled."
+    assert sent < 20
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+async def test_line_separators_inside_json_are_text(api: str) -> None:
+    text = "one\u2028two\x85three\u2029four\r\n"
+    events = (
+        [chunk(text), "[DONE]"]
+        if api == "chat_completions"
+        else [
+            {"type": "response.output_text.delta", "delta": text},
+            {"type": "response.completed", "response": {"id": "r1"}},
+        ]
+    )
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        body = sse(*events).replace(b"\\u2028", "\u2028".encode())
+        return httpx.Response(200, content=body.replace(b"\\u0085", "\x85".encode()))
+
+    assert await ask(make(handler, grok_api=api)) == text
+
+
+def test_memory_keeps_a_bounded_turn() -> None:
+    memory = Memory(4, 60, 4)
+    memory.remember("k", "q" * 1_000_000, "a" * 1_000_000)
+    assert all(len(turn["content"]) <= 10_000 for turn in memory.recall("k").turns)

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 import logging
-from typing import Protocol, cast
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,7 +23,16 @@ from .models import ModelInfo, chat_models, choose, offers
 from .prompt import NO_HOME, system_prompt, where
 from .retry import error_detail, retry_delay
 from .tools import Toolbox, ToolCall, ToolDefinition, run_calls
-from .wire import ChatTurn, Finished, GrokFailure, ResponsesTurn, TextDelta, Turn
+from .wire import (
+    ChatTurn,
+    Finished,
+    GrokFailure,
+    ResponsesTurn,
+    TextDelta,
+    Turn,
+    cut_off,
+    sse_lines,
+)
 
 _LOGGER = logging.getLogger(__name__)
 # Lines each question can cause (a retry, a conversation xAI forgot): while the API
@@ -35,6 +44,10 @@ XAI_BASE_URL = "https://api.x.ai/v1"
 # is stopped and answers with what it has.
 MAX_TOOL_ROUNDS = 4
 MAX_CALLS_PER_ROUND = 8
+# The longest answer read, in characters per token allowed (at least the minimum):
+# a server that never stops is cut off, not held in memory whole.
+CHARS_PER_TOKEN = 8
+MIN_ANSWER_CHARS = 4000
 
 
 @dataclass(slots=True)
@@ -294,6 +307,7 @@ class Grok:
 
         offered: none unless the requester may act (reading states leaks too).
         """
+        room = max(MIN_ANSWER_CHARS, CHARS_PER_TOKEN * self.settings.grok_max_tokens)
         for round_number in range(MAX_TOOL_ROUNDS + 1):
             # The last round offers no tools: the model must answer with what it has.
             tools = offered if round_number < MAX_TOOL_ROUNDS else []
@@ -302,6 +316,9 @@ class Grok:
             async with aclosing(self._request(turn, tools)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
+                        if len(event.text) > room:
+                            raise cut_off("the answer is longer than grok_max_tokens")
+                        room -= len(event.text)
                         parts.append(event.text)
                         yield event.text
                     elif isinstance(event, ToolCall):
@@ -327,8 +344,7 @@ class Grok:
                 "POST", turn.path, json=turn.body(tools)
             ) as response:
                 if response.status_code == 200:
-                    # httpx's line iterator is an async generator; typed as an iterator.
-                    lines = cast(AsyncGenerator[str], response.aiter_lines())
+                    lines = sse_lines(response.aiter_text())
                     async with aclosing(lines), aclosing(turn.events(lines)) as events:
                         async for event in events:
                             yield event

@@ -6,6 +6,9 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 import time
 
+# What one message of a turn may keep: the rest of a very long one is not sent again.
+MAX_TEXT_CHARS = 8000
+
 
 @dataclass(slots=True)
 class _Conversation:
@@ -75,8 +78,12 @@ class Memory:
         conversation = self._conversations.pop(conversation_id, None) or _Conversation(
             deque(maxlen=2 * self.max_turns), None, 0.0
         )
-        conversation.turns.append({"role": "user", "content": question})
-        conversation.turns.append({"role": "assistant", "content": answer})
+        conversation.turns.append(
+            {"role": "user", "content": question[:MAX_TEXT_CHARS]}
+        )
+        conversation.turns.append(
+            {"role": "assistant", "content": answer[:MAX_TEXT_CHARS]}
+        )
         conversation.response_id = response_id
         conversation.last_used = time.monotonic()
         conversation.trusted = trusted

@@ -77,6 +77,32 @@ class Turn(Protocol):
         """Start afresh without the stored conversation (it expired); False if there was none."""
 
 
+# One server-sent line (an event's data): far past any real event, still bounded.
+MAX_LINE_CHARS = 1 << 20
+
+
+async def sse_lines(
+    chunks: AsyncIterator[str], limit: int = MAX_LINE_CHARS
+) -> AsyncGenerator[str]:
+    """The stream's lines, each at most limit characters (else garbled)."""
+    # Split at LF only, not as str.splitlines: U+2028 or U+0085 may stand raw in a
+    # JSON string.
+    pending: list[str] = []
+    size = 0
+    async for chunk in chunks:
+        for index, piece in enumerate(chunk.split("\n")):
+            if index:
+                yield "".join(pending).removesuffix("\r")
+                pending, size = [], 0
+            size += len(piece)
+            if size > limit:
+                raise garbled(piece[:80], ValueError(f"a line past {limit} characters"))
+            if piece:
+                pending.append(piece)
+    if pending:
+        yield "".join(pending).removesuffix("\r")
+
+
 async def sse_data(lines: AsyncIterator[str]) -> AsyncGenerator[str]:
     """The data of each server-sent event (comments, names and keep-alives skipped)."""
     async for line in lines:
