@@ -170,3 +170,22 @@ def test_memory_keeps_a_bounded_turn() -> None:
     memory = Memory(4, 60, 4)
     memory.remember("k", "q" * 1_000_000, "a" * 1_000_000)
     assert all(len(turn["content"]) <= 10_000 for turn in memory.recall("k").turns)
+
+
+async def test_a_huge_error_body_is_left_unread() -> None:
+    sent = 0
+
+    async def pieces() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'{"error": {"message": "overloaded'
+        for _ in range(64):
+            sent += 1
+            yield b"x" * (1 << 16)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, content=pieces())
+
+    failed = await failure(make(handler))
+    assert failed.code == "busy"
+    assert "overloaded" in str(failed)
+    assert sent < 4

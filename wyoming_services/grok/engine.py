@@ -17,7 +17,7 @@ from alicia_bus.log_limit import LimitedLog
 from wyoming_services.authority import Authority
 from wyoming_services.settings import Settings, shown_url
 
-from .bounded import loads
+from .bounded import loads, read_at_most
 from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
 from .prompt import NO_HOME, system_prompt, where
@@ -48,6 +48,8 @@ MAX_CALLS_PER_ROUND = 8
 # a server that never stops is cut off, not held in memory whole.
 CHARS_PER_TOKEN = 8
 MIN_ANSWER_CHARS = 4000
+# What is read of a refusal's body: its message is in the first few lines.
+MAX_ERROR_BYTES = 64 << 10
 
 
 @dataclass(slots=True)
@@ -349,9 +351,9 @@ class Grok:
                         async for event in events:
                             yield event
                     return
-                await response.aread()
+                body = await read_at_most(response, MAX_ERROR_BYTES)
                 status = response.status_code
-                detail = error_detail(response, self._redact)
+                detail = error_detail(body, self._redact)
             if status in (400, 404) and turn.forget_previous():
                 # The stored conversation is gone (xAI keeps it 30 days): start afresh.
                 _PER_QUESTION.log(

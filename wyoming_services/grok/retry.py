@@ -19,11 +19,12 @@ def retry_delay(response: httpx.Response, attempt: int, limit: float) -> float:
     return max(0.0, min(wanted, limit))
 
 
-def error_detail(response: httpx.Response, redact: Callable[[str], str]) -> str:
+def error_detail(body: bytes, redact: Callable[[str], str]) -> str:
     """The API's error message, short, with the key taken out."""
+    text = body.decode("utf-8", "replace")
     try:
-        error = loads(response.content).get("error", response.text)
+        error = loads(text).get("error", text)
         message = error.get("message", error) if isinstance(error, dict) else error
     except (ValueError, AttributeError):
-        message = response.text
+        message = text
     return redact(str(message)[:200])
