@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 import json
+import logging
+import time
 from typing import Any
 
 import httpx
@@ -189,3 +192,53 @@ async def test_a_huge_error_body_is_left_unread() -> None:
     assert failed.code == "busy"
     assert "overloaded" in str(failed)
     assert sent < 4
+
+
+async def slow_list(request: httpx.Request) -> httpx.Response:
+    """A model list that trickles a byte at a time, never ending."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b'{"models": ['
+        while True:
+            await asyncio.sleep(0.2)
+            yield b" "
+
+    return await streamed(pieces())
+
+
+async def test_a_trickling_model_list_ends_in_time() -> None:
+    grok = make(slow_list, grok_model="", grok_timeout=0.5)
+    started = time.monotonic()
+    try:
+        assert await grok.refresh_models() == []
+    finally:
+        await grok.close()
+    assert time.monotonic() - started < 2
+
+
+async def test_a_question_waits_for_the_model_list_within_its_time() -> None:
+    started = time.monotonic()
+    failed = await failure(make(slow_list, grok_model="", grok_timeout=0.5))
+    assert failed.code == "timeout"
+    assert time.monotonic() - started < 2
+
+
+async def test_a_huge_model_list_is_kept_and_logged_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    models = [{"id": f"chat-model-{n}"} for n in range(5000)]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"models": models})
+
+    grok = make(handler, grok_model="gone")
+    try:
+        with caplog.at_level(logging.DEBUG):
+            listed = await grok.refresh_models()
+        failed = await failure(grok)
+    finally:
+        await grok.close()
+    assert 0 < len(listed) <= 500
+    assert caplog.records
+    assert all(len(r.getMessage()) < 1000 for r in caplog.records)
+    assert len(str(failed)) < 1000

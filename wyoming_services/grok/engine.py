@@ -17,7 +17,8 @@ from alicia_bus.log_limit import LimitedLog
 from wyoming_services.authority import Authority
 from wyoming_services.settings import Settings, shown_url
 
-from .bounded import loads, read_at_most
+from .bounded import read_at_most
+from .listing import list_models, shown
 from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
 from .prompt import NO_HOME, system_prompt, where
@@ -154,21 +155,19 @@ class Grok:
             self.model = choose(models) or ""
             _LOGGER.info(
                 "No grok_model set; using %s (chat models: %s)",
-                self.model or "none", ", ".join(self.available_models) or "none",
+                self.model or "none", shown(self.available_models),
             )  # fmt: skip
         elif not offers(models, self.model):
             _LOGGER.error(
                 "Model %s is not offered by %s; chat models: %s",
-                self.model, self.shown_url, ", ".join(self.available_models) or "none",
+                self.model, self.shown_url, shown(self.available_models),
             )  # fmt: skip
         return self.available_models
 
     async def _list(self, path: str, key: str, quiet: bool = False) -> list[ModelInfo]:
         try:
-            response = await self._http.get(path)
-            response.raise_for_status()
-            return [ModelInfo.parse(item) for item in loads(response.content)[key]]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as err:
+            return await list_models(self._http, path, key, self.settings.grok_timeout)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, TimeoutError) as err:
             _LOGGER.log(
                 logging.DEBUG if quiet else logging.WARNING,
                 "Could not list models at %s%s: %s",
@@ -198,7 +197,7 @@ class Grok:
                 f"The Grok model {self.model} isn't available. The Alicia app's log "
                 "lists the ones that are.",
                 f"model {self.model} is not offered; chat models: "
-                f"{', '.join(self.available_models) or 'none'}",
+                f"{shown(self.available_models)}",
                 code="model_missing",
             )
 
@@ -238,31 +237,31 @@ class Grok:
                     "no grok_api_key configured",
                     code="no_api_key",
                 )
-            if not self.model:
-                await self.refresh_models()
-            self._check_model()
-            if toolbox is None:
-                system = self.system_prompt(lang, authority)
-                toolbox = self.tools if self._home_tools() else None
-            else:
-                system = system_prompt(self.settings, lang, context)
-            # Home tools are off altogether with grok_home_tools, Home Assistant's too.
-            offered = (
-                toolbox.definitions
-                if toolbox and authority.may_act and self.settings.grok_home_tools
-                else []
-            )
-            turn = self._turn(system, text, remembered)
-            # aclosing: a generator left unfinished is closed here, not by the
-            # loop's finaliser later (which runs it as a stray task).
-            async with (
-                asyncio.timeout(self.settings.grok_timeout) as deadline,
-                aclosing(self._rounds(turn, parts, toolbox, offered)) as deltas,
-            ):
+            # The model list too is asked within the answer's time.
+            async with asyncio.timeout(self.settings.grok_timeout) as deadline:
                 if held is not None:
                     held.timed(deadline)
-                async for delta in deltas:
-                    yield delta
+                if not self.model:
+                    await self.refresh_models()
+                self._check_model()
+                if toolbox is None:
+                    system = self.system_prompt(lang, authority)
+                    toolbox = self.tools if self._home_tools() else None
+                else:
+                    system = system_prompt(self.settings, lang, context)
+                # Home tools are off altogether with grok_home_tools, HA's too.
+                offered = (
+                    toolbox.definitions
+                    if toolbox and authority.may_act and self.settings.grok_home_tools
+                    else []
+                )
+                turn = self._turn(system, text, remembered)
+                # aclosing: a generator left unfinished is closed here, not by the
+                # loop's finaliser later (which runs it as a stray task).
+                rounds = self._rounds(turn, parts, toolbox, offered)
+                async with aclosing(rounds) as deltas:
+                    async for delta in deltas:
+                        yield delta
         except TimeoutError:
             self._fail(
                 parts,
