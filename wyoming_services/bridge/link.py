@@ -11,13 +11,16 @@ from paho.mqtt.properties import Properties
 
 from wyoming_services.settings import Settings
 
-# Beyond these, a flood is dropped by the client, not held in memory.
-MAX_QUEUED_IN = 1000
+from .inbox import Requests, inbox_for
+
+# Beyond this, a flood of our own publishes is dropped by the client, not held.
 MAX_QUEUED_OUT = 1000
 
 
-def connect(settings: Settings, client_id: str, will: aiomqtt.Will) -> aiomqtt.Client:
-    """A client for the broker in settings (not connected until entered)."""
+def connect(
+    settings: Settings, client_id: str, will: aiomqtt.Will, requests: Requests
+) -> aiomqtt.Client:
+    """A client for the broker in settings (not connected until entered); devices' requests go to `requests`."""
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     # A session that outlives a broker restart keeps the shared subscriptions
     # and the QoS 1 requests that arrive while we reconnect.
@@ -37,7 +40,8 @@ def connect(settings: Settings, client_id: str, will: aiomqtt.Will) -> aiomqtt.C
         will=will,
         tls_context=tls,
         keepalive=30,
-        max_queued_incoming_messages=MAX_QUEUED_IN,
+        # Bounded in bytes, requests apart (inbox.py): aiomqtt's own bound drops.
+        queue_type=inbox_for(requests),
         max_queued_outgoing_messages=MAX_QUEUED_OUT,
         # Small request/response messages: Nagle's algorithm with delayed ACKs
         # added ~40 ms per hop (measured in bench/bus.py).

@@ -30,6 +30,7 @@ from wyoming_services.voice import learn_home
 from .health import BridgeCounters, HealthReport
 from .home import CommandFailed, HomeCommands, HomeState
 from .home_tools import HomeTools
+from .inbox import Requests, read
 from .link import connect, hear_hub_again, hub_subscriptions, subscriptions
 from .registration import default_bridge_id, registration
 from .replies import bounded, error_reply
@@ -65,6 +66,7 @@ class Bridge:
         self.report = HealthReport(self.counters)
         self.connected = asyncio.Event()
         self._pool = TaskPool()
+        self._requests = Requests()
         self._client: aiomqtt.Client | None = None
         self._stopping = asyncio.Event()
         self._session = secrets.token_hex(8)
@@ -168,7 +170,7 @@ class Bridge:
                 consume.result()  # the connection failed: reconnect
                 return
             await drain(
-                client, consume, self._grace, pool=self._pool,
+                client, consume, self._grace, pool=self._pool, waiting=self._requests,
                 topics=[topic for topic, _ in self._subscriptions()],
                 say_offline=self._say_offline,
             )  # fmt: skip
@@ -183,12 +185,7 @@ class Bridge:
             self.connected.clear()
 
     async def _consume(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            size = (
-                len(message.payload) if isinstance(message.payload, bytes | str) else 0
-            )
-            await self._pool.room(size)
-            self._pool.spawn(self._on_message(message), size)
+        await read(client, self._requests, self._pool, self._on_message)
 
     async def _say_offline(self, client: aiomqtt.Client, seconds: float) -> None:
         await client.publish(
@@ -201,7 +198,8 @@ class Bridge:
         will = aiomqtt.Will(
             self.status_topic, self._status("offline"), qos=1, retain=True
         )
-        return connect(self.settings, self.bridge_id, will)
+        self._requests = Requests()
+        return connect(self.settings, self.bridge_id, will, self._requests)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self._subscriptions())

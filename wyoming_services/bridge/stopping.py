@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sized
 import contextlib
 import errno
 import logging
@@ -25,27 +25,46 @@ async def drain(
     grace: float,
     *,
     pool: TaskPool,
+    waiting: Sized,
     topics: list[str],
     say_offline: SayOffline,
 ) -> None:
-    """Finish within the grace; at once if the broker goes (nothing could be said then)."""
-    finish = asyncio.create_task(_finish(client, grace, pool, topics, say_offline))
+    """Finish within the grace; at once if the broker goes (nothing could be said then).
+
+    waiting: requests received, not yet in the pool.
+    """
+    finish = asyncio.create_task(
+        _finish(
+            client,
+            grace,
+            pool=pool,
+            waiting=waiting,
+            topics=topics,
+            say_offline=say_offline,
+        )
+    )
     # `consume` ends only with the connection: a broker stopping with us (Ctrl-C in
     # scripts/develop) must not hold us for its 10 s timeouts.
     await asyncio.wait({finish, consume}, return_when=asyncio.FIRST_COMPLETED)
-    if finish.done():
-        finish.result()
-        return
-    finish.cancel()
-    with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-        await finish
-    _LOGGER.info("Stopping without the broker (%s)", consume.exception())
+    try:
+        if finish.done():
+            finish.result()
+            return
+        finish.cancel()
+        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+            await finish
+        _LOGGER.info("Stopping without the broker (%s)", consume.exception())
+    finally:
+        # What the grace did not finish ends here, before the engines close under it.
+        await pool.cancel()
 
 
 async def _finish(
     client: aiomqtt.Client,
     grace: float,
+    *,
     pool: TaskPool,
+    waiting: Sized,
     topics: list[str],
     say_offline: SayOffline,
 ) -> None:
@@ -56,15 +75,16 @@ async def _finish(
         # After the broker's answer, nothing more comes: the other bridges of the
         # shared group get the requests.
         await client.unsubscribe(topics, timeout=max(deadline - loop.time(), 0.1))
-    while (len(client.messages) or pool) and loop.time() < deadline:
+    while (len(client.messages) or waiting or pool) and loop.time() < deadline:
         if pool:
             await pool.any_done(deadline - loop.time())
         else:
             await asyncio.sleep(0.01)
-    if pool:
+    if pool or waiting:
         _LOGGER.warning(
-            "Stopping with %d requests unanswered after %.0f s", len(pool), grace
-        )
+            "Stopping with %d requests unanswered after %.0f s",
+            len(pool) + len(waiting), grace,
+        )  # fmt: skip
     with contextlib.suppress(aiomqtt.MqttError):
         await say_offline(client, OFFLINE_SECONDS)
 

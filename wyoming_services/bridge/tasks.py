@@ -64,6 +64,14 @@ class TaskPool:
 
         task.add_done_callback(done)
 
+    async def cancel(self) -> None:
+        """Stop the work in hand and wait until it has stopped."""
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
     async def any_done(self, seconds: float) -> None:
         """Wait until one task finishes, or timeout."""
         if self.tasks:
