@@ -16,6 +16,7 @@ from wyoming_services.authority import Authority
 from wyoming_services.grok import Grok, GrokFailure
 from wyoming_services.grok.memory import Memory
 from wyoming_services.grok.tools import ToolCall, ToolDefinition, run_tool
+from wyoming_services.grok.wire import ChatTurn, Event
 from wyoming_services.settings import Settings
 
 ASKER = Authority("kitchen_satellite", may_act=False)
@@ -242,3 +243,32 @@ async def test_a_huge_model_list_is_kept_and_logged_short(
     assert caplog.records
     assert all(len(r.getMessage()) < 1000 for r in caplog.records)
     assert len(str(failed)) < 1000
+
+
+async def chat_events(*events: dict[str, Any] | str) -> list[Event]:
+    """What a ChatTurn reads of these events."""
+
+    async def lines() -> AsyncIterator[str]:
+        for line in sse(*events).decode().split("\n"):
+            yield line
+
+    turn = ChatTurn("m", 300, "system", "question", [])
+    return [event async for event in turn.events(lines())]
+
+
+def tool_piece(index: int, arguments: str) -> dict[str, Any]:
+    """A chunk with a piece of a tool call."""
+    piece = {"index": index, "function": {"name": "lights", "arguments": arguments}}
+    return {"choices": [{"delta": {"tool_calls": [piece]}}]}
+
+
+async def test_tool_calls_past_a_round_are_ignored() -> None:
+    events = await chat_events(*[tool_piece(n, "{}") for n in range(5000)], "[DONE]")
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    assert len(calls) == 8  # a round's calls
+
+
+async def test_endless_tool_arguments_are_garbled() -> None:
+    with pytest.raises(GrokFailure) as failed:
+        await chat_events(*[tool_piece(0, "x" * 1000) for _ in range(500)], "[DONE]")
+    assert failed.value.spoken == "Sorry, Grok's answer came back garbled."

@@ -23,7 +23,7 @@ from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
 from .prompt import NO_HOME, system_prompt, where
 from .retry import error_detail, retry_delay
-from .tools import Toolbox, ToolCall, ToolDefinition, run_calls
+from .tools import MAX_CALLS_PER_ROUND, Toolbox, ToolCall, ToolDefinition, run_calls
 from .wire import (
     ChatTurn,
     Finished,
@@ -41,10 +41,9 @@ _LOGGER = logging.getLogger(__name__)
 _PER_QUESTION = LimitedLog(_LOGGER)
 
 XAI_BASE_URL = "https://api.x.ai/v1"
-# Rounds of tool calls in one answer, and calls in one round: a model that loops
-# is stopped and answers with what it has.
+# Rounds of tool calls in one answer: a model that loops is stopped and answers
+# with what it has.
 MAX_TOOL_ROUNDS = 4
-MAX_CALLS_PER_ROUND = 8
 # The longest answer read, in characters per token allowed (at least the minimum):
 # a server that never stops is cut off, not held in memory whole.
 CHARS_PER_TOKEN = 8
@@ -322,12 +321,13 @@ class Grok:
                         room -= len(event.text)
                         parts.append(event.text)
                         yield event.text
-                    elif isinstance(event, ToolCall):
+                    elif (
+                        isinstance(event, ToolCall) and len(calls) < MAX_CALLS_PER_ROUND
+                    ):
                         calls.append(event)
             if not calls or toolbox is None or not tools:
                 return
             self.counters.tool_calls += len(calls)
-            calls = calls[:MAX_CALLS_PER_ROUND]
             results = await run_calls(toolbox, calls)
             turn.add_results("".join(parts[said:]), calls, results)
             if parts and not parts[-1].endswith((" ", "\n")):

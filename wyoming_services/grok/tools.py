@@ -11,6 +11,9 @@ from .bounded import loads
 _LOGGER = logging.getLogger(__name__)
 # What one tool's result may put in front of the model (it is billed and re-read).
 MAX_RESULT_CHARS = 6000
+# Calls in one round (more are ignored), and the longest call a model may write.
+MAX_CALLS_PER_ROUND = 8
+MAX_CALL_CHARS = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,13 @@ read into the same three events: text, a function call, the end.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from alicia_bus.agent import FailureCode
 
 from .bounded import loads
-from .tools import ToolCall, ToolDefinition
+from .tools import MAX_CALL_CHARS, MAX_CALLS_PER_ROUND, ToolCall, ToolDefinition
 
 
 class GrokFailure(Exception):
@@ -222,6 +222,24 @@ class ResponsesTurn:
         return True
 
 
+@dataclass(slots=True)
+class _Pieces:
+    """A tool call as it streams in, its pieces joined at the end."""
+
+    id: str = ""
+    name: list[str] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, pieces: list[str], piece: object) -> None:
+        """One more piece of the name or the arguments (ValueError past the limit)."""
+        if piece:
+            pieces.append(str(piece))
+            self.size += len(pieces[-1])
+            if self.size > MAX_CALL_CHARS:
+                raise ValueError(f"a tool call past {MAX_CALL_CHARS} characters")
+
+
 class ChatTurn:
     """Chat Completions (Ollama, llama.cpp, vLLM ...): we send the whole conversation."""
 
@@ -259,7 +277,7 @@ class ChatTurn:
     async def events(self, lines: AsyncIterator[str]) -> AsyncGenerator[Event]:
         """chat.completion.chunk objects until [DONE]; tool calls arrive in pieces by index."""
         finished = False
-        calls: dict[int, dict[str, str]] = {}
+        calls: dict[int, _Pieces] = {}
         async for data in sse_data(lines):
             if data == "[DONE]":
                 finished = True
@@ -271,14 +289,14 @@ class ChatTurn:
                 if text := delta.get("content") or "":
                     yield TextDelta(str(text))
                 for piece in delta.get("tool_calls") or []:
-                    call = calls.setdefault(
-                        int(piece.get("index", len(calls))),
-                        {"id": "", "name": "", "arguments": ""},
-                    )
+                    index = int(piece.get("index", len(calls)))
+                    if not 0 <= index < MAX_CALLS_PER_ROUND:
+                        continue  # past the calls a round runs
+                    call = calls.setdefault(index, _Pieces())
                     function = piece.get("function") or {}
-                    call["id"] = call["id"] or str(piece.get("id") or "")
-                    call["name"] += str(function.get("name") or "")
-                    call["arguments"] += str(function.get("arguments") or "")
+                    call.id = call.id or str(piece.get("id") or "")
+                    call.add(call.name, function.get("name"))
+                    call.add(call.arguments, function.get("arguments"))
             except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:
                 raise garbled(data, err) from err
             finished = finished or bool(choice.get("finish_reason"))
@@ -286,7 +304,7 @@ class ChatTurn:
             raise cut_off("the stream ended without [DONE]")
         for index, call in sorted(calls.items()):
             yield ToolCall(
-                call["id"] or f"call_{index}", call["name"], call["arguments"]
+                call.id or f"call_{index}", "".join(call.name), "".join(call.arguments)
             )
         yield Finished(None)
 
