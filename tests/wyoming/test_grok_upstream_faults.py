@@ -272,3 +272,15 @@ async def test_endless_tool_arguments_are_garbled() -> None:
     with pytest.raises(GrokFailure) as failed:
         await chat_events(*[tool_piece(0, "x" * 1000) for _ in range(500)], "[DONE]")
     assert failed.value.spoken == "Sorry, Grok's answer came back garbled."
+
+
+@pytest.mark.parametrize("said", ["", " \n "])
+async def test_an_empty_answer_is_a_failure(said: str) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=sse(chunk(said), "[DONE]"))
+
+    grok = make(handler)
+    with pytest.raises(GrokFailure) as failed:
+        await ask(grok, conversation="c1")
+    assert failed.value.spoken == "Sorry, Grok gave no answer."
+    assert grok.counters.failures == 1

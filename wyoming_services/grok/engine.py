@@ -32,6 +32,7 @@ from .wire import (
     TextDelta,
     Turn,
     cut_off,
+    nothing_said,
     sse_lines,
 )
 
@@ -261,6 +262,8 @@ class Grok:
                 async with aclosing(rounds) as deltas:
                     async for delta in deltas:
                         yield delta
+            if not "".join(parts).strip():
+                raise nothing_said()
         except TimeoutError:
             self._fail(
                 parts,

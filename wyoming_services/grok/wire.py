@@ -42,6 +42,11 @@ def cut_off(why: str = "the stream ended early") -> GrokFailure:
     return GrokFailure("Sorry, Grok's answer was cut off.", why, code="cut_off")
 
 
+def nothing_said() -> GrokFailure:
+    """An answer without a word."""
+    return GrokFailure("Sorry, Grok gave no answer.", "the answer was empty")
+
+
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the spoken answer."""
