@@ -284,3 +284,18 @@ async def test_an_empty_answer_is_a_failure(said: str) -> None:
         await ask(grok, conversation="c1")
     assert failed.value.spoken == "Sorry, Grok gave no answer."
     assert grok.counters.failures == 1
+
+
+async def test_a_retry_after_past_the_time_left_fails_at_once() -> None:
+    asked = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal asked
+        asked += 1
+        return httpx.Response(429, headers={"Retry-After": "30"}, json={})
+
+    started = time.monotonic()
+    failed = await failure(make(handler, grok_retries=2, grok_timeout=2))
+    assert failed.code == "busy"
+    assert asked == 1
+    assert time.monotonic() - started < 1

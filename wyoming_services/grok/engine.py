@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 import logging
+import math
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -258,7 +259,7 @@ class Grok:
                 turn = self._turn(system, text, remembered)
                 # aclosing: a generator left unfinished is closed here, not by the
                 # loop's finaliser later (which runs it as a stray task).
-                rounds = self._rounds(turn, parts, toolbox, offered)
+                rounds = self._rounds(turn, parts, toolbox, offered, deadline)
                 async with aclosing(rounds) as deltas:
                     async for delta in deltas:
                         yield delta
@@ -305,6 +306,7 @@ class Grok:
         parts: list[str],
         toolbox: Toolbox | None,
         offered: list[ToolDefinition],
+        deadline: asyncio.Timeout,
     ) -> AsyncGenerator[str]:
         """Requests until the model answers without calling a tool (or the rounds run out).
 
@@ -316,7 +318,7 @@ class Grok:
             tools = offered if round_number < MAX_TOOL_ROUNDS else []
             said = len(parts)
             calls: list[ToolCall] = []
-            async with aclosing(self._request(turn, tools)) as events:
+            async with aclosing(self._request(turn, tools, deadline)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta):
                         if len(event.text) > room:
@@ -339,7 +341,7 @@ class Grok:
                 yield " "
 
     async def _request(
-        self, turn: Turn, tools: list[ToolDefinition]
+        self, turn: Turn, tools: list[ToolDefinition], deadline: asyncio.Timeout
     ) -> AsyncGenerator[TextDelta | ToolCall | Finished]:
         """One request's events, retried on 429 and 5xx before anything came."""
         attempt = 0
@@ -370,7 +372,10 @@ class Grok:
                     code="key_refused",
                 )
             retryable = status == 429 or status >= 500
-            if not retryable or attempt >= self.settings.grok_retries:
+            delay = retry_delay(response, attempt)
+            # A wait past the answer's time fails now, as busy, not as slow later.
+            left = (deadline.when() or math.inf) - asyncio.get_running_loop().time()
+            if not retryable or attempt >= self.settings.grok_retries or delay >= left:
                 spoken = (
                     "Grok is busy right now. Please try again in a moment."
                     if retryable
@@ -381,7 +386,6 @@ class Grok:
                     f"HTTP {status} after {attempt + 1} attempt(s): {detail}",
                     code="busy" if retryable else "failed",
                 )
-            delay = retry_delay(response, attempt, self.settings.grok_timeout)
             attempt += 1
             self.counters.retries += 1
             _PER_QUESTION.log(

@@ -10,13 +10,13 @@ import httpx
 from .bounded import loads
 
 
-def retry_delay(response: httpx.Response, attempt: int, limit: float) -> float:
-    """Retry-After if the API says; else exponential backoff with jitter; never past limit."""
+def retry_delay(response: httpx.Response, attempt: int) -> float:
+    """Retry-After if the API says; else exponential backoff with jitter."""
     try:
         wanted = float(response.headers.get("retry-after", ""))
     except ValueError:
         wanted = 0.5 * 2**attempt + random.uniform(0, 0.1)
-    return max(0.0, min(wanted, limit))
+    return max(0.0, wanted)
 
 
 def error_detail(body: bytes, redact: Callable[[str], str]) -> str:
