@@ -23,7 +23,7 @@ from .listing import list_models, shown
 from .memory import Memory, conversation_key
 from .models import ModelInfo, chat_models, choose, offers
 from .prompt import NO_HOME, system_prompt, where
-from .retry import error_detail, retry_delay
+from .retry import error_detail, redact, retry_delay
 from .tools import MAX_CALLS_PER_ROUND, Toolbox, ToolCall, ToolDefinition, run_calls
 from .wire import (
     ChatTurn,
@@ -223,12 +223,8 @@ class Grok:
         """
         self.counters.requests += 1
         remembered = conversation_key(authority.who, conversation_id)
-        lang = (
-            (language or self.settings.grok_language)
-            .replace("_", "-")
-            .split("-")[0]
-            .lower()
-        )
+        lang = (language or self.settings.grok_language).replace("_", "-")
+        lang = lang.split("-")[0].lower()
         parts: list[str] = []
         turn: Turn | None = None
         try:
@@ -399,10 +395,4 @@ class Grok:
         raise GrokFailure(spoken, log, "".join(parts), code)
 
     def _redact(self, text: str) -> str:
-        # httpx's errors quote the URL asked, credentials in it included.
-        text = text.replace(self.base_url, self.shown_url)
-        parts = urlsplit(self.base_url)
-        userinfo = parts.netloc.rpartition("@")[0]
-        for secret in (self.settings.grok_api_key, userinfo, parts.query):
-            text = text.replace(secret, "***") if secret else text
-        return text
+        return redact(text, self.base_url, self.settings.grok_api_key)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import random
+from urllib.parse import urlsplit
 
 import httpx
+
+from wyoming_services.settings import shown_url
 
 from .bounded import loads
 
@@ -28,3 +31,14 @@ def error_detail(body: bytes, redact: Callable[[str], str]) -> str:
     except (ValueError, AttributeError):
         message = text
     return redact(str(message)[:200])
+
+
+def redact(text: str, base_url: str, key: str) -> str:
+    """Text without the key or the base URL's credentials."""
+    # httpx's errors quote the URL asked, credentials in it included.
+    text = text.replace(base_url, shown_url(base_url))
+    parts = urlsplit(base_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    for secret in (key, userinfo, parts.query):
+        text = text.replace(secret, "***") if secret else text
+    return text
