@@ -9,6 +9,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from alicia_bus.topics import AUDIO_LIMIT
 from wyoming_services.settings import Settings
 
 from .inbox import Requests, inbox_for
@@ -25,6 +26,9 @@ def connect(
     # A session that outlives a broker restart keeps the shared subscriptions
     # and the QoS 1 requests that arrive while we reconnect.
     properties.SessionExpiryInterval = 3600
+    # Nothing far past what the contract allows (audio, 4 MiB) reaches our memory:
+    # the broker does not send it. Up to twice that, its sender is told too_large.
+    properties.MaximumPacketSize = 2 * AUDIO_LIMIT
     tls: ssl.SSLContext | None = None
     if settings.mqtt_tls:
         tls = ssl.create_default_context(cafile=settings.mqtt_ca_certs or None)
