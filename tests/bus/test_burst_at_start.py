@@ -43,8 +43,9 @@ async def test_a_bridge_starting_takes_every_retained_state(
                 )
         bridge = start_bridge(broker, fake_xai_server, "bridge-burst", tmp_path)
         try:
-            taken = lambda: bridge.log.read_text().count("State of sensor.s")  # noqa: E731
-            await wait_until(lambda: taken() >= STATES, 60)
+            await wait_until(
+                lambda: bridge.log.read_text().count("State of sensor.s") >= STATES, 60
+            )
             assert "queue is full" not in bridge.log.read_text()
         finally:
             bridge.stop()
