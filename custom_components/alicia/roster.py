@@ -175,9 +175,15 @@ class Roster:
             ):
                 self.publish_trust()
 
+        # Only what can move a device or rename its area: HA updates devices often
+        # (versions, names), and each look goes over every approved device.
         stops = [
-            self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, changed),
-            self.hass.bus.async_listen(ar.EVENT_AREA_REGISTRY_UPDATED, changed),
+            self.hass.bus.async_listen(
+                dr.EVENT_DEVICE_REGISTRY_UPDATED, changed, event_filter=_moved
+            ),
+            self.hass.bus.async_listen(
+                ar.EVENT_AREA_REGISTRY_UPDATED, changed, event_filter=_renamed
+            ),
         ]
 
         def stop_following() -> None:
@@ -213,3 +219,15 @@ class Roster:
     def hub_changed(self) -> None:
         """Tell the hub's own entities to refresh."""
         async_dispatcher_send(self.hass, SIGNAL_HUB_UPDATE.format(self.entry.entry_id))
+
+
+@callback
+def _moved(data: dr.EventDeviceRegistryUpdatedData) -> bool:
+    """A device made, removed, or given another area."""
+    return data["action"] != "update" or "area_id" in data["changes"]
+
+
+@callback
+def _renamed(data: ar.EventAreaRegistryUpdatedData) -> bool:
+    """An area renamed or removed (a new one holds no device yet)."""
+    return data["action"] != "create"
