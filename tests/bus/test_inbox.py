@@ -9,6 +9,7 @@ import aiomqtt
 import pytest
 
 from wyoming_services.bridge import inbox, tasks
+from wyoming_services.bridge.health import BridgeCounters, HealthReport
 from wyoming_services.bridge.inbox import Inbox, Requests, inbox_for, read
 from wyoming_services.bridge.tasks import TaskPool
 
@@ -36,7 +37,7 @@ async def test_ha_is_heard_while_requests_wait_for_room(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(tasks, "MAX_TASKS", 2)
-    requests, pool, handled = Requests(), TaskPool(), []
+    requests, pool, handled = Requests(BridgeCounters()), TaskPool(), []
     queue = inbox_for(requests)()
     never = asyncio.Event()
 
@@ -65,13 +66,31 @@ def test_requests_past_the_bounds_are_dropped_and_counted(
 ) -> None:
     monkeypatch.setattr(inbox, "MAX_REQUESTS", 3)
     monkeypatch.setattr(inbox, "MAX_OTHER_BYTES", 100)
-    requests = Requests()
+    counters = BridgeCounters()
+    requests = Requests(counters)
     queue = inbox_for(requests)()
     for _ in range(5):
         queue.put_nowait(message(REQUEST))
     for _ in range(3):
         queue.put_nowait(message(STATE, 40))
-    assert (len(requests), requests.dropped) == (3, 2)
-    assert (queue.qsize(), queue.dropped, queue.bytes) == (2, 1, 80)
+    assert (len(requests), counters.dropped_requests) == (3, 2)
+    assert (queue.qsize(), counters.dropped_unread, queue.bytes) == (2, 1, 80)
     queue.get_nowait()
     assert queue.bytes == 40
+
+
+def test_the_heartbeat_says_what_the_inbox_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A flood the bridge could not keep shows in its heartbeat, across reconnections."""
+    monkeypatch.setattr(inbox, "MAX_REQUESTS", 1)
+    monkeypatch.setattr(inbox, "MAX_OTHER_BYTES", 10)
+    counters = BridgeCounters()
+    for _ in range(2):  # each connection gets its own inbox, the counts go on
+        queue = inbox_for(Requests(counters))()
+        for _ in range(3):
+            queue.put_nowait(message(REQUEST))
+            queue.put_nowait(message(STATE, 10))
+    document = HealthReport(counters).document("alicia-voice", 10, True)
+    assert document["counters"]["dropped_requests"] == 4
+    assert document["counters"]["dropped_unread"] == 4

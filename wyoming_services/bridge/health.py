@@ -18,6 +18,9 @@ class BridgeCounters:
     duplicates: int = 0
     # Retries of answered requests that got the kept answer again.
     resent: int = 0
+    # Messages the inbox could not keep (inbox.py): requests past their lane, other past its bytes.
+    dropped_requests: int = 0
+    dropped_unread: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
     window_requests: int = 0
     window_errors: int = 0
@@ -102,6 +105,8 @@ class HealthReport:
                 "rejected": counters.rejected,
                 "duplicates": counters.duplicates,
                 "resent": counters.resent,
+                "dropped_requests": counters.dropped_requests,
+                "dropped_unread": counters.dropped_unread,
                 "rejected_by_code": dict(counters.by_code),
             },
             "dependencies": ["mqtt"],

@@ -18,6 +18,7 @@ import aiomqtt
 
 from alicia_bus.log_limit import LimitedLog
 
+from .health import BridgeCounters
 from .tasks import TaskPool
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,11 +50,11 @@ def is_request(message: aiomqtt.Message) -> bool:
 class Requests:
     """Devices' requests waiting for room in the task pool; past the bounds, the newest is dropped."""
 
-    def __init__(self) -> None:
-        """None waiting."""
+    def __init__(self, counters: BridgeCounters) -> None:
+        """None waiting; drops are counted in `counters` (the heartbeat's)."""
         self._queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
         self.bytes = 0
-        self.dropped = 0
+        self.counters = counters
 
     def __len__(self) -> int:
         """Requests waiting."""
@@ -63,7 +64,7 @@ class Requests:
         """Keep it if there is room."""
         size = size_of(message)
         if len(self) >= MAX_REQUESTS or self.bytes + size > MAX_REQUEST_BYTES:
-            self.dropped += 1
+            self.counters.dropped_requests += 1
             _DROPS.log(
                 logging.WARNING, "requests",
                 "Too many requests waiting (%d, %d bytes): dropped one on %s "
@@ -89,7 +90,6 @@ class Inbox(asyncio.Queue[aiomqtt.Message]):
         """Empty; aiomqtt's count bound is not used (bytes bound it)."""
         super().__init__()
         self.bytes = 0
-        self.dropped = 0
 
     def put_nowait(self, item: aiomqtt.Message) -> None:
         """Route one message aiomqtt received (never raises: aiomqtt would log each)."""
@@ -98,7 +98,7 @@ class Inbox(asyncio.Queue[aiomqtt.Message]):
             return
         size = size_of(item)
         if self.bytes + size > MAX_OTHER_BYTES:
-            self.dropped += 1
+            self.requests.counters.dropped_unread += 1
             _DROPS.log(
                 logging.WARNING, "other",
                 "%d bytes of messages unread: dropped one on %s", self.bytes, item.topic,

@@ -66,7 +66,7 @@ class Bridge:
         self.report = HealthReport(self.counters)
         self.connected = asyncio.Event()
         self._pool = TaskPool()
-        self._requests = Requests()
+        self._requests = Requests(self.counters)
         self._client: aiomqtt.Client | None = None
         self._stopping = asyncio.Event()
         self._session = secrets.token_hex(8)
@@ -198,7 +198,7 @@ class Bridge:
         will = aiomqtt.Will(
             self.status_topic, self._status("offline"), qos=1, retain=True
         )
-        self._requests = Requests()
+        self._requests = Requests(self.counters)
         return connect(self.settings, self.bridge_id, will, self._requests)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
