@@ -12,9 +12,6 @@ from typing import Any
 from wyoming.asr import (
     Transcribe,
     Transcript,
-    TranscriptChunk,
-    TranscriptStart,
-    TranscriptStop,
 )
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -29,7 +26,7 @@ from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .agent_turn import AgentTurn
-from .audio import AudioFormatError, PcmFormat
+from .audio import AudioFormatError
 from .authority import Authority, peer_name, wyoming_client
 from .connections import NotAdmitted, Peer
 from .engines import Engines
@@ -37,15 +34,12 @@ from .event_fields import FieldError, Fields
 from .framing import FrameError, ReadClock, read_event, unless_hung_up
 from .handle_turn import QuestionRefused, handle
 from .keys import AgentProofs
+from .listening_turn import Listening, audio_format
 from .speaking import Speaking
 from .voice import (
-    EarlyQuestion,
     SttError,
-    SttSession,
     TtsError,
     WakeError,
-    check_language,
-    listen,
 )
 from .wake_turn import Waking, wake_program
 
@@ -83,13 +77,6 @@ class AliciaEventHandler(AsyncEventHandler):
             peer_name(self.writer), self._make_room, self._streaming,
             address=authority.who, trusted=authority.may_act,
         )  # fmt: skip
-        self._language: str | None = None
-        self._stream_transcript = False
-        self._stt: SttSession | None = None
-        # The server ended the speaker's turn itself: the rest of the stream is quiet.
-        self._turn_ended = False
-        self._stt_format: PcmFormat | None = None
-        self._stt_since = 0.0
         self._counted = False
         self._speaking = Speaking(
             engines, self.write_event, self._speaking_failed, authority.may_act
@@ -101,7 +88,9 @@ class AliciaEventHandler(AsyncEventHandler):
             engines, self.write_event, authority, self.writer.transport.abort,
             proofs,
         )  # fmt: skip
-        self._early = EarlyQuestion(engines, authority)
+        self._listening = Listening(
+            engines, self.write_event, self._pace, authority, (self.reader, self.writer)
+        )
 
     async def run(self) -> None:
         """Events until the client leaves, within our framing limits, deadlines and connection cap."""
@@ -134,7 +123,7 @@ class AliciaEventHandler(AsyncEventHandler):
     async def _next_event(self) -> Event | None:
         """The next event within the connection's deadlines; None once it is to close."""
         settings = self.settings
-        streams = [self._stt_since] if self._stt is not None else []
+        streams = [self._listening.since] if self._listening.since is not None else []
         streams += [self._speaking.since] if self._speaking.since is not None else []
         if streams:
             deadline = min(streams) + settings.session_seconds
@@ -195,7 +184,7 @@ class AliciaEventHandler(AsyncEventHandler):
         _REFUSALS.log(
             level, code, "Refused a request from %s: %s", self.peer.name, text
         )
-        self._drop_session()
+        self._listening.drop()
         with contextlib.suppress(ConnectionError, RuntimeError):  # the client is gone
             await self.write_event(Error(text=text, code=code).event())
         return False
@@ -237,7 +226,7 @@ class AliciaEventHandler(AsyncEventHandler):
 
     def _streaming(self) -> bool:
         return (
-            self._stt is not None
+            self._listening.since is not None
             or self._waking.streaming
             or self._speaking.since is not None
             or self._agent.busy
@@ -270,28 +259,20 @@ class AliciaEventHandler(AsyncEventHandler):
         elif kind == agent_proof.PROVE:
             await self._agent.prove(fields.data)
         elif Transcribe.is_type(kind):
-            fields.name("name")
-            fields.mapping("context")
-            self._stream_transcript = fields.flag("stream")
-            self._language = check_language(self.engines, fields.language())
+            self._listening.transcribe(fields)
         elif Detect.is_type(kind):
             self._waking.detect(fields)
         elif AudioStart.is_type(kind) and self._waking.active:
-            await self._waking.start(self._audio_format(fields))
+            await self._waking.start(audio_format(fields))
         elif AudioStop.is_type(kind) and self._waking.active:
             fields.optional_whole("timestamp")
             await self._waking.stop()
         elif AudioStart.is_type(kind):
-            self._audio_start(self._audio_format(fields))
+            self._listening.start(audio_format(fields))
         elif AudioChunk.is_type(kind):
-            if not self._turn_ended:
-                await self._audio_chunk(fields, event.payload or b"")
-                await self._end_turn_if_over()
+            await self._listening.chunk(fields, event.payload or b"")
         elif AudioStop.is_type(kind):
-            fields.optional_whole("timestamp")
-            if not self._turn_ended:
-                await self._audio_stop()
-            self._turn_ended = False
+            await self._listening.stop(fields)
         elif Transcript.is_type(kind):
             fields.conversation()
             # Bounded as the agent's asks are: each question goes to xAI and is remembered.
@@ -323,77 +304,6 @@ class AliciaEventHandler(AsyncEventHandler):
         self.peer.saw()
         return True
 
-    @staticmethod
-    def _audio_format(fields: Fields) -> PcmFormat:
-        fields.optional_whole("timestamp")
-        return PcmFormat(
-            fields.whole("rate"), fields.whole("width"), fields.whole("channels")
-        )
-
-    def _audio_start(self, fmt: PcmFormat) -> None:
-        self._turn_ended = False
-        self._drop_session()
-        self._stt = listen(self.engines, fmt, self._language, self._authority())
-        self._stt_format = fmt
-        self._stt_since = time.monotonic()
-
-    async def _audio_chunk(self, fields: Fields, audio: bytes) -> None:
-        if self._stt is None:
-            raise SttError("audio-chunk received before audio-start")
-        fmt = self._audio_format(fields)
-        if fmt != self._stt_format:
-            raise FieldError(
-                "audio-chunk: rate, width and channels must be audio-start's "
-                f"{_shape(self._stt_format)}, not {_shape(fmt)}"
-            )
-        # A stranger's speech is paced (1-sample chunks on many connections held the loop).
-        seconds = len(audio) / fmt.rate / fmt.frame_bytes
-        if (pause := self._pace.wait(seconds, speech=True)) > 0:
-            await asyncio.sleep(pause)  # its reading paused meanwhile
-        await self._stt.receive(audio)
-
-    async def _end_turn_if_over(self) -> None:
-        """Answer as soon as a live speaker has finished (HA then runs no VAD of its own)."""
-        self._early.heard(self._stt)
-        if self.settings.stt_endpointing and self._stt and self._stt.turn_over():
-            self._turn_ended = True
-            await self._audio_stop()
-
-    async def _audio_stop(self) -> None:
-        session, self._stt = self._stt, None
-        if session is None:
-            raise SttError("audio-stop received before audio-start")
-        started = time.perf_counter()
-        result = await unless_hung_up(self.reader, self.writer, session.finish())
-        text = result.transcription.text
-        early = self._early.said(text)
-        if self._stream_transcript:
-            await self.write_event(TranscriptStart(language=session.language).event())
-            for segment in result.transcription.segments:
-                await self.write_event(TranscriptChunk(text=segment + " ").event())
-            await self.write_event(TranscriptStop().event())
-        transcript = Transcript(text=text, language=session.language).event()
-        transcript.data["alicia"] = {
-            "passes": result.passes,
-            "passes_after_stop": result.passes_after_stop,
-            "speculative": result.speculative,
-            "audio_seconds": round(result.audio_seconds, 3),
-            "decode_seconds": round(result.transcription.decode_seconds, 4),
-            "stop_to_result_seconds": round(time.perf_counter() - started, 4),
-            "early_answer": early,
-        }
-        await self.write_event(transcript)
-        self._language = None
-        self._stream_transcript = False
-        _LOGGER.debug("Transcript: %r %s", text, transcript.data["alicia"])
-
-    def _drop_session(self) -> None:
-        """The utterance under way is of no use any more (its early answer neither)."""
-        if self._stt is not None:
-            self._stt.abort()
-            self._stt = None
-        self._early.said("")
-
     def _authority(self) -> Authority:
         return wyoming_client(self.writer, self.settings.wyoming_trusted_clients)
 
@@ -401,10 +311,6 @@ class AliciaEventHandler(AsyncEventHandler):
         """Drop what the connection held."""
         self.engines.connections.leave(self.peer)
         await self._agent.cancel()
-        self._drop_session()
+        self._listening.drop()
         self._waking.close()
         await self._speaking.cancel()
-
-
-def _shape(fmt: PcmFormat | None) -> str:
-    return f"({fmt.rate}, {fmt.width}, {fmt.channels})" if fmt else "(none)"
