@@ -32,7 +32,7 @@ from .context import HubContext
 from .device import AliciaDevice
 from .device_data import VOICE_ROUTE
 from .device_registry import find_device
-from .ha_commands import Refused, exposed
+from .ha_commands import Refused, exposed, is_ha_address
 
 MEDIA_PLAYER = "media_player"
 # The capability of a device that asks for announcements (docs/protocol.md).
@@ -249,6 +249,11 @@ async def async_announce_request(
                 "capability or a voice route (stt and ai) may"
             )
         request = AnnounceRequest.parse(read.payload)
+        if request.media_url is not None and is_ha_address(hass, request.media_url):
+            raise Refused(
+                "media_url: Home Assistant's own addresses are not played for "
+                "devices (Home Assistant would sign them)"
+            )
         if not _announces_itself(device):
             _for_its_requester(hub, read.source, request)
         # A player it names must be one Assist may use; of an area's, only those.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ from homeassistant.const import ATTR_ENTITY_ID, MAX_LENGTH_STATE_ENTITY_ID
 from homeassistant.core import VALID_ENTITY_ID, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.network import is_hass_url
 import voluptuous as vol
 
 from .bus.envelope import Envelope
@@ -80,7 +82,37 @@ def check(
     entity_ids = [
         exposed(hass, spelled, command.domain) for spelled in command.entity_ids
     ]
+    for text in _texts(command.data):
+        if is_ha_address(hass, text):
+            raise Refused(
+                f"{excerpt(text)}: Home Assistant's own addresses are not for devices"
+            )
     return replace(command, entity_ids=tuple(entity_ids))
+
+
+def is_ha_address(hass: HomeAssistant, text: str) -> bool:
+    """Whether HA would take the text for its own media and sign it for whoever plays it.
+
+    A signed address reads HA's API as its content user (every state, cameras), and
+    a player such as Alicia's speaker sends it to the device.
+    """
+    if text.startswith(("/", "media-source:")):
+        return True
+    try:
+        return is_hass_url(hass, text)
+    except ValueError:
+        return True  # not an address HA can read: not one to pass on either
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def is_hub_control(hass: HomeAssistant, entity_id: str) -> bool:

@@ -352,3 +352,44 @@ async def test_an_announcers_request_is_typed(
     assert answer["error"]["code"] == code
     assert len(answer["error"]["message"]) < 200
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "media_url",
+    [
+        "http://192.0.2.10:8123/api/states",
+        "http://192.0.2.10:8123/api/camera_proxy/camera.door",
+        "https://home.example.org/api/states",
+    ],
+)
+async def test_a_speaker_cannot_have_ha_sign_its_own_address(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, media_url: str
+) -> None:
+    """HA signs its own addresses for players: a device asking for one would read HA's API."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "media_player", {})
+    hass.config.internal_url = "http://192.0.2.10:8123"
+    hass.config.external_url = "https://home.example.org"
+    await setup_alicia(hass, {"approval": "auto"})
+    speaker = {
+        "device_id": "hall_speaker", "device_type": "speaker", "name": "Hall speaker",
+        "capabilities": ["audio_playback", "announce"], "heartbeat_interval": 10,
+    }  # fmt: skip
+    await register(hass, speaker)
+    target = {"target": {"entity_id": "media_player.hall_speaker"}}
+    answer = await answer_to(
+        hass, mqtt_mock, "hall_speaker", target | {"media_url": media_url}
+    )
+    assert answer["status"] == "failed"
+    assert "Home Assistant's own addresses" in answer["error"]["message"]
+    sent = [
+        c.args[1]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == "alicia/devices/hall_speaker/command"
+    ]
+    assert sent == []
+    # Another host's address still plays, as it is.
+    elsewhere = {"media_url": "http://radio.example/stream.mp3"}
+    assert (await answer_to(hass, mqtt_mock, "hall_speaker", target | elsewhere))[
+        "status"
+    ] == "played"

@@ -191,6 +191,47 @@ async def test_failing_action_is_reported(
     }
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "http://192.0.2.10:8123/api/states",
+        "/api/camera_proxy/camera.door",
+        "media-source://camera/camera.door",
+    ],
+)
+async def test_a_device_cannot_have_ha_sign_its_own_address(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    content: str,
+) -> None:
+    """Even where a user allowed play_media, HA's own addresses (it signs them) are refused."""
+    hass.config.internal_url = "http://192.0.2.10:8123"
+    hass.states.async_set("media_player.hall", "idle")
+    async_expose_entity(hass, "conversation", "media_player.hall", True)
+    allowed = ["media_player.play_media"]
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": allowed}
+    )
+    await hass.async_block_till_done()
+    calls = async_mock_service(hass, "media_player", "play_media")
+    payload = {
+        "action": "media_player.play_media",
+        "target": {"entity_id": "media_player.hall"},
+        "data": {"media_content_id": content, "media_content_type": "music"},
+    }
+    answer = await command(hass, mqtt_mock, payload)
+    assert answer["status"] == "refused"
+    assert (
+        "Home Assistant's own addresses are not for devices"
+        in (answer["error"]["message"])
+    )
+    assert calls == []
+    payload["data"]["media_content_id"] = "http://radio.example/stream.mp3"
+    assert await command(hass, mqtt_mock, payload) == {"status": "done"}
+    assert len(calls) == 1
+
+
 def test_the_core_refuses_every_target_form_ha_knows() -> None:
     """The core cannot import HA: its list of target keys must be HA's."""
     assert {
