@@ -215,10 +215,11 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
     )
     await hass.async_block_till_done()
     calls = async_mock_service(hass, "media_player", "play_media")
-    payload = {
+    data = {"media_content_id": content, "media_content_type": "music"}
+    payload: dict[str, Any] = {
         "action": "media_player.play_media",
         "target": {"entity_id": "media_player.hall"},
-        "data": {"media_content_id": content, "media_content_type": "music"},
+        "data": data,
     }
     answer = await command(hass, mqtt_mock, payload)
     assert answer["status"] == "refused"
@@ -227,7 +228,7 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
         in (answer["error"]["message"])
     )
     assert calls == []
-    payload["data"]["media_content_id"] = "http://radio.example/stream.mp3"
+    data["media_content_id"] = "http://radio.example/stream.mp3"
     assert await command(hass, mqtt_mock, payload) == {"status": "done"}
     assert len(calls) == 1
 
