@@ -146,6 +146,14 @@ class Admission:
                 self.changed()
         return True
 
+    def may_act_with(self, key: str | None) -> bool:
+        """Whether a device approved with this key (None: none) may make HA act on the home.
+
+        Unless security is off, only with a key: any broker client can send in the
+        name of a device without one, so its word moves nothing in the home.
+        """
+        return key is not None or self.mode is Mode.OFF
+
     def refuse(self, code: str, source: str, topic: str, why: str) -> None:
         """Count a refusal; log it (once a minute per source and reason), and report serious ones."""
         self.audit.record(code, source, topic)

@@ -32,7 +32,7 @@ from .context import HubContext
 from .device import AliciaDevice
 from .device_data import VOICE_ROUTE
 from .device_registry import find_device
-from .ha_commands import Refused, exposed, is_ha_address
+from .ha_commands import NO_KEY, Refused, exposed, is_ha_address
 
 MEDIA_PLAYER = "media_player"
 # The capability of a device that asks for announcements (docs/protocol.md).
@@ -243,6 +243,8 @@ async def async_announce_request(
                 translation_key="not_approved",
                 translation_placeholders={"device_id": read.source},
             )
+        if not hub.admission.may_act_with(hub.key_of(read.source)):
+            raise Refused(NO_KEY.format(read.source))
         if not may_announce(device):
             raise Refused(
                 f"{read.source} may not announce: only a device with the announce "

@@ -41,6 +41,10 @@ DANGEROUS_DOMAINS = frozenset(
      "backup", "recorder", "system_log", "logger", "update"}
 )  # fmt: skip
 CALL_TIMEOUT = 10.0
+NO_KEY = (
+    "{} was approved without a key: a device acts on the home only with its key "
+    "(or with security off)"
+)
 
 
 class Refused(Exception):
@@ -134,14 +138,17 @@ def exposed(hass: HomeAssistant, spelled: str, domain: str) -> str:
     # Exposure is looked up for the very id HA will act on: "light.Vault" is light.vault.
     if (entity_id := ha_entity_id(spelled)) is None:
         raise Refused(f"{excerpt(spelled)} is not an entity id")
-    if not entity_id.startswith(f"{domain}.") or hass.states.get(entity_id) is None:
+    if not entity_id.startswith(f"{domain}."):
         raise Refused(f"{entity_id} is not a {domain} entity")
+    # One answer for missing and hidden: a device learns nothing of what Assist may not see.
+    if hass.states.get(entity_id) is None or not async_should_expose(
+        hass, "conversation", entity_id
+    ):
+        raise Refused(f"{entity_id} is no {domain} entity exposed to Assist")
     # Exposing "all switches" exposes the permit switch too: a device that could
     # turn it on (or lower the security mode) would approve the next stranger.
     if is_hub_control(hass, entity_id):
         raise Refused(f"{entity_id} controls Alicia itself: devices may not use it")
-    if not async_should_expose(hass, "conversation", entity_id):
-        raise Refused(f"{entity_id} is not exposed to Assist")
     return entity_id
 
 
@@ -174,6 +181,8 @@ async def async_handle_command(
     try:
         if read.source not in hub.devices:
             raise Refused(f"{read.source} is not an approved device")
+        if not hub.admission.may_act_with(hub.key_of(read.source)):
+            raise Refused(NO_KEY.format(read.source))
         await run(hub.hass, check(hub.hass, read.payload, allowed))
         answer = CommandAnswer("done")
     except Refused as err:

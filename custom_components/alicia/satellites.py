@@ -14,7 +14,6 @@ from homeassistant.core import callback
 
 from .bus.envelope import Envelope
 from .bus.errors import ProtocolError
-from .bus.policy import Mode
 from .bus.satellite import (
     GAP_SECONDS,
     MICROPHONE,
@@ -108,7 +107,7 @@ class Satellites:
                 admission.audit.record("collision", read.source, message.topic)
                 admission.changed()
             return None
-        if device.public_key is None and self.hub.admission.mode is not Mode.OFF:
+        if not self.hub.admission.may_act_with(device.public_key):
             # A pipeline acts on the home: only a device approved with its key opens one.
             self.hub.admission.refuse(
                 "unsigned", read.source, message.topic,

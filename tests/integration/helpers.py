@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import hashlib
 import json
 from typing import Any
 import uuid
@@ -139,6 +140,31 @@ async def send(
     hass: HomeAssistant, topic: str, source: str, payload: dict[str, Any]
 ) -> None:
     async_fire_mqtt_message(hass, topic, message(source, payload))
+    await hass.async_block_till_done()
+
+
+def device_key(device_id: str) -> KeyPair:
+    """A device's own key, the same in every test and run."""
+    return KeyPair.from_seed(hashlib.sha256(device_id.encode()).digest())
+
+
+async def register_keyed(hass: HomeAssistant, document: dict[str, Any]) -> None:
+    """A device registers with its own key (device_key), signed by it."""
+    device_id = document["device_id"]
+    key, topic = device_key(device_id), f"alicia/system/discovery/register/{device_id}"
+    payload = {**document, "public_key": key.public_key}
+    async_fire_mqtt_message(
+        hass, topic, message(device_id, payload, key=key, topic=topic)
+    )
+    await hass.async_block_till_done()
+
+
+async def send_keyed(
+    hass: HomeAssistant, topic: str, source: str, payload: dict[str, Any]
+) -> None:
+    """A message signed with its source's device_key."""
+    signed = message(source, payload, key=device_key(source), topic=topic)
+    async_fire_mqtt_message(hass, topic, signed)
     await hass.async_block_till_done()
 
 

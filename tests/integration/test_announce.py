@@ -28,7 +28,15 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.alicia.announce import default_tts_engine
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import SENSOR, VOICE, register, send, setup_alicia
+from .helpers import (
+    SENSOR,
+    VOICE,
+    register,
+    register_keyed,
+    send,
+    send_keyed,
+    setup_alicia,
+)
 
 ANNOUNCING = (
     MediaPlayerEntityFeature.PLAY_MEDIA | MediaPlayerEntityFeature.MEDIA_ANNOUNCE
@@ -161,10 +169,14 @@ async def test_topic_plays_in_the_requesting_devices_room(
     """The voice route speaks an answer in the room of the device that asked, an announcer."""
     _, calls = setup
     played = async_capture_events(hass, "alicia_announcement_played")
-    await register(hass, DOORBELL)  # its location "kitchen" puts it in the Kitchen area
-    await register(hass, VOICE)  # the bridge, approved (automatic approval): it may ask
+    await register_keyed(
+        hass, DOORBELL
+    )  # its location "kitchen" puts it in the Kitchen area
+    await register_keyed(
+        hass, VOICE
+    )  # the bridge, approved (automatic approval): it may ask
     mqtt_mock.async_publish.reset_mock()
-    await send(hass, ANNOUNCE, "alicia-voice", {
+    await send_keyed(hass, ANNOUNCE, "alicia-voice", {
         "message": "The oven is hot.", "language": "en", "volume": 0.5, "target": {"device_id": "doorbell"},
     })  # fmt: skip
     assert [c.data["entity_id"] for c in calls] == ["media_player.kitchen_sonos"]
@@ -204,9 +216,9 @@ async def test_the_voice_route_announces_only_for_an_asker_that_may(
 ) -> None:
     """The bridge's announcement carries its asker's authority: a sensor's words are not played."""
     _, calls = setup
-    await register(hass, SENSOR)
-    await register(hass, DOORBELL)
-    await register(hass, VOICE)
+    await register_keyed(hass, SENSOR)
+    await register_keyed(hass, DOORBELL)
+    await register_keyed(hass, VOICE)
     answer = await answer_to(hass, mqtt_mock, "alicia-voice", {
         "message": "Fire. Leave the front door open.", "target": target,
     })  # fmt: skip
@@ -234,8 +246,8 @@ async def test_a_device_target_and_a_location_find_their_players(
         DOMAIN, "announce", {"device_id": radio_device.id, "message": "Hi."},
         blocking=True,
     )  # fmt: skip
-    await register(hass, DOORBELL)
-    await send(hass, ANNOUNCE, "doorbell",
+    await register_keyed(hass, DOORBELL)
+    await send_keyed(hass, ANNOUNCE, "doorbell",
                {"message": "Hello.", "target": {"location": "kitchen"}})  # fmt: skip
     assert [c.data["entity_id"] for c in calls] == [
         "media_player.old_radio", "media_player.kitchen_sonos"
@@ -265,7 +277,7 @@ async def answer_to(
 ) -> dict[str, Any]:
     """What HA answers source's announcement request."""
     mqtt_mock.async_publish.reset_mock()
-    await send(hass, ANNOUNCE, source, payload)
+    await send_keyed(hass, ANNOUNCE, source, payload)
     answers: list[dict[str, Any]] = [
         json.loads(c.args[1])["payload"]
         for c in mqtt_mock.async_publish.call_args_list
@@ -282,7 +294,7 @@ async def test_a_sensor_cannot_play_a_url_on_a_player(
 ) -> None:
     """An approved sensor (no announce capability, no voice route) is refused, as ha/command refuses it."""
     _, calls = setup
-    await register(hass, SENSOR)
+    await register_keyed(hass, SENSOR)
     answer = await answer_to(hass, mqtt_mock, "kitchen_sensor", {
         "media_url": "http://evil.example/x.mp3", "volume": 1.0,
         "target": {"entity_id": "media_player.kitchen_sonos"},
@@ -300,7 +312,7 @@ async def test_an_announcer_reaches_only_players_exposed_to_assist(
 ) -> None:
     """A player not exposed to Assist is refused by name and left out of an area."""
     _, calls = setup
-    await register(hass, DOORBELL)
+    await register_keyed(hass, DOORBELL)
     async_expose_entity(hass, "conversation", "media_player.old_radio", False)
     kitchen = ar.async_get(hass).async_get_area_by_name("Kitchen")
     assert kitchen is not None
@@ -309,7 +321,8 @@ async def test_an_announcer_reaches_only_players_exposed_to_assist(
         "message": "Ding.", "target": {"entity_id": "media_player.Old_Radio"},
     })  # fmt: skip
     assert (
-        named["error"]["message"] == "media_player.old_radio is not exposed to Assist"
+        named["error"]["message"]
+        == "media_player.old_radio is no media_player entity exposed to Assist"
     )
     area = await answer_to(
         hass,
@@ -345,7 +358,7 @@ async def test_an_announcers_request_is_typed(
 ) -> None:
     """A URL is http(s) of bounded length, every target field text: else refused, clearly."""
     _, calls = setup
-    await register(hass, DOORBELL)
+    await register_keyed(hass, DOORBELL)
     target = {"target": {"entity_id": "media_player.kitchen_sonos"}}
     answer = await answer_to(hass, mqtt_mock, "doorbell", target | payload)
     assert answer["status"] == "failed"
@@ -375,7 +388,7 @@ async def test_a_speaker_cannot_have_ha_sign_its_own_address(
         "device_id": "hall_speaker", "device_type": "speaker", "name": "Hall speaker",
         "capabilities": ["audio_playback", "announce"], "heartbeat_interval": 10,
     }  # fmt: skip
-    await register(hass, speaker)
+    await register_keyed(hass, speaker)
     target = {"target": {"entity_id": "media_player.hall_speaker"}}
     answer = await answer_to(
         hass, mqtt_mock, "hall_speaker", target | {"media_url": media_url}
@@ -393,3 +406,26 @@ async def test_a_speaker_cannot_have_ha_sign_its_own_address(
     assert (await answer_to(hass, mqtt_mock, "hall_speaker", target | elsewhere))[
         "status"
     ] == "played"
+
+
+async def test_a_device_approved_without_a_key_announces_nothing(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    """Anyone on the broker can speak in the name of a device without a key."""
+    _, calls = setup
+    await register(hass, DOORBELL)
+    mqtt_mock.async_publish.reset_mock()
+    await send(hass, ANNOUNCE, "doorbell", {
+        "message": "The alarm is off, open the door.",
+        "target": {"entity_id": "media_player.kitchen_sonos"},
+    })  # fmt: skip
+    (answer,) = [
+        json.loads(c.args[1])["payload"]
+        for c in mqtt_mock.async_publish.call_args_list
+        if c.args[0] == f"{ANNOUNCE}/response"
+    ]
+    assert answer["status"] == "failed"
+    assert "approved without a key" in answer["error"]["message"]
+    assert calls == []

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.const import DOMAIN
 
-from .helpers import alicia_device, register, send
+from .helpers import alicia_device, register, register_keyed, send, send_keyed
 
 
 @pytest.fixture
@@ -83,8 +83,8 @@ async def test_announcement_errors(
     assert await async_setup_component(hass, "homeassistant", {})  # Assist's exposure
     hass.states.async_set("media_player.den", "idle", {"supported_features": 0})
     # An announcer, approved (automatic approval): it may ask.
-    await register(hass, {"device_id": "doorbell", "device_type": "sensor",
-                          "name": "Doorbell", "capabilities": ["announce"]})  # fmt: skip
+    await register_keyed(hass, {"device_id": "doorbell", "device_type": "sensor",
+                                "name": "Doorbell", "capabilities": ["announce"]})  # fmt: skip
     # No TTS engine is set up at all.
     with pytest.raises(ServiceValidationError) as error:
         await hass.services.async_call(
@@ -97,7 +97,7 @@ async def test_announcement_errors(
 
     async def answer(payload: dict[str, Any]) -> dict[str, Any]:
         mqtt_mock.async_publish.reset_mock()
-        await send(hass, "alicia/devices/speakers/announce", "doorbell", payload)
+        await send_keyed(hass, "alicia/devices/speakers/announce", "doorbell", payload)
         result: dict[str, Any] = json.loads(mqtt_mock.async_publish.call_args.args[1])[
             "payload"
         ]

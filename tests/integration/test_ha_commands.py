@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.bus.home import TARGET_KEYS
 
-from .helpers import SENSOR, register, send
+from .helpers import SENSOR, register, register_keyed, send, send_keyed
 
 
 async def command(
@@ -34,7 +34,7 @@ async def command(
     source: str = "kitchen_sensor",
 ) -> dict[str, Any]:
     mqtt_mock.async_publish.reset_mock()
-    await send(hass, "alicia/integration/ha/command", source, payload)
+    await send_keyed(hass, "alicia/integration/ha/command", source, payload)
     topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
     assert topic == "alicia/integration/ha/command/response"
     answer: dict[str, Any] = json.loads(raw)["payload"]
@@ -55,7 +55,7 @@ async def entry_options(hass: HomeAssistant) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 async def sensor(entry: MockConfigEntry) -> None:
     """The kitchen sensor, approved: the device that sends the commands."""
-    await register(entry.runtime_data.hass, SENSOR)
+    await register_keyed(entry.runtime_data.hass, SENSOR)
 
 
 async def test_allowed_action_runs(
@@ -92,7 +92,11 @@ async def test_allowed_action_runs(
         ),
         (
             {"action": "light.turn_on", "target": {"entity_id": "light.vault"}},
-            "light.vault is not exposed to Assist",
+            "light.vault is no light entity exposed to Assist",
+        ),
+        (
+            {"action": "light.turn_on", "target": {"entity_id": "light.attic"}},
+            "light.attic is no light entity exposed to Assist",
         ),
         (
             {"action": "light.turn_on", "target": {"entity_id": "switch.kitchen"}},
@@ -144,7 +148,7 @@ async def test_allow_list_is_an_option(
         entry, options={**entry.options, "allowed_actions": ["light.turn_off"]}
     )
     await hass.async_block_till_done()
-    await register(hass, SENSOR)
+    await register_keyed(hass, SENSOR)
     answer = await command(
         hass,
         mqtt_mock,
@@ -238,3 +242,33 @@ def test_the_core_refuses_every_target_form_ha_knows() -> None:
     assert {
         ATTR_ENTITY_ID, ATTR_DEVICE_ID, ATTR_AREA_ID, ATTR_FLOOR_ID, ATTR_LABEL_ID
     } == TARGET_KEYS  # fmt: skip
+
+
+async def test_a_device_approved_without_a_key_moves_nothing(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Anyone on the broker can send in the name of a device without a key: HA does not act."""
+    await register(hass, {**SENSOR, "device_id": "porch_sensor"})
+    calls = async_mock_service(hass, "light", "turn_on")
+    mqtt_mock.async_publish.reset_mock()
+    payload = {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}}
+    await send(hass, "alicia/integration/ha/command", "porch_sensor", payload)
+    answer = json.loads(mqtt_mock.async_publish.call_args.args[1])["payload"]
+    assert answer["status"] == "refused"
+    assert "approved without a key" in answer["error"]["message"]
+    assert calls == []
+
+
+async def test_with_security_off_a_device_without_a_key_still_acts(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The user turned security off: the broker's word is the device's."""
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "security_mode": "off"}
+    )
+    await hass.async_block_till_done()
+    await register(hass, {**SENSOR, "device_id": "porch_sensor"})
+    calls = async_mock_service(hass, "light", "turn_on")
+    payload = {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}}
+    await send(hass, "alicia/integration/ha/command", "porch_sensor", payload)
+    assert len(calls) == 1

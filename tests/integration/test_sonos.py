@@ -36,7 +36,7 @@ from soco.exceptions import SoCoUPnPException
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import ROOT
 
-from .helpers import SENSOR, VOICE, register, send, setup_alicia
+from .helpers import SENSOR, VOICE, register_keyed, send_keyed, setup_alicia
 
 PLAYER_ID = "RINCON_000E58A0123401400"
 TRACK = {
@@ -251,10 +251,10 @@ async def test_announcement_plays_as_a_sonos_audio_clip(
     assert await async_setup_component(hass, "tts", {"tts": {"platform": "demo"}})
     await setup_alicia(hass, {"approval": "auto", "announce_volume": 0.35})
     # The kitchen sensor announces (its capability): the app's bridge asks for its room.
-    await register(
+    await register_keyed(
         hass, {**SENSOR, "capabilities": [*SENSOR["capabilities"], "announce"]}
     )
-    await register(hass, VOICE)
+    await register_keyed(hass, VOICE)
 
     # The action: the speaker is told to play the clip at the asked volume.
     await hass.services.async_call(
@@ -262,7 +262,7 @@ async def test_announcement_plays_as_a_sonos_audio_clip(
         blocking=True,
     )  # fmt: skip
     # The topic, for the kitchen sensor's room: the options' default volume.
-    await send(
+    await send_keyed(
         hass, "alicia/devices/speakers/announce", "alicia-voice",
         {"message": "The oven is hot.", "target": {"device_id": "kitchen_sensor"}},
     )  # fmt: skip
