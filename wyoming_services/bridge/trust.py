@@ -16,9 +16,10 @@ from alicia_bus.gate import Gate
 from alicia_bus.limits import RateLimiter
 from alicia_bus.log_limit import LimitedLog
 from alicia_bus.policy import Mode, Verdict, retained_state
-from alicia_bus.signing import fingerprint, is_fingerprint, verify
+from alicia_bus.signing import fingerprint, is_fingerprint, valid_public_key, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
 from alicia_bus.trust_list import TrustList, listed_areas
+from wyoming_services.keys import move_aside, write_private
 from wyoming_services.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,11 +49,7 @@ class Trust:
         self._refusals = LimitedLog(_LOGGER)
         self._asked = -math.inf
         self._hub_key_file = key_file.with_suffix(".hub")
-        self.hub_key: str | None = (
-            self._hub_key_file.read_text().strip()
-            if self._hub_key_file.exists()
-            else None
-        )
+        self.hub_key: str | None = self._read_pin()
         # The newest trust list, kept across restarts: an older list, re-published,
         # must not bring back an older mode (security off, say) or older keys.
         self._trust_file = key_file.with_suffix(".trust")
@@ -172,7 +169,7 @@ class Trust:
                 self._refuse(shown, retained)
                 raise SecurityError("untrusted", f"hub key {shown} is not {pin}")
             self.hub_key = offered
-            self._hub_key_file.write_text(offered + "\n")
+            self._save_pin(offered)
             _LOGGER.info("Trusting Home Assistant's key %s", shown)
         elif offered != self.hub_key:
             self._refuse(shown, retained)
@@ -191,6 +188,33 @@ class Trust:
         # the copy the broker keeps for HA counts: anyone can send one live.
         if retained:
             self.refused_hub_key = shown
+
+    def _read_pin(self) -> str | None:
+        try:
+            text = self._hub_key_file.read_text(errors="replace").strip()
+        except FileNotFoundError:
+            return None
+        if valid_public_key(text):
+            return text
+        # A write cut short (before pins were written whole): no pin, so HA's key is
+        # pinned again on sight, the add-on's hub_key_fingerprint first if set.
+        aside = move_aside(self._hub_key_file)
+        _LOGGER.warning(
+            "The pin of Home Assistant's key, %s, held no key (%d characters); moved "
+            "to %s: Home Assistant's key is pinned again when it is sent",
+            self._hub_key_file, len(text), aside.name,
+        )  # fmt: skip
+        return None
+
+    def _save_pin(self, key: str) -> None:
+        try:
+            write_private(self._hub_key_file, (key + "\n").encode())
+        except OSError as err:
+            # A full disk must not stop the bridge: pinned for this run, on sight again after.
+            _LOGGER.error(
+                "Could not save the pin of Home Assistant's key in %s (%s): pinned "
+                "until the app restarts", self._hub_key_file, err,
+            )  # fmt: skip
 
     def _take_trust_list(self, message: Envelope) -> None:
         if self.hub_key is None:
