@@ -5,12 +5,40 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED
 from homeassistant.core import HomeAssistant
 
 from .entry_data import AliciaConfigEntry
 
-TO_REDACT = {"password", "username", "public_key", "signature", "token", "api_key"}
+# A device's metadata is its own: any field whose name says secret, or says where
+# the home is or which hardware it is, is redacted (users paste this into issues).
+SECRET_PARTS = ("pass", "secret", "token", "key", "psk", "credential", "auth", "cookie")
+PRIVATE = frozenset(
+    {"username", "user", "signature", "serial", "serial_number", "mac", "ssid",
+     "bssid", "ip", "ip_address", "latitude", "longitude", "email", "phone"}
+)  # fmt: skip
+# Fingerprints name keys without giving them: what a user compares with a device.
+SHOWN = frozenset({"hub_key_fingerprint", "key_fingerprints", "key_changes"})
+
+
+def is_private(name: str) -> bool:
+    """Whether a field of this name is redacted."""
+    lowered = name.lower()
+    if lowered in SHOWN:
+        return False
+    return lowered in PRIVATE or any(part in lowered for part in SECRET_PARTS)
+
+
+def redact(data: Any) -> Any:
+    """The data with every private field's value redacted, at any depth."""
+    if isinstance(data, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and is_private(key) else redact(value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list | tuple):
+        return [redact(item) for item in data]
+    return data
 
 
 async def async_get_config_entry_diagnostics(
@@ -18,7 +46,7 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """What the hub knows."""
     hub = entry.runtime_data
-    return async_redact_data(
+    data: dict[str, Any] = redact(
         {
             "options": dict(entry.options),
             "permit_open": hub.approvals.permit_open,
@@ -52,6 +80,6 @@ async def async_get_config_entry_diagnostics(
                 },
                 "key_changes": hub.approvals.changes,
             },
-        },
-        TO_REDACT,
+        }
     )
+    return data
