@@ -184,3 +184,33 @@ def test_a_write_that_fails_leaves_the_file_as_it_was(
     monkeypatch.undo()
     assert path.read_text() == "previous\n"
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def trust_list(key: KeyPair, devices: dict[str, str]) -> Envelope:
+    """HA's signed trust list, as the integration publishes it."""
+    topic = "alicia/system/security/trust"
+    payload = {"mode": "enforce", "devices": devices, "areas": {}}
+    message = new_message("home-assistant", "event", payload)
+    return parse(topic, json.dumps(key.sign(topic, message)).encode())
+
+
+def test_a_trust_list_write_that_fails_keeps_the_last_one_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Disk full as a new list comes: it holds for this run, and the last one kept survives a restart."""
+    key = tmp_path / "alicia_bridge.pem"
+    trust = Trust(Settings(), key)
+    trust.take(hub_offer(HUB))
+    device = KeyPair.from_seed(bytes(range(2, 34))).public_key
+    trust.take(trust_list(HUB, {"porch": device}))
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with caplog.at_level(logging.ERROR):
+        trust.take(trust_list(HUB, {"porch": device, "hall": device}))
+    monkeypatch.undo()
+    assert set(trust.devices) == {"porch", "hall"}
+    assert len(errors_naming(caplog, key.with_suffix(".trust"), logging.ERROR)) == 1
+    assert set(Trust(Settings(), key).devices) == {"porch"}

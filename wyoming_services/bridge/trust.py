@@ -227,13 +227,20 @@ class Trust:
         self.devices, self.areas = listed.devices, listed.areas
         self._trust_time = message.timestamp
         self.listed = True
-        self._trust_file.write_text(
-            json.dumps(
-                {"time": message.timestamp.isoformat(), "mode": str(self.mode),
-                 "devices": self.devices, "areas": self.areas,
-                 "signed_by": fingerprint(self.hub_key)}
-            )
+        kept = json.dumps(
+            {"time": message.timestamp.isoformat(), "mode": str(self.mode),
+             "devices": self.devices, "areas": self.areas,
+             "signed_by": fingerprint(self.hub_key)}
         )  # fmt: skip
+        try:
+            # Whole or not at all: a list cut short would read as none after a
+            # restart, and the security floor it keeps would be lost.
+            write_private(self._trust_file, kept.encode())
+        except OSError as err:
+            _LOGGER.error(
+                "Could not keep the trust list in %s (%s): it holds for this run",
+                self._trust_file, err,
+            )  # fmt: skip
         _LOGGER.info(
             "Security mode %s; %d approved device keys", self.mode, len(self.devices)
         )
