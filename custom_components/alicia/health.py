@@ -193,6 +193,8 @@ class HealthWatch:
                 _LOGGER.info("Device %s is back", device.device_id)
                 hub.fire("device_online", device.device_id)
                 hub.device_changed(device.device_id)
+            if available:  # back: "not heard from for days" no longer holds
+                ir.async_delete_issue(hub.hass, DOMAIN, f"stale_{device.device_id}")
         stale_days = float(hub.entry.options.get(CONF_STALE_DAYS, DEFAULT_STALE_DAYS))
         for device in hub.devices.values():
             seen = device.last_seen

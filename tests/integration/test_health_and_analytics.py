@@ -142,3 +142,20 @@ async def test_analytics_without_an_event_name_are_a_mistake(
     assert error["payload"]["error"] == {
         "code": "missing_field", "message": "payload.event is required",
     }  # fmt: skip
+
+
+async def test_a_device_back_after_days_clears_its_silence_repair(
+    hass: HomeAssistant,
+    sensor: str,
+    entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """ "Not heard from for days" goes once the device is heard from again."""
+    await beat(hass, "healthy")
+    freezer.tick(31 * 86400)  # stale_days is 30 by default
+    entry.runtime_data.health.check()
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, "stale_kitchen_sensor") is not None
+    await beat(hass, "healthy")
+    entry.runtime_data.health.check()
+    assert issues.async_get_issue(DOMAIN, "stale_kitchen_sensor") is None
