@@ -1,4 +1,4 @@
-"""What clients outside wyoming_trusted_clients may spend, counted per requester (Authority.who), not per connection.
+"""What requesters that may not act (clients outside wyoming_trusted_clients, bus guests) may spend, per requester (Authority.who).
 
 Grok's questions (each on the owner's key) and audio heard on the event loop.
 
@@ -68,12 +68,13 @@ class Refusal:
 
 
 class Questions:
-    """Questions to the handle program ("Alicia (Grok)"): each is a request on the owner's key.
+    """Questions to Grok (the handle program, the bus's ai and route requests): each is a request on the owner's key.
 
-    Trusted clients (Home Assistant) ask as much as they like; an untrusted
-    requester `per_minute` a minute, `QUESTION_BURST` at once, and all untrusted
-    requesters together `TOGETHER` times that; with `per_minute` 0 (the default) no
-    untrusted client is answered at all.
+    Trusted clients (Home Assistant) and approved devices ask as much as they like;
+    an untrusted requester (a Wyoming client by its address, a bus guest by its id)
+    `per_minute` a minute, `QUESTION_BURST` at once, and all untrusted requesters
+    together, on both sides, `TOGETHER` times that; with `per_minute` 0 (the
+    default) no untrusted requester is answered at all.
     """
 
     def __init__(self, per_minute: int, clock: Clock = time.monotonic) -> None:
@@ -91,8 +92,8 @@ class Questions:
         if self.per_minute == 0:
             return Refusal(
                 "not-allowed",
-                "questions are answered only for wyoming_trusted_clients "
-                "(wyoming_untrusted_questions is 0)",
+                "questions are answered only for wyoming_trusted_clients and "
+                "approved devices (wyoming_untrusted_questions is 0)",
             )
         if not self._own.allow(authority.who):
             return Refusal(

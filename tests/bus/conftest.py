@@ -34,6 +34,9 @@ def start_bridge(
         "--grok-base-url", fake.base_url, "--tts-noise-scale", "0", "--tts-noise-w-scale", "0",
         # One test client sends for many devices; tests of the limit pass their own.
         "--rate-limit", "1000", "--rate-burst", "1000",
+        # No trust list here: every asker is a guest, whose questions are refused
+        # unless strangers may ask (the most they may; tests of many at once approve).
+        "--wyoming-untrusted-questions", "600",
         *extra,
         log=log_dir / f"{bridge_id}.log",  # type: ignore[operator]
         env={"ALICIA_GROK_API_KEY": TEST_KEY},

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from alicia_bus.envelope import new_message
-from tests.conftest import Mosquitto
+from alicia_bus.signing import KeyPair
+from tests.conftest import Mosquitto, ServerProcess, wait_until
 from tests.fake_xai import FakeXai
 
-from .client import bus_client
+from .client import BusClient, bus_client, publish_trust
 from .conftest import start_bridge
 
 pytestmark = pytest.mark.slow
+AI = "alicia/voice/ai/request"
+HUB = KeyPair.generate()
+# Many questions at once: an approved device's, signed (a guest's are a few a minute).
+DEVICE = KeyPair.generate()
+
+
+async def approve(client: BusClient, *bridges: ServerProcess) -> None:
+    """HA's trust list, approving test-device, taken by every bridge."""
+    await publish_trust(client, HUB, "verify", {"test-device": DEVICE.public_key})
+    for bridge in bridges:
+        await wait_until(partial(listed, bridge))
+
+
+def listed(bridge: ServerProcess) -> bool:
+    """Whether the bridge took the trust list."""
+    return "1 approved device keys" in bridge.log.read_text()
 
 
 async def test_two_bridges_answer_each_request_once(
@@ -37,12 +55,15 @@ async def test_two_bridges_answer_each_request_once(
                     lambda m: m["payload"]["state"] == "online",
                     topic=f"alicia/devices/{name}/status",
                 )
+            await approve(client, *bridges)
             requests = [
-                new_message("test-device", "request", {"text": f"Question {i}?"})
+                DEVICE.sign(
+                    AI, new_message("test-device", "request", {"text": f"Q {i}?"})
+                )
                 for i in range(200)
             ]
             for request in requests:
-                await client.publish("alicia/voice/ai/request", request)
+                await client.publish(AI, request)
             for request in requests:
                 await client.answer_to(request["message_id"], limit=60)
             # Room for a second answer, should there be one: a wait, not a marker,
@@ -90,6 +111,7 @@ async def test_broker_restart_loses_no_request(
             mosquitto.port, "alicia/devices/bridge-r/status"
         ) as client:
             await client.wait_for(lambda m: m["payload"]["state"] == "online")
+            await approve(client, bridge)
         assert (await client_request(mosquitto.port, "Before?")).startswith(
             "You asked: Before?"
         )
@@ -104,7 +126,7 @@ async def test_broker_restart_loses_no_request(
             results = await asyncio.gather(
                 *(
                     client.request_until_answered(
-                        "alicia/voice/ai/request", {"text": f"After {i}?"}
+                        AI, {"text": f"After {i}?"}, key=DEVICE
                     )
                     for i in range(20)
                 )
@@ -131,6 +153,8 @@ async def test_broker_restart_loses_no_request(
 
 async def client_request(port: int, text: str) -> str:
     async with bus_client(port, "alicia/voice/ai/response") as client:
-        answer = await client.request("alicia/voice/ai/request", {"text": text})
+        message = new_message("test-device", "request", {"text": text})
+        await client.publish(AI, DEVICE.sign(AI, message))
+        answer = await client.answer_to(message["message_id"])
         result: str = answer["payload"]["text"]
         return result

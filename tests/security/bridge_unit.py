@@ -16,6 +16,7 @@ from alicia_bus.signing import KeyPair
 from alicia_bus.topics import Kind
 from wyoming_services.authority import Authority
 from wyoming_services.bridge import Bridge
+from wyoming_services.budgets import Questions
 from wyoming_services.settings import Settings
 
 HUB = KeyPair.from_seed(bytes(range(32)))
@@ -47,10 +48,12 @@ class Driven:
 
 def driven(tmp_path: Path, **settings: Any) -> Driven:
     """A bridge that trusts HUB, with DEVICE approved as kitchen_satellite; Grok answers 'Hello'."""
-    bridge = Bridge(
-        Settings(security_key_file=str(tmp_path / "b.pem"), bridge_id="b", **settings),
-        SimpleNamespace(),  # type: ignore[arg-type]
+    values = Settings(
+        security_key_file=str(tmp_path / "b.pem"), bridge_id="b", **settings
     )
+    # Guests' questions: the strangers' budget (none unless wyoming_untrusted_questions).
+    engines = SimpleNamespace(questions=Questions(values.wyoming_untrusted_questions))
+    bridge = Bridge(values, engines)  # type: ignore[arg-type]
     bridge.trust.hub_key = HUB.public_key
     bridge.trust.devices = {"kitchen_satellite": DEVICE.public_key}
     bridge.trust.listed = True

@@ -57,7 +57,7 @@ async def test_a_late_retry_past_the_window_still_gets_its_answer(
 async def test_an_unsigned_retry_gets_the_kept_answer_not_a_second_run(
     tmp_path: Path,
 ) -> None:
-    bus = driven(tmp_path)
+    bus = driven(tmp_path, wyoming_untrusted_questions=10)
     message = question("guest") | {"reply_to": None}
     bus.broker_down = True
     await bus.deliver(AI, message)

@@ -25,12 +25,12 @@ from wyoming_services.audio import AudioFormatError, PcmFormat
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
 from wyoming_services.voice import (
+    Speech,
     SttError,
     TtsError,
     Unanswered,
     answer,
     check_language,
-    speak,
     transcribe,
 )
 
@@ -43,6 +43,11 @@ class RequestFailed(Exception):
 
 type Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
 type Handler = Callable[[Envelope, Authority], Awaitable[VoiceAnswer]]
+
+# The requests that ask Grok, each on the owner's key.
+QUESTIONS = (Kind.AI_REQUEST, Kind.ROUTE)
+# A guest's question beyond its budget (docs/protocol.md), as the Wyoming side's.
+NOT_ALLOWED = "not_allowed"
 
 
 class VoiceRequests:
@@ -62,6 +67,18 @@ class VoiceRequests:
             Kind.TTS_REQUEST: self.tts,
             Kind.ROUTE: self.route,
         }
+
+    def refused(self, request: Envelope, authority: Authority) -> dict[str, Any] | None:
+        """A question of a requester that may not act, beyond its budget: the error, before any work.
+
+        Guests share the Wyoming side's budget of strangers (engines.questions,
+        wyoming_untrusted_questions; none by default): per requester, and all of
+        them together, so made-up ids buy nothing.
+        """
+        if authority.may_act or request.kind not in QUESTIONS:
+            return None
+        refusal = self.engines.questions.refusal(authority)
+        return None if refusal is None else error_payload(NOT_ALLOWED, refusal.text)
 
     async def payload_for(
         self, request: Envelope, authority: Authority, reject: Callable[[str], None]
@@ -116,9 +133,14 @@ class VoiceRequests:
         except Unanswered as unanswered:
             raise RequestFailed(unanswered.spoken) from unanswered
 
-    async def _speak(self, text: str, voice: str | None = None) -> EncodedAudio:
-        rate, pcm = await speak(self.engines, text, voice)
-        return encode_audio(pcm, rate)
+    async def _speak(
+        self, text: str, authority: Authority, voice: str | None = None
+    ) -> EncodedAudio:
+        # A guest's runs wait behind trusted ones in Piper's turns, as a stranger's.
+        speech = Speech.start(self.engines, voice, trusted=authority.may_act)
+        sentences = speech.sentences(text) + speech.rest()
+        pcm = b"".join([chunk async for chunk in speech.audio(sentences)])
+        return encode_audio(pcm, speech.voice.sample_rate)
 
     async def stt(self, request: Envelope, authority: Authority) -> SttAnswer:
         """Audio in, text out."""
@@ -141,7 +163,9 @@ class VoiceRequests:
     async def tts(self, request: Envelope, authority: Authority) -> TtsAnswer:
         """Text in, audio out."""
         assert isinstance(request.body, TtsRequest)
-        return TtsAnswer(await self._speak(request.body.text, request.body.voice))
+        return TtsAnswer(
+            await self._speak(request.body.text, authority, request.body.voice)
+        )
 
     async def route(self, request: Envelope, authority: Authority) -> RouteAnswer:
         """Audio in, STT, Grok, an announcement on the requester's speaker; timings back."""
@@ -175,7 +199,7 @@ class VoiceRequests:
         audio, tts_ms = None, None
         if body.audio_reply:
             spoken = time.perf_counter()
-            audio = await self._speak(reply)
+            audio = await self._speak(reply, authority)
             tts_ms = _ms(time.perf_counter() - spoken)
         timings = RouteTimings(
             stt_ms, _ms(time.perf_counter() - started), ai_ms, tts_ms

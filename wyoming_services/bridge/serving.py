@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
 
 import aiomqtt
 
-from alicia_bus.envelope import Envelope, new_message
+from alicia_bus.envelope import Envelope, error_payload, new_message
 from wyoming_services.authority import Authority
 
 from .health import BridgeCounters
 from .replies import response_topic
 from .requests import Publish, VoiceRequests
+from .slots import Busy, Slots
 from .tasks import AnsweredRequests, KeptAnswers, RequestKey
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Answering:
         self.requests = requests
         self.counters = counters
         self._publish = publish
-        self._slots = asyncio.Semaphore(max_concurrent)
+        self.slots = Slots(max_concurrent)
         # (source, message id) answered, and being answered now.
         self._answered = AnsweredRequests()
         self.kept = KeptAnswers()
@@ -94,18 +94,15 @@ class Answering:
     async def _answer(
         self, key: RequestKey, request: Envelope, authority: Authority
     ) -> bool:
-        async with self._slots:
-            started = time.perf_counter()
-            payload = await self.requests.payload_for(
-                request, authority, self.counters.reject
-            )
-            failed = "error" in payload
-            self.counters.served(time.perf_counter() - started, failed)
-            if failed:
-                _LOGGER.warning(
-                    "Request %s on %s failed: %s",
-                    request.message_id, request.topic, payload["error"]["message"],
-                )  # fmt: skip
+        payload = self.requests.refused(request, authority)
+        if payload is not None:
+            self.counters.reject(payload["error"]["code"])
+        else:
+            try:
+                payload = await self._served(request, authority)
+            except Busy as busy:
+                self.counters.dropped_requests += 1
+                payload = error_payload("failed", str(busy))
         topic = request.reply_to or response_topic(request.topic)
         # Kept before it is sent: a broker that dies with it (before or after its
         # PUBACK) loses it, and the requester's retry must find it.
@@ -127,6 +124,22 @@ class Answering:
             pool.sent(key)
         return True
 
+    async def _served(self, request: Envelope, authority: Authority) -> dict[str, Any]:
+        """The request's answer, worked out in a slot of its requester's (Busy if none)."""
+        async with self.slots.hold(authority.may_act):
+            started = time.perf_counter()
+            payload = await self.requests.payload_for(
+                request, authority, self.counters.reject
+            )
+            failed = "error" in payload
+            self.counters.served(time.perf_counter() - started, failed)
+            if failed:
+                _LOGGER.warning(
+                    "Request %s on %s failed: %s",
+                    request.message_id, request.topic, payload["error"]["message"],
+                )  # fmt: skip
+        return payload
+
     def _response(
         self, request: Envelope, payload: dict[str, Any], message_id: str | None = None
     ) -> dict[str, Any]:
@@ -141,3 +154,4 @@ class Answering:
             # copies of one answer are one answer (docs/protocol.md, "Delivery").
             response["message_id"] = message_id
         return response
+
