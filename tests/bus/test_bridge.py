@@ -133,7 +133,11 @@ async def test_voice_route_end_to_end(bus: Bus, spoken: dict[str, TtsAudio]) -> 
         # Unsigned, it is a guest: answered, but not announced in its name.
         assert "announcement_id" not in payload
         assert not client.messages.get("alicia/devices/speakers/announce")
-        assert client.messages["alicia/voice/command/response"] == [answer]
+        # Nor on the topic HA tells automations from: on its own (docs/protocol.md).
+        assert not client.messages.get("alicia/voice/command/response")
+        assert client.messages["alicia/voice/command/response/kitchen_satellite"] == [
+            answer
+        ]
 
 
 async def test_every_invalid_vector_is_answered_and_the_bridge_goes_on(

@@ -46,7 +46,8 @@ def request(source: str) -> dict[str, object]:
 async def test_a_guest_gets_its_answer_but_announces_nothing(route: Driven) -> None:
     """Unsigned, under an id without a key (anyone on the broker): no announcement in its name."""
     await route.deliver(ROUTE, request("kitchen_sensor"))
-    (answer,) = route.on("alicia/voice/command/response")
+    # On its own topic: HA acts on voice/command/response (test_guest_route_result.py).
+    (answer,) = route.on("alicia/voice/command/response/kitchen_sensor")
     assert answer["payload"]["answer"] == STEERED
     assert "announcement_id" not in answer["payload"]
     assert route.on(ANNOUNCE) == []

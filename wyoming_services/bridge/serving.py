@@ -9,6 +9,7 @@ from typing import Any
 import aiomqtt
 
 from alicia_bus.envelope import Envelope, error_payload, new_message
+from alicia_bus.topics import Kind
 from wyoming_services.authority import Authority
 
 from .health import BridgeCounters
@@ -103,7 +104,7 @@ class Answering:
             except Busy as busy:
                 self.counters.dropped_requests += 1
                 payload = error_payload("failed", str(busy))
-        topic = request.reply_to or response_topic(request.topic)
+        topic = answer_topic(request, authority)
         # Kept before it is sent: a broker that dies with it (before or after its
         # PUBACK) loses it, and the requester's retry must find it.
         pool = self.kept if authority.may_act else self.kept_for_guests
@@ -155,3 +156,18 @@ class Answering:
             response["message_id"] = message_id
         return response
 
+
+def answer_topic(request: Envelope, authority: Authority) -> str:
+    """Where a request's answer goes: its reply_to, else its topic's response topic.
+
+    A guest's route result never goes to voice/command/response: Home Assistant
+    fires alicia_voice_command (automations) for what the bridge signs there, and
+    a guest may use any id, an approved device's included. It goes to the guest's
+    reply_to, else to .../response/{its id} (docs/protocol.md).
+    """
+    if request.reply_to:
+        return request.reply_to
+    topic = response_topic(request.topic)
+    if request.kind is Kind.ROUTE and not authority.may_act:
+        return f"{topic}/{request.source}"
+    return topic
