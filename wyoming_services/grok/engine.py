@@ -252,7 +252,7 @@ class Grok:
                     if toolbox and authority.may_act and self.settings.grok_home_tools
                     else []
                 )
-                turn = self._turn(system, text, remembered)
+                turn = self._turn(system, text, remembered, authority.may_act)
                 # aclosing: a generator left unfinished is closed here, not by the
                 # loop's finaliser later (which runs it as a stray task).
                 rounds = self._rounds(turn, parts, toolbox, offered, deadline)
@@ -287,8 +287,10 @@ class Grok:
                 remembered, text, "".join(parts), stored, trusted=authority.may_act
             )
 
-    def _turn(self, system: str, text: str, conversation_id: str | None) -> Turn:
-        recalled = self.memory.recall(conversation_id)
+    def _turn(
+        self, system: str, text: str, conversation_id: str | None, trusted: bool
+    ) -> Turn:
+        recalled = self.memory.recall(conversation_id, trusted=trusted)
         max_tokens = self.settings.grok_max_tokens
         if self.api == "responses":
             return ResponsesTurn(

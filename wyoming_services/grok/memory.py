@@ -50,12 +50,25 @@ class Memory:
     max_conversations: int
     _conversations: OrderedDict[str, _Conversation] = field(default_factory=OrderedDict)
 
-    def recall(self, conversation_id: str | None) -> Recalled:
-        """The conversation so far (nothing for an unknown or expired id)."""
+    def recall(
+        self, conversation_id: str | None, *, trusted: bool | None = None
+    ) -> Recalled:
+        """The conversation so far (nothing for an unknown or expired id).
+
+        trusted: whether the asker may act now. A conversation held under the other
+        authority is not continued (nothing): its turns and stored responses hold
+        what the home tools read for one that may act, and what was said to a
+        guest has no place among one that may. None: whatever it was held under
+        (only to ask whether one is under way).
+        """
         self._expire()
-        if conversation_id is None or conversation_id not in self._conversations:
+        conversation = (
+            None
+            if conversation_id is None
+            else self._conversations.get(conversation_id)
+        )
+        if conversation is None or trusted not in (None, conversation.trusted):
             return NOTHING
-        conversation = self._conversations[conversation_id]
         return Recalled(list(conversation.turns), conversation.response_id)
 
     def remember(
@@ -70,14 +83,16 @@ class Memory:
         """Add one exchange; the oldest turns and conversations go first.
 
         trusted: the asker may act on the home (Home Assistant); its conversations
-        go only once no untrusted asker's is left.
+        go only once no untrusted asker's is left. One held under the other
+        authority is replaced, not added to.
         """
         if conversation_id is None or not answer or self.max_turns == 0:
             return
         self._expire()
-        conversation = self._conversations.pop(conversation_id, None) or _Conversation(
-            deque(maxlen=2 * self.max_turns), None, 0.0
-        )
+        conversation = self._conversations.pop(conversation_id, None)
+        if conversation is None or conversation.trusted != trusted:
+            # Held under another authority: this one starts afresh (recall()).
+            conversation = _Conversation(deque(maxlen=2 * self.max_turns), None, 0.0)
         conversation.turns.append(
             {"role": "user", "content": question[:MAX_TEXT_CHARS]}
         )
