@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+import re
+from typing import Any
 
 from wyoming.asr import Transcript
 from wyoming.event import Event
@@ -14,6 +16,10 @@ from .engines import Engines
 from .voice import Unanswered, answer
 
 type Send = Callable[[Event], Awaitable[None]]
+
+# A conversation id as Home Assistant makes one (ulid_now(): 26 Crockford base32
+# characters, the first at most 7), not one a caller chose ("kitchen").
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 class QuestionRefused(Exception):
@@ -50,7 +56,7 @@ async def handle(
     try:
         text = await answer(
             engines, transcript.text, transcript.language,
-            context.get("conversation_id"), chunk if stream else None,
+            remembered_as(context), chunk if stream else None,
             authority=authority,
         )  # fmt: skip
     except Unanswered as unanswered:
@@ -61,3 +67,22 @@ async def handle(
     if stream:
         await send(HandledStop().event())
     await send(Handled(text=text, context=context).event())
+
+
+def remembered_as(context: Mapping[str, Any]) -> str | None:
+    """The conversation a question continues: one Home Assistant started, on the same device; else none.
+
+    Every HA user asks from HA's one address, so the id is all that tells their
+    conversations apart. HA makes an unguessable id (a ULID) for each new one and
+    lets only its user continue it while its session lasts; an id a caller chose
+    ("kitchen") is anyone's to send again, also after HA's session ended while the
+    add-on still remembers it, so it is answered afresh each turn. The satellite or
+    device it came from is part of it too (docs/wyoming.md, "Memory").
+    """
+    conversation_id = context.get("conversation_id")
+    if not isinstance(conversation_id, str) or not _ULID.fullmatch(conversation_id):
+        return None
+    where = [context.get(name) for name in ("satellite_id", "device_id")]
+    return "\n".join(
+        [conversation_id, *(w if isinstance(w, str) else "" for w in where)]
+    )
