@@ -14,23 +14,20 @@ from urllib.parse import urlsplit
 from alicia_bus.signing import is_fingerprint
 
 from .authority import valid_client
-from .setting_values import SettingsError, convert, read_options_file, shown_url
+from .setting_values import (
+    SettingsError,
+    check_numbers,
+    convert,
+    read_options_file,
+    shown_url,
+)
 
 __all__ = ["Settings", "SettingsError", "build_parser", "shown_url"]
 
 ENV_PREFIX = "ALICIA_"
 
 
-# The limits of the numeric settings, and the words of the worded ones.
-_AT_LEAST = {
-    "stt_beam_size": 1, "stt_cpu_threads": 0, "stt_workers": 0, "max_connections": 1,
-    "rate_burst": 1, "tts_sentence_silence": 0, "bridge_heartbeat_interval": 1,
-    "bridge_max_concurrent": 1, "grok_retries": 0, "grok_max_turns": 0,
-    "grok_max_conversations": 1, "tts_workers": 1, "wyoming_untrusted_questions": 0,
-}  # fmt: skip
-_POSITIVE = ("stt_max_seconds", "idle_seconds", "tts_length_scale", "rate_limit",
-             "tts_max_chars", "grok_timeout", "grok_max_tokens", "frame_seconds",
-             "session_seconds", "write_seconds")  # fmt: skip
+# The words of the worded settings (the numbers' ranges: setting_values.LIMITS).
 _CHOICES = {
     "security_mode": ("off", "verify", "enforce"),
     "grok_api": ("auto", "responses", "chat_completions"),
@@ -214,13 +211,7 @@ class Settings:
         # Pasted from HA's sensor or repair, a space or newline may come along.
         pin = self.hub_key_fingerprint.strip()
         object.__setattr__(self, "hub_key_fingerprint", pin)
-        for name, low in _AT_LEAST.items():
-            if getattr(self, name) < low:
-                more = "0 or more" if low == 0 else f"at least {low}"
-                raise SettingsError(f"{name} must be {more}")
-        for name in _POSITIVE:
-            if getattr(self, name) <= 0:
-                raise SettingsError(f"{name} must be positive")
+        check_numbers({item.name: getattr(self, item.name) for item in fields(self)})
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 allowed = f"{', '.join(choices[:-1])} or {choices[-1]}"

@@ -12,6 +12,7 @@ from jsonschema import Draft7Validator
 import yaml
 
 from tests.conftest import ROOT
+from wyoming_services.setting_values import LIMITS
 from wyoming_services.settings import Settings
 
 ADDON = ROOT / "addon" / "alicia"
@@ -171,3 +172,18 @@ def test_schema_types_match_the_settings() -> None:
             assert kind == "bool", name
         else:
             assert kind == "str", name
+
+
+def test_schema_ranges_lie_within_the_settings_limits() -> None:
+    """A number the Supervisor's form accepts is one the app starts with, and no more."""
+    for name, rule in config()["schema"].items():
+        found = re.fullmatch(r"(int|float)\((.+),(.+)\)", str(rule))
+        if found is None:
+            continue
+        low, high = float(found[2]), float(found[3])
+        for value in (low, high):
+            Settings.from_mapping({name: value})
+        if name in LIMITS:
+            least, most, _ = LIMITS[name]
+            assert least <= low, name
+            assert high <= most, name
