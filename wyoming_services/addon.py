@@ -22,11 +22,15 @@ import httpx
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
+from .setting_values import read_options_file
 from .settings import Settings, SettingsError
 
 _LOGGER = logging.getLogger(__name__)
 OPTIONS = Path("/data/options.json")
 EXIT_SETTINGS = 2
+# The container port config.yaml lets the user publish (satellites on the network);
+# Home Assistant's, the uri's 10300, is never published.
+LAN_PORT = 10310
 # Asking the Supervisor again after 1, 2, 4 ... 60 s.
 RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
@@ -101,6 +105,14 @@ class Supervisor:
         await self._call(
             "POST", "/discovery", {"service": "wyoming", "config": {"uri": uri}}
         )
+
+
+def addon_settings(options: Path) -> Settings:
+    """The add-on's options, serving satellites on LAN_PORT unless they name a port."""
+    settings = Settings.load(["--options", str(options)], {})
+    if "wyoming_lan_port" in read_options_file(options, {"wyoming_lan_port"}):
+        return settings
+    return replace(settings, wyoming_lan_port=LAN_PORT)
 
 
 def settings_with_mqtt(settings: Settings, mqtt: dict[str, Any]) -> Settings:
@@ -187,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--options", type=Path, default=OPTIONS)
     args = parser.parse_args(argv)
     try:
-        settings = Settings.load(["--options", str(args.options)], {})
+        settings = addon_settings(args.options)
     except SettingsError as err:
         print(f"alicia: invalid add-on options: {err}", file=sys.stderr)
         return EXIT_SETTINGS

@@ -10,6 +10,14 @@ import ipaddress
 EVERYONE = "*"
 # What a socket without an address (unix://, stdio://) is: a process on this machine.
 LOCAL = ipaddress.ip_address("127.0.0.1")
+# Whoever relays a connection to a published port connects from one of these: the
+# container's loopback, or the Supervisor's hassio network (its gateway, 172.30.32.1,
+# is the host: Docker's userland proxy, other add-ons reaching the host's address).
+# On the public listener they stand for anyone, so no list can make them trusted.
+RELAYS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("127.0.0.0/8", "::1/128", "172.30.32.0/23", "fd0c:ac1e:2100::/48")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +43,15 @@ def valid_client(entry: str) -> bool:
     return True
 
 
-def wyoming_client(writer: asyncio.StreamWriter, trusted: Sequence[str]) -> Authority:
-    """A Wyoming connection's authority, from its peer's address and the trusted list.
+def wyoming_client(
+    writer: asyncio.StreamWriter, trusted: Sequence[str], *, public: bool = False
+) -> Authority:
+    """A Wyoming connection's authority, from its peer's address, the listener and the trusted list.
 
     The Wyoming protocol has no authentication: the address is all there is, so only
-    the addresses the user trusts (Home Assistant's own) get home tools.
+    the addresses the user trusts (Home Assistant's own) get home tools. public: the
+    connection came to the port meant to be published (wyoming_lan_port), where a
+    relay's address (RELAYS) is never trusted, whatever the list says.
     """
     peer = writer.get_extra_info("peername")
     address = peer[0] if isinstance(peer, tuple) and peer else None
@@ -51,7 +63,8 @@ def wyoming_client(writer: asyncio.StreamWriter, trusted: Sequence[str]) -> Auth
         ip = (
             ip.ipv4_mapped
         )  # a dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d
-    may_act = any(
+    relayed = public and any(ip in net for net in RELAYS)
+    may_act = not relayed and any(
         entry == EVERYONE
         or (valid_client(entry) and ip in ipaddress.ip_network(entry, strict=False))
         for entry in trusted

@@ -11,10 +11,11 @@ import logging
 import os
 import signal
 import socket
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 from wyoming.server import AsyncStdioServer
 
+from .authority import Authority, wyoming_client
 from .bridge import Bridge
 from .bridge.liveness import WyomingProbe
 from .bridge.stopping import quiet_lost_socket
@@ -35,6 +36,25 @@ BACKLOG = 1024
 SEND_BUFFER = 64 * 1024
 
 BrokerLookup = Callable[[], Awaitable[Settings]]
+
+
+class PublicHandler(AliciaEventHandler):
+    """A connection to the port meant to be published (wyoming_lan_port)."""
+
+    def _authority(self) -> Authority:
+        # A relay's address (the hassio gateway) is anyone's here.
+        return wyoming_client(
+            self.writer, self.settings.wyoming_trusted_clients, public=True
+        )
+
+
+def lan_uri(settings: Settings) -> str | None:
+    """Where the public listener serves: the uri's host on wyoming_lan_port; None when off."""
+    if not settings.wyoming_lan_port:
+        return None
+    parsed = urlparse(settings.uri)
+    host = parsed.netloc.rpartition(":")[0]
+    return urlunparse(parsed._replace(netloc=f"{host}:{settings.wyoming_lan_port}"))
 
 
 async def listen(
@@ -151,6 +171,11 @@ async def serve(
     ) -> AliciaEventHandler:
         return AliciaEventHandler(engines, reader, writer, proofs=proofs)
 
+    def public(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> AliciaEventHandler:
+        return PublicHandler(engines, reader, writer, proofs=proofs)
+
     if settings.uri.startswith("stdio://"):
         # One client on stdin/stdout; the server ends when it closes.
         try:
@@ -161,7 +186,13 @@ async def serve(
         return
 
     listener = await listen(settings.uri, factory)
-    _LOGGER.info("Serving Wyoming on %s (models loading)", settings.uri)
+    listeners = [listener]
+    if (lan := lan_uri(settings)) is not None:
+        listeners.append(await listen(lan, public))
+    _LOGGER.info(
+        "Serving Wyoming on %s (models loading)",
+        ", ".join(filter(None, [settings.uri, lan])),
+    )
     bridges: list[Bridge] = []
     bridge_task: asyncio.Task[None] | None = None
 
@@ -197,7 +228,8 @@ async def serve(
         stopping.cancel()
         loading.cancel()
         await asyncio.gather(
-            _stop_bridge(bridges, bridge_task), close(listener, STOP_GRACE)
+            _stop_bridge(bridges, bridge_task),
+            *(close(each, STOP_GRACE) for each in listeners),
         )
         await engines.close()
         _LOGGER.info("Stopped")

@@ -21,7 +21,7 @@ class SettingsError(ValueError):
 LIMITS: dict[str, tuple[float, float, bool]] = {
     "max_connections": (1, 4096, True), "idle_seconds": (0, 86400, False),
     "frame_seconds": (0, 3600, False), "session_seconds": (0, 3600, False),
-    "write_seconds": (0, 3600, False),
+    "write_seconds": (0, 3600, False), "wyoming_lan_port": (0, 65535, True),
     "stt_beam_size": (1, 10, True), "stt_cpu_threads": (0, 256, True),
     "stt_workers": (0, 64, True), "stt_max_seconds": (0, 600, False),
     "tts_speaker": (0, 9999, True), "tts_length_scale": (0, 10, False),

@@ -47,6 +47,11 @@ class Settings:
         "tcp://0.0.0.0:10300",
         "where to serve Wyoming: tcp://HOST:PORT, unix://PATH or stdio://",
     )
+    wyoming_lan_port: int = _option(
+        0,
+        "a second Wyoming port, on uri's host, the one to publish for satellites: a "
+        "relay's address there (loopback, the hassio network) is never trusted; 0 = none",
+    )
     log_level: str = _option("info", "debug, info, warning or error")
     max_connections: int = _option(
         32, "Wyoming connections at once; past it, a newcomer closes the least needed"
@@ -254,6 +259,15 @@ class Settings:
             (
                 self.uri.split("://", 1)[0] in {"tcp", "unix", "stdio"},
                 f"uri must start with tcp://, unix:// or stdio://, not {self.uri!r}",
+            ),
+            (
+                not self.wyoming_lan_port
+                or (
+                    self.uri.startswith("tcp://")
+                    and not self.uri.endswith(f":{self.wyoming_lan_port}")
+                ),
+                "wyoming_lan_port needs a tcp:// uri on another port, not "
+                f"{self.uri!r}",
             ),
             (
                 not pin or is_fingerprint(pin),

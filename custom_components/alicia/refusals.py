@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from .bus.text import plain
+from .bus.topics import is_identifier
 from .const import DOMAIN
 from .markdown import literal
 
@@ -28,9 +29,9 @@ class RefusedRegistrations:
     def refused(self, topic: str, reason: str) -> None:
         """A registration on register/{id} was refused: raise (or update) its card."""
         parts = topic.split("/")
-        if len(parts) != 5:
-            return  # no id in the topic: nobody to name
         device_id = parts[-1]
+        if len(parts) != 5 or not is_identifier(device_id):
+            return  # no id in the topic: nobody to name
         if device_id not in self.reasons and device_id not in self.approved:
             strangers = [d for d in self.reasons if d not in self.approved]
             for oldest in strangers[: max(0, len(strangers) - MAX_REFUSED + 1)]:
@@ -41,9 +42,10 @@ class RefusedRegistrations:
             self.hass, DOMAIN, f"refused_{device_id}",
             is_fixable=False, is_persistent=False, severity=ir.IssueSeverity.WARNING,
             translation_key="refused_registration",
-            # The card renders Markdown; the reason may quote the device's text.
+            # The card renders Markdown; the reason may quote the device's text. An id
+            # ([a-z0-9_-]) is shown as it is: in the title and in a code span alike.
             translation_placeholders={
-                "device_id": literal(device_id),
+                "device_id": device_id,
                 "reason": literal(plain(reason, 300)),
             },
         )  # fmt: skip

@@ -12,6 +12,7 @@ from jsonschema import Draft7Validator
 import yaml
 
 from tests.conftest import ROOT
+from wyoming_services.addon import LAN_PORT, addon_settings, wyoming_port
 from wyoming_services.setting_values import LIMITS
 from wyoming_services.settings import Settings
 
@@ -104,7 +105,7 @@ def test_required_add_on_behaviour() -> None:
     assert cfg["init"] is False
     assert cfg["services"] == ["mqtt:need"]
     assert cfg["discovery"] == ["wyoming"]
-    assert "10300/tcp" in cfg["ports"]
+    assert cfg["ports"] == {f"{LAN_PORT}/tcp": None}
     assert cfg["schema"]["grok_api_key"] == "password?"
     assert (ROOT / "repository.yaml").exists()
     for name in (
@@ -172,6 +173,27 @@ def test_schema_types_match_the_settings() -> None:
             assert kind == "bool", name
         else:
             assert kind == "str", name
+
+
+def test_home_assistants_port_can_never_be_published(tmp_path: Path) -> None:
+    """The attack: 10300 published, Docker's proxy relayed LAN clients from 172.30.32.1, HA's address.
+
+    Only the public port can be mapped; HA's (what discovery announces) stays
+    10300, unchanged for existing installs.
+    """
+    cfg = config()
+    path = tmp_path / "options.json"
+    path.write_text(json.dumps(cfg["options"]))
+    settings = addon_settings(path)
+    assert wyoming_port(settings) == 10300
+    assert settings.wyoming_lan_port == LAN_PORT
+    assert list(cfg["ports"]) == [f"{LAN_PORT}/tcp"]
+    assert set(cfg["ports_description"]) == set(cfg["ports"])
+    translated = yaml.safe_load((ADDON / "translations" / "en.yaml").read_text())
+    assert set(translated["network"]) == set(cfg["ports"])
+    # The option is not offered (its port is config.yaml's); tests may name another.
+    path.write_text(json.dumps(cfg["options"] | {"wyoming_lan_port": 0}))
+    assert addon_settings(path).wyoming_lan_port == 0
 
 
 def test_schema_ranges_lie_within_the_settings_limits() -> None:

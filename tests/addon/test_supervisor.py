@@ -36,7 +36,13 @@ def options_file(tmp_path: Path, port: int) -> Path:
     defaults = __import__("yaml").safe_load(
         (ROOT / "addon/alicia/config.yaml").read_text()
     )["options"]
-    path.write_text(json.dumps(defaults | {"uri": f"tcp://127.0.0.1:{port}"}))
+    # The public port is the add-on's 10310 unless named: a free one, for parallel runs.
+    path.write_text(
+        json.dumps(
+            defaults
+            | {"uri": f"tcp://127.0.0.1:{port}", "wyoming_lan_port": free_port()}
+        )
+    )
     return path
 
 

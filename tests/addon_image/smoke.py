@@ -148,6 +148,9 @@ async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, 
             bool(info.asr and info.tts and info.handle and info.wake),
             "describe lists asr, tts, wake and handle",
         )
+        # The port config.yaml lets the user publish, for satellites on the network.
+        lan = await describe("tcp://127.0.0.1:10310")
+        check(bool(lan.asr and lan.tts), "the public port 10310 serves satellites")
         # The wake-word models run in the image (TensorFlow Lite's native library).
         heard = await wake_on_silence("tcp://127.0.0.1:10300")
         check(heard == "not-detected", "a second of silence wakes nothing", heard)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -51,6 +52,26 @@ async def test_a_bad_heartbeat_interval_is_named(
 ) -> None:
     await fire(hass, message("kitchen_sensor", {**SENSOR, "heartbeat_interval": 0}))
     assert "heartbeat\\_interval" in reason(hass)
+
+
+async def test_the_card_names_the_device_as_it_is(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """The title is plain text and the id a code span: an escape showed as `kitchen\\_sensor`."""
+    await fire(hass, message("kitchen_sensor", {**SENSOR, "heartbeat_interval": 0}))
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "refused_kitchen_sensor")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    texts = await async_get_translations(hass, "en", "issues", [DOMAIN])
+    text = f"component.{DOMAIN}.issues.refused_registration"
+
+    title = texts[f"{text}.title"].format(**issue.translation_placeholders)
+    description = texts[f"{text}.description"].format(**issue.translation_placeholders)
+
+    assert title == "Device kitchen_sensor could not join"
+    assert description.startswith(
+        "Alicia refused the registration of `kitchen_sensor`:"
+    )
 
 
 async def test_a_key_that_is_no_key_is_named(

@@ -54,3 +54,18 @@ def test_the_defaults_and_sound_values_still_pass() -> None:
     Settings()
     Settings(tts_length_scale=0.5, stt_workers=16, bridge_max_concurrent=16)
     Settings(tts_noise_scale=0, tts_noise_w_scale=0, grok_max_turns=0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"wyoming_lan_port": 10300}, "wyoming_lan_port needs a tcp:// uri on another port"),
+        ({"wyoming_lan_port": 10310, "uri": "unix:///tmp/w.sock"}, "needs a tcp:// uri"),
+        ({"wyoming_lan_port": 70000}, "wyoming_lan_port must be at most 65535"),
+    ],
+)  # fmt: skip
+def test_the_public_port_is_a_second_tcp_port(
+    values: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_mapping(values)
