@@ -12,7 +12,7 @@ from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 
-from .approval_card import UNSIGNED
+from .approval_card import UNSIGNED, new_link, request_kind
 from .bus.payloads import Registration, Unregister
 from .bus.policy import Mode
 from .bus.signing import valid_public_key
@@ -27,6 +27,16 @@ from .registration_rules import asks_beyond, asks_for_more, not_behind
 from .tally import Tally
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def asks_more(approved: DeviceRecord, offered: DeviceRecord) -> str | None:
+    """What a registration asks beyond the approval, in words, or None.
+
+    More authority (asks_for_more), or another web page for the device's page to
+    link to: the user approved the link they were shown.
+    """
+    more = (asks_for_more(approved, offered), new_link(approved, offered))
+    return "; ".join(m for m in more if m) or None
 
 
 class Approvals(PendingRequests):
@@ -148,10 +158,10 @@ class Approvals(PendingRequests):
         self.newest.took(device_id, signer, read.timestamp)
         if existing is not None:
             existing.last_seen = time.monotonic()
-            if more := asks_for_more(existing.grant, record):
+            if more := asks_more(existing.grant, record):
                 self._more_requested(existing, record, more)
             else:
-                if asks_for_more(record, existing.grant):  # less: the grant stays
+                if asks_more(record, existing.grant):  # less: the grant stays
                     existing.granted = existing.grant
                 hub.update_device(existing, record)
         elif (had := self.tombstones.get(device_id)) is not None and (
@@ -181,8 +191,10 @@ class Approvals(PendingRequests):
         device_id = record.device_id
         self.hub.admission.refuse("key_changed", device_id, "", "it offers another key")
         _LOGGER.warning(
-            "Device %s offers a different key (%s; approved: %s): waiting for your decision",
-            device_id, record.fingerprint, device.record.fingerprint,
+            "Device %s offers a different key (%s; approved: %s)%s: waiting for your "
+            "decision", device_id, record.fingerprint, device.record.fingerprint,
+            f" and asks for more ({more})" if (more := asks_more(device.grant, record))
+            else "",
         )  # fmt: skip
         self._add_pending(record, (device.record.fingerprint,))
 
@@ -195,6 +207,21 @@ class Approvals(PendingRequests):
             record.device_id, more,
         )  # fmt: skip
         self._add_pending(record, (device.grant.fingerprint,))
+
+    def card(self, record: DeviceRecord) -> dict[str, str]:
+        """What the card shows, and of an approved device's request what it is (its "kind").
+
+        A request for another key that also asks for more is both: its card shows
+        both, and the decision is bound to all of it.
+        """
+        placeholders = super().card(record)
+        if "old_fingerprint" in placeholders:
+            grant = self.hub.devices[record.device_id].grant
+            placeholders["kind"] = request_kind(
+                record.public_key != grant.public_key,
+                asks_more(grant, record) is not None,
+            )
+        return placeholders
 
     def approve(
         self,

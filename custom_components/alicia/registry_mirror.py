@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
-from urllib.parse import urlparse
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
@@ -12,20 +10,13 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.helpers.typing import UNDEFINED
 
+from .approval_card import configuration_url, suggested_area
 from .const import DOMAIN
 from .device import DeviceRecord
 from .device_registry import device_name, find_device
-from .markdown import literal
-
-
-def configuration_url(metadata: dict[str, Any]) -> str | None:
-    """The device's own web page, if it names one HA may link to (http or https only)."""
-    url = metadata.get("configuration_url")
-    if not isinstance(url, str) or len(url) > 256 or not url.isprintable():
-        return None
-    parsed = urlparse(url)
-    return url if parsed.scheme in ("http", "https") and parsed.netloc else None
+from .markdown import literal, title
 
 
 class RegistryMirror:
@@ -44,10 +35,14 @@ class RegistryMirror:
         return record.unknown_capabilities(self.entity_capabilities)
 
     def register(self, record: DeviceRecord, via_known: bool) -> None:
-        """Create or update the device's HA device (via_known: its via_device is ours)."""
+        """Create or update the device's HA device (via_known: its via_device is ours).
+
+        Its location is a suggestion for a device new to HA, shown on its approval
+        card: a device HA knows stays where the user put it, whatever it registers.
+        The link is one the user approved (approval.asks_more).
+        """
         metadata = record.metadata
-        location = metadata.get("location")
-        area = str(location).replace("_", " ").title() if location else None
+        area = suggested_area(metadata)
         known = find_device(self.hass, self.entry_id, record.device_id)
         registry = dr.async_get(self.hass)
         device = registry.async_get_or_create(
@@ -58,7 +53,7 @@ class RegistryMirror:
             model=metadata.get("model"),
             sw_version=metadata.get("version"),
             configuration_url=configuration_url(metadata),
-            suggested_area=area,
+            suggested_area=area if known is None else UNDEFINED,
             entry_type=dr.DeviceEntryType.SERVICE
             if record.device_type == "service"
             else None,
@@ -77,7 +72,7 @@ class RegistryMirror:
                 is_fixable=False, severity=ir.IssueSeverity.WARNING,
                 translation_key="unknown_capability",
                 translation_placeholders={
-                    "device_id": record.device_id, "name": record.name,
+                    "device_id": record.device_id, "name": title(record.name),
                     "capability": literal(name),
                 },
             )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Repairs: an approved device offering another key, or asking for more, waits for the user's decision."""
+"""Repairs: an approved device offering another key, asking for more, or both, waits for the user's decision."""
 
 from __future__ import annotations
 
@@ -37,21 +37,42 @@ class ApproveDeviceFlow(RepairsFlow):
     ) -> RepairsFlowResult:
         """Show the choice, with the request as it is now: the decision is bound to it.
 
-        The frontend's list of issues may be older than the request; the dialog shows
-        what the flow decides on, never the list's copy.
+        The frontend's list of issues may be older than the request: the dialog shows
+        what the flow decides on, never the list's copy. Its text is its step's (one
+        per kind of request), so an older issue's cannot stand over another request.
         """
-        placeholders: dict[str, str] | None = None
-        if (hub := self._hub()) is not None and (
-            record := hub.approvals.pending.get(self.device_id)
-        ) is not None:
-            placeholders = hub.approvals.card(record)
-            self.fingerprint = placeholders["fingerprint"]
-            self.shown = shown_digest(placeholders)
+        hub = self._hub()
+        record = hub.approvals.pending.get(self.device_id) if hub else None
+        if record is None:
+            return self.async_abort(reason="device_gone")
+        placeholders = hub.approvals.card(record)
+        if (kind := placeholders.get("kind")) is None:
+            return self.async_abort(reason="device_gone")  # a stranger's request now
+        self.fingerprint = placeholders["fingerprint"]
+        self.shown = shown_digest(placeholders)
         return self.async_show_menu(
-            step_id="init",
+            step_id=kind,
             menu_options=["approve", "reject"],
             description_placeholders=placeholders,
         )
+
+    async def async_step_key_changed(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """The card of another key (the frontend reopens a step by its id)."""
+        return await self.async_step_init()
+
+    async def async_step_more_asked(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """The card of a request for more."""
+        return await self.async_step_init()
+
+    async def async_step_key_changed_more(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """The card of another key asking for more."""
+        return await self.async_step_init()
 
     def _hub(self) -> Any:
         entry = self.hass.config_entries.async_get_entry(self.entry_id)

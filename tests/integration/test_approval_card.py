@@ -275,10 +275,12 @@ async def test_unloading_closes_the_cards(
 @pytest.mark.parametrize(
     ("choice", "text"),
     [
-        ("approve", "Kitchen sensor now signs with the new key; messages signed "
-         "with its old key are refused."),
-        ("reject", "Kitchen sensor keeps its approved key; messages signed with "
-         "the offered one stay refused."),
+        ("approve", "Kitchen sensor now has what this request showed: the key it "
+         "offered and all it asked for. Messages signed with any other key are "
+         "refused."),
+        ("reject", "Kitchen sensor keeps what you approved, its approved key too; "
+         "messages signed with another key stay refused. If it asks again, you "
+         "are asked again."),
     ],
 )  # fmt: skip
 async def test_a_key_change_is_a_repair_that_says_which_key_counts(

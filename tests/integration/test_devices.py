@@ -69,6 +69,8 @@ async def test_new_device_waits_for_approval(
         "capabilities": "temperature, humidity, motion, battery",
         "fingerprint": "none (unsigned)",
         "via_device": "nobody: it talks to Home Assistant itself",
+        "title_name": "Kitchen sensor", "area": "**Kitchen**",
+        "configuration_url": "none",
     }  # fmt: skip
     assert alicia_device(hass, "kitchen_sensor") is None
 
