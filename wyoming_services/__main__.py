@@ -22,12 +22,15 @@ def run(argv: list[str] | None = None) -> int:
         # stdout carries the protocol when serving stdio://
         stream=sys.stderr,
     )
-    from .server import serve, stop_on_signals  # noqa: PLC0415 - keep --help fast
+    from .server import PartFailed, serve, stop_on_signals  # noqa: PLC0415 - keep --help fast
 
     async def main() -> None:
         await serve(settings, stop_on_signals())
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except PartFailed:
+        return 1  # the server logged why
     return 0
 
 

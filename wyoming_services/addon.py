@@ -2,7 +2,9 @@
 
 The image's s6 service runs `python -m wyoming_services.addon run`; its HEALTHCHECK
 runs `... healthcheck`. Asking the Supervisor is retried, never fatal: the Wyoming
-server serves Assist whether or not the broker or Home Assistant is ready yet.
+server serves Assist whether or not the broker or Home Assistant is ready yet. A
+bridge or discovery that dies otherwise is logged and ends the process (EXIT_PART),
+so s6 stops the container and the Supervisor's watchdog restarts it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .settings import Settings, SettingsError
 
 _LOGGER = logging.getLogger(__name__)
 OPTIONS = Path("/data/options.json")
+EXIT_PART = 1
 EXIT_SETTINGS = 2
 # The container port config.yaml lets the user publish (satellites on the network);
 # Home Assistant's, the uri's 10300, is never published.
@@ -72,9 +75,11 @@ class Supervisor:
                 f"cannot reach the Supervisor at {self.url}: {err}"
             ) from err
         try:
-            answer: dict[str, Any] = response.json()
+            answer: Any = response.json()
         except ValueError:
             answer = {}
+        if not isinstance(answer, dict):
+            answer = {"message": f"not a JSON object: {response.text[:200]}"}
         if response.status_code != 200 or answer.get("result") != "ok":
             reason = (
                 answer.get("message")
@@ -84,7 +89,9 @@ class Supervisor:
             raise SupervisorError(
                 f"{method} {path}: {reason} (HTTP {response.status_code})"
             )
-        data: dict[str, Any] = answer.get("data") or {}
+        data = answer.get("data") or {}
+        if not isinstance(data, dict):
+            raise SupervisorError(f"{method} {path}: its data is not a JSON object")
         return data
 
     async def mqtt(self) -> dict[str, Any]:
@@ -98,13 +105,34 @@ class Supervisor:
             ) from err
         if not data.get("host"):
             raise SupervisorError("the Supervisor's MQTT service has no host yet")
-        return data
+        return checked_mqtt(data)
 
     async def discover_wyoming(self, uri: str) -> None:
         """Tell HA where the Wyoming server is."""
         await self._call(
             "POST", "/discovery", {"service": "wyoming", "config": {"uri": uri}}
         )
+
+
+def checked_mqtt(data: dict[str, Any]) -> dict[str, Any]:
+    """The MQTT service's fields, each of the type it must have, or SupervisorError."""
+    port = data.get("port", 1883)
+    wrong = [
+        name
+        for name, ok in (
+            ("host", isinstance(data.get("host"), str)),
+            ("port", type(port) is int and 1 <= port <= 65535),
+            ("username", isinstance(data.get("username"), str | None)),
+            ("password", isinstance(data.get("password"), str | None)),
+            ("ssl", isinstance(data.get("ssl"), bool | None)),
+        )
+        if not ok
+    ]
+    if wrong:
+        raise SupervisorError(
+            f"the Supervisor's MQTT service has an unusable {', '.join(wrong)}"
+        )
+    return data | {"port": port}
 
 
 def addon_settings(options: Path) -> Settings:
@@ -176,20 +204,40 @@ async def discover(settings: Settings, supervisor: Supervisor) -> None:
     _LOGGER.info("Wyoming discovery sent to Home Assistant: %s", uri)
 
 
-async def run(settings: Settings, supervisor: Supervisor) -> None:
-    """Serve Wyoming and the bridge with the Supervisor's broker until SIGTERM; post discovery."""
-    from .server import serve, stop_on_signals  # noqa: PLC0415 - keep healthcheck light
+async def run(settings: Settings, supervisor: Supervisor) -> int:
+    """Serve Wyoming and the bridge with the Supervisor's broker until SIGTERM; post discovery.
+
+    Returns the exit code: EXIT_PART when the bridge or discovery died (logged).
+    """
+    from .server import PartFailed, serve, stop_on_signals  # noqa: PLC0415 - keep healthcheck light
 
     async def broker() -> Settings:
         mqtt = await retried("MQTT service", supervisor.mqtt)
         return settings_with_mqtt(settings, mqtt)
 
+    stop = stop_on_signals()
+    died: list[BaseException] = []
+
+    def discovered(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _LOGGER.error(
+                "The Wyoming discovery stopped: %r. Stopping the app, so that it is "
+                "restarted (the Supervisor's watchdog)",
+                error,
+            )
+            died.append(error)
+            stop.set()
+
     discovery = asyncio.create_task(discover(settings, supervisor))
+    discovery.add_done_callback(discovered)
     try:
-        await serve(settings, stop_on_signals(), broker)
+        await serve(settings, stop, broker)
+    except PartFailed:
+        return EXIT_PART  # the server logged why
     finally:
         discovery.cancel()
         await asyncio.gather(discovery, return_exceptions=True)
+    return EXIT_PART if died else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "healthcheck":
             asyncio.run(wait_for_wyoming(wyoming_port(settings), limit=5))
         else:
-            asyncio.run(run(settings, supervisor))
+            return asyncio.run(run(settings, supervisor))
     except TimeoutError:
         _LOGGER.error(
             "The Wyoming server did not answer on port %s", wyoming_port(settings)

@@ -38,6 +38,10 @@ SEND_BUFFER = 64 * 1024
 BrokerLookup = Callable[[], Awaitable[Settings]]
 
 
+class PartFailed(RuntimeError):
+    """A part the app runs beside Wyoming (the bus bridge, discovery) died; the text says why."""
+
+
 class PublicHandler(AliciaEventHandler):
     """A connection to the port meant to be published (wyoming_lan_port)."""
 
@@ -195,12 +199,16 @@ async def serve(
     )
     bridges: list[Bridge] = []
     bridge_task: asyncio.Task[None] | None = None
+    failure: BaseException | None = None
 
     async def bridge() -> None:
         found = await broker() if broker is not None else settings
         if found.mqtt_host:
             # After loading, so the registration names the models really in use.
-            bridges.append(Bridge(found, engines, WyomingProbe(listener)))
+            try:
+                bridges.append(Bridge(found, engines, WyomingProbe(listener)))
+            except (OSError, ValueError) as err:
+                raise PartFailed(_key_trouble(found, err)) from err
             # HA's agent asks a server typed in by hand to prove it holds this key.
             proofs.use(bridges[0].key, bridges[0].bridge_id)
             # Grok reads and controls the home through the bus, as HA allows.
@@ -220,7 +228,12 @@ async def serve(
                 importlib.metadata.version("wyoming"),
                 {k: v for k, v in settings.redacted().items() if k != "uri"},
             )
-            await stopping
+            await asyncio.wait(
+                {stopping, bridge_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            failure = _died(bridge_task)
+            if failure is None:
+                await stopping
         _LOGGER.info(
             "Stopping: finishing what is in flight (at most %.0f s)", STOP_GRACE
         )
@@ -233,6 +246,35 @@ async def serve(
         )
         await engines.close()
         _LOGGER.info("Stopped")
+    if failure is not None:
+        raise PartFailed(str(failure)) from failure
+
+
+def _died(task: asyncio.Task[None]) -> BaseException | None:
+    """The bridge task's error, logged once, if it died (it only ends when stopped)."""
+    if not task.done() or task.cancelled() or task.exception() is None:
+        return None
+    error = task.exception()
+    reason = str(error) if isinstance(error, PartFailed) else repr(error)
+    _LOGGER.error(
+        "The alicia bus bridge stopped: %s. Stopping the app, so that it is "
+        "restarted (the Supervisor's watchdog)",
+        reason,
+    )
+    _LOGGER.debug("The bridge's error", exc_info=error)
+    return error
+
+
+def _key_trouble(settings: Settings, err: Exception) -> str:
+    """Why the bridge could not start with its key file, and what to do."""
+    path = settings.security_key_file or "the default key file"
+    if isinstance(err, ValueError):
+        return (
+            f"its key file {path} holds no key it can use ({err}); move the file "
+            "away and restart: a new key is made, and Home Assistant asks once to "
+            "approve it"
+        )
+    return f"it cannot read or write its key file {path} ({err})"
 
 
 async def _stop_bridge(bridges: list[Bridge], task: asyncio.Task[None] | None) -> None:
