@@ -8,15 +8,17 @@ from typing import Any
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 
-from .bus.policy import Mode
+from .bus import voice_route
+from .bus.errors import ProtocolError
 from .bus.reported import Report, Telemetry
+from .bus.voice_route import VoiceResult, is_voice_server
 from .bus_link import BusLink
 from .context import HubContext
 from .tally import Tally
 
 MAX_KEYS = 256
-# What serves a voice route: speech-to-text, then an answer.
-VOICE_ROUTE = frozenset({"stt", "ai"})
+# Read here by voice_health and announce; the rule is the core's (bus/voice_route.py).
+VOICE_ROUTE = voice_route.VOICE_ROUTE
 
 
 class DeviceData:
@@ -86,27 +88,37 @@ class DeviceData:
         if (
             read := self.link.read(message)
         ) is None or "transcript" not in read.payload:
-            return
+            return  # an error answered to the asker: nothing was heard
         if not self.serves_voice(read.source) or read.destination not in hub.devices:
             # Automations act on this event ("Goodnight by voice"): a forged one would too.
-            self.tally.counters.reject("voice_refused")
-            self.tally.log_limited(
+            self.refuse_voice(
                 "voice", "Voice result from %s for %s refused: only an approved, "
                 "signing voice service's count", read.source, read.destination,
             )  # fmt: skip
             return
-        payload = read.payload
+        try:
+            result = VoiceResult.parse(read.payload)
+        except ProtocolError as err:
+            self.refuse_voice(
+                "voice_result", "Voice result from %s refused: %s", read.source, err
+            )
+            return
         hub.fire(
-            "voice_command", read.destination,
-            transcript=payload.get("transcript"), answer=payload.get("answer"),
-            language=payload.get("language"),
+            "voice_command", read.destination, transcript=result.transcript,
+            answer=result.answer, language=result.language,
         )  # fmt: skip
 
+    def refuse_voice(self, why: str, text: str, *args: Any) -> None:
+        """A voice result that fires nothing: counted, and logged at most once a minute per why."""
+        self.tally.counters.reject("voice_refused")
+        self.tally.log_limited(why, text, *args)
+
     def serves_voice(self, source: str) -> bool:
-        """An approved device with a voice route, whose key admission checked (unless off)."""
+        """An approved voice server (bus/voice_route.py), whose key admission checked (unless off)."""
         device = self.hub.devices.get(source)
         if device is None:
             return False
         # Admitted with an approved key means its signature was verified.
-        verified = device.public_key is not None or self.hub.admission.mode is Mode.OFF
-        return verified and {c.name for c in device.record.capabilities} >= VOICE_ROUTE
+        verified = self.hub.admission.may_act_with(device.public_key)
+        names = (c.name for c in device.record.capabilities)
+        return verified and is_voice_server(device.record.device_type, names)
