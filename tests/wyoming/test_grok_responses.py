@@ -107,8 +107,9 @@ async def test_conversation_continues_from_the_stored_response(xai: FakeXai) -> 
 async def test_an_expired_stored_conversation_starts_afresh(xai: FakeXai) -> None:
     grok = make(xai)
     grok.memory.remember(
-        conversation_key(HOME.who, "c1"), "Hello", "Hi there", "resp_gone"
-    )
+        conversation_key(HOME.who, "c1"), "Hello", "Hi there", "resp_gone",
+        trusted=True,  # HOME's: held under its authority
+    )  # fmt: skip
     try:
         answer = await ask(grok, "Are you there?", "c1")
     finally:
