@@ -28,7 +28,7 @@ def test_what_the_docs_retain_is_read_late_by_the_code() -> None:
     """Retained messages arrive late by design: the code exempts their kind from the age check."""
     for row in documented_topics():
         kind = kind_of(row.concrete())
-        if row.retained and kind is not Kind.CONFIG:  # read by devices, not by our code
+        if row.retained:
             assert kind in RETAINED_KINDS, row.topic
 
 

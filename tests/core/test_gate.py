@@ -12,9 +12,9 @@ from alicia_bus.envelope import new_message
 from alicia_bus.errors import SecurityError
 from alicia_bus.gate import Gate
 from alicia_bus.limits import RateLimiter
-from alicia_bus.policy import Mode
+from alicia_bus.policy import Mode, retained_state
 from alicia_bus.signing import KeyPair
-from alicia_bus.topics import HUB_SOURCE
+from alicia_bus.topics import HUB_SOURCE, kind_of
 
 TOPIC = "alicia/devices/panel/data"
 
@@ -102,3 +102,27 @@ def test_a_genuine_message_replayed_costs_its_sender_nothing(gate: Gate) -> None
         outcome(gate, sealed(device, "panel"), device.public_key) for _ in range(3)
     ]
     assert genuine == ["verified", "verified", "rate_limited"]
+
+
+def test_settings_kept_retained_reach_a_device_that_connects_days_later(
+    gate: Gate,
+) -> None:
+    """A device applying the shared gate takes HA's retained settings however old; not a live copy."""
+    hub, topic = KeyPair.generate(), "alicia/devices/panel/config"
+    message = new_message(HUB_SOURCE, "command", {"settings": {"interval": 60}})
+    message["timestamp"] = "2026-12-01T08:00:00+00:00"
+    settings: dict[str, Any] = json.loads(hub.seal(topic, message))
+
+    def admitted(retained: bool) -> str:
+        try:
+            return gate.admit(
+                topic, settings, key=hub.public_key,
+                sent=datetime.fromisoformat(settings["timestamp"]),
+                now=datetime.now(UTC),
+                retained=retained_state(kind_of(topic), retained),
+            ).outcome  # fmt: skip
+        except SecurityError as refusal:
+            return refusal.code
+
+    assert admitted(retained=True) == "verified"
+    assert admitted(retained=False) == "stale"

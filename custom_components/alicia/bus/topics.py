@@ -83,10 +83,11 @@ _SATELLITE_LEAVES = {
 }
 # Kinds whose messages carry audio, and may be large.
 AUDIO_KINDS = frozenset({Kind.STT_REQUEST, Kind.ROUTE, Kind.RESPONSE})
-# Kinds that are state, published retained on purpose: delivered late by design.
+# Kinds that are state, published retained on purpose: delivered late by design
+# (a device's settings too: it gets them when it next connects, days later maybe).
 RETAINED_KINDS = frozenset(
     {Kind.REGISTER, Kind.STATUS, Kind.SECURITY_HUB, Kind.SECURITY_TRUST,
-     Kind.VOCABULARY, Kind.HA_STATE}
+     Kind.VOCABULARY, Kind.HA_STATE, Kind.CONFIG}
 )  # fmt: skip
 
 
