@@ -146,9 +146,10 @@ class Settings:
     )
     wyoming_untrusted_questions: int = _option(
         0,
-        "questions a minute each other Wyoming client may ask Alicia (Grok), answered "
-        "without the home (3 at once; all of them together 4 times that); 0 = none: "
-        "no one else spends the key",
+        "questions a minute each other Wyoming client, and each bus device not "
+        "approved with its key, may ask Alicia (Grok), answered without the home "
+        "(3 at once; all of them together 4 times that); 0 = none: no one else "
+        "spends the key",
     )
     grok_timeout: float = _option(10.0, "seconds one answer may take, retries included")
     grok_retries: int = _option(2, "retries after HTTP 429 or 5xx")
