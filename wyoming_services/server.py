@@ -15,7 +15,6 @@ from urllib.parse import urlparse, urlunparse
 
 from wyoming.server import AsyncStdioServer
 
-from .authority import Authority, wyoming_client
 from .bridge import Bridge
 from .bridge.liveness import WyomingProbe
 from .bridge.stopping import quiet_lost_socket
@@ -40,16 +39,6 @@ BrokerLookup = Callable[[], Awaitable[Settings]]
 
 class PartFailed(RuntimeError):
     """A part the app runs beside Wyoming (the bus bridge, discovery) died; the text says why."""
-
-
-class PublicHandler(AliciaEventHandler):
-    """A connection to the port meant to be published (wyoming_lan_port)."""
-
-    def _authority(self) -> Authority:
-        # A relay's address (the hassio gateway) is anyone's here.
-        return wyoming_client(
-            self.writer, self.settings.wyoming_trusted_clients, public=True
-        )
 
 
 def lan_uri(settings: Settings) -> str | None:
@@ -178,7 +167,7 @@ async def serve(
     def public(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> AliciaEventHandler:
-        return PublicHandler(engines, reader, writer, proofs=proofs)
+        return AliciaEventHandler(engines, reader, writer, proofs=proofs, public=True)
 
     if settings.uri.startswith("stdio://"):
         # One client on stdin/stdout; the server ends when it closes.

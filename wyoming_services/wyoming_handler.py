@@ -27,7 +27,7 @@ from alicia_bus.text import excerpt
 
 from .agent_turn import AgentTurn
 from .audio import AudioFormatError
-from .authority import Authority, peer_name, wyoming_client
+from .authority import peer_name, wyoming_client
 from .connections import NotAdmitted, Peer
 from .engines import Engines
 from .event_fields import FieldError, Fields
@@ -66,13 +66,19 @@ class AliciaEventHandler(AsyncEventHandler):
         engines: Engines,
         *args: Any,
         proofs: AgentProofs | None = None,
+        public: bool = False,
         **kwargs: Any,
     ) -> None:
-        """Start idle; proofs show HA's agent this is the voice server it approved."""
+        """Start idle; proofs show HA's agent this is the voice server it approved.
+
+        public: the connection came to the port meant to be published (wyoming_lan_port).
+        """
         super().__init__(*args, **kwargs)
         self.engines = engines
         self.settings = engines.settings
-        authority = self._authority()
+        self.authority = authority = wyoming_client(
+            self.writer, self.settings.wyoming_trusted_clients, public=public
+        )
         self.peer = Peer(
             peer_name(self.writer), self._make_room, self._streaming,
             address=authority.who, trusted=authority.may_act,
@@ -283,7 +289,7 @@ class AliciaEventHandler(AsyncEventHandler):
             )
             await unless_hung_up(self.reader, self.writer, handle(
                 self.engines, self.write_event, question, fields.flag("stream"),
-                self._authority(),
+                self.authority,
             ))  # fmt: skip
         elif SynthesizeStart.is_type(kind):
             fields.mapping("context")
@@ -303,9 +309,6 @@ class AliciaEventHandler(AsyncEventHandler):
             return True  # not a sign of life: the idle clock runs on
         self.peer.saw()
         return True
-
-    def _authority(self) -> Authority:
-        return wyoming_client(self.writer, self.settings.wyoming_trusted_clients)
 
     async def disconnect(self) -> None:
         """Drop what the connection held."""
