@@ -26,11 +26,11 @@ from .bus.envelope import Envelope
 from .bus.errors import ProtocolError
 from .bus.speaker import AnnounceRequest
 from .bus.text import excerpt
+from .bus.voice_route import is_voice_server
 from .bus_link import BusLink
 from .const import CONF_ANNOUNCE_TTS, CONF_ANNOUNCE_VOLUME, DOMAIN
 from .context import HubContext
 from .device import AliciaDevice
-from .device_data import VOICE_ROUTE
 from .device_registry import find_device
 from .ha_commands import NO_KEY, Refused, exposed, is_ha_address
 
@@ -194,9 +194,9 @@ async def async_announce(
 
 
 def may_announce(device: AliciaDevice) -> bool:
-    """A device that announces (its `announce` capability), or a voice route (the app's bridge)."""
+    """A device that announces (its `announce` capability), or a voice server (the app's bridge)."""
     names = {c.name for c in device.record.capabilities}
-    return ANNOUNCER in names or names >= VOICE_ROUTE
+    return ANNOUNCER in names or is_voice_server(device.record.device_type, names)
 
 
 def _announces_itself(device: AliciaDevice) -> bool:

@@ -14,6 +14,7 @@ from .bus.reported import Report, Telemetry
 from .bus.voice_route import VoiceResult, is_voice_server
 from .bus_link import BusLink
 from .context import HubContext
+from .device import AliciaDevice
 from .tally import Tally
 
 MAX_KEYS = 256
@@ -114,11 +115,14 @@ class DeviceData:
         self.tally.log_limited(why, text, *args)
 
     def serves_voice(self, source: str) -> bool:
-        """An approved voice server (bus/voice_route.py), whose key admission checked (unless off)."""
+        """An approved voice server, whose key admission checked (unless off)."""
         device = self.hub.devices.get(source)
-        if device is None:
-            return False
-        # Admitted with an approved key means its signature was verified.
-        verified = self.hub.admission.may_act_with(device.public_key)
-        names = (c.name for c in device.record.capabilities)
-        return verified and is_voice_server(device.record.device_type, names)
+        return device is not None and serves_voice(self.hub, device)
+
+
+def serves_voice(hub: HubContext, device: AliciaDevice) -> bool:
+    """A voice server (bus/voice_route.py) approved with its key, so verified (unless security is off)."""
+    names = (c.name for c in device.record.capabilities)
+    return hub.admission.may_act_with(device.public_key) and is_voice_server(
+        device.record.device_type, names
+    )

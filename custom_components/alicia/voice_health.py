@@ -8,11 +8,10 @@ import time
 from homeassistant.helpers import issue_registry as ir
 
 from .bus.payloads import Health, Heartbeat
-from .bus.policy import Mode
 from .const import DOMAIN
 from .context import HubContext
 from .device import AliciaDevice
-from .device_data import VOICE_ROUTE
+from .device_data import serves_voice
 from .markdown import literal
 
 _LOGGER = logging.getLogger(__name__)
@@ -22,9 +21,8 @@ OFFLINE_GRACE_SECONDS = 60.0
 
 
 def is_voice_server(hub: HubContext, device: AliciaDevice) -> bool:
-    """An approved device with a voice route whose messages its key verifies (mode off: any)."""
-    verified = device.public_key is not None or hub.admission.mode is Mode.OFF
-    return verified and {c.name for c in device.record.capabilities} >= VOICE_ROUTE
+    """A voice server approved with its key (one rule: device_data.serves_voice)."""
+    return serves_voice(hub, device)
 
 
 def hub_key_mismatch(hub: HubContext, device: AliciaDevice) -> bool | None:

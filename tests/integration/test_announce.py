@@ -429,3 +429,19 @@ async def test_a_device_approved_without_a_key_announces_nothing(
     assert answer["status"] == "failed"
     assert "approved without a key" in answer["error"]["message"]
     assert calls == []
+
+
+async def test_a_sensor_listing_stt_and_ai_is_no_voice_route(
+    hass: HomeAssistant,
+    setup: tuple[MockConfigEntry, list[ServiceCall]],
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    """Only a service (the app's bridge) is a voice server: a sensor claiming it announces nothing."""
+    _, calls = setup
+    await register_keyed(hass, {**SENSOR, "capabilities": ["temperature", "stt", "ai"]})
+    answer = await answer_to(hass, mqtt_mock, "kitchen_sensor", {
+        "message": "Ding.", "target": {"entity_id": "media_player.kitchen_sonos"},
+    })  # fmt: skip
+    assert answer["status"] == "failed"
+    assert "may not announce" in answer["error"]["message"]
+    assert calls == []
