@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
-from homeassistant.components.homeassistant.exposed_entities import async_should_expose
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_listen_entity_updates,
+    async_should_expose,
+)
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -109,7 +113,7 @@ class VocabularyPublisher:
         )
 
     async def async_start(self) -> None:
-        """Publish now, and again whenever areas, entity names or exposure change."""
+        """Publish now, and again whenever areas, floors, entity names or exposure change."""
         await self._publish()
         entry = self.hub.entry
 
@@ -120,8 +124,17 @@ class VocabularyPublisher:
         for event_type in (
             er.EVENT_ENTITY_REGISTRY_UPDATED,
             ar.EVENT_AREA_REGISTRY_UPDATED,
+            fr.EVENT_FLOOR_REGISTRY_UPDATED,
         ):
             entry.async_on_unload(self.hass.bus.async_listen(event_type, changed))
+        # Exposure of an entity without a registry entry (a YAML template) changes
+        # no registry: only this says so. Without exposure settings, nothing is named.
+        with contextlib.suppress(KeyError):
+            entry.async_on_unload(
+                async_listen_entity_updates(
+                    self.hass, "conversation", self._debouncer.async_schedule_call
+                )
+            )
 
         @callback
         def renamed(event: Event[EventStateChangedData]) -> None:

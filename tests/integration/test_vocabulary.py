@@ -8,7 +8,11 @@ from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    entity_registry as er,
+    floor_registry as fr,
+)
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -118,4 +122,40 @@ async def test_a_name_with_control_characters_does_not_spoil_the_vocabulary(
     entry = await setup_alicia(hass)
     sent = Vocabulary.parse(published_payloads(mqtt_mock)[-1])
     assert ("Bell lamp", "light") in sent.entities
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unexposing_an_entity_without_a_registry_entry_drops_its_name(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """A YAML template without a unique id: only the exposure settings change."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    hass.states.async_set("switch.panic_room", "off", {"friendly_name": "Panic room"})
+    async_expose_entity(hass, "conversation", "switch.panic_room", True)
+    entry = await setup_alicia(hass)
+    assert "Panic room" in published(mqtt_mock)[-1]
+    async_expose_entity(hass, "conversation", "switch.panic_room", False)
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3))
+    await hass.async_block_till_done()
+    last = published_payloads(mqtt_mock)[-1]
+    assert "Panic room" not in last["phrases"]
+    assert ["Panic room", "switch"] not in last["entities"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_floor_renamed_is_said_by_its_new_name(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    floors = fr.async_get(hass)
+    floor = floors.async_create("Upstairs")
+    entry = await setup_alicia(hass)
+    assert "Upstairs" in published(mqtt_mock)[-1]
+    floors.async_update(floor.floor_id, name="First floor")
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3))
+    await hass.async_block_till_done()
+    assert "First floor" in published(mqtt_mock)[-1]
+    assert "Upstairs" not in published(mqtt_mock)[-1]
     assert await hass.config_entries.async_unload(entry.entry_id)
