@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
@@ -11,13 +14,22 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.loader import async_get_integration
 
-from .const import CONF_ANNOUNCE_VOLUME, CONF_SECURITY_MODE, CONF_TOPIC_PREFIX, DOMAIN
+from .const import (
+    CONF_ANNOUNCE_VOLUME,
+    CONF_SECURITY_MODE,
+    CONF_TOPIC_PREFIX,
+    DEFAULT_TOPIC_PREFIX,
+    DOMAIN,
+)
 from .entity_tables import CAPABILITY_PLATFORMS
 from .entry_data import AliciaConfigEntry
-from .ha_state import StatePublisher
+from .ha_state import StatePublisher, async_clear_states
 from .hub import AliciaHub
 from .services import async_setup_services
+from .storage import HubStore
 from .vocabulary import VocabularyPublisher
+
+_LOGGER = logging.getLogger(__name__)
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -32,6 +44,8 @@ PLATFORMS = [
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Deleting the entry waits this long at most for the broker to clear its copies.
+REMOVE_SECONDS = 10
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -74,7 +88,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> bo
     hub.roster.restore()
     await hub.async_start()
     vocabulary = VocabularyPublisher(hass, hub.roster, hub.link)
-    states = StatePublisher(hass, hub.roster, hub.link)
+    states = StatePublisher(hass, hub.roster, hub.link, hub.store.retained)
     await vocabulary.async_start()
     await states.async_start()
 
@@ -111,6 +125,25 @@ async def async_unload_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> b
     hub = entry.runtime_data
     await hub.async_stop()
     return await hass.config_entries.async_unload_platforms(entry, hub.platforms)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: AliciaConfigEntry) -> None:
+    """Clear what Alicia left retained on the broker (best effort), then its store and key."""
+    store = HubStore(hass, entry.entry_id)
+    prefix = entry.options.get(CONF_TOPIC_PREFIX, DEFAULT_TOPIC_PREFIX)
+    try:
+        stored = await store.async_load()
+        async with asyncio.timeout(REMOVE_SECONDS):
+            if await mqtt.async_wait_for_mqtt_client(hass):
+                await async_clear_states(hass, stored.key, store.retained)
+                # Unsigned: they clear the broker's copies; a bridge running keeps
+                # its trust list until it restarts.
+                for topic in ("voice/stt/vocabulary", "system/security/trust",
+                              "system/security/hub"):  # fmt: skip
+                    await mqtt.async_publish(hass, f"{prefix}/{topic}", b"", 1, True)
+    except (HomeAssistantError, TimeoutError, ValueError) as err:
+        _LOGGER.warning("Alicia's retained messages not all cleared: %s", err)
+    await store.async_remove()
 
 
 def _agent_platform(hass: HomeAssistant) -> list[Platform]:

@@ -13,6 +13,7 @@ from homeassistant.components.homeassistant.exposed_entities import (
 )
 from homeassistant.const import EVENT_STATE_CHANGED, MAX_LENGTH_STATE_STATE
 from homeassistant.core import (
+    CoreState,
     Event,
     EventStateChangedData,
     HomeAssistant,
@@ -26,9 +27,13 @@ from homeassistant.helpers import (
     entity_registry as er,
 )
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.start import async_at_started
 
+from .bus.envelope import new_message
 from .bus.home import STATE_ATTRIBUTES, HaState
+from .bus.signing import KeyPair
 from .bus.text import plain
+from .bus.topics import HUB_SOURCE
 from .bus_link import BusLink
 from .const import SIGNAL_DEVICE_ONLINE
 from .context import HubContext
@@ -40,19 +45,49 @@ DEBOUNCE_SECONDS = 0.5
 NAME_LENGTH = 128
 
 
+def state_topic(prefix: str, entity_id: str) -> str:
+    """Where an entity's state is retained."""
+    return f"{prefix}/integration/ha/state/{entity_id}"
+
+
+async def async_clear_states(
+    hass: HomeAssistant, key: KeyPair | None, retained: dict[str, set[str]]
+) -> None:
+    """Remove every state left retained (the entry is deleted); HomeAssistantError if MQTT is down."""
+    for prefix, entity_ids in retained.items():
+        for entity_id in sorted(entity_ids):
+            topic = state_topic(prefix, entity_id)
+            # The empty retained message carries no signature: readers cannot tell
+            # it from anyone's, so the signed tombstone is what removes the entity.
+            if key is not None:
+                tombstone = HaState.tombstone(entity_id).to_payload()
+                message = new_message(HUB_SOURCE, "event", tombstone)
+                await mqtt.async_publish(hass, topic, key.seal(topic, message), 1)
+            await mqtt.async_publish(hass, topic, b"", 1, True)
+
+
 class StatePublisher:
     """Publishes each exposed entity's state, retained; bursts of changes become one message."""
 
-    def __init__(self, hass: HomeAssistant, hub: HubContext, link: BusLink) -> None:
-        """Nothing is published until async_start()."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        hub: HubContext,
+        link: BusLink,
+        retained: dict[str, set[str]],
+    ) -> None:
+        """Nothing is published until async_start(); retained: the hub's store's."""
         self.hass = hass
         self.hub = hub
         self.link = link
         self._pending: dict[str, asyncio.TimerHandle] = {}
-        # Entities whose state is retained on the bus now.
-        self._published: set[str] = set()
-        # Entities no longer exposed whose removal MQTT did not take (it was down).
-        self._unremoved: set[str] = set()
+        # Entities whose state may be retained on the bus, by topic prefix: published,
+        # or gone and their removal not taken yet (MQTT was down). Stored, so that
+        # what is unexposed while Alicia is not running is still removed.
+        self._retained = retained
+        self._published = retained.setdefault(hub.prefix, set())
+        self._removing: set[tuple[str, str]] = set()
+        self._stopped = False
 
     def _exposed(self, entity_id: str) -> bool:
         try:
@@ -60,8 +95,22 @@ class StatePublisher:
         except KeyError:  # exposure settings not loaded: publish nothing
             return False
 
+    def _stale(self, entity_id: str) -> bool:
+        """Retained but not to be: unexposed, or gone (once HA has started: until then it may come back)."""
+        if not self._exposed(entity_id):
+            return True
+        return (
+            self.hass.states.get(entity_id) is None
+            and self.hass.state is CoreState.running
+        )
+
     async def async_start(self) -> None:
-        """Publish every exposed state now, then each change."""
+        """Remove what an earlier run left that is no longer exposed, publish every exposed state now, then each change."""
+        for prefix, entity_ids in list(self._retained.items()):
+            if prefix != self.hub.prefix:  # another prefix was used: another bus
+                for entity_id in list(entity_ids):
+                    self._start_removal(prefix, entity_id)
+        self._sweep()
         for state in self.hass.states.async_all():
             if self._exposed(state.entity_id):
                 await self._publish(state)
@@ -95,6 +144,8 @@ class StatePublisher:
             )
         )
         self.hub.entry.async_on_unload(self._cancel_pending)
+        # Entities that are gone once everything has started.
+        self.hub.entry.async_on_unload(async_at_started(self.hass, self._started))
         # Without exposure settings (KeyError), nothing is published either.
         with contextlib.suppress(KeyError):
             self.hub.entry.async_on_unload(
@@ -112,23 +163,32 @@ class StatePublisher:
     @callback
     def _exposure_changed(self) -> None:
         """The user changed what is exposed: publish the new ones, clear the others."""
-        for entity_id in list(self._published):
-            if not self._exposed(entity_id):
-                self._published.discard(entity_id)
-                self.hass.async_create_task(self._remove(entity_id), eager_start=True)
+        self._sweep()
         for state in self.hass.states.async_all():
             if state.entity_id not in self._published and self._exposed(
                 state.entity_id
             ):
                 self.hass.async_create_task(self._publish(state), eager_start=True)
 
+    @callback
+    def _started(self, _hass: HomeAssistant) -> None:
+        self._sweep()
+
+    @callback
+    def _sweep(self) -> None:
+        """Remove each retained state no longer to be."""
+        for entity_id in list(self._published):
+            if self._stale(entity_id):
+                self._start_removal(self.hub.prefix, entity_id)
+
     def _topic(self, entity_id: str) -> str:
-        return f"{self.hub.prefix}/integration/ha/state/{entity_id}"
+        return state_topic(self.hub.prefix, entity_id)
 
     @callback
     def _changed(self, event: Event[EventStateChangedData]) -> None:
-        if event.data["new_state"] is not None:
-            self._schedule(event.data["entity_id"])
+        # A state removed (the entity deleted, renamed or reloaded) is removed from
+        # the bus after the same wait: one that comes straight back is only updated.
+        self._schedule(event.data["entity_id"])
 
     @callback
     def _entity_moved(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
@@ -153,8 +213,8 @@ class StatePublisher:
 
     @callback
     def _schedule(self, entity_id: str) -> None:
-        """Publish soon (bursts of changes become one message), if exposed."""
-        if not self._exposed(entity_id):
+        """Publish (or remove) soon: bursts of changes become one message."""
+        if entity_id not in self._published and not self._exposed(entity_id):
             return
         if entity_id not in self._pending:
             self._pending[entity_id] = self.hass.loop.call_later(
@@ -169,9 +229,12 @@ class StatePublisher:
             entity_id
         ):
             self.hass.async_create_task(self._publish(state), eager_start=True)
+        elif entity_id in self._published and self._stale(entity_id):
+            self._start_removal(self.hub.prefix, entity_id)
 
     @callback
     def _cancel_pending(self) -> None:
+        self._stopped = True
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
@@ -192,30 +255,53 @@ class StatePublisher:
         area = ar.async_get(self.hass).async_get_area(area_id) if area_id else None
         return area.name if area is not None else None
 
-    async def _remove(self, entity_id: str) -> None:
-        """Say, signed, that the entity is no longer exposed; then clear the broker's copy."""
-        # The empty retained message carries no signature: readers cannot tell it
-        # from anyone's, so the signed tombstone is what removes the entity.
+    @callback
+    def _start_removal(self, prefix: str, entity_id: str) -> None:
+        if (prefix, entity_id) not in self._removing:
+            self._removing.add((prefix, entity_id))
+            self.hass.async_create_task(
+                self._remove(prefix, entity_id), eager_start=True
+            )
+
+    async def _remove(self, prefix: str, entity_id: str) -> None:
+        """Remove the entity's state from the bus; kept to try again if MQTT does not take it."""
+        topic = state_topic(prefix, entity_id)
         tombstone = HaState.tombstone(entity_id).to_payload()
-        topic = self._topic(entity_id)
+        # The signed tombstone first: the empty retained message, unsigned, only
+        # clears the broker's copy (async_clear_states).
         try:
             await self.link.async_publish(
                 topic, self.link.message("broadcast", "event", tombstone)
             )
             await mqtt.async_publish(self.hass, topic, b"", 1, True)
         except HomeAssistantError as err:
+            # Sent when MQTT connects again, or at the next start.
             _LOGGER.debug("Removal of %s not published: %s", entity_id, err)
-            self._unremoved.add(entity_id)  # sent when MQTT connects again
             return
-        self._unremoved.discard(entity_id)
+        finally:
+            self._removing.discard((prefix, entity_id))
+        if prefix == self.hub.prefix and not self._stale(entity_id):
+            # Exposed again while the removal went out: its state follows it.
+            self._schedule(entity_id)
+            return
+        held = self._retained.get(prefix, set())
+        held.discard(entity_id)
+        if not held and prefix != self.hub.prefix:
+            self._retained.pop(prefix, None)
+        self._save()
+
+    def _save(self) -> None:
+        # Not once unloaded: the entry may be being deleted, its store with it.
+        if not self._stopped:
+            self.hub.save()
 
     @callback
     def republish_all(self) -> None:
         """Every exposed state again, and each removal not sent yet (MQTT connected again)."""
-        for entity_id in list(self._unremoved):
-            self._unremoved.discard(entity_id)
-            if not self._exposed(entity_id):
-                self.hass.async_create_task(self._remove(entity_id), eager_start=True)
+        for prefix, entity_ids in list(self._retained.items()):
+            for entity_id in list(entity_ids):
+                if prefix != self.hub.prefix or self._stale(entity_id):
+                    self._start_removal(prefix, entity_id)
         for state in self.hass.states.async_all():
             self._schedule(state.entity_id)
 
@@ -249,7 +335,9 @@ class StatePublisher:
             device=self._alicia_device(state.entity_id),
         )
         message = self.link.message("broadcast", "event", published.to_payload())
-        self._published.add(state.entity_id)
+        if state.entity_id not in self._published:
+            self._published.add(state.entity_id)
+            self._save()
         try:
             await self.link.async_publish(
                 self._topic(state.entity_id), message, retain=True

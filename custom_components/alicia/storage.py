@@ -1,4 +1,4 @@
-"""What the hub keeps across restarts: devices (and what was approved of them), pending devices, requests, its own key."""
+"""What the hub keeps across restarts: devices (and what was approved of them), pending devices, requests, its own key, the states it left retained."""
 
 from __future__ import annotations
 
@@ -6,17 +6,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
+from .bus.home import is_entity_id
 from .bus.plain_parts import plain_parts
 from .bus.signing import KeyPair
 from .const import DOMAIN, MAX_PENDING
 from .device import DeviceRecord
 
 STORAGE_VERSION = 1
+# As many entities as the bridge holds the states of (wyoming_services/bridge/home.py).
+MAX_RETAINED = 5000
+# As the config flow takes a topic prefix.
+_PREFIX = re.compile(r"^[A-Za-z0-9_-]+$")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -93,6 +99,33 @@ class Stored:
     memory: Remembered = field(default_factory=Remembered)
 
 
+def _retained(data: Any) -> dict[str, set[str]]:
+    """The entities whose state is retained, by topic prefix; at most MAX_RETAINED, valid ones."""
+    retained: dict[str, set[str]] = {}
+    if not isinstance(data, dict):  # stored before states were remembered
+        return retained
+    room = MAX_RETAINED
+    for prefix, entity_ids in data.items():
+        if not _PREFIX.fullmatch(prefix) or not isinstance(entity_ids, list):
+            continue
+        kept = {e for e in entity_ids[:room] if is_entity_id(e)}
+        if kept:
+            retained[prefix] = kept
+            room -= len(kept)
+    return retained
+
+
+def _retained_document(retained: dict[str, set[str]]) -> dict[str, list[str]]:
+    """As stored: at most MAX_RETAINED entity ids."""
+    document: dict[str, list[str]] = {}
+    room = MAX_RETAINED
+    for prefix, entity_ids in retained.items():
+        if room > 0 and entity_ids:
+            document[prefix] = sorted(entity_ids)[:room]
+            room -= len(document[prefix])
+    return document
+
+
 class HubStore:
     """HA's Store for one entry; private (0600), since it holds the hub's private key."""
 
@@ -101,11 +134,15 @@ class HubStore:
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", private=True
         )
+        # Entities whose state HA left retained on the bus, by topic prefix
+        # (ha_state.py keeps it): cleared at the next start if no longer exposed.
+        self.retained: dict[str, set[str]] = {}
 
     async def async_load(self) -> Stored:
         """What was stored (nothing on a first start)."""
         data = await self._store.async_load() or {}
         pem = data.get("hub_key")
+        self.retained = _retained(data.get("retained_states"))
         return Stored(
             key=KeyPair.from_pem(pem.encode()) if pem else None,
             devices=[_approved(d) for d in data.get("devices", [])],
@@ -118,8 +155,7 @@ class HubStore:
             memory=Remembered.from_document(data),
         )
 
-    @staticmethod
-    def _shape(state: Stored) -> dict[str, Any]:
+    def _shape(self, state: Stored) -> dict[str, Any]:
         """As stored."""
         if state.key is None:
             raise ValueError("the hub's key is made before anything is stored")
@@ -130,6 +166,7 @@ class HubStore:
             "key_changes": state.key_changes,
             "granted": {d: r.document for d, r in state.granted.items()},
             "hub_key": state.key.pem.decode(),
+            "retained_states": _retained_document(self.retained),
         }
 
     async def async_save(self, state: Stored) -> None:
@@ -139,3 +176,7 @@ class HubStore:
     def schedule_save(self, state: Callable[[], Stored]) -> None:
         """Write soon; state() gives what to write, at write time."""
         self._store.async_delay_save(lambda: self._shape(state()), 1)
+
+    async def async_remove(self) -> None:
+        """Delete what is stored (the entry is removed: its key goes too)."""
+        await self._store.async_remove()
