@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from homeassistant.components import mqtt
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -43,6 +44,10 @@ _LOGGER = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.5
 # As long as a device's name may be (bus/payloads.py).
 NAME_LENGTH = 128
+# A device's online asks for every state again at most once a minute, and every
+# state goes out again at most every 30 s whoever asks: each is a signed publish.
+ONLINE_DEVICE_SECONDS = 60.0
+ONLINE_ALL_SECONDS = 30.0
 
 
 def state_topic(prefix: str, entity_id: str) -> str:
@@ -88,6 +93,10 @@ class StatePublisher:
         self._published = retained.setdefault(hub.prefix, set())
         self._removing: set[tuple[str, str]] = set()
         self._stopped = False
+        # When each device's online last asked for every state, and when they last went.
+        self._online: dict[str, float] = {}
+        self._republished: float | None = None
+        self._republish_later: asyncio.TimerHandle | None = None
 
     def _exposed(self, entity_id: str) -> bool:
         try:
@@ -140,7 +149,7 @@ class StatePublisher:
             async_dispatcher_connect(
                 self.hass,
                 SIGNAL_DEVICE_ONLINE.format(self.hub.entry.entry_id),
-                self._republish,
+                self._online_again,
             )
         )
         self.hub.entry.async_on_unload(self._cancel_pending)
@@ -155,8 +164,35 @@ class StatePublisher:
             )
 
     @callback
+    def _online_again(self, device_id: str | None = None) -> None:
+        """A device came online: every state again, within the bounds on how often."""
+        now = time.monotonic()
+        if device_id is not None:
+            if now - self._online.get(device_id, -ONLINE_DEVICE_SECONDS) < (
+                ONLINE_DEVICE_SECONDS
+            ):
+                return
+            self._online = {
+                device: at
+                for device, at in self._online.items()
+                if now - at < ONLINE_DEVICE_SECONDS
+            }
+            self._online[device_id] = now
+        if self._republish_later is not None:  # due already
+            return
+        if self._republished is None or now - self._republished >= ONLINE_ALL_SECONDS:
+            self._republish()
+            return
+        # Sent lately: a device that came online since is served when the bound allows.
+        self._republish_later = self.hass.loop.call_later(
+            self._republished + ONLINE_ALL_SECONDS - now, self._republish
+        )
+
+    @callback
     def _republish(self) -> None:
         """Every published state again, soon (one burst however many come online)."""
+        self._republish_later = None
+        self._republished = time.monotonic()
         for entity_id in list(self._published):
             self._schedule(entity_id)
 
@@ -238,6 +274,9 @@ class StatePublisher:
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
+        if self._republish_later is not None:
+            self._republish_later.cancel()
+            self._republish_later = None
 
     def _area_id(self, entity_id: str) -> str | None:
         """The entity's area, or its device's."""
