@@ -34,7 +34,7 @@ from .const import (
     DOMAIN,
 )
 from .ha_commands import DANGEROUS_DOMAINS, DEFAULT_ALLOWED
-from .markdown import literal
+from .markdown import literal, title
 
 PREFIX = vol.All(str, vol.Match(r"^[A-Za-z0-9_-]+$"))
 # Options without a default, which the user can empty again.
@@ -125,7 +125,7 @@ class AliciaConfigFlow(ConfigFlow, domain=DOMAIN):
         if approvals is None:
             return self.async_abort(reason=problem)
         record = approvals.pending[discovery_info.device_id]
-        self.context["title_placeholders"] = {"name": record.name}
+        self.context["title_placeholders"] = {"name": title(record.name)}
         return await self.async_step_device()
 
     def _approvals(self) -> tuple[Approvals | None, str]:

@@ -12,7 +12,7 @@ from .const import DOMAIN
 from .context import HubContext
 from .device import AliciaDevice
 from .device_data import serves_voice
-from .markdown import literal
+from .markdown import literal, title
 
 _LOGGER = logging.getLogger(__name__)
 # A voice server that said offline (the app restarting, say) gets this long to
@@ -60,7 +60,8 @@ class VoiceServerWatch:
             self.hub.hass, DOMAIN, issue_id, is_fixable=False,
             severity=ir.IssueSeverity.ERROR, translation_key="hub_key_mismatch",
             translation_placeholders={
-                "name": literal(device.name), "pinned": pinned, "current": current,
+                "name": literal(device.name), "title_name": title(device.name),
+                "pinned": pinned, "current": current,
             },
         )  # fmt: skip
 

@@ -50,7 +50,8 @@ async def test_a_stale_pin_is_a_repair_until_the_user_names_the_key(
         issue = issues.async_get_issue(DOMAIN, ISSUE)
         assert issue is not None
         assert issue.translation_placeholders == {
-            "name": "Alicia voice services", "pinned": old.fingerprint, "current": current,
+            "name": "Alicia voice services", "title_name": "Alicia voice services",
+            "pinned": old.fingerprint, "current": current,
         }  # fmt: skip
         health = real_bus.hub.roster.devices[BRIDGE].health or {}
         assert health["status"] == "degraded"  # what its device page shows

@@ -17,8 +17,10 @@ from custom_components.alicia.const import DOMAIN
 
 from .helpers import (
     BRIDGE,
+    BRIDGE_KEY,
     HEARTBEAT,
     SENSOR,
+    VOICE,
     from_bridge,
     register,
     register_bridge,
@@ -106,3 +108,22 @@ async def test_only_a_voice_server_has_it(
         )
         is None
     )
+
+
+async def test_the_repairs_title_shows_the_name_as_it_is(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """A plain-text title shows escapes as they are: the name goes there unescaped."""
+    topic = f"alicia/system/discovery/register/{BRIDGE}"
+    named = {
+        **VOICE,
+        "name": "Alicia's voice (v2)",
+        "public_key": BRIDGE_KEY.public_key,
+    }
+    await from_bridge(hass, topic, named)
+    await beat(hass, OTHER_HUB.fingerprint)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE)
+    assert issue is not None
+    placeholders = issue.translation_placeholders or {}
+    assert placeholders["title_name"] == "Alicia's voice (v2)"
+    assert placeholders["name"] == "Alicia\\'s voice \\(v2\\)"  # Markdown, in the text
