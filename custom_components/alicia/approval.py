@@ -51,11 +51,11 @@ class Approvals(PendingRequests):
         self.newest = Newest()
         self.tombstones = Tombstones()
         self._permit_timer: asyncio.TimerHandle | None = None
-        # Retained registrations to clear that MQTT did not take yet.
+        # Retained registrations (and settings) to clear that MQTT did not take yet.
         self._uncleared: set[str] = set()
 
     def clear_retained(self) -> None:
-        """Clear the retained registrations of devices forgotten (again, when MQTT connects)."""
+        """Clear the retained registrations and settings of devices forgotten (again, when MQTT connects)."""
         for topic in list(self._uncleared):
             self.hass.async_create_task(self._clear(topic), eager_start=True)
 
@@ -323,9 +323,12 @@ class Approvals(PendingRequests):
                 self.tombstones.left(device.grant)
             self._forget(gone, shown if gone == device_id else None)
             if clear_retained:
-                self._uncleared.add(
-                    f"{self.hub.prefix}/system/discovery/register/{gone}"
-                )
+                # Its registration, and the settings HA signed for it (a Wi-Fi
+                # password, say): the next holder of the id must not get them.
+                self._uncleared.update(
+                    (f"{self.hub.prefix}/system/discovery/register/{gone}",
+                     f"{self.hub.prefix}/devices/{gone}/config")
+                )  # fmt: skip
                 self.clear_retained()
         for asking in [d for d, r in self.pending.items() if r.via_device in gone_ids]:
             # An approved device's request to talk through a device now gone.

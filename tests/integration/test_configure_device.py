@@ -107,3 +107,25 @@ async def test_the_largest_settings_fit_the_config_topic(
     )  # fmt: skip
     topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
     assert parse(topic, raw).payload == {"settings": settings}  # as the device reads it
+
+
+async def test_removing_a_device_clears_its_settings_from_the_broker(
+    hass: HomeAssistant,
+    sensor: str,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+) -> None:
+    """Settings HA signed for a device (a Wi-Fi password) do not wait for the next holder of its id."""
+    device = alicia_device(hass, "kitchen_sensor")
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN, "configure_device",
+        {"device_id": device.id, "settings": {"wifi_password": "hunter2"}},
+        blocking=True,
+    )  # fmt: skip
+    mqtt_mock.async_publish.reset_mock()
+    entry.runtime_data.approvals.remove("kitchen_sensor")  # the user's removal
+    await hass.async_block_till_done()
+    assert ("alicia/devices/kitchen_sensor/config", b"", 1, True) in [
+        c.args[:4] for c in mqtt_mock.async_publish.call_args_list
+    ]
