@@ -113,7 +113,7 @@ async def mqtt_flood(
                         sender,
                         "request",
                         {"text": "x"},
-                        reply_to="alicia/devices/victim/x",
+                        reply_to="alicia/devices/victim/replies/x",
                     )
                 elif kind == 2:
                     raw = new_message(sender, "request", {"text": "x" * 5000})

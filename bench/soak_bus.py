@@ -84,7 +84,7 @@ class Requester:
                     protocol=aiomqtt.ProtocolVersion.V5, clean_start=False,
                     properties=properties,
                 ) as client:  # fmt: skip
-                    for topic in ("alicia/devices/+/answers", "alicia/voice/ai/response",
+                    for topic in ("alicia/devices/+/replies/voice", "alicia/voice/ai/response",
                                   "alicia/system/errors", "alicia/system/health/heartbeat"):  # fmt: skip
                         await client.subscribe(topic, qos=1)
                     self.client = client
@@ -136,9 +136,8 @@ def request(source: str, text: str) -> dict[str, Any]:
     key = SIGNED.get(source)
     if key is None:
         return new_message(source, "request", {"text": text})
-    message = new_message(
-        source, "request", {"text": text}, reply_to=f"alicia/devices/{source}/answers"
-    )
+    inbox = f"alicia/devices/{source}/replies/voice"
+    message = new_message(source, "request", {"text": text}, reply_to=inbox)
     return key.sign(AI, message)
 
 

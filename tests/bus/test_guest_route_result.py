@@ -59,7 +59,7 @@ async def test_a_forged_keyless_devices_route_result_is_not_on_the_shared_topic(
 
 async def test_a_guests_route_result_goes_to_its_reply_to(route: Driven) -> None:
     """A guest that names its reply topic gets its result there, and nowhere else."""
-    reply_to = "alicia/devices/visitor/voice/response"
+    reply_to = "alicia/devices/visitor/replies/voice"
     await route.deliver(ROUTE, request("visitor", reply_to))
     assert route.on(SHARED) == []
     (answer,) = route.on(reply_to)

@@ -32,7 +32,7 @@ def state(entity_id: str, value: str = "on", **more: Any) -> HaState:
 
 def response(correlation_id: str, payload: dict[str, Any]) -> Envelope:
     return Envelope(
-        "alicia/devices/b/ha/response", None, "m", datetime.now(UTC), "home-assistant",
+        "alicia/devices/b/replies/ha", None, "m", datetime.now(UTC), "home-assistant",
         "b", "response", correlation_id, None, payload, {}, {}, None,
     )  # fmt: skip
 

@@ -117,7 +117,7 @@ async def test_a_forged_command_answer_is_not_believed(
             "action": "lock.unlock", "target": {"entity_id": ["lock.front"]}, "data": {}
         }  # fmt: skip
         reply_to = command["reply_to"]
-        assert reply_to == f"alicia/devices/{BRIDGE}/ha/response"
+        assert reply_to == f"alicia/devices/{BRIDGE}/replies/ha"
 
         def answer(source: str, payload: dict[str, Any]) -> dict[str, Any]:
             return new_message(

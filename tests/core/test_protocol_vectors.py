@@ -78,6 +78,8 @@ def test_timestamps_are_written_one_way() -> None:
         ("alicia/system/discovery/register/lamp", Kind.REGISTER),
         ("alicia/devices/lamp/data", Kind.DATA),
         ("alicia/voice/ai/response/lamp", Kind.RESPONSE),
+        ("alicia/devices/lamp/replies/voice", Kind.RESPONSE),
+        ("alicia/devices/lamp/replies", None),
         ("alicia/devices/Lamp!/data", None),
         ("other/devices/lamp/data", None),
     ],
@@ -88,7 +90,7 @@ def test_one_topic_table(topic: str, kind: Kind | None) -> None:
 
 def test_a_nul_in_reply_to_is_refused() -> None:
     message = new_message(
-        "lamp", "request", {"text": "Hi"}, reply_to="alicia/devices/lamp/\x00"
+        "lamp", "request", {"text": "Hi"}, reply_to="alicia/devices/lamp/replies/\x00"
     )
     with pytest.raises(ProtocolError) as error:
         parse("alicia/voice/ai/request", json.dumps(message).encode())
@@ -98,30 +100,41 @@ def test_a_nul_in_reply_to_is_refused() -> None:
 @pytest.mark.parametrize(
     ("reply_to", "allowed"),
     [
-        ("alicia/devices/lamp/answers", True),
+        ("alicia/devices/lamp/replies/voice", True),
         ("alicia/voice/ai/response/lamp", True),
-        ("alicia/devices/lamp/x/response/lamp", True),
+        ("alicia/devices/lamp/replies/x/response/lamp", True),
         ("alicia/devices/door/x/response/lamp", False),
+        ("alicia/devices/door/replies/voice", False),
         ("alicia/devices/speakers/announce/response/lamp", False),
         ("alicia/devices/door/command", False),
         ("alicia/voice/ai/response/door", False),
+        # The requester's own contract topics: an answer there would overwrite them.
+        ("alicia/devices/lamp/config", False),
+        ("alicia/devices/lamp/command", False),
+        ("alicia/devices/lamp/status", False),
+        ("alicia/devices/lamp/data", False),
+        ("alicia/devices/lamp/satellite/run", False),
+        ("alicia/devices/lamp/answers", False),
+        ("alicia/devices/lamp/x/response/lamp", False),
+        ("alicia/devices/lamp/replies", False),
+        ("alicia/devices/lamp/replied/x", False),
         # What the broker refuses as a malformed packet (it drops the publisher).
-        ("alicia/devices/lamp/\u0001x", False),
-        ("alicia/devices/lamp/x\u001f", False),
-        ("alicia/devices/lamp/\u007f", False),
-        ("alicia/devices/lamp/\u0085", False),
-        ("alicia/devices/lamp/\ufffe", False),
-        ("alicia/devices/lamp/\U0001ffff", False),
-        ("alicia/devices/lamp/\ufdd0", False),
-        ("alicia/devices/lamp/\ud800", False),
-        ("alicia/devices/lamp/" + "x" * 300, False),
-        ("alicia/devices/lamp/zoë's", True),
+        ("alicia/devices/lamp/replies/\u0001x", False),
+        ("alicia/devices/lamp/replies/x\u001f", False),
+        ("alicia/devices/lamp/replies/\u007f", False),
+        ("alicia/devices/lamp/replies/\u0085", False),
+        ("alicia/devices/lamp/replies/\ufffe", False),
+        ("alicia/devices/lamp/replies/\U0001ffff", False),
+        ("alicia/devices/lamp/replies/\ufdd0", False),
+        ("alicia/devices/lamp/replies/\ud800", False),
+        ("alicia/devices/lamp/replies/" + "x" * 300, False),
+        ("alicia/devices/lamp/replies/zoë's", True),
     ],
 )
 def test_a_reply_to_under_a_devices_namespace_is_only_its_own(
     reply_to: str, allowed: bool
 ) -> None:
-    """{prefix}/devices/<id>/... only for the sender <id>, response-shaped or not."""
+    """{prefix}/devices/<id>/replies/... only for the sender <id>, response-shaped or not."""
     assert reply_to_allowed(reply_to, "lamp") is allowed
 
 
@@ -129,3 +142,4 @@ def test_a_reply_to_under_a_devices_namespace_is_only_its_own(
 def test_a_shared_namespace_is_no_senders_own(shared: str) -> None:
     """A sender named like a shared namespace does not own it (every device's announcements)."""
     assert not reply_to_allowed(f"alicia/devices/{shared}/announce", shared)
+    assert not reply_to_allowed(f"alicia/devices/{shared}/replies/x", shared)

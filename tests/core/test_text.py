@@ -62,7 +62,7 @@ def test_only_clean_valid_fields_are_echoed_to_a_sender() -> None:
     hostile = {
         "source": "lamp",
         "message_id": "\ud800",
-        "reply_to": "alicia/devices/lamp/\udfff",
+        "reply_to": "alicia/devices/lamp/replies/\udfff",
     }
     assert echo(hostile) == Echo("lamp", None, "unknown")
     elsewhere = {
@@ -74,9 +74,9 @@ def test_only_clean_valid_fields_are_echoed_to_a_sender() -> None:
     fine = {
         "source": "lamp",
         "message_id": "m1",
-        "reply_to": "alicia/devices/lamp/answers",
+        "reply_to": "alicia/devices/lamp/replies/voice",
     }
-    assert echo(fine) == Echo("lamp", "alicia/devices/lamp/answers", "m1")
+    assert echo(fine) == Echo("lamp", "alicia/devices/lamp/replies/voice", "m1")
     assert echo(None) == Echo(None, None, "unknown")
 
 

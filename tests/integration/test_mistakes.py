@@ -71,10 +71,12 @@ async def test_a_missing_field_is_named_and_answered_to_the_sender(
 ) -> None:
     document = {k: v for k, v in SENSOR.items() if k != "device_type"}
     text = message(
-        "kitchen_sensor", document, reply_to="alicia/devices/kitchen_sensor/errors"
+        "kitchen_sensor",
+        document,
+        reply_to="alicia/devices/kitchen_sensor/replies/errors",
     )
     await send_raw(hass, REGISTER, text)
-    (error,) = answers(mqtt_mock, "alicia/devices/kitchen_sensor/errors")
+    (error,) = answers(mqtt_mock, "alicia/devices/kitchen_sensor/replies/errors")
     assert error["payload"]["error"] == {
         "code": "missing_field",
         "message": "payload.device_type is required",
@@ -112,7 +114,7 @@ async def test_hostile_ids_and_reply_topics_are_not_echoed(
 ) -> None:
     text = message(
         "kitchen_sensor", {"device_id": "kitchen_sensor"},
-        reply_to="alicia/devices/kitchen_sensor/\\ud800", message_id="\\udfff",
+        reply_to="alicia/devices/kitchen_sensor/replies/\\ud800", message_id="\\udfff",
     ).replace("\\\\u", "\\u")  # fmt: skip
     await send_raw(hass, REGISTER, text)
     (error,) = answers(mqtt_mock, "alicia/system/errors")  # not the hostile topic

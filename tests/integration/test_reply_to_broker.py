@@ -27,7 +27,7 @@ async def test_a_strangers_reply_to_does_not_disconnect_home_assistant(
         "stranger",
         {"action": "light.turn_on", "target": {"entity_id": "light.x"}},
         "request",
-        reply_to=f"alicia/devices/stranger/{topic_end}",
+        reply_to=f"alicia/devices/stranger/replies/{topic_end}",
     )
     async with bus_client(real_bus.port) as stranger:
         await stranger.publish("alicia/integration/ha/command", json.loads(request))

@@ -56,7 +56,7 @@ def messages(draw: st.DrawFn) -> tuple[str, bytes, bool]:
         "destination": draw(st.sampled_from(["broadcast", "hall_light", "", None])),
         "message_type": draw(st.sampled_from(["event", "request", "response", "command", "nope"])),
         "correlation_id": draw(st.one_of(st.none(), texts)),
-        "reply_to": draw(st.sampled_from([None, f"{PREFIX}/devices/hall_light/x", "elsewhere/x", f"{PREFIX}/#"])),
+        "reply_to": draw(st.sampled_from([None, f"{PREFIX}/devices/hall_light/replies/x", "elsewhere/x", f"{PREFIX}/#"])),
         "payload": draw(payloads),
     }  # fmt: skip
     for name in draw(

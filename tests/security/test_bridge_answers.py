@@ -14,8 +14,8 @@ from wyoming_services.bridge.replies import MAX_ERROR_TEXT, bounded
 
 from .bridge_unit import AI, DEVICE, HUB, driven
 
-REPLY = "alicia/devices/b/ha/response"
-VICTIM_INBOX = "alicia/devices/kitchen_satellite/answers"
+REPLY = "alicia/devices/b/replies/ha"
+VICTIM_INBOX = "alicia/devices/kitchen_satellite/replies/voice"
 
 
 def from_hub(correlation_id: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from wyoming_services.bridge.tasks import MAX_KEPT, MAX_KEPT_PER_SOURCE, KeptAns
 
 from .bridge_unit import AI, DEVICE, driven
 
-INBOX = "alicia/devices/kitchen_satellite/answers"
+INBOX = "alicia/devices/kitchen_satellite/replies/voice"
 
 
 def test_a_requester_over_its_share_pushes_out_its_own_oldest() -> None:

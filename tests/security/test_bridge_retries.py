@@ -15,7 +15,7 @@ from wyoming_services.bridge.tasks import MAX_RESENDS
 
 from .bridge_unit import AI, DEVICE, driven
 
-INBOX = "alicia/devices/kitchen_satellite/answers"
+INBOX = "alicia/devices/kitchen_satellite/replies/voice"
 
 
 def question(source: str = "kitchen_satellite", age: float = 0) -> dict[str, object]:

@@ -14,11 +14,11 @@ from wyoming_services.bridge.replies import error_reply
     [
         (True, {"message_id": "m1", "source": "kitchen"}, "alicia/voice/ai/response", "m1"),
         (True, {"message_id": "m1", "source": "kitchen",
-                "reply_to": "alicia/devices/kitchen/answers"},
-         "alicia/devices/kitchen/answers", "m1"),
+                "reply_to": "alicia/devices/kitchen/replies/voice"},
+         "alicia/devices/kitchen/replies/voice", "m1"),
         # Another device's namespace is never echoed as a destination.
         (True, {"message_id": "m1", "source": "kitchen",
-                "reply_to": "alicia/devices/hall/answers"}, "alicia/voice/ai/response", "m1"),
+                "reply_to": "alicia/devices/hall/replies/voice"}, "alicia/voice/ai/response", "m1"),
         # Nor is a response topic of the sender's inside another device's namespace.
         (True, {"message_id": "m1", "source": "kitchen",
                 "reply_to": "alicia/devices/hall/x/response/kitchen"},

@@ -77,7 +77,7 @@ async def test_reply_to_cannot_aim_the_bridges_signed_answer_at_another_device(
             AI,
             {"text": "Hi"},
             source="attacker",
-            reply_to="alicia/devices/attacker/answers",
+            reply_to="alicia/devices/attacker/replies/voice",
         )
         assert "error" not in own["payload"]
         # That answer is the marker: the bridge had handled the first request (its
@@ -178,22 +178,25 @@ async def test_the_same_message_id_from_another_sender_is_not_a_duplicate(
             "kitchen",
             "request",
             {"text": "One"},
-            reply_to="alicia/devices/kitchen/answers",
+            reply_to="alicia/devices/kitchen/replies/voice",
         )
         await client.publish(AI, first)
         await client.wait_for(
             lambda m: m.get("correlation_id") == first["message_id"],
-            topic="alicia/devices/kitchen/answers",
+            topic="alicia/devices/kitchen/replies/voice",
         )
         # An attacker who saw the id cannot suppress another device's request with it.
         second = new_message(
-            "hall", "request", {"text": "Two"}, reply_to="alicia/devices/hall/answers"
+            "hall",
+            "request",
+            {"text": "Two"},
+            reply_to="alicia/devices/hall/replies/voice",
         )
         second["message_id"] = first["message_id"]
         await client.publish(AI, second)
         answer = await client.wait_for(
             lambda m: m.get("destination") == "hall",
-            topic="alicia/devices/hall/answers",
+            topic="alicia/devices/hall/replies/voice",
             limit=20,
         )
         assert "error" not in answer["payload"]

@@ -122,7 +122,7 @@ async def test_an_error_is_not_sent_into_a_victims_namespace_in_its_name(
     keys: dict[str, KeyPair],
     mqtt_mock: MqttMockHAClient,
 ) -> None:
-    victims = f"alicia/devices/{VICTIM}/command"
+    victims = f"alicia/devices/{VICTIM}/replies/command"
     broken = {"device_id": VICTIM}  # no device_type: an error to answer
     topic = REGISTER.format(VICTIM)
     mqtt_mock.async_publish.reset_mock()
@@ -135,7 +135,7 @@ async def test_an_error_is_not_sent_into_a_victims_namespace_in_its_name(
     assert victims not in topics
     assert topics == ["alicia/system/errors"] * 2
     # The victim's own mistake, signed, is answered where it asked.
-    mine = f"alicia/devices/{VICTIM}/errors"
+    mine = f"alicia/devices/{VICTIM}/replies/errors"
     publish(
         hass,
         topic,

@@ -19,7 +19,7 @@ from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.home import HaCommand, HaState, is_entity_id
 from alicia_bus.policy import Mode
 from alicia_bus.status import Status
-from alicia_bus.topics import HUB_SOURCE, Kind, is_identifier, kind_of
+from alicia_bus.topics import HUB_SOURCE, REPLIES, Kind, is_identifier, kind_of
 from alicia_bus.vocabulary import Vocabulary
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
@@ -87,7 +87,7 @@ class Bridge:
         # What HA shows of the home on the bus, and Grok's tools on it.
         self.home = HomeState()
         self.commands = HomeCommands(
-            self._send_command, f"{self.prefix}/devices/{self.bridge_id}/ha/response"
+            self._send_command, f"{self.prefix}/devices/{self.bridge_id}/{REPLIES}/ha"
         )
         self.home_tools = HomeTools(self.home, self.commands)
         # Messages only Home Assistant may send, by kind.

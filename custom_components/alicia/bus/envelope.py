@@ -13,7 +13,7 @@ from . import PROTOCOL_VERSION
 from .errors import ProtocolError
 from .payloads import Payload, parse_payload
 from .text import clean_text, excerpt, nested_deeper_than
-from .topics import Kind, is_device_id, is_identifier, kind_of, size_limit
+from .topics import REPLIES, Kind, is_device_id, is_identifier, kind_of, size_limit
 
 MESSAGE_TYPES = ("request", "response", "event", "command")
 REQUIRED = (
@@ -158,21 +158,32 @@ def publishable(topic: str) -> bool:
 
 
 def reply_to_allowed(reply_to: str, source: str, prefix: str = "alicia") -> bool:
-    """Whether a requester may have its answer sent there: only into its own namespace.
+    """Whether a requester may have its answer sent there: only where its answers belong.
 
-    {prefix}/devices/{source}/..., or, outside every device's namespace, a response
-    topic ending in its id ({prefix}/.../response/{source}). Anything else would make
-    the answering side publish, signed, wherever a requester asks (a way around the
-    broker's ACL), {prefix}/devices/{victim}/.../response/{source} included.
+    {prefix}/devices/{source}/replies/..., or, outside every device's namespace, a
+    response topic ending in its id ({prefix}/.../response/{source}). Anything else
+    would make the answering side publish, signed, wherever a requester asks (a way
+    around the broker's ACL): another device's namespace, and the requester's own
+    contract topics (status, config, command, satellite/...), which the answering
+    side would overwrite and the broker would let it (docs/security.md).
     """
     parts = reply_to.split("/")
     if parts[0] != prefix or not publishable(reply_to):
         return False
     if len(parts) >= 3 and parts[1] == "devices":
-        # A device's namespace is its own: only its owner's answers go there, and
-        # the shared names (devices/speakers/...) are no device's.
-        return len(parts) >= 4 and parts[2] == source and is_device_id(source)
+        # Only {source}/replies/...: the ACL lets a service write there and nowhere
+        # else in a device's namespace; devices/speakers/... is no device's.
+        return _in_replies(parts, source)
     return len(parts) >= 4 and parts[-2] == "response" and parts[-1] == source
+
+
+def _in_replies(parts: list[str], source: str) -> bool:
+    """Whether topic levels are {prefix}/devices/{source}/replies/{something...}."""
+    return (
+        len(parts) >= 5
+        and parts[1:4] == ["devices", source, REPLIES]
+        and is_device_id(source)
+    )
 
 
 def _invalid(data: dict[str, Any], path: str, problem: str) -> ProtocolError:
@@ -245,8 +256,9 @@ def parse(topic: str, raw: bytes | str, prefix: str = "alicia") -> Envelope:
         raise _invalid(
             data,
             "reply_to",
-            f"must be {prefix}/devices/{source}/... or {prefix}/.../response/{source}"
-            " outside another device's namespace",
+            f"must be under {prefix}/devices/{source}/{REPLIES}/, or"
+            f" {prefix}/.../response/{source} outside the devices' namespaces;"
+            " a device's other topics (status, config, command, ...) take no answers",
         )
     payload = data["payload"]
     if not isinstance(payload, dict):

@@ -68,6 +68,9 @@ SHARED_NAMESPACES = frozenset(rest[1] for rest in _FIXED if rest[0] == "devices"
 # Ids no device may take: HA's own, and the shared namespaces (a device owns
 # {prefix}/devices/{its id}/#: named "speakers" it would read every announcement).
 RESERVED_IDS = SHARED_NAMESPACES | {HUB_SOURCE}
+# A device's inbox for answers: {prefix}/devices/{id}/replies/... (its reply_to); the
+# only part of a device's namespace a service may write (docs/security.md).
+REPLIES = "replies"
 _DEVICE_LEAVES = {
     "status": Kind.STATUS,
     "data": Kind.DATA,
@@ -118,6 +121,8 @@ def kind_of(topic: str, prefix: str = "alicia") -> Kind | None:
             return Kind.RESPONSE
         case [_, _, *_, "response", requester] if is_identifier(requester):
             # A response topic of the requester's own (its reply_to).
+            return Kind.RESPONSE
+        case ["devices", device_id, "replies", _, *_] if is_identifier(device_id):
             return Kind.RESPONSE
         case ["devices", device_id, leaf] if is_identifier(device_id):
             return _DEVICE_LEAVES.get(leaf)
