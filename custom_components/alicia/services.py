@@ -131,7 +131,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def acl(call: ServiceCall) -> ServiceResponse:
         hub = loaded_entry(hass).runtime_data
-        devices = [(d, dev.record.device_type) for d, dev in hub.roster.devices.items()]
+        devices = [
+            (d, dev.record.device_type, dev.record.via_device)
+            for d, dev in hub.roster.devices.items()
+        ]
         return {"acl": mosquitto_acl(hub.prefix, devices)}
 
     # It lays out who may publish where on the broker: admins only.

@@ -34,7 +34,7 @@ def _matches(pattern: str, topic: str) -> bool:
 
 
 def device_rules() -> list[str]:
-    text = mosquitto_acl("alicia", [(DEVICE, "sensor")])
+    text = mosquitto_acl("alicia", [(DEVICE, "sensor", None)])
     block = text.split(f"user {DEVICE}\n")[1].split("\n\n")[0]
     return [line for line in block.splitlines() if line.startswith("topic ")]
 

@@ -43,7 +43,9 @@ def test_tombstones_keep_the_newest_and_load_back(
 
 def test_a_reserved_id_left_from_before_gets_no_rules() -> None:
     """A device stored as 'speakers' before ids were reserved reads nobody's announcements."""
-    text = mosquitto_acl("alicia", [("speakers", "speaker"), ("lamp", "actuator")])
+    text = mosquitto_acl(
+        "alicia", [("speakers", "speaker", None), ("lamp", "actuator", None)]
+    )
     assert "user speakers" not in text
     assert "# speakers: a reserved id, given no rules" in text
     assert "user lamp" in text
