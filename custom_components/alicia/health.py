@@ -147,7 +147,9 @@ class HealthWatch:
             device.session = status.session
             device.last_seen = time.monotonic()
             async_dispatcher_send(
-                hub.hass, SIGNAL_DEVICE_ONLINE.format(hub.entry.entry_id)
+                hub.hass,
+                SIGNAL_DEVICE_ONLINE.format(hub.entry.entry_id),
+                device.device_id,
             )
         else:
             device.offline = True

@@ -28,14 +28,17 @@ from tests.conftest import wait_until
 from tests.doc_topics import DocumentedTopic, documented_topics, served_by_bridge
 
 from .conftest import RealBus
-from .helpers import approve_repair, recorded
+from .helpers import approve_repair, device_key, recorded
 from .satellites import StubFlow, setup_voice, spoken_turn
 
 pytestmark = pytest.mark.slow
 DEVICE = "doc_device"
+# It signs (a device approved without a key moves nothing in the home).
+KEY = device_key(DEVICE)
 REGISTRATION = {
     "device_id": DEVICE, "device_type": "sensor", "name": "Doc device",
     "capabilities": ["temperature", "switch"], "heartbeat_interval": 30,
+    "public_key": KEY.public_key,
 }  # fmt: skip
 ROWS = [row for row in documented_topics() if not served_by_bridge(row)]
 
@@ -49,9 +52,8 @@ class Scene:
     async def send(
         self, topic: str, payload: dict[str, Any], retain: bool = False
     ) -> None:
-        await self.client.publish(
-            topic, new_message(DEVICE, "event", payload), retain=retain
-        )
+        message = KEY.sign(topic, new_message(DEVICE, "event", payload))
+        await self.client.publish(topic, message, retain=retain)
 
     async def join(self) -> None:
         """The doc device registers and is approved (automatic approval)."""
@@ -180,7 +182,7 @@ async def announce(s: Scene, row: DocumentedTopic) -> None:
             "target": {"entity_id": "media_player.kitchen"},
         },
     )
-    await s.client.publish(row.topic, request)
+    await s.client.publish(row.topic, KEY.sign(row.topic, request))
     answer = await s.client.answer_to(request["message_id"], limit=10)
     assert answer["payload"]["status"] == "played"
 
@@ -223,7 +225,7 @@ async def ha_command(s: Scene, row: DocumentedTopic) -> None:
         "request",
         {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
     )
-    await s.client.publish(row.topic, request)
+    await s.client.publish(row.topic, KEY.sign(row.topic, request))
     answer = await s.client.answer_to(request["message_id"], limit=10)
     assert answer["payload"] == {"status": "done"}
 
