@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from typing import Any
+import unicodedata
 
 from homeassistant.components.homeassistant.exposed_entities import (
     async_listen_entity_updates,
@@ -80,8 +81,12 @@ def home_vocabulary(hass: HomeAssistant) -> Vocabulary:
 
 
 def _said(name: str) -> str:
-    """A name as the contract takes it: printable (a control character is a space)."""
-    return " ".join(plain(name, MAX_LENGTH).split())
+    """A name as the contract takes it: printable (a control character is a space), or "" if none is left."""
+    said = " ".join(plain(name, MAX_LENGTH).split())
+    # A mark with nothing to sit on shows nothing: the bridge would refuse the whole list.
+    while said and unicodedata.category(said[0]).startswith("M"):
+        said = said[1:].lstrip()
+    return said
 
 
 def _bounded(names: dict[str, None]) -> tuple[str, ...]:

@@ -125,6 +125,21 @@ async def test_a_name_with_control_characters_does_not_spoil_the_vocabulary(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_name_starting_with_a_combining_mark_does_not_spoil_the_vocabulary(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The bridge refuses a vocabulary with a name it would refuse: HA sends what it takes."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    for unique_id, name in (("a", "\u0301\u0302Desk lamp"), ("b", "\u0301")):
+        entity = er.async_get(hass).async_get_or_create("light", "test", unique_id)
+        hass.states.async_set(entity.entity_id, "on", {"friendly_name": name})
+        async_expose_entity(hass, "conversation", entity.entity_id, True)
+    entry = await setup_alicia(hass)
+    sent = Vocabulary.parse(published_payloads(mqtt_mock)[-1])
+    assert [name for name, _ in sent.entities] == ["Desk lamp"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_unexposing_an_entity_without_a_registry_entry_drops_its_name(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
