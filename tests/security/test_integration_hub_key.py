@@ -52,7 +52,8 @@ async def test_a_stale_pin_is_a_repair_naming_both_keys_until_fixed(
     assert issue.severity is ir.IssueSeverity.ERROR
     assert issue.translation_key == "hub_key_mismatch"
     assert issue.translation_placeholders == {
-        "name": "Alicia voice services", "pinned": OLD_HA, "current": current,
+        "name": "Alicia voice services", "title_name": "Alicia voice services",
+        "pinned": OLD_HA, "current": current,
     }  # fmt: skip
     # Each heartbeat says it again: one issue, and a new pin is named anew.
     await beat(hass, BRIDGE, bridge, hub_key=OLD_HA, status="degraded")

@@ -15,7 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from alicia_bus.envelope import new_message
+from custom_components.alicia.bus.envelope import new_message
 from custom_components.alicia.bus.signing import KeyPair
 from tests.integration.helpers import message
 
