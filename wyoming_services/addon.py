@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import logging
 import os
 from pathlib import Path
@@ -31,16 +31,31 @@ _LOGGER = logging.getLogger(__name__)
 OPTIONS = Path("/data/options.json")
 EXIT_PART = 1
 EXIT_SETTINGS = 2
-# The container port config.yaml lets the user publish (satellites on the network);
-# Home Assistant's, the uri's 10300, is never published.
+# The container port config.yaml lets the user publish (satellites on the network).
+# Home Assistant's, the uri's 10300, is not offered, but a mapping the user saved
+# for it before stays published (the Supervisor keeps saved mappings across updates).
 LAN_PORT = 10310
 # Asking the Supervisor again after 1, 2, 4 ... 60 s.
 RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
+# How long the listeners wait for the Supervisor to say whether HA's port is published.
+PORTS_FIRST_ANSWER = 3.0
 
 
 class SupervisorError(Exception):
     """The Supervisor refused or could not answer; the text says what to do."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        """refused: the Supervisor said no (HTTP 4xx), or would (no token)."""
+        super().__init__(message)
+        self.refused = refused
+
+
+@dataclass
+class HomeAssistantPort:
+    """Whether Home Assistant's port is published on the network, as the Supervisor says."""
+
+    published: bool = False
 
 
 class Supervisor:
@@ -60,7 +75,7 @@ class Supervisor:
     ) -> dict[str, Any]:
         if not self._token:
             raise SupervisorError(
-                "SUPERVISOR_TOKEN is not set: not running as an add-on?"
+                "SUPERVISOR_TOKEN is not set: not running as an add-on?", refused=True
             )
         try:
             async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
@@ -87,7 +102,8 @@ class Supervisor:
                 or f"HTTP {response.status_code}"
             )
             raise SupervisorError(
-                f"{method} {path}: {reason} (HTTP {response.status_code})"
+                f"{method} {path}: {reason} (HTTP {response.status_code})",
+                refused=400 <= response.status_code < 500,
             )
         data = answer.get("data") or {}
         if not isinstance(data, dict):
@@ -106,6 +122,10 @@ class Supervisor:
         if not data.get("host"):
             raise SupervisorError("the Supervisor's MQTT service has no host yet")
         return checked_mqtt(data)
+
+    async def network(self) -> dict[str, int | None]:
+        """The app's port mappings as saved: container port ("10310/tcp") to host port or None."""
+        return checked_network(await self._call("GET", "/addons/self/info"))
 
     async def discover_wyoming(self, uri: str) -> None:
         """Tell HA where the Wyoming server is."""
@@ -133,6 +153,19 @@ def checked_mqtt(data: dict[str, Any]) -> dict[str, Any]:
             f"the Supervisor's MQTT service has an unusable {', '.join(wrong)}"
         )
     return data | {"port": port}
+
+
+def checked_network(info: dict[str, Any]) -> dict[str, int | None]:
+    """The add-on info's network (null: no ports), or SupervisorError when unusable."""
+    if "network" not in info:
+        raise SupervisorError("the Supervisor's add-on info has no network")
+    network = info["network"] or {}
+    if not isinstance(network, dict) or not all(
+        isinstance(port, str) and (host is None or type(host) is int)
+        for port, host in network.items()
+    ):
+        raise SupervisorError("the Supervisor's add-on info has an unusable network")
+    return network
 
 
 def addon_settings(options: Path) -> Settings:
@@ -177,14 +210,21 @@ async def wait_for_wyoming(port: int, limit: float | None) -> Info:
             await asyncio.sleep(0.2)
 
 
-async def retried[T](what: str, call: Callable[[], Awaitable[T]]) -> T:
-    """call() until the Supervisor answers, logging why it did not and when it did."""
+async def retried[T](
+    what: str, call: Callable[[], Awaitable[T]], *, until_refused: bool = False
+) -> T:
+    """call() until the Supervisor answers, logging why it did not and when it did.
+
+    until_refused: a refusal is raised, not asked again.
+    """
     delay = RETRY_FIRST
     failed = False
     while True:
         try:
             result = await call()
         except SupervisorError as err:
+            if until_refused and err.refused:
+                raise
             _LOGGER.warning("%s; retrying in %.0f s", err, delay)
             failed = True
             await asyncio.sleep(delay)
@@ -202,6 +242,38 @@ async def discover(settings: Settings, supervisor: Supervisor) -> None:
     uri = f"tcp://{socket.gethostname()}:{port}"
     await retried("Wyoming discovery", lambda: supervisor.discover_wyoming(uri))
     _LOGGER.info("Wyoming discovery sent to Home Assistant: %s", uri)
+
+
+async def check_home_assistant_port(
+    settings: Settings, supervisor: Supervisor, port: HomeAssistantPort
+) -> None:
+    """Ask whether the user's saved mappings publish HA's port; if so, say so and mark it."""
+    container_port = wyoming_port(settings)
+    try:
+        network = await retried(
+            "The app's network", supervisor.network, until_refused=True
+        )
+    except SupervisorError as err:
+        _LOGGER.warning(
+            "Cannot tell whether port %s, Home Assistant's, is published on your "
+            "network (%s): its clients are trusted as before. If you ever published "
+            "it under the app's Configuration → Network, remove that mapping",
+            container_port, err,
+        )  # fmt: skip
+        return
+    host_port = network.get(f"{container_port}/tcp")
+    if host_port is None:
+        return
+    port.published = True
+    lan = settings.wyoming_lan_port
+    _LOGGER.error(
+        "Port %s, Home Assistant's, is published on your network as host port %s "
+        "(the app's Configuration → Network): clients relayed through it look like "
+        "Home Assistant, so Home Assistant itself gets no home tools or agent proof "
+        "from this app until you remove that mapping%s",
+        container_port, host_port,
+        f"; publish {lan} for satellites instead" if lan else "",
+    )  # fmt: skip
 
 
 async def run(settings: Settings, supervisor: Supervisor) -> int:
@@ -228,15 +300,22 @@ async def run(settings: Settings, supervisor: Supervisor) -> int:
             died.append(error)
             stop.set()
 
+    ha_port = HomeAssistantPort()
+    checking = asyncio.create_task(
+        check_home_assistant_port(settings, supervisor, ha_port)
+    )
+    # Listening before the answer would let a connection in as trusted meanwhile.
+    await asyncio.wait({checking}, timeout=PORTS_FIRST_ANSWER)
     discovery = asyncio.create_task(discover(settings, supervisor))
     discovery.add_done_callback(discovered)
     try:
-        await serve(settings, stop, broker)
+        await serve(settings, stop, broker, lambda: ha_port.published)
     except PartFailed:
         return EXIT_PART  # the server logged why
     finally:
+        checking.cancel()
         discovery.cancel()
-        await asyncio.gather(discovery, return_exceptions=True)
+        await asyncio.gather(checking, discovery, return_exceptions=True)
     return EXIT_PART if died else 0
 
 

@@ -150,8 +150,13 @@ async def serve(
     settings: Settings,
     stop: asyncio.Event | None = None,
     broker: BrokerLookup | None = None,
+    uri_published: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Serve until `stop` is set (or cancelled); `broker` finds the bridge's MQTT settings."""
+    """Serve until `stop` is set (or cancelled); `broker` finds the bridge's MQTT settings.
+
+    uri_published: whether the uri's port is published on the network now (a user's
+    mapping): its connections are then taken as on the public port.
+    """
     few_malloc_arenas()  # before the engines' threads
     large_blocks_given_back()
     stop = stop or asyncio.Event()
@@ -162,7 +167,9 @@ async def serve(
     def factory(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> AliciaEventHandler:
-        return AliciaEventHandler(engines, reader, writer, proofs=proofs)
+        return AliciaEventHandler(
+            engines, reader, writer, proofs=proofs, public=uri_published()
+        )
 
     def public(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -13,10 +13,18 @@ TOKEN = "supervisor-token-for-tests"
 
 class FakeSupervisor:
     def __init__(
-        self, mqtt: dict[str, Any] | None, discovery_status: int = 200
+        self,
+        mqtt: dict[str, Any] | None,
+        discovery_status: int = 200,
+        network: dict[str, int | None] | None = None,
+        info_status: int = 200,
     ) -> None:
+        """network: the app's saved port mappings (config.yaml's, none published, if None)."""
         self.mqtt = mqtt
         self.discovery_status = discovery_status
+        self.network = network if network is not None else {"10310/tcp": None}
+        self.info_status = info_status
+        self.infos_asked = 0
         self.discoveries: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []
         self.hostname = "local-alicia"
@@ -41,9 +49,13 @@ class FakeSupervisor:
 
     async def _self_info(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization"))
-        return web.json_response(
-            {"result": "ok", "data": {"slug": "alicia", "hostname": self.hostname}}
-        )
+        self.infos_asked += 1
+        if self.info_status != 200:
+            return web.json_response(
+                {"result": "error", "message": "Forbidden"}, status=self.info_status
+            )
+        data = {"slug": "alicia", "hostname": self.hostname, "network": self.network}
+        return web.json_response({"result": "ok", "data": data})
 
     def app(self) -> web.Application:
         app = web.Application()

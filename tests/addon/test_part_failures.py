@@ -37,6 +37,7 @@ async def raw_supervisor(socket_enabled: None) -> AsyncIterator[dict[str, str]]:
     app = web.Application()
     app.router.add_get("/services/mqtt", answer)
     app.router.add_post("/discovery", answer)
+    app.router.add_get("/addons/self/info", answer)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -81,6 +82,35 @@ async def test_a_malformed_discovery_answer_is_a_supervisor_error(
         await Supervisor(raw_supervisor["url"], TOKEN).discover_wyoming("tcp://x:1")
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"slug": "alicia"}, "has no network"),
+        ({"network": ["10300/tcp"]}, "unusable network"),
+        ({"network": {"10300/tcp": "10300"}}, "unusable network"),
+        ({"network": {"10300/tcp": True}}, "unusable network"),
+    ],
+)
+async def test_a_malformed_network_is_a_supervisor_error(
+    raw_supervisor: dict[str, str], data: dict[str, Any], reason: str
+) -> None:
+    """Retried with the backoff, as a malformed MQTT service is; never taken for "not published"."""
+    raw_supervisor["/addons/self/info"] = ok(data)
+    with pytest.raises(SupervisorError, match=reason) as raised:
+        await Supervisor(raw_supervisor["url"], TOKEN).network()
+    assert not raised.value.refused
+
+
+async def test_the_apps_network_is_taken_when_sound(
+    raw_supervisor: dict[str, str],
+) -> None:
+    supervisor = Supervisor(raw_supervisor["url"], TOKEN)
+    raw_supervisor["/addons/self/info"] = ok({"network": {"10300/tcp": 10300}})
+    assert await supervisor.network() == {"10300/tcp": 10300}
+    raw_supervisor["/addons/self/info"] = ok({"network": None})  # an app without ports
+    assert await supervisor.network() == {}
+
+
 async def test_the_supervisors_mqtt_port_is_taken_when_sound(
     raw_supervisor: dict[str, str],
 ) -> None:
@@ -101,7 +131,7 @@ async def test_a_discovery_that_dies_stops_the_app_with_an_error(
         raise RuntimeError("no host name")
 
     async def serving(
-        settings: Settings, stop: asyncio.Event, broker: object = None
+        settings: Settings, stop: asyncio.Event, broker: object, published: object
     ) -> None:
         await stop.wait()
 
