@@ -119,6 +119,18 @@ def test_required_add_on_behaviour() -> None:
         assert (ADDON / name).is_file(), name
 
 
+def test_the_app_asks_the_supervisor_for_nothing_beyond_its_own() -> None:
+    """No hassio_api: /addons/self/info (its port mappings) is open to every app.
+
+    With it, the default role may read every app's info, their options (passwords)
+    included, from a process that strangers on the network talk to.
+    """
+    cfg = config()
+    assert "hassio_api" not in cfg
+    assert "hassio_role" not in cfg
+    assert "homeassistant_api" not in cfg
+
+
 def test_every_option_is_a_setting_with_a_schema_and_a_translation() -> None:
     cfg = config()
     setting_names = {f.name for f in fields(Settings)}
