@@ -143,6 +143,13 @@ async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, 
             set(fake.authorizations) == {f"Bearer {TOKEN}"},
             "Supervisor token from with-contenv",
         )
+        # A mapping saved for 10300 before the update would stay published.
+        text = container.log.read_text()
+        check(
+            fake.infos_asked >= 1 and "Cannot tell whether port" not in text
+            and "is published on your network" not in text,
+            "the app read its port mappings: 10300 not published",
+        )  # fmt: skip
         info = await describe("tcp://127.0.0.1:10300")
         check(
             bool(info.asr and info.tts and info.handle and info.wake),
