@@ -70,7 +70,10 @@ class Slots:
             if turn.done() and not turn.cancelled():
                 self._leave(may_act)  # given the slot as it was cancelled
             else:
-                waiting.remove(turn)
+                # Another task's _grant may have passed over it already (several
+                # waiting tasks are cancelled at once when the bridge stops).
+                if turn in waiting:
+                    waiting.remove(turn)
                 self._grant()  # a guest may have waited behind it
             raise
 
@@ -97,7 +100,7 @@ class Slots:
         self._grant()
 
     def _grant(self) -> None:
-        """Hand free slots to the waiting: approved devices' first."""
+        """Hand free slots to the waiting: approved devices' first; a cancelled turn is passed over."""
         for may_act, waiting in (
             (True, self._waiting_acting),
             (False, self._waiting_guests),
