@@ -84,6 +84,7 @@ class Bridge:
             self.bridge_id, self.requests, self.counters, self._publish,
             settings.bridge_max_concurrent,
         )  # fmt: skip
+        self._pool.shed = self.answering.slots.shed
         # What HA shows of the home on the bus, and Grok's tools on it.
         self.home = HomeState()
         self.commands = HomeCommands(
@@ -298,7 +299,7 @@ class Bridge:
         may_act = self.trust.may_act(request.source, verdict)
         area = self.trust.area_of(request.source) if may_act else None
         authority = Authority(request.source, may_act, area)
-        await self._serve(request, authority)
+        await self._serve(request, authority, len(raw))
 
     def _is_retry(self, request: Envelope) -> bool:
         """A signed request whose answer is kept, sent again by its sender: a retry."""
@@ -333,7 +334,7 @@ class Bridge:
             self.counters.reject(err.code)
             _LOGGER.warning("Ignored state on %s: %s", message.topic, err)
 
-    async def _serve(self, request: Envelope, authority: Authority) -> None:
+    async def _serve(self, request: Envelope, authority: Authority, size: int) -> None:
         if request.kind not in self.requests.handlers:
             return
         if self.answering.seen(request):
@@ -346,7 +347,7 @@ class Bridge:
                 request.topic, request.kind, request.raw, "failed", "request expired"
             )
             return
-        await self.answering.serve(request, authority)
+        await self.answering.serve(request, authority, size)
 
     async def _reply_error(
         self,

@@ -82,25 +82,27 @@ class Answering:
         pool.sent(key)
         self.counters.resent += 1
 
-    async def serve(self, request: Envelope, authority: Authority) -> None:
-        """Serve a request not seen before and send its answer (kept for retries)."""
+    async def serve(
+        self, request: Envelope, authority: Authority, size: int = 0
+    ) -> None:
+        """Serve a request (of `size` bytes) not seen before and send its answer (kept for retries)."""
         key = (request.source, request.message_id)
         self._answered.begin(key)
         answered = False
         try:
-            answered = await self._answer(key, request, authority)
+            answered = await self._answer(key, request, authority, size)
         finally:
             self._answered.end(key, answered)
 
     async def _answer(
-        self, key: RequestKey, request: Envelope, authority: Authority
+        self, key: RequestKey, request: Envelope, authority: Authority, size: int
     ) -> bool:
         payload = self.requests.refused(request, authority)
         if payload is not None:
             self.counters.reject(payload["error"]["code"])
         else:
             try:
-                payload = await self._served(request, authority)
+                payload = await self._served(request, authority, size)
             except Busy as busy:
                 self.counters.dropped_requests += 1
                 payload = error_payload("failed", str(busy))
@@ -125,9 +127,11 @@ class Answering:
             pool.sent(key)
         return True
 
-    async def _served(self, request: Envelope, authority: Authority) -> dict[str, Any]:
+    async def _served(
+        self, request: Envelope, authority: Authority, size: int
+    ) -> dict[str, Any]:
         """The request's answer, worked out in a slot of its requester's (Busy if none)."""
-        async with self.slots.hold(authority.may_act):
+        async with self.slots.hold(authority.may_act, size):
             started = time.perf_counter()
             payload = await self.requests.payload_for(
                 request, authority, self.counters.reject

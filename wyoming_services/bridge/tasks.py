@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 import json
 import time
@@ -39,17 +39,22 @@ class TaskPool:
         """Nothing in hand."""
         self.tasks: set[asyncio.Task[None]] = set()
         self.pending_bytes = 0
+        # Ends one guest's request waiting for a slot (answered busy), if there is one.
+        self.shed: Callable[[], bool] = lambda: False
 
     def __len__(self) -> int:
         """Tasks in hand."""
         return len(self.tasks)
 
     async def room(self, size: int) -> None:
-        """Backpressure: return only once the work in hand is small enough."""
+        """Backpressure: return only once the work in hand is small enough; guests waiting give way first."""
         while self.tasks and (
             len(self.tasks) >= MAX_TASKS
             or self.pending_bytes + size > MAX_PENDING_BYTES
         ):
+            # The next request may be an approved device's: it does not wait for
+            # guests' requests that only wait themselves.
+            self.shed()
             await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
 
     def spawn(self, work: Awaitable[None], size: int = 0) -> None:
