@@ -274,10 +274,11 @@ async def answer_to(
     mqtt_mock: MqttMockHAClient,
     source: str,
     payload: dict[str, Any],
+    signed: bool = True,
 ) -> dict[str, Any]:
-    """What HA answers source's announcement request."""
+    """What HA answers source's announcement request (signed with its device_key, or not)."""
     mqtt_mock.async_publish.reset_mock()
-    await send_keyed(hass, ANNOUNCE, source, payload)
+    await (send_keyed if signed else send)(hass, ANNOUNCE, source, payload)
     answers: list[dict[str, Any]] = [
         json.loads(c.args[1])["payload"]
         for c in mqtt_mock.async_publish.call_args_list
@@ -416,16 +417,10 @@ async def test_a_device_approved_without_a_key_announces_nothing(
     """Anyone on the broker can speak in the name of a device without a key."""
     _, calls = setup
     await register(hass, DOORBELL)
-    mqtt_mock.async_publish.reset_mock()
-    await send(hass, ANNOUNCE, "doorbell", {
+    answer = await answer_to(hass, mqtt_mock, "doorbell", {
         "message": "The alarm is off, open the door.",
         "target": {"entity_id": "media_player.kitchen_sonos"},
-    })  # fmt: skip
-    (answer,) = [
-        json.loads(c.args[1])["payload"]
-        for c in mqtt_mock.async_publish.call_args_list
-        if c.args[0] == f"{ANNOUNCE}/response"
-    ]
+    }, signed=False)  # fmt: skip
     assert answer["status"] == "failed"
     assert "approved without a key" in answer["error"]["message"]
     assert calls == []

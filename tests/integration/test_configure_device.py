@@ -21,18 +21,23 @@ from custom_components.alicia.services import MAX_SETTINGS
 from .helpers import alicia_device
 
 
+async def configure(hass: HomeAssistant, settings: dict[str, Any]) -> None:
+    """The kitchen sensor's settings, through the action."""
+    device = alicia_device(hass, "kitchen_sensor")
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN, "configure_device",
+        {"device_id": device.id, "settings": settings}, blocking=True,
+    )  # fmt: skip
+
+
 async def test_settings_are_sent_retained_and_signed(
     hass: HomeAssistant,
     sensor: str,
     entry: MockConfigEntry,
     mqtt_mock: MqttMockHAClient,
 ) -> None:
-    device = alicia_device(hass, "kitchen_sensor")
-    assert device is not None
-    await hass.services.async_call(
-        DOMAIN, "configure_device",
-        {"device_id": device.id, "settings": {"report_interval": 60}}, blocking=True,
-    )  # fmt: skip
+    await configure(hass, {"report_interval": 60})
     topic, raw, qos, retain = mqtt_mock.async_publish.call_args.args
     assert (topic, qos, retain) == ("alicia/devices/kitchen_sensor/config", 1, True)
     message = json.loads(raw)
@@ -116,13 +121,7 @@ async def test_removing_a_device_clears_its_settings_from_the_broker(
     mqtt_mock: MqttMockHAClient,
 ) -> None:
     """Settings HA signed for a device (a Wi-Fi password) do not wait for the next holder of its id."""
-    device = alicia_device(hass, "kitchen_sensor")
-    assert device is not None
-    await hass.services.async_call(
-        DOMAIN, "configure_device",
-        {"device_id": device.id, "settings": {"wifi_password": "hunter2"}},
-        blocking=True,
-    )  # fmt: skip
+    await configure(hass, {"wifi_password": "hunter2"})
     mqtt_mock.async_publish.reset_mock()
     entry.runtime_data.approvals.remove("kitchen_sensor")  # the user's removal
     await hass.async_block_till_done()

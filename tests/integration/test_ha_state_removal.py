@@ -54,6 +54,13 @@ async def settle(hass: HomeAssistant, seconds: float = 2) -> None:
     await hass.async_block_till_done()
 
 
+async def alice_exposed(hass: HomeAssistant) -> None:
+    """Alice's presence, exposed to Assist: what must not stay on the broker."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    hass.states.async_set("person.alice", "home", {"friendly_name": "Alice"})
+    async_expose_entity(hass, "conversation", "person.alice", True)
+
+
 async def test_a_deleted_entity_is_removed_from_the_bus(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
@@ -88,9 +95,7 @@ async def test_an_entity_unexposed_while_alicia_was_away_is_removed_at_start(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
     """Alicia disabled, reloading or HA restarting: what it published is in its store."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    hass.states.async_set("person.alice", "home", {"friendly_name": "Alice"})
-    async_expose_entity(hass, "conversation", "person.alice", True)
+    await alice_exposed(hass)
     entry = await setup_alicia(hass)
     assert await hass.config_entries.async_unload(entry.entry_id)
     async_expose_entity(hass, "conversation", "person.alice", False)
@@ -163,9 +168,7 @@ async def test_a_stored_entity_missing_at_boot_waits_for_ha_to_start(
 async def test_a_new_prefix_removes_the_states_under_the_old_one(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient
 ) -> None:
-    assert await async_setup_component(hass, "homeassistant", {})
-    hass.states.async_set("person.alice", "home", {"friendly_name": "Alice"})
-    async_expose_entity(hass, "conversation", "person.alice", True)
+    await alice_exposed(hass)
     entry = await setup_alicia(hass)
     mqtt_mock.async_publish.reset_mock()
     hass.config_entries.async_update_entry(
@@ -181,9 +184,7 @@ async def test_deleting_alicia_clears_what_it_left_on_the_broker(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, hass_storage: dict[str, Any]
 ) -> None:
     """States, vocabulary, trust list and hub key; then its store, private key and all."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    hass.states.async_set("person.alice", "home", {"friendly_name": "Alice"})
-    async_expose_entity(hass, "conversation", "person.alice", True)
+    await alice_exposed(hass)
     entry = await setup_alicia(hass)
     mqtt_mock.async_publish.reset_mock()
     await hass.config_entries.async_remove(entry.entry_id)
