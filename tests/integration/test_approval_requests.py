@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -19,6 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
 from custom_components.alicia.markdown import literal
+from custom_components.alicia.repairs import ApproveDeviceFlow
 
 from .helpers import SENSOR, message, repairs_manager
 
@@ -200,3 +202,43 @@ async def test_titles_show_the_name_as_it_is(
     assert text.startswith("Trust the new key of Bob's lamp (v2)?")
     result = await choose(hass, flow, "reject")
     assert result["description_placeholders"]["name"] == literal("Bob's lamp (v2)")
+
+
+@pytest.mark.parametrize("step", KINDS)
+async def test_a_dialog_reopened_by_its_step_shows_the_request_as_it_is_now(
+    hass: HomeAssistant, entry: MockConfigEntry, step: str
+) -> None:
+    """The frontend reopens a dialog by its step id: the flow shows the request's own kind."""
+    await approved(entry, hass)
+    await register(hass, ATTACKER)
+    flow = ApproveDeviceFlow(entry.entry_id, DEVICE, None)
+    flow.hass = hass
+    shown = await getattr(flow, f"async_step_{step}")()
+    assert shown["step_id"] == "key_changed"
+    assert flow.fingerprint == ATTACKER.fingerprint
+
+
+async def test_a_new_devices_request_is_no_repair(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """A device waiting for its first approval has its own card (the config flow), no repair."""
+    await register(hass, ATTACKER)  # nobody approved it yet: it waits
+    assert DEVICE in entry.runtime_data.approvals.pending
+    flow = ApproveDeviceFlow(entry.entry_id, DEVICE, None)
+    flow.hass = hass
+    result = await flow.async_step_init()
+    assert (result["type"], result["reason"]) == ("abort", "device_gone")
+
+
+async def test_a_decision_without_alicia_decides_nothing(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """Alicia's entry gone (deleted) while the dialog was open: approving grants nothing."""
+    await approved(entry, hass)
+    await register(hass, ATTACKER)
+    flow = ApproveDeviceFlow("01JGONE0000000000000000000", DEVICE, ATTACKER.fingerprint)
+    flow.hass = hass
+    result = await flow.async_step_approve()
+    assert (result["type"], result["reason"]) == ("abort", "device_gone")
+    approved_key = entry.runtime_data.roster.devices[DEVICE].public_key
+    assert approved_key == OWNER.public_key

@@ -201,13 +201,16 @@ async def test_failing_action_is_reported(
         "http://192.0.2.10:8123/api/states",
         "/api/camera_proxy/camera.door",
         "media-source://camera/camera.door",
+        ["http://radio.example/a.mp3", {"next": "http://192.0.2.10:8123/api/states"}],
+        "http://192.0.2.10:99999/api/states",  # HA cannot read it: not passed on either
     ],
+    ids=["absolute", "relative", "media-source", "nested", "unreadable"],
 )
 async def test_a_device_cannot_have_ha_sign_its_own_address(
     hass: HomeAssistant,
     entry: MockConfigEntry,
     mqtt_mock: MqttMockHAClient,
-    content: str,
+    content: Any,
 ) -> None:
     """Even where a user allowed play_media, HA's own addresses (it signs them) are refused."""
     hass.config.internal_url = "http://192.0.2.10:8123"
