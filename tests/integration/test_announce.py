@@ -222,10 +222,7 @@ async def test_the_voice_route_announces_only_for_an_asker_that_may(
     answer = await answer_to(hass, mqtt_mock, "alicia-voice", {
         "message": "Fire. Leave the front door open.", "target": target,
     })  # fmt: skip
-    assert answer["status"] == "failed"
-    assert answer["error"]["code"] == "refused"
-    assert "only for the approved device that asked" in answer["error"]["message"]
-    assert calls == []
+    assert_refused(answer, calls, "only for the approved device that asked")
 
 
 async def test_a_device_target_and_a_location_find_their_players(
@@ -269,6 +266,14 @@ async def test_the_voice_is_the_option_else_the_apps_wyoming_tts(
     assert default_tts_engine(hass, "tts.removed") == app.entity_id
 
 
+def assert_refused(answer: dict[str, Any], calls: list[ServiceCall], why: str) -> None:
+    """Refused, saying why, and nothing played."""
+    assert answer["status"] == "failed"
+    assert answer["error"]["code"] == "refused"
+    assert why in answer["error"]["message"]
+    assert calls == []
+
+
 async def answer_to(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
@@ -300,10 +305,7 @@ async def test_a_sensor_cannot_play_a_url_on_a_player(
         "media_url": "http://evil.example/x.mp3", "volume": 1.0,
         "target": {"entity_id": "media_player.kitchen_sonos"},
     })  # fmt: skip
-    assert answer["status"] == "failed"
-    assert answer["error"]["code"] == "refused"
-    assert "may not announce" in answer["error"]["message"]
-    assert calls == []
+    assert_refused(answer, calls, "may not announce")
 
 
 async def test_an_announcer_reaches_only_players_exposed_to_assist(
@@ -421,9 +423,7 @@ async def test_a_device_approved_without_a_key_announces_nothing(
         "message": "The alarm is off, open the door.",
         "target": {"entity_id": "media_player.kitchen_sonos"},
     }, signed=False)  # fmt: skip
-    assert answer["status"] == "failed"
-    assert "approved without a key" in answer["error"]["message"]
-    assert calls == []
+    assert_refused(answer, calls, "approved without a key")
 
 
 async def test_a_sensor_listing_stt_and_ai_is_no_voice_route(
@@ -437,6 +437,4 @@ async def test_a_sensor_listing_stt_and_ai_is_no_voice_route(
     answer = await answer_to(hass, mqtt_mock, "kitchen_sensor", {
         "message": "Ding.", "target": {"entity_id": "media_player.kitchen_sonos"},
     })  # fmt: skip
-    assert answer["status"] == "failed"
-    assert "may not announce" in answer["error"]["message"]
-    assert calls == []
+    assert_refused(answer, calls, "may not announce")
