@@ -17,11 +17,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .capabilities import Capability
 from .device import DeviceRecord
+from .device_data import serves_voice
 from .entity import AliciaEntity
 from .entry_data import AliciaConfigEntry
 from .hub import AliciaHub
 from .platform import setup_platform
-from .voice_health import hub_key_mismatch, is_voice_server
+from .voice_health import hub_key_mismatch
 
 PARALLEL_UPDATES = 0
 
@@ -95,7 +96,7 @@ async def async_setup_entry(
             AliciaConnectivity(hub, record, "connectivity", CONNECTIVITY)
         ]
         device = hub.roster.devices.get(record.device_id)
-        if device is not None and is_voice_server(hub.roster, device):
+        if device is not None and serves_voice(hub.roster, device):
             entities.append(
                 AliciaHubKeyMismatch(hub, record, "hub_key_mismatch", HUB_KEY_MISMATCH)
             )

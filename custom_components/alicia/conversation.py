@@ -16,8 +16,8 @@ from .agent_chat import answer
 from .agent_link import TOO_SLOW, AgentLink, AgentUnavailable
 from .bus.policy import Mode
 from .const import DOMAIN
+from .device_data import serves_voice
 from .entry_data import AliciaConfigEntry
-from .voice_health import is_voice_server
 
 PARALLEL_UPDATES = 0
 # Failures the user fixes (in the app, or by starting it): raised as repairs, gone
@@ -49,7 +49,7 @@ async def async_setup_entry(
         return {
             device.device_id: device.public_key
             for device in roster.devices.values()
-            if device.public_key is not None and is_voice_server(roster, device)
+            if device.public_key is not None and serves_voice(roster, device)
         }
 
     async_add_entities([AliciaAgent(entry, AgentLink(hass, keys))])

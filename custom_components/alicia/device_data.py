@@ -8,7 +8,6 @@ from typing import Any
 from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.core import callback
 
-from .bus import voice_route
 from .bus.errors import ProtocolError
 from .bus.reported import Report, Telemetry
 from .bus.voice_route import VoiceResult, is_voice_server
@@ -18,8 +17,6 @@ from .device import AliciaDevice
 from .tally import Tally
 
 MAX_KEYS = 256
-# Read here by voice_health and announce; the rule is the core's (bus/voice_route.py).
-VOICE_ROUTE = voice_route.VOICE_ROUTE
 
 
 class DeviceData:

@@ -21,9 +21,10 @@ from .bus_link import BusLink
 from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ONLINE
 from .context import HubContext
 from .device import AliciaDevice
+from .device_data import serves_voice
 from .registration_memory import from_the_future, in_force, not_ahead
 from .tally import Tally
-from .voice_health import VoiceServerWatch, is_voice_server
+from .voice_health import VoiceServerWatch
 
 _LOGGER = logging.getLogger(__name__)
 # A health status holds this long before its repair issue is raised or cleared:
@@ -98,7 +99,7 @@ class HealthWatch:
         since = device.health_since
         if since is None or time.monotonic() - since < ISSUE_AFTER_SECONDS:
             return
-        if is_voice_server(self.hub, device):
+        if serves_voice(self.hub, device):
             return  # its own repair says more, sooner (voice_health.py)
         unhealthy = device.health_status is Health.UNHEALTHY
         if unhealthy == device.health_issue:

@@ -20,11 +20,6 @@ _LOGGER = logging.getLogger(__name__)
 OFFLINE_GRACE_SECONDS = 60.0
 
 
-def is_voice_server(hub: HubContext, device: AliciaDevice) -> bool:
-    """A voice server approved with its key (one rule: device_data.serves_voice)."""
-    return serves_voice(hub, device)
-
-
 def hub_key_mismatch(hub: HubContext, device: AliciaDevice) -> bool | None:
     """Whether the bridge's latest heartbeat pins another hub key than HA's; None if it names none."""
     pinned = (device.health or {}).get("hub_key")
@@ -42,7 +37,7 @@ class VoiceServerWatch:
 
     def on_heartbeat(self, device: AliciaDevice, heartbeat: Heartbeat) -> None:
         """A bridge's pin of the hub key: a repair while it is not the key HA signs with."""
-        if not is_voice_server(self.hub, device):
+        if not serves_voice(self.hub, device):
             return  # another device's word on HA's key is not asked for
         issue_id = f"hub_key_mismatch_{device.device_id}"
         current = self.hub.admission.key.fingerprint
@@ -67,7 +62,7 @@ class VoiceServerWatch:
 
     def check(self, device: AliciaDevice) -> None:
         """A voice server silent, offline for a while, or unhealthy: a repair; back: none."""
-        if not is_voice_server(self.hub, device):
+        if not serves_voice(self.hub, device):
             return
         issue_id = f"voice_server_{device.device_id}"
         why, seconds = self._down(device)
