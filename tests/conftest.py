@@ -221,8 +221,9 @@ class Mosquitto:
         directory: Path,
         users: dict[str, str] | None = None,
         tls: tuple[Path, Path] | None = None,
+        acl: str | None = None,
     ) -> None:
-        """users: name -> password (anonymous access off); tls: (certificate, key)."""
+        """users: name -> password (no anonymous); tls: (cert, key); acl: ACL text."""
         self.port = free_port()
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
@@ -246,6 +247,9 @@ class Mosquitto:
             tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
             subprocess.run([tool, "-U", str(passwords)], check=True)
             lines.append(f"password_file {passwords}")
+        if acl is not None:
+            (directory / "acl").write_text(acl)
+            lines.append(f"acl_file {directory}/acl")
         if tls:
             lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if os.geteuid() == 0:
