@@ -23,7 +23,7 @@ from .audio import Float32Array, float_to_pcm16
 from .settings import Settings
 from .speech_memory import SpeechMemory
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
-from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, runs
+from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, given_back, runs
 
 # TextStream and TtsError live with the text rules; importers of this module keep them.
 __all__ = ["TextStream", "TextToSpeech", "TtsError", "VoiceInfo", "bundled_voice_path"]
@@ -161,9 +161,11 @@ class TextToSpeech:
         # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
         # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # No arena: it kept the most any run had needed (+100 MiB after 100,000
-        # unpunctuated characters, never given back); each run's memory is its own.
-        options.enable_cpu_mem_arena = False
+        # onnxruntime's arena, given back at the end of each run (given_back): kept,
+        # it held the largest run's memory for good (+100 MiB); without one, each of
+        # a run's tensors was mapped anew (20,600 page faults for "Turned on the
+        # light" against 4,300) and a run took 1.5x the CPU time (docs/benchmarks.md).
+        options.enable_cpu_mem_arena = True
         session = onnxruntime.InferenceSession(
             str(info.model_path),
             sess_options=options,
@@ -171,7 +173,7 @@ class TextToSpeech:
         )
         voice = PiperVoice(
             config=PiperConfig.from_dict(json.loads(info.config_path.read_text())),
-            session=StoppableSession(session),
+            session=StoppableSession(session, given_back(onnxruntime.RunOptions())),
         )
         list(voice.synthesize("Hello."))
         self._loaded[name] = voice
@@ -283,10 +285,9 @@ class TextToSpeech:
     ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
-            if turn.stoppable:
-                import onnxruntime  # noqa: PLC0415 - loaded with the voices
+            import onnxruntime  # noqa: PLC0415 - loaded with the voices
 
-                turn.arm(onnxruntime.RunOptions())
+            turn.arm(given_back(onnxruntime.RunOptions()))
             job = self._executor.submit(
                 self._synthesize_one, name, speaker_id, run, turn
             )

@@ -1,0 +1,67 @@
+"""Piper's memory arena: reused within a run, given back when the run ends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The server's malloc settings, its voice loaded, then runs as an answer makes them:
+# what each run leaves resident and how many pages it maps, as the server would.
+RUNS = """
+import asyncio, resource
+from wyoming_services.server import few_malloc_arenas, large_blocks_given_back
+few_malloc_arenas()
+large_blocks_given_back()
+from wyoming_services.settings import Settings
+from wyoming_services.tts import TextToSpeech
+
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / (1 << 20)
+
+async def spoken(tts, text):
+    info, speaker = tts.resolve(None)
+    return [pcm async for pcm in tts.synthesize(info, speaker, [text])]
+
+async def main():
+    tts = TextToSpeech(Settings(tts_workers=1))
+    await tts.load()
+    await spoken(tts, "Turned on the light")
+    before = rss()
+    await spoken(tts, " ".join(["one two three four five six seven eight"] * 2))
+    kept = rss() - before
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    await spoken(tts, "Turned on the light")
+    print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
+    await tts.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def after_runs() -> tuple[float, int]:
+    """MiB a long run left resident; pages a short answer's run then mapped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.pop("GLIBC_TUNABLES", None)
+    run = subprocess.run(
+        [sys.executable, "-c", RUNS],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    kept, faults = run.stdout.split()
+    return float(kept), int(faults)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_a_long_run_leaves_nothing_resident(after_runs: tuple[float, int]) -> None:
+    assert after_runs[0] < 20  # an arena kept: ~100 MiB for good
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_a_run_reuses_its_memory(after_runs: tuple[float, int]) -> None:
+    assert after_runs[1] < 12_000  # no arena: ~20,600 pages mapped anew per run
