@@ -243,7 +243,7 @@ async def async_announce_request(
                 translation_key="not_approved",
                 translation_placeholders={"device_id": read.source},
             )
-        if not hub.admission.may_act_with(hub.key_of(read.source)):
+        if not hub.may_act(read.source):
             raise Refused(NO_KEY.format(read.source))
         if not may_announce(device):
             raise Refused(

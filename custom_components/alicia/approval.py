@@ -111,8 +111,11 @@ class Approvals(PendingRequests):
         existing = hub.devices.get(device_id)
         if read.source == device_id:
             # The sender proves it holds the key it offers (a new key is a request
-            # the user decides on; the approved key stays until then).
+            # the user decides on; the approved key stays until then). Offering none
+            # as before, a child is its hub's word: unsigned, it would be anyone's.
             key = offered
+            if offered is None and existing is not None and existing.public_key is None:
+                key = hub.key_of(device_id)
         elif problem := not_behind(
             registration,
             read.source,
@@ -299,8 +302,11 @@ class Approvals(PendingRequests):
             return
         if device is not None and read.source == device_id:
             # Its registrations sent before it left are old now: replayed, they
-            # would bring it back (with auto-approval) as if it had returned.
-            signer = device.public_key if hub.admission.mode is not Mode.OFF else None
+            # would bring it back (with auto-approval) as if it had returned. A
+            # child's were signed by its hub: the key its words are verified with.
+            signer = (
+                hub.key_of(device_id) if hub.admission.mode is not Mode.OFF else None
+            )
             self.newest.took(device_id, signer, read.timestamp)
         self.remove(device_id, clear_retained=False, by_itself=True)
 

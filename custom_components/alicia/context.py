@@ -54,6 +54,9 @@ class HubContext(Protocol):
     def key_of(self, source: str) -> str | None:
         """The approved key of a sender, if it has one."""
 
+    def may_act(self, source: str) -> bool:
+        """Whether a sender's word may make HA act on the home (by the key that verifies it)."""
+
     def fire(self, kind: str, device_id: str, **data: Any) -> None:
         """An HA event for automations."""
 

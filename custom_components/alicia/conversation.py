@@ -46,10 +46,12 @@ async def async_setup_entry(
     def keys() -> dict[str, str] | None:
         if roster.admission.mode is Mode.OFF:
             return None  # the user trusts every device's word: nothing to prove
+        # The key that speaks for each voice server: its own, or its hub's (Roster.key_of).
         return {
-            device.device_id: device.public_key
+            device.device_id: key
             for device in roster.devices.values()
-            if device.public_key is not None and serves_voice(roster, device)
+            if serves_voice(roster, device)
+            and (key := roster.key_of(device.device_id)) is not None
         }
 
     async_add_entities([AliciaAgent(entry, AgentLink(hass, keys))])

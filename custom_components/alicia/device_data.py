@@ -118,8 +118,8 @@ class DeviceData:
 
 
 def serves_voice(hub: HubContext, device: AliciaDevice) -> bool:
-    """A voice server (bus/voice_route.py) approved with its key, so verified (unless security is off)."""
+    """A voice server (bus/voice_route.py) whose word counts: its messages' key (its own, or its hub's) is approved, unless security is off."""
     names = (c.name for c in device.record.capabilities)
-    return hub.admission.may_act_with(device.public_key) and is_voice_server(
+    return hub.may_act(device.device_id) and is_voice_server(
         device.record.device_type, names
     )

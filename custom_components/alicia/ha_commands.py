@@ -181,7 +181,7 @@ async def async_handle_command(
     try:
         if read.source not in hub.devices:
             raise Refused(f"{read.source} is not an approved device")
-        if not hub.admission.may_act_with(hub.key_of(read.source)):
+        if not hub.may_act(read.source):
             raise Refused(NO_KEY.format(read.source))
         await run(hub.hass, check(hub.hass, read.payload, allowed))
         answer = CommandAnswer("done")

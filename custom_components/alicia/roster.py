@@ -84,6 +84,10 @@ class Roster:
             return self.devices[parent].public_key
         return device.public_key
 
+    def may_act(self, source: str) -> bool:
+        """Whether source's word may make HA act on the home: an approved key verifies it (key_of), or security is off."""
+        return self.admission.may_act_with(self.key_of(source))
+
     def save(self) -> None:
         """Store the devices soon."""
         self._save()

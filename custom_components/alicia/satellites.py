@@ -107,8 +107,8 @@ class Satellites:
                 admission.audit.record("collision", read.source, message.topic)
                 admission.changed()
             return None
-        if not self.hub.admission.may_act_with(device.public_key):
-            # A pipeline acts on the home: only a device approved with its key opens one.
+        if not self.hub.may_act(device_id):
+            # A pipeline acts on the home: only a device an approved key speaks for opens one.
             self.hub.admission.refuse(
                 "unsigned", read.source, message.topic,
                 "a satellite needs an approved key",
