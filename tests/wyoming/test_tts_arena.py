@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # what each run leaves resident and how many pages it maps, as the server would.
 RUNS = """
 import asyncio, resource
-from wyoming_services.server import few_malloc_arenas, large_blocks_given_back
+from wyoming_services.heap import few_malloc_arenas, heap_reused
 few_malloc_arenas()
-large_blocks_given_back()
+heap_reused()
 from wyoming_services.settings import Settings
 from wyoming_services.tts import TextToSpeech
 
