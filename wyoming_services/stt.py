@@ -359,11 +359,13 @@ class SpeechToText:
         language: str,
         trusted: bool = True,
     ) -> Transcription:
-        """One decode; a stranger's (not trusted) at temperature 0 only, of bounded length.
+        """One decode; a stranger's (not trusted) at temperature 0, of bounded length, with no home names.
 
         faster-whisper decodes again at five higher temperatures when a text repeats
         itself: 29 s of "yes yes yes" took 15 s, and Home Assistant's decode waited
-        behind it (a running decode cannot be stopped).
+        behind it (a running decode cannot be stopped). A stranger's transcript is
+        neither prompted with nor corrected to the home's names: "nano leaf panel"
+        came back "Nanoleaf panels", naming the home's devices to anyone who guessed.
         """
         started = time.perf_counter()
         # Measured on tiny.en: a prompt listing the names cut the word error rate on
@@ -371,7 +373,7 @@ class SpeechToText:
         options: dict[str, Any] = {
             "language": language if self.multilingual else None,
             "beam_size": self.settings.stt_beam_size,
-            "initial_prompt": self._prompt,
+            "initial_prompt": self._prompt if trusted else None,
             "condition_on_previous_text": False,
             "vad_filter": False,
             "without_timestamps": True,
@@ -381,7 +383,8 @@ class SpeechToText:
         texts, echoed = decode_pass(decoder.model, audio, options)
         self.counters.prompt_echoes += echoed
         text = "".join(texts).strip()
-        heard = home.hear(text) if (home := self._home_language(language)) else None
+        home = self._home_language(language) if trusted else None
+        heard = home.hear(text) if home else None
         return Transcription(
             text=heard.text if heard else text,
             segments=[text.strip() for text in texts if text.strip()],

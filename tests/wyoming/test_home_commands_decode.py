@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from wyoming_services.authority import Authority
 from wyoming_services.home_language import HomeNames
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
+from wyoming_services.turn_end import COMPLETE_SECONDS, Said, quiet_needed
 
 NAMES = HomeNames((("Nanoleaf panels", "light"),), ("Kitchen",))
 AUDIO = np.zeros(16000, dtype=np.float32)
@@ -100,3 +102,41 @@ def test_names_read_into_noise_on_a_second_look_make_no_command() -> None:
     engine.set_vocabulary(["Lutron dimmer", "Kitchen"], NAMES)
     result = engine._decode(_Decoder(HearsNamesInNoise(), 1), AUDIO, "en")
     assert (result.text, result.intent) == ("", None)
+
+
+class Prompted:
+    """A model that hears the same words, recording the prompt of each decode."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+        self.prompts.append(options["initial_prompt"])
+        return [Segment(self.text)], None
+
+
+async def test_a_strangers_transcript_names_none_of_the_homes_devices() -> None:
+    """The attack: a stranger on the public port says a guessed name and reads the home's spelling back."""
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    engine.set_vocabulary(["Kitchen", "Nanoleaf panels"], NAMES)
+    model = Prompted(" Turn on the nano leaf panel.")
+    engine._solo = _Decoder(model, 1)
+    engine.ready.set()
+    try:
+        home = await engine.transcribe(AUDIO, "en", requester=Authority("ha", True))
+        guess = await engine.transcribe(AUDIO, "en", requester=Authority("x", False))
+    finally:
+        await engine.close()
+    assert (home.text, home.intent) == ("Turn on the Nanoleaf panels.", "HassTurnOn")
+    assert model.prompts == [engine.prompt, None]
+    assert (guess.text, guess.intent, guess.corrected) == (
+        "Turn on the nano leaf panel.",
+        None,
+        False,
+    )
+    # Nor does a right guess end the stranger's turn sooner than any sentence would.
+    assert quiet_needed(Said(home.text, home.intent is not None)) == COMPLETE_SECONDS
+    assert quiet_needed(Said(guess.text, guess.intent is not None)) == quiet_needed(
+        Said(guess.text)
+    )
