@@ -109,7 +109,7 @@ class SpeechToText:
         self._busy_threads = 0
         self._solo_running = False
         # Trusted clients' decodes first, then the least decode time used lately.
-        self._waiting = DecodeQueue()
+        self._waiting = DecodeQueue(wake=self._dispatch)
         # A decode holds 67 MiB while it runs (51 MiB of it one attention matrix):
         # decodes start while the memory shared with Piper has room for one.
         self.memory = memory or SpeechMemory()
@@ -290,6 +290,14 @@ class SpeechToText:
         work.add_done_callback(done)
         return await asyncio.shield(work)
 
+    def streaming(self, utterance: object) -> None:
+        """A trusted client's utterance sent audio: strangers' decodes wait until it is decoded."""
+        self._waiting.streaming(utterance)
+
+    def decoded(self, utterance: object) -> None:
+        """That utterance is decoded or dropped."""
+        self._waiting.decoded(utterance)
+
     @property
     def saturated(self) -> bool:
         """Decodes are waiting for a decoder: a speculative pass would only add to the queue."""
@@ -396,6 +404,7 @@ class SpeechToText:
 
     async def close(self) -> None:
         """Stop the pool once running decodes finish."""
+        self._waiting.close()
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: self._executor.shutdown(wait=True, cancel_futures=True)
         )

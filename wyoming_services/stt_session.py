@@ -70,6 +70,8 @@ class SttSession:
         self._speculation: _Speculation | None = None
         self._passes = 0
         self._started = time.monotonic()
+        # A trusted client's utterance: strangers' decodes wait while it streams.
+        self._holds = requester is not None and requester.may_act
 
     async def receive(self, data: bytes) -> None:
         """Take one chunk, a long one in slices: the other connections have the loop between them."""
@@ -86,6 +88,8 @@ class SttSession:
         self._check_room(data)
         samples = self._converter.convert(data)
         self._append(samples)
+        if self._holds:
+            self.engine.streaming(self)
         if (
             self.engine.settings.stt_speculative
             and self._tracker.decode_is_due()
@@ -213,6 +217,13 @@ class SttSession:
 
     async def finish(self) -> SessionResult:
         """Flush the audio and answer, from the speculative pass when it still fits."""
+        try:
+            return await self._finish()
+        finally:
+            if self._holds:
+                self.engine.decoded(self)
+
+    async def _finish(self) -> SessionResult:
         self._append(self._converter.convert(b"", last=True))
         self.engine.counters.requests += 1
         audio_seconds = self._samples / TARGET_RATE
@@ -244,3 +255,5 @@ class SttSession:
         """Drop the session (client gone or bad input)."""
         self._discard_speculation()
         self._chunks.clear()
+        if self._holds:
+            self.engine.decoded(self)

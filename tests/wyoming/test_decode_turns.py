@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 
 from tests.conftest import wait_until
+from wyoming_services import decode_queue
+from wyoming_services.audio import PcmFormat
 from wyoming_services.authority import Authority
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
+from wyoming_services.stt_session import SttSession
 
 HOME = Authority("wyoming:127.0.0.1", may_act=True)
 
@@ -104,6 +107,45 @@ async def test_a_strangers_second_decode_waits_behind_others_first(
     jobs += [ask(engine, 1, stranger(1)), ask(engine, 2, stranger(1))]
     jobs += [ask(engine, 3, stranger(3))]
     assert await in_order(engine, model, jobs) == [9, 1, 3, 2]
+
+
+def speaking(engine: SpeechToText) -> SttSession:
+    """HA's user mid-utterance: a second of loud audio streamed, decoded at finish as 16."""
+    session = SttSession(engine, PcmFormat(16000, 2, 1), "en", requester=HOME)
+    loud = (0.5 * np.sin(np.arange(16000) * 0.3) * 32767).astype("<i2")
+    session.add_audio(loud.tobytes())
+    return session
+
+
+async def test_no_strangers_decode_starts_while_home_assistants_user_speaks(
+    stt: tuple[SpeechToText, _OneAtATime],
+) -> None:
+    """The attack: one address's connections kept Whisper busy, and HA's transcript waited behind a decode begun while its user spoke."""
+    engine, model = stt
+    home = speaking(engine)
+    jobs = [ask(engine, 1, stranger(1)), ask(engine, 2, stranger(2))]
+    await asyncio.sleep(0)  # both asked: neither may start yet
+    saturated = engine.saturated
+    jobs.append(asyncio.ensure_future(home.finish()))
+    assert await in_order(engine, model, jobs) == [16, 1, 2]
+    assert not saturated  # HA's own early decodes were not held back by them
+
+
+async def test_an_utterance_dropped_or_stuck_holds_strangers_no_longer(
+    stt: tuple[SpeechToText, _OneAtATime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HA's utterance dropped mid-way frees Whisper for strangers at once; one left hanging, after a while."""
+    engine, model = stt
+    dropped = speaking(engine)
+    job = ask(engine, 1, stranger(1))
+    await asyncio.sleep(0)
+    dropped.abort()
+    await wait_until(lambda: model.order == [1])
+    monkeypatch.setattr(decode_queue, "STREAMING_SECONDS", 0.05)
+    speaking(engine)  # never finished
+    jobs = [job, ask(engine, 2, stranger(2))]
+    async with asyncio.timeout(10):
+        assert await in_order(engine, model, jobs) == [1, 2]
 
 
 class _Options:

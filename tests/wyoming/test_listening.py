@@ -109,3 +109,16 @@ def test_idle_connections_beside_a_stream_buy_it_nothing() -> None:
     streams = {"flood": (listening.pace(stranger("10.0.0.7")), 0.2)}  # 10x real time
     assert worst_lag(clock, streams, 30)["flood"] > 10
     assert len(idle) == 15
+
+
+def test_sixteen_connections_from_one_address_get_two_streams_pace() -> None:
+    """The attack: one address streams on 16 connections at once to keep Whisper busy."""
+    clock = Clock()
+    listening = Listening(clock)
+    flood = stranger("10.0.0.7")
+    streams = {f"flood {n}": (listening.pace(flood), CHUNK) for n in range(16)}
+    streams["satellite"] = (listening.pace(stranger("10.0.0.1")), CHUNK)
+    lag = worst_lag(clock, streams, 30)
+    # Sixteen streams at real time are held to 3x real time in all: 30 s take 160 s.
+    assert min(lag[f"flood {n}"] for n in range(16)) > 100
+    assert lag["satellite"] < 0.05
