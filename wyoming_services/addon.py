@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 import logging
 import os
 from pathlib import Path
@@ -24,6 +24,7 @@ import httpx
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
+from .authority import UriPort
 from .setting_values import read_options_file
 from .settings import Settings, SettingsError
 
@@ -38,7 +39,8 @@ LAN_PORT = 10310
 # Asking the Supervisor again after 1, 2, 4 ... 60 s.
 RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
-# How long the listeners wait for the Supervisor to say whether HA's port is published.
+# How long the listeners wait for the Supervisor to say whether HA's port is published
+# (relays, Home Assistant's address among them, are strangers there until it has).
 PORTS_FIRST_ANSWER = 3.0
 
 
@@ -49,13 +51,6 @@ class SupervisorError(Exception):
         """refused: the Supervisor said no (HTTP 4xx), or would (no token)."""
         super().__init__(message)
         self.refused = refused
-
-
-@dataclass
-class HomeAssistantPort:
-    """Whether Home Assistant's port is published on the network, as the Supervisor says."""
-
-    published: bool = False
 
 
 class Supervisor:
@@ -211,11 +206,16 @@ async def wait_for_wyoming(port: int, limit: float | None) -> Info:
 
 
 async def retried[T](
-    what: str, call: Callable[[], Awaitable[T]], *, until_refused: bool = False
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    until_refused: bool = False,
+    meanwhile: str = "",
 ) -> T:
     """call() until the Supervisor answers, logging why it did not and when it did.
 
-    until_refused: a refusal is raised, not asked again.
+    until_refused: a refusal is raised, not asked again. meanwhile: what holds
+    until it answers, said with each retry.
     """
     delay = RETRY_FIRST
     failed = False
@@ -225,7 +225,7 @@ async def retried[T](
         except SupervisorError as err:
             if until_refused and err.refused:
                 raise
-            _LOGGER.warning("%s; retrying in %.0f s", err, delay)
+            _LOGGER.warning("%s; retrying in %.0f s%s", err, delay, meanwhile)
             failed = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
@@ -245,14 +245,16 @@ async def discover(settings: Settings, supervisor: Supervisor) -> None:
 
 
 async def check_home_assistant_port(
-    settings: Settings, supervisor: Supervisor, port: HomeAssistantPort
+    settings: Settings, supervisor: Supervisor, port: UriPort
 ) -> None:
-    """Ask whether the user's saved mappings publish HA's port; if so, say so and mark it."""
+    """Ask whether the user's saved mappings publish HA's port; mark the answer, and say so if it is."""
     container_port = wyoming_port(settings)
     try:
         network = await retried(
-            "The app's network", supervisor.network, until_refused=True
-        )
+            "The app's network", supervisor.network, until_refused=True,
+            meanwhile=f" (meanwhile no client relayed to port {container_port} is "
+            "trusted, Home Assistant included)",
+        )  # fmt: skip
     except SupervisorError as err:
         _LOGGER.warning(
             "Cannot tell whether port %s, Home Assistant's, is published on your "
@@ -260,20 +262,33 @@ async def check_home_assistant_port(
             "it under the app's Configuration → Network, remove that mapping",
             container_port, err,
         )  # fmt: skip
+        port.published = False
         return
     host_port = network.get(f"{container_port}/tcp")
     if host_port is None:
+        port.published = False
         return
-    port.published = True
+    closed = port.turned_published()
     lan = settings.wyoming_lan_port
     _LOGGER.error(
         "Port %s, Home Assistant's, is published on your network as host port %s "
         "(the app's Configuration → Network): clients relayed through it look like "
-        "Home Assistant, so Home Assistant itself gets no home tools or agent proof "
-        "from this app until you remove that mapping%s",
-        container_port, host_port,
+        "Home Assistant, so none is trusted (%d open connection%s from such an "
+        "address closed) and Home Assistant itself gets no home tools or agent "
+        "proof from this app until you remove that mapping%s",
+        container_port, host_port, closed, "" if closed == 1 else "s",
         f"; publish {lan} for satellites instead" if lan else "",
     )  # fmt: skip
+
+
+def _trusted_late(settings: Settings, port: UriPort) -> None:
+    """The late answer, when it says HA's port is not published (the warning said it was not trusted)."""
+    if port.published is False:
+        _LOGGER.info(
+            "Port %s, Home Assistant's, is not published on your network: Home "
+            "Assistant's connections are trusted from now on",
+            wyoming_port(settings),
+        )
 
 
 async def run(settings: Settings, supervisor: Supervisor) -> int:
@@ -300,16 +315,27 @@ async def run(settings: Settings, supervisor: Supervisor) -> int:
             died.append(error)
             stop.set()
 
-    ha_port = HomeAssistantPort()
+    ha_port = UriPort(published=None)
     checking = asyncio.create_task(
         check_home_assistant_port(settings, supervisor, ha_port)
     )
-    # Listening before the answer would let a connection in as trusted meanwhile.
+    # Home Assistant is a stranger until the answer: spare it that if it comes soon.
     await asyncio.wait({checking}, timeout=PORTS_FIRST_ANSWER)
+    if ha_port.published is None:
+        checking.add_done_callback(lambda _: _trusted_late(settings, ha_port))
+        _LOGGER.warning(
+            "The Supervisor has not said yet whether port %s, Home Assistant's, is "
+            "published on your network: until it answers that it is not, no client "
+            "relayed to that port is trusted, Home Assistant included (it connects "
+            "from such an address too), so Assist gets no home tools or agent "
+            "answers from this app meanwhile; its next connection after that "
+            "answer is trusted",
+            wyoming_port(settings),
+        )  # fmt: skip
     discovery = asyncio.create_task(discover(settings, supervisor))
     discovery.add_done_callback(discovered)
     try:
-        await serve(settings, stop, broker, lambda: ha_port.published)
+        await serve(settings, stop, broker, ha_port)
     except PartFailed:
         return EXIT_PART  # the server logged why
     finally:

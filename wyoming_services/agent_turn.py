@@ -124,11 +124,7 @@ class AgentTurn:
         even read), so it can neither spend the key nor fill the log.
         """
         if not self._authority.may_act:
-            _REFUSALS.log(
-                logging.WARNING, "not_allowed",
-                "Refused an agent turn from %s: not in wyoming_trusted_clients",
-                self._authority.who,
-            )  # fmt: skip
+            self._refused("an agent turn")
             await self._failed(agent.Failed("not_allowed", NOT_ALLOWED))
             return False
         try:
@@ -145,35 +141,48 @@ class AgentTurn:
         self._task = asyncio.create_task(self._answer(asked), name="alicia-agent-turn")
         return True
 
-    async def prove(self, data: Mapping[str, Any]) -> None:
-        """HA asks, before its ask, that this server show it holds the voice server's key.
+    async def prove(self, data: Mapping[str, Any]) -> bool:
+        """HA asks, before its ask, that this server show it holds the voice server's key; False: close.
 
         Shown only to a client the app trusts (Home Assistant's address): a server
         HA was pointed at instead (a satellite, say) cannot borrow the proof by
-        asking the app for it and passing it on.
+        asking the app for it and passing it on. Anyone else is told so (the
+        answer HA's agent names) and let go, as an ask of theirs is.
         """
+        if not self._authority.may_act:
+            self._refused("an agent proof")
+            await self._send(
+                Event(agent_proof.PROOF, {"refused": agent_proof.NOT_ALLOWED})
+            )
+            return False
         try:
             nonce = agent_proof.nonce_of(data)
         except ProtocolError as err:
             await self._failed(
                 agent.Failed("bad_request", f"{agent_proof.PROVE}: {err}")
             )
-            return
-        if self._authority.may_act:
-            proven = self._proofs.prove(nonce)
-        else:
-            proven = {"refused": agent_proof.NOT_ALLOWED}
-        await self._send(Event(agent_proof.PROOF, proven))
+            return True
+        await self._send(Event(agent_proof.PROOF, self._proofs.prove(nonce)))
+        return True
 
-    async def results(self, data: Mapping[str, Any]) -> None:
-        """HA's results for the round that waits for them."""
+    async def results(self, data: Mapping[str, Any]) -> bool:
+        """HA's results for the round that waits for them; False: close (a client that may not ask)."""
+        if not self._authority.may_act:
+            self._refused("tool results")
+            await self._failed(agent.Failed("not_allowed", NOT_ALLOWED))
+            return False
         try:
             results = agent.Results.parse(data)
         except ProtocolError as err:
             results = agent.Results({})
-            _LOGGER.info("Unreadable tool results: %s", excerpt(str(err)))
+            _REFUSALS.log(
+                logging.INFO, "unreadable_results",
+                "Unreadable tool results from %s: %s", self._authority.who,
+                excerpt(str(err)),
+            )  # fmt: skip
         if self._tools is None or not self._tools.answered(results):
             _LOGGER.debug("Tool results with no round waiting for them: ignored")
+        return True
 
     async def cancel(self) -> None:
         """The connection is gone: stop answering."""
@@ -207,6 +216,14 @@ class AgentTurn:
             await self._send(Event(agent.DONE, {"text": text}))
             return
         self._gone()
+
+    def _refused(self, what: str) -> None:
+        """A line a minute for all that a client the app does not trust sends the agent."""
+        _REFUSALS.log(
+            logging.WARNING, "not_allowed",
+            "Refused %s from %s: not in wyoming_trusted_clients",
+            what, self._authority.who,
+        )  # fmt: skip
 
     async def _failed(self, failed: agent.Failed) -> None:
         try:

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 import ipaddress
+from typing import Protocol
+import weakref
 
 EVERYONE = "*"
 # What a socket without an address (unix://, stdio://) is: a process on this machine.
@@ -43,6 +45,28 @@ def valid_client(entry: str) -> bool:
     return True
 
 
+def _address(
+    writer: asyncio.StreamWriter,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
+    """The peer's address (LOCAL for a socket without one), or its text if it is none."""
+    peer = writer.get_extra_info("peername")
+    address = peer[0] if isinstance(peer, tuple) and peer else None
+    try:
+        ip = LOCAL if not address else ipaddress.ip_address(str(address))
+    except ValueError:
+        return str(address)[:64]
+    # A dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def relayed(writer: asyncio.StreamWriter) -> bool:
+    """Whether the peer has a relay's address (RELAYS): on a published port, anyone."""
+    ip = _address(writer)
+    return not isinstance(ip, str) and any(ip in net for net in RELAYS)
+
+
 def wyoming_client(
     writer: asyncio.StreamWriter, trusted: Sequence[str], *, public: bool = False
 ) -> Authority:
@@ -51,20 +75,15 @@ def wyoming_client(
     The Wyoming protocol has no authentication: the address is all there is, so only
     the addresses the user trusts (Home Assistant's own) get home tools. public: the
     connection came to the port meant to be published (wyoming_lan_port), where a
-    relay's address (RELAYS) is never trusted, whatever the list says.
+    relay's address (RELAYS) is never trusted, whatever the list says, and where a
+    requester is not the one of the same address on Home Assistant's port (a relay
+    there shares no budget, place or transcript with Home Assistant).
     """
-    peer = writer.get_extra_info("peername")
-    address = peer[0] if isinstance(peer, tuple) and peer else None
-    try:
-        ip = LOCAL if not address else ipaddress.ip_address(str(address))
-    except ValueError:
-        return Authority(f"wyoming:{str(address)[:64]}", False)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = (
-            ip.ipv4_mapped
-        )  # a dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d
-    relayed = public and any(ip in net for net in RELAYS)
-    may_act = not relayed and any(
+    scheme = "wyoming-lan" if public else "wyoming"
+    ip = _address(writer)
+    if isinstance(ip, str):
+        return Authority(f"{scheme}:{ip}", False)
+    may_act = not (public and any(ip in net for net in RELAYS)) and any(
         entry == EVERYONE
         or (valid_client(entry) and ip in ipaddress.ip_network(entry, strict=False))
         for entry in trusted
@@ -73,9 +92,61 @@ def wyoming_client(
         # A host is given a /64: every address in it is one requester, or each of
         # its addresses would get a budget, a burst and a place of its own.
         return Authority(
-            f"wyoming:{ipaddress.ip_network(f'{ip}/64', strict=False)}", False
+            f"{scheme}:{ipaddress.ip_network(f'{ip}/64', strict=False)}", False
         )
-    return Authority(f"wyoming:{ip}", may_act)
+    return Authority(f"{scheme}:{ip}", may_act)
+
+
+def beyond_relays(trusted: Sequence[str]) -> list[str]:
+    """The trusted entries that reach past this machine and the Supervisor's network (RELAYS)."""
+    wide = []
+    for entry in trusted:
+        net = None if entry == EVERYONE else ipaddress.ip_network(entry, strict=False)
+        if net is None or not any(
+            net.version == relay.version and net.subnet_of(relay)  # type: ignore[arg-type]
+            for relay in RELAYS
+        ):
+            wide.append(entry)
+    return wide
+
+
+class Distrusted(Protocol):
+    """A connection that can be let go once its peer is no longer trusted."""
+
+    def distrusted(self) -> None:
+        """Its trust was taken back: close it."""
+
+
+class UriPort:
+    """Whether Home Assistant's port (the uri's) is published on the network, as far as the app knows.
+
+    Published, or not known yet, its connections are taken as on the public port:
+    a relay's address there may be anyone. The connections a relay opened as
+    trusted are closed when it turns out published.
+    """
+
+    def __init__(self, published: bool | None = False) -> None:
+        """Not published, published, or not known yet (None: the add-on asks the Supervisor)."""
+        self.published = published
+        self._trusted_relays: weakref.WeakSet[Distrusted] = weakref.WeakSet()
+
+    @property
+    def public(self) -> bool:
+        """Whether a connection accepted now is taken as on the public port."""
+        return self.published is not False
+
+    def trusting(self, connection: Distrusted) -> None:
+        """A relay's connection accepted as trusted (Home Assistant's, the port not published)."""
+        self._trusted_relays.add(connection)
+
+    def turned_published(self) -> int:
+        """It is published: relays are strangers from now on; how many of their connections were closed."""
+        self.published = True
+        closing = list(self._trusted_relays)
+        self._trusted_relays.clear()
+        for connection in closing:
+            connection.distrusted()
+        return len(closing)
 
 
 def peer_name(writer: asyncio.StreamWriter) -> str:

@@ -164,7 +164,9 @@ class Connections:
     def _making_room_for(self, peer: Peer) -> tuple[Peer | None, str]:
         """Who makes room for peer (nobody, another, or the peer itself), and what was full."""
         if not peer.trusted:
-            own = [p for p in self._open if p.address == peer.address]
+            # Only its own kind: a trusted connection from the same address (HA's,
+            # where a relay is anyone) never makes room for a stranger.
+            own = [p for p in self._open if p.address == peer.address and not p.trusted]
             if len(own) >= self.per_address:
                 held = f"its address held {len(own)} connections (max_connections/2)"
                 return min(own, key=Peer.claim), held

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 import contextlib
 import ctypes
 import importlib.metadata
@@ -15,6 +15,7 @@ from urllib.parse import urlparse, urlunparse
 
 from wyoming.server import AsyncStdioServer
 
+from .authority import UriPort, beyond_relays, relayed
 from .bridge import Bridge
 from .bridge.liveness import WyomingProbe
 from .bridge.stopping import quiet_lost_socket
@@ -150,12 +151,12 @@ async def serve(
     settings: Settings,
     stop: asyncio.Event | None = None,
     broker: BrokerLookup | None = None,
-    uri_published: Callable[[], bool] = lambda: False,
+    uri_port: UriPort | None = None,
 ) -> None:
     """Serve until `stop` is set (or cancelled); `broker` finds the bridge's MQTT settings.
 
-    uri_published: whether the uri's port is published on the network now (a user's
-    mapping): its connections are then taken as on the public port.
+    uri_port: whether the uri's port is published on the network (a user's mapping,
+    as the add-on learns it): its connections are then taken as on the public port.
     """
     few_malloc_arenas()  # before the engines' threads
     large_blocks_given_back()
@@ -164,12 +165,17 @@ async def serve(
     loading = asyncio.create_task(engines.load())
     proofs = AgentProofs()
 
+    home_port = uri_port or UriPort()
+
     def factory(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> AliciaEventHandler:
-        return AliciaEventHandler(
-            engines, reader, writer, proofs=proofs, public=uri_published()
+        handler = AliciaEventHandler(
+            engines, reader, writer, proofs=proofs, public=home_port.public
         )
+        if handler.authority.may_act and relayed(writer):
+            home_port.trusting(handler)
+        return handler
 
     def public(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -189,10 +195,9 @@ async def serve(
     listeners = [listener]
     if (lan := lan_uri(settings)) is not None:
         listeners.append(await listen(lan, public))
-    _LOGGER.info(
-        "Serving Wyoming on %s (models loading)",
-        ", ".join(filter(None, [settings.uri, lan])),
-    )
+    served = " and ".join(filter(None, [settings.uri, lan]))
+    _LOGGER.info("Serving Wyoming on %s (models loading)", served)
+    warn_of_wide_trust(settings.wyoming_trusted_clients, served)
     bridges: list[Bridge] = []
     bridge_task: asyncio.Task[None] | None = None
     failure: BaseException | None = None
@@ -244,6 +249,17 @@ async def serve(
         _LOGGER.info("Stopped")
     if failure is not None:
         raise PartFailed(str(failure)) from failure
+
+
+def warn_of_wide_trust(trusted: Sequence[str], served: str) -> None:
+    """One warning when wyoming_trusted_clients trusts more than this machine and the Supervisor's network."""
+    if wide := beyond_relays(trusted):
+        _LOGGER.warning(
+            "wyoming_trusted_clients lists %s: clients on your network at those "
+            "addresses are fully trusted on %s, as Home Assistant is (Grok's home "
+            "tools, the agent's proof of this app)",
+            ", ".join(wide), served,
+        )  # fmt: skip
 
 
 def _died(task: asyncio.Task[None]) -> BaseException | None:

@@ -203,15 +203,26 @@ class AliciaEventHandler(AsyncEventHandler):
         elif not isinstance(err, NotAdmitted):  # that one was told, and logged
             _LOGGER.debug("%s cut the connection: %r", self.peer.name, err)
 
+    def distrusted(self) -> None:
+        """Home Assistant's port turned out published: a relay's trusted connection is let go."""
+        self._let_go(
+            "not-allowed",
+            "closed: Home Assistant's port is published on the network, so this "
+            "address may be anyone's",
+        )
+
     def _make_room(self, reason: str) -> None:
         """Closed for a newcomer at the cap: told why, and let go."""
+        self._let_go("too-many-connections", reason)
+
+    def _let_go(self, code: str, reason: str) -> None:
         _LOGGER.debug("Closing %s: %s", self.peer.name, reason)
         transport = self.writer.transport
         if transport.get_write_buffer_size():  # it is not reading: nothing to tell
             transport.abort()
             return
         encoded = io.BytesIO()
-        write_event(Error(text=reason, code="too-many-connections").event(), encoded)
+        write_event(Error(text=reason, code=code).event(), encoded)
         self.writer.write(encoded.getvalue())
         self._hang_up()
 
@@ -261,9 +272,11 @@ class AliciaEventHandler(AsyncEventHandler):
             if not await self._agent.ask(fields.data):
                 return False
         elif kind == agent.RESULTS:
-            await self._agent.results(fields.data)
+            if not await self._agent.results(fields.data):
+                return False
         elif kind == agent_proof.PROVE:
-            await self._agent.prove(fields.data)
+            if not await self._agent.prove(fields.data):
+                return False
         elif Transcribe.is_type(kind):
             self._listening.transcribe(fields)
         elif Detect.is_type(kind):

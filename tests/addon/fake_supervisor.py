@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -18,12 +19,17 @@ class FakeSupervisor:
         discovery_status: int = 200,
         network: dict[str, int | None] | None = None,
         info_status: int = 200,
+        info_gate: asyncio.Event | None = None,
     ) -> None:
-        """network: the app's saved port mappings (config.yaml's, none published, if None)."""
+        """network: the app's saved port mappings (config.yaml's, none published, if None).
+
+        info_gate: /addons/self/info answers once it is set (a Supervisor slow at boot).
+        """
         self.mqtt = mqtt
         self.discovery_status = discovery_status
         self.network = network if network is not None else {"10310/tcp": None}
         self.info_status = info_status
+        self.info_gate = info_gate
         self.infos_asked = 0
         self.discoveries: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []
@@ -50,6 +56,8 @@ class FakeSupervisor:
     async def _self_info(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization"))
         self.infos_asked += 1
+        if self.info_gate is not None:
+            await self.info_gate.wait()
         if self.info_status != 200:
             return web.json_response(
                 {"result": "error", "message": "Forbidden"}, status=self.info_status

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,17 +16,24 @@ from tests.addon.fake_supervisor import FakeSupervisor, serve_fake
 from tests.addon.test_supervisor import addon, options_file, wait_for_log
 from tests.conftest import free_port
 from tests.wyoming.test_public_port import proof
+from wyoming_services import addon as addon_module
+from wyoming_services.addon import SupervisorError, check_home_assistant_port
+from wyoming_services.authority import UriPort
+from wyoming_services.settings import Settings
 
 pytestmark = pytest.mark.slow
 
 PUBLISHED = "is published on your network as host port 10300"
 UNKNOWN = "Cannot tell whether port"
+NOT_YET = "The Supervisor has not said yet whether port"
+TRUSTED_NOW = "is not published on your network: Home Assistant's connections"
 
 
-async def proof_on_home_assistants_port(
+@contextlib.asynccontextmanager
+async def serving(
     tmp_path: Path, fake: FakeSupervisor, network: dict[str, int | None] | None
-) -> tuple[dict[str, object], str]:
-    """The agent proof a client on 127.0.0.1 (the hassio gateway's stand-in) gets, and the log.
+) -> AsyncIterator[tuple[str, Path]]:
+    """The app under the fake Supervisor, serving: Home Assistant's uri, and the log.
 
     network: the saved mappings, "{ha}" standing for Home Assistant's port (a free one).
     """
@@ -33,11 +45,21 @@ async def proof_on_home_assistants_port(
     process = await addon("run", url, options_file(tmp_path, port), log)
     try:
         await wait_for_log(log, "Serving Wyoming on")
-        return await proof(f"tcp://127.0.0.1:{port}"), log.read_text()
+        yield f"tcp://127.0.0.1:{port}", log
     finally:
+        if fake.info_gate is not None:
+            fake.info_gate.set()  # a test that failed before letting it answer
         process.terminate()
         await process.wait()
         await runner.cleanup()
+
+
+async def proof_on_home_assistants_port(
+    tmp_path: Path, fake: FakeSupervisor, network: dict[str, int | None] | None
+) -> tuple[dict[str, object], str]:
+    """The agent proof a client on 127.0.0.1 (the hassio gateway's stand-in) gets, and the log."""
+    async with serving(tmp_path, fake, network) as (uri, log):
+        return await proof(uri), log.read_text()
 
 
 async def test_a_client_relayed_through_a_published_home_assistant_port_gets_no_proof(
@@ -83,3 +105,69 @@ async def test_a_refused_info_call_is_one_warning_and_changes_nothing(
     assert text.count(UNKNOWN) == 1, text
     assert "(HTTP 403)" in text
     assert fake.infos_asked == 1
+
+
+async def test_a_client_relayed_before_the_supervisor_answers_is_never_trusted(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """The attack: 10300 published, the Supervisor slow at boot; a relayed client in the window kept HA's trust."""
+    fake = FakeSupervisor(None, info_gate=asyncio.Event())
+    published = {"{ha}/tcp": 10300, "10310/tcp": None}
+    async with serving(tmp_path, fake, published) as (uri, log):
+        assert await proof(uri) == {"refused": agent_proof.NOT_ALLOWED}
+        assert fake.info_gate is not None
+        fake.info_gate.set()
+        await wait_for_log(log, PUBLISHED)
+        assert await proof(uri) == {"refused": agent_proof.NOT_ALLOWED}
+        text = log.read_text()
+    waiting = next(line for line in text.splitlines() if NOT_YET in line)
+    assert " WARNING " in waiting
+    assert "Home Assistant included" in waiting
+    error = next(line for line in text.splitlines() if PUBLISHED in line)
+    assert "0 open connections from such an address closed" in error
+
+
+async def test_home_assistant_is_trusted_once_a_late_answer_says_not_published(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """HA, a stranger while the Supervisor is silent (the log says why), is trusted on its next connection after."""
+    fake = FakeSupervisor(None, info_gate=asyncio.Event())
+    async with serving(tmp_path, fake, {"10310/tcp": None}) as (uri, log):
+        assert await proof(uri) == {"refused": agent_proof.NOT_ALLOWED}
+        assert NOT_YET in log.read_text()
+        assert fake.info_gate is not None
+        fake.info_gate.set()
+        await wait_for_log(log, TRUSTED_NOW)
+        assert await proof(uri) == {"refused": agent_proof.NO_BRIDGE}
+        assert PUBLISHED not in log.read_text()
+
+
+class SilentSupervisor:
+    """A Supervisor that cannot be reached once, then says nothing is published."""
+
+    def __init__(self) -> None:
+        self.answers: list[dict[str, int | None] | None] = [None, {"10310/tcp": None}]
+
+    async def network(self) -> dict[str, int | None]:
+        if (answer := self.answers.pop(0)) is None:
+            raise SupervisorError("cannot reach the Supervisor at http://supervisor")
+        return answer
+
+
+async def test_the_retry_warnings_say_relays_are_not_trusted_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(addon_module, "RETRY_FIRST", 0.0)
+    port = UriPort(published=None)
+    supervisor: Any = SilentSupervisor()
+    with caplog.at_level(logging.WARNING, addon_module.__name__):
+        await check_home_assistant_port(
+            Settings(uri="tcp://0.0.0.0:10300"), supervisor, port
+        )
+    assert port.published is False
+    (record,) = caplog.records
+    assert "cannot reach the Supervisor" in record.getMessage()
+    assert (
+        "meanwhile no client relayed to port 10300 is trusted, Home Assistant "
+        "included" in record.getMessage()
+    )

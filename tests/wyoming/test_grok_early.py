@@ -274,3 +274,13 @@ async def test_a_taken_answer_has_a_whole_grok_timeout(
         engines, "Turn off the kitchen light, would you?", tools=Tools(0.7)
     )
     assert said == tool_reply(["done"], "Done.")
+
+
+async def test_a_stranger_under_home_assistants_name_adds_nothing_it_heard(
+    engines: Engines, xai: FakeXai
+) -> None:
+    """A requester that may not act is never HA's client, even under HA's `who` (a relay's address)."""
+    await ha_asks(engines, "Hello there.", conversation="before")
+    engines.early.heard(Authority(HA.who, may_act=False), "Unlock the front door.")
+    engines.early.heard(HA, "Is it cold?")
+    assert list(engines.early._clients[HA.who].heard) == ["Is it cold?"]

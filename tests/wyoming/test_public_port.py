@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 from wyoming.client import AsyncClient
 from wyoming.event import Event
 
 from alicia_bus import agent_proof
 from tests.conftest import ServerProcess, free_port
-from wyoming_services.authority import wyoming_client
+from wyoming_services import server
+from wyoming_services.authority import UriPort, wyoming_client
 
 from .client import describe, read_until
 
@@ -79,3 +82,66 @@ def test_a_satellite_the_user_listed_is_trusted_on_the_public_port() -> None:
     assert trusted("192.168.1.9", ("192.168.1.0/24",), public=True)
     assert trusted("192.168.1.9", ("*",), public=True)
     assert not trusted("192.168.1.9", ("127.0.0.1", "172.30.32.1"), public=True)
+
+
+def test_the_public_port_is_another_requester_than_home_assistants() -> None:
+    """The lever of a relayed stranger: it was `wyoming:172.30.32.1` too, HA's places, budgets and transcripts."""
+    writer: Any = Connection("172.30.32.1")
+    defaults = ("127.0.0.1", "::1", "172.30.32.1")
+    home = wyoming_client(writer, defaults)
+    relay = wyoming_client(writer, defaults, public=True)
+    assert (home.who, home.may_act) == ("wyoming:172.30.32.1", True)
+    assert (relay.who, relay.may_act) == ("wyoming-lan:172.30.32.1", False)
+    satellite: Any = Connection("192.168.1.9")
+    assert wyoming_client(satellite, ("192.168.1.0/24",), public=True).may_act
+
+
+class Held:
+    """A connection a relay opened as trusted."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def distrusted(self) -> None:
+        self.closed = True
+
+
+def test_a_relays_trusted_connections_close_when_the_port_turns_out_published() -> None:
+    """Not known yet, relays are strangers; a connection trusted before the port turns published is let go."""
+    assert UriPort(published=None).public
+    port = UriPort(published=False)
+    assert not port.public
+    held = Held()
+    port.trusting(held)
+    assert port.turned_published() == 1
+    assert held.closed
+    assert port.public
+
+
+@pytest.mark.parametrize(
+    ("listed", "named"),
+    [
+        (("127.0.0.1", "::1", "172.30.32.1"), None),
+        (("172.30.32.0/23", "127.0.0.0/8", "fd0c:ac1e:2100::5"), None),
+        (("*",), "*"),
+        (("172.30.32.1", "192.168.1.0/24"), "192.168.1.0/24"),
+        (("172.30.0.0/16",), "172.30.0.0/16"),
+        (("::/0",), "::/0"),
+    ],
+)
+def test_trusting_your_network_is_said_at_start(
+    caplog: pytest.LogCaptureFixture, listed: tuple[str, ...], named: str | None
+) -> None:
+    """A list reaching past this machine and the Supervisor's network trusts LAN peers on both ports: one warning."""
+    with caplog.at_level(logging.WARNING, server.__name__):
+        server.warn_of_wide_trust(listed, "tcp://0.0.0.0:10300 and tcp://0.0.0.0:10310")
+    if named is None:
+        assert caplog.records == []
+        return
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert f"lists {named}:" in record.getMessage()
+    assert (
+        "fully trusted on tcp://0.0.0.0:10300 and tcp://0.0.0.0:10310"
+        in record.getMessage()
+    )

@@ -12,6 +12,9 @@ from wyoming.event import Event, async_read_event, async_write_event
 from alicia_bus import agent
 from alicia_bus.log_limit import LimitedLog
 from tests.conftest import ServerProcess
+from wyoming_services import agent_turn
+from wyoming_services.agent_turn import AgentTurn
+from wyoming_services.authority import Authority
 
 from .client import host_port
 
@@ -72,3 +75,20 @@ def test_a_held_back_line_is_counted_in_the_next(
         "Late 0",
         "Refused 5 (and 4 more like it since the last such line)",
     ]
+
+
+async def test_home_assistants_unreadable_tool_results_are_a_line_a_minute(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The flood's second half: each unreadable results event was an INFO line of its own."""
+    monkeypatch.setattr(agent_turn, "_REFUSALS", LimitedLog(agent_turn._LOGGER))
+
+    async def send(event: Event) -> None:
+        raise AssertionError(f"nothing is answered to results: {event.type}")
+
+    home = Authority("wyoming:172.30.32.1", may_act=True)
+    turn = AgentTurn(None, send, home, lambda: None)  # type: ignore[arg-type]
+    with caplog.at_level(logging.INFO, agent_turn.__name__):
+        kept = [await turn.results({"outputs": ["x" * 40]}) for _ in range(50)]
+    assert caplog.text.count("Unreadable tool results") == 1
+    assert all(kept)  # HA's connection, kept

@@ -206,7 +206,9 @@ class EarlyAnswers:
             self._clients.popitem(last=False)
 
     def heard(self, authority: Authority, text: str) -> None:
-        """A transcript the client got (its next ask may repeat it)."""
+        """A transcript the client got (its next ask may repeat it); only a trusted client's counts."""
+        if not authority.may_act:
+            return
         if (client := self._clients.get(authority.who)) is not None:
             client.heard.append(text.strip())
 
