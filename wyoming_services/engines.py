@@ -22,6 +22,7 @@ from . import __version__
 from .budgets import Listening, Questions
 from .connections import Connections
 from .grok import EarlyAnswers, Grok
+from .heap import give_back_freed
 from .settings import Settings
 from .speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 from .stt import SpeechToText
@@ -70,6 +71,8 @@ class Engines:
         await self.tts.load()
         await self.stt.load_parallel()
         await models
+        # What loading and warming freed: the rest holds the models, not their warm-up.
+        await asyncio.to_thread(give_back_freed)
 
     async def close(self) -> None:
         """Release the engines' threads."""

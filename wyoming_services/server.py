@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
-import ctypes
 import importlib.metadata
 import logging
 import os
@@ -20,6 +19,7 @@ from .bridge import Bridge
 from .bridge.liveness import WyomingProbe
 from .bridge.stopping import quiet_lost_socket
 from .engines import Engines
+from .heap import few_malloc_arenas, heap_reused
 from .keys import AgentProofs
 from .settings import Settings
 from .wyoming_handler import AliciaEventHandler
@@ -97,56 +97,6 @@ async def close(listener: asyncio.Server, grace: float) -> None:
         await listener.wait_closed()
 
 
-# glibc's mallopt options.
-M_TRIM_THRESHOLD = -1
-M_MMAP_THRESHOLD = -3
-M_ARENA_MAX = -8
-# Blocks from 1 MiB up get a mapping of their own, given back when freed; the
-# heap's free top is given back past 4 MiB.
-MMAP_THRESHOLD = 1024 * 1024
-TRIM_THRESHOLD = 4 * 1024 * 1024
-# Set by the user, they are the user's choice.
-USER_MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
-
-
-def _mallopt() -> Callable[[int, int], int] | None:
-    try:
-        mallopt: Callable[[int, int], int] = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
-        return None
-    return mallopt
-
-
-def few_malloc_arenas() -> bool:
-    """Two malloc arenas, not glibc's eight per core; whether glibc took it.
-
-    Every thread that allocates (a decode, a Piper run, the default executor) gets
-    an arena of its own otherwise, and each keeps what its largest job freed: the
-    soak measured 100-190 MiB more at rest and peaks 55-145 MiB higher
-    (docs/benchmarks.md). MALLOC_ARENA_MAX, when set, is the user's choice.
-    """
-    mallopt = _mallopt()
-    if "MALLOC_ARENA_MAX" in os.environ or mallopt is None:
-        return False
-    return bool(mallopt(M_ARENA_MAX, 2))
-
-
-def large_blocks_given_back() -> bool:
-    """Freed blocks of 1 MiB and more go back to the system at once; whether glibc took it."""
-    # glibc raises its mapping threshold to the largest mapped block freed (up to
-    # 32 MiB): after one Piper run, the blocks of the next came from the heap and
-    # stayed resident once freed, so under a Whisper decode (its 51 MiB mapped
-    # anew) sat the 80-100 MiB the Piper runs before it had freed
-    # (docs/benchmarks.md, the soak's step C).
-    mallopt = _mallopt()
-    chosen = any(name in os.environ for name in USER_MALLOC)
-    if chosen or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") or not mallopt:
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-    )
-
-
 async def serve(
     settings: Settings,
     stop: asyncio.Event | None = None,
@@ -159,7 +109,7 @@ async def serve(
     as the add-on learns it): its connections are then taken as on the public port.
     """
     few_malloc_arenas()  # before the engines' threads
-    large_blocks_given_back()
+    heap_reused()
     stop = stop or asyncio.Event()
     engines = Engines(settings)
     loading = asyncio.create_task(engines.load())

@@ -17,7 +17,7 @@ from wyoming_services.audio import AudioFormatError, Converter, PcmFormat, pcm_t
 from wyoming_services.decode_queue import DecodeQueue
 from wyoming_services.endpoint import SpeechTracker
 from wyoming_services.framing import read_event
-from wyoming_services.server import few_malloc_arenas
+from wyoming_services.heap import few_malloc_arenas
 from wyoming_services.settings import Settings, SettingsError
 from wyoming_services.stt import SpeechToText, Transcription, _Decoder
 from wyoming_services.stt_session import SttSession
