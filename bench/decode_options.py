@@ -46,8 +46,8 @@ from tests.wyoming.phrases import normalize, word_errors
 from tests.wyoming.voices import available
 from wyoming_services.audio import Float32Array
 from wyoming_services.settings import Settings
-from wyoming_services.stt import bundled_model_path
 from wyoming_services.vocabulary_prompt import echoes_prompt, fit_prompt, token_counter
+from wyoming_services.whisper_model import bundled_model_path
 from wyoming_services.whisper_pass import second_look
 
 NOISE = 2  # clips net worse on one voice that still count as chance

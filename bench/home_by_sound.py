@@ -39,7 +39,8 @@ from bench.whisper_window import RATES, clip
 from tests.wyoming.voices import available
 from wyoming_services.home_language import HomeLanguage, words
 from wyoming_services.settings import Settings
-from wyoming_services.stt import SpeechToText, _Decoder, bundled_model_path
+from wyoming_services.stt import SpeechToText, _Decoder
+from wyoming_services.whisper_model import bundled_model_path
 from wyoming_services.whisper_window import WindowedWhisper
 
 LOOSE = 0.35

@@ -41,8 +41,8 @@ from tests.wyoming.clips import as_format, trimmed
 from tests.wyoming.voices import available, speak
 from wyoming_services.home_language import ALIKE, MARGIN, HomeLanguage, HomeNames
 from wyoming_services.settings import Settings
-from wyoming_services.stt import bundled_model_path
 from wyoming_services.vocabulary_prompt import fit_prompt, token_counter
+from wyoming_services.whisper_model import bundled_model_path
 
 HOME = HomeNames(
     entities=(

@@ -26,7 +26,7 @@ from faster_whisper import WhisperModel
 
 from tests.wyoming.clips import trimmed
 from tests.wyoming.voices import speak
-from wyoming_services.stt import bundled_model_path
+from wyoming_services.whisper_model import bundled_model_path
 
 RUNS = 7
 

