@@ -123,9 +123,9 @@ MIN_START_SECONDS = 0.25
 # A connection streams while it sent audio this recently: only those widen its
 # requester's pace (idle connections opened beside one stream buy it nothing).
 STREAMING_SECONDS = 2.0
-# Streaming connections that widen one requester's pace at most: two satellites
-# behind one address each keep real time, but sixteen connections from one
-# address kept Whisper busy with 24 times real time and slowed HA's transcripts.
+# Streaming connections that widen one requester's pace for speech at most: two
+# satellites behind one address each keep real time, but sixteen connections from
+# one address kept Whisper busy with 24 times real time and slowed HA's transcripts.
 STREAMS_PER_REQUESTER = 2
 
 
@@ -136,10 +136,10 @@ class Listening:
     audio and its speech is not paced (its uploads come whole); an untrusted
     requester's wake and speech audio share one `Pace` across all its connections
     (a reconnect gets no new burst), which allows 1.5 times real time for each of
-    its connections streaming now, up to STREAMS_PER_REQUESTER of them: one
-    requester never slows another. (A pace shared by all strangers let one with two
-    addresses starve every untrusted satellite, and four honest satellites streaming
-    at real time fell behind it for good.)
+    its connections streaming now (for speech, up to STREAMS_PER_REQUESTER of
+    them): one requester never slows another. (A pace shared by all strangers let
+    one with two addresses starve every untrusted satellite, and four honest
+    satellites streaming at real time fell behind it for good.)
     """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
@@ -190,9 +190,10 @@ class AudioPace:
         streaming = sum(
             now - other._sent <= STREAMING_SECONDS for other in self._connections
         )
-        charged = max(seconds, MIN_CHUNK_SECONDS) / min(
-            max(1, streaming), STREAMS_PER_REQUESTER
-        )
+        # Only speech feeds Whisper: wake audio widens with every satellite behind
+        # one relay (Docker's, a NAT), or four of them fell behind for good.
+        widening = min(streaming, STREAMS_PER_REQUESTER) if speech else streaming
+        charged = max(seconds, MIN_CHUNK_SECONDS) / max(1, widening)
         return max(pace.wait(charged) for pace in self._paces)
 
     def start(self) -> float:
