@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+
+from .heap import give_back_freed
 
 # Phonemes in Piper runs at once, also the memory they and Whisper's decodes hold
 # at once: a run holds about 1 MiB a phoneme (96 phonemes of digits rose 98 MiB, 100
@@ -40,6 +43,8 @@ class SpeechMemory:
         # they stop Home Assistant's long reading, as its foreground work would.
         self.trusted_decodes = 0
         self.trusted_decode_waiting = False
+        # The last trim asked for (released), until it is done.
+        self.giving_back: asyncio.Future[None] | None = None
         self.wake_piper: Callable[[], None] = _nothing
         self.wake_whisper: Callable[[], None] = _nothing
 
@@ -72,6 +77,19 @@ class SpeechMemory:
         if stranger:
             return self.decode_waiting or self.decodes > 0
         return self.trusted_decode_waiting or self.trusted_decodes > 0
+
+    def released(self) -> None:
+        """Work ended and the next started: with none running, the heap's free pages go back."""
+        # Not after each decode or run: a trim beside a running decode took the pages
+        # it was reusing (4x its page faults), and back-to-back work reuses them.
+        if self.held:
+            return
+        try:
+            self.giving_back = asyncio.get_running_loop().run_in_executor(
+                None, give_back_freed
+            )
+        except RuntimeError:  # no loop, or its threads are shut down
+            give_back_freed()
 
     def fits(self, size: int, reserved: int = 0, freed: int = 0) -> bool:
         """Whether work of size may start, keeping reserved for work waiting, freed ending."""

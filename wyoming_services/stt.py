@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-import contextlib
 from dataclasses import dataclass
 import logging
 import os
@@ -17,7 +16,6 @@ import numpy as np
 from .audio import TARGET_RATE, Float32Array
 from .authority import Authority
 from .decode_queue import DecodeQueue, is_trusted
-from .heap import give_back_freed
 from .home_language import HomeLanguage, HomeNames, warm as warm_commands
 from .settings import Settings
 from .speech_memory import DECODE_SIZE, SpeechMemory
@@ -267,9 +265,6 @@ class SpeechToText:
 
         def done(_: object) -> None:
             self._waiting.charge(requester, time.monotonic() - started)
-            # Its memory back to the system, beside the next decode, not before it.
-            with contextlib.suppress(RuntimeError):  # the threads are shutting down
-                self._executor.submit(give_back_freed)
             self._release(decoder, trusted)
 
         # A running decode cannot be stopped: its threads are given back when it ends.
@@ -345,6 +340,7 @@ class SpeechToText:
         self.memory.decodes_wait(False, False)
         self.memory.wake_piper()
         self._dispatch()
+        self.memory.released()
 
     def _decode(
         self,

@@ -20,7 +20,6 @@ from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .audio import Float32Array, float_to_pcm16
-from .heap import give_back_freed
 from .settings import Settings
 from .speech_memory import SpeechMemory
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
@@ -305,10 +304,7 @@ class TextToSpeech:
                 loop.call_soon_threadsafe(self._turns.give_back, turn)
 
         job.add_done_callback(done)
-        audio = asyncio.wrap_future(job)
-        # In the run's thread once the loop has its audio: the next piece waits not.
-        job.add_done_callback(lambda _: give_back_freed())
-        return await audio
+        return await asyncio.wrap_future(job)
 
     def _synthesize_one(
         self, name: str, speaker_id: int | None, run: list[str], turn: Turn

@@ -152,6 +152,7 @@ class Turns:
         self._free += 1
         self._hand_out()
         self._memory.wake_whisper()
+        self._memory.released()
 
     def _foreground(self, turn: Turn) -> bool:
         """Whether a decode, or a run under BACKGROUND turn gives way to, waits or runs.

@@ -36,7 +36,8 @@ async def main():
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     await stt.transcribe(audio, "en")
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-    await stt.close()  # its threads done, the heap's free pages given back with them
+    await stt.memory.giving_back
+    await stt.close()
     print(rss() - before, faults)
 
 asyncio.run(main())

@@ -18,6 +18,7 @@ from wyoming_services.heap import few_malloc_arenas, heap_reused
 few_malloc_arenas()
 heap_reused()
 from wyoming_services.settings import Settings
+from wyoming_services.speech_memory import SpeechMemory
 from wyoming_services.tts import TextToSpeech
 
 def rss():
@@ -29,11 +30,13 @@ async def spoken(tts, text):
     return [pcm async for pcm in tts.synthesize(info, speaker, [text])]
 
 async def main():
-    tts = TextToSpeech(Settings(tts_workers=1))
+    memory = SpeechMemory()
+    tts = TextToSpeech(Settings(tts_workers=1), memory)
     await tts.load()
     await spoken(tts, "Turned on the light")
     before = rss()
     await spoken(tts, " ".join(["one two three four five six seven eight"] * 2))
+    await memory.giving_back
     kept = rss() - before
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     await spoken(tts, "Turned on the light")
