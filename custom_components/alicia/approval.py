@@ -121,6 +121,7 @@ class Approvals(PendingRequests):
             read.source,
             existing.record if existing is not None else None,
             self.pending.get(device_id),
+            read.source in hub.devices,
         ):
             tally.counters.collisions += 1
             tally.log_limited(
@@ -300,14 +301,15 @@ class Approvals(PendingRequests):
                 "unregister", "%s may not unregister %s", read.source, device_id
             )
             return
-        if device is not None and read.source == device_id:
-            # Its registrations sent before it left are old now: replayed, they
-            # would bring it back (with auto-approval) as if it had returned. A
-            # child's were signed by its hub: the key its words are verified with.
-            signer = (
-                hub.key_of(device_id) if hub.admission.mode is not Mode.OFF else None
-            )
-            self.newest.took(device_id, signer, read.timestamp)
+        if device is not None:
+            # Registrations of it (and of those behind it) sent before it left are
+            # old now: replayed, they would bring it back (with auto-approval) as if
+            # it had returned. A child's were signed by its hub: the key it has.
+            mode_off = hub.admission.mode is Mode.OFF
+            for gone in [device_id, *self._behind(device_id)]:
+                signer = None if mode_off else hub.key_of(gone)
+                if signer is not None or gone == device_id:
+                    self.newest.took(gone, signer, read.timestamp)
         self.remove(device_id, clear_retained=False, by_itself=True)
 
     def remove(

@@ -11,13 +11,18 @@ def not_behind(
     source: str,
     approved: DeviceRecord | None,
     waiting: DeviceRecord | None,
+    sender_approved: bool,
 ) -> str | None:
     """Why source may not register this device (not its own id) behind itself, or None.
 
     A device registers another only as its own child, one that is new or already
-    behind it. Only the device itself proves a key, and a request the device made
-    itself (or another hub made) is not the sender's to replace.
+    behind it, and only once approved itself: its key speaks for the child, and a
+    hub gone (its old registrations replayed) would leave a child nobody speaks for.
+    Only the device itself proves a key, and a request the device made itself (or
+    another hub made) is not the sender's to replace.
     """
+    if not sender_approved:
+        return "the sender is not an approved device"
     if approved is not None and approved.via_device != source:
         return "it is not behind the sender"
     if registration.via_device != source:

@@ -148,16 +148,51 @@ async def test_nobody_registers_a_hubs_child_again_unsigned_in_its_name(
     assert child.name == "Remote"  # in its name, signed by its hub: its word
 
 
+async def leaves(hass: HomeAssistant, sender: str, device_id: str) -> None:
+    """sender (the child, or its hub) unregisters device_id, signed with the hub's key."""
+    text = message(sender, {"device_id": device_id}, key=HUB_KEY, topic=UNREGISTER)
+    async_fire_mqtt_message(hass, UNREGISTER, text)
+    await hass.async_block_till_done()
+
+
+async def replay(hass: HomeAssistant, registered: str) -> None:
+    """An attacker replays the hub's old registration of the child, as retained."""
+    async_fire_mqtt_message(hass, REGISTER.format(REMOTE_ID), registered, retain=True)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("sender", "leaving"),
+    [(REMOTE_ID, REMOTE_ID), (HUB, REMOTE_ID), (HUB, HUB)],
+    ids=["the-child-itself", "its-hub-for-it", "its-hub-leaving"],
+)
 async def test_a_hubs_child_that_left_is_not_brought_back_by_its_hubs_old_words(
-    hass: HomeAssistant, entry: MockConfigEntry
+    hass: HomeAssistant, entry: MockConfigEntry, sender: str, leaving: str
 ) -> None:
-    """The attack: the hub's registration of the child, replayed after it left, approved it again."""
+    """The attack: the hub's registration of the child, replayed after it left, approved it again (its hub gone: unsigned, anyone's)."""
     await register_keyed(hass, LIGHT)
     registered = await behind_the_hub(hass, REMOTE)
     await asyncio.sleep(0.01)  # it leaves later than it was registered
-    await as_the_child(hass, REMOTE_ID, UNREGISTER, {"device_id": REMOTE_ID})
+    await leaves(hass, sender, leaving)
     assert REMOTE_ID not in entry.runtime_data.roster.devices
 
-    async_fire_mqtt_message(hass, REGISTER.format(REMOTE_ID), registered, retain=True)
-    await hass.async_block_till_done()
+    await replay(hass, registered)
     assert REMOTE_ID not in entry.runtime_data.roster.devices
+    assert REMOTE_ID not in entry.runtime_data.approvals.pending
+
+
+async def test_a_hub_back_after_leaving_does_not_bring_its_child_back_by_old_words(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """Its child left with it; approved again, only its new registration of the child counts."""
+    await register_keyed(hass, LIGHT)
+    registered = await behind_the_hub(hass, REMOTE)
+    await asyncio.sleep(0.01)
+    await leaves(hass, HUB, HUB)
+    await register_keyed(hass, LIGHT)
+    assert HUB in entry.runtime_data.roster.devices
+
+    await replay(hass, registered)
+    assert REMOTE_ID not in entry.runtime_data.roster.devices
+    await behind_the_hub(hass, REMOTE)
+    assert entry.runtime_data.roster.key_of(REMOTE_ID) == HUB_KEY.public_key
