@@ -68,22 +68,29 @@ def relayed(writer: asyncio.StreamWriter) -> bool:
 
 
 def wyoming_client(
-    writer: asyncio.StreamWriter, trusted: Sequence[str], *, public: bool = False
+    writer: asyncio.StreamWriter,
+    trusted: Sequence[str],
+    *,
+    public: bool = False,
+    lan: bool | None = None,
 ) -> Authority:
     """A Wyoming connection's authority, from its peer's address, the listener and the trusted list.
 
     The Wyoming protocol has no authentication: the address is all there is, so only
     the addresses the user trusts (Home Assistant's own) get home tools. public: the
-    connection came to the port meant to be published (wyoming_lan_port), where a
-    relay's address (RELAYS) is never trusted, whatever the list says, and where a
-    requester is not the one of the same address on Home Assistant's port (a relay
-    there shares no budget, place or transcript with Home Assistant).
+    connection came to a port that is or may be published (wyoming_lan_port; the
+    uri's until the Supervisor says it is not), where a relay's address (RELAYS) is
+    never trusted, whatever the list says. lan (by default, public): a relay's
+    address there stands for the LAN peers Docker relayed to a published port, a
+    requester of their own (`wyoming-lan:`) sharing no budget, place or transcript
+    with Home Assistant. Any other address is the same requester on both ports.
     """
-    scheme = "wyoming-lan" if public else "wyoming"
     ip = _address(writer)
     if isinstance(ip, str):
-        return Authority(f"{scheme}:{ip}", False)
-    may_act = not (public and any(ip in net for net in RELAYS)) and any(
+        return Authority(f"wyoming:{ip}", False)
+    relay = any(ip in net for net in RELAYS)
+    scheme = "wyoming-lan" if relay and (public if lan is None else lan) else "wyoming"
+    may_act = not (public and relay) and any(
         entry == EVERYONE
         or (valid_client(entry) and ip in ipaddress.ip_network(entry, strict=False))
         for entry in trusted
@@ -120,9 +127,10 @@ class Distrusted(Protocol):
 class UriPort:
     """Whether Home Assistant's port (the uri's) is published on the network, as far as the app knows.
 
-    Published, or not known yet, its connections are taken as on the public port:
-    a relay's address there may be anyone. The connections a relay opened as
-    trusted are closed when it turns out published.
+    Published, or not known yet, a relay's address there may be anyone: it is not
+    trusted, as on the public port; published, it is also the public port's relays'
+    requester. The connections a relay opened as trusted are closed when it turns
+    out published.
     """
 
     def __init__(self, published: bool | None = False) -> None:
@@ -132,8 +140,15 @@ class UriPort:
 
     @property
     def public(self) -> bool:
-        """Whether a connection accepted now is taken as on the public port."""
+        """Whether a relay's connection accepted now is untrusted, as on the public port."""
         return self.published is not False
+
+    @property
+    def lan(self) -> bool:
+        """Whether a relay's connection accepted now is the public port's relayed strangers' requester."""
+        # Only once published: its relays are then LAN strangers too, and HA is already
+        # one of them. Not known yet, HA keeps its own requester.
+        return self.published is True
 
     def trusting(self, connection: Distrusted) -> None:
         """A relay's connection accepted as trusted (Home Assistant's, the port not published)."""

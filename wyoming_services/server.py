@@ -121,8 +121,9 @@ async def serve(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> AliciaEventHandler:
         handler = AliciaEventHandler(
-            engines, reader, writer, proofs=proofs, public=home_port.public
-        )
+            engines, reader, writer, proofs=proofs,
+            public=home_port.public, lan=home_port.lan,
+        )  # fmt: skip
         if handler.authority.may_act and relayed(writer):
             home_port.trusting(handler)
         return handler

@@ -67,17 +67,18 @@ class AliciaEventHandler(AsyncEventHandler):
         *args: Any,
         proofs: AgentProofs | None = None,
         public: bool = False,
+        lan: bool | None = None,
         **kwargs: Any,
     ) -> None:
         """Start idle; proofs show HA's agent this is the voice server it approved.
 
-        public: the connection came to the port meant to be published (wyoming_lan_port).
+        public, lan: where the connection came, as authority.wyoming_client takes them.
         """
         super().__init__(*args, **kwargs)
         self.engines = engines
         self.settings = engines.settings
         self.authority = authority = wyoming_client(
-            self.writer, self.settings.wyoming_trusted_clients, public=public
+            self.writer, self.settings.wyoming_trusted_clients, public=public, lan=lan
         )
         self.peer = Peer(
             peer_name(self.writer), self._make_room, self._streaming,

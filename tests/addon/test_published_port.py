@@ -5,20 +5,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
+from wyoming.event import async_write_event
+from wyoming.info import Describe
 
 from alicia_bus import agent_proof
 from tests.addon.fake_supervisor import FakeSupervisor, serve_fake
 from tests.addon.test_supervisor import addon, options_file, wait_for_log
 from tests.conftest import free_port
 from tests.wyoming.test_public_port import proof
+from tests.wyoming.test_public_port_strangers import counted, next_event
 from wyoming_services import addon as addon_module
 from wyoming_services.addon import SupervisorError, check_home_assistant_port
 from wyoming_services.authority import UriPort
+from wyoming_services.connections import Connections
 from wyoming_services.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -140,6 +145,30 @@ async def test_home_assistant_is_trusted_once_a_late_answer_says_not_published(
         await wait_for_log(log, TRUSTED_NOW)
         assert await proof(uri) == {"refused": agent_proof.NO_BRIDGE}
         assert PUBLISHED not in log.read_text()
+
+
+async def test_strangers_relayed_to_the_public_port_close_no_home_assistant_connection_meanwhile(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """The attack: while the Supervisor was silent HA was `wyoming-lan:`, the requester of strangers relayed to 10310.
+
+    Filling that requester's share (max_connections/2) on 10310 closed HA's pipeline
+    connection on its own port.
+    """
+    fake = FakeSupervisor(None, info_gate=asyncio.Event())
+    async with serving(tmp_path, fake, {"10310/tcp": 10310}) as (uri, log):
+        options = json.loads((tmp_path / "options.json").read_text())
+        public = f"tcp://127.0.0.1:{options['wyoming_lan_port']}"
+        assert NOT_YET in log.read_text()
+        home = await counted(uri)
+        share = Connections(Settings().max_connections).per_address
+        strangers = [await counted(public) for _ in range(share)]
+        try:
+            await async_write_event(Describe().event(), home[1])
+            assert (await next_event(home)).type == "info"
+        finally:
+            for _, writer in [home, *strangers]:
+                writer.close()
 
 
 class SilentSupervisor:

@@ -14,7 +14,8 @@ from wyoming.event import Event
 from alicia_bus import agent_proof
 from tests.conftest import ServerProcess, free_port
 from wyoming_services import server
-from wyoming_services.authority import UriPort, wyoming_client
+from wyoming_services.authority import Authority, UriPort, wyoming_client
+from wyoming_services.connections import Connections, Peer
 
 from .client import describe, read_until
 
@@ -94,6 +95,68 @@ def test_the_public_port_is_another_requester_than_home_assistants() -> None:
     assert (relay.who, relay.may_act) == ("wyoming-lan:172.30.32.1", False)
     satellite: Any = Connection("192.168.1.9")
     assert wyoming_client(satellite, ("192.168.1.0/24",), public=True).may_act
+
+
+DEFAULTS = ("127.0.0.1", "::1", "172.30.32.1")
+
+
+@pytest.mark.parametrize(
+    ("address", "who"),
+    [
+        ("192.168.1.66", "wyoming:192.168.1.66"),
+        ("::ffff:192.168.1.66", "wyoming:192.168.1.66"),
+        ("2001:db8:5::1", "wyoming:2001:db8:5::/64"),
+    ],
+)
+def test_an_address_is_one_requester_on_both_ports(address: str, who: str) -> None:
+    """The attack: a LAN address was `wyoming:X` on one port and `wyoming-lan:X` on the other, every budget twice."""
+    writer: Any = Connection(address)
+    assert wyoming_client(writer, DEFAULTS) == Authority(who, False)
+    assert wyoming_client(writer, DEFAULTS, public=True) == Authority(who, False)
+
+
+def test_an_address_on_both_ports_cannot_push_out_a_relayed_satellite() -> None:
+    """With two shares (max_connections/2 each) one address held every place and closed another's satellite."""
+    connections = Connections(cap=8)
+    closed: list[str] = []
+
+    def opens(name: str, address: str, *, public: bool) -> None:
+        writer: Any = Connection(address)
+        authority = wyoming_client(writer, DEFAULTS, public=public)
+        connections.admit(
+            Peer(name, lambda _: closed.append(name), lambda: False,
+                 address=authority.who, trusted=authority.may_act)
+        )  # fmt: skip
+
+    opens("satellite", "172.30.32.1", public=True)
+    for each in range(connections.per_address):
+        opens(f"home port {each}", "192.168.1.66", public=False)
+        opens(f"public port {each}", "192.168.1.66", public=True)
+    assert "satellite" not in closed
+    assert len(closed) == connections.per_address
+
+
+@pytest.mark.parametrize(
+    ("published", "home"),
+    [
+        (None, "wyoming:172.30.32.1"),
+        (False, "wyoming:172.30.32.1"),
+        (True, "wyoming-lan:172.30.32.1"),
+    ],
+)
+def test_home_assistants_port_is_the_lans_relays_only_once_published(
+    published: bool | None, home: str
+) -> None:
+    """The attack: not known yet, HA on its port was `wyoming-lan:`, the requester of strangers relayed to 10310.
+
+    Published, its relays are LAN strangers as 10310's are: one requester, not two.
+    """
+    port = UriPort(published=published)
+    writer: Any = Connection("172.30.32.1")
+    authority = wyoming_client(writer, DEFAULTS, public=port.public, lan=port.lan)
+    assert (authority.who, authority.may_act) == (home, published is False)
+    stranger = wyoming_client(writer, DEFAULTS, public=True)
+    assert stranger.who == "wyoming-lan:172.30.32.1"
 
 
 class Held:
