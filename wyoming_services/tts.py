@@ -20,10 +20,11 @@ from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .audio import Float32Array, float_to_pcm16
+from .piper_session import piper_session, run_options
 from .settings import Settings
 from .speech_memory import SpeechMemory
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
-from .tts_turns import StoppableSession, Turn, Turns, TurnsClosed, given_back, runs
+from .tts_turns import Turn, Turns, TurnsClosed, runs
 
 # TextStream and TtsError live with the text rules; importers of this module keep them.
 __all__ = ["TextStream", "TextToSpeech", "TtsError", "VoiceInfo", "bundled_voice_path"]
@@ -150,30 +151,14 @@ class TextToSpeech:
 
     def _load_voice(self, name: str) -> None:
         # Heavy, loaded in the pool.
-        import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415
         from piper import PiperVoice  # noqa: PLC0415
         from piper.config import PiperConfig  # noqa: PLC0415
 
         started = time.perf_counter()
         info = self.voices[name]
-        options = onnxruntime.SessionOptions()
-        # Threads that spin while they wait take the CPU from the other piece
-        # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
-        # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # onnxruntime's arena, given back at the end of each run (given_back): kept,
-        # it held the largest run's memory for good (+100 MiB); without one, each of
-        # a run's tensors was mapped anew (20,600 page faults for "Turned on the
-        # light" against 4,300) and a run took 1.5x the CPU time (docs/benchmarks.md).
-        options.enable_cpu_mem_arena = True
-        session = onnxruntime.InferenceSession(
-            str(info.model_path),
-            sess_options=options,
-            providers=["CPUExecutionProvider"],
-        )
         voice = PiperVoice(
             config=PiperConfig.from_dict(json.loads(info.config_path.read_text())),
-            session=StoppableSession(session, given_back(onnxruntime.RunOptions())),
+            session=piper_session(info.model_path),
         )
         list(voice.synthesize("Hello."))
         self._loaded[name] = voice
@@ -285,9 +270,7 @@ class TextToSpeech:
     ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
-            import onnxruntime  # noqa: PLC0415 - loaded with the voices
-
-            turn.arm(given_back(onnxruntime.RunOptions()))
+            turn.arm(run_options())
             job = self._executor.submit(
                 self._synthesize_one, name, speaker_id, run, turn
             )

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 import heapq
 import itertools
-import threading
 from typing import Any, NamedTuple
 
 from .speech_memory import DECODE_SIZE, SpeechMemory
@@ -220,32 +219,3 @@ class Turns:
             self._running.add(turn)
             self._memory.text += asked.size
             asked.grant.set_result(turn)
-
-
-def given_back(options: Any) -> Any:
-    """RunOptions (onnxruntime) whose run gives the arena's memory back when it ends."""
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-    return options
-
-
-class StoppableSession:
-    """An onnxruntime session whose runs take the RunOptions the calling thread was given."""
-
-    def __init__(self, session: Any, default: Any = None) -> None:
-        """Wrap Piper's session (it calls run(outputs, inputs)); default: a thread's options unless set."""
-        self._session = session
-        self._default = default
-        self._local = threading.local()
-
-    def options_for_this_thread(self, options: Any) -> None:
-        """The RunOptions of this thread's next runs (None: none)."""
-        self._local.options = options
-
-    def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
-        """Run with this thread's RunOptions, unless given some."""
-        options = run_options or getattr(self._local, "options", None) or self._default
-        return self._session.run(output_names, input_feed, options)
-
-    def __getattr__(self, name: str) -> Any:
-        """Anything else is the session's."""
-        return getattr(self._session, name)

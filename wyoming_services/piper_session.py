@@ -1,0 +1,63 @@
+"""Piper's onnxruntime session: threads that sleep, an arena given back after each run, runs that stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import threading
+from typing import Any
+
+
+def piper_session(model_path: Path) -> StoppableSession:
+    """The voice's onnxruntime session as the server runs it (heavy: in a worker thread)."""
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    options = onnxruntime.SessionOptions()
+    # Threads that spin while they wait take the CPU from the other piece
+    # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
+    # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # An arena given back at the end of each run (given_back): kept, it held the
+    # largest run's memory for good (+100 MiB); without one, each of a run's tensors
+    # was mapped anew (20,600 page faults for "Turned on the light" against 4,300)
+    # and a run took 1.5x the CPU time (docs/benchmarks.md).
+    options.enable_cpu_mem_arena = True
+    session = onnxruntime.InferenceSession(
+        str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return StoppableSession(session, given_back(onnxruntime.RunOptions()))
+
+
+def run_options() -> Any:
+    """A run's onnxruntime RunOptions (its stop flag), the arena given back when it ends."""
+    import onnxruntime  # noqa: PLC0415 - loaded with the voices
+
+    return given_back(onnxruntime.RunOptions())
+
+
+def given_back(options: Any) -> Any:
+    """RunOptions (onnxruntime) whose run gives the arena's memory back when it ends."""
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
+class StoppableSession:
+    """An onnxruntime session whose runs take the RunOptions the calling thread was given."""
+
+    def __init__(self, session: Any, default: Any = None) -> None:
+        """Wrap Piper's session (it calls run(outputs, inputs)); default: a thread's options unless set."""
+        self._session = session
+        self._default = default
+        self._local = threading.local()
+
+    def options_for_this_thread(self, options: Any) -> None:
+        """The RunOptions of this thread's next runs (None: none)."""
+        self._local.options = options
+
+    def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
+        """Run with this thread's RunOptions, unless given some."""
+        options = run_options or getattr(self._local, "options", None) or self._default
+        return self._session.run(output_names, input_feed, options)
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else is the session's."""
+        return getattr(self._session, name)
