@@ -221,25 +221,33 @@ async def test_bad_audio_and_duplicates(bus: Bus) -> None:
 
 
 async def test_vocabulary_topic_biases_recognition(
-    bus: Bus, spoken: dict[str, TtsAudio]
+    own_bus: Bus, spoken: dict[str, TtsAudio]
 ) -> None:
+    # A bridge of its own: the trust list approving a device stays here.
     clip = spoken["Start the Roborock."]
     audio = encode_audio(clip.pcm, clip.rate)
-    async with bus_client(bus.broker.port, "alicia/voice/#") as client:
+    async with bus_client(own_bus.broker.port, "alicia/voice/#") as client:
         before = await client.request("alicia/voice/stt/request", {"audio": audio})
         assert "roborock" not in before["payload"]["text"].lower()
-        # Only the hub's vocabulary counts: its key first (as the integration
-        # publishes it, retained), then the vocabulary signed with it.
-        hub = KeyPair.generate()
-        await publish_hub_key(client, hub)
+        # Only the hub's vocabulary counts: its key and trust list first (as the
+        # integration publishes them, retained), then the vocabulary signed with it.
+        hub, device = KeyPair.generate(), KeyPair.generate()
+        await publish_trust(client, hub, "verify", {"test-device": device.public_key})
         topic = "alicia/voice/stt/vocabulary"
         vocabulary = new_message(
             "home-assistant", "event", {"phrases": ["the Roborock", "kitchen light"]}
         )
         await client.publish(topic, hub.sign(topic, vocabulary), retain=True)
-        await wait_until(lambda: "STT vocabulary" in bus.bridge.log.read_text())
-        after = await client.request("alicia/voice/stt/request", {"audio": audio})
+        await wait_until(lambda: "STT vocabulary" in own_bus.bridge.log.read_text())
+        after, _ = await client.request_until_answered(
+            "alicia/voice/stt/request", {"audio": audio}, key=device
+        )
         assert "roborock" in after["payload"]["text"].lower()
+        # A guest (unsigned) hears none of the home's names: they would name its devices.
+        guest = await client.request(
+            "alicia/voice/stt/request", {"audio": audio}, source="a-guest"
+        )
+        assert "roborock" not in guest["payload"]["text"].lower()
         await client.publish("alicia/voice/stt/vocabulary", b"", retain=True)
 
 

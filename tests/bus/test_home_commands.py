@@ -8,7 +8,7 @@ from alicia_bus.audio import encode_audio
 from alicia_bus.envelope import new_message
 from alicia_bus.signing import KeyPair
 from alicia_bus.vocabulary import Vocabulary
-from tests.bus.client import bus_client, publish_hub_key
+from tests.bus.client import bus_client, publish_trust
 from tests.bus.conftest import Bus
 from tests.conftest import wait_until
 from tests.wyoming.client import TtsAudio
@@ -27,13 +27,16 @@ async def test_the_homes_names_make_a_command_of_what_is_heard(
         ("Kitchen", "Roborock"), (("Roborock", "vacuum"),), ("Kitchen",)
     )
     async with bus_client(own_bus.broker.port, "alicia/voice/#") as client:
-        hub = KeyPair.generate()
-        await publish_hub_key(client, hub)
+        # An approved device asks: a guest hears none of the home's names.
+        hub, device = KeyPair.generate(), KeyPair.generate()
+        await publish_trust(client, hub, "verify", {"test-device": device.public_key})
         message = new_message("home-assistant", "event", vocabulary.to_payload())
         await client.publish(TOPIC, hub.sign(TOPIC, message), retain=True)
         await wait_until(lambda: "STT vocabulary" in own_bus.bridge.log.read_text())
-        answer = await client.request(
-            "alicia/voice/stt/request", {"audio": encode_audio(clip.pcm, clip.rate)}
+        answer, _ = await client.request_until_answered(
+            "alicia/voice/stt/request",
+            {"audio": encode_audio(clip.pcm, clip.rate)},
+            key=device,
         )
         assert normalize(answer["payload"]["text"]) == ["start", "the", "roborock"]
         await client.publish(TOPIC, b"", retain=True)
