@@ -11,7 +11,7 @@ from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient, AsyncTcpClient
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 from wyoming.tts import (
     Synthesize,
@@ -147,3 +147,14 @@ async def transcribe(
 def alicia_stats(event: Event) -> dict[str, Any]:
     stats: dict[str, Any] = event.data["alicia"]
     return stats
+
+
+# A raw connection, for tests that speak the protocol event by event.
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def next_event(streams: Streams) -> Event:
+    """The next event the server sends on a raw connection (30 s at most)."""
+    event = await asyncio.wait_for(async_read_event(streams[0]), 30)
+    assert event is not None
+    return event

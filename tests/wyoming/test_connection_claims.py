@@ -13,20 +13,19 @@ import struct
 import pytest
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.event import Event, async_read_event, async_write_event, write_event
+from wyoming.event import async_write_event, write_event
 from wyoming.info import Describe
 from wyoming.tts import Synthesize
 
 from tests.conftest import ServerProcess, wait_until
 from tests.fake_xai import FakeXai
 
-from .client import host_port
+from .client import Streams, host_port, next_event
 
 pytestmark = pytest.mark.slow
 HOME = "127.0.0.1"  # in the default wyoming_trusted_clients
 LONG = "The quick brown fox jumps over the lazy dog. " * 2000  # minutes of Piper
 FMT = {"rate": 16000, "width": 2, "channels": 1}
-Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @pytest.fixture
@@ -56,12 +55,6 @@ async def at_work(server: ServerProcess, address: str) -> Streams:
     await async_write_event(Synthesize(text=LONG).event(), streams[1])
     assert (await next_event(streams)).type == "audio-start"
     return streams
-
-
-async def next_event(streams: Streams) -> Event:
-    event = await asyncio.wait_for(async_read_event(streams[0]), 30)
-    assert event is not None
-    return event
 
 
 async def test_strangers_at_work_never_close_home_assistants_stream(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-import subprocess
 import sys
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .server_malloc import run_script
+
 # The server's malloc settings, the model loaded (and warmed: its heap given back),
 # then one decode: what it left resident once the decoder is done, and the pages it
 # mapped.
@@ -47,13 +45,7 @@ asyncio.run(main())
 @pytest.fixture(scope="module")
 def after_decodes() -> tuple[float, int]:
     """MiB a decode left resident; pages it mapped."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    env.pop("GLIBC_TUNABLES", None)
-    run = subprocess.run(
-        [sys.executable, "-c", DECODES],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
-    kept, faults = run.stdout.split()
+    kept, faults = run_script(DECODES).split()
     return float(kept), int(faults)
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-import subprocess
 import sys
 
 import pytest
 
 from wyoming_services.heap import heap_reused
 
-ROOT = Path(__file__).resolve().parents[2]
+from .server_malloc import run_script
+
 # A decode's matrix freed, a run's tensors made and freed below a small block that
 # outlives them (as the event loop's objects do), then what the server does when a
 # decode or run ends: what stays resident, in MiB.
@@ -43,19 +41,10 @@ print(rss() - before)
 """
 
 
-def _kept(env: dict[str, str]) -> float:
-    run = subprocess.run(
-        [sys.executable, "-c", KEPT_AFTER_A_RUN],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    return float(run.stdout.strip())
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_what_a_run_freed_is_given_back() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    env.pop("GLIBC_TUNABLES", None)
-    assert _kept(env) < 4  # was 48 MiB: all of the run's tensors
+    kept = float(run_script(KEPT_AFTER_A_RUN))
+    assert kept < 4  # was 48 MiB: all of the run's tensors
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,11 @@ from wyoming.info import Describe
 from alicia_bus import agent, agent_proof
 from tests.conftest import ServerProcess, free_port
 
-from .client import host_port
+from .client import Streams, host_port, next_event
 
 pytestmark = pytest.mark.slow
 # Home Assistant's address on its own port; on the public port a relay's: anyone.
 RELAY = "127.0.0.1"
-Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +91,6 @@ async def counted(uri: str) -> Streams:
     await async_write_event(Describe().event(), streams[1])
     assert (await next_event(streams)).type == "info"
     return streams
-
-
-async def next_event(streams: Streams) -> Event:
-    event = await asyncio.wait_for(async_read_event(streams[0]), 30)
-    assert event is not None
-    return event
 
 
 async def test_a_relayed_stranger_closes_none_of_home_assistants_connections(

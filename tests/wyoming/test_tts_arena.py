@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-import subprocess
 import sys
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .server_malloc import run_script
+
 # The server's malloc settings, its voice loaded, then runs as an answer makes them:
 # what each run leaves resident and how many pages it maps, as the server would.
 RUNS = """
@@ -50,13 +48,7 @@ asyncio.run(main())
 @pytest.fixture(scope="module")
 def after_runs() -> tuple[float, int]:
     """MiB a long run left resident; pages a short answer's run then mapped."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    env.pop("GLIBC_TUNABLES", None)
-    run = subprocess.run(
-        [sys.executable, "-c", RUNS],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
-    kept, faults = run.stdout.split()
+    kept, faults = run_script(RUNS).split()
     return float(kept), int(faults)
 
 
