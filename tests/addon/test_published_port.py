@@ -18,8 +18,9 @@ from alicia_bus import agent_proof
 from tests.addon.fake_supervisor import FakeSupervisor, serve_fake
 from tests.addon.test_supervisor import addon, options_file, wait_for_log
 from tests.conftest import free_port
+from tests.wyoming.client import next_event
 from tests.wyoming.test_public_port import proof
-from tests.wyoming.test_public_port_strangers import counted, next_event
+from tests.wyoming.test_public_port_strangers import counted
 from wyoming_services import addon as addon_module
 from wyoming_services.addon import SupervisorError, check_home_assistant_port
 from wyoming_services.authority import UriPort
