@@ -29,6 +29,10 @@ _DTYPE: dict[int, np.dtype[Any]] = {
 # connection: 30 of them took describe from 8 ms to 1.4 s.
 PACE_BURST_SECONDS = 2.0
 PACE_FACTOR = 1.5
+# A stream is live while it sent audio this recently: a live one widens its
+# requester's pace (budgets), a trusted one holds strangers' decodes (decode_queue);
+# one stuck mid-utterance, or idle beside another, counts no longer.
+STREAMING_SECONDS = 2.0
 
 
 class Pace:

@@ -61,10 +61,14 @@ def _address(
     return ip
 
 
+def _is_relay(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> bool:
+    """Whether the address is a relay's (RELAYS): on a published port, anyone."""
+    return not isinstance(ip, str) and any(ip in net for net in RELAYS)
+
+
 def relayed(writer: asyncio.StreamWriter) -> bool:
     """Whether the peer has a relay's address (RELAYS): on a published port, anyone."""
-    ip = _address(writer)
-    return not isinstance(ip, str) and any(ip in net for net in RELAYS)
+    return _is_relay(_address(writer))
 
 
 def wyoming_client(
@@ -88,7 +92,7 @@ def wyoming_client(
     ip = _address(writer)
     if isinstance(ip, str):
         return Authority(f"wyoming:{ip}", False)
-    relay = any(ip in net for net in RELAYS)
+    relay = _is_relay(ip)
     scheme = "wyoming-lan" if relay and (public if lan is None else lan) else "wyoming"
     may_act = not (public and relay) and any(
         entry == EVERYONE

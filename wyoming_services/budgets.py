@@ -19,7 +19,7 @@ import time
 
 from alicia_bus.limits import RateLimiter
 
-from .audio import Pace
+from .audio import STREAMING_SECONDS, Pace
 from .authority import Authority
 
 # Requesters remembered at once; the least recently seen is forgotten first (its
@@ -120,9 +120,6 @@ MIN_CHUNK_SECONDS = 0.01
 # first stream (0.4 ms), what 0.1-0.35 s of audio costs to hear (each reloading
 # all four models, a stranger's audio-starts took the server to 100 % CPU).
 MIN_START_SECONDS = 0.25
-# A connection streams while it sent audio this recently: only those widen its
-# requester's pace (idle connections opened beside one stream buy it nothing).
-STREAMING_SECONDS = 2.0
 # Streaming connections that widen one requester's pace for speech at most: two
 # satellites behind one address each keep real time, but sixteen connections from
 # one address kept Whisper busy with 24 times real time and slowed HA's transcripts.

@@ -22,6 +22,7 @@ import math
 import time
 from typing import Any
 
+from .audio import STREAMING_SECONDS
 from .authority import Authority
 
 # Decode time used halves every this many seconds: "lately" is the last minute or two.
@@ -31,9 +32,6 @@ HALF_LIFE_SECONDS = 60.0
 MAX_REQUESTERS = 1024
 # A decode asked for by the server itself (warming, tests).
 SERVER = Authority("server", may_act=True)
-# A trusted utterance holds strangers' decodes while it sent audio this recently:
-# one stuck mid-utterance holds them no longer.
-STREAMING_SECONDS = 2.0
 
 
 def _nothing() -> None:

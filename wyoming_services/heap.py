@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 import ctypes
 import os
-from typing import Any
 
 # glibc's mallopt options.
 M_TRIM_THRESHOLD = -1
@@ -22,19 +21,13 @@ TRIM_THRESHOLD = 64 * 1024 * 1024
 USER_MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
-def _libc() -> Any:
+def _glibc(name: str) -> Callable[..., int] | None:
+    """One of glibc's malloc functions, or None (another libc)."""
     try:
-        return ctypes.CDLL(None)
-    except OSError:
+        function: Callable[..., int] = getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):  # not glibc
         return None
-
-
-def _mallopt() -> Callable[[int, int], int] | None:
-    try:
-        mallopt: Callable[[int, int], int] = _libc().mallopt
-    except AttributeError:  # not glibc
-        return None
-    return mallopt
+    return function
 
 
 def few_malloc_arenas() -> bool:
@@ -45,7 +38,7 @@ def few_malloc_arenas() -> bool:
     soak measured 100-190 MiB more at rest and peaks 55-145 MiB higher
     (docs/benchmarks.md). MALLOC_ARENA_MAX, when set, is the user's choice.
     """
-    mallopt = _mallopt()
+    mallopt = _glibc("mallopt")
     if "MALLOC_ARENA_MAX" in os.environ or mallopt is None:
         return False
     return bool(mallopt(M_ARENA_MAX, 2))
@@ -58,7 +51,7 @@ def heap_reused() -> bool:
     so the 51 MiB matrix was mapped anew each decode; fixed, every block of a
     decode or run is reused within it, and give_back_freed() empties the heap after.
     """
-    mallopt = _mallopt()
+    mallopt = _glibc("mallopt")
     chosen = any(name in os.environ for name in USER_MALLOC)
     if chosen or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") or not mallopt:
         return False
@@ -67,15 +60,7 @@ def heap_reused() -> bool:
     )
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        trim: Callable[[int], int] = _libc().malloc_trim
-    except AttributeError:  # not glibc
-        return None
-    return trim
-
-
-_TRIM = _malloc_trim()
+_TRIM = _glibc("malloc_trim")
 
 
 def give_back_freed() -> None:

@@ -82,8 +82,8 @@ class SpeechMemory:
         """Work ended and the next started: with none running, the heap's free pages go back."""
         # Not after each decode or run: a trim beside a running decode took the pages
         # it was reusing (4x its page faults), and back-to-back work reuses them.
-        if self.held:
-            return
+        if self.held or (self.giving_back and not self.giving_back.done()):
+            return  # busy, or a trim already on its way (a flood of short runs: one)
         try:
             self.giving_back = asyncio.get_running_loop().run_in_executor(
                 None, give_back_freed

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import wait_until
+from wyoming_services import speech_memory
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
-from wyoming_services.speech_memory import DECODE_SIZE, TEXT_AT_ONCE
+from wyoming_services.speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.tts_text import MAX_PHONEMES
 from wyoming_services.tts_turns import BACKGROUND, BACKGROUND_RUN, Turns
@@ -263,3 +264,26 @@ async def test_digits_that_read_long_are_charged_what_they_read(
     runs = await _runs(engines[0], "9" * 20)
     assert sum(phonemes for phonemes, _ in runs) > 150
     assert all(held == phonemes <= MAX_PHONEMES for phonemes, held in runs)
+
+
+async def test_work_ending_in_a_flood_asks_for_one_trim_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trims, going = [], threading.Event()
+
+    def trim() -> None:
+        trims.append(1)
+        going.wait(10)
+
+    monkeypatch.setattr(speech_memory, "give_back_freed", trim)
+    memory = SpeechMemory()
+    for _ in range(50):  # fifty short runs ending while the first trim is on its way
+        memory.released()
+        await asyncio.sleep(0)
+    going.set()
+    assert memory.giving_back is not None
+    await memory.giving_back
+    assert len(trims) == 1
+    memory.released()  # the next idle moment trims again
+    await memory.giving_back
+    assert len(trims) == 2
