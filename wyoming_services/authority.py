@@ -27,11 +27,22 @@ class Authority:
     """Who asks (a device id, a client address), whether home tools are theirs to use, and where they are.
 
     area: the HA area of an approved device asking on the bus (its "the lights").
+    key: the fingerprint of the key its request was verified with (on the bus).
     """
 
     who: str
     may_act: bool
     area: str | None = None
+    key: str | None = None
+
+    @property
+    def holder(self) -> str:
+        """Who a conversation is held for: the requester, under the key it proved.
+
+        A device whose key the user replaced starts anew: what was said under the
+        old key is not the new key holder's to continue (and read back).
+        """
+        return f"{self.who} {self.key}" if self.key else self.who
 
 
 def valid_client(entry: str) -> bool:

@@ -43,8 +43,11 @@ def secure_bus(
         yield running
 
 
-def request(text: str, key: KeyPair | None = None, **changes: Any) -> dict[str, Any]:
-    message = new_message("kitchen_satellite", "request", {"text": text}) | changes
+def request(
+    text: str, key: KeyPair | None = None, conversation: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    payload = {"text": text} | ({"conversation_id": conversation} if conversation else {})
+    message = new_message("kitchen_satellite", "request", payload) | changes
     return key.sign(AI, message) if key is not None else message
 
 
@@ -140,6 +143,35 @@ async def test_bridge_signs_and_enforces(
 
         await trust(client, "verify")
         assert await error_of(client, request("Verify again?", source="guest")) is None
+
+
+async def test_a_key_the_user_replaced_does_not_continue_the_old_keys_conversation(
+    secure_bus: tuple[Mosquitto, ServerProcess], xai: FakeXai
+) -> None:
+    broker, _ = secure_bus
+    async with bus_client(broker.port, RESPONSE) as client:
+        await trust(client, "enforce")
+        said = request("My door code is 4711.", DEVICE, conversation="code")
+        await client.publish(AI, said)
+        await client.answer_to(said["message_id"], limit=20)
+        again = request("What did I tell you?", DEVICE, conversation="code")
+        await client.publish(AI, again)
+        answer = await client.answer_to(again["message_id"], limit=20)
+        assert answer["payload"]["text"].endswith("I remember 1 earlier answers.")
+
+        # The user approves a new key for the kitchen satellite (a reset device, or
+        # whoever holds it now): the old key's conversation is not theirs to read.
+        replaced = KeyPair.generate()
+        await publish_trust(
+            client, HUB, "enforce", {"kitchen_satellite": replaced.public_key}
+        )
+        taken_over = request("What did I tell you?", replaced, conversation="code")
+        await client.publish(AI, taken_over)
+        answer = await client.answer_to(taken_over["message_id"], limit=20)
+        assert answer["payload"]["text"].endswith("I remember 0 earlier answers.")
+        sent = [r for r in xai.chat_requests() if "What did I tell" in str(r["body"])]
+        assert "4711" not in str(sent[-1]["body"])
+        await trust(client, "verify")
 
 
 async def test_a_flood_is_limited_per_sender(

@@ -174,7 +174,7 @@ class EarlyAnswer:
         if self._error is not None:
             raise self._error
         if self._kept is not None:
-            key = conversation_key(self.authority.who, conversation_id)
+            key = conversation_key(self.authority.holder, conversation_id)
             self._grok.memory.remember(
                 key, self.text, *self._kept, trusted=self.authority.may_act
             )
@@ -257,7 +257,7 @@ class EarlyAnswers:
     ) -> EarlyAnswer | None:
         """The early answer this ask would start, if one is under way; None otherwise."""
         recalled = self._grok.memory.recall(
-            conversation_key(authority.who, conversation_id)
+            conversation_key(authority.holder, conversation_id)
         )
         if recalled.turns or recalled.response_id:
             return None  # a conversation under way: its answer needs what came before

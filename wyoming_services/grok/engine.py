@@ -222,7 +222,7 @@ class Grok:
         deadline, and the whole answer in place of the conversation's memory.
         """
         self.counters.requests += 1
-        remembered = conversation_key(authority.who, conversation_id)
+        remembered = conversation_key(authority.holder, conversation_id)
         lang = (language or self.settings.grok_language).replace("_", "-")
         lang = lang.split("-")[0].lower()
         parts: list[str] = []
