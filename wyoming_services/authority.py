@@ -135,8 +135,8 @@ def beyond_relays(trusted: Sequence[str]) -> list[str]:
 class Distrusted(Protocol):
     """A connection that can be let go once its peer is no longer trusted."""
 
-    def distrusted(self) -> None:
-        """Its trust was taken back: close it."""
+    def distrusted(self) -> bool:
+        """Its trust was taken back: close it; whether it was open."""
 
 
 class UriPort:
@@ -152,6 +152,7 @@ class UriPort:
         """Not published, published, or not known yet (None: the add-on asks the Supervisor)."""
         self.published = published
         self._trusted_relays: weakref.WeakSet[Distrusted] = weakref.WeakSet()
+        self._relays_before_known: weakref.WeakSet[Distrusted] = weakref.WeakSet()
 
     @property
     def public(self) -> bool:
@@ -165,18 +166,25 @@ class UriPort:
         # one of them. Not known yet, HA keeps its own requester.
         return self.published is True
 
-    def trusting(self, connection: Distrusted) -> None:
-        """A relay's connection accepted as trusted (Home Assistant's, the port not published)."""
-        self._trusted_relays.add(connection)
+    def accepted(self, connection: Distrusted, trusted: bool) -> None:
+        """A relay's connection accepted: trusted (the port not published), or before the port is known."""
+        if trusted:
+            self._trusted_relays.add(connection)
+        elif self.published is None:
+            self._relays_before_known.add(connection)
 
     def turned_published(self) -> int:
-        """It is published: relays are strangers from now on; how many of their connections were closed."""
+        """It is published: relays are strangers from now on; how many of their connections were closed.
+
+        Those accepted before it was known go too, though untrusted: they are HA's
+        requester (`wyoming:`), where the LAN's relayed strangers are `wyoming-lan:`;
+        kept, one LAN peer would be two requesters (twice the share, pace and questions).
+        """
         self.published = True
-        closing = list(self._trusted_relays)
+        closing = [*self._trusted_relays, *self._relays_before_known]
         self._trusted_relays.clear()
-        for connection in closing:
-            connection.distrusted()
-        return len(closing)
+        self._relays_before_known.clear()
+        return sum(connection.distrusted() for connection in closing)
 
 
 def peer_name(writer: asyncio.StreamWriter) -> str:

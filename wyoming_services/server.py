@@ -124,8 +124,8 @@ async def serve(
             engines, reader, writer, proofs=proofs,
             public=home_port.public, lan=home_port.lan,
         )  # fmt: skip
-        if handler.authority.may_act and relayed(writer):
-            home_port.trusting(handler)
+        if relayed(writer):
+            home_port.accepted(handler, trusted=handler.authority.may_act)
         return handler
 
     def public(

@@ -204,13 +204,16 @@ class AliciaEventHandler(AsyncEventHandler):
         elif not isinstance(err, NotAdmitted):  # that one was told, and logged
             _LOGGER.debug("%s cut the connection: %r", self.peer.name, err)
 
-    def distrusted(self) -> None:
-        """Home Assistant's port turned out published: a relay's trusted connection is let go."""
+    def distrusted(self) -> bool:
+        """Home Assistant's port turned out published: a relay's connection is let go; whether it was open."""
+        if self.writer.transport.is_closing():
+            return False
         self._let_go(
             "not-allowed",
             "closed: Home Assistant's port is published on the network, so this "
             "address may be anyone's",
         )
+        return True
 
     def _make_room(self, reason: str) -> None:
         """Closed for a newcomer at the cap: told why, and let go."""

@@ -121,16 +121,21 @@ async def test_a_client_relayed_before_the_supervisor_answers_is_never_trusted(
     published = {"{ha}/tcp": 10300, "10310/tcp": None}
     async with serving(tmp_path, fake, published) as (uri, log):
         assert await proof(uri) == {"refused": agent_proof.NOT_ALLOWED}
+        # Held open through the window: HA's requester (`wyoming:`), not the LAN's.
+        held = await counted(uri)
         assert fake.info_gate is not None
         fake.info_gate.set()
         await wait_for_log(log, PUBLISHED)
         assert await proof(uri) == {"refused": agent_proof.NOT_ALLOWED}
+        told = await next_event(held)
+        assert (told.type, told.data["code"]) == ("error", "not-allowed")
+        held[1].close()
         text = log.read_text()
     waiting = next(line for line in text.splitlines() if NOT_YET in line)
     assert " WARNING " in waiting
     assert "Home Assistant included" in waiting
     error = next(line for line in text.splitlines() if PUBLISHED in line)
-    assert "0 open connections from such an address closed" in error
+    assert "1 open connection from such an address closed" in error
 
 
 async def test_home_assistant_is_trusted_once_a_late_answer_says_not_published(

@@ -165,8 +165,9 @@ class Held:
     def __init__(self) -> None:
         self.closed = False
 
-    def distrusted(self) -> None:
+    def distrusted(self) -> bool:
         self.closed = True
+        return True
 
 
 def test_a_relays_trusted_connections_close_when_the_port_turns_out_published() -> None:
@@ -175,10 +176,28 @@ def test_a_relays_trusted_connections_close_when_the_port_turns_out_published() 
     port = UriPort(published=False)
     assert not port.public
     held = Held()
-    port.trusting(held)
+    port.accepted(held, trusted=True)
+    port.accepted(Held(), trusted=False)  # a relay's stranger, already `wyoming-lan:`
     assert port.turned_published() == 1
     assert held.closed
     assert port.public
+
+
+def test_a_relays_connections_from_before_the_port_was_known_close_when_it_turns_published() -> None:
+    """The attack: a LAN peer's connections opened before the Supervisor answered stayed HA's requester (`wyoming:`).
+
+    Its later ones were `wyoming-lan:`: one peer, two requesters (twice the share,
+    pace and questions) until the first ones hung up.
+    """
+    port = UriPort(published=None)
+    early = Held()
+    port.accepted(early, trusted=False)
+    assert port.turned_published() == 1
+    assert early.closed
+    later = Held()
+    port.accepted(later, trusted=False)
+    assert port.turned_published() == 0
+    assert not later.closed
 
 
 @pytest.mark.parametrize(
