@@ -25,6 +25,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -36,7 +37,7 @@ from .bus.satellite import (
     StartStage,
     WakeWords,
 )
-from .const import DOMAIN
+from .const import DOMAIN, SIGNAL_DEVICE_UPDATE
 from .device import DeviceRecord
 from .entity import AliciaEntity
 from .entry_data import AliciaConfigEntry
@@ -111,6 +112,8 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
         self._played: dict[str, asyncio.Future[None]] = {}
         # The user's choice among the device's own wake words (none yet: its first).
         self._active_wake_words: list[str] = []
+        # The key its runs are verified with: HA's conversation is held under it.
+        self._key = hub.roster.key_of(record.device_id)
 
     @property
     def pipeline_entity_id(self) -> str | None:
@@ -140,6 +143,22 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
             self._played.clear()
 
         self.async_on_remove(forget)
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_DEVICE_UPDATE.format(self.hub.entry.entry_id, self.device_id),
+                self._follow_key,
+            )
+        )
+
+    @callback
+    def _follow_key(self) -> None:
+        """A key approved in place of the old one starts a new conversation: its holder reads nothing said under the old."""
+        key = self.hub.roster.key_of(self.device_id)
+        if key != self._key:
+            self._key = key
+            self._conversation_id = None
+            self._extra_system_prompt = None
 
     def _wake_words(self) -> WakeWords:
         """The device's own wake words, as its microphone capability offers them."""
@@ -199,6 +218,7 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
 
     async def async_run(self, run: SatelliteRun, audio: AsyncIterator[bytes]) -> None:
         """Run HA's pipeline on a run's audio (satellites.SatelliteListener)."""
+        self._follow_key()  # a hub's new key is its children's: they hear no signal
         self._run_id, self._answer_sent, self._stream_url = run.run_id, False, None
         try:
             await self.async_accept_pipeline_from_satellite(
