@@ -22,6 +22,7 @@ from .bus.text import excerpt
 from .bus_link import BusLink
 from .const import CONF_ALLOWED_ACTIONS, DOMAIN
 from .context import HubContext
+from .device_registry import find_device
 from .tally import Tally
 
 # Everyday control of exposed entities; nothing that runs code or restarts HA.
@@ -181,6 +182,10 @@ async def async_handle_command(
     try:
         if read.source not in hub.devices:
             raise Refused(f"{read.source} is not an approved device")
+        if (device := find_device(hub.hass, hub.entry.entry_id, read.source)) and (
+            device.disabled
+        ):
+            raise Refused(f"{read.source} is disabled in Home Assistant")
         if not hub.may_act(read.source):
             raise Refused(NO_KEY.format(read.source))
         await run(hub.hass, check(hub.hass, read.payload, allowed))

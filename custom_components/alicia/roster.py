@@ -52,8 +52,8 @@ class Roster:
         self.mirror = mirror
         self.devices: dict[str, AliciaDevice] = {}
         self._save = save
-        # The areas the last trust list named: a registry change republishes only if they differ.
-        self._areas_published: dict[str, str] | None = None
+        # What the last trust list said: a registry change republishes only if it differs.
+        self._published: tuple[dict[str, str], dict[str, str]] | None = None
         self._trust_wanted = False
         self._trust_sending: asyncio.Task[None] | None = None
 
@@ -85,8 +85,26 @@ class Roster:
         return device.public_key
 
     def may_act(self, source: str) -> bool:
-        """Whether source's word may make HA act on the home: an approved key verifies it (key_of), or security is off."""
-        return self.admission.may_act_with(self.key_of(source))
+        """Whether source's word may make HA act on the home: an approved key verifies it (key_of), or security is off.
+
+        Never while the user has disabled the device in HA.
+        """
+        return not self.disabled(source) and self.admission.may_act_with(
+            self.key_of(source)
+        )
+
+    def disabled(self, device_id: str) -> bool:
+        """Whether the user has disabled the device in HA's device registry."""
+        device = find_device(self.hass, self.entry.entry_id, device_id)
+        return device is not None and device.disabled
+
+    def trusted(self) -> dict[str, str]:
+        """The keys the bridges may take a device's word by: not a disabled device's."""
+        return {
+            d: key
+            for d in self.devices
+            if (key := self.key_of(d)) and not self.disabled(d)
+        }
 
     def save(self) -> None:
         """Store the devices soon."""
@@ -161,26 +179,24 @@ class Roster:
     async def _send_trust(self) -> None:
         while self._trust_wanted:
             self._trust_wanted = False
-            self._areas_published = areas = self.areas()
+            self._published = (areas, trusted) = (self.areas(), self.trusted())
             await self.admission.async_publish_trust(
-                self.prefix,
-                [(d, key) for d in self.devices if (key := self.key_of(d))],
-                areas,
+                self.prefix, trusted.items(), areas
             )
 
     def follow_areas(self) -> Callable[[], None]:
-        """Publish the trust list again when a device moves to another area or its area is renamed."""
+        """Publish the trust list again when a device moves to another area, its area is renamed, or it is disabled or enabled."""
 
         @callback
         def changed(_: Event[Any]) -> None:
-            if (
-                self._areas_published is not None
-                and self.areas() != self._areas_published
+            if self._published is not None and self._published != (
+                self.areas(),
+                self.trusted(),
             ):
                 self.publish_trust()
 
-        # Only what can move a device or rename its area: HA updates devices often
-        # (versions, names), and each look goes over every approved device.
+        # Only what can move a device, rename its area or disable it: HA updates
+        # devices often (versions, names), and each look goes over every approved device.
         stops = [
             self.hass.bus.async_listen(
                 dr.EVENT_DEVICE_REGISTRY_UPDATED, changed, event_filter=_moved
@@ -227,8 +243,10 @@ class Roster:
 
 @callback
 def _moved(data: dr.EventDeviceRegistryUpdatedData) -> bool:
-    """A device made, removed, or given another area."""
-    return data["action"] != "update" or "area_id" in data["changes"]
+    """A device made, removed, given another area, disabled or enabled."""
+    return data["action"] != "update" or not {"area_id", "disabled_by"}.isdisjoint(
+        data["changes"]
+    )
 
 
 @callback
