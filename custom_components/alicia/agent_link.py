@@ -45,7 +45,7 @@ class AgentUnavailable(Exception):
 
 
 class Unproven(AgentUnavailable):
-    """A server typed in by hand that does not hold the approved voice server's key."""
+    """A server answering as the app that does not hold the approved voice server's key."""
 
 
 NO_SERVER = AgentUnavailable(
@@ -83,9 +83,25 @@ GARBLED = AgentUnavailable(
 )
 
 
-# The keys a server typed in by hand must prove it holds (device id: public key):
-# the approved voice servers'; None when the user turned security off.
+# The keys a server must prove it holds (device id: public key): the approved
+# voice servers'; None when the user turned security off.
 type ProofKeys = Callable[[], Mapping[str, str] | None]
+
+
+def to_prove(
+    keys: Mapping[str, str] | None, *, typed_in: bool
+) -> Mapping[str, str] | None:
+    """The keys a server must prove it holds now; None: it is taken at its word.
+
+    Every server proves once a voice server's key is known: any add-on can make a
+    Supervisor discovery and answer describe as the app. Before the bridge is
+    approved no key is known: a Supervisor's discovery is then taken as it is, so
+    the agent answers from the first setup; one typed in by hand waits for the
+    approval.
+    """
+    if keys is None or keys or typed_in:
+        return keys
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +112,7 @@ class Server:
     port: int
     languages: tuple[str, ...]
     # Typed in by hand (not a Supervisor discovery): it proves it is the app each
-    # turn, unless security is off at that turn.
+    # turn, unless security is off at that turn, even before any key is known.
     typed_in: bool = False
 
 
@@ -121,11 +137,12 @@ def server_of(
 def candidates(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
     """The Wyoming entries that may be the app: the Supervisor's discoveries where there are any.
 
-    Only an add-on can make a Supervisor discovery; without one (HA Container,
-    Core) only entries the user typed in, and of those only one that proves it
-    holds the approved voice server's key (bus/agent_proof.py): a satellite typed
-    in beside it would otherwise get the user's words, HA's prompt and the right
-    to call Assist's tools. Nothing HA discovered on the network is asked.
+    Only an add-on can make a Supervisor discovery, but any add-on can; without
+    one (HA Container, Core) only entries the user typed in. Of either, only one
+    that proves it holds the approved voice server's key (bus/agent_proof.py,
+    to_prove): another server answering as the app would otherwise get the user's
+    words, HA's prompt and the right to call Assist's tools. Nothing HA
+    discovered on the network is asked.
     """
     entries = hass.config_entries.async_entries(WYOMING)
     supervised = [e for e in entries if e.source == SOURCE_HASSIO]
@@ -136,7 +153,7 @@ class AgentLink:
     """Finds the app among the allowed Wyoming entries (once, again after a failure) and opens turns."""
 
     def __init__(self, hass: HomeAssistant, keys: ProofKeys) -> None:
-        """Nothing found yet; keys() gives what a server typed in by hand must prove."""
+        """Nothing found yet; keys() gives what a server must prove (to_prove)."""
         self.hass = hass
         self.keys = keys
         self.server: Server | None = None
@@ -171,8 +188,8 @@ class AgentLink:
         turn = await Turn.connect(host, port)
         try:
             info = await turn.describe()
-            if typed_in and server_of(host, port, info) is not None:
-                await turn.prove(self.keys())
+            if server_of(host, port, info) is not None:
+                await turn.prove(to_prove(self.keys(), typed_in=typed_in))
             return info
         finally:
             await turn.close()
@@ -201,9 +218,10 @@ class AgentLink:
                 await turn.close()
                 self.server = None  # another server took its address: look again
                 continue
-            if server.typed_in:  # the mode now, not when it was found
+            # The mode and keys now, not when it was found.
+            if (keys := to_prove(self.keys(), typed_in=server.typed_in)) is not None:
                 try:
-                    await turn.prove(self.keys())
+                    await turn.prove(keys)
                 except AgentUnavailable:
                     await turn.close()
                     self.server = None
@@ -336,7 +354,7 @@ class Turn:
         ):
             _REFUSED.log(
                 logging.WARNING, "unproven",
-                "A Wyoming server typed in as the Alicia app (%s) did not prove it "
+                "A Wyoming server answering as the Alicia app (%s) did not prove it "
                 "holds the approved voice server's key: not asked",
                 self.writer.get_extra_info("peername"),
             )  # fmt: skip

@@ -18,10 +18,11 @@ from custom_components.alicia.agent_link import (
     failure_of,
     server_of,
 )
-from custom_components.alicia.bus import agent
+from custom_components.alicia.bus import agent, agent_proof
 from tests.conftest import free_port
 
 from .agent_server import ASK, hang_up, proven_link, turn_events, wyoming_server
+from .helpers import BRIDGE, BRIDGE_KEY
 
 
 async def test_languages_come_from_describe_and_a_gone_server_is_looked_for_again(
@@ -109,6 +110,11 @@ async def test_the_users_words_never_go_to_a_server_that_took_the_apps_address(
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while (event := await async_read_event(reader)) is not None:
+            if event.type == agent_proof.PROVE:  # the app, while it was
+                nonce = agent_proof.nonce_of(event.data or {})
+                proof = agent_proof.proof(BRIDGE_KEY, BRIDGE, nonce)
+                await async_write_event(Event(agent_proof.PROOF, proof), writer)
+                continue
             if event.type != "describe":
                 asks.append(event)
                 break
