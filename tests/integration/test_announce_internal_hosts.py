@@ -1,0 +1,105 @@
+"""A device's announcement never has HA fetch an address on its own host or network."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import async_mock_service
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from custom_components.alicia.const import DOMAIN
+
+from .helpers import register_keyed, setup_alicia
+from .test_announce import ANNOUNCING, DOORBELL, answer_to, assert_refused
+
+PLAYER = "media_player.esphome_speaker"
+TARGET = {"target": {"entity_id": PLAYER}}
+
+
+@pytest.fixture
+async def calls(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> list[ServiceCall]:
+    """An exposed player of another integration (ffmpeg on HA's host fetches its URLs); the doorbell approved."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "media_player", {})
+    await hass.async_block_till_done()
+    played: list[ServiceCall] = async_mock_service(hass, "media_player", "play_media")
+    er.async_get(hass).async_get_or_create(
+        "media_player", "esphome", "speaker", suggested_object_id="esphome_speaker"
+    )
+    hass.states.async_set(PLAYER, "idle", {"supported_features": int(ANNOUNCING)})
+    await setup_alicia(hass, {"approval": "auto"})
+    await register_keyed(hass, DOORBELL)
+    return played
+
+
+@pytest.mark.parametrize(
+    "media_url",
+    [
+        "http://127.0.0.1:8123/api/hassio/addons",
+        "http://10.0.0.5/admin",
+        "http://supervisor/core/info",
+        "http://localhost./x.mp3",
+        "http://homeassistant:8123/x.mp3",
+        "http://[::1]/x.mp3",
+        "http://[::ffff:192.168.1.1]/x.mp3",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0:4357/x.mp3",
+        "http://127.1/x.mp3",
+        "http://0x7f000001.0x1/x.mp3",
+        "https://nas.local/x.mp3",
+        "http://user@router.home.arpa/x.mp3",
+        "http://home.arpa/x.mp3",
+        "http://radio.example@192.168.1.1/x.mp3",
+        "http://[64:ff9b::a00:5]/x.mp3",  # NAT64 of 10.0.0.5
+        "http://[fd00::1]/x.mp3",
+        "http://100.101.102.103/x.mp3",  # carrier NAT, VPNs
+        "http://bücher.example/x.mp3",  # a spelling the resolver may read otherwise
+    ],
+)
+async def test_an_announcer_cannot_have_ha_fetch_an_internal_address(
+    hass: HomeAssistant,
+    calls: list[ServiceCall],
+    mqtt_mock: MqttMockHAClient,
+    media_url: str,
+) -> None:
+    """Refused before any player is asked: a player would fetch it from HA's host."""
+    answer = await answer_to(
+        hass, mqtt_mock, "doorbell", TARGET | {"media_url": media_url}
+    )
+    assert_refused(answer, calls, "only public addresses are played for devices")
+
+
+@pytest.mark.parametrize(
+    "media_url",
+    [
+        "https://radio.example.org/stream.mp3",
+        "http://8.8.8.8/x.mp3",
+        "http://[2001:4860::8888]/x.mp3",
+        "http://xn--bcher-kva.example/x.mp3",
+    ],
+)
+async def test_a_public_address_still_plays(
+    hass: HomeAssistant,
+    calls: list[ServiceCall],
+    mqtt_mock: MqttMockHAClient,
+    media_url: str,
+) -> None:
+    """A device's public URL plays as it is."""
+    answer = await answer_to(
+        hass, mqtt_mock, "doorbell", TARGET | {"media_url": media_url}
+    )
+    assert answer == {"status": "played", "players": [PLAYER]}
+    assert [c.data["media_content_id"] for c in calls] == [media_url]
+
+
+async def test_the_users_own_action_plays_an_internal_address(
+    hass: HomeAssistant, calls: list[ServiceCall]
+) -> None:
+    """The user's alicia.announce keeps HA's rules, not a device's."""
+    await hass.services.async_call(
+        DOMAIN, "announce", {"entity_id": PLAYER, "media_url": "http://10.0.0.5/bell.mp3"},
+        blocking=True,
+    )  # fmt: skip
+    assert [c.data["media_content_id"] for c in calls] == ["http://10.0.0.5/bell.mp3"]
