@@ -21,6 +21,8 @@ from alicia_bus.errors import ProtocolError
 from alicia_bus.home import CommandAnswer, HaCommand, HaState
 from alicia_bus.topics import HUB_SOURCE
 
+from .trust import not_ahead
+
 _LOGGER = logging.getLogger(__name__)
 # HA's own limits make far fewer; a flood of states must not grow without end.
 MAX_ENTITIES = 5000
@@ -139,6 +141,7 @@ class HomeState:
         newest = held.sent if held else self._removed.get(entity_id)
         if newest is not None and sent < newest:
             return False
+        sent = not_ahead(sent)  # one state HA dated ahead must not shut out the rest
         self._drop(entity_id)
         if published.removed:
             self._removed[entity_id] = sent

@@ -13,7 +13,7 @@ from typing import Any
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import SecurityError
 from alicia_bus.gate import Gate
-from alicia_bus.limits import RateLimiter
+from alicia_bus.limits import WINDOW_SECONDS, RateLimiter
 from alicia_bus.log_limit import LimitedLog
 from alicia_bus.policy import Mode, Verdict, retained_state
 from alicia_bus.signing import fingerprint, is_fingerprint, valid_public_key, verify
@@ -26,6 +26,18 @@ _LOGGER = logging.getLogger(__name__)
 STRICTNESS = (Mode.OFF, Mode.VERIFY, Mode.ENFORCE)
 # A hub key refused live: the broker's kept copy asked for again, at most this often.
 ASK_AGAIN_SECONDS = 60.0
+
+
+def not_ahead(sent: datetime) -> datetime:
+    """A signed send time, kept no later than now (as remembered, not as told).
+
+    HA's clock once ahead (a wrong NTP server) would otherwise have every later
+    message, dated right, ignored as older until that date; a replay is still
+    sent before what is remembered.
+    """
+    now = datetime.now(UTC)
+    # To the millisecond, as messages are dated: one sent now is not "before" it.
+    return min(sent, now.replace(microsecond=now.microsecond // 1000 * 1000))
 
 
 class Trust:
@@ -220,15 +232,22 @@ class Trust:
         if self.hub_key is None:
             raise SecurityError("untrusted", "trust list before the hub's key")
         verify(message.topic, message.raw, self.hub_key)
+        ahead = (message.timestamp - datetime.now(UTC)).total_seconds()
+        if ahead > WINDOW_SECONDS:
+            # Signed while HA's clock was ahead: taken, it would shut out the lists
+            # HA signs once its clock is right (the user's changes, a stricter mode).
+            raise SecurityError(
+                "stale", f"trust list signed {ahead:.0f} s in the future"
+            )
         if self._trust_time is not None and message.timestamp <= self._trust_time:
             return  # an older list, replayed: keep the newer one
         listed = TrustList.parse(message.payload)
         self.mode = listed.mode or self.mode
         self.devices, self.areas = listed.devices, listed.areas
-        self._trust_time = message.timestamp
+        self._trust_time = not_ahead(message.timestamp)
         self.listed = True
         kept = json.dumps(
-            {"time": message.timestamp.isoformat(), "mode": str(self.mode),
+            {"time": self._trust_time.isoformat(), "mode": str(self.mode),
              "devices": self.devices, "areas": self.areas,
              "signed_by": fingerprint(self.hub_key)}
         )  # fmt: skip
@@ -248,13 +267,18 @@ class Trust:
     def _restore_trust(self) -> None:
         try:
             stored = json.loads(self._trust_file.read_text())
-            trust_time = datetime.fromisoformat(stored["time"])
+            # No later than the bridge's clock when it was kept (the file's time):
+            # kept unclamped before, a list HA signed while its clock was ahead
+            # would shut out, after a restart too, the lists it signed since.
+            written = datetime.fromtimestamp(self._trust_file.stat().st_mtime, UTC)
+            trust_time = min(datetime.fromisoformat(stored["time"]), written)
             mode = Mode(stored["mode"])
             devices = {str(k): str(v) for k, v in stored["devices"].items()}
             areas = listed_areas(stored.get("areas"), devices)
             signed_by = stored.get("signed_by")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
+        trust_time = not_ahead(trust_time)  # the bridge's clock set back since
         self.devices = devices
         if self.hub_key is not None and signed_by in (None, fingerprint(self.hub_key)):
             # (Lists kept before "signed_by" was written were the held key's.)
@@ -262,9 +286,8 @@ class Trust:
             self.areas = areas
             return
         # Signed by a key no longer held: a floor until the held key's own list
-        # comes. Its ids still sign, the stricter mode holds, and a future time it
-        # claims cannot shut out the lists to come.
-        self._trust_time = min(trust_time, datetime.now(UTC))
+        # comes. Its ids still sign, the stricter mode holds.
+        self._trust_time = trust_time
         self.mode = max(self.mode, mode, key=STRICTNESS.index)
         _LOGGER.warning(
             "Until Home Assistant's key sends its trust list: mode %s, %d device "
