@@ -51,12 +51,13 @@ class Approvals(PendingRequests):
         self.newest = Newest()
         self.tombstones = Tombstones()
         self._permit_timer: asyncio.TimerHandle | None = None
-        # Retained registrations (and settings) to clear that MQTT did not take yet.
-        self._uncleared: set[str] = set()
+        # Retained registrations (and settings) to clear that MQTT did not take yet;
+        # stored: a restart before MQTT is back must not undo a removal.
+        self.uncleared: set[str] = set()
 
     def clear_retained(self) -> None:
         """Clear the retained registrations and settings of devices forgotten (again, when MQTT connects)."""
-        for topic in list(self._uncleared):
+        for topic in list(self.uncleared):
             self.hass.async_create_task(self._clear(topic), eager_start=True)
 
     async def _clear(self, topic: str) -> None:
@@ -66,7 +67,8 @@ class Approvals(PendingRequests):
             # MQTT is down: its retained copy would bring the device back.
             _LOGGER.debug("Retained registration on %s not cleared: %s", topic, err)
             return
-        self._uncleared.discard(topic)
+        self.uncleared.discard(topic)
+        self.hub.save()
 
     @property
     def permit_open(self) -> bool:
@@ -93,6 +95,12 @@ class Approvals(PendingRequests):
     def on_register(self, message: ReceiveMessage) -> None:
         """A capability document: update, approve, or add to pending."""
         hub, link, tally = self.hub, self.link, self.tally
+        if message.retain and message.topic in self.uncleared:
+            # The broker's copy of a removed device's registration, not cleared yet.
+            _LOGGER.debug(
+                "Retained registration on %s being cleared: ignored", message.topic
+            )
+            return
         if (read := link.read(message, False, self.refusals.refused)) is None:
             return
         assert isinstance(read.body, Registration)
@@ -310,34 +318,31 @@ class Approvals(PendingRequests):
                 signer = None if mode_off else hub.key_of(gone)
                 if signer is not None or gone == device_id:
                     self.newest.took(gone, signer, read.timestamp)
-        self.remove(device_id, clear_retained=False, by_itself=True)
+        self.remove(device_id, left=read.source)
 
     def remove(
-        self,
-        device_id: str,
-        clear_retained: bool = True,
-        shown: str | None = None,
-        by_itself: bool = False,
+        self, device_id: str, shown: str | None = None, left: str | None = None
     ) -> None:
-        """Forget a device and the devices behind it, in HA too; clear their retained registrations.
+        """Forget a device and the devices behind it, in HA too; clear their retained registrations and settings.
 
-        A device talks for those behind it (via_device): gone, nobody may. by_itself:
-        it unregistered (itself or through its hub); what it had is kept to judge
-        its return (Tombstones). The user's removal needs none: the user decided.
+        A device talks for those behind it (via_device): gone, nobody may. left: the
+        device that unregistered device_id (itself, or its hub); what they had is
+        kept to judge their return (Tombstones). The user's removal needs none: the
+        user decided.
         """
         gone_ids = [device_id, *self._behind(device_id)]
+        prefix = self.hub.prefix
         for gone in gone_ids:
-            if by_itself and (device := self.hub.devices.get(gone)) is not None:
+            if left is not None and (device := self.hub.devices.get(gone)) is not None:
                 self.tombstones.left(device.grant)
             self._forget(gone, shown if gone == device_id else None)
-            if clear_retained:
-                # Its registration, and the settings HA signed for it (a Wi-Fi
-                # password, say): the next holder of the id must not get them.
-                self._uncleared.update(
-                    (f"{self.hub.prefix}/system/discovery/register/{gone}",
-                     f"{self.hub.prefix}/devices/{gone}/config")
-                )  # fmt: skip
-                self.clear_retained()
+            # The settings HA signed for it (a Wi-Fi password, say): the next holder
+            # of the id must not get them (the device may only read them); nor its
+            # registration, but one that left clears its own.
+            self.uncleared.add(f"{prefix}/devices/{gone}/config")
+            if gone != left:
+                self.uncleared.add(f"{prefix}/system/discovery/register/{gone}")
+        self.clear_retained()
         for asking in [d for d, r in self.pending.items() if r.via_device in gone_ids]:
             # An approved device's request to talk through a device now gone.
             self.pending.pop(asking)

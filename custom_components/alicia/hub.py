@@ -115,6 +115,7 @@ class AliciaHub:
             self.roster.devices[record.device_id] = AliciaDevice(record, granted)
         self.approvals.newest.sent = dict(stored.memory.sent)
         self.approvals.tombstones.load(stored.memory.tombstones)
+        self.approvals.uncleared = set(stored.memory.uncleared)
         for device_id, (sent, session) in stored.memory.status.items():
             if (device := self.roster.devices.get(device_id)) is not None:
                 device.status_sent, device.status_session = sent, session
@@ -126,6 +127,9 @@ class AliciaHub:
         # Also when the entry's setup fails after this point (HA runs on_unload then).
         self.entry.async_on_unload(self._stop_listening)
         roster, link = self.roster, self.link
+        # Removals MQTT did not take before a restart: cleared before the broker
+        # sends the retained copies (when it is down, once it connects).
+        self.approvals.clear_retained()
         handlers: dict[str, Handler] = {
             "system/discovery/register": self.approvals.on_register,
             "system/discovery/register/+": self.approvals.on_register,
@@ -205,6 +209,7 @@ class AliciaHub:
                     for d in devices
                     if d.status_sent is not None
                 },
+                uncleared=sorted(approvals.uncleared),
             ),
         )
 

@@ -60,6 +60,8 @@ class Remembered:
     tombstones: list[DeviceRecord] = field(default_factory=list)
     # The newest status taken of each approved device: when it was sent, its session.
     status: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
+    # Retained registrations and settings of removed devices MQTT did not clear yet.
+    uncleared: list[str] = field(default_factory=list)
 
     @classmethod
     def from_document(cls, data: dict[str, Any]) -> Remembered:
@@ -74,6 +76,7 @@ class Remembered:
                 device_id: (datetime.fromisoformat(sent), session)
                 for device_id, (sent, session) in data.get("status", {}).items()
             },
+            uncleared=[t for t in data.get("uncleared", []) if isinstance(t, str)],
         )
 
     @property
@@ -83,6 +86,7 @@ class Remembered:
             "sent": {d: [t.isoformat(), key] for d, (t, key) in self.sent.items()},
             "tombstones": [record.document for record in self.tombstones],
             "status": {d: [t.isoformat(), s] for d, (t, s) in self.status.items()},
+            "uncleared": self.uncleared,
         }
 
 
