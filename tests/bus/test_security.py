@@ -44,9 +44,14 @@ def secure_bus(
 
 
 def request(
-    text: str, key: KeyPair | None = None, conversation: str | None = None, **changes: Any
+    text: str,
+    key: KeyPair | None = None,
+    conversation: str | None = None,
+    **changes: Any,
 ) -> dict[str, Any]:
-    payload = {"text": text} | ({"conversation_id": conversation} if conversation else {})
+    payload = {"text": text} | (
+        {"conversation_id": conversation} if conversation else {}
+    )
     message = new_message("kitchen_satellite", "request", payload) | changes
     return key.sign(AI, message) if key is not None else message
 

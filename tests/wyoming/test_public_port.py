@@ -183,7 +183,9 @@ def test_a_relays_trusted_connections_close_when_the_port_turns_out_published() 
     assert port.public
 
 
-def test_a_relays_connections_from_before_the_port_was_known_close_when_it_turns_published() -> None:
+def test_a_relays_connections_from_before_the_port_was_known_close_when_it_turns_published() -> (
+    None
+):
     """The attack: a LAN peer's connections opened before the Supervisor answered stayed HA's requester (`wyoming:`).
 
     Its later ones were `wyoming-lan:`: one peer, two requesters (twice the share,
