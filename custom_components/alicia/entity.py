@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.auth.permissions.const import POLICY_CONTROL
+from homeassistant.components.homeassistant.exposed_entities import async_should_expose
 from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -96,10 +97,16 @@ class HubEntity(Entity):
 
         HA lets every user control every entity; these change what only an admin may
         (the entry's options, the approval of devices). Without a user (HA itself, an
-        automation an admin wrote) the change goes through.
+        automation an admin wrote) the change goes through, unless the entity is
+        exposed to Assist: a satellite's voice and the agent's tools in its turn carry
+        no user either, so anyone speaking to a satellite would be taken for HA.
         """
         context = self._context
         if context is None or context.user_id is None:
+            if self._exposed_to_assist():
+                raise Unauthorized(
+                    context=context, entity_id=self.entity_id, permission=POLICY_CONTROL
+                )
             return
         user = await self.hass.auth.async_get_user(context.user_id)
         if user is None or not user.is_admin:
@@ -109,3 +116,9 @@ class HubEntity(Entity):
                 entity_id=self.entity_id,
                 permission=POLICY_CONTROL,
             )
+
+    def _exposed_to_assist(self) -> bool:
+        try:
+            return async_should_expose(self.hass, "conversation", self.entity_id)
+        except KeyError:  # HA's exposure settings are not loaded: Assist has nothing
+            return False
