@@ -16,6 +16,8 @@ DESCRIPTIVE: Final = frozenset(
     {"audio_playback", "group_management", "announce", "stt", "tts", "ai", "telemetry",
      "microphone"}
 )  # fmt: skip
+# The longest text shown from a capability's parameters (a unit such as "µg/m³").
+SHORT_TEXT: Final = 32
 
 
 def event_types(parameters: dict[str, Any]) -> list[str] | None:
@@ -55,9 +57,14 @@ def _finite(value: Any) -> float | None:
 
 
 def text(parameters: dict[str, Any], name: str, default: str) -> str:
-    """A parameter as text (a unit, say), else the default."""
-    value = parameters.get(name)
-    return value if isinstance(value, str) and value else default
+    """A parameter as short plain text (a unit, say: 1 to 32 characters), else the default.
+
+    It is shown beside every value: no control, bidi or invisible characters.
+    """
+    try:
+        return clean_text(parameters.get(name), name, longest=SHORT_TEXT, shortest=1)
+    except ProtocolError:
+        return default
 
 
 def _parameters(value: Any) -> dict[str, Any]:
