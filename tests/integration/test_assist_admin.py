@@ -27,13 +27,17 @@ def unretrieved(hass: HomeAssistant) -> Iterator[list[BaseException | None]]:
     # unretrieved; later releases answer with it.
     seen: list[BaseException | None] = []
     handler = hass.loop.get_exception_handler()
-    hass.loop.set_exception_handler(lambda _, context: seen.append(context.get("exception")))
+    hass.loop.set_exception_handler(
+        lambda _, context: seen.append(context.get("exception"))
+    )
     yield seen
     gc.collect()
     hass.loop.set_exception_handler(handler)
 
 
-def hub_entity(hass: HomeAssistant, entry: MockConfigEntry, domain: str, key: str) -> str:
+def hub_entity(
+    hass: HomeAssistant, entry: MockConfigEntry, domain: str, key: str
+) -> str:
     entity_id = er.async_get(hass).async_get_entity_id(
         domain, DOMAIN, f"{entry.entry_id}_{key}"
     )
