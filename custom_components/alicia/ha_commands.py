@@ -23,6 +23,7 @@ from .bus_link import BusLink
 from .const import CONF_ALLOWED_ACTIONS, DOMAIN
 from .context import HubContext
 from .device_registry import find_device
+from .media_urls import internal_host
 from .tally import Tally
 
 # Everyday control of exposed entities; nothing that runs code or restarts HA.
@@ -91,6 +92,13 @@ def check(
         if is_ha_address(hass, text):
             raise Refused(
                 f"{excerpt(text)}: Home Assistant's own addresses are not for devices"
+            )
+        # A player such as ESPHome's fetches the media from HA's host (play_media,
+        # where the user allowed it): a device's address there is HA's request.
+        if "://" in text and (host := internal_host(text)) is not None:
+            raise Refused(
+                f"{host}: an address on Home Assistant's host or network is not "
+                "for devices"
             )
     return replace(command, entity_ids=tuple(entity_ids))
 

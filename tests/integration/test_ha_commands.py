@@ -240,6 +240,42 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "http://127.0.0.1:4357/",
+        "http://10.0.0.5/camera.mjpg",
+        "http://supervisor/core/api/states",
+        "http://[::1]:8123/",
+        {"nested": ["https://router.lan/admin"]},
+    ],
+    ids=["loopback", "private", "single-label", "ipv6-loopback", "nested-local"],
+)
+async def test_a_device_cannot_have_ha_fetch_its_own_network(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    content: Any,
+) -> None:
+    """The attack: where a user allowed play_media, a device named an address on HA's network; a player fetched it from HA's host."""
+    hass.states.async_set("media_player.hall", "idle")
+    async_expose_entity(hass, "conversation", "media_player.hall", True)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
+    )
+    await hass.async_block_till_done()
+    calls = async_mock_service(hass, "media_player", "play_media")
+    payload: dict[str, Any] = {
+        "action": "media_player.play_media",
+        "target": {"entity_id": "media_player.hall"},
+        "data": {"media_content_id": content, "media_content_type": "music"},
+    }
+    answer = await command(hass, mqtt_mock, payload)
+    assert answer["status"] == "refused"
+    assert "host or network is not for devices" in answer["error"]["message"]
+    assert calls == []
+
+
 def test_the_core_refuses_every_target_form_ha_knows() -> None:
     """The core cannot import HA: its list of target keys must be HA's."""
     assert {

@@ -1,0 +1,66 @@
+"""Media addresses a device may not hand to Home Assistant: those on HA's host or its network."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from .bus.text import excerpt
+
+# Names that only a home's own resolver answers (RFC 6761, 6762, 8375, ICANN's
+# .internal and common router defaults).
+LOCAL_SUFFIXES = (
+    "localhost", "local", "internal", "home.arpa", "lan", "home", "localdomain",
+    "intranet", "corp",
+)  # fmt: skip
+# Private ranges (RFC 1918, shared address space: carrier NAT and VPNs, unique local).
+PRIVATE = tuple(
+    ipaddress.ip_network(net)
+    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                "0.0.0.0/8", "fc00::/7", "fec0::/10")
+)  # fmt: skip
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)+")
+
+
+def internal_host(url: str) -> str | None:
+    """The host of a URL if it is on HA's host or its network; None for a public one.
+
+    Players such as ESPHome's fetch a URL on HA's host (ffmpeg): a device's URL
+    would be a request from HA's network position. Decided on the host as
+    written, nothing resolved: a number spelled other than plainly is refused.
+    """
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return excerpt(url)
+    if not host:
+        return excerpt(url)
+    host = host.removesuffix(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        last = host.rpartition(".")[2]
+        if (
+            not HOST_NAME.fullmatch(host)
+            or last.isdigit()
+            or last.startswith("0x")  # 127.1, 0x7f.1: addresses to the resolver
+            or f".{host}".endswith(tuple(f".{s}" for s in LOCAL_SUFFIXES))
+        ):
+            return excerpt(host)
+        return None  # a name with a dot, not a local one
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+        or any(address in net for net in PRIVATE)
+    ):
+        return excerpt(host)
+    return None
