@@ -137,6 +137,11 @@ def test_a_configure_event_carries_the_chosen_wake_words() -> None:
         ({"wake_words": [{"id": "alexa", "phrase": "A" * 65}], "max_active": 99},
          (("alexa", "alexa"),), 1),
         ({"wake_words": [{"id": f"w{i}"} for i in range(40)]}, None, 1),
+        # Shown in HA's wake word picker: no direction override, control or blank.
+        ({"wake_words": [{"id": "alexa", "phrase": "\u202eaxelA"},
+                         {"id": "jarvis", "phrase": "Hey\nJarvis"},
+                         {"id": "nabu", "phrase": "\u200b"}]},
+         (("alexa", "alexa"), ("jarvis", "jarvis"), ("nabu", "nabu")), 1),
     ],
 )  # fmt: skip
 def test_the_wake_words_a_satellite_offers(

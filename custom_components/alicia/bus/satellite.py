@@ -11,7 +11,7 @@ from typing import Any
 from .errors import ProtocolError
 from .numbers import number
 from .speaker import MAX_URL
-from .text import optional_text
+from .text import clean_text, optional_text
 from .topics import is_identifier
 
 # The capabilities that make a device a satellite: it hears and it plays.
@@ -260,9 +260,11 @@ class WakeWords:
         for entry in listed[:MAX_WAKE_WORDS] if isinstance(listed, list) else ():
             if not isinstance(entry, dict) or not is_identifier(entry.get("id")):
                 continue
-            phrase = entry.get("phrase")
-            text = phrase if isinstance(phrase, str) and 0 < len(phrase) <= 64 else None
-            offered.setdefault(entry["id"], text or entry["id"])
+            try:
+                text = clean_text(entry.get("phrase"), "phrase", shortest=1, longest=64)
+            except ProtocolError:
+                text = entry["id"]  # HA's wake word picker shows the id instead
+            offered.setdefault(entry["id"], text)
         most = parameters.get("max_active", 1)
         if type(most) is not int or not 1 <= most <= MAX_ACTIVE_WAKE_WORDS:
             most = 1
