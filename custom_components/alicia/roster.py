@@ -94,9 +94,16 @@ class Roster:
         )
 
     def disabled(self, device_id: str) -> bool:
-        """Whether the user has disabled the device in HA's device registry."""
-        device = find_device(self.hass, self.entry.entry_id, device_id)
-        return device is not None and device.disabled
+        """Whether the user has disabled the device in HA's device registry, or the one whose key it speaks by."""
+        ids = [device_id]
+        known = self.devices.get(device_id)
+        if known is not None and known.public_key is None and known.record.via_device:
+            ids.append(known.record.via_device)  # key_of: its hub's key is its word
+        return any(
+            (device := find_device(self.hass, self.entry.entry_id, one)) is not None
+            and device.disabled
+            for one in ids
+        )
 
     def trusted(self) -> dict[str, str]:
         """The keys the bridges may take a device's word by: not a disabled device's."""

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -17,6 +18,7 @@ from tests.conftest import wait_until
 
 from .helpers import (
     LIGHT,
+    alicia_device,
     VOICE,
     approve_repair,
     device_key,
@@ -196,3 +198,23 @@ async def test_a_hub_back_after_leaving_does_not_bring_its_child_back_by_old_wor
     assert REMOTE_ID not in entry.runtime_data.roster.devices
     await behind_the_hub(hass, REMOTE)
     assert entry.runtime_data.roster.key_of(REMOTE_ID) == HUB_KEY.public_key
+
+
+async def test_a_hubs_child_acts_on_nothing_while_its_hub_is_disabled(
+    hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """The attack: the user disabled the hub; its keyless child still acted by the hub's key."""
+    await register_keyed(hass, LIGHT)
+    await behind_the_hub(hass, REMOTE)
+    roster = entry.runtime_data.roster
+    assert roster.may_act(REMOTE_ID)
+    hub = alicia_device(hass, HUB)
+    assert hub is not None
+    registry = dr.async_get(hass)
+    registry.async_update_device(hub.id, disabled_by=dr.DeviceEntryDisabler.USER)
+    await hass.async_block_till_done()
+    assert not roster.may_act(REMOTE_ID)
+    assert REMOTE_ID not in roster.trusted()
+    registry.async_update_device(hub.id, disabled_by=None)
+    await hass.async_block_till_done()
+    assert roster.may_act(REMOTE_ID)
