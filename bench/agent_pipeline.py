@@ -273,10 +273,17 @@ async def main() -> None:
     parser.add_argument(
         "--no-early", action="store_true", help="the server's early answers off"
     )
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="the Alicia agent only, as in a home whose pipelines all use it (the "
+        "server asks Grok early for a client whose turns take early answers)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    name = "agent-pipeline" + ("-alone" if args.alone else "")
     out = args.out or ROOT / "bench" / "results" / (
-        "agent-pipeline-slow.json" if args.slow else "agent-pipeline.json"
+        f"{name}-slow.json" if args.slow else f"{name}.json"
     )
     if args.slow:
         os.sched_setaffinity(0, {0})
@@ -313,7 +320,7 @@ async def main() -> None:
         agents = [
             Agent("Alicia agent (streamed)", "conversation.alicia"),
             Agent("HA's Wyoming agent (whole answer)", entities["conversation"]),
-        ]
+        ][: 1 if args.alone else 2]
         for agent in agents:
             agent.pipeline_id = await pipeline(
                 api, agent.name, entities["stt"], entities["tts"], agent.pipeline_id

@@ -18,8 +18,8 @@ from tests.conftest import wait_until
 
 from .helpers import (
     LIGHT,
-    alicia_device,
     VOICE,
+    alicia_device,
     approve_repair,
     device_key,
     message,
