@@ -248,8 +248,16 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
         "http://supervisor/core/api/states",
         "http://[::1]:8123/",
         {"nested": ["https://router.lan/admin"]},
+        "file:///config/secrets.yaml",
     ],
-    ids=["loopback", "private", "single-label", "ipv6-loopback", "nested-local"],
+    ids=[
+        "loopback",
+        "private",
+        "single-label",
+        "ipv6-loopback",
+        "nested-local",
+        "file",
+    ],
 )
 async def test_a_device_cannot_have_ha_fetch_its_own_network(
     hass: HomeAssistant,
