@@ -12,7 +12,7 @@ from homeassistant.components import mqtt
 from homeassistant.components.repairs import RepairsFlowManager
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -301,3 +301,16 @@ def recorded(hass: HomeAssistant, event_type: str) -> list[dict[str, Any]]:
 
     hass.bus.async_listen(event_type, remember)
     return seen
+
+
+def hub_entity(
+    hass: HomeAssistant, entry: MockConfigEntry, domain: str, key: str
+) -> str:
+    """The entity id of one of the hub's own controls (permit switch, security mode)."""
+    from custom_components.alicia.const import DOMAIN
+
+    entity_id = er.async_get(hass).async_get_entity_id(
+        domain, DOMAIN, f"{entry.entry_id}_{key}"
+    )
+    assert entity_id is not None
+    return entity_id

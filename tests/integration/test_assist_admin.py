@@ -11,13 +11,10 @@ from homeassistant.components.homeassistant.exposed_entities import (
 )
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import Unauthorized
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.alicia.const import DOMAIN
-
-from .helpers import SENSOR, register
+from .helpers import SENSOR, hub_entity, register
 
 
 @pytest.fixture
@@ -33,16 +30,6 @@ def unretrieved(hass: HomeAssistant) -> Iterator[list[BaseException | None]]:
     yield seen
     gc.collect()
     hass.loop.set_exception_handler(handler)
-
-
-def hub_entity(
-    hass: HomeAssistant, entry: MockConfigEntry, domain: str, key: str
-) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(
-        domain, DOMAIN, f"{entry.entry_id}_{key}"
-    )
-    assert entity_id is not None
-    return entity_id
 
 
 async def test_a_voice_command_cannot_open_the_permit_window(

@@ -13,7 +13,6 @@ from homeassistant.components.media_player import (
 )
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import Unauthorized
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_component import DATA_INSTANCES
 from homeassistant.setup import async_setup_component
 import pytest
@@ -22,7 +21,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
-from tests.integration.helpers import SENSOR
+from tests.integration.helpers import SENSOR, hub_entity
 
 from .devices import VICTIM, data, register_signed, victim_temperature
 
@@ -45,16 +44,6 @@ def entry_options() -> dict[str, Any]:
 async def household_user(hass: HomeAssistant, hass_owner_user: User) -> User:
     """An ordinary user, not an admin, as HA's UI makes them."""
     return await hass.auth.async_create_user("Guest", group_ids=[GROUP_ID_USER])
-
-
-def hub_entity(
-    hass: HomeAssistant, entry: MockConfigEntry, domain: str, key: str
-) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(
-        domain, DOMAIN, f"{entry.entry_id}_{key}"
-    )
-    assert entity_id is not None
-    return entity_id
 
 
 async def permit(hass: HomeAssistant, entity_id: str, user: User | None) -> None:
