@@ -15,6 +15,7 @@ from .bus.envelope import Envelope
 from .bus.errors import SecurityError
 from .bus.payloads import Health, Heartbeat
 from .bus.policy import Mode
+from .bus.send_times import from_the_future, in_force, not_ahead
 from .bus.signing import verify
 from .bus.status import Status
 from .bus_link import BusLink
@@ -22,7 +23,6 @@ from .const import CONF_STALE_DAYS, DEFAULT_STALE_DAYS, DOMAIN, SIGNAL_DEVICE_ON
 from .context import HubContext
 from .device import AliciaDevice
 from .device_data import serves_voice
-from .registration_memory import from_the_future, in_force, not_ahead
 from .tally import Tally
 from .voice_health import VoiceServerWatch
 

@@ -7,45 +7,13 @@ left had by MAX_TOMBSTONES.
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from .bus.limits import WINDOW_SECONDS
+from .bus.send_times import from_the_future, in_force, not_ahead
 from .device import DeviceRecord
 
 # Devices that unregistered themselves, remembered (newest kept) to judge their return.
 MAX_TOMBSTONES = 1000
-
-
-def not_ahead(sent: datetime) -> datetime:
-    """A send time a device claims, kept no later than now (as remembered, not as told).
-
-    A device whose clock was once ahead (a bad RTC, a wrong NTP server) would
-    otherwise have every later word, dated right, ignored as older until that date;
-    a replay is still sent before what is remembered.
-    """
-    now = datetime.now(UTC)
-    # To the millisecond, as messages are dated: a word sent now is not "before" it.
-    return min(sent, now.replace(microsecond=now.microsecond // 1000 * 1000))
-
-
-def in_force(remembered: datetime) -> datetime:
-    """A remembered send time as the bound of what is newer now."""
-    now = datetime.now(UTC)
-    if remembered <= now:
-        return remembered
-    # Kept no later than now when taken: HA's clock was set back since, and words
-    # dated right would be older for as long as it was ahead. Newer: sent within
-    # the replay window (in flight; a copy inside it is refused as replayed).
-    return now - timedelta(seconds=WINDOW_SECONDS)
-
-
-def from_the_future(sent: datetime) -> bool:
-    """Dated past the replay window ahead of now: signed while the clocks were ahead, replayed since.
-
-    Its holder's words are dated right now (the window refuses its live ones), so
-    such a word, retained and sent again, must not count as newer than theirs.
-    """
-    return sent > datetime.now(UTC) + timedelta(seconds=WINDOW_SECONDS)
 
 
 class Newest:

@@ -19,9 +19,8 @@ import uuid
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import ProtocolError
 from alicia_bus.home import CommandAnswer, HaCommand, HaState
+from alicia_bus.send_times import not_ahead
 from alicia_bus.topics import HUB_SOURCE
-
-from .trust import not_ahead
 
 _LOGGER = logging.getLogger(__name__)
 # HA's own limits make far fewer; a flood of states must not grow without end.

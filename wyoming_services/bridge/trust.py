@@ -13,9 +13,10 @@ from typing import Any
 from alicia_bus.envelope import Envelope
 from alicia_bus.errors import SecurityError
 from alicia_bus.gate import Gate
-from alicia_bus.limits import WINDOW_SECONDS, RateLimiter
+from alicia_bus.limits import RateLimiter
 from alicia_bus.log_limit import LimitedLog
 from alicia_bus.policy import Mode, Verdict, retained_state
+from alicia_bus.send_times import from_the_future, not_ahead
 from alicia_bus.signing import fingerprint, is_fingerprint, valid_public_key, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
 from alicia_bus.trust_list import TrustList, listed_areas
@@ -26,18 +27,6 @@ _LOGGER = logging.getLogger(__name__)
 STRICTNESS = (Mode.OFF, Mode.VERIFY, Mode.ENFORCE)
 # A hub key refused live: the broker's kept copy asked for again, at most this often.
 ASK_AGAIN_SECONDS = 60.0
-
-
-def not_ahead(sent: datetime) -> datetime:
-    """A signed send time, kept no later than now (as remembered, not as told).
-
-    HA's clock once ahead (a wrong NTP server) would otherwise have every later
-    message, dated right, ignored as older until that date; a replay is still
-    sent before what is remembered.
-    """
-    now = datetime.now(UTC)
-    # To the millisecond, as messages are dated: one sent now is not "before" it.
-    return min(sent, now.replace(microsecond=now.microsecond // 1000 * 1000))
 
 
 class Trust:
@@ -112,6 +101,11 @@ class Trust:
     def key_of(self, source: str) -> str | None:
         """The key a sender's messages must be signed with (None: it has none)."""
         return self.hub_key if source == HUB_SOURCE else self.devices.get(source)
+
+    def verified_key(self, source: str, verdict: Verdict) -> str | None:
+        """The fingerprint of the key a verified request was signed with (None: not verified)."""
+        key = self.key_of(source) if verdict.verified else None
+        return fingerprint(key) if key else None
 
     def authentic(self, topic: str, message: dict[str, Any]) -> bool:
         """Whether a message is signed by its sender's trusted key (whatever its age or copies)."""
@@ -232,10 +226,10 @@ class Trust:
         if self.hub_key is None:
             raise SecurityError("untrusted", "trust list before the hub's key")
         verify(message.topic, message.raw, self.hub_key)
-        ahead = (message.timestamp - datetime.now(UTC)).total_seconds()
-        if ahead > WINDOW_SECONDS:
+        if from_the_future(message.timestamp):
             # Signed while HA's clock was ahead: taken, it would shut out the lists
             # HA signs once its clock is right (the user's changes, a stricter mode).
+            ahead = (message.timestamp - datetime.now(UTC)).total_seconds()
             raise SecurityError(
                 "stale", f"trust list signed {ahead:.0f} s in the future"
             )
