@@ -99,9 +99,7 @@ def to_prove(
     the agent answers from the first setup; one typed in by hand waits for the
     approval.
     """
-    if keys is None or keys or typed_in:
-        return keys
-    return None
+    return keys if keys or typed_in else None
 
 
 @dataclass(frozen=True, slots=True)

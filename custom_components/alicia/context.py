@@ -57,6 +57,9 @@ class HubContext(Protocol):
     def may_act(self, source: str) -> bool:
         """Whether a sender's word may make HA act on the home (by the key that verifies it)."""
 
+    def disabled(self, device_id: str) -> bool:
+        """Whether the user disabled the device in HA, or the one whose key it speaks by."""
+
     def fire(self, kind: str, device_id: str, **data: Any) -> None:
         """An HA event for automations."""
 

@@ -22,7 +22,6 @@ from .bus.text import excerpt
 from .bus_link import BusLink
 from .const import CONF_ALLOWED_ACTIONS, DOMAIN
 from .context import HubContext
-from .device_registry import find_device
 from .media_urls import internal_host
 from .tally import Tally
 
@@ -190,9 +189,7 @@ async def async_handle_command(
     try:
         if read.source not in hub.devices:
             raise Refused(f"{read.source} is not an approved device")
-        if (device := find_device(hub.hass, hub.entry.entry_id, read.source)) and (
-            device.disabled
-        ):
+        if hub.disabled(read.source):
             raise Refused(f"{read.source} is disabled in Home Assistant")
         if not hub.may_act(read.source):
             raise Refused(NO_KEY.format(read.source))

@@ -18,7 +18,6 @@ from alicia_bus.envelope import Envelope, new_message, parse
 from alicia_bus.errors import ProtocolError, SecurityError
 from alicia_bus.home import HaCommand, HaState, is_entity_id
 from alicia_bus.policy import Mode
-from alicia_bus.signing import fingerprint
 from alicia_bus.status import Status
 from alicia_bus.topics import HUB_SOURCE, REPLIES, Kind, is_identifier, kind_of
 from alicia_bus.vocabulary import Vocabulary
@@ -299,10 +298,8 @@ class Bridge:
             return
         may_act = self.trust.may_act(request.source, verdict)
         area = self.trust.area_of(request.source) if may_act else None
-        key = self.trust.key_of(request.source) if verdict.verified else None
-        authority = Authority(
-            request.source, may_act, area, fingerprint(key) if key else None
-        )
+        key = self.trust.verified_key(request.source, verdict)
+        authority = Authority(request.source, may_act, area, key)
         await self._serve(request, authority, len(raw))
 
     def _is_retry(self, request: Envelope) -> bool:
