@@ -22,7 +22,7 @@ from homeassistant.components.assist_satellite import (
 )
 from homeassistant.components.media_player import async_process_play_media_url
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -114,6 +114,9 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
         self._active_wake_words: list[str] = []
         # The key its runs are verified with: HA's conversation is held under it.
         self._key = hub.roster.key_of(record.device_id)
+        # The device it talks through: that one's new key is its own (key_of).
+        self._parent: str | None = None
+        self._unfollow_parent: CALLBACK_TYPE = lambda: None
 
     @property
     def pipeline_entity_id(self) -> str | None:
@@ -136,6 +139,7 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
             if satellites.listeners.get(self.device_id) is self:
                 del satellites.listeners[self.device_id]
             satellites.close(self.device_id)
+            self._unfollow_parent()
             # Gone, it hears no `played`: the announcements waiting for one end now.
             for waiting in self._played.values():
                 if not waiting.done():
@@ -150,15 +154,39 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
                 self._follow_key,
             )
         )
+        self._follow_parent()
 
     @callback
     def _follow_key(self) -> None:
-        """A key approved in place of the old one starts a new conversation: its holder reads nothing said under the old."""
+        """A key approved in place of the old one starts a new conversation: its holder reads nothing said under the old.
+
+        Nor hears the end of a run under way: it stops, as if its audio were lost.
+        """
+        self._follow_parent()
         key = self.hub.roster.key_of(self.device_id)
         if key != self._key:
             self._key = key
             self._conversation_id = None
             self._extra_system_prompt = None
+            if self._run_id is not None:
+                self.hub.satellites.close(self.device_id, self._run_id)
+                self.run_lost(self._run_id)
+
+    @callback
+    def _follow_parent(self) -> None:
+        """Hear the updates of the device it talks through: only that one's are signalled when its key changes."""
+        device = self.hub.roster.devices.get(self.device_id)
+        parent = device.record.via_device if device is not None else None
+        if parent == self._parent:
+            return
+        self._unfollow_parent()
+        self._parent, self._unfollow_parent = parent, lambda: None
+        if parent is not None:
+            self._unfollow_parent = async_dispatcher_connect(
+                self.hass,
+                SIGNAL_DEVICE_UPDATE.format(self.hub.entry.entry_id, parent),
+                self._follow_key,
+            )
 
     def _wake_words(self) -> WakeWords:
         """The device's own wake words, as its microphone capability offers them."""
@@ -218,7 +246,7 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
 
     async def async_run(self, run: SatelliteRun, audio: AsyncIterator[bytes]) -> None:
         """Run HA's pipeline on a run's audio (satellites.SatelliteListener)."""
-        self._follow_key()  # a hub's new key is its children's: they hear no signal
+        self._follow_key()  # answered under the key that opened it, whatever was signalled
         self._run_id, self._answer_sent, self._stream_url = run.run_id, False, None
         try:
             await self.async_accept_pipeline_from_satellite(
