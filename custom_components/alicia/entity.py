@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+import logging
 from typing import Any
 
 from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -14,6 +18,15 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from .const import DOMAIN, SIGNAL_DEVICE_UPDATE, SIGNAL_HUB_UPDATE
 from .device import DeviceRecord
 from .hub import AliciaHub
+
+_LOGGER = logging.getLogger(__name__)
+
+# HA runs an intent's service call (a voice's, an LLM tool's) in a task so named.
+# Before 2026.5 (its PR #167817) it waits 0.2 s on it, then counts it done and never
+# reads its error: a refusal was a "Task exception was never retrieved" while the
+# voice answered "Turned on", and only our warning can tell the truth.
+INTENT_CALL_TASK = "intent_call_service_"
+INTENT_ERRORS_UNREAD = (MAJOR_VERSION, MINOR_VERSION) < (2026, 5)
 
 
 class AliciaEntity(Entity):
@@ -104,9 +117,12 @@ class HubEntity(Entity):
         context = self._context
         if context is None or context.user_id is None:
             if self._exposed_to_assist():
-                raise Unauthorized(
+                error = Unauthorized(
                     context=context, entity_id=self.entity_id, permission=POLICY_CONTROL
                 )
+                if INTENT_ERRORS_UNREAD:
+                    self._read_in_intent_calls(error)
+                raise error
             return
         user = await self.hass.auth.async_get_user(context.user_id)
         if user is None or not user.is_admin:
@@ -117,8 +133,42 @@ class HubEntity(Entity):
                 permission=POLICY_CONTROL,
             )
 
+    def _read_in_intent_calls(self, error: Unauthorized) -> None:
+        """Read the refusal in HA's intent call that it ends, and say so."""
+        # HA does not say which of its intent calls runs this one: each reads its own.
+        calls = [
+            task
+            for task in asyncio.all_tasks()
+            if task.get_name().startswith(INTENT_CALL_TASK)
+        ]
+        if not calls:
+            return
+        _LOGGER.warning(
+            "Refused Assist's call on %s: a voice or an LLM's tool carries no user,"
+            " and only an admin may change it (this HA answers that it was done)",
+            self.entity_id,
+        )
+        for call in calls:
+            call.add_done_callback(partial(read_if_ours, error))
+
     def _exposed_to_assist(self) -> bool:
         try:
             return async_should_expose(self.hass, "conversation", self.entity_id)
         except KeyError:  # HA's exposure settings are not loaded: Assist has nothing
             return False
+
+
+def read_if_ours(error: Unauthorized, task: asyncio.Task[Any]) -> None:
+    """Read an intent call's error if it is our refusal; report another's as the loop would."""
+    if task.cancelled():
+        return
+    exception = task.exception()
+    if exception is None or exception is error:
+        return
+    task.get_loop().call_exception_handler(
+        {
+            "message": "Task exception was never retrieved",
+            "exception": exception,
+            "future": task,
+        }
+    )
