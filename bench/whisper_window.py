@@ -1,6 +1,6 @@
-"""The encoder's window: 30 s (Whisper's own) against shorter ones, held out, per voice.
+"""The encoder's window: 30 s (Whisper's own) against shorter ones (the rest silence's, or cut), held out, per voice.
 
-Run: `.venv/bin/python bench/whisper_window.py` (about 15 minutes of one core; the
+Run: `.venv/bin/python bench/whisper_window.py` (about 20 minutes of one core; the
 clips are cached in $TMPDIR/alicia-whisper-window). In process, no network: the
 bundled tiny.en, int8, one thread, the settings' beam and the vocabulary prompt of
 bench/home_commands.py's home, as SpeechToText decodes (the prompt-echo re-decode
@@ -36,6 +36,7 @@ from bench.home_commands import COMMANDS, HOME, OTHER, OTHER_TEXT, vocabulary
 from bench.home_commands_score import Counts, Scorer
 from tests.wyoming.clips import trimmed
 from tests.wyoming.voices import available, speak
+from wyoming_services import stt
 from wyoming_services.home_language import HomeLanguage
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
@@ -74,9 +75,21 @@ def clip(voice: str, text: str, rate: int) -> np.ndarray:
     return result
 
 
+def variant(name: str) -> tuple[float, bool, bool]:
+    """'10cut' -> (10.0, cut off, timed); '30notime' -> (30.0, silence after, no timestamps)."""
+    cut, untimed = "cut" in name, "notime" in name
+    return float(name.replace("cut", "").replace("notime", "")), cut, untimed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--windows", type=float, nargs="+", default=[30.0, 15.0])
+    parser.add_argument(
+        "--windows",
+        nargs="+",
+        default=["30notime", "30", "10"],
+        help="seconds encoded; 'cut' after it: the window ends there (else silence's "
+        "encoding after); 'notime': decoded without timestamps",
+    )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "whisper_window.json"
     )
@@ -89,16 +102,18 @@ def main() -> None:
     decoder = _Decoder(model, 1)
     voices = ["piper", *available()]
     sentences = [*COMMANDS, *OTHER, *OTHER_TEXT]
-    heard: dict[float, dict[str, dict[str, str]]] = {
+    heard: dict[str, dict[str, dict[str, str]]] = {
         w: defaultdict(dict) for w in args.windows
     }
-    seconds: dict[float, list[float]] = {w: [] for w in args.windows}
+    seconds: dict[str, list[float]] = {w: [] for w in args.windows}
     for text in sentences:
         for voice in voices:
             for rate in RATES:
                 audio = clip(voice, text, rate)
                 for window in args.windows:
-                    model.window(window)
+                    seconds_encoded, cut, untimed = variant(window)
+                    model.window(seconds_encoded, silence_after=not cut)
+                    stt.TIMESTAMPS = not untimed
                     started = time.perf_counter()
                     result = engine._decode(decoder, audio, "en")
                     seconds[window].append(time.perf_counter() - started)
@@ -108,8 +123,8 @@ def main() -> None:
 
 def report(
     args: argparse.Namespace,
-    heard: dict[float, dict[str, dict[str, str]]],
-    seconds: dict[float, list[float]],
+    heard: dict[str, dict[str, dict[str, str]]],
+    seconds: dict[str, list[float]],
 ) -> None:
     """Print and save the held-out (and tuning) figures per window and voice."""
     scorer = Scorer(HOME, COMMANDS)
@@ -120,7 +135,7 @@ def report(
         "held out": [s for part in split for s in part[1::2]],
         "tuning": [s for part in split for s in part[0::2]],
     }
-    results: dict[str, object] = {"transcripts": {str(w): h for w, h in heard.items()}}
+    results: dict[str, object] = {"transcripts": dict(heard)}
     for half, sentences in halves.items():
         print(f"\n{half}: understood / commands, WER, false commands / other speech")
         for window, per_voice in heard.items():
@@ -131,17 +146,17 @@ def report(
                 whole.add(c)
                 cells.append(f"{voice} {c.understood}/{c.commands} {c.wer:.1f}%")
             print(
-                f"  {window:g} s: all {whole.understood}/{whole.commands}, "
+                f"  {window} s: all {whole.understood}/{whole.commands}, "
                 f"WER {whole.wer:.1f}%, false {whole.false_commands}/{whole.other}"
             )
             print("    " + "; ".join(cells))
-            results[f"{half} {window:g}"] = {v: asdict(c) for v, c in counts.items()}
+            results[f"{half} {window}"] = {v: asdict(c) for v, c in counts.items()}
     print("\ndecode time, p50 / p90 ms (one thread)")
     for window, taken in seconds.items():
         p50 = statistics.median(taken) * 1000
         p90 = statistics.quantiles(taken, n=10)[-1] * 1000
-        print(f"  {window:g} s: {p50:.0f} / {p90:.0f}")
-        results[f"seconds {window:g}"] = {"p50": p50, "p90": p90}
+        print(f"  {window} s: {p50:.0f} / {p90:.0f}")
+        results[f"seconds {window}"] = {"p50": p50, "p90": p90}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
 

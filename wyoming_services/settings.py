@@ -85,9 +85,9 @@ class Settings:
         "each holding ~70 MiB more (0 or 1 = one decode at a time)",
     )
     stt_window_seconds: float = _option(
-        30.0,
-        "audio the encoder sees at least, 10 to 30 s: shorter is faster for short "
-        "commands (15: about twice as fast) and hears their first word less well",
+        10.0,
+        "audio the encoder runs on at least, 10 to 30 s; the rest of Whisper's 30 s "
+        "window is the encoding of silence (10: a command decoded ~2.7x faster than 30)",
     )
     stt_max_seconds: float = _option(30.0, "longest utterance accepted, in seconds")
     stt_vocabulary: tuple[str, ...] = _option(
