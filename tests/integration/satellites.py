@@ -13,7 +13,7 @@ import wave
 
 import aiomqtt
 from homeassistant import config_entries
-from homeassistant.components import assist_pipeline, stt, tts, wake_word
+from homeassistant.components import assist_pipeline, conversation, stt, tts, wake_word
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -219,6 +219,18 @@ async def setup_voice(hass: HomeAssistant) -> StubStt:
     )  # fmt: skip
     await hass.async_block_till_done()
     return engine
+
+
+async def pipelines_agent(
+    hass: HomeAssistant, agent: conversation.AbstractConversationAgent
+) -> None:
+    """The agent of the default pipeline: the stub voice entry's."""
+    entry = hass.config_entries.async_entries("stub_voice")[0]
+    conversation.async_set_agent(hass, entry, agent)
+    await assist_pipeline.async_update_pipeline(
+        hass, assist_pipeline.async_get_pipeline(hass),
+        conversation_engine=entry.entry_id, conversation_language="en",
+    )  # fmt: skip
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from homeassistant.components import assist_pipeline, conversation
+from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, intent
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from custom_components.alicia.const import DOMAIN
 from tests.conftest import wait_until
 
-from .satellites import BusSatellite, StubStt
+from .satellites import BusSatellite, StubStt, pipelines_agent
 
 
 class StubAgent(conversation.AbstractConversationAgent):
@@ -43,12 +43,7 @@ class StubAgent(conversation.AbstractConversationAgent):
 async def agent(hass: HomeAssistant, stt_engine: StubStt) -> StubAgent:
     """The stub agent, the default pipeline's."""
     stub = StubAgent()
-    entry = hass.config_entries.async_entries("stub_voice")[0]
-    conversation.async_set_agent(hass, entry, stub)
-    await assist_pipeline.async_update_pipeline(
-        hass, assist_pipeline.async_get_pipeline(hass),
-        conversation_engine=entry.entry_id, conversation_language="en",
-    )  # fmt: skip
+    await pipelines_agent(hass, stub)
     return stub
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from homeassistant.components import assist_pipeline, conversation
+from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -16,7 +16,13 @@ from custom_components.alicia.const import DOMAIN
 from tests.conftest import wait_until
 
 from .helpers import LIGHT, approve_repair, register_keyed
-from .satellites import SATELLITE, BusSatellite, StubStt, register_signed
+from .satellites import (
+    SATELLITE,
+    BusSatellite,
+    StubStt,
+    pipelines_agent,
+    register_signed,
+)
 from .test_hub_child_authority import HUB, HUB_KEY, behind_the_hub
 from .test_satellite_conversation import StubAgent
 from .test_satellite_rekey import turn
@@ -53,12 +59,7 @@ class HeldAgent(StubAgent):
 async def held(hass: HomeAssistant, stt_engine: StubStt) -> HeldAgent:
     """The held agent, the default pipeline's."""
     stub = HeldAgent()
-    entry = hass.config_entries.async_entries("stub_voice")[0]
-    conversation.async_set_agent(hass, entry, stub)
-    await assist_pipeline.async_update_pipeline(
-        hass, assist_pipeline.async_get_pipeline(hass),
-        conversation_engine=entry.entry_id, conversation_language="en",
-    )  # fmt: skip
+    await pipelines_agent(hass, stub)
     return stub
 
 

@@ -60,3 +60,15 @@ async def stream_until_transcript(uri: str, pcm: bytes) -> tuple[str, float]:
     """Stream live until the server ends the turn: the transcript and when, in audio seconds."""
     event, heard_at = await stream_live(uri, pcm)
     return str(event.data["text"]), heard_at
+
+
+async def paused_command(
+    uri: str, voice: str, parts: tuple[str, str], pause: float
+) -> bytes:
+    """Quiet, the first part, a pause, the rest, then quiet as long as a satellite streams."""
+    first, rest = await clip(uri, voice, parts[0]), await clip(uri, voice, parts[1])
+    quiet = np.zeros(int(pause * RATE), dtype="<i2")
+    # A long tail: the server ends the turn early; on a loaded machine (CI's test
+    # processes on two cores) a decode may take seconds.
+    lead, tail = np.zeros(RATE // 2, dtype="<i2"), np.zeros(12 * RATE, dtype="<i2")
+    return bytes(np.concatenate((lead, first, quiet, rest, tail)).tobytes())

@@ -16,6 +16,7 @@ from tests.ha_wyoming import wyoming_entities
 
 from .client import TtsAudio
 from .clips import as_format, trimmed
+from .live import paused_command
 from .phrases import normalize
 
 pytestmark = pytest.mark.slow
@@ -35,6 +36,32 @@ async def stt_entity(
     return entity
 
 
+METADATA = stt.SpeechMetadata(
+    language="en", format=stt.AudioFormats.WAV, codec=stt.AudioCodecs.PCM,
+    bit_rate=stt.AudioBitRates.BITRATE_16, sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
+    channel=stt.AudioChannels.CHANNEL_MONO,
+)  # fmt: skip
+
+
+class Satellite:
+    """Audio as a satellite streams it, at 1.5x real time, for as long as HA reads it."""
+
+    def __init__(self, audio: bytes) -> None:
+        """The whole recording; nothing sent yet."""
+        self.audio = audio
+        self.sent = 0
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The chunks, each when its time has come."""
+        began = time.perf_counter()
+        for offset in range(0, len(self.audio), CHUNK):
+            yield self.audio[offset : offset + CHUNK]
+            self.sent = offset + CHUNK
+            await asyncio.sleep(
+                max(0.0, began + self.sent / 2 / RATE / 1.5 - time.perf_counter())
+            )
+
+
 async def test_the_server_ends_the_turn_where_ha_runs_no_vad(
     hass: HomeAssistant,
     socket_enabled: None,
@@ -46,31 +73,34 @@ async def test_the_server_ends_the_turn_where_ha_runs_no_vad(
     if processing is not None:  # HA 2026.3 and later read it from our describe
         assert processing.requires_external_vad is False
     pcm = await hass.async_add_executor_job(_at_16k, clip)
-    sent = 0
-
-    async def satellite() -> AsyncIterator[bytes]:
-        """The command, then quiet for as long as nobody stops it, at 1.5x real time."""
-        nonlocal sent
-        audio = pcm + bytes(int(QUIET_SECONDS * RATE) * 2)
-        began = time.perf_counter()
-        for offset in range(0, len(audio), CHUNK):
-            yield audio[offset : offset + CHUNK]
-            sent = offset + CHUNK
-            await asyncio.sleep(
-                max(0.0, began + sent / 2 / RATE / 1.5 - time.perf_counter())
-            )
-
-    metadata = stt.SpeechMetadata(
-        language="en", format=stt.AudioFormats.WAV, codec=stt.AudioCodecs.PCM,
-        bit_rate=stt.AudioBitRates.BITRATE_16, sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-        channel=stt.AudioChannels.CHANNEL_MONO,
-    )  # fmt: skip
-    result = await stt_entity.async_process_audio_stream(metadata, satellite())
+    satellite = Satellite(pcm + bytes(int(QUIET_SECONDS * RATE) * 2))
+    result = await stt_entity.async_process_audio_stream(METADATA, satellite.stream())
     assert result.result is stt.SpeechResultState.SUCCESS
     assert normalize(result.text or "") == normalize("open the garage door")
     if processing is not None:
         # Answered within the first half of the quiet: the server ended the turn.
-        assert sent < len(pcm) + QUIET_SECONDS / 2 * RATE * 2
+        assert satellite.sent < len(pcm) + QUIET_SECONDS / 2 * RATE * 2
+
+
+async def test_a_command_with_a_long_pause_is_heard_whole(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    wyoming_server: ServerProcess,
+    stt_entity: stt.SpeechToTextEntity,
+) -> None:
+    """ "Turn on the ... kitchen light": 0.9 s of quiet inside does not end the turn."""
+    parts = ("Turn on the", "kitchen light.")
+    audio = await paused_command(wyoming_server.uri, "piper", parts, 0.9)
+    satellite = Satellite(audio)
+    result = await stt_entity.async_process_audio_stream(METADATA, satellite.stream())
+    assert result.result is stt.SpeechResultState.SUCCESS
+    # Both halves are in it (tiny.en hears this voice's "Turn on the" loosely).
+    heard = normalize(result.text or "")
+    assert len(heard) >= 4, heard
+    assert heard[-2:] == ["kitchen", "light"], heard
+    if getattr(stt_entity, "audio_processing", None) is not None:
+        # Ended by the server after the whole command, long before the quiet ran out.
+        assert satellite.sent < len(audio) / 2
 
 
 def _at_16k(clip: TtsAudio) -> bytes:

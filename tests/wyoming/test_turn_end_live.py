@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from tests.conftest import ServerProcess
 
 from .client import transcribe
-from .live import RATE, clip, stream_until_transcript
+from .live import RATE, paused_command, stream_until_transcript
 from .phrases import normalize
 
 pytestmark = pytest.mark.slow
@@ -22,18 +21,6 @@ PAUSED = [
     (("How many people live in", "Canada?"), 0.9),
     (("Is it going to rain", "this weekend?"), 0.4),
 ]
-
-
-async def paused_command(
-    uri: str, voice: str, parts: tuple[str, str], pause: float
-) -> bytes:
-    """Quiet, the first part, a pause, the rest, then quiet as long as a satellite streams."""
-    first, rest = await clip(uri, voice, parts[0]), await clip(uri, voice, parts[1])
-    quiet = np.zeros(int(pause * RATE), dtype="<i2")
-    # A long tail: the server ends the turn early; on a loaded machine (CI's test
-    # processes on two cores) a decode may take seconds.
-    lead, tail = np.zeros(RATE // 2, dtype="<i2"), np.zeros(12 * RATE, dtype="<i2")
-    return bytes(np.concatenate((lead, first, quiet, rest, tail)).tobytes())
 
 
 @pytest.mark.parametrize("voice", ["piper", "espeak-ng", "flite-slt"])
