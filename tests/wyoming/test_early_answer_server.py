@@ -58,8 +58,11 @@ async def test_a_whole_question_is_answered_from_the_quiet_after_it(
     # the transcript left: poll for the request).
     await wait_until(lambda: bool(asked(xai, text.strip())), 5)
     (asked_at,) = asked(xai, text.strip())
-    if alicia_stats(transcript)["decode_seconds"] < QUESTION_SECONDS - 0.3:
-        # The decode ended inside the question's quiet: Grok was asked then.
+    stats = alicia_stats(transcript)
+    if stats["passes"] == 1 and stats["decode_seconds"] < QUESTION_SECONDS - 0.3:
+        # One decode, from the first 0.1 s of quiet, ended inside the question's
+        # quiet: Grok was asked then. (A decode begun at a pause inside the question
+        # delays the next; on a loaded machine that one may end as the quiet does.)
         assert asked_at < transcript_at - 0.1
     events = await ha_asks(grok_server.uri, text, "capital")
     assert events[-1].type == agent.DONE
