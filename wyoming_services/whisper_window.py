@@ -28,6 +28,8 @@ class WindowedWhisper(WhisperModel):  # type: ignore[misc]
 
     shortest = WHOLE_WINDOW
     silence_after = True
+    _silence: np.ndarray | None = None
+    _silence_lock = threading.Lock()  # held only while a model makes its own, once
 
     def window(self, seconds: float, *, silence_after: bool = True) -> None:
         """Encode at least this much audio (padding included); the rest silence's, or cut."""
@@ -54,11 +56,8 @@ class WindowedWhisper(WhisperModel):  # type: ignore[misc]
 
     def _silent_window(self, mels: int) -> np.ndarray:
         """The encoder's output for a whole window of padding, computed once."""
-        lock = self.__dict__.setdefault("_silence_lock", threading.Lock())
-        with lock:
-            silence: np.ndarray | None = self.__dict__.get("_silence")
-            if silence is None:
+        with self._silence_lock:
+            if self._silence is None:
                 zeros = np.zeros((mels, WHOLE_WINDOW), np.float32)
-                silence = np.array(super().encode(zeros))
-                self.__dict__["_silence"] = silence
-            return silence
+                self._silence = np.array(super().encode(zeros))
+            return self._silence
