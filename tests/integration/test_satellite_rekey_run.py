@@ -83,6 +83,13 @@ async def at_the_agent(satellite: BusSatellite, agent: HeldAgent) -> list[str]:
     return satellite.types()
 
 
+async def hubs_child(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> BusSatellite:
+    """The satellite approved keyless behind the light hub, speaking by the hub's key."""
+    await register_keyed(hass, LIGHT)
+    await behind_the_hub(hass, SATELLITE)
+    return BusSatellite(hass, mqtt_mock, key=HUB_KEY)
+
+
 async def test_a_run_at_its_agent_when_the_key_is_replaced_is_never_answered(
     hass: HomeAssistant, held: HeldAgent, satellite: BusSatellite, stt_engine: StubStt
 ) -> None:
@@ -131,9 +138,7 @@ async def test_a_hubs_child_run_stops_when_its_hubs_key_is_replaced(
     mqtt_mock: MqttMockHAClient,
 ) -> None:
     """A keyless child speaks by its hub's key: the hub's new key is the child's, its run stops too."""
-    await register_keyed(hass, LIGHT)
-    await behind_the_hub(hass, SATELLITE)
-    child = BusSatellite(hass, mqtt_mock, key=HUB_KEY)
+    child = await hubs_child(hass, mqtt_mock)
     told = await at_the_agent(child, held)
     await register_signed(hass, LIGHT, NEW_KEY)
     await approve_repair(hass, HUB)
@@ -152,9 +157,7 @@ async def test_a_hubs_child_run_goes_on_when_its_hub_registers_its_same_key(
     mqtt_mock: MqttMockHAClient,
 ) -> None:
     """Its hub's updates change nothing of its key: the run is answered."""
-    await register_keyed(hass, LIGHT)
-    await behind_the_hub(hass, SATELLITE)
-    child = BusSatellite(hass, mqtt_mock, key=HUB_KEY)
+    child = await hubs_child(hass, mqtt_mock)
     await at_the_agent(child, held)
     await register_keyed(hass, {**LIGHT, "name": "Hall hub"})
     held.go.set()
