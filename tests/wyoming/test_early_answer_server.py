@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from wyoming.event import Event
 from alicia_bus import agent
 from tests.conftest import ServerProcess, wait_until
 from tests.fake_xai import FakeXai, reply_for
-from wyoming_services.turn_end import QUESTION_SECONDS
 
 from .client import alicia_stats, read_until
 from .live import RATE, clip, stream_live
@@ -50,20 +48,14 @@ async def test_a_whole_question_is_answered_from_the_quiet_after_it(
     transcript, _ = await stream_live(
         grok_server.uri, np.concatenate((lead, question, tail)).tobytes()
     )
-    transcript_at = time.monotonic()
     text = str(transcript.data["text"])
     assert text.rstrip().endswith("?"), text
     assert alicia_stats(transcript)["early_answer"] is True
-    # Asked before HA asks (when the decode outlasted the quiet, in the same moment
-    # the transcript left: poll for the request).
+    # Asked before HA asks: the server says it started the answer before the
+    # transcript left (early_answer), and the model was asked once, by it. When, in
+    # wall time, is not judged here: the quiet is the audio's, and a loaded client
+    # sends it in bursts (bench/run_agent_pipeline measures it in real time).
     await wait_until(lambda: bool(asked(xai, text.strip())), 5)
-    (asked_at,) = asked(xai, text.strip())
-    stats = alicia_stats(transcript)
-    if stats["passes"] == 1 and stats["decode_seconds"] < QUESTION_SECONDS - 0.3:
-        # One decode, from the first 0.1 s of quiet, ended inside the question's
-        # quiet: Grok was asked then. (A decode begun at a pause inside the question
-        # delays the next; on a loaded machine that one may end as the quiet does.)
-        assert asked_at < transcript_at - 0.1
     events = await ha_asks(grok_server.uri, text, "capital")
     assert events[-1].type == agent.DONE
     assert events[-1].data["text"] == reply_for(text.strip(), 0)
