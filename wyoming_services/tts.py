@@ -24,13 +24,18 @@ from .piper_session import piper_session, run_options
 from .settings import Settings
 from .speech_memory import SpeechMemory
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
-from .tts_turns import Turn, Turns, TurnsClosed, runs
+from .tts_turns import BACKGROUND_RUN, SentenceRuns, Turn, Turns, TurnsClosed
 
 # TextStream and TtsError live with the text rules; importers of this module keep them.
 __all__ = ["TextStream", "TextToSpeech", "TtsError", "VoiceInfo", "bundled_voice_path"]
 _LOGGER = logging.getLogger(__name__)
 # Piper failing on a text: a client may repeat it at will, one line a minute.
 _FAILURES = LimitedLog(_LOGGER)
+# Piper's arena is kept after a run this long or shorter (an answer's sentence, a
+# background run) and given back after a longer one: kept for good it is the
+# memory of one such run (~35 MiB), given back every time it cost ~15 ms a run
+# (its pages mapped anew).
+KEPT_RUN = BACKGROUND_RUN
 
 
 class _GaveWay(Exception):
@@ -213,9 +218,13 @@ class TextToSpeech:
         )
         voice = self._loaded[info.name]
         for sentence in sentences:
-            for piece in pieces(sentence):
-                # The pause goes between pieces, never within or after one.
-                gap = silence if after_speech else silence[:0]
+            # The pause goes between sentences, never within or after one.
+            gap = silence if after_speech else silence[:0]
+            # The fewest phonemes spoken so far, this run's included, go first: a
+            # short request never waits behind long ones, nor new ones in a crowd.
+            in_runs = SentenceRuns(self._served.get(request, 0) if request else 0)
+            parts = pieces(sentence)
+            for index, piece in enumerate(parts):
                 # Charged and cut by what it reads, not by its length: a CJK character
                 # or an emoji reads ~15 phonemes, an English one ~1.2. Phonemizing
                 # takes 0.1-3 ms a piece (espeak-ng), off the loop.
@@ -223,10 +232,10 @@ class TextToSpeech:
                     await _phonemized(voice, without_raw_phonemes(piece)),
                     voice.config.phoneme_id_map,
                 )
-                # The fewest phonemes spoken so far, this run's included, go first: a
-                # short request never waits behind long ones, nor new ones in a crowd.
-                served = self._served.get(request, 0) if request else 0
-                for run, claim in runs(phonemized, served):
+                ready = in_runs.add(phonemized)
+                if index == len(parts) - 1:
+                    ready += in_runs.finish()
+                for run, claim in ready:
                     audio = await self._in_turn(
                         claim, info.name, speaker_id, run, trusted
                     )
@@ -270,7 +279,7 @@ class TextToSpeech:
     ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
-            turn.arm(run_options())
+            turn.arm(run_options(give_back=len(run) > KEPT_RUN))
             job = self._executor.submit(
                 self._synthesize_one, name, speaker_id, run, turn
             )
