@@ -16,11 +16,10 @@ def piper_session(model_path: Path) -> StoppableSession:
     # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
     # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # An arena given back at the end of each long run (given_back): kept, it held
-    # the largest run's memory for good (+100 MiB); without one, each of a run's
-    # tensors was mapped anew (20,600 page faults for "Turned on the light" against
-    # 4,300) and a run took 1.5x the CPU time (docs/benchmarks.md). A short run's
-    # arena is kept (tts.KEPT_RUN): mapped anew, it cost a short answer ~15 ms.
+    # An arena given back at the end of each run (given_back): kept, it held the
+    # largest run's memory for good (+100 MiB); without one, each of a run's tensors
+    # was mapped anew (20,600 page faults for "Turned on the light" against 4,300)
+    # and a run took 1.5x the CPU time (docs/benchmarks.md).
     options.enable_cpu_mem_arena = True
     session = onnxruntime.InferenceSession(
         str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
@@ -28,12 +27,11 @@ def piper_session(model_path: Path) -> StoppableSession:
     return StoppableSession(session, given_back(onnxruntime.RunOptions()))
 
 
-def run_options(give_back: bool = True) -> Any:
-    """A run's onnxruntime RunOptions (its stop flag); give_back: the arena given back when it ends."""
+def run_options() -> Any:
+    """A run's onnxruntime RunOptions (its stop flag), the arena given back when it ends."""
     import onnxruntime  # noqa: PLC0415 - loaded with the voices
 
-    options = onnxruntime.RunOptions()
-    return given_back(options) if give_back else options
+    return given_back(onnxruntime.RunOptions())
 
 
 def given_back(options: Any) -> Any:

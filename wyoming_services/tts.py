@@ -24,18 +24,13 @@ from .piper_session import piper_session, run_options
 from .settings import Settings
 from .speech_memory import SpeechMemory
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
-from .tts_turns import BACKGROUND_RUN, SentenceRuns, Turn, Turns, TurnsClosed
+from .tts_turns import SentenceRuns, Turn, Turns, TurnsClosed
 
 # TextStream and TtsError live with the text rules; importers of this module keep them.
 __all__ = ["TextStream", "TextToSpeech", "TtsError", "VoiceInfo", "bundled_voice_path"]
 _LOGGER = logging.getLogger(__name__)
 # Piper failing on a text: a client may repeat it at will, one line a minute.
 _FAILURES = LimitedLog(_LOGGER)
-# Piper's arena is kept after a run this long or shorter (an answer's sentence, a
-# background run) and given back after a longer one: kept for good it is the
-# memory of one such run (~35 MiB), given back every time it cost ~15 ms a run
-# (its pages mapped anew).
-KEPT_RUN = BACKGROUND_RUN
 
 
 class _GaveWay(Exception):
@@ -279,7 +274,7 @@ class TextToSpeech:
     ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
-            turn.arm(run_options(give_back=len(run) > KEPT_RUN))
+            turn.arm(run_options())
             job = self._executor.submit(
                 self._synthesize_one, name, speaker_id, run, turn
             )

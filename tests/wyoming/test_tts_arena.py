@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import pytest
-
-from wyoming_services.tts import TextToSpeech
 
 from .server_malloc import run_script
 
@@ -63,34 +60,3 @@ def test_a_long_run_leaves_nothing_resident(after_runs: tuple[float, int]) -> No
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_a_run_reuses_its_memory(after_runs: tuple[float, int]) -> None:
     assert after_runs[1] < 12_000  # no arena: ~20,600 pages mapped anew per run
-
-
-class RunsSeen:
-    """Piper's onnxruntime session, recording whether each run gives its arena back."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self.given_back: list[bool] = []
-
-    def run(self, output_names: Any, input_feed: Any, options: Any) -> Any:
-        try:
-            entry = options.get_run_config_entry("memory.enable_memory_arena_shrinkage")
-        except RuntimeError:  # onnxruntime's answer for an entry never set
-            entry = None
-        self.given_back.append(entry == "cpu:0")
-        return self.session.run(output_names, input_feed, options)
-
-
-async def test_a_short_answer_keeps_pipers_arena_a_long_run_gives_it_back(
-    tts: TextToSpeech,
-) -> None:
-    voice = tts._loaded[tts.default_voice]
-    seen = RunsSeen(voice.session._session)
-    voice.session._session = seen
-    info, _ = tts.resolve(None)
-    for text in ("Turned on the light.", " ".join(["one two three four"] * 8)):
-        async for _ in tts.synthesize(info, None, [text]):
-            pass
-    # Mapped anew, a short answer's arena cost it ~15 ms; the longest one's, kept,
-    # would be ~100 MiB for good.
-    assert seen.given_back == [False, True, True]  # the long text is two runs
