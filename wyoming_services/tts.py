@@ -24,7 +24,7 @@ from .piper_session import piper_session, run_options
 from .settings import Settings
 from .speech_memory import SpeechMemory
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
-from .tts_turns import SentenceRuns, Turn, Turns, TurnsClosed
+from .tts_turns import Turn, Turns, TurnsClosed, runs
 
 # TextStream and TtsError live with the text rules; importers of this module keep them.
 __all__ = ["TextStream", "TextToSpeech", "TtsError", "VoiceInfo", "bundled_voice_path"]
@@ -213,13 +213,9 @@ class TextToSpeech:
         )
         voice = self._loaded[info.name]
         for sentence in sentences:
-            # The pause goes between sentences, never within or after one.
-            gap = silence if after_speech else silence[:0]
-            # The fewest phonemes spoken so far, this run's included, go first: a
-            # short request never waits behind long ones, nor new ones in a crowd.
-            in_runs = SentenceRuns(self._served.get(request, 0) if request else 0)
-            parts = pieces(sentence)
-            for index, piece in enumerate(parts):
+            for piece in pieces(sentence):
+                # The pause goes between pieces, never within or after one.
+                gap = silence if after_speech else silence[:0]
                 # Charged and cut by what it reads, not by its length: a CJK character
                 # or an emoji reads ~15 phonemes, an English one ~1.2. Phonemizing
                 # takes 0.1-3 ms a piece (espeak-ng), off the loop.
@@ -227,10 +223,10 @@ class TextToSpeech:
                     await _phonemized(voice, without_raw_phonemes(piece)),
                     voice.config.phoneme_id_map,
                 )
-                ready = in_runs.add(phonemized)
-                if index == len(parts) - 1:
-                    ready += in_runs.finish()
-                for run, claim in ready:
+                # The fewest phonemes spoken so far, this run's included, go first: a
+                # short request never waits behind long ones, nor new ones in a crowd.
+                served = self._served.get(request, 0) if request else 0
+                for run, claim in runs(phonemized, served):
                     audio = await self._in_turn(
                         claim, info.name, speaker_id, run, trusted
                     )

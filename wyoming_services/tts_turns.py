@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 import heapq
 import itertools
@@ -34,39 +35,14 @@ def run_limit(served: int) -> int:
     return MAX_PHONEMES if served + MAX_PHONEMES <= BACKGROUND else BACKGROUND_RUN
 
 
-class SentenceRuns:
-    """One sentence's phonemes, piece by piece, in runs as long as run_limit allows.
-
-    A run costs Piper ~20 ms whatever its length (a 3-phoneme run took 24 ms): the
-    clauses of a long sentence go in as few runs as the limit allows, not one each.
-    """
-
-    def __init__(self, served: int) -> None:
-        """A request that has had served phonemes spoken, before this sentence."""
-        self.served = served
-        self._pending: list[str] = []
-
-    def add(self, phonemized: list[list[str]]) -> list[tuple[list[str], int]]:
-        """A piece's phonemes added; the runs they complete, each with its claim."""
-        for part in phonemized:
-            if part:
-                self._pending += [" ", *part] if self._pending else part
-        taken: list[tuple[list[str], int]] = []
-        while len(self._pending) > run_limit(self.served):
-            taken.append(self._take())
-        return taken
-
-    def finish(self) -> list[tuple[list[str], int]]:
-        """The runs of what is left once the sentence has no more pieces."""
-        taken: list[tuple[list[str], int]] = []
-        while self._pending:
-            taken.append(self._take())
-        return taken
-
-    def _take(self) -> tuple[list[str], int]:
-        run, self._pending = next_run(self._pending, run_limit(self.served))
-        self.served += len(run)
-        return run, self.served
+def runs(sentences: list[list[str]], served: int) -> Iterator[tuple[list[str], int]]:
+    """Phonemized sentences in runs for Piper, each with its claim (this run included)."""
+    for sentence in sentences:
+        rest = sentence
+        while rest:
+            run, rest = next_run(rest, run_limit(served))
+            served += len(run)
+            yield run, served
 
 
 class TurnsClosed(Exception):
