@@ -33,7 +33,7 @@ from .context import HubContext
 from .device import AliciaDevice
 from .device_registry import find_device
 from .ha_commands import NO_KEY, Refused, exposed, is_ha_address
-from .media_urls import internal_host
+from .media_urls import async_unfetchable
 
 MEDIA_PLAYER = "media_player"
 # The capability of a device that asks for announcements (docs/protocol.md).
@@ -257,11 +257,11 @@ async def async_announce_request(
                 "media_url: Home Assistant's own addresses are not played for "
                 "devices (Home Assistant would sign them)"
             )
-        if request.media_url is not None and (host := internal_host(request.media_url)):
+        if request.media_url is not None and (
+            why := await async_unfetchable(hass, request.media_url)
+        ):
             raise Refused(
-                f"media_url: {host} is Home Assistant's host or its network "
-                "(loopback, private, link-local or a local name): only public "
-                "addresses are played for devices"
+                f"media_url: {why}: only public addresses are played for devices"
             )
         if not _announces_itself(device):
             _for_its_requester(hub, read.source, request)

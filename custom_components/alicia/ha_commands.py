@@ -22,7 +22,7 @@ from .bus.text import excerpt
 from .bus_link import BusLink
 from .const import CONF_ALLOWED_ACTIONS, DOMAIN
 from .context import HubContext
-from .media_urls import internal_host
+from .media_urls import async_unfetchable, internal_host
 from .tally import Tally
 
 # Everyday control of exposed entities; nothing that runs code or restarts HA.
@@ -100,6 +100,13 @@ def check(
                 "for devices"
             )
     return replace(command, entity_ids=tuple(entity_ids))
+
+
+async def async_check_resolved(hass: HomeAssistant, command: HaCommand) -> None:
+    """Refused if a URL in the data names a host that resolves to HA's host or network, or not at all."""
+    for text in _texts(command.data):
+        if "://" in text and (why := await async_unfetchable(hass, text)):
+            raise Refused(f"{why}: only public addresses are for devices")
 
 
 def is_ha_address(hass: HomeAssistant, text: str) -> bool:
@@ -193,7 +200,9 @@ async def async_handle_command(
             raise Refused(f"{read.source} is disabled in Home Assistant")
         if not hub.may_act(read.source):
             raise Refused(NO_KEY.format(read.source))
-        await run(hub.hass, check(hub.hass, read.payload, allowed))
+        command = check(hub.hass, read.payload, allowed)
+        await async_check_resolved(hub.hass, command)
+        await run(hub.hass, command)
         answer = CommandAnswer("done")
     except Refused as err:
         tally.counters.commands_refused += 1

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
+import socket
 from urllib.parse import urlsplit
+
+from homeassistant.core import HomeAssistant
 
 from .bus.text import excerpt
 
@@ -22,6 +26,28 @@ PRIVATE = tuple(
 )  # fmt: skip
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)+")
+# How long a device's name may take to resolve: a player would wait no longer.
+RESOLVE_TIMEOUT = 2.0
+INTERNAL = (
+    "Home Assistant's host or its network (loopback, private, link-local or a "
+    "local name)"
+)
+
+
+def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is on HA's host or its network (IPv4 inside IPv6 read as IPv4)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+        or any(address in net for net in PRIVATE)
+    )
 
 
 def internal_host(url: str) -> str | None:
@@ -50,17 +76,41 @@ def internal_host(url: str) -> str | None:
         ):
             return excerpt(host)
         return None  # a name with a dot, not a local one
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        elif address in NAT64:
-            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if (
-        address.is_loopback
-        or address.is_link_local
-        or address.is_unspecified
-        or address.is_multicast
-        or any(address in net for net in PRIVATE)
-    ):
-        return excerpt(host)
+    return excerpt(host) if is_internal(address) else None
+
+
+async def async_unfetchable(hass: HomeAssistant, url: str) -> str | None:
+    """Why HA's host may not fetch a device's URL, naming its host; None for a public one.
+
+    The host as written first (internal_host); a name must then resolve, within
+    RESOLVE_TIMEOUT, to public addresses only: a public name can answer with
+    127.0.0.1. One that does not resolve is refused too: a player could not
+    fetch it, and a failing resolver is no way around the check.
+    """
+    if (host := internal_host(url)) is not None:
+        return f"{host} is {INTERNAL}"
+    name = (urlsplit(url).hostname or "").removesuffix(".")
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    else:
+        return None  # a public address as written: nothing to resolve
+    # Not closed: the player resolves again to fetch; a rebinding name still passes.
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            found = await hass.loop.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except TimeoutError:
+        return f"{excerpt(name)} did not resolve within {RESOLVE_TIMEOUT:g} s"
+    except (OSError, UnicodeError):
+        found = []
+    if not found:
+        return f"{excerpt(name)} does not resolve"
+    for *_, sockaddr in found:
+        try:
+            address = ipaddress.ip_address(str(sockaddr[0]))
+        except ValueError:
+            return f"{excerpt(name)} resolves to an unreadable address"
+        if is_internal(address):
+            return f"{excerpt(name)} resolves to {excerpt(str(address))}, {INTERNAL}"
     return None

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 import logging
 from pathlib import Path
+import socket
 from typing import Any
 from unittest.mock import Mock, PropertyMock, patch
 
@@ -107,6 +108,33 @@ def no_deprecated_use(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         and "alicia" in r.getMessage()
     ]
     assert not reports, reports
+
+
+# A public address (example.com's), what a name resolves to unless a test says otherwise.
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture
+def dns(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, list[str] | OSError]:
+    """HA's resolver, faked (tests have no DNS): a name answers what a test puts here, else a public address."""
+    names: dict[str, list[str] | OSError] = {}
+
+    async def getaddrinfo(
+        host: str, port: int | None, **_: Any
+    ) -> list[tuple[int, int, int, str, tuple[str, int]]]:
+        answer = names.get(host, [PUBLIC_ADDRESS])
+        if isinstance(answer, OSError):
+            raise answer
+        return [
+            (socket.AF_INET6 if ":" in address else socket.AF_INET,
+             socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port or 0))
+            for address in answer
+        ]  # fmt: skip
+
+    monkeypatch.setattr(hass.loop, "getaddrinfo", getaddrinfo)
+    return names
 
 
 @pytest.fixture

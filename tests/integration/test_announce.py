@@ -378,6 +378,7 @@ async def test_an_announcers_request_is_typed(
         "https://home.example.org/api/states",
     ],
 )
+@pytest.mark.usefixtures("dns")
 async def test_a_speaker_cannot_have_ha_sign_its_own_address(
     hass: HomeAssistant, mqtt_mock: MqttMockHAClient, media_url: str
 ) -> None:

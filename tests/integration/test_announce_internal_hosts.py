@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+from typing import Any
+
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -19,7 +23,11 @@ TARGET = {"target": {"entity_id": PLAYER}}
 
 
 @pytest.fixture
-async def calls(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> list[ServiceCall]:
+async def calls(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    dns: dict[str, list[str] | OSError],
+) -> list[ServiceCall]:
     """An exposed player of another integration (ffmpeg on HA's host fetches its URLs); the doorbell approved."""
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "media_player", {})
@@ -92,6 +100,79 @@ async def test_a_public_address_still_plays(
     )
     assert answer == {"status": "played", "players": [PLAYER]}
     assert [c.data["media_content_id"] for c in calls] == [media_url]
+
+
+@pytest.mark.parametrize(
+    ("answers", "why"),
+    [
+        (["127.0.0.1"], '"rebind.attacker.example" resolves to "127.0.0.1"'),
+        (["192.168.1.1"], '"rebind.attacker.example" resolves to "192.168.1.1"'),
+        (["::1"], '"rebind.attacker.example" resolves to "::1"'),
+        (["::ffff:127.0.0.1"], '"rebind.attacker.example" resolves to "::ffff:127.0.0.1"'),
+        (["169.254.169.254"], '"rebind.attacker.example" resolves to "169.254.169.254"'),
+        (["93.184.215.14", "10.0.0.5"], '"rebind.attacker.example" resolves to "10.0.0.5"'),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+         '"rebind.attacker.example" does not resolve'),
+        (["93.184.215.14", "not an address"],
+         '"rebind.attacker.example" resolves to an unreadable address'),
+    ],
+    ids=["loopback", "private", "ipv6-loopback", "ipv4-mapped-loopback", "link-local",
+         "public-and-private", "no-answer", "unreadable"],
+)  # fmt: skip
+async def test_a_public_name_that_resolves_inside_is_refused(
+    hass: HomeAssistant,
+    calls: list[ServiceCall],
+    mqtt_mock: MqttMockHAClient,
+    dns: dict[str, list[str] | OSError],
+    answers: list[str] | OSError,
+    why: str,
+) -> None:
+    """The attack: the device's own public-looking name answers an address on HA's host or network."""
+    dns["rebind.attacker.example"] = answers
+    url = "http://rebind.attacker.example/x.mp3"
+    answer = await answer_to(hass, mqtt_mock, "doorbell", TARGET | {"media_url": url})
+    assert_refused(answer, calls, f"media_url: {why}")
+    assert "only public addresses are played for devices" in answer["error"]["message"]
+
+
+async def test_a_name_that_does_not_resolve_in_time_is_refused(
+    hass: HomeAssistant,
+    calls: list[ServiceCall],
+    mqtt_mock: MqttMockHAClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A resolver that hangs is no way around the check: refused after the timeout."""
+
+    async def hangs(*_: Any, **__: Any) -> list[Any]:
+        await asyncio.sleep(60)
+        return []
+
+    monkeypatch.setattr(hass.loop, "getaddrinfo", hangs)
+    monkeypatch.setattr(
+        "custom_components.alicia.media_urls.RESOLVE_TIMEOUT", 0.05, raising=False
+    )
+    url = "http://slow.attacker.example/x.mp3"
+    answer = await answer_to(hass, mqtt_mock, "doorbell", TARGET | {"media_url": url})
+    assert_refused(
+        answer, calls, '"slow.attacker.example" did not resolve within 0.05 s'
+    )
+
+
+async def test_a_name_with_only_public_addresses_plays(
+    hass: HomeAssistant,
+    calls: list[ServiceCall],
+    mqtt_mock: MqttMockHAClient,
+    dns: dict[str, list[str] | OSError],
+) -> None:
+    """A name whose every address is public plays as it is."""
+    dns["radio.example.org"] = [
+        "93.184.215.14",
+        "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+    ]
+    url = "https://radio.example.org/stream.mp3"
+    answer = await answer_to(hass, mqtt_mock, "doorbell", TARGET | {"media_url": url})
+    assert answer == {"status": "played", "players": [PLAYER]}
+    assert [c.data["media_content_id"] for c in calls] == [url]
 
 
 async def test_the_users_own_action_plays_an_internal_address(

@@ -206,6 +206,7 @@ async def test_failing_action_is_reported(
     ],
     ids=["absolute", "relative", "media-source", "nested", "unreadable"],
 )
+@pytest.mark.usefixtures("dns")
 async def test_a_device_cannot_have_ha_sign_its_own_address(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -281,6 +282,40 @@ async def test_a_device_cannot_have_ha_fetch_its_own_network(
     answer = await command(hass, mqtt_mock, payload)
     assert answer["status"] == "refused"
     assert "host or network is not for devices" in answer["error"]["message"]
+    assert calls == []
+
+
+async def test_a_device_cannot_have_ha_fetch_its_network_through_a_public_name(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    dns: dict[str, list[str] | OSError],
+) -> None:
+    """The attack: a public-looking name of the device's own answers 127.0.0.1; refused, named."""
+    dns["rebind.attacker.example"] = ["127.0.0.1"]
+    hass.states.async_set("media_player.hall", "idle")
+    async_expose_entity(hass, "conversation", "media_player.hall", True)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
+    )
+    await hass.async_block_till_done()
+    calls = async_mock_service(hass, "media_player", "play_media")
+    url = "http://rebind.attacker.example:8123/api/states"
+    payload: dict[str, Any] = {
+        "action": "media_player.play_media",
+        "target": {"entity_id": "media_player.hall"},
+        "data": {"media_content_id": url, "media_content_type": "music"},
+    }
+    answer = await command(hass, mqtt_mock, payload)
+    assert answer == {
+        "status": "refused",
+        "error": {
+            "code": "failed",
+            "message": '"rebind.attacker.example" resolves to "127.0.0.1", Home '
+            "Assistant's host or its network (loopback, private, link-local or a "
+            "local name): only public addresses are for devices",
+        },
+    }
     assert calls == []
 
 
