@@ -42,6 +42,8 @@ DANGEROUS_DOMAINS = frozenset(
      "backup", "recorder", "system_log", "logger", "update"}
 )  # fmt: skip
 CALL_TIMEOUT = 10.0
+# Addresses one command's data may name: each is resolved on HA's executor.
+MAX_URLS = 4
 NO_KEY = (
     "{} was approved without a key: a device acts on the home only with its key "
     "(or with security off)"
@@ -104,9 +106,14 @@ def check(
 
 async def async_check_resolved(hass: HomeAssistant, command: HaCommand) -> None:
     """Refused if a URL in the data names a host that resolves to HA's host or network, or not at all."""
-    for text in _texts(command.data):
-        if "://" in text and (why := await async_unfetchable(hass, text)):
-            raise Refused(f"{why}: only public addresses are for devices")
+    urls = [text for text in _texts(command.data) if "://" in text]
+    if len(urls) > MAX_URLS:
+        raise Refused(f"{len(urls)} addresses in one command (at most {MAX_URLS})")
+    # At once, under each one's timeout: one at a time, a command of slow names
+    # held HA's executor threads for their sum.
+    reasons = await asyncio.gather(*(async_unfetchable(hass, url) for url in urls))
+    if why := next((reason for reason in reasons if reason), None):
+        raise Refused(f"{why}: only public addresses are for devices")
 
 
 def is_ha_address(hass: HomeAssistant, text: str) -> bool:

@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.bus.home import TARGET_KEYS
+from custom_components.alicia.ha_commands import MAX_URLS
 
 from .helpers import SENSOR, register, register_keyed, send, send_keyed
 
@@ -354,3 +355,41 @@ async def test_with_security_off_a_device_without_a_key_still_acts(
     payload = {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}}
     await send(hass, "alicia/integration/ha/command", "porch_sensor", payload)
     assert len(calls) == 1
+
+
+async def test_a_command_naming_many_addresses_is_refused_before_any_lookup(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    dns: dict[str, list[str] | OSError],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The attack: one command names many slow names, each a lookup on HA's executor."""
+    looked_up: list[str] = []
+    resolve = hass.loop.getaddrinfo
+
+    async def counted(host: str, port: int | None, **kwargs: Any) -> Any:
+        looked_up.append(host)
+        return await resolve(host, port, **kwargs)
+
+    monkeypatch.setattr(hass.loop, "getaddrinfo", counted)
+    hass.states.async_set("media_player.hall", "idle")
+    async_expose_entity(hass, "conversation", "media_player.hall", True)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
+    )
+    await hass.async_block_till_done()
+    calls = async_mock_service(hass, "media_player", "play_media")
+    names = [f"http://slow{n}.attacker.example/a.mp3" for n in range(MAX_URLS + 1)]
+    payload: dict[str, Any] = {
+        "action": "media_player.play_media",
+        "target": {"entity_id": "media_player.hall"},
+        "data": {"media_content_id": names[0], "extra": {"urls": names[1:]}},
+    }
+    answer = await command(hass, mqtt_mock, payload)
+    assert answer["status"] == "refused"
+    assert answer["error"]["message"] == (
+        f"{MAX_URLS + 1} addresses in one command (at most {MAX_URLS})"
+    )
+    assert looked_up == []
+    assert calls == []
