@@ -13,7 +13,7 @@ from homeassistant.const import (
     ATTR_FLOOR_ID,
     ATTR_LABEL_ID,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -175,7 +175,6 @@ async def test_a_dangerous_action_is_refused_even_if_an_old_list_allows_it(
 async def test_failing_action_is_reported(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
-    from homeassistant.core import ServiceCall
     from homeassistant.exceptions import HomeAssistantError
 
     async def broken(call: ServiceCall) -> None:
@@ -242,6 +241,21 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
     assert len(calls) == 1
 
 
+@pytest.fixture
+async def play_media_calls(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> list[ServiceCall]:
+    """A hall player exposed to Assist, play_media allowed for devices; its calls."""
+    hass.states.async_set("media_player.hall", "idle")
+    async_expose_entity(hass, "conversation", "media_player.hall", True)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
+    )
+    await hass.async_block_till_done()
+    calls: list[ServiceCall] = async_mock_service(hass, "media_player", "play_media")
+    return calls
+
+
 @pytest.mark.parametrize(
     "content",
     [
@@ -263,18 +277,11 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
 )
 async def test_a_device_cannot_have_ha_fetch_its_own_network(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
     mqtt_mock: MqttMockHAClient,
     content: Any,
+    play_media_calls: list[ServiceCall],
 ) -> None:
     """The attack: where a user allowed play_media, a device named an address on HA's network; a player fetched it from HA's host."""
-    hass.states.async_set("media_player.hall", "idle")
-    async_expose_entity(hass, "conversation", "media_player.hall", True)
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
-    )
-    await hass.async_block_till_done()
-    calls = async_mock_service(hass, "media_player", "play_media")
     payload: dict[str, Any] = {
         "action": "media_player.play_media",
         "target": {"entity_id": "media_player.hall"},
@@ -283,24 +290,17 @@ async def test_a_device_cannot_have_ha_fetch_its_own_network(
     answer = await command(hass, mqtt_mock, payload)
     assert answer["status"] == "refused"
     assert "host or network is not for devices" in answer["error"]["message"]
-    assert calls == []
+    assert play_media_calls == []
 
 
 async def test_a_device_cannot_have_ha_fetch_its_network_through_a_public_name(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
     mqtt_mock: MqttMockHAClient,
     dns: dict[str, list[str] | OSError],
+    play_media_calls: list[ServiceCall],
 ) -> None:
     """The attack: a public-looking name of the device's own answers 127.0.0.1; refused, named."""
     dns["rebind.attacker.example"] = ["127.0.0.1"]
-    hass.states.async_set("media_player.hall", "idle")
-    async_expose_entity(hass, "conversation", "media_player.hall", True)
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
-    )
-    await hass.async_block_till_done()
-    calls = async_mock_service(hass, "media_player", "play_media")
     url = "http://rebind.attacker.example:8123/api/states"
     payload: dict[str, Any] = {
         "action": "media_player.play_media",
@@ -317,7 +317,7 @@ async def test_a_device_cannot_have_ha_fetch_its_network_through_a_public_name(
             "local name): only public addresses are for devices",
         },
     }
-    assert calls == []
+    assert play_media_calls == []
 
 
 def test_the_core_refuses_every_target_form_ha_knows() -> None:
@@ -359,10 +359,10 @@ async def test_with_security_off_a_device_without_a_key_still_acts(
 
 async def test_a_command_naming_many_addresses_is_refused_before_any_lookup(
     hass: HomeAssistant,
-    entry: MockConfigEntry,
     mqtt_mock: MqttMockHAClient,
     dns: dict[str, list[str] | OSError],
     monkeypatch: pytest.MonkeyPatch,
+    play_media_calls: list[ServiceCall],
 ) -> None:
     """The attack: one command names many slow names, each a lookup on HA's executor."""
     looked_up: list[str] = []
@@ -373,13 +373,6 @@ async def test_a_command_naming_many_addresses_is_refused_before_any_lookup(
         return await resolve(host, port, **kwargs)
 
     monkeypatch.setattr(hass.loop, "getaddrinfo", counted)
-    hass.states.async_set("media_player.hall", "idle")
-    async_expose_entity(hass, "conversation", "media_player.hall", True)
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
-    )
-    await hass.async_block_till_done()
-    calls = async_mock_service(hass, "media_player", "play_media")
     names = [f"http://slow{n}.attacker.example/a.mp3" for n in range(MAX_URLS + 1)]
     payload: dict[str, Any] = {
         "action": "media_player.play_media",
@@ -392,4 +385,4 @@ async def test_a_command_naming_many_addresses_is_refused_before_any_lookup(
         f"{MAX_URLS + 1} addresses in one command (at most {MAX_URLS})"
     )
     assert looked_up == []
-    assert calls == []
+    assert play_media_calls == []
