@@ -22,7 +22,7 @@ from .bus.text import excerpt
 from .bus_link import BusLink
 from .const import CONF_ALLOWED_ACTIONS, DOMAIN
 from .context import HubContext
-from .media_urls import async_unfetchable, internal_host
+from .media_urls import async_unfetchable, internal_host, is_address
 from .tally import Tally
 
 # Everyday control of exposed entities; nothing that runs code or restarts HA.
@@ -96,7 +96,7 @@ def check(
             )
         # A player such as ESPHome's fetches the media from HA's host (play_media,
         # where the user allowed it): a device's address there is HA's request.
-        if "://" in text and (host := internal_host(text)) is not None:
+        if is_address(text) and (host := internal_host(text)) is not None:
             raise Refused(
                 f"{host}: an address on Home Assistant's host or network is not "
                 "for devices"
@@ -106,7 +106,7 @@ def check(
 
 async def async_check_resolved(hass: HomeAssistant, command: HaCommand) -> None:
     """Refused if a URL in the data names a host that resolves to HA's host or network, or not at all."""
-    urls = [text for text in _texts(command.data) if "://" in text]
+    urls = [text for text in _texts(command.data) if is_address(text)]
     if len(urls) > MAX_URLS:
         raise Refused(f"{len(urls)} addresses in one command (at most {MAX_URLS})")
     # At once, under each one's timeout: one at a time, a command of slow names
@@ -126,7 +126,7 @@ def is_ha_address(hass: HomeAssistant, text: str) -> bool:
         return True
     try:
         return is_hass_url(hass, text)
-    except ValueError:
+    except (ValueError, IndexError):  # yarl 1.25: IndexError for "http://[::1]@/"
         return True  # not an address HA can read: not one to pass on either
 
 

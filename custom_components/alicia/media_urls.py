@@ -26,6 +26,18 @@ PRIVATE = tuple(
 )  # fmt: skip
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)+")
+# An authority every parser splits alike: user info, then a name or a bracketed
+# address alone, then a port's digits. Python before 3.13.2 (and yarl 1.22) read
+# 127.0.0.1:80[2001:db8::1] as the bracketed address; ffmpeg reads 127.0.0.1:80.
+AUTHORITY = re.compile(r"(?:.*@)?(?:\[[^\[\]@]*\]|[^\[\]:@]*)(?::[0-9]*)?")
+# Texts a player reads as an address (browsers, a Cast receiver and ffmpeg need no
+# "//" after http:, browsers read a backslash as a slash; after leading blanks,
+# with tabs and newlines dropped, as browsers and urlsplit read them).
+ADDRESS = re.compile(
+    r"(?:https?|wss?|ftp|file):|[a-z][a-z0-9+.-]*:[/\\]|[/\\]{2}", re.IGNORECASE
+)
+UNREAD = dict.fromkeys(map(ord, "\t\n\r"))
+BLANKS = "".join(map(chr, range(0x21)))
 # How long a device's name may take to resolve: a player would wait no longer.
 RESOLVE_TIMEOUT = 2.0
 INTERNAL = (
@@ -50,6 +62,11 @@ def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     )
 
 
+def is_address(text: str) -> bool:
+    """Whether a player could read the text as an address to fetch (then it is checked)."""
+    return "://" in text or bool(ADDRESS.match(text.translate(UNREAD).lstrip(BLANKS)))
+
+
 def internal_host(url: str) -> str | None:
     """The host of a URL if it is on HA's host or its network; None for a public one.
 
@@ -58,10 +75,11 @@ def internal_host(url: str) -> str | None:
     written, nothing resolved: a number spelled other than plainly is refused.
     """
     try:
-        host = urlsplit(url).hostname
+        parts = urlsplit(url)
+        host = parts.hostname
     except ValueError:
         return excerpt(url)
-    if not host:
+    if not host or not AUTHORITY.fullmatch(parts.netloc):
         return excerpt(url)
     host = host.removesuffix(".")
     try:

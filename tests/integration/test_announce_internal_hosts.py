@@ -103,6 +103,31 @@ async def test_a_public_address_still_plays(
 
 
 @pytest.mark.parametrize(
+    "media_url",
+    [
+        # ffmpeg reads 127.0.0.1:80; Python before 3.13.2 and yarl 1.22 the brackets.
+        "http://127.0.0.1:80[2001:db8::1]/x.mp3",
+        "http://[x/",
+        "http://]/",
+        "http://[::1]@/x",
+    ],
+)
+async def test_an_address_parsers_read_apart_is_refused_not_failed(
+    hass: HomeAssistant,
+    calls: list[ServiceCall],
+    mqtt_mock: MqttMockHAClient,
+    media_url: str,
+) -> None:
+    """Never played; refused or invalid by the Python's own reading, never an "internal error" (urlsplit's ValueError escaped)."""
+    answer = await answer_to(
+        hass, mqtt_mock, "doorbell", TARGET | {"media_url": media_url}
+    )
+    assert answer["status"] == "failed"
+    assert answer["error"]["code"] in ("refused", "invalid_field")
+    assert calls == []
+
+
+@pytest.mark.parametrize(
     ("answers", "why"),
     [
         (["127.0.0.1"], '"rebind.attacker.example" resolves to "127.0.0.1"'),

@@ -45,7 +45,10 @@ def _url(value: Any, path: str = "params.url") -> str:
         raise ProtocolError(
             "invalid_field", f"{path}: must be text of 1 to {MAX_URL} characters"
         )
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # brackets that hold no IPv6 address
+        parts = urlsplit("")
     if (
         parts.scheme not in ("http", "https")
         or not parts.netloc
