@@ -1,30 +1,53 @@
-"""Piper's onnxruntime session: threads that sleep, an arena given back after each run, runs that stop."""
+"""Piper's onnxruntime sessions: threads that sleep, an arena given back after each run, runs that stop."""
 
 from __future__ import annotations
 
 from pathlib import Path
+import tempfile
 import threading
 from typing import Any
 
+from .piper_graph import DECODER_FILE, ENCODER, WindowedVits, cut
+
 
 def piper_session(model_path: Path) -> StoppableSession:
-    """The voice's onnxruntime session as the server runs it (heavy: in a worker thread)."""
+    """The voice's onnxruntime session(s) as the server runs them (heavy: in a worker thread).
+
+    Cut before the decoder when the graph allows (piper_graph): a run then holds one
+    decoder window's memory, not the whole sentence's.
+    """
     import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    options = onnxruntime.SessionOptions()
-    # Threads that spin while they wait take the CPU from the other piece
-    # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
-    # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # An arena given back at the end of each run (given_back): kept, it held the
-    # largest run's memory for good (+100 MiB); without one, each of a run's tensors
-    # was mapped anew (20,600 page faults for "Turned on the light" against 4,300)
-    # and a run took 1.5x the CPU time (docs/benchmarks.md).
-    options.enable_cpu_mem_arena = True
-    session = onnxruntime.InferenceSession(
-        str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    return StoppableSession(session, given_back(onnxruntime.RunOptions()))
+    def session(model: str, *, whole: bool) -> Any:
+        options = onnxruntime.SessionOptions()
+        # Threads that spin while they wait take the CPU from the other piece
+        # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
+        # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # An arena given back at the end of each run (given_back): kept, it held the
+        # largest run's memory for good (+100 MiB); without one, each of a run's tensors
+        # was mapped anew (20,600 page faults for "Turned on the light" against 4,300)
+        # and a run took 1.5x the CPU time (docs/benchmarks.md).
+        options.enable_cpu_mem_arena = True
+        # A planned block for all of a run's tensors at once: the halves' windows
+        # held 20-30 % more with it and were no faster.
+        options.enable_mem_pattern = whole
+        return onnxruntime.InferenceSession(
+            model, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    with tempfile.TemporaryDirectory(prefix="alicia-piper-") as folder:
+        latent = cut(model_path, Path(folder))
+        graph: Any = (
+            WindowedVits(
+                session(str(Path(folder, ENCODER)), whole=False),
+                session(str(Path(folder, DECODER_FILE)), whole=False),
+                latent,
+            )
+            if latent is not None
+            else session(str(model_path), whole=True)
+        )
+    return StoppableSession(graph, given_back(onnxruntime.RunOptions()))
 
 
 def run_options() -> Any:
@@ -48,6 +71,11 @@ class StoppableSession:
         self._session = session
         self._default = default
         self._local = threading.local()
+
+    @property
+    def windowed(self) -> bool:
+        """Whether its decoder runs in windows (a run's memory bounded, piper_graph)."""
+        return isinstance(self._session, WindowedVits)
 
     def options_for_this_thread(self, options: Any) -> None:
         """The RunOptions of this thread's next runs (None: none)."""

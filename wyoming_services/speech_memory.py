@@ -7,18 +7,25 @@ from collections.abc import Callable
 
 from .heap import give_back_freed
 
-# Phonemes in Piper runs at once, also the memory they and Whisper's decodes hold
-# at once: a run holds about 1 MiB a phoneme (96 phonemes of digits rose 98 MiB, 100
-# characters of English, some 120 phonemes, 100 MiB, over the run's start). The
-# soak's bound is 1.2x a rest of ~500 MiB. "Hello." (7 phonemes) runs beside any
-# run (96 phonemes at most, tts_text.MAX_PHONEMES), beside a background run or
-# beside a decode.
-TEXT_AT_ONCE = 104
-# What a Whisper decode holds while it runs, in the same unit (about 1 MiB): its
-# attention matrix alone is 51 MiB, 67 MiB in all (measured in one process). One
-# decode runs beside at most 34 phonemes of Piper runs (a short answer), and two
-# decodes never run at once (149 MiB measured).
-DECODE_SIZE = 70
+# What Whisper's decodes and Piper's runs hold at once, in MiB; a Piper run counts
+# its phonemes (about 1 MiB each) up to what one decoder window holds (WINDOW_SIZE).
+# The soak's bound is 1.2x a rest of ~320 MiB: 64 MiB in all. "Hello." (7 phonemes)
+# runs beside any run or beside a decode; two windowed runs at once fit.
+TEXT_AT_ONCE = 60
+# What a Whisper decode holds while it runs: 37-39 MiB for tiny.en on up to 10 s of
+# audio (the 10 s encoder; whisper_window), measured in one process. One decode runs
+# beside at most 20 phonemes of Piper runs (a short answer), and two decodes never
+# run at once.
+DECODE_SIZE = 40
+# A Piper run of a voice cut before its decoder (piper_graph) holds one decoder
+# window at most: 25-28 MiB for runs of 36-96 phonemes (en_US-joe-medium, measured
+# in one process), as a run of some 28 phonemes does.
+WINDOW_SIZE = 28
+
+
+def run_size(phonemes: int, windowed: bool) -> int:
+    """What a Piper run of phonemes holds, in the budget's MiB."""
+    return min(phonemes, WINDOW_SIZE) if windowed else phonemes
 
 
 def _nothing() -> None:
@@ -26,17 +33,16 @@ def _nothing() -> None:
 
 
 class SpeechMemory:
-    """The memory Whisper decodes and Piper runs hold at once, in phonemes of Piper runs.
+    """The memory Whisper decodes and Piper runs hold at once, in MiB.
 
-    A Piper run holds about 1 MiB a phoneme while it runs (measured with
-    en_US-joe-medium: 96 phonemes of digits 98 MiB); a decode DECODE_SIZE.
-    Work starts while the total stays within the limit, or alone.
+    A Piper run holds run_size(its phonemes); a decode DECODE_SIZE. Work starts
+    while the total stays within the limit, or alone.
     """
 
     def __init__(self, limit: int = TEXT_AT_ONCE) -> None:
         """Nothing held; each engine sets how it is woken when the other frees memory."""
         self.limit = limit
-        self.text = 0  # phonemes in Piper runs
+        self.text = 0  # held by Piper runs
         self.decodes = 0  # Whisper decodes running
         self.decode_waiting = False
         # Of those, the server's or a trusted client's (not a stranger's): only
@@ -50,7 +56,7 @@ class SpeechMemory:
 
     @property
     def held(self) -> int:
-        """What runs now, in phonemes."""
+        """What runs now holds, in MiB."""
         return self.text + DECODE_SIZE * self.decodes
 
     def start_decode(self, trusted: bool) -> None:

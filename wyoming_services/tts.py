@@ -22,7 +22,7 @@ from alicia_bus.text import excerpt
 from .audio import Float32Array, float_to_pcm16
 from .piper_session import piper_session, run_options
 from .settings import Settings
-from .speech_memory import SpeechMemory
+from .speech_memory import SpeechMemory, run_size
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
 from .tts_turns import Turn, Turns, TurnsClosed, runs
 
@@ -249,7 +249,7 @@ class TextToSpeech:
         while True:
             try:
                 turn = await self._turns.take(
-                    served, stoppable, len(run), trusted=trusted
+                    served, stoppable, self._size(name, run), trusted=trusted
                 )
             except TurnsClosed as err:
                 raise TtsError("the server is stopping") from err
@@ -264,6 +264,11 @@ class TextToSpeech:
                 raise
             except Exception as err:
                 raise _failed("synthesize", err) from err
+
+    def _size(self, name: str, run: list[str]) -> int:
+        """What the run holds while it runs, in the shared budget's MiB."""
+        session = self._loaded[name].session
+        return run_size(len(run), getattr(session, "windowed", False))
 
     async def _run(
         self, turn: Turn, name: str, speaker_id: int | None, run: list[str]

@@ -24,11 +24,11 @@ _PHRASE_START = re.compile(
     r"|before|until|for|in|on|at|with|from|during)\s)",
     re.IGNORECASE,
 )
-# One Piper run holds every layer's output for its whole audio at once: measured
-# with en_US-joe-medium, about 1 MiB a phoneme (100 characters of English 100 MiB
-# at the peak, 320 characters ~600 MB, 4,000 characters 3.6 GB; 96 phonemes of
-# digits 98 MiB). No run is longer than this: it stays within 1.2x the server's
-# rest with room for a "Hello." beside it (speech_memory.TEXT_AT_ONCE). The one
+# Piper's graph run whole holds every layer's output for its whole audio at once:
+# measured with en_US-joe-medium, about 1 MiB a phoneme (100 characters of English
+# 100 MiB at the peak, 320 characters ~600 MB, 4,000 characters 3.6 GB). Cut before
+# its decoder (piper_graph) a run holds one window's memory, but a voice that
+# cannot be cut runs whole: no run is longer than this, whatever the voice. The one
 # rule whatever the text: English reads ~1.2 phonemes a character, digits and
 # symbols more, a CJK character or an emoji ~15.
 MAX_PHONEMES = 96  # phonemes, cut at a word

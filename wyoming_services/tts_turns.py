@@ -22,8 +22,8 @@ from .tts_text import MAX_PHONEMES, next_run
 # characters; a CJK character or an emoji reads about 15.
 # Background runs go one at a time, one already takes every core Piper's session has.
 BACKGROUND = 480
-# The longest background run (about 30 MiB): where background text is cut matters
-# less than how much memory its runs hold beside the others.
+# The longest background run: a short run gives way (stopped, made again) at little
+# cost, and holds little memory beside the others even in a voice run whole.
 BACKGROUND_RUN = 36
 
 

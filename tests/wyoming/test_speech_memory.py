@@ -14,7 +14,13 @@ from tests.conftest import wait_until
 from wyoming_services import speech_memory
 from wyoming_services.engines import Engines
 from wyoming_services.settings import Settings
-from wyoming_services.speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
+from wyoming_services.speech_memory import (
+    DECODE_SIZE,
+    TEXT_AT_ONCE,
+    WINDOW_SIZE,
+    SpeechMemory,
+    run_size,
+)
 from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.tts_text import MAX_PHONEMES
 from wyoming_services.tts_turns import BACKGROUND, BACKGROUND_RUN, Turns
@@ -224,15 +230,17 @@ async def test_a_cancelled_decode_leaves_no_room_kept(
 ) -> None:
     shared, _model = engines
     turns = _turns(shared)
-    piece = await turns.take(80, size=80)
+    piece = await turns.take(80, size=WINDOW_SIZE)
     decode = _transcription(shared)
     await wait_until(lambda: shared.stt.memory.decode_waiting)
+    hello = asyncio.create_task(turns.take(6, size=6))
+    await asyncio.sleep(0.05)
+    assert not hello.done()  # the room kept for the decode
     decode.cancel()
     with pytest.raises(asyncio.CancelledError):
         await decode  # it has given its place up
     assert not shared.stt.memory.decode_waiting
-    hello = await asyncio.wait_for(turns.take(6, size=6), 1)
-    turns.give_back(hello)
+    turns.give_back(await asyncio.wait_for(hello, 1))
     turns.give_back(piece)
 
 
@@ -257,13 +265,15 @@ async def test_a_queue_of_transcriptions_never_silences_an_answer(
     await asyncio.gather(*jobs)
 
 
-async def test_digits_that_read_long_are_charged_what_they_read(
+async def test_digits_that_read_long_are_charged_what_they_hold(
     engines: tuple[Engines, _HeldModel],
 ) -> None:
-    # 20 characters, read as some 240 phonemes.
+    # 20 characters, read as some 240 phonemes: runs of one decoder window or more.
     runs = await _runs(engines[0], "9" * 20)
     assert sum(phonemes for phonemes, _ in runs) > 150
-    assert all(held == phonemes <= MAX_PHONEMES for phonemes, held in runs)
+    assert all(phonemes <= MAX_PHONEMES for phonemes, _ in runs)
+    assert all(held == run_size(phonemes, windowed=True) for phonemes, held in runs)
+    assert max(held for _, held in runs) == WINDOW_SIZE
 
 
 async def test_work_ending_in_a_flood_asks_for_one_trim_at_a_time(

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import wait_until
 from wyoming_services.settings import Settings
+from wyoming_services.speech_memory import run_size
 from wyoming_services.tts import TextToSpeech
 from wyoming_services.tts_text import MAX_PHONEMES
 
@@ -53,8 +54,10 @@ async def test_an_answer_beside_cjk_texts_waits_for_one_run_not_a_piece(
     await asyncio.to_thread(started.wait, 30)
     answer = asyncio.create_task(request("answer", ANSWER))
     turns = tts._turns
-    # The second stranger and the answer wait for a turn (no room beside the first).
-    await wait_until(lambda: sum(not g.done() for *_, g in turns._waiting) == 2)
+    # The answer waits for a turn: the strangers' runs hold both threads.
+    await wait_until(
+        lambda: any(not a.grant.done() and not a.stranger for a in turns._waiting)
+    )
     answer_asked.set()
     await asyncio.wait_for(answer, 60)
     for task in strangers:
@@ -83,4 +86,5 @@ async def test_a_cjk_piece_is_made_in_runs_charged_by_their_phonemes(
         pass
     assert sum(phonemes for phonemes, _ in runs) > 1000
     assert all(phonemes <= MAX_PHONEMES for phonemes, _ in runs)
-    assert all(held == phonemes for phonemes, held in runs)  # as the budget counts
+    # As the budget counts: one decoder window at most.
+    assert all(held == run_size(phonemes, windowed=True) for phonemes, held in runs)

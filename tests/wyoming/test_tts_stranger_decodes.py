@@ -13,14 +13,14 @@ import pytest
 from tests.conftest import wait_until
 from wyoming_services.authority import Authority
 from wyoming_services.settings import Settings
-from wyoming_services.speech_memory import SpeechMemory
+from wyoming_services.speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.tts_turns import BACKGROUND, Turns
 
 STRANGER = Authority("127.0.0.7", may_act=False)
 HOME = Authority("127.0.0.1", may_act=True)
-# A reading's piece: 30 phonemes fit beside a decode's 70 (or the room kept for it).
-PIECE = 30
+# A reading's piece that fits beside a decode (or the room kept for it).
+PIECE = TEXT_AT_ONCE - DECODE_SIZE
 
 
 def _decoding(
@@ -115,7 +115,7 @@ async def test_only_a_trusted_transcription_stops_home_assistants_reading(
         assert reading.stopped is stops
         turns.give_back(reading)
         await wait_until(lambda: model.running == 1, 2)
-        # 30 phonemes fit beside the decode's 70.
+        # PIECE fits beside the decode.
         assert await _granted(turns, reading=True) is not stops
     finally:
         model.release.set()

@@ -16,6 +16,7 @@ from wyoming.tts import Synthesize
 
 from tests.conftest import ServerProcess, wait_until
 from wyoming_services.settings import Settings
+from wyoming_services.speech_memory import TEXT_AT_ONCE, WINDOW_SIZE
 from wyoming_services.tts import TextToSpeech
 from wyoming_services.tts_turns import BACKGROUND, Turns
 
@@ -69,7 +70,7 @@ async def test_strangers_runs_in_every_slot_stop_for_an_answer() -> None:
 async def test_an_answer_with_room_beside_strangers_stops_none() -> None:
     turns = Turns(slots=2)
     stranger = await turns.take(6, size=6, trusted=False)
-    answer = await turns.take(81, size=81)
+    answer = await turns.take(81, size=WINDOW_SIZE)
     assert not stranger.stopped
     turns.give_back(stranger)
     turns.give_back(answer)
@@ -77,11 +78,12 @@ async def test_an_answer_with_room_beside_strangers_stops_none() -> None:
 
 async def test_strangers_runs_go_on_while_ha_waits_for_its_own() -> None:
     turns = Turns(slots=2)
-    running = await turns.take(90, size=90)
-    stranger = await turns.take(10, size=10, trusted=False)
-    answer = asyncio.create_task(turns.take(60, size=60))
+    # A voice run whole (not cut before its decoder) holds a phoneme's MiB each.
+    running = await turns.take(90, size=TEXT_AT_ONCE - 10)
+    stranger = await turns.take(10, size=6, trusted=False)
+    answer = asyncio.create_task(turns.take(60, size=20))
     await asyncio.sleep(0)
-    assert not answer.done()  # no room beside HA's run of 90, strangers or not
+    assert not answer.done()  # no room beside HA's run, strangers or not
     assert not stranger.stopped  # stopping it would gain nothing
     turns.give_back(stranger)
     turns.give_back(running)
@@ -158,27 +160,27 @@ async def test_an_answer_is_made_before_the_strangers_runs_in_progress_end(
     voice = tts._loaded[tts.default_voice]
     to_audio = voice.phoneme_ids_to_audio
     started, answer_asked = threading.Event(), threading.Event()
+    # Runs in progress when HA asked that ran to their end.
+    finished: list[bool] = []
 
     def held(*args: Any, **kwargs: Any) -> Any:
         started.set()
+        in_progress = not answer_asked.is_set()
         answer_asked.wait(30)  # the strangers' runs are in progress when HA asks
-        return to_audio(*args, **kwargs)
+        audio = to_audio(*args, **kwargs)
+        finished.append(in_progress)
+        return audio
 
     voice.phoneme_ids_to_audio = held
-    heard: list[str] = []
 
-    async def request(name: str, text: str, trusted: bool) -> bytes:
-        pcm = b""
-        async for piece in tts.synthesize(info, None, [text], trusted=trusted):
-            pcm += piece
-            heard.append(name)
-        return pcm
+    async def request(text: str, trusted: bool) -> bytes:
+        return b"".join(
+            [pcm async for pcm in tts.synthesize(info, None, [text], trusted=trusted)]
+        )
 
-    strangers = [
-        asyncio.create_task(request("stranger", NUMBER, False)) for _ in range(4)
-    ]
+    strangers = [asyncio.create_task(request(NUMBER, False)) for _ in range(4)]
     await asyncio.to_thread(started.wait, 30)
-    answer = asyncio.create_task(request("answer", ANSWER, True))
+    answer = asyncio.create_task(request(ANSWER, True))
     waiting = tts._turns._waiting
     await wait_until(
         lambda: any(not a.stranger and not a.grant.done() for a in waiting)
@@ -186,7 +188,7 @@ async def test_an_answer_is_made_before_the_strangers_runs_in_progress_end(
     answer_asked.set()
     await asyncio.wait_for(answer, 60)
     made = await asyncio.wait_for(asyncio.gather(*strangers), 120)
-    assert heard[0] == "answer"  # before any stranger's run in progress ended
+    assert not any(finished)  # every run in progress gave way to the answer
     assert tts.counters.gave_way >= 1
     assert made == [alone] * 4  # the stopped runs were made again, whole
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from wyoming_services.settings import Settings
+from wyoming_services.speech_memory import run_size
 from wyoming_services.tts import TextToSpeech
 from wyoming_services.tts_text import MAX_PHONEMES
 from wyoming_services.tts_turns import BACKGROUND, Turns
@@ -84,7 +85,8 @@ async def test_two_long_pieces_do_not_run_at_once() -> None:
 
 async def test_hello_runs_beside_the_longest_piece() -> None:
     turns = Turns(slots=2)
-    again = await turns.take(BACKGROUND + 100, stoppable=False, size=MAX_PHONEMES)
+    longest = run_size(MAX_PHONEMES, windowed=True)
+    again = await turns.take(BACKGROUND + 100, stoppable=False, size=longest)
     hello = await turns.take(6, size=6)
     assert not again.stopped
     turns.give_back(hello)

