@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+import importlib.util
 import logging
 from pathlib import Path
 import subprocess
@@ -59,14 +60,28 @@ def windows(
         )
 
 
+def onnx_schema() -> Any:
+    """The protobuf classes of onnx (onnx_ml_pb2) alone: importing onnx takes ~1 s (ml_dtypes)."""
+    spec = importlib.util.find_spec("onnx")
+    if spec is None or spec.origin is None:
+        raise ImportError("the onnx package is not installed")
+    source = Path(spec.origin).with_name("onnx_ml_pb2.py")
+    loading = importlib.util.spec_from_file_location("_onnx_ml_pb2", source)
+    if loading is None or loading.loader is None:
+        raise ImportError(f"cannot load {source}")
+    schema = importlib.util.module_from_spec(loading)
+    loading.loader.exec_module(schema)
+    return schema
+
+
 def split_at_decoder(model_path: Path, folder: Path) -> str | None:
-    """Write the voice's graph cut where its decoder starts (ENCODER, DECODER files in folder).
+    """Write the voice's graph cut where its decoder starts (ENCODER, DECODER_FILE in folder).
 
     Returns the tensor between the halves; None if the graph has no such single cut.
     """
-    import onnx  # noqa: PLC0415 - only in the process that cuts
-
-    model = onnx.load(str(model_path))
+    schema = onnx_schema()
+    model = schema.ModelProto()
+    model.ParseFromString(model_path.read_bytes())
     graph = model.graph
     nodes = list(graph.node)
     first = next((i for i, n in enumerate(nodes) if n.name.startswith(DECODER)), None)
@@ -81,26 +96,22 @@ def split_at_decoder(model_path: Path, folder: Path) -> str | None:
         return None
     (latent,) = crossing
     weights = {w.name: w for w in graph.initializer}
-    between = onnx.helper.make_tensor_value_info(latent, onnx.TensorProto.FLOAT, None)
+    between = schema.ValueInfoProto(name=latent)
+    between.type.tensor_type.elem_type = schema.TensorProto.FLOAT
     halves = (
         (ENCODER, head, list(graph.input), [between]),
         (DECODER_FILE, tail, [between], list(graph.output)),
     )
     for name, part, inputs, outputs in halves:
+        half = schema.ModelProto(ir_version=model.ir_version)
+        half.opset_import.extend(model.opset_import)
+        half.graph.name = f"{graph.name}-{name}"
+        half.graph.node.extend(part)
+        half.graph.input.extend(inputs)
+        half.graph.output.extend(outputs)
         used = {tensor for node in part for tensor in node.input}
-        cut = onnx.helper.make_graph(
-            part,
-            f"{graph.name}-{name}",
-            inputs,
-            outputs,
-            [weights[tensor] for tensor in sorted(used & weights.keys())],
-        )
-        onnx.save(
-            onnx.helper.make_model(
-                cut, opset_imports=model.opset_import, ir_version=model.ir_version
-            ),
-            str(folder / name),
-        )
+        half.graph.initializer.extend(weights[t] for t in sorted(used & weights.keys()))
+        (folder / name).write_bytes(half.SerializeToString())
     return str(latent)
 
 
@@ -128,30 +139,43 @@ class WindowedVits:
     """Piper's graph as two onnxruntime sessions, the decoder run window by window.
 
     run() answers as the whole graph's session does (Piper calls session.run(None,
-    inputs)); a run's RunOptions go to every part, so its terminate flag stops it
-    between windows too.
+    inputs)). The run's RunOptions go to the encoder and the last window; the
+    windows before it take plain ones (made by between()) that keep the decoder's
+    arena for the next window, their terminate flag copied from the run's, so a
+    stopped run ends at the next window at most.
     """
 
-    def __init__(self, encoder: Any, decoder: Any, latent: str) -> None:
-        """The halves' sessions and the tensor between them."""
+    def __init__(
+        self, encoder: Any, decoder: Any, latent: str, between: Callable[[], Any]
+    ) -> None:
+        """The halves' sessions, the tensor between them, a maker of plain RunOptions."""
         self._encoder = encoder
         self._decoder = decoder
         self._latent = latent
+        self._between = between
 
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
         """The audio for input_feed (the whole graph's inputs), as [array]."""
         (latent,) = self._encoder.run([self._latent], input_feed, run_options)
+        parts = list(windows(latent.shape[-1]))
+        # Given back after every window, the arena's blocks were freed and asked
+        # again each time: with glibc 2.36 a 96-phoneme run then peaked at 41-65 MiB
+        # against 28-30 (docs/benchmarks.md).
+        kept = self._between() if len(parts) > 1 else run_options
         audio = []
-        for part in windows(latent.shape[-1]):
+        for index, part in enumerate(parts):
+            options = run_options if index == len(parts) - 1 else kept
+            if options is not run_options and run_options is not None:
+                options.terminate = run_options.terminate
             (decoded,) = self._decoder.run(
-                None, {self._latent: latent[..., part.start : part.end]}, run_options
+                None, {self._latent: latent[..., part.start : part.end]}, options
             )
             # The decoder turns each frame into the same number of samples.
             hop = decoded.shape[-1] // (part.end - part.start)
-            kept = slice(
+            cut = slice(
                 (part.keep_from - part.start) * hop, (part.keep_to - part.start) * hop
             )
-            audio.append(decoded[..., kept])
+            audio.append(decoded[..., cut])
         return [np.concatenate(audio, axis=-1)]
 
 

@@ -43,6 +43,7 @@ def piper_session(model_path: Path) -> StoppableSession:
                 session(str(Path(folder, ENCODER)), whole=False),
                 session(str(Path(folder, DECODER_FILE)), whole=False),
                 latent,
+                onnxruntime.RunOptions,
             )
             if latent is not None
             else session(str(model_path), whole=True)

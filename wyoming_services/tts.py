@@ -163,9 +163,12 @@ class TextToSpeech:
         list(voice.synthesize("Hello."))
         self._loaded[name] = voice
         _LOGGER.info(
-            "Piper voice %s loaded and warmed in %.2f s",
+            "Piper voice %s loaded and warmed in %.2f s (%s)",
             name,
             time.perf_counter() - started,
+            "its decoder in windows"
+            if getattr(voice.session, "windowed", False)
+            else "its graph whole",
         )
 
     def resolve(

@@ -208,6 +208,10 @@ async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, 
         check(code == 0, "container exit code 0 after a requested stop", str(code))
         check("Traceback" not in log, "no traceback in the app's log")
         check("Stopped" in log, "the server stopped gracefully")
+        check(
+            "its decoder in windows" in log,
+            "Piper's voice runs its decoder in windows (onnx cut it)",
+        )
         return figures
     finally:
         if container.unshare.poll() is None:

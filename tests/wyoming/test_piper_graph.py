@@ -74,7 +74,10 @@ def test_a_small_graph_cut_in_windows_answers_as_whole(tmp_path: Path) -> None:
     latent = cut(model, tmp_path)
     assert latent == "z"
     windowed = WindowedVits(
-        _session(tmp_path / ENCODER), _session(tmp_path / DECODER_FILE), latent
+        _session(tmp_path / ENCODER),
+        _session(tmp_path / DECODER_FILE),
+        latent,
+        onnxruntime.RunOptions,
     )
     x = np.random.default_rng(1).standard_normal((1, 2, 300)).astype(np.float32)
     (whole,) = _session(model).run(None, {"x": x})
@@ -164,3 +167,43 @@ print(max(peaks))
 def test_a_long_run_holds_one_window() -> None:
     # Run whole, these ~90 phonemes rose 85-95 MiB over the rest.
     assert float(run_script(PEAK % LONG)) < 40
+
+
+class _Options:
+    """Stands in for onnxruntime.RunOptions: its terminate flag."""
+
+    terminate = False
+
+
+class _Half:
+    """Stands in for a half's session: the latent, or each window's frames as samples."""
+
+    def __init__(self, stop_after: int = 0, run: _Options | None = None) -> None:
+        self.seen: list[Any] = []
+        self.stop_after, self.run_options = stop_after, run
+
+    def run(self, names: Any, feed: dict[str, Any], options: Any) -> list[Any]:
+        if options is not None and options.terminate:
+            raise RuntimeError("Exiting due to terminate flag being set to true")
+        self.seen.append(options)
+        if names == ["z"]:
+            return [np.zeros((1, 2, 300), np.float32)]
+        if len(self.seen) == self.stop_after and self.run_options is not None:
+            self.run_options.terminate = True  # the run is stopped meanwhile
+        return [next(iter(feed.values()))[:, :1, :]]
+
+
+def test_windows_before_the_last_keep_the_arena() -> None:
+    run_options, decoder = _Options(), _Half()
+    WindowedVits(_Half(), decoder, "z", _Options).run(None, {"x": 0}, run_options)
+    *before, last = decoder.seen
+    assert last is run_options  # the arena given back once, at the end
+    assert before and all(options is before[0] is not run_options for options in before)
+
+
+def test_a_run_stopped_between_windows_ends_at_the_next() -> None:
+    run_options = _Options()
+    decoder = _Half(stop_after=1, run=run_options)
+    with pytest.raises(RuntimeError, match="terminate"):
+        WindowedVits(_Half(), decoder, "z", _Options).run(None, {"x": 0}, run_options)
+    assert len(decoder.seen) == 1

@@ -297,3 +297,9 @@ async def test_work_ending_in_a_flood_asks_for_one_trim_at_a_time(
     memory.released()  # the next idle moment trims again
     await memory.giving_back
     assert len(trims) == 2
+
+
+def test_a_run_is_charged_one_window_at_most_unless_its_voice_runs_whole() -> None:
+    assert run_size(12, windowed=True) == 12
+    assert run_size(96, windowed=True) == WINDOW_SIZE
+    assert run_size(96, windowed=False) == 96
