@@ -82,7 +82,7 @@ class Settings:
     stt_workers: int = _option(
         0,
         "decodes side by side when requests queue up, on single-thread decoders, "
-        "each holding ~70 MiB more (0 or 1 = one decode at a time)",
+        "each holding ~40 MiB more (0 or 1 = one decode at a time)",
     )
     stt_window_seconds: float = _option(
         10.0,

@@ -101,7 +101,7 @@ class SpeechToText:
         self._solo_running = False
         # Trusted clients' decodes first, then the least decode time used lately.
         self._waiting = DecodeQueue(wake=self._dispatch)
-        # A decode holds 67 MiB while it runs (51 MiB of it one attention matrix):
+        # A decode holds 37-43 MiB while it runs (tiny.en on up to 10 s of audio):
         # decodes start while the memory shared with Piper has room for one.
         self.memory = memory or SpeechMemory()
         self.memory.wake_whisper = self._dispatch
