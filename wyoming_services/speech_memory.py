@@ -12,13 +12,13 @@ from .heap import give_back_freed
 # The soak's bound is 1.2x a rest of ~320 MiB: 64 MiB in all. "Hello." (7 phonemes)
 # runs beside any run or beside a decode; two windowed runs at once fit.
 TEXT_AT_ONCE = 60
-# What a Whisper decode holds while it runs: 37-39 MiB for tiny.en on up to 10 s of
+# What a Whisper decode holds while it runs: 37-43 MiB for tiny.en on up to 10 s of
 # audio (the 10 s encoder; whisper_window), measured in one process. One decode runs
 # beside at most 20 phonemes of Piper runs (a short answer), and two decodes never
 # run at once.
 DECODE_SIZE = 40
 # A Piper run of a voice cut before its decoder (piper_graph) holds one decoder
-# window at most: 25-28 MiB for runs of 36-96 phonemes (en_US-joe-medium, measured
+# window at most: 25-30 MiB for runs of 36-96 phonemes (en_US-joe-medium, measured
 # in one process), as a run of some 28 phonemes does.
 WINDOW_SIZE = 28
 
