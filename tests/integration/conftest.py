@@ -10,13 +10,15 @@ import socket
 from typing import Any
 from unittest.mock import Mock, PropertyMock, patch
 
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.const import __version__ as HA_VERSION
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_mock_service,
     mock_config_flow,
 )
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -33,7 +35,7 @@ from tests.conftest import Mosquitto, ServerProcess, wait_until
 from tests.fake_xai import FakeXai
 
 from .agent_server import FakeServers
-from .helpers import SENSOR, register, setup_alicia, setup_real_mqtt
+from .helpers import HALL, SENSOR, register, setup_alicia, setup_real_mqtt
 from .satellites import (
     SATELLITE,
     BusSatellite,
@@ -149,6 +151,21 @@ async def entry(
 ) -> MockConfigEntry:
     """The Alicia config entry, set up on HA's MQTT integration (mqtt_mock)."""
     return await setup_alicia(hass, entry_options)
+
+
+@pytest.fixture
+async def play_media_calls(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> list[ServiceCall]:
+    """A hall player exposed to Assist, play_media allowed for devices; its calls."""
+    hass.states.async_set(HALL, "idle")
+    async_expose_entity(hass, "conversation", HALL, True)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
+    )
+    await hass.async_block_till_done()
+    calls: list[ServiceCall] = async_mock_service(hass, "media_player", "play_media")
+    return calls
 
 
 @pytest.fixture

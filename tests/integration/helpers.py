@@ -168,6 +168,25 @@ async def send_keyed(
     await hass.async_block_till_done()
 
 
+# The player the ha/command tests ask to play (play_media_calls).
+HALL = "media_player.hall"
+
+
+async def command_answer(
+    hass: HomeAssistant,
+    mqtt_mock: Any,
+    payload: dict[str, Any],
+    source: str = "kitchen_sensor",
+) -> dict[str, Any]:
+    """The answer to an ha/command of payload, signed by source's key."""
+    mqtt_mock.async_publish.reset_mock()
+    await send_keyed(hass, "alicia/integration/ha/command", source, payload)
+    topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
+    assert topic == "alicia/integration/ha/command/response"
+    answer: dict[str, Any] = json.loads(raw)["payload"]
+    return answer
+
+
 async def setup_real_mqtt(hass: HomeAssistant, port: int) -> MockConfigEntry:
     """HA's real MQTT integration, connected to the broker on 127.0.0.1:port."""
     entry = MockConfigEntry(

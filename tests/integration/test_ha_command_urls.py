@@ -2,58 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_mock_service,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.ha_commands import MAX_URLS
 
-from .helpers import SENSOR, register_keyed, send_keyed
-
-HALL = "media_player.hall"
+from .helpers import HALL, SENSOR, command_answer, register_keyed
 
 
 @pytest.fixture
 async def entry_options(hass: HomeAssistant) -> dict[str, Any]:
-    """Devices approved as they register; play_media allowed for them."""
+    """Devices approved as they register."""
     assert await async_setup_component(hass, "homeassistant", {})
-    return {"approval": "auto", "allowed_actions": ["media_player.play_media"]}
+    return {"approval": "auto"}
 
 
-@pytest.fixture
-async def calls(
-    hass: HomeAssistant, entry: MockConfigEntry, dns: dict[str, Any]
-) -> list[ServiceCall]:
-    """The kitchen sensor approved, a hall player exposed to Assist; its play_media calls."""
+@pytest.fixture(autouse=True)
+async def sensor(hass: HomeAssistant, entry: MockConfigEntry, dns: Any) -> None:
+    """The kitchen sensor approved, the device that sends the commands; names resolve publicly."""
     await register_keyed(hass, SENSOR)
-    hass.states.async_set(HALL, "idle")
-    async_expose_entity(hass, "conversation", HALL, True)
-    played: list[ServiceCall] = async_mock_service(hass, "media_player", "play_media")
-    return played
 
 
 async def play(hass: HomeAssistant, mqtt_mock: MqttMockHAClient, data: Any) -> Any:
     """The answer to a play_media command of this data, from the kitchen sensor."""
-    mqtt_mock.async_publish.reset_mock()
     payload = {"action": "media_player.play_media", "target": {"entity_id": HALL}}
-    await send_keyed(
-        hass,
-        "alicia/integration/ha/command",
-        "kitchen_sensor",
-        payload | {"data": data},
-    )
-    topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
-    assert topic == "alicia/integration/ha/command/response"
-    return json.loads(raw)["payload"]
+    return await command_answer(hass, mqtt_mock, payload | {"data": data})
 
 
 @pytest.mark.parametrize(
@@ -75,14 +53,14 @@ async def play(hass: HomeAssistant, mqtt_mock: MqttMockHAClient, data: Any) -> A
 async def test_an_address_spelled_for_another_parser_is_still_checked(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
-    calls: list[ServiceCall],
+    play_media_calls: list[ServiceCall],
     content: str,
 ) -> None:
     """The attack: no "://" as written, or an authority Python reads apart from ffmpeg; the player fetched HA's network."""
     answer = await play(hass, mqtt_mock, {"media_content_id": content})
     assert answer["status"] == "refused"
     assert "not for devices" in answer["error"]["message"]
-    assert calls == []
+    assert play_media_calls == []
 
 
 @pytest.mark.parametrize(
@@ -91,26 +69,26 @@ async def test_an_address_spelled_for_another_parser_is_still_checked(
 async def test_an_address_yarl_cannot_read_is_refused_not_failed(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
-    calls: list[ServiceCall],
+    play_media_calls: list[ServiceCall],
     content: str,
 ) -> None:
     """yarl 1.25 raised IndexError for brackets and no host: it escaped the check (a logged traceback)."""
     answer = await play(hass, mqtt_mock, {"media_content_id": content})
     assert answer["status"] == "refused"
-    assert calls == []
+    assert play_media_calls == []
 
 
 async def test_addresses_without_slashes_count_toward_the_bound(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
-    calls: list[ServiceCall],
+    play_media_calls: list[ServiceCall],
 ) -> None:
     """Each is resolved on HA's loop like any other address: at most MAX_URLS."""
     names = [f"http:\t//slow{n}.attacker.example/a.mp3" for n in range(MAX_URLS + 1)]
     answer = await play(hass, mqtt_mock, {"media_content_id": names[0], "extra": names})
     assert answer["status"] == "refused"
     assert answer["error"]["message"].startswith(f"{MAX_URLS + 2} addresses")
-    assert calls == []
+    assert play_media_calls == []
 
 
 @pytest.mark.parametrize(
@@ -121,10 +99,10 @@ async def test_addresses_without_slashes_count_toward_the_bound(
 async def test_text_with_a_colon_is_no_address(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
-    calls: list[ServiceCall],
+    play_media_calls: list[ServiceCall],
     content: str,
 ) -> None:
     """A player's own ids and plain text still pass; a public address plays."""
     answer = await play(hass, mqtt_mock, {"media_content_id": content})
     assert answer == {"status": "done"}
-    assert [c.data["media_content_id"] for c in calls] == [content]
+    assert [c.data["media_content_id"] for c in play_media_calls] == [content]

@@ -25,21 +25,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.alicia.bus.home import TARGET_KEYS
 from custom_components.alicia.ha_commands import MAX_URLS
 
-from .helpers import SENSOR, register, register_keyed, send, send_keyed
-
-
-async def command(
-    hass: HomeAssistant,
-    mqtt_mock: MqttMockHAClient,
-    payload: dict[str, Any],
-    source: str = "kitchen_sensor",
-) -> dict[str, Any]:
-    mqtt_mock.async_publish.reset_mock()
-    await send_keyed(hass, "alicia/integration/ha/command", source, payload)
-    topic, raw, _, _ = mqtt_mock.async_publish.call_args.args
-    assert topic == "alicia/integration/ha/command/response"
-    answer: dict[str, Any] = json.loads(raw)["payload"]
-    return answer
+from .helpers import HALL, SENSOR, command_answer, register, register_keyed, send
 
 
 @pytest.fixture
@@ -63,7 +49,7 @@ async def test_allowed_action_runs(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
     calls = async_mock_service(hass, "light", "turn_on")
-    answer = await command(
+    answer = await command_answer(
         hass,
         mqtt_mock,
         {
@@ -123,7 +109,7 @@ async def test_refusals(
     reason: str,
 ) -> None:
     calls = async_mock_service(hass, "light", "turn_on")
-    answer = await command(hass, mqtt_mock, payload)
+    answer = await command_answer(hass, mqtt_mock, payload)
     assert answer["status"] == "refused"
     assert reason in answer["error"]["message"]
     assert calls == []
@@ -133,7 +119,7 @@ async def test_refusals(
 async def test_unapproved_sender_is_refused(
     hass: HomeAssistant, entry: MockConfigEntry, mqtt_mock: MqttMockHAClient
 ) -> None:
-    answer = await command(
+    answer = await command_answer(
         hass,
         mqtt_mock,
         {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
@@ -150,7 +136,7 @@ async def test_allow_list_is_an_option(
     )
     await hass.async_block_till_done()
     await register_keyed(hass, SENSOR)
-    answer = await command(
+    answer = await command_answer(
         hass,
         mqtt_mock,
         {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
@@ -166,7 +152,7 @@ async def test_a_dangerous_action_is_refused_even_if_an_old_list_allows_it(
         entry, options={**entry.options, "allowed_actions": allowed}
     )
     await hass.async_block_till_done()
-    answer = await command(hass, mqtt_mock, {"action": "homeassistant.restart"})
+    answer = await command_answer(hass, mqtt_mock, {"action": "homeassistant.restart"})
     assert answer["error"]["message"] == (
         "action homeassistant.restart is not allowed (allowed: light.turn_off)"
     )
@@ -181,7 +167,7 @@ async def test_failing_action_is_reported(
         raise HomeAssistantError("bulb unreachable")
 
     hass.services.async_register("light", "turn_on", broken)
-    answer = await command(
+    answer = await command_answer(
         hass,
         mqtt_mock,
         {"action": "light.turn_on", "target": {"entity_id": "light.kitchen"}},
@@ -215,8 +201,8 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
 ) -> None:
     """Even where a user allowed play_media, HA's own addresses (it signs them) are refused."""
     hass.config.internal_url = "http://192.0.2.10:8123"
-    hass.states.async_set("media_player.hall", "idle")
-    async_expose_entity(hass, "conversation", "media_player.hall", True)
+    hass.states.async_set(HALL, "idle")
+    async_expose_entity(hass, "conversation", HALL, True)
     allowed = ["media_player.play_media"]
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, "allowed_actions": allowed}
@@ -226,10 +212,10 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
     data = {"media_content_id": content, "media_content_type": "music"}
     payload: dict[str, Any] = {
         "action": "media_player.play_media",
-        "target": {"entity_id": "media_player.hall"},
+        "target": {"entity_id": HALL},
         "data": data,
     }
-    answer = await command(hass, mqtt_mock, payload)
+    answer = await command_answer(hass, mqtt_mock, payload)
     assert answer["status"] == "refused"
     assert (
         "Home Assistant's own addresses are not for devices"
@@ -237,23 +223,8 @@ async def test_a_device_cannot_have_ha_sign_its_own_address(
     )
     assert calls == []
     data["media_content_id"] = "http://radio.example/stream.mp3"
-    assert await command(hass, mqtt_mock, payload) == {"status": "done"}
+    assert await command_answer(hass, mqtt_mock, payload) == {"status": "done"}
     assert len(calls) == 1
-
-
-@pytest.fixture
-async def play_media_calls(
-    hass: HomeAssistant, entry: MockConfigEntry
-) -> list[ServiceCall]:
-    """A hall player exposed to Assist, play_media allowed for devices; its calls."""
-    hass.states.async_set("media_player.hall", "idle")
-    async_expose_entity(hass, "conversation", "media_player.hall", True)
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, "allowed_actions": ["media_player.play_media"]}
-    )
-    await hass.async_block_till_done()
-    calls: list[ServiceCall] = async_mock_service(hass, "media_player", "play_media")
-    return calls
 
 
 @pytest.mark.parametrize(
@@ -284,10 +255,10 @@ async def test_a_device_cannot_have_ha_fetch_its_own_network(
     """The attack: where a user allowed play_media, a device named an address on HA's network; a player fetched it from HA's host."""
     payload: dict[str, Any] = {
         "action": "media_player.play_media",
-        "target": {"entity_id": "media_player.hall"},
+        "target": {"entity_id": HALL},
         "data": {"media_content_id": content, "media_content_type": "music"},
     }
-    answer = await command(hass, mqtt_mock, payload)
+    answer = await command_answer(hass, mqtt_mock, payload)
     assert answer["status"] == "refused"
     assert "host or network is not for devices" in answer["error"]["message"]
     assert play_media_calls == []
@@ -304,10 +275,10 @@ async def test_a_device_cannot_have_ha_fetch_its_network_through_a_public_name(
     url = "http://rebind.attacker.example:8123/api/states"
     payload: dict[str, Any] = {
         "action": "media_player.play_media",
-        "target": {"entity_id": "media_player.hall"},
+        "target": {"entity_id": HALL},
         "data": {"media_content_id": url, "media_content_type": "music"},
     }
-    answer = await command(hass, mqtt_mock, payload)
+    answer = await command_answer(hass, mqtt_mock, payload)
     assert answer == {
         "status": "refused",
         "error": {
@@ -376,10 +347,10 @@ async def test_a_command_naming_many_addresses_is_refused_before_any_lookup(
     names = [f"http://slow{n}.attacker.example/a.mp3" for n in range(MAX_URLS + 1)]
     payload: dict[str, Any] = {
         "action": "media_player.play_media",
-        "target": {"entity_id": "media_player.hall"},
+        "target": {"entity_id": HALL},
         "data": {"media_content_id": names[0], "extra": {"urls": names[1:]}},
     }
-    answer = await command(hass, mqtt_mock, payload)
+    answer = await command_answer(hass, mqtt_mock, payload)
     assert answer["status"] == "refused"
     assert answer["error"]["message"] == (
         f"{MAX_URLS + 1} addresses in one command (at most {MAX_URLS})"
