@@ -130,7 +130,12 @@ def cut(model_path: Path, folder: Path) -> str | None:
             check=True,
         )
     except (OSError, subprocess.SubprocessError) as err:
-        _LOGGER.warning("Piper voice %s runs whole: %s", model_path.name, err)
+        # The cut's own error (its last line), not only "returned non-zero exit status 1".
+        said = getattr(err, "stderr", None) or ""
+        if isinstance(said, bytes):  # a timeout's partial output
+            said = said.decode(errors="replace")
+        why = said.strip().splitlines()[-1:] or [str(err)]
+        _LOGGER.warning("Piper voice %s runs whole: %s", model_path.name, why[0])
         return None
     return done.stdout.strip() or None
 
