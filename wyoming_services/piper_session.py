@@ -1,4 +1,4 @@
-"""Piper's onnxruntime sessions: threads that sleep, an arena given back after each run, runs that stop."""
+"""Piper's onnxruntime sessions: threads that sleep, arenas kept within bounds, runs that stop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import tempfile
 import threading
 from typing import Any
 
-from .piper_graph import DECODER_FILE, ENCODER, WindowedVits, cut
+from .piper_graph import DECODER_FILE, ENCODER, WindowedVits, cut, given_back
 
 
 def piper_session(model_path: Path) -> StoppableSession:
@@ -24,10 +24,10 @@ def piper_session(model_path: Path) -> StoppableSession:
         # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
         # request took 2.5x its time alone with spinning, 1.7x without; alone, the same.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # An arena given back at the end of each run (given_back): kept, it held the
-        # largest run's memory for good (+100 MiB); without one, each of a run's tensors
-        # was mapped anew (20,600 page faults for "Turned on the light" against 4,300)
-        # and a run took 1.5x the CPU time (docs/benchmarks.md).
+        # An arena: without one, each of a run's tensors was mapped anew (20,600 page
+        # faults for "Turned on the light" against 4,300) and a run took 1.5x the CPU
+        # time. The whole graph's is given back after each run (kept, it held the
+        # largest run's memory for good, +100 MiB); the halves' as WindowedVits says.
         options.enable_cpu_mem_arena = True
         # A planned block for all of a run's tensors at once: the halves' windows
         # held 20-30 % more with it and were no faster.
@@ -43,25 +43,18 @@ def piper_session(model_path: Path) -> StoppableSession:
                 session(str(Path(folder, ENCODER)), whole=False),
                 session(str(Path(folder, DECODER_FILE)), whole=False),
                 latent,
-                onnxruntime.RunOptions,
             )
             if latent is not None
             else session(str(model_path), whole=True)
         )
-    return StoppableSession(graph, given_back(onnxruntime.RunOptions()))
+    return StoppableSession(graph, onnxruntime.RunOptions())
 
 
 def run_options() -> Any:
-    """A run's onnxruntime RunOptions (its stop flag), the arena given back when it ends."""
+    """A run's onnxruntime RunOptions: its stop flag."""
     import onnxruntime  # noqa: PLC0415 - loaded with the voices
 
-    return given_back(onnxruntime.RunOptions())
-
-
-def given_back(options: Any) -> Any:
-    """RunOptions (onnxruntime) whose run gives the arena's memory back when it ends."""
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-    return options
+    return onnxruntime.RunOptions()
 
 
 class StoppableSession:
@@ -85,6 +78,8 @@ class StoppableSession:
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
         """Run with this thread's RunOptions, unless given some."""
         options = run_options or getattr(self._local, "options", None) or self._default
+        if not self.windowed:  # its memory grows with the run's text
+            options = given_back(options)
         return self._session.run(output_names, input_feed, options)
 
     def __getattr__(self, name: str) -> Any:

