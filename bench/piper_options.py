@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
-from wyoming_services.piper_graph import given_back
+from wyoming_services.piper_session import given_back
 
 SHORT = "Turn on the kitchen light."
 LONG = "The living room is at twenty one degrees, the kitchen is a little warmer."

@@ -140,12 +140,6 @@ def cut(model_path: Path, folder: Path) -> str | None:
     return done.stdout.strip() or None
 
 
-def given_back(options: Any) -> Any:
-    """RunOptions (onnxruntime) whose run gives its session's arena back when it ends."""
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-    return options
-
-
 class WindowedVits:
     """Piper's graph as two onnxruntime sessions, the decoder run window by window.
 

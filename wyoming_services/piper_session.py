@@ -7,7 +7,7 @@ import tempfile
 import threading
 from typing import Any
 
-from .piper_graph import DECODER_FILE, ENCODER, WindowedVits, cut, given_back
+from .piper_graph import DECODER_FILE, ENCODER, WindowedVits, cut
 
 
 def piper_session(model_path: Path) -> StoppableSession:
@@ -48,6 +48,12 @@ def piper_session(model_path: Path) -> StoppableSession:
             else session(str(model_path), whole=True)
         )
     return StoppableSession(graph, onnxruntime.RunOptions())
+
+
+def given_back(options: Any) -> Any:
+    """RunOptions (onnxruntime) whose run gives its session's arena back when it ends."""
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
 
 
 def run_options() -> Any:
