@@ -1,8 +1,9 @@
 """Piper's onnxruntime options side by side in one process: spinning threads, the arena kept or given back.
 
 Run: `.venv/bin/python bench/piper_options.py` (about two minutes; no network). The
-bundled en_US-joe-medium is loaded once per variant, each an onnxruntime session as
-wyoming_services/piper_session.py makes it but for the option compared; the
+bundled en_US-joe-medium is loaded once per variant, each its whole graph in one
+onnxruntime session (as wyoming_services/piper_session.py runs a voice it cannot cut;
+the server's own voices run in two halves, the decoder in windows); the
 variants take turns run by run (a short answer, then a long clause) in one pool
 thread, as the server's runs do, so a busy machine slows them alike. With the
 server's malloc settings (heap.py), the heap given back between runs as between two
@@ -36,7 +37,7 @@ SHORT = "Turn on the kitchen light."
 LONG = "The living room is at twenty one degrees, the kitchen is a little warmer."
 # name: (threads spin while they wait, arena given back after each run)
 VARIANTS = {
-    "server (no spinning, given back)": (False, True),
+    "whole graph, no spinning, given back": (False, True),
     "no spinning, arena kept": (False, False),
     "spinning, given back": (True, True),
     "spinning, arena kept (wyoming-piper)": (True, False),

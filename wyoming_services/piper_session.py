@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 import tempfile
 import threading
@@ -47,7 +48,7 @@ def piper_session(model_path: Path) -> StoppableSession:
             if latent is not None
             else session(str(model_path), whole=True)
         )
-    return StoppableSession(graph, onnxruntime.RunOptions())
+    return StoppableSession(graph, onnxruntime.RunOptions)
 
 
 def given_back(options: Any) -> Any:
@@ -56,20 +57,13 @@ def given_back(options: Any) -> Any:
     return options
 
 
-def run_options() -> Any:
-    """A run's onnxruntime RunOptions: its stop flag."""
-    import onnxruntime  # noqa: PLC0415 - loaded with the voices
-
-    return onnxruntime.RunOptions()
-
-
 class StoppableSession:
     """An onnxruntime session whose runs take the RunOptions the calling thread was given."""
 
-    def __init__(self, session: Any, default: Any = None) -> None:
-        """Wrap Piper's session (it calls run(outputs, inputs)); default: a thread's options unless set."""
+    def __init__(self, session: Any, options: Callable[[], Any]) -> None:
+        """Wrap Piper's session (it calls run(outputs, inputs)); options: makes a RunOptions."""
         self._session = session
-        self._default = default
+        self._options = options
         self._local = threading.local()
 
     @property
@@ -77,15 +71,22 @@ class StoppableSession:
         """Whether its decoder runs in windows (a run's memory bounded, piper_graph)."""
         return isinstance(self._session, WindowedVits)
 
+    def run_options(self) -> Any:
+        """A new run's RunOptions: its stop flag; a whole graph's arena given back at its end."""
+        # A whole graph's memory grows with the run's text; the windowed halves' is
+        # bounded by the windows, and kept (WindowedVits).
+        options = self._options()
+        return options if self.windowed else given_back(options)
+
     def options_for_this_thread(self, options: Any) -> None:
         """The RunOptions of this thread's next runs (None: none)."""
         self._local.options = options
 
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
-        """Run with this thread's RunOptions, unless given some."""
-        options = run_options or getattr(self._local, "options", None) or self._default
-        if not self.windowed:  # its memory grows with the run's text
-            options = given_back(options)
+        """Run with this thread's RunOptions, unless given some; new ones without either."""
+        options = (
+            run_options or getattr(self._local, "options", None) or self.run_options()
+        )
         return self._session.run(output_names, input_feed, options)
 
     def __getattr__(self, name: str) -> Any:

