@@ -147,8 +147,8 @@ class WindowedVits:
     inputs)), every half's run with the run's own RunOptions, so a stopped run ends
     at the next window at most. The halves' arenas are kept from run to run: they
     hold what the runs at once need (at most tts_text.MAX_PHONEMES phonemes and one
-    window each; as many runs as speech_memory's budget lets run at once, two by
-    default), whatever the text's length, and a run reuses them instead of
+    window each; at most tts_workers runs at once, two by default, within
+    speech_memory's budget), whatever the text's length, and a run reuses them instead of
     faulting its memory in anew (a short answer's run maps ~200 pages, not ~1,600).
     """
 
