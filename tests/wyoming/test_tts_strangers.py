@@ -159,12 +159,13 @@ async def test_an_answer_is_made_before_the_strangers_runs_in_progress_end(
     )
     voice = tts._loaded[tts.default_voice]
     to_audio = voice.phoneme_ids_to_audio
-    started, answer_asked = threading.Event(), threading.Event()
-    # Runs in progress when HA asked that ran to their end.
+    answer_asked = threading.Event()
+    # Runs started, and runs in progress when HA asked that ran to their end.
+    started: list[bool] = []
     finished: list[bool] = []
 
     def held(*args: Any, **kwargs: Any) -> Any:
-        started.set()
+        started.append(True)
         in_progress = not answer_asked.is_set()
         answer_asked.wait(30)  # the strangers' runs are in progress when HA asks
         audio = to_audio(*args, **kwargs)
@@ -179,7 +180,9 @@ async def test_an_answer_is_made_before_the_strangers_runs_in_progress_end(
         )
 
     strangers = [asyncio.create_task(request(NUMBER, False)) for _ in range(4)]
-    await asyncio.to_thread(started.wait, 30)
+    # Both workers busy with a stranger's run: with one still phonemizing, HA's
+    # answer took the free worker at once and never waited.
+    await wait_until(lambda: len(started) == tts.settings.tts_workers, 30)
     answer = asyncio.create_task(request(ANSWER, True))
     waiting = tts._turns._waiting
     await wait_until(
