@@ -52,6 +52,12 @@ def sockets_allowed() -> Iterator[None]:
         socket.socket = guarded  # type: ignore[misc]
 
 
+# How long a pipeline run through HA may take to end: HA's agent compiles its
+# sentence templates on a test's first command, and that took over 10 s on a busy
+# 2-core machine.
+PIPELINE_SECONDS = 30
+
+
 async def wait_until(condition: Callable[[], bool], limit: float = 10) -> None:
     """Poll: for state in another process or in HA, which signals nothing a test could await."""
     async with asyncio.timeout(limit):

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from tests.conftest import wait_until
+from tests.conftest import PIPELINE_SECONDS, wait_until
 
 from .helpers import (
     LIGHT,
@@ -96,7 +96,7 @@ async def test_a_hubs_child_satellite_opens_a_pipeline_by_its_hubs_key(
     child = BusSatellite(hass, mqtt_mock, key=HUB_KEY)
     child.run()
     child.audio(end=True)
-    await wait_until(lambda: "end" in child.types())
+    await wait_until(lambda: "end" in child.types(), limit=PIPELINE_SECONDS)
     assert stt_engine.heard == CHUNK
 
 

@@ -24,7 +24,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.alicia.bus.satellite import StartStage
 from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
-from tests.conftest import wait_until
+from tests.conftest import PIPELINE_SECONDS, wait_until
 
 from .helpers import LIGHT, SENSOR, alicia_device, message, register, setup_alicia
 from .satellites import (
@@ -104,7 +104,7 @@ async def test_a_run_goes_through_hass_pipeline_and_acts_in_the_satellites_area(
     for _ in range(9):
         satellite.audio()
     satellite.audio(end=True)
-    await wait_until(lambda: "end" in satellite.types())
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     assert stt_engine.heard == CHUNK * 10
     types = satellite.types()
     assert types[:2] == ["listening", "heard"]
@@ -221,7 +221,7 @@ async def test_ask_question_hears_the_answer_of_the_run_the_device_opens(
     answer = await call
     assert answer == {"id": "yes", "sentence": "yes please", "slots": {}}
     # Only speech-to-text ran: the device is told the run ended, no answer to play.
-    await wait_until(lambda: "end" in satellite.types())
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     assert "play" not in satellite.types()
 
 
@@ -269,7 +269,7 @@ async def test_a_run_from_hass_wake_word_hears_the_command_after_it(
     for _ in range(14):
         satellite.audio()
     satellite.audio(end=True)
-    await wait_until(lambda: "end" in satellite.types())
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     types = satellite.types()
     assert types.index("wake_word") < types.index("listening") < types.index("play")
     assert "error" not in types
@@ -361,7 +361,7 @@ async def test_a_satellite_said_offline_still_runs_with_its_settings(
     assert hass.states.get(vad).state == "default"  # type: ignore[union-attr]
     satellite.run()  # it speaks: it is back
     satellite.audio(end=True)
-    await wait_until(lambda: "end" in satellite.types())
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     assert "error" not in satellite.types()
 
 
@@ -373,7 +373,7 @@ async def test_a_run_hass_cannot_start_is_told_hass_error(
     )
     satellite.run()
     satellite.audio(end=True)
-    await wait_until(lambda: "end" in satellite.types())
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     (error,) = [e for e in satellite.events() if e["type"] == "error"]
     assert error["code"] == "stt-provider-missing"
     state = hass.states.get(satellite_entity(hass))

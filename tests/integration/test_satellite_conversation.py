@@ -10,7 +10,7 @@ from homeassistant.helpers import entity_registry as er, intent
 import pytest
 
 from custom_components.alicia.const import DOMAIN
-from tests.conftest import wait_until
+from tests.conftest import PIPELINE_SECONDS, wait_until
 
 from .satellites import BusSatellite, StubStt, pipelines_agent
 
@@ -76,7 +76,7 @@ async def test_start_conversation_announces_then_answers_the_run_the_device_open
     for _ in range(4):
         satellite.audio()
     satellite.audio(end=True)
-    await wait_until(lambda: "end" in satellite.types())
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     types = satellite.types()
     assert types[:2] == ["listening", "heard"]
     assert {"transcript", "processing", "answer", "play"} <= set(types)

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.alicia.bus.satellite import StartStage
-from tests.conftest import ServerProcess, wait_until
+from tests.conftest import PIPELINE_SECONDS, ServerProcess, wait_until
 from tests.ha_wyoming import wyoming_entities
 from tests.wyoming.test_wake import said
 
@@ -57,7 +57,7 @@ async def test_okay_nabu_heard_by_our_server_then_the_command_runs(
         satellite.audio(pcm[offset : offset + STEP])
         await asyncio.sleep(max(0.0, started + index * 0.1 - AHEAD - loop.time()))
     satellite.audio(end=True)
-    await wait_until(lambda: "end" in satellite.types(), limit=20)
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     types = satellite.types()
     assert "error" not in types
     assert types.index("wake_word") < types.index("listening") < types.index("play")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 
 from custom_components.alicia.bus.signing import KeyPair
-from tests.conftest import wait_until
+from tests.conftest import PIPELINE_SECONDS, wait_until
 
 from .helpers import approve_repair
 from .satellites import SATELLITE, BusSatellite, StubStt, register_signed
@@ -25,7 +25,7 @@ async def turn(
     for _ in range(4):
         satellite.audio()
     satellite.audio(end=True)
-    await wait_until(lambda: "end" in satellite.types())
+    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
     satellite.played()
     await hass.async_block_till_done()
 

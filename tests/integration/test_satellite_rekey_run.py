@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.alicia.bus.signing import KeyPair
 from custom_components.alicia.const import DOMAIN
-from tests.conftest import wait_until
+from tests.conftest import PIPELINE_SECONDS, wait_until
 
 from .helpers import LIGHT, approve_repair, register_keyed
 from .satellites import (
@@ -161,6 +161,6 @@ async def test_a_hubs_child_run_goes_on_when_its_hub_registers_its_same_key(
     await at_the_agent(child, held)
     await register_keyed(hass, {**LIGHT, "name": "Hall hub"})
     held.go.set()
-    await wait_until(lambda: "end" in child.types())
+    await wait_until(lambda: "end" in child.types(), limit=PIPELINE_SECONDS)
     assert {"answer", "play"} <= set(child.types())
     assert next(e for e in child.events() if e["type"] == "end")["listen"] is True

@@ -22,7 +22,7 @@ from custom_components.alicia.bus.satellite import (
     StartStage,
 )
 from custom_components.alicia.bus.signing import KeyPair
-from tests.conftest import wait_until
+from tests.conftest import PIPELINE_SECONDS, wait_until
 from tests.integration.helpers import message, setup_alicia
 from tests.integration.satellites import (
     CHUNK,
@@ -108,7 +108,7 @@ async def test_forged_audio_feeds_nothing_into_the_satellites_open_run(
     forger.audio(b"\x01\x02" * 1600, end=True)
     BusSatellite(hass, victim.mqtt, key=None, run_id=victim.run_id).audio(end=True)
     victim.audio(end=True)
-    await wait_until(lambda: "end" in victim.types())
+    await wait_until(lambda: "end" in victim.types(), limit=PIPELINE_SECONDS)
     assert stt_engine.heard == CHUNK  # the device's own chunk only
     assert counts(entry)["collision"] == 1
     assert counts(entry)["unsigned"] == 1
@@ -128,7 +128,7 @@ async def test_a_replayed_run_or_chunk_is_refused(
         async_fire_mqtt_message(hass, topic, text)
     victim.run_id, victim.seq = "r1", 1
     victim.audio(end=True)
-    await wait_until(lambda: "end" in victim.types())
+    await wait_until(lambda: "end" in victim.types(), limit=PIPELINE_SECONDS)
     assert stt_engine.heard == CHUNK * 2  # neither replay restarted the run nor fed it
     assert counts(entry)["replayed"] == 2
 
@@ -188,7 +188,7 @@ async def test_an_endless_stream_faster_than_real_time_is_cut_and_told(
         40
     ):  # 8 s of audio at once: 2 s of pre-roll is all a device may be ahead
         victim.audio(big)
-    await wait_until(lambda: "end" in victim.types())
+    await wait_until(lambda: "end" in victim.types(), limit=PIPELINE_SECONDS)
     assert counts(entry)["too_fast"] == 1
     error = next(e for e in victim.events() if e["type"] == "error")
     assert error["code"] == "too_fast"
@@ -207,7 +207,7 @@ async def test_a_lost_chunk_ends_the_run_and_the_device_is_told(
     victim.audio()
     victim.seq += 1  # chunk 1 never arrives
     victim.audio()
-    await wait_until(lambda: "end" in victim.types())
+    await wait_until(lambda: "end" in victim.types(), limit=PIPELINE_SECONDS)
     assert [e.get("code") for e in victim.events() if e["type"] == "error"] == [
         "audio_lost"
     ]
