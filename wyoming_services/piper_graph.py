@@ -148,8 +148,9 @@ class WindowedVits:
     at the next window at most. The halves' arenas are kept from run to run: they
     hold what the runs at once need (at most tts_text.MAX_PHONEMES phonemes and one
     window each; at most tts_workers runs at once, two by default, within
-    speech_memory's budget), whatever the text's length, and a run reuses them instead of
-    faulting its memory in anew (a short answer's run maps ~200 pages, not ~1,600).
+    speech_memory's budget), whatever the text's length, and a run reuses them
+    instead of faulting its memory in anew (a short answer's run maps ~200 pages,
+    not ~1,600).
     """
 
     def __init__(self, encoder: Any, decoder: Any, latent: str) -> None:
