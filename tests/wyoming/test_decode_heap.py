@@ -14,15 +14,8 @@ from .server_malloc import run_script
 DECODES = """
 import asyncio, resource
 import numpy as np
-from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
-few_malloc_arenas()
-heap_reused()
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText
-
-def rss():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / (1 << 20)
 
 async def main():
     stt = SpeechToText(Settings(stt_cpu_threads=1, stt_beam_size=5))

