@@ -12,8 +12,10 @@ from .vocabulary_prompt import echoes_prompt
 # at 8 kHz, which the model first called silence, as "That" (no_speech_prob 0.67,
 # avg_logprob -1.52). The limits leave room either side, as CPUs round int8 maths
 # differently. A repeated word is a hallucination (compression ratio over 2.4,
-# faster-whisper's own limit). A pure tone may come back as "Beeping.": a beep is
-# heard as one.
+# faster-whisper's own limit), on every pass: when all its temperatures fail that
+# limit faster-whisper still returns the likeliest, and a 440 Hz tone came back as
+# "beep" 112 times after sampling at 0.2 to 1.0. A pure tone may come back as
+# "Beeping.": a beep is heard as one.
 SECOND_LOOK_NO_SPEECH = 0.8
 SECOND_LOOK_LOGPROB = -1.8
 SECOND_LOOK_COMPRESSION = 2.4
@@ -43,7 +45,11 @@ def decode_pass(
 ) -> tuple[list[str], bool]:
     """The segments heard, and whether they only read the prompt back (then decoded without it)."""
     segments, _info = model.transcribe(audio, **options)
-    texts = [segment.text for segment in segments]
+    texts = [
+        segment.text
+        for segment in segments
+        if segment.compression_ratio <= SECOND_LOOK_COMPRESSION
+    ]
     if not "".join(texts).strip():
         texts = second_look(model, audio, options)
     if echoes_prompt("".join(texts), options["initial_prompt"]):

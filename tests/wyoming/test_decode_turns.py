@@ -19,15 +19,13 @@ from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.stt_session import SttSession
 
+from .whisper_fakes import Segment
+
 HOME = Authority("wyoming:127.0.0.1", may_act=True)
 
 
 def stranger(n: int) -> Authority:
     return Authority(f"wyoming:192.168.1.{n}", may_act=False)
-
-
-class _Segment:
-    text = " heard"
 
 
 class _OneAtATime:
@@ -40,7 +38,7 @@ class _OneAtATime:
     def transcribe(self, audio: Any, **_: Any) -> tuple[list[Any], None]:
         self.order.append(len(audio) // 1000)
         self.go.acquire()
-        return [_Segment()], None
+        return [Segment()], None
 
 
 @pytest.fixture
@@ -156,7 +154,7 @@ class _Options:
 
     def transcribe(self, audio: Any, **options: Any) -> tuple[list[Any], None]:
         self.options.append(options)
-        return [_Segment()], None
+        return [Segment()], None
 
 
 @pytest.mark.parametrize(

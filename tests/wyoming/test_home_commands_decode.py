@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,16 +12,10 @@ from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.turn_end import COMPLETE_SECONDS, Said, quiet_needed
 
+from .whisper_fakes import Segment
+
 NAMES = HomeNames((("Nanoleaf panels", "light"),), ("Kitchen",))
 AUDIO = np.zeros(16000, dtype=np.float32)
-
-
-@dataclass
-class Segment:
-    text: str
-    no_speech_prob: float = 0.1
-    avg_logprob: float = -0.3
-    compression_ratio: float = 1.0
 
 
 class Heard:
@@ -95,6 +88,21 @@ class HearsNamesInNoise:
         second_look = options.get("no_speech_threshold", 0.6) is None
         heard = "Lutron dimmer," if second_look and options["initial_prompt"] else ""
         return [Segment(heard)], None
+
+
+class RepeatsAfterSampling:
+    """A model whose fallback temperatures all repeat a word: faster-whisper returns the likeliest."""
+
+    def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+        if options.get("no_speech_threshold", 0.6) is None:
+            return [Segment(" Beeping.", no_speech_prob=0.5)], None
+        return [Segment(" beep" * 112, compression_ratio=29.3)], None
+
+
+def test_a_word_repeated_after_every_temperature_is_never_the_transcript() -> None:
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    result = engine._decode(_Decoder(RepeatsAfterSampling(), 1), AUDIO, "en")
+    assert result.text == "Beeping."
 
 
 def test_names_read_into_noise_on_a_second_look_make_no_command() -> None:

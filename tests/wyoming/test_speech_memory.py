@@ -25,9 +25,7 @@ from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.tts_text import MAX_PHONEMES
 from wyoming_services.tts_turns import BACKGROUND, BACKGROUND_RUN, Turns
 
-
-class _Segment:
-    text = " heard"
+from .whisper_fakes import Segment
 
 
 class _HeldModel:
@@ -49,7 +47,7 @@ class _HeldModel:
             pass
         with self.lock:
             self.running -= 1
-        return [_Segment()], None
+        return [Segment()], None
 
 
 @pytest.fixture

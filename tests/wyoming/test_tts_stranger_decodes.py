@@ -17,6 +17,8 @@ from wyoming_services.speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemo
 from wyoming_services.stt import SpeechToText, _Decoder
 from wyoming_services.tts_turns import BACKGROUND, Turns
 
+from .whisper_fakes import Segment
+
 STRANGER = Authority("127.0.0.7", may_act=False)
 HOME = Authority("127.0.0.1", may_act=True)
 # A reading's piece that fits beside a decode (or the room kept for it).
@@ -82,7 +84,7 @@ class _HeldModel:
     def transcribe(self, audio: Any, **_: Any) -> tuple[list[Any], None]:
         self.running += 1
         self.release.wait(10)
-        return [type("Segment", (), {"text": " heard"})()], None
+        return [Segment()], None
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from wyoming_services.tts_text import split_clauses, split_sentences
 
 from .clips import as_format, trimmed
 from .voices import speak
+from .whisper_fakes import Segment
 
 
 def test_settings_precedence(tmp_path: Path) -> None:
@@ -166,10 +167,6 @@ def test_endpointing_does_not_depend_on_chunking() -> None:
     assert 1.15 < loud_end < 1.35  # the tone ends at 1.23 s
 
 
-class _Segment:
-    text = " heard"
-
-
 class _FakeModel:
     """Stands in for faster-whisper to observe the scheduler: records threads in use."""
 
@@ -187,7 +184,7 @@ class _FakeModel:
     def transcribe(self, audio: Any, **_: Any) -> tuple[list[Any], None]:
         self.log.append(self.engine._busy_threads)
         time.sleep(self.seconds)
-        return [_Segment()], None
+        return [Segment()], None
 
 
 async def test_scheduler_never_exceeds_the_thread_budget() -> None:
