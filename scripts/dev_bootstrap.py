@@ -177,6 +177,28 @@ class Bootstrap:
                 results.append(message.get("result"))
         return results
 
+    async def pipeline_ready(self, limit: float = 120) -> None:
+        """Wait until HA has loaded Assist pipelines and the wyoming entry's STT and TTS."""
+        deadline = asyncio.get_running_loop().time() + limit
+        while True:
+            # HA loads assist_pipeline beside the entries, not before them: asked too
+            # early, its commands are unknown (seen once on a busy 2-core machine).
+            components = (await self._json("GET", "/api/config"))["components"]
+            if "assist_pipeline" in components:
+                (entities,) = await self.websocket(
+                    {"type": "config/entity_registry/list"}
+                )
+                domains = {
+                    e["entity_id"].split(".")[0]
+                    for e in entities
+                    if e["platform"] == "wyoming"
+                }
+                if {"stt", "tts"} <= domains:
+                    return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("no Assist pipelines or wyoming STT and TTS in HA")
+            await asyncio.sleep(0.5)
+
     async def pipeline(self) -> None:
         """An Assist pipeline of Alicia's STT, TTS and agent, made the preferred one.
 
@@ -344,7 +366,7 @@ async def main() -> None:
             "wyoming", {"host": "127.0.0.1", "port": args.wyoming_port}
         )
         await bootstrap.entry("alicia", {})
-        await asyncio.sleep(2)  # the wyoming entities appear once its entry is loaded
+        await bootstrap.pipeline_ready()
         await bootstrap.pipeline()
         await bootstrap.speaker_area()
         print(
