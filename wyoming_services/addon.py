@@ -30,6 +30,7 @@ from .settings import Settings, SettingsError
 
 _LOGGER = logging.getLogger(__name__)
 OPTIONS = Path("/data/options.json")
+CUT_FOLDER = "/data/piper-cut"
 EXIT_PART = 1
 EXIT_SETTINGS = 2
 # The container port config.yaml lets the user publish (satellites on the network).
@@ -166,6 +167,8 @@ def checked_network(info: dict[str, Any]) -> dict[str, int | None]:
 def addon_settings(options: Path) -> Settings:
     """The add-on's options, serving satellites on LAN_PORT unless they name a port."""
     settings = Settings.load(["--options", str(options)], {})
+    # /data survives restarts and updates; backups leave its *.onnx out (config.yaml).
+    settings = replace(settings, tts_cut_folder=settings.tts_cut_folder or CUT_FOLDER)
     if "wyoming_lan_port" in read_options_file(options, {"wyoming_lan_port"}):
         return settings
     return replace(settings, wyoming_lan_port=LAN_PORT)

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import logging
 from pathlib import Path
+import shutil
 import tempfile
 import threading
 from typing import Any
 
+from alicia_bus.text import excerpt
+
+from .piper_cut_cache import CutCache
 from .piper_graph import DECODER_FILE, ENCODER, WindowedVits, cut
 
+_LOGGER = logging.getLogger(__name__)
 
-def piper_session(model_path: Path) -> StoppableSession:
+
+def piper_session(model_path: Path, cache: CutCache | None = None) -> StoppableSession:
     """The voice's onnxruntime session(s) as the server runs them (heavy: in a worker thread).
 
     Cut before the decoder when the graph allows (piper_graph): a run then holds one
-    decoder window's memory, not the whole sentence's.
+    decoder window's memory, not the whole sentence's. The cut is taken from the
+    cache when it has it, and kept there when it is made.
     """
     import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    def session(model: str, *, whole: bool) -> Any:
+    def session(model: Path, *, whole: bool) -> Any:
         options = onnxruntime.SessionOptions()
         # Threads that spin while they wait take the CPU from the other piece
         # synthesized at the same time: measured on 2 cores, a "Hello." beside a long
@@ -34,20 +42,45 @@ def piper_session(model_path: Path) -> StoppableSession:
         # held 20-30 % more with it and were no faster.
         options.enable_mem_pattern = whole
         return onnxruntime.InferenceSession(
-            model, sess_options=options, providers=["CPUExecutionProvider"]
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
 
-    with tempfile.TemporaryDirectory(prefix="alicia-piper-") as folder:
-        latent = cut(model_path, Path(folder))
-        graph: Any = (
-            WindowedVits(
-                session(str(Path(folder, ENCODER)), whole=False),
-                session(str(Path(folder, DECODER_FILE)), whole=False),
-                latent,
-            )
-            if latent is not None
-            else session(str(model_path), whole=True)
+    def halves(folder: Path, latent: str) -> WindowedVits:
+        return WindowedVits(
+            session(folder / ENCODER, whole=False),
+            session(folder / DECODER_FILE, whole=False),
+            latent,
         )
+
+    if cache is not None and (kept := cache.find(model_path)) is not None:
+        try:
+            return StoppableSession(halves(*kept), onnxruntime.RunOptions)
+        except Exception as err:  # onnxruntime's errors share no base of their own
+            _LOGGER.warning(
+                "Piper voice %s: its kept cut cannot be loaded (%s); cutting it again",
+                model_path.name,
+                excerpt(str(err)),
+            )
+            cache.forget(model_path)
+
+    def cut_in(folder: Path, *, keep: bool) -> Any:
+        latent = cut(model_path, folder)
+        if latent is None:
+            return session(model_path, whole=True)
+        graph = halves(folder, latent)
+        if keep and cache is not None:
+            cache.keep(model_path, folder, latent)
+        return graph
+
+    scratch = cache.scratch() if cache is not None else None
+    if scratch is not None:
+        try:
+            graph = cut_in(scratch, keep=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)  # gone already when kept
+    else:
+        with tempfile.TemporaryDirectory(prefix="alicia-piper-") as made:
+            graph = cut_in(Path(made), keep=False)
     return StoppableSession(graph, onnxruntime.RunOptions)
 
 

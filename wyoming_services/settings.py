@@ -120,6 +120,11 @@ class Settings:
     tts_workers: int = _option(
         2, "speech pieces synthesized at once (each request one at a time)"
     )
+    tts_cut_folder: str = _option(
+        "",
+        "folder keeping the Piper voices as cut for decoding in windows (~60 MB a "
+        "voice), so that a start need not cut them again; empty = cut at every start",
+    )
 
     grok_api_key: str = _option("", "xAI API key (never logged)", secret=True)
     grok_base_url: str = _option(

@@ -20,6 +20,7 @@ from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .audio import Float32Array, float_to_pcm16
+from .piper_cut_cache import CutCache
 from .piper_session import piper_session
 from .settings import Settings
 from .speech_memory import SpeechMemory, run_size
@@ -117,6 +118,9 @@ class TextToSpeech:
             weakref.WeakKeyDictionary()
         )
         self._loaded: dict[str, Any] = {}
+        self._cut_cache = (
+            CutCache(Path(settings.tts_cut_folder)) if settings.tts_cut_folder else None
+        )
         self.voices: dict[str, VoiceInfo] = {}
         for path in (bundled_voice_path(), *(Path(p) for p in settings.tts_voices)):
             try:
@@ -148,6 +152,9 @@ class TextToSpeech:
         if self.default_voice not in self.voices and self.voices:
             self.default_voice = next(iter(self.voices))
         self.ready.set()
+        if self._cut_cache is not None:  # voices cut before and no longer offered
+            kept = [info.model_path for info in self.voices.values()]
+            await loop.run_in_executor(self._executor, self._cut_cache.prune, kept)
 
     def _load_voice(self, name: str) -> None:
         # Heavy, loaded in the pool.
@@ -158,7 +165,7 @@ class TextToSpeech:
         info = self.voices[name]
         voice = PiperVoice(
             config=PiperConfig.from_dict(json.loads(info.config_path.read_text())),
-            session=piper_session(info.model_path),
+            session=piper_session(info.model_path, self._cut_cache),
         )
         list(voice.synthesize("Hello."))
         self._loaded[name] = voice

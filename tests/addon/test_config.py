@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from fnmatch import fnmatch
 import json
 from pathlib import Path
 import re
@@ -13,6 +14,7 @@ import yaml
 
 from tests.conftest import ROOT
 from wyoming_services.addon import LAN_PORT, addon_settings, wyoming_port
+from wyoming_services.piper_graph import DECODER_FILE, ENCODER
 from wyoming_services.setting_values import LIMITS
 from wyoming_services.settings import Settings
 
@@ -221,3 +223,16 @@ def test_schema_ranges_lie_within_the_settings_limits() -> None:
             least, most, _ = LIMITS[name]
             assert least <= low, name
             assert high <= most, name
+
+
+def test_the_app_keeps_its_cut_voices_in_data_and_out_of_backups(
+    tmp_path: Path,
+) -> None:
+    """Cut once into /data (kept across restarts and updates), never into a backup."""
+    cfg = config()
+    path = tmp_path / "options.json"
+    path.write_text(json.dumps(cfg["options"]))
+    folder = addon_settings(path).tts_cut_folder
+    assert folder.startswith("/data/")
+    for half in (ENCODER, DECODER_FILE):
+        assert any(fnmatch(half, pattern) for pattern in cfg["backup_exclude"])

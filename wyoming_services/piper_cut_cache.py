@@ -1,0 +1,89 @@
+"""Piper voices' graphs as cut (piper_graph), kept between starts: one folder per voice file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import hashlib
+import logging
+import os
+from pathlib import Path
+import shutil
+import tempfile
+
+from .piper_graph import DECODER_FILE, ENCODER
+
+_LOGGER = logging.getLogger(__name__)
+# The tensor between the halves, beside them: a folder without it is not a whole cut.
+LATENT_FILE = "latent.txt"
+# Where a cut is made before it is kept (the same file system: kept by a rename).
+SCRATCH_PREFIX = "cutting-"
+
+
+def entry_name(model_path: Path) -> str:
+    """The folder of a voice file as it is now: its place, size and time of change."""
+    stat = model_path.stat()
+    place = hashlib.sha256(os.fsencode(model_path.resolve())).hexdigest()[:16]
+    return f"{place}-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+class CutCache:
+    """A folder of cut voices; a voice file changed in place gets a new folder."""
+
+    def __init__(self, folder: Path) -> None:
+        """folder: created when the first cut is kept."""
+        self.folder = folder
+
+    def find(self, model_path: Path) -> tuple[Path, str] | None:
+        """The kept halves' folder and the tensor between them, or None if not kept."""
+        entry = self.folder / entry_name(model_path)
+        try:
+            latent = (entry / LATENT_FILE).read_text().strip()
+        except OSError:
+            return None
+        if not latent or not all(
+            (entry / h).is_file() for h in (ENCODER, DECODER_FILE)
+        ):
+            return None
+        return entry, latent
+
+    def scratch(self) -> Path | None:
+        """A new folder to cut in, inside the cache; None if it cannot be written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.folder))
+        except OSError as err:
+            _LOGGER.warning(
+                "Cannot keep Piper's cut voices in %s (%s): each start cuts them anew",
+                self.folder,
+                err.strerror or err,
+            )
+            return None
+
+    def keep(self, model_path: Path, made: Path, latent: str) -> None:
+        """Keep the halves cut in made (a scratch folder) as model_path's."""
+        try:
+            (made / LATENT_FILE).write_text(latent)
+            made.rename(self.folder / entry_name(model_path))
+        except OSError as err:  # kept by another start, or the disk is full
+            _LOGGER.debug("Cut of %s not kept: %s", model_path.name, err)
+            shutil.rmtree(made, ignore_errors=True)
+
+    def forget(self, model_path: Path) -> None:
+        """Drop model_path's kept halves (they could not be loaded)."""
+        shutil.rmtree(self.folder / entry_name(model_path), ignore_errors=True)
+
+    def prune(self, voices: Iterable[Path]) -> None:
+        """Drop every folder but those of these voice files as they are now."""
+        keep = set()
+        for path in voices:
+            try:
+                keep.add(entry_name(path))
+            except OSError:
+                continue
+        try:
+            found = list(self.folder.iterdir())
+        except OSError:
+            return
+        for entry in found:
+            if entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
