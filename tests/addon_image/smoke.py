@@ -212,6 +212,12 @@ async def smoke(root: Path, image_env: dict[str, str], work: Path) -> dict[str, 
             "its decoder in windows" in log,
             "Piper's voice runs its decoder in windows (onnx cut it)",
         )
+        kept = [p.name for p in (data / "piper-cut").glob("*/*.onnx")]
+        check(
+            sorted(kept) == ["decoder.onnx", "encoder.onnx"],
+            "the voice's cut kept in /data for the next start",
+            str(kept),
+        )
         return figures
     finally:
         if container.unshare.poll() is None:
