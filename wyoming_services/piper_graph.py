@@ -18,10 +18,12 @@ import numpy as np
 # sentence, ~400 frames, rose 93 MiB). Run on windows of at most WINDOW frames, a
 # run holds what one window does, whatever the sentence's length.
 WINDOW = 128
-# Frames of latent on each side of a window that its convolutions read: with 16 the
-# windows' audio joined is the whole decoder's to float rounding (2e-9; 8 frames
-# left 5e-4, docs/benchmarks.md). Only the middle of each window is kept.
-CONTEXT = 16
+# Frames of latent on each side of a window that its convolutions read: with 12 the
+# windows' audio joined is the whole decoder's, sample for sample, for the bundled
+# voice (10 frames left 1e-6 of its peak, 8 left 2e-3; 16 decoded more to no gain
+# and made a long reply 2-3 % slower, docs/benchmarks.md). Only the middle of each
+# window is kept.
+CONTEXT = 12
 # Every Piper export names the decoder's nodes after the module (dec, in VITS).
 DECODER = "/dec/"
 # The halves' files.
