@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from wyoming_services.settings import Settings
+from wyoming_services.spoken_cache import SpokenCache
 from wyoming_services.tts import TextToSpeech
 
 
@@ -38,3 +39,10 @@ async def tts(tts_settings: Settings) -> AsyncIterator[TextToSpeech]:
         yield engine
     finally:
         await engine.close()
+
+
+@pytest.fixture
+def tts_making_every_run(tts: TextToSpeech) -> TextToSpeech:
+    """`tts` saying nothing again from its cache: every run reaches Piper."""
+    tts.spoken = SpokenCache(most_bytes=0)
+    return tts

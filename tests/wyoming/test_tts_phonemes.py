@@ -69,9 +69,10 @@ async def test_an_answer_beside_cjk_texts_waits_for_one_run_not_a_piece(
 
 
 async def test_a_cjk_piece_is_made_in_runs_charged_by_their_phonemes(
-    tts: TextToSpeech,
+    tts_making_every_run: TextToSpeech,
 ) -> None:
     """An 80-character CJK piece reaches Piper in bounded runs, each charged what it reads."""
+    tts = tts_making_every_run
     voice = tts._loaded[tts.default_voice]
     to_ids = voice.phonemes_to_ids
     runs: list[tuple[int, int]] = []

@@ -124,8 +124,9 @@ async def spoken(tts: TextToSpeech, text: str, heard: list[str], name: str) -> b
 
 
 async def test_hello_stops_a_long_requests_piece_which_is_made_again_whole(
-    tts: TextToSpeech,
+    tts_making_every_run: TextToSpeech,
 ) -> None:
+    tts = tts_making_every_run
     heard: list[str] = []
     alone = await spoken(tts, LONG, heard, "long")
     heard.clear()
