@@ -19,6 +19,12 @@ from .vocabulary_prompt import echoes_prompt
 SECOND_LOOK_NO_SPEECH = 0.8
 SECOND_LOOK_LOGPROB = -1.8
 SECOND_LOOK_COMPRESSION = 2.4
+# A segment faster-whisper only got by sampling (its temperature above 0) where the
+# model itself heard no speech: a 440 Hz tone (no_speech_prob 0.79-0.83) came back as
+# "Beep, beep, beep, beep, beep, beep." at 0.8. On 403 clips of commands and other
+# speech in five voices (bench/decode_clips.py), 35 segments were sampled, none with
+# no_speech_prob over 0.59.
+SAMPLED_NO_SPEECH = 0.7
 
 
 def second_look(model: Any, audio: Float32Array, options: dict[str, Any]) -> list[str]:
@@ -40,16 +46,19 @@ def second_look(model: Any, audio: Float32Array, options: dict[str, Any]) -> lis
     ]
 
 
+def _heard(segment: Any) -> bool:
+    """Whether a segment is speech heard, not a word repeated or a sample of noise."""
+    if segment.compression_ratio > SECOND_LOOK_COMPRESSION:
+        return False
+    return not (segment.temperature > 0 and segment.no_speech_prob > SAMPLED_NO_SPEECH)
+
+
 def decode_pass(
     model: Any, audio: Float32Array, options: dict[str, Any]
 ) -> tuple[list[str], bool]:
     """The segments heard, and whether they only read the prompt back (then decoded without it)."""
     segments, _info = model.transcribe(audio, **options)
-    texts = [
-        segment.text
-        for segment in segments
-        if segment.compression_ratio <= SECOND_LOOK_COMPRESSION
-    ]
+    texts = [segment.text for segment in segments if _heard(segment)]
     if not "".join(texts).strip():
         texts = second_look(model, audio, options)
     if echoes_prompt("".join(texts), options["initial_prompt"]):

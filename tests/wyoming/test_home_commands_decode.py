@@ -105,6 +105,37 @@ def test_a_word_repeated_after_every_temperature_is_never_the_transcript() -> No
     assert result.text == "Beeping."
 
 
+class SamplesATone:
+    """A model that hears no speech in a tone, but whose sampling at 0.8 makes words of it."""
+
+    def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+        if options.get("no_speech_threshold", 0.6) is None:
+            return [
+                Segment(" beep" * 12, no_speech_prob=0.8, compression_ratio=29.3)
+            ], None
+        beeps = " Beep, beep, beep, beep, beep, beep."
+        return [Segment(beeps, no_speech_prob=0.8, temperature=0.8)], None
+
+
+def test_words_sampled_from_what_the_model_heard_as_no_speech_are_dropped() -> None:
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    result = engine._decode(_Decoder(SamplesATone(), 1), AUDIO, "en")
+    assert result.text == ""
+
+
+def test_words_sampled_from_speech_are_kept() -> None:
+    """A noisy command the model heard as speech (0.59 at most, measured) keeps its sample."""
+
+    class Sampled:
+        def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+            said = " Turn on the Christmas trees."
+            return [Segment(said, no_speech_prob=0.59, temperature=1.0)], None
+
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    result = engine._decode(_Decoder(Sampled(), 1), AUDIO, "en")
+    assert result.text == "Turn on the Christmas trees."
+
+
 def test_names_read_into_noise_on_a_second_look_make_no_command() -> None:
     engine = SpeechToText(Settings(stt_cpu_threads=1))
     engine.set_vocabulary(["Lutron dimmer", "Kitchen"], NAMES)

@@ -13,3 +13,4 @@ class Segment:
     no_speech_prob: float = 0.1
     avg_logprob: float = -0.3
     compression_ratio: float = 1.0
+    temperature: float = 0.0
