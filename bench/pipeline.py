@@ -143,6 +143,9 @@ async def run_once(ha: HomeAssistant, stack: Stack, clip: Clip) -> dict[str, Any
     for name, relay, way, kinds in (
         ("stt-transcript", stack.stt, "from", {"transcript"}),
         ("tts-request", stack.tts, "to", {"synthesize", "synthesize-start"}),
+        # The whole text there: a streamed request's `synthesize` (sent after its
+        # chunks) or its stop; a plain request's `synthesize`.
+        ("tts-text", stack.tts, "to", {"synthesize", "synthesize-stop"}),
         ("tts-audio-start", stack.tts, "from", {"audio-start"}),
         ("tts-first-chunk", stack.tts, "from", {"audio-chunk"}),
     ):

@@ -14,7 +14,13 @@ sys.path.insert(0, str(ROOT))
 from bench.voice import pct
 
 STAGES = ("stt-end", "intent-end", "tts-end", "first-byte", "last-byte")
-WIRE = ("stt-transcript", "tts-request", "tts-audio-start", "tts-first-chunk")
+WIRE = (
+    "stt-transcript",
+    "tts-request",
+    "tts-text",
+    "tts-audio-start",
+    "tts-first-chunk",
+)
 
 
 def report(runs: list[dict[str, Any]], stacks: list[str]) -> str:
@@ -39,6 +45,8 @@ def report(runs: list[dict[str, Any]], stacks: list[str]) -> str:
 SEGMENTS = (
     ("HA: intent-end → TTS request", "intent-end", "tts-request"),
     ("server: TTS request → first audio chunk", "tts-request", "tts-first-chunk"),
+    ("of which: TTS request → its whole text", "tts-request", "tts-text"),
+    ("server: whole text → first audio chunk", "tts-text", "tts-first-chunk"),
     ("HA: first audio chunk → first byte", "tts-first-chunk", "first-byte"),
     ("first byte → last byte", "first-byte", "last-byte"),
 )
