@@ -7,8 +7,10 @@ sentence, and two commands transcribed at once, three times), takes its resident
 memory at rest, then:
 
 A. 100,000 characters without punctuation in one `synthesize`, while another client
-   says "Hello." again and again (first audio against its time at rest); the long
-   request's client leaves after 20 s, and the server's CPU is watched until it rests;
+   says "Hello blue red red.", "Hello green red red." ... (first audio against its
+   time at rest; never the same text twice, which the server would say again from
+   memory); the long request's client leaves after 20 s, and the server's CPU is
+   watched until it rests;
 B. a `synthesize-start` stream of 50,000 unpunctuated characters in 1,000-character
    chunks (with "Hello." beside it), then 60,000 more: refused past tts_max_chars;
 C. 300 hostile connections, kept open for 20 s (150 silent, re-opened whenever the

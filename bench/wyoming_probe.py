@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import json
 import os
 from pathlib import Path
@@ -118,8 +119,32 @@ async def ask(uri: str, sent: list[Event], done: str) -> tuple[float, float]:
     raise ConnectionError(f"closed before {done}")
 
 
+_HELLOS = itertools.count(1)
+# One syllable each: every "Hello" as long as the others, a thousand of them.
+_COLOURS = (
+    "red",
+    "blue",
+    "green",
+    "gold",
+    "pink",
+    "gray",
+    "black",
+    "white",
+    "brown",
+    "teal",
+)
+
+
+def hello(number: int) -> str:
+    """The number-th "Hello": three colours after it, none said before it in a run."""
+    words = (_COLOURS[number // 10**place % 10] for place in range(3))
+    return f"Hello {' '.join(words)}."
+
+
 async def hello_first_audio(uri: str) -> float:
-    return (await ask(uri, [Synthesize(text="Hello.").event()], "audio-stop"))[0]
+    """First audio of a "Hello" never said before: a run, not an answer said again."""
+    text = hello(next(_HELLOS))
+    return (await ask(uri, [Synthesize(text=text).event()], "audio-stop"))[0]
 
 
 def recording(clip: TtsAudio) -> list[Event]:
