@@ -9,8 +9,10 @@ from .heap import give_back_freed
 
 # What Whisper's decodes and Piper's runs hold at once, in MiB; a Piper run counts
 # its phonemes (about 1 MiB each) up to what one decoder window holds (WINDOW_SIZE).
-# The soak's bound is 1.2x a rest of ~320 MiB: 64 MiB in all. "Hello." (7 phonemes)
-# runs beside any run or beside a decode; two windowed runs at once fit.
+# Chosen when the soak's rest was ~320 MiB (its bound, 1.2x, left 64 MiB); with
+# Piper's arenas kept the rest is ~370-390 MiB and the peaks 1.14-1.16x of it.
+# "Hello." (7 phonemes) runs beside any run or beside a decode; two windowed runs at
+# once fit.
 TEXT_AT_ONCE = 60
 # What a Whisper decode holds while it runs: 37-43 MiB for tiny.en on up to 10 s of
 # audio (the 10 s encoder; whisper_window), measured in one process. One decode runs
