@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .audio import Float32Array
@@ -19,12 +20,15 @@ from .vocabulary_prompt import echoes_prompt
 SECOND_LOOK_NO_SPEECH = 0.8
 SECOND_LOOK_LOGPROB = -1.8
 SECOND_LOOK_COMPRESSION = 2.4
-# A segment faster-whisper only got by sampling (its temperature above 0) where the
-# model itself heard no speech: a 440 Hz tone (no_speech_prob 0.79-0.83) came back as
-# "Beep, beep, beep, beep, beep, beep." at 0.8. On 403 clips of commands and other
-# speech in five voices (bench/decode_clips.py), 35 segments were sampled, none with
-# no_speech_prob over 0.59.
+# One word said again and again, which faster-whisper only got by sampling (its
+# temperature above 0) where the model itself heard no speech: a 440 Hz tone
+# (no_speech_prob 0.79-0.83) came back as "Beep, beep, beep, beep, beep, beep." at
+# 0.8. Other words sampled there stay: with every sampled segment over 0.7 dropped,
+# Piper's "Stop." under noise at 10 dB came back empty in a test run. On 403 clips of
+# speech in five voices (bench/decode_clips.py), 35 segments were sampled, none over
+# no_speech_prob 0.59.
 SAMPLED_NO_SPEECH = 0.7
+SAMPLED_REPEATS = 3
 
 
 def second_look(model: Any, audio: Float32Array, options: dict[str, Any]) -> list[str]:
@@ -47,10 +51,13 @@ def second_look(model: Any, audio: Float32Array, options: dict[str, Any]) -> lis
 
 
 def _heard(segment: Any) -> bool:
-    """Whether a segment is speech heard, not a word repeated or a sample of noise."""
+    """Whether a segment is speech heard, not a word made again and again of a tone."""
     if segment.compression_ratio > SECOND_LOOK_COMPRESSION:
         return False
-    return not (segment.temperature > 0 and segment.no_speech_prob > SAMPLED_NO_SPEECH)
+    if segment.temperature > 0 and segment.no_speech_prob > SAMPLED_NO_SPEECH:
+        said = re.findall(r"[\w']+", segment.text.casefold())
+        return len(said) < SAMPLED_REPEATS or len(set(said)) > 1
+    return True
 
 
 def decode_pass(

@@ -123,6 +123,18 @@ def test_words_sampled_from_what_the_model_heard_as_no_speech_are_dropped() -> N
     assert result.text == ""
 
 
+def test_a_word_sampled_once_from_noise_is_kept() -> None:
+    """Piper's "Stop." under noise at 10 dB: the model heard no speech, its sample did."""
+
+    class SampledOnce:
+        def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+            return [Segment(" Stop.", no_speech_prob=0.85, temperature=0.4)], None
+
+    engine = SpeechToText(Settings(stt_cpu_threads=1))
+    result = engine._decode(_Decoder(SampledOnce(), 1), AUDIO, "en")
+    assert result.text == "Stop."
+
+
 def test_words_sampled_from_speech_are_kept() -> None:
     """A noisy command the model heard as speech (0.59 at most, measured) keeps its sample."""
 
