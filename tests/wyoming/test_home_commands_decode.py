@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 from wyoming_services.authority import Authority
 from wyoming_services.home_language import HomeNames
@@ -123,29 +124,30 @@ def test_words_sampled_from_what_the_model_heard_as_no_speech_are_dropped() -> N
     assert result.text == ""
 
 
-def test_a_word_sampled_once_from_noise_is_kept() -> None:
-    """Piper's "Stop." under noise at 10 dB: the model heard no speech, its sample did."""
+class Sampled:
+    """A model that hears one segment, found by sampling."""
 
-    class SampledOnce:
-        def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
-            return [Segment(" Stop.", no_speech_prob=0.85, temperature=0.4)], None
+    def __init__(self, segment: Segment) -> None:
+        self.segment = segment
 
+    def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
+        return [self.segment], None
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        # Piper's "Stop." under noise at 10 dB: the model heard no speech, its sample did.
+        Segment(" Stop.", no_speech_prob=0.85, temperature=0.4),
+        # A noisy command the model heard as speech (0.59 at most, measured).
+        Segment(" Turn on the Christmas trees.", no_speech_prob=0.59, temperature=1.0),
+    ],
+    ids=["one word from noise", "speech"],
+)
+def test_words_sampled_once_are_kept(segment: Segment) -> None:
     engine = SpeechToText(Settings(stt_cpu_threads=1))
-    result = engine._decode(_Decoder(SampledOnce(), 1), AUDIO, "en")
-    assert result.text == "Stop."
-
-
-def test_words_sampled_from_speech_are_kept() -> None:
-    """A noisy command the model heard as speech (0.59 at most, measured) keeps its sample."""
-
-    class Sampled:
-        def transcribe(self, audio: Any, **options: Any) -> tuple[list[Segment], None]:
-            said = " Turn on the Christmas trees."
-            return [Segment(said, no_speech_prob=0.59, temperature=1.0)], None
-
-    engine = SpeechToText(Settings(stt_cpu_threads=1))
-    result = engine._decode(_Decoder(Sampled(), 1), AUDIO, "en")
-    assert result.text == "Turn on the Christmas trees."
+    result = engine._decode(_Decoder(Sampled(segment), 1), AUDIO, "en")
+    assert result.text == segment.text.strip()
 
 
 def test_names_read_into_noise_on_a_second_look_make_no_command() -> None:
