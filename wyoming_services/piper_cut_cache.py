@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+import re
 import shutil
 import tempfile
 
@@ -17,6 +18,8 @@ _LOGGER = logging.getLogger(__name__)
 LATENT_FILE = "latent.txt"
 # Where a cut is made before it is kept (the same file system: kept by a rename).
 SCRATCH_PREFIX = "cutting-"
+# The folders this cache makes (entry_name, scratch): the only ones it ever removes.
+_OURS = re.compile(rf"[0-9a-f]{{16}}-[0-9]+-[0-9]+|{SCRATCH_PREFIX}.+")
 
 
 def entry_name(model_path: Path) -> str:
@@ -73,7 +76,7 @@ class CutCache:
         shutil.rmtree(self.folder / entry_name(model_path), ignore_errors=True)
 
     def prune(self, voices: Iterable[Path]) -> None:
-        """Drop every folder but those of these voice files as they are now."""
+        """Drop the cuts of other voice files, or of these as they were; nothing else in the folder."""
         keep = set()
         for path in voices:
             try:
@@ -85,5 +88,10 @@ class CutCache:
         except OSError:
             return
         for entry in found:
-            if entry.name not in keep:
+            # A folder set by hand may hold the user's own files (their voices).
+            if (
+                entry.name not in keep
+                and _OURS.fullmatch(entry.name)
+                and entry.is_dir()
+            ):
                 shutil.rmtree(entry, ignore_errors=True)

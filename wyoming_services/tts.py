@@ -157,7 +157,7 @@ class TextToSpeech:
         self.ready.set()
         if self._cut_cache is not None:  # voices cut before and no longer offered
             kept = [info.model_path for info in self.voices.values()]
-            await loop.run_in_executor(self._executor, self._cut_cache.prune, kept)
+            await asyncio.to_thread(self._cut_cache.prune, kept)  # not a Piper thread
 
     def _load_voice(self, name: str) -> None:
         # Heavy, loaded in the pool.

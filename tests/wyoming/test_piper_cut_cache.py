@@ -110,6 +110,17 @@ def test_pruning_keeps_only_the_voices_offered(tmp_path: Path) -> None:
     assert [p.name for p in cache.folder.iterdir()] == [entry_name(kept)]
 
 
+def test_pruning_never_touches_what_the_cache_did_not_make(tmp_path: Path) -> None:
+    """A folder set by hand to one holding the user's voices: they stay."""
+    cache = CutCache(tmp_path)
+    voice = scaling_voice(tmp_path / "mine.onnx", 3.0)
+    (tmp_path / "more-voices").mkdir()
+    (tmp_path / "more-voices" / "other.onnx").write_bytes(b"a voice")
+    _heard(voice, cache)
+    cache.prune([])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.onnx", "more-voices"]
+
+
 async def test_the_server_cuts_its_voice_once_across_starts(
     tmp_path: Path, cuts: list[Path]
 ) -> None:
