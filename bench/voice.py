@@ -187,6 +187,10 @@ TTS_TARGETS = {
 }
 
 
+# Between two TTS requests in the alternated rows.
+TTS_IDLE_SECONDS = 0.3
+
+
 async def tts_timing(uri: str, text: str, runs: int) -> tuple[list[float], list[float]]:
     first: list[float] = []
     last: list[float] = []
@@ -316,14 +320,20 @@ async def main() -> None:
         # HA's confirmations come again and again (ours says them from memory); a
         # new text each run is what a run costs.
         for label, text in TTS_WORKLOADS:
-            of, ol, pf, pl = [], [], [], []
+            of: list[float] = []
+            ol: list[float] = []
+            pf: list[float] = []
+            pl: list[float] = []
             for run in range(runs):
-                first, last = await tts_timing(ours.uri, text(run), 1)
-                of += first
-                ol += last
-                first, last = await tts_timing(peer_tts.uri, text(run), 1)
-                pf += first
-                pl += last
+                turns = ((ours.uri, of, ol), (peer_tts.uri, pf, pl))
+                for uri, firsts, lasts in turns if run % 2 else turns[::-1]:
+                    # A request finds the machine idle, as a user's does: back to back,
+                    # the one run just before (the other server's) was still in the
+                    # CPU's caches and wyoming-piper's threads still spinning.
+                    await asyncio.sleep(TTS_IDLE_SECONDS)
+                    first, last = await tts_timing(uri, text(run), 1)
+                    firsts.extend(first)
+                    lasts.extend(last)
             results[label] = {
                 "first_audio": {"ours": summary(of), "peer": summary(pf)},
                 "last_audio": {"ours": summary(ol), "peer": summary(pl)},

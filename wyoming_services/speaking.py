@@ -116,11 +116,13 @@ class Speaking:
         # audio-start before the synthesis: HA starts its converter (ffmpeg) meanwhile.
         await self._begin(speech)
         rate = speech.voice.sample_rate
-        async for pcm in speech.audio(sentences):
-            for piece in chunk_pcm(pcm, AUDIO_CHUNK_BYTES):
-                await self._write(
-                    AudioChunk(rate=rate, width=2, channels=1, audio=piece).event()
-                )
+        # Closed when the client leaves: the run made meanwhile stops.
+        async with contextlib.aclosing(speech.audio(sentences)) as audio:
+            async for pcm in audio:
+                for piece in chunk_pcm(pcm, AUDIO_CHUNK_BYTES):
+                    await self._write(
+                        AudioChunk(rate=rate, width=2, channels=1, audio=piece).event()
+                    )
 
     async def _end(self, speech: Speech) -> None:
         await self._begin(speech)  # empty text: still a well-formed, empty audio stream

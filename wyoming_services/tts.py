@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
 from .audio import Float32Array, float_to_pcm16
+from .one_ahead import one_ahead
 from .piper_cut_cache import CutCache
 from .piper_session import piper_session
 from .settings import Settings
@@ -200,7 +201,7 @@ class TextToSpeech:
             return info, int(speaker)
         raise TtsError(f"voice {info.name} has no speaker {excerpt(speaker)}")
 
-    async def synthesize(
+    def synthesize(
         self,
         info: VoiceInfo,
         speaker_id: int | None,
@@ -208,19 +209,40 @@ class TextToSpeech:
         *,
         after_speech: bool = False,
         trusted: bool = True,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes]:
         """16-bit PCM at info.sample_rate for each run, as soon as it is made.
 
         after_speech: this answer already said something (a pause comes first).
         trusted: asked by a trusted client, whose runs go before any stranger's.
 
-        Stopping the iteration (or cancelling its task) stops the synthesis
-        between runs.
+        The next run is made while this one's audio is used. Closing the
+        iterator (contextlib.aclosing) stops the run being made.
         """
+        made = self._made(
+            info,
+            speaker_id,
+            sentences,
+            asyncio.current_task(),
+            after_speech=after_speech,
+            trusted=trusted,
+        )
+        # Each run's audio is sent while the next one is made: writing it out and
+        # phonemizing the next piece came between two runs.
+        return one_ahead(made)
+
+    async def _made(
+        self,
+        info: VoiceInfo,
+        speaker_id: int | None,
+        sentences: Iterable[str],
+        request: asyncio.Task[Any] | None,
+        *,
+        after_speech: bool,
+        trusted: bool,
+    ) -> AsyncGenerator[bytes]:
         await self.ready.wait()
         if info.name not in self._loaded:
             raise TtsError(f"voice {info.name} failed to load")
-        request = asyncio.current_task()
         silence = np.zeros(
             int(self.settings.tts_sentence_silence * info.sample_rate), np.float32
         )
@@ -313,7 +335,11 @@ class TextToSpeech:
                 loop.call_soon_threadsafe(self._turns.give_back, turn)
 
         job.add_done_callback(done)
-        return await asyncio.wrap_future(job)
+        try:
+            return await asyncio.wrap_future(job)
+        except asyncio.CancelledError:
+            turn.stop()  # nobody waits for its audio: it ends at its next node
+            raise
 
     def _synthesize_one(
         self, name: str, speaker_id: int | None, run: list[str], turn: Turn

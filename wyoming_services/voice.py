@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 import logging
@@ -233,7 +233,7 @@ class Speech:
         """What is left once no more text will come."""
         return self.text.finish()
 
-    def audio(self, sentences: list[str]) -> AsyncIterator[bytes]:
+    def audio(self, sentences: list[str]) -> AsyncGenerator[bytes]:
         """PCM (16-bit mono at voice.sample_rate), sentence by sentence; pauses between, none after."""
         after_speech, self.spoken = self.spoken, self.spoken or bool(sentences)
         return self.engines.tts.synthesize(
@@ -248,5 +248,6 @@ async def speak(
     """A whole text as (sample rate, 16-bit mono PCM)."""
     speech = Speech.start(engines, voice)
     sentences = speech.sentences(text) + speech.rest()
-    pcm = b"".join([chunk async for chunk in speech.audio(sentences)])
+    async with aclosing(speech.audio(sentences)) as audio:
+        pcm = b"".join([chunk async for chunk in audio])
     return speech.voice.sample_rate, pcm
