@@ -160,7 +160,8 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
     def _follow_key(self) -> None:
         """A key approved in place of the old one starts a new conversation: its holder reads nothing said under the old.
 
-        Nor hears the end of a run under way: it stops, as if its audio were lost.
+        Nor hears the end of a run under way: it stops (`key_changed`, then `end`:
+        the device goes idle instead of waiting for an answer that never comes).
         """
         self._follow_parent()
         key = self.hub.roster.key_of(self.device_id)
@@ -168,9 +169,11 @@ class AliciaSatellite(AliciaEntity, AssistSatelliteEntity):
             self._key = key
             self._conversation_id = None
             self._extra_system_prompt = None
-            if self._run_id is not None:
-                self.hub.satellites.close(self.device_id, self._run_id)
-                self.run_lost(self._run_id)
+            if (run_id := self._run_id) is not None:
+                self.hub.satellites.close(self.device_id, run_id)
+                self._send(EventType.ERROR, code="key_changed")
+                self._send(EventType.END)
+                self.run_lost(run_id)
 
     @callback
     def _follow_parent(self) -> None:
