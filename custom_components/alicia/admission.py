@@ -44,6 +44,13 @@ MAX_REPORTED = 1000
 NOT_REFUSALS = ("unsigned_accepted", "untrusted_accepted", "approvals", "verified")
 
 
+def next_serial(last: int) -> int:
+    """The next trust list's serial: the time in milliseconds, or past the last one if later."""
+    # The time moves it on past a restore of an older store; the last one, past a
+    # list signed while HA's clock was ahead (so its replay stays older).
+    return max(last + 1, int(datetime.now(UTC).timestamp() * 1000))
+
+
 @dataclass(slots=True)
 class Audit:
     """What security refused or flagged, for the sensor and diagnostics."""
@@ -78,6 +85,8 @@ class Admission:
             mode, RateLimiter(AUDIO_RATE, AUDIO_BURST), self.gate.window
         )
         self.audit = Audit()
+        # The serial of the last trust list signed (the hub stores it).
+        self.trust_serial = 0
         self._reported: dict[str, float] = {}
         self._update_timer: asyncio.TimerHandle | None = None
 
@@ -210,7 +219,10 @@ class Admission:
             {"public_key": self.key.public_key, "fingerprint": self.key.fingerprint},
         )  # fmt: skip
         listed = dict(devices)
-        trust = TrustList(self.mode, listed, listed_areas(areas, listed))
+        self.trust_serial = next_serial(self.trust_serial)
+        trust = TrustList(
+            self.mode, listed, listed_areas(areas, listed), self.trust_serial
+        )
         trust_message = new_message(HUB_SOURCE, "event", trust.document())
         # Signed whatever the mode: the bridge must be able to trust "mode: off" too.
         try:

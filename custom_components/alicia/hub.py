@@ -109,6 +109,7 @@ class AliciaHub:
             self.admission.key = stored.key
         else:
             await self.store.async_save(self._state())
+        self.admission.trust_serial = stored.trust_serial
         self.approvals.changes = stored.key_changes
         for record in stored.devices:
             granted = stored.granted.get(record.device_id)
@@ -211,6 +212,7 @@ class AliciaHub:
                 },
                 uncleared=sorted(approvals.uncleared),
             ),
+            trust_serial=self.admission.trust_serial,
         )
 
     def save(self) -> None:

@@ -190,6 +190,8 @@ class Roster:
             await self.admission.async_publish_trust(
                 self.prefix, trusted.items(), areas
             )
+            # Its serial: the next list, after a restart too, must count on from it.
+            self._save()
 
     def follow_areas(self) -> Callable[[], None]:
         """Publish the trust list again when a device moves to another area, its area is renamed, or it is disabled or enabled."""

@@ -15,6 +15,7 @@ from homeassistant.helpers.storage import Store
 from .bus.home import is_entity_id
 from .bus.plain_parts import plain_parts
 from .bus.signing import KeyPair
+from .bus.trust_list import list_serial
 from .const import DOMAIN, MAX_PENDING
 from .device import DeviceRecord
 
@@ -101,6 +102,19 @@ class Stored:
     # What the user approved of devices that have since registered with less.
     granted: dict[str, DeviceRecord] = field(default_factory=dict)
     memory: Remembered = field(default_factory=Remembered)
+    # The serial of the last trust list the hub signed (0: none yet).
+    trust_serial: int = 0
+
+
+def _trust_serial(value: Any) -> int:
+    """The stored serial; 0 if none (stored before lists had one) or not one."""
+    try:
+        return 0 if value is None else list_serial(value, "trust_serial")
+    except ValueError:
+        _LOGGER.warning(
+            "Stored trust_serial %r is not one: the time numbers lists", value
+        )
+        return 0
 
 
 def _retained(data: Any) -> dict[str, set[str]]:
@@ -157,6 +171,7 @@ class HubStore:
                 for device_id, document in data.get("granted", {}).items()
             },
             memory=Remembered.from_document(data),
+            trust_serial=_trust_serial(data.get("trust_serial")),
         )
 
     def _shape(self, state: Stored) -> dict[str, Any]:
@@ -171,6 +186,7 @@ class HubStore:
             "granted": {d: r.document for d, r in state.granted.items()},
             "hub_key": state.key.pem.decode(),
             "retained_states": _retained_document(self.retained),
+            "trust_serial": state.trust_serial,
         }
 
     async def async_save(self, state: Stored) -> None:

@@ -23,9 +23,15 @@ def test_a_list_reads_back_as_it_was_written() -> None:
     assert TrustList.parse(listed.document()) == listed
 
 
+def test_a_serial_reads_back_as_it_was_written() -> None:
+    listed = TrustList(Mode.VERIFY, {"kitchen": KEY}, serial=2**53)
+    assert listed.document()["serial"] == 2**53
+    assert TrustList.parse(listed.document()) == listed
+
+
 def test_an_older_hub_list_has_no_areas() -> None:
     listed = TrustList.parse({"mode": "enforce", "devices": {"kitchen": KEY}})
-    assert listed.areas == {}
+    assert (listed.areas, listed.serial) == ({}, None)
     assert listed.document() == {"mode": "enforce", "devices": {"kitchen": KEY}}
 
 
@@ -43,6 +49,13 @@ def test_an_older_hub_list_has_no_areas() -> None:
 def test_a_list_out_of_shape_is_refused(payload: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError):
         TrustList.parse(payload)
+
+
+@pytest.mark.parametrize("serial", [True, False, -1, 1.0, 1.5, "7", [7], 2**53 + 1])
+def test_a_serial_not_a_count_is_refused(serial: Any) -> None:
+    with pytest.raises(ProtocolError, match=r"payload\.serial") as refused:
+        TrustList.parse({"devices": {}, "serial": serial})
+    assert refused.value.code == "invalid_field"
 
 
 def test_areas_are_kept_only_for_listed_devices_as_plain_bounded_text() -> None:

@@ -115,6 +115,7 @@ async def test_the_hub_signs_what_it_sends_and_publishes_its_key_and_trust_list(
         "mode": "verify",
         "devices": {DEVICE: key.public_key},
         "areas": {DEVICE: "Kitchen"},  # where HA put it (its suggested area)
+        "serial": entry.runtime_data.admission.trust_serial,
     }
 
     mqtt_mock.async_publish.reset_mock()

@@ -19,7 +19,7 @@ from alicia_bus.policy import Mode, Verdict, retained_state
 from alicia_bus.send_times import from_the_future, not_ahead
 from alicia_bus.signing import fingerprint, is_fingerprint, valid_public_key, verify
 from alicia_bus.topics import HUB_SOURCE, Kind
-from alicia_bus.trust_list import TrustList, listed_areas
+from alicia_bus.trust_list import TrustList, list_serial, listed_areas
 from wyoming_services.keys import move_aside, write_private
 from wyoming_services.settings import Settings
 
@@ -55,6 +55,9 @@ class Trust:
         # must not bring back an older mode (security off, say) or older keys.
         self._trust_file = key_file.with_suffix(".trust")
         self._trust_time: datetime | None = None
+        # Its serial (None: from an older integration, or none kept): once lists have
+        # one, it orders them, whatever their send times (HA's clock may have been ahead).
+        self._trust_serial: int | None = None
         pin = settings.hub_key_fingerprint
         if self.hub_key is not None and pin and fingerprint(self.hub_key) != pin:
             # The user named another key: forget the one pinned on first sight. The
@@ -226,24 +229,45 @@ class Trust:
         if self.hub_key is None:
             raise SecurityError("untrusted", "trust list before the hub's key")
         verify(message.topic, message.raw, self.hub_key)
-        if from_the_future(message.timestamp):
-            # Signed while HA's clock was ahead: taken, it would shut out the lists
-            # HA signs once its clock is right (the user's changes, a stricter mode).
-            ahead = (message.timestamp - datetime.now(UTC)).total_seconds()
-            raise SecurityError(
-                "stale", f"trust list signed {ahead:.0f} s in the future"
-            )
-        if self._trust_time is not None and message.timestamp <= self._trust_time:
-            return  # an older list, replayed: keep the newer one
         listed = TrustList.parse(message.payload)
+        if self._trust_serial is None:
+            if not self._newer_by_time(message.timestamp):
+                return  # an older list, replayed: keep the newer one
+        elif listed.serial is None:
+            # Taken, it would bring back an older mode or revoked keys for good.
+            raise SecurityError(
+                "stale",
+                f"trust list without a serial after serial {self._trust_serial}: "
+                "an older integration's, or a replay",
+            )
+        elif listed.serial <= self._trust_serial:
+            return  # replayed or older: keep the newer one
         self.mode = listed.mode or self.mode
         self.devices, self.areas = listed.devices, listed.areas
         self._trust_time = not_ahead(message.timestamp)
+        self._trust_serial = listed.serial
         self.listed = True
+        self._keep_trust(self._trust_time, fingerprint(self.hub_key))
+        _LOGGER.info(
+            "Security mode %s; %d approved device keys", self.mode, len(self.devices)
+        )
+
+    def _newer_by_time(self, sent: datetime) -> bool:
+        """Whether a list is newer than the one kept by its send time (no serial kept yet)."""
+        if from_the_future(sent):
+            # Signed while HA's clock was ahead: taken, it would shut out the lists
+            # HA signs once its clock is right (the user's changes, a stricter mode).
+            ahead = (sent - datetime.now(UTC)).total_seconds()
+            raise SecurityError(
+                "stale", f"trust list signed {ahead:.0f} s in the future"
+            )
+        return self._trust_time is None or sent > self._trust_time
+
+    def _keep_trust(self, sent: datetime, signed_by: str) -> None:
         kept = json.dumps(
-            {"time": self._trust_time.isoformat(), "mode": str(self.mode),
+            {"time": sent.isoformat(), "mode": str(self.mode),
              "devices": self.devices, "areas": self.areas,
-             "signed_by": fingerprint(self.hub_key)}
+             "signed_by": signed_by, "serial": self._trust_serial}
         )  # fmt: skip
         try:
             # Whole or not at all: a list cut short would read as none after a
@@ -254,9 +278,6 @@ class Trust:
                 "Could not keep the trust list in %s (%s): it holds for this run",
                 self._trust_file, err,
             )  # fmt: skip
-        _LOGGER.info(
-            "Security mode %s; %d approved device keys", self.mode, len(self.devices)
-        )
 
     def _restore_trust(self) -> None:
         try:
@@ -270,6 +291,9 @@ class Trust:
             devices = {str(k): str(v) for k, v in stored["devices"].items()}
             areas = listed_areas(stored.get("areas"), devices)
             signed_by = stored.get("signed_by")
+            # (Kept before lists had serials: none, ordered by time as then.)
+            serial = stored.get("serial")
+            serial = None if serial is None else list_serial(serial, "serial")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return
         trust_time = not_ahead(trust_time)  # the bridge's clock set back since
@@ -277,10 +301,11 @@ class Trust:
         if self.hub_key is not None and signed_by in (None, fingerprint(self.hub_key)):
             # (Lists kept before "signed_by" was written were the held key's.)
             self._trust_time, self.mode, self.listed = trust_time, mode, True
-            self.areas = areas
+            self.areas, self._trust_serial = areas, serial
             return
         # Signed by a key no longer held: a floor until the held key's own list
-        # comes. Its ids still sign, the stricter mode holds.
+        # comes. Its ids still sign, the stricter mode holds. Its serial is not
+        # kept: the held key's hub counts its own.
         self._trust_time = trust_time
         self.mode = max(self.mode, mode, key=STRICTNESS.index)
         _LOGGER.warning(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ProtocolError
+from .numbers import MAX_NUMBER, number
 from .policy import Mode
 from .text import plain
 from .topics import is_identifier
@@ -36,6 +37,9 @@ class TrustList:
     mode: Mode | None
     devices: dict[str, str]
     areas: dict[str, str] = field(default_factory=dict)
+    # Counts up with each list the hub signs (None: an older integration's): the
+    # bridges order lists by it, not by a send time HA's clock may have put ahead.
+    serial: int | None = None
 
     @classmethod
     def parse(cls, payload: dict[str, Any]) -> TrustList:
@@ -54,7 +58,13 @@ class TrustList:
             raise ProtocolError(
                 "invalid_field", "payload.mode: must be off, verify or enforce"
             ) from err
-        return cls(checked, dict(devices), listed_areas(payload.get("areas"), devices))
+        serial = payload.get("serial")
+        return cls(
+            checked,
+            dict(devices),
+            listed_areas(payload.get("areas"), devices),
+            None if serial is None else list_serial(serial, "payload.serial"),
+        )
 
     def document(self) -> dict[str, Any]:
         """The payload to sign."""
@@ -63,4 +73,12 @@ class TrustList:
             document["mode"] = str(self.mode)
         if self.areas:
             document["areas"] = dict(self.areas)
+        if self.serial is not None:
+            document["serial"] = self.serial
         return document
+
+
+def list_serial(value: Any, path: str) -> int:
+    """A trust list's serial: an integer from 0 to 2**53, or ProtocolError('invalid_field')."""
+    what = "an integer from 0 to 2**53"
+    return int(number(value, path, low=0, high=MAX_NUMBER, integer=True, what=what))

@@ -1,0 +1,77 @@
+"""Each trust list HA signs counts up past the last, after a restart and a clock once ahead too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+
+from tests.integration.helpers import STORE, setup_alicia, store_hub_key
+
+from .test_integration_trust_areas import trust_lists
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+async def publish(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.runtime_data.roster.publish_trust()
+    await hass.async_block_till_done()
+
+
+def serials(mqtt_mock: MqttMockHAClient) -> list[int]:
+    return [listed["serial"] for listed in trust_lists(mqtt_mock)]
+
+
+async def test_lists_signed_with_the_clock_stopped_count_up(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    for _ in range(3):
+        await publish(hass, entry)
+    published = serials(mqtt_mock)
+    assert len(published) >= 4  # the one at start too
+    assert published == sorted(set(published))  # strictly increasing
+
+
+async def test_lists_count_on_past_one_signed_ahead_after_a_restart(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """HA's clock 4 years ahead, then set right and HA restarted: its replay stays older."""
+    right = datetime.now(UTC)
+    freezer.move_to(right + timedelta(days=4 * 365))
+    await publish(hass, entry)
+    ahead = serials(mqtt_mock)[-1]
+    assert ahead >= ms(right + timedelta(days=4 * 365))
+    freezer.move_to(right + timedelta(minutes=1))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await publish(hass, entry)
+    after = serials(mqtt_mock)[-2:]
+    assert ahead < after[0] < after[1]
+
+
+@pytest.mark.parametrize("stored", [{}, {"trust_serial": 5}, {"trust_serial": "x"}])
+async def test_an_older_store_moves_on_by_the_time(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mqtt_mock: MqttMockHAClient,
+    stored: dict[str, Any],
+) -> None:
+    """Stored before lists had serials, an older backup, or not a serial: the time numbers them."""
+    store_hub_key(hass_storage)
+    hass_storage[STORE]["data"].update(stored)
+    started = datetime.now(UTC)
+    await setup_alicia(hass)
+    assert serials(mqtt_mock)[0] >= ms(started)
