@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
@@ -210,8 +210,12 @@ class Admission:
         prefix: str,
         devices: Iterable[tuple[str, str]],
         areas: dict[str, str] | None = None,
+        keep: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """Publish (retained) the hub's key and the signed list of approved device keys (and their areas)."""
+        """Publish (retained) the hub's key and the signed list of approved device keys (and their areas).
+
+        keep() stores the list's serial before the list goes out.
+        """
         hub_topic = f"{prefix}/system/security/hub"
         trust_topic = f"{prefix}/system/security/trust"
         hub_message = new_message(
@@ -220,6 +224,11 @@ class Admission:
         )  # fmt: skip
         listed = dict(devices)
         self.trust_serial = next_serial(self.trust_serial)
+        if keep is not None:
+            # Lost in a power cut after the list went out, with HA's clock ahead then
+            # and right at the restart, the lists after would be numbered below it:
+            # the bridges would ignore them (a revocation too) until the clock got there.
+            await keep()
         trust = TrustList(
             self.mode, listed, listed_areas(areas, listed), self.trust_serial
         )

@@ -90,7 +90,11 @@ class AliciaHub:
             assert hub is not None
             hub.save()
 
-        roster = Roster(hass, entry, prefix, admission, mirror, save=save)
+        async def keep() -> None:
+            assert hub is not None
+            await hub.async_save()
+
+        roster = Roster(hass, entry, prefix, admission, mirror, save=save, keep=keep)
         link = BusLink(hass, prefix, admission, roster.key_of, tally)
         hub = cls(
             hass=hass, entry=entry, prefix=prefix, options=dict(entry.options),
@@ -172,6 +176,10 @@ class AliciaHub:
     async def async_stop(self) -> None:
         """Unsubscribe and save (a save that fails is logged: the entry still unloads)."""
         self._stop_listening()
+        await self.async_save()
+
+    async def async_save(self) -> None:
+        """Store now (a save that fails is logged)."""
         try:
             await self.store.async_save(self._state())
         except (HomeAssistantError, TypeError, ValueError) as err:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import logging
 import time
 from typing import Any
@@ -43,8 +43,9 @@ class Roster:
         mirror: RegistryMirror,
         *,
         save: Callable[[], None],
+        keep: Callable[[], Awaitable[None]],
     ) -> None:
-        """save() stores the devices soon (the hub's store holds more than the roster)."""
+        """save() stores the devices soon, keep() now (the hub's store holds more than the roster)."""
         self.hass = hass
         self.entry = entry
         self.prefix = prefix
@@ -52,6 +53,7 @@ class Roster:
         self.mirror = mirror
         self.devices: dict[str, AliciaDevice] = {}
         self._save = save
+        self._keep = keep
         # What the last trust list said: a registry change republishes only if it differs.
         self._published: tuple[dict[str, str], dict[str, str]] | None = None
         self._trust_wanted = False
@@ -187,11 +189,10 @@ class Roster:
         while self._trust_wanted:
             self._trust_wanted = False
             self._published = (areas, trusted) = (self.areas(), self.trusted())
+            # Its serial stored first: the next list, after a restart too, counts on from it.
             await self.admission.async_publish_trust(
-                self.prefix, trusted.items(), areas
+                self.prefix, trusted.items(), areas, keep=self._keep
             )
-            # Its serial: the next list, after a restart too, must count on from it.
-            self._save()
 
     def follow_areas(self) -> Callable[[], None]:
         """Publish the trust list again when a device moves to another area, its area is renamed, or it is disabled or enabled."""

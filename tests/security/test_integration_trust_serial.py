@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,30 @@ async def test_lists_count_on_past_one_signed_ahead_after_a_restart(
     await publish(hass, entry)
     after = serials(mqtt_mock)[-2:]
     assert ahead < after[0] < after[1]
+
+
+async def test_a_power_cut_just_after_a_list_signed_ahead_numbers_none_below_it(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """HA's clock 4 years ahead, a list out, the power cut before the store is saved, the
+    clock right at the restart: a list numbered below the one out would be ignored by the
+    bridges (a revocation too) for 4 years. Its serial is stored before it goes out."""
+    right = datetime.now(UTC)
+    freezer.move_to(right + timedelta(days=4 * 365))
+    await publish(hass, entry)
+    ahead = serials(mqtt_mock)[-1]
+    on_disk = copy.deepcopy(hass_storage)  # all that was written when the power went
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage.clear()
+    hass_storage.update(on_disk)
+    freezer.move_to(right + timedelta(minutes=1))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert serials(mqtt_mock)[-1] > ahead
 
 
 @pytest.mark.parametrize("stored", [{}, {"trust_serial": 5}, {"trust_serial": "x"}])
