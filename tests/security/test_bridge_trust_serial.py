@@ -14,7 +14,7 @@ import pytest
 from alicia_bus.envelope import Envelope, new_message, parse, timestamp
 from alicia_bus.errors import SecurityError
 from alicia_bus.policy import Mode
-from alicia_bus.signing import fingerprint
+from alicia_bus.signing import KeyPair, fingerprint
 from wyoming_services.bridge.trust import Trust
 from wyoming_services.settings import Settings
 
@@ -165,3 +165,29 @@ def test_a_trust_file_kept_before_serials_is_restored_and_moved_on_by_time(
     assert held(trust) == (Mode.VERIFY, {})
     offer(trust, trust_list("off", KITCHEN, None, sent=datetime.now(UTC)))
     assert held(bridge(tmp_path)) == (Mode.VERIFY, {})
+
+
+def test_a_list_signed_ahead_is_ignored_once_the_pin_is_named_again(
+    tmp_path: Path, freezer: FrozenDateTimeFactory
+) -> None:
+    """Another key named by mistake (the pin forgotten), then HA's again: the list kept,
+    HA's key's own, still orders lists by its serial, not by a send time HA's clock put ahead."""
+    now = datetime.now(UTC)
+    ahead = now + YEARS
+    l1 = trust_list("off", KITCHEN, ms(ahead), sent=ahead)
+    trust = bridge(tmp_path)
+    offer(trust, l1)  # in the future: refused
+    trust.take(trust_list("enforce", {}, ms(ahead) + 1))  # HA counts on past L1
+    other = KeyPair.from_seed(bytes(range(2, 34))).public_key
+    Trust(Settings(hub_key_fingerprint=fingerprint(other)), tmp_path / "bridge.pem")
+    freezer.move_to(ahead + timedelta(minutes=1))
+    named = Trust(
+        Settings(hub_key_fingerprint=fingerprint(HUB.public_key)),
+        tmp_path / "bridge.pem",
+    )
+    assert named.hub_key is None
+    hub = new_message("home-assistant", "event", {"public_key": HUB.public_key})
+    topic = "alicia/system/security/hub"
+    named.take(parse(topic, json.dumps(HUB.sign(topic, hub)).encode()))
+    offer(named, l1)
+    assert held(named) == (Mode.ENFORCE, {})

@@ -298,8 +298,13 @@ class Trust:
             return
         trust_time = not_ahead(trust_time)  # the bridge's clock set back since
         self.devices = devices
-        if self.hub_key is not None and signed_by in (None, fingerprint(self.hub_key)):
-            # (Lists kept before "signed_by" was written were the held key's.)
+        held = None if self.hub_key is None else fingerprint(self.hub_key)
+        if (held is not None and signed_by in (None, held)) or (
+            signed_by is not None and signed_by == self.accepted_hub_key
+        ):
+            # (Lists kept before "signed_by" was written were the held key's.) Or the
+            # key the add-on's option names, its pin forgotten (another key named by
+            # mistake, then this one again): its serial still orders its lists.
             self._trust_time, self.mode, self.listed = trust_time, mode, True
             self.areas, self._trust_serial = areas, serial
             return
