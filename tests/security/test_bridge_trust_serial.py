@@ -99,11 +99,19 @@ def test_a_higher_serial_dated_ahead_is_taken_once_serials_are_in_use(
     assert held(bridge(tmp_path)) == (Mode.ENFORCE, KITCHEN)
 
 
-def test_an_equal_or_lower_serial_is_ignored_however_new(tmp_path: Path) -> None:
+def test_an_equal_serial_is_ignored_however_new(tmp_path: Path) -> None:
     trust = bridge(tmp_path)
     trust.take(trust_list("enforce", {}, 500, sent=datetime.now(UTC) - YEARS))
     trust.take(trust_list("off", KITCHEN, 500))
-    trust.take(trust_list("off", KITCHEN, 499))
+    assert held(trust) == (Mode.ENFORCE, {})
+
+
+def test_a_lower_serial_is_refused_however_new(tmp_path: Path) -> None:
+    """Refused as stale (counted, logged): the user learns Home Assistant fell behind."""
+    trust = bridge(tmp_path)
+    trust.take(trust_list("enforce", {}, 500, sent=datetime.now(UTC) - YEARS))
+    with pytest.raises(SecurityError, match="older than the one held"):
+        trust.take(trust_list("off", KITCHEN, 499))
     assert held(trust) == (Mode.ENFORCE, {})
 
 

@@ -240,8 +240,17 @@ class Trust:
                 f"trust list without a serial after serial {self._trust_serial}: "
                 "an older integration's, or a replay",
             )
-        elif listed.serial <= self._trust_serial:
-            return  # replayed or older: keep the newer one
+        elif listed.serial == self._trust_serial:
+            return  # the list held, sent again (the broker's retained copy)
+        elif listed.serial < self._trust_serial:
+            # Said, not ignored: when Home Assistant itself fell behind (restored
+            # from an older backup), the user's changes wait until they read this.
+            raise SecurityError(
+                "stale",
+                f"trust list {listed.serial} is older than the one held "
+                f"({self._trust_serial}): a replay, or Home Assistant restored from "
+                "an older backup",
+            )
         self.mode = listed.mode or self.mode
         self.devices, self.areas = listed.devices, listed.areas
         self._trust_time = not_ahead(message.timestamp)
