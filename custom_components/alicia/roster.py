@@ -181,8 +181,10 @@ class Roster:
         """
         self._trust_wanted = True
         if self._trust_sending is None or self._trust_sending.done():
-            self._trust_sending = self.hass.async_create_task(
-                self._send_trust(), eager_start=False
+            # The entry's unload waits for it: sent after a reload's new hub had
+            # numbered its own list, it could carry the same serial.
+            self._trust_sending = self.entry.async_create_task(
+                self.hass, self._send_trust(), "alicia trust list", eager_start=False
             )
 
     async def _send_trust(self) -> None:

@@ -100,3 +100,20 @@ async def test_an_older_store_moves_on_by_the_time(
     started = datetime.now(UTC)
     await setup_alicia(hass)
     assert serials(mqtt_mock)[0] >= ms(started)
+
+
+async def test_a_list_asked_for_as_the_entry_reloads_goes_out_before_the_new_hubs(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The old hub's list, sent after the new hub had numbered its own, could carry the same serial."""
+    await hass.async_block_till_done()
+    before = len(serials(mqtt_mock))
+    entry.runtime_data.roster.publish_trust()  # not sent yet when the reload starts
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    sent = serials(mqtt_mock)[before - 1 :]
+    assert len(sent) == 3  # the one before, the old hub's, the new hub's at its start
+    assert sent == sorted(set(sent))
