@@ -57,25 +57,3 @@ async def test_the_same_key_goes_on_with_its_conversation(
 
     first, second = agent.asked
     assert second.conversation_id == first.conversation_id
-
-
-async def test_a_run_under_way_when_the_key_is_replaced_ends_for_the_device(
-    hass: HomeAssistant, agent: StubAgent, satellite: BusSatellite, stt_engine: StubStt
-) -> None:
-    """The device hears its run end (`key_changed`, `end`) and goes idle; nothing said in it is answered."""
-    stt_engine.text = "unlock the front door"
-    satellite.run()
-    satellite.audio()
-    await wait_until(lambda: "listening" in satellite.types(), limit=PIPELINE_SECONDS)
-    await register_signed(hass, SATELLITE, NEW_KEY)
-    await approve_repair(hass, SATELLITE["device_id"])
-    await wait_until(lambda: "end" in satellite.types(), limit=PIPELINE_SECONDS)
-
-    ended = [e for e in satellite.events() if e["run_id"] == satellite.run_id]
-    assert [(e["type"], e.get("code")) for e in ended[-2:]] == [
-        ("error", "key_changed"),
-        ("end", None),
-    ]
-    satellite.audio(end=True)  # on its way when the run ended: dropped
-    await hass.async_block_till_done()
-    assert agent.asked == []

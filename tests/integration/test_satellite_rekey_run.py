@@ -90,6 +90,12 @@ async def hubs_child(hass: HomeAssistant, mqtt_mock: MqttMockHAClient) -> BusSat
     return BusSatellite(hass, mqtt_mock, key=HUB_KEY)
 
 
+def ended_for_good(satellite: BusSatellite, run_id: str) -> bool:
+    """The run's last events: `key_changed`, then an `end` that asks for no more listening."""
+    error, end = [e for e in satellite.events() if e["run_id"] == run_id][-2:]
+    return error.get("code") == "key_changed" and not end.get("listen")
+
+
 async def test_a_run_at_its_agent_when_the_key_is_replaced_is_never_answered(
     hass: HomeAssistant, held: HeldAgent, satellite: BusSatellite, stt_engine: StubStt
 ) -> None:
@@ -101,7 +107,9 @@ async def test_a_run_at_its_agent_when_the_key_is_replaced_is_never_answered(
     held.go.set()
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert satellite.types(old_run) == told  # no answer, no play, no end to listen on
+    # No answer, no play, no end to listen on: told its run ended, it goes idle.
+    assert satellite.types(old_run) == [*told, "error", "end"]
+    assert ended_for_good(satellite, old_run)
     assert held.cancelled
     assert state_of(hass, SATELLITE["device_id"]) == "idle"
     new_holder = BusSatellite(hass, satellite.mqtt, key=NEW_KEY)
@@ -127,7 +135,8 @@ async def test_a_run_still_streaming_when_the_key_is_replaced_is_forgotten(
     assert SATELLITE["device_id"] not in voice_entry.runtime_data.satellites.runs
     assert state_of(hass, SATELLITE["device_id"]) == "idle"
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert satellite.types() == told
+    assert satellite.types() == [*told, "error", "end"]
+    assert ended_for_good(satellite, satellite.run_id)
     assert not held.asking.is_set()
 
 
@@ -145,7 +154,8 @@ async def test_a_hubs_child_run_stops_when_its_hubs_key_is_replaced(
     held.go.set()
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert child.types() == told
+    assert child.types() == [*told, "error", "end"]
+    assert ended_for_good(child, child.run_id)
     assert held.cancelled
     assert state_of(hass, SATELLITE["device_id"]) == "idle"
 
