@@ -39,10 +39,11 @@ import unicodedata
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.decode_clips import Clip, clip, front_end
+from bench.decode_clips import clip, front_end
 from bench.decode_options import hear, load_model, prompts, variants
 from bench.home_commands import COMMANDS, HOME, OTHER, OTHER_TEXT
 from bench.home_commands_score import Scorer
+from bench.home_grammar_fsg import Templates, fsg, number_words
 from tests.wyoming.phrases import normalize, word_errors
 from tests.wyoming.voices import available
 from wyoming_services.home_language import HomeLanguage
@@ -172,38 +173,69 @@ def tally(rows: list[dict[str, Any]], scorer: Scorer, pick: str) -> dict[str, An
     return counts
 
 
-def hear_all(voices: list[str], folder: Path, sphinx: Path) -> list[dict[str, Any]]:
-    """Every clip heard by Whisper (ours) and by the grammar."""
+def whisper_pass(voices: list[str]) -> list[dict[str, Any]]:
+    """Every clip heard by Whisper as our server decodes it."""
     sentences = [*COMMANDS, *OTHER, *OTHER_TEXT]
     model = load_model()
     decode = variants(*prompts(), 5)["ours"]
     rows: list[dict[str, Any]] = []
     for index, sentence in enumerate(sentences):
         for voice in voices:
-            made: Clip = clip(voice, sentence, "16k padded")
-            audio, end = front_end(made)
-            raw = folder / f"{len(rows)}.raw"
-            raw.write_bytes(made.pcm)
+            audio, end = front_end(clip(voice, sentence, "16k padded"))
             rows.append({
-                "sentence": sentence, "voice": voice, "file": str(raw),
+                "sentence": sentence, "voice": voice,
                 "half": "tuning" if index % 2 == 0 else "held-out",
                 "whisper": hear(model, decode, audio, end, {}),
             })  # fmt: skip
-    (folder / "home.gram").write_text(grammar())
+    return rows
+
+
+def dictionary(sphinx: Path) -> set[str]:
+    """The words PocketSphinx can say: its dictionary's and EXTRA_WORDS."""
+    where = subprocess.run(
+        [sphinx, "-c", "import pathlib, pocketsphinx; print(pathlib.Path("
+         "pocketsphinx.__file__).parent / 'model/en-us/cmudict-en-us.dict')"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    lines = [*Path(where).read_text().splitlines(), *EXTRA_WORDS.splitlines()]
+    return {line.split()[0] for line in lines if line.strip()}
+
+
+def templates_grammar(sphinx: Path) -> str:
+    """HA's own templates over the home's names, as an FSG."""
+    templates = Templates()
+    lists = {name: templates.list_values(name) for name in templates.intents.slot_lists}
+    lists |= {
+        "name": [said(name) for name, _ in HOME.entities],
+        "area": [said(area) for area in HOME.areas],
+        "floor": [said(floor) for floor in HOME.floors],
+        "number": number_words(),
+    }
+    return fsg(templates.sentences(), lists, dictionary(sphinx))
+
+
+def grammar_pass(
+    rows: list[dict[str, Any]], folder: Path, sphinx: Path, kind: str
+) -> None:
+    """Every clip heard by PocketSphinx held to the grammar (kind: outline or templates)."""
+    files = []
+    for index, row in enumerate(rows):
+        raw = folder / f"{index}.raw"
+        raw.write_bytes(clip(row["voice"], row["sentence"], "16k padded").pcm)
+        files.append(str(raw))
+    held = folder / ("home.gram" if kind == "outline" else "home.fsg")
+    held.write_text(grammar() if kind == "outline" else templates_grammar(sphinx))
     (folder / "extra.dict").write_text(EXTRA_WORDS)
-    (folder / "clips.json").write_text(json.dumps([row["file"] for row in rows]))
+    (folder / "clips.json").write_text(json.dumps(files))
     subprocess.run(
-        [sphinx, Path(__file__).with_name("home_grammar_worker.py"),
-         folder / "home.gram", folder / "extra.dict", folder / "clips.json",
-         folder / "heard.json"],
+        [sphinx, Path(__file__).with_name("home_grammar_worker.py"), held,
+         folder / "extra.dict", folder / "clips.json", folder / "heard.json"],
         check=True,
     )  # fmt: skip
-    for row, heard in zip(
-        rows, json.loads((folder / "heard.json").read_text()), strict=True
-    ):
-        row["grammar"] = as_written(heard["heard"])
-        row["grammar_cpu_ms"] = heard["cpu_ms"]
-    return rows
+    heard = json.loads((folder / "heard.json").read_text())
+    for row, one in zip(rows, heard, strict=True):
+        row["grammar"] = as_written(one["heard"])
+        row["grammar_cpu_ms"] = one["cpu_ms"]
 
 
 def main() -> None:
@@ -221,14 +253,27 @@ def main() -> None:
         action="store_true",
         help="score the transcripts of the last run (--out) again",
     )
+    parser.add_argument(
+        "--whisper-again",
+        action="store_true",
+        help="Whisper's transcripts of the last run, the grammar's anew",
+    )
+    parser.add_argument(
+        "--grammar",
+        choices=("outline", "templates"),
+        default="outline",
+        help="the hand-written outline, or HA's own templates (home-assistant-intents)",
+    )
     args = parser.parse_args()  # fmt: skip
     scorer = Scorer(HOME, COMMANDS)
     voices = ["piper", *available()]
-    if args.again:
+    if args.again or args.whisper_again:
         rows = json.loads(args.out.read_text())["rows"]
     else:
+        rows = whisper_pass(voices)
+    if not args.again:
         with tempfile.TemporaryDirectory() as folder:
-            rows = hear_all(voices, Path(folder), args.sphinx)
+            grammar_pass(rows, Path(folder), args.sphinx, args.grammar)
     # The server's own second tier: the transcript corrected to the home's names.
     home = HomeLanguage("en")
     home.set_names(HOME)
@@ -254,7 +299,11 @@ def main() -> None:
         "| held out | the server (Whisper, its names corrected): understood, exact | with the grammar | false commands (server / with) |"
     )
     print("|---|---|---|---|")  # fmt: skip
-    report: dict[str, Any] = {"threshold": best[0], "voices": {}}
+    report: dict[str, Any] = {
+        "grammar": args.grammar,
+        "threshold": best[0],
+        "voices": {},
+    }
     for voice in [*voices, "all"]:
         mine = [
             r for r in rows if r["half"] == "held-out" and voice in (r["voice"], "all")

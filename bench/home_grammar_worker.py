@@ -1,6 +1,7 @@
 """PocketSphinx with a JSGF grammar over raw 16 kHz clips: runs in .bench/pocketsphinx (bench/run_home_grammar).
 
-Usage: python home_grammar_worker.py GRAMMAR EXTRA_DICT CLIPS_JSON OUT_JSON, where
+Usage: python home_grammar_worker.py GRAMMAR EXTRA_DICT CLIPS_JSON OUT_JSON (GRAMMAR:
+a .gram JSGF or an .fsg automaton), where
 CLIPS_JSON lists raw 16-bit mono 16 kHz files; OUT_JSON gets each one's best path
 through the grammar ("" when the search ended outside it) and its decode time.
 """
@@ -23,11 +24,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         words = Path(folder) / "words.dict"
         words.write_text((model / "cmudict-en-us.dict").read_text() + extra.read_text())
+        held = {"fsg" if grammar.suffix == ".fsg" else "jsgf": str(grammar)}
         decoder = pocketsphinx.Decoder(
-            hmm=str(model / "en-us"),
-            dict=str(words),
-            jsgf=str(grammar),
-            logfn=os.devnull,
+            hmm=str(model / "en-us"), dict=str(words), logfn=os.devnull, **held
         )
     heard = []
     for file in json.loads(clips.read_text()):
