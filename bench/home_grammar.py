@@ -43,7 +43,7 @@ from bench.decode_clips import clip, front_end
 from bench.decode_options import hear, load_model, prompts, variants
 from bench.home_commands import COMMANDS, HOME, OTHER, OTHER_TEXT
 from bench.home_commands_score import Scorer
-from bench.home_grammar_fsg import Templates, fsg, number_words
+from bench.home_grammar_fsg import TEENS, TENS, UNITS, Templates, fsg, number_words
 from tests.wyoming.phrases import normalize, word_errors
 from tests.wyoming.voices import available
 from wyoming_services.home_language import HomeLanguage
@@ -59,20 +59,6 @@ lutron L UW T R AA N
 sonos S OW N OW S
 unmute AH N M Y UW T
 """
-_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-_TEENS = [
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _INTENTS = """\
 public <command> = <onoff> | <area_lights> | <locking> | <covering> | <climate>
   | <media> | <vacuum> | <brightness> | <query> ;
@@ -117,7 +103,7 @@ def grammar() -> str:
     ]
     rules.append(f"<area> = {' | '.join(said(a) for a in HOME.areas)} ;")
     rules.append(f"<floor> = {' | '.join(said(f) for f in HOME.floors)} ;")
-    for rule, words in (("units", _UNITS), ("teens", _TEENS), ("tens", _TENS)):
+    for rule, words in (("units", UNITS), ("teens", TEENS), ("tens", TENS)):
         rules.append(f"<{rule}> = {' | '.join(words)} ;")
     return "#JSGF V1.0;\ngrammar home;\n" + _INTENTS + "\n".join(rules) + "\n"
 
@@ -127,15 +113,15 @@ def as_written(text: str) -> str:
     words, out = text.split(), []
     while words:
         word = words.pop(0)
-        if word in _TENS:
-            value = 20 + 10 * _TENS.index(word)
-            if words and words[0] in _UNITS:
-                value += 1 + _UNITS.index(words.pop(0))
+        if word in TENS:
+            value = 20 + 10 * TENS.index(word)
+            if words and words[0] in UNITS:
+                value += 1 + UNITS.index(words.pop(0))
             out.append(str(value))
-        elif word in _TEENS:
-            out.append(str(10 + _TEENS.index(word)))
-        elif word in _UNITS:
-            out.append(str(1 + _UNITS.index(word)))
+        elif word in TEENS:
+            out.append(str(10 + TEENS.index(word)))
+        elif word in UNITS:
+            out.append(str(1 + UNITS.index(word)))
         else:
             out.append(word)
     written = " ".join(out)
