@@ -40,7 +40,7 @@ from wyoming_services import stt
 from wyoming_services.home_language import HomeLanguage
 from wyoming_services.settings import Settings
 from wyoming_services.stt import SpeechToText, _Decoder
-from wyoming_services.tts import bundled_voice_path
+from wyoming_services.tts_voice import bundled_voice_path
 from wyoming_services.whisper_model import bundled_model_path
 from wyoming_services.whisper_window import WindowedWhisper
 

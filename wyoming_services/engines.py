@@ -26,7 +26,8 @@ from .heap import give_back_freed
 from .settings import Settings
 from .speech_memory import DECODE_SIZE, TEXT_AT_ONCE, SpeechMemory
 from .stt import SpeechToText
-from .tts import TextToSpeech, VoiceInfo
+from .tts import TextToSpeech
+from .tts_voice import VoiceInfo
 
 _LOGGER = logging.getLogger(__name__)
 _ATTRIBUTION_WHISPER = Attribution(

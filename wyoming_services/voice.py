@@ -28,7 +28,8 @@ from .grok import (
 from .home_language import HomeNames
 from .stt import SttError
 from .stt_session import SessionResult, SttSession
-from .tts import TextStream, TtsError, VoiceInfo, chunk_pcm
+from .tts import TextStream, TtsError, chunk_pcm
+from .tts_voice import VoiceInfo
 from .wake import WakeError, WakeStream, WakeWord, bundled, chosen
 
 # The engines' types the Wyoming handler and the bridge use: they import them from
