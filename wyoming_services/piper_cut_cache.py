@@ -11,11 +11,12 @@ import re
 import shutil
 import tempfile
 
-from .piper_graph import DECODER_FILE, ENCODER
+from .piper_graph import DECODER_FILE, DECODER_TAIL_FILE, ENCODER, Cut
 
 _LOGGER = logging.getLogger(__name__)
-# The tensor between the halves, beside them: a folder without it is not a whole cut.
-LATENT_FILE = "latent.txt"
+# Where the graph was cut (piper_graph.Cut), beside the parts: a folder without it
+# is not a whole cut, or one an older version made (latent.txt), cut again.
+CUT_FILE = "cut.json"
 # Where a cut is made before it is kept (the same file system: kept by a rename).
 SCRATCH_PREFIX = "cutting-"
 # The folders this cache makes (entry_name, scratch): the only ones it ever removes.
@@ -36,18 +37,28 @@ class CutCache:
         """folder: created when the first cut is kept."""
         self.folder = folder
 
-    def find(self, model_path: Path) -> tuple[Path, str] | None:
-        """The kept halves' folder and the tensor between them, or None if not kept."""
+    def find(self, model_path: Path) -> tuple[Path, Cut] | None:
+        """The kept parts' folder and where the graph was cut, or None if not kept.
+
+        A folder of this voice that is not a whole cut of this version is dropped,
+        so the new cut can be kept in its place.
+        """
         entry = self.folder / entry_name(model_path)
+        if not entry.is_dir():
+            return None
         try:
-            latent = (entry / LATENT_FILE).read_text().strip()
+            made = Cut.loads((entry / CUT_FILE).read_text())
         except OSError:
+            made = None
+        parts = (
+            ENCODER,
+            DECODER_FILE,
+            *([DECODER_TAIL_FILE] if made and made.between else []),
+        )
+        if made is None or not all((entry / p).is_file() for p in parts):
+            self.forget(model_path)
             return None
-        if not latent or not all(
-            (entry / h).is_file() for h in (ENCODER, DECODER_FILE)
-        ):
-            return None
-        return entry, latent
+        return entry, made
 
     def scratch(self) -> Path | None:
         """A new folder to cut in, inside the cache; None if it cannot be written."""
@@ -62,17 +73,17 @@ class CutCache:
             )
             return None
 
-    def keep(self, model_path: Path, made: Path, latent: str) -> None:
-        """Keep the halves cut in made (a scratch folder) as model_path's."""
+    def keep(self, model_path: Path, made: Path, where: Cut) -> None:
+        """Keep the parts cut in made (a scratch folder) as model_path's."""
         try:
-            (made / LATENT_FILE).write_text(latent)
+            (made / CUT_FILE).write_text(where.dumps())
             made.rename(self.folder / entry_name(model_path))
         except OSError as err:  # kept by another start, or the disk is full
             _LOGGER.debug("Cut of %s not kept: %s", model_path.name, err)
             shutil.rmtree(made, ignore_errors=True)
 
     def forget(self, model_path: Path) -> None:
-        """Drop model_path's kept halves (they could not be loaded)."""
+        """Drop model_path's kept parts (they could not be loaded, or are not whole)."""
         shutil.rmtree(self.folder / entry_name(model_path), ignore_errors=True)
 
     def prune(self, voices: Iterable[Path]) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 import importlib.util
+import json
 import logging
+import math
 from pathlib import Path
 import subprocess
 import sys
@@ -18,25 +20,39 @@ import numpy as np
 # sentence, ~400 frames, rose 93 MiB). Run on windows of at most WINDOW frames, a
 # run holds what one window does, whatever the sentence's length.
 WINDOW = 128
-# Frames of latent on each side of a window that its convolutions read: with 12 the
-# windows' audio joined is the whole decoder's, sample for sample, for the bundled
-# voice (10 frames left 1e-6 of its peak, 8 left 2e-3; 16 decoded more to no gain
-# and made a long reply 2-3 % slower, docs/benchmarks.md). Only the middle of each
-# window is kept.
+# Cut again at its second upsampling (a head and a tail), the decoder's windows
+# overlap little: the tail reads ~1.4 frames around a window, not CONTEXT. The head
+# (an eighth of a frame's memory, a fifth of the work) runs on long windows, the
+# tail on short ones: en_US-joe-medium's 3-sentence reply 9 % faster than on
+# WINDOW-frame windows of the whole decoder, as fast as the graph run whole, and a
+# long run's peak 28 MiB over the rest, not 32 (docs/benchmarks.md).
+HEAD_WINDOW = 256
+TAIL_WINDOW = 64
+# Frames of latent either side of a window that its convolutions read, when the
+# graph does not tell (an operator the reach below does not know): 12 is what the
+# bundled voice's decoder reads (10 frames left 1e-6 of its peak, 8 left 2e-3).
 CONTEXT = 12
 # Every Piper export names the decoder's nodes after the module (dec, in VITS).
 DECODER = "/dec/"
-# The halves' files.
-ENCODER, DECODER_FILE = "encoder.onnx", "decoder.onnx"
+# The parts' files: the decoder's second part only when it is cut twice.
+ENCODER, DECODER_FILE, DECODER_TAIL_FILE = (
+    "encoder.onnx",
+    "decoder.onnx",
+    "decoder_tail.onnx",
+)
 # A cut takes about a second; a voice that cannot be cut in this time runs whole.
 CUT_SECONDS = 120
+# Operators whose output sample reads only the same sample of their inputs.
+_POINTWISE = frozenset(
+    {"Add", "Sub", "Mul", "Div", "LeakyRelu", "Relu", "Tanh", "Sigmoid", "Neg", "Abs"}
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Latent frames a decoder run reads (start, end) and those whose audio is kept (keep_from, keep_to)."""
+    """Frames a decoder run reads (start, end) and those whose output is kept (keep_from, keep_to)."""
 
     start: int
     end: int
@@ -44,10 +60,41 @@ class Window:
     keep_to: int
 
 
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Where a voice's graph was cut, and how far each decoder part's windows read around them."""
+
+    # The tensor from the encoder to the decoder, and the frames either side of a
+    # window the decoder (its head, when cut twice) reads.
+    latent: str
+    context: int = CONTEXT
+    # Cut twice: the tensor from the decoder's head to its tail, the head's samples
+    # a frame, and the head's samples either side of a window the tail reads.
+    between: str = ""
+    rate: int = 1
+    tail_context: int = 0
+
+    def dumps(self) -> str:
+        """As kept beside the parts (piper_cut_cache) and printed by the cut's process."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def loads(cls, text: str) -> Cut | None:
+        """The Cut dumps() wrote; None for anything else."""
+        try:
+            cut = cls(**json.loads(text))
+        except (ValueError, TypeError):
+            return None
+        fields = (cut.context, cut.rate, cut.tail_context)
+        if not cut.latent or not all(type(f) is int and f >= 0 for f in fields):
+            return None
+        return cut
+
+
 def windows(
     frames: int, window: int = WINDOW, context: int = CONTEXT
 ) -> Iterator[Window]:
-    """The decoder runs for frames of latent: one if they fit in a window."""
+    """The decoder runs for frames: one if they fit in a window."""
     if frames <= window:
         yield Window(0, frames, 0, frames)
         return
@@ -60,6 +107,65 @@ def windows(
             keep_from,
             keep_to,
         )
+
+
+def reach(
+    nodes: Sequence[Any], start: str, end: str, weights: Mapping[str, Any]
+) -> tuple[int, int] | None:
+    """Samples of start either side that a sample of end reads (rounded up, one more), and end's samples per sample of start.
+
+    start is [batch, channels, time]. None when an operator is not a 1-D convolution,
+    pointwise, or an Unsqueeze that keeps time last, or when rates differ.
+    """
+    rate: dict[str, int] = {start: 1}
+    span: dict[str, float] = {start: 0.0}
+    rank: dict[str, int] = {start: 3}
+    for node in nodes:
+        read = [name for name in node.input if name in span]
+        if not read:
+            continue  # a constant's
+        here = rate[read[0]]
+        if any(rate[name] != here for name in read):
+            return None
+        wide = max(span[name] for name in read)
+        attrs = {a.name: list(a.ints) or a.i for a in node.attribute}
+        kernel, dilation = attrs.get("kernel_shape", []), attrs.get("dilations", [1])
+        pads, stride = attrs.get("pads", [0, 0]), attrs.get("strides", [1])
+        if node.op_type in ("Conv", "ConvTranspose") and len(kernel) != 1:
+            return None
+        if node.op_type == "Conv" and stride != [1]:
+            return None  # a rate that falls: not in a Piper decoder
+        if node.op_type == "Conv":
+            whole = (kernel[0] - 1) * dilation[0]
+            wide += max(pads[0], whole - pads[0]) / here
+        elif node.op_type == "ConvTranspose":
+            wide += math.ceil(max(pads[0], kernel[0] - 1 - pads[0]) / stride[0]) / here
+            here *= stride[0]
+        dims = rank[read[0]]
+        if node.op_type == "Unsqueeze":
+            axes = _ints(node, "axes", weights)
+            dims += len(axes)
+            if not axes or any(a % dims == dims - 1 for a in axes):
+                return None
+        elif node.op_type not in _POINTWISE | {"Conv", "ConvTranspose"}:
+            return None
+        for name in node.output:
+            rate[name], span[name], rank[name] = here, wide, dims
+    if end not in span:
+        return None
+    return math.ceil(span[end]) + 1, rate[end]
+
+
+def _ints(node: Any, name: str, weights: Mapping[str, Any]) -> list[int]:
+    """An operator's integers given as an attribute or, from opset 13, as a weight."""
+    for attr in node.attribute:
+        if attr.name == name:
+            return list(attr.ints)
+    given = [weights[t] for t in node.input[1:] if t in weights]
+    if len(given) != 1 or given[0].data_type != 7:  # INT64
+        return []
+    weight = given[0]
+    return list(weight.int64_data) or np.frombuffer(weight.raw_data, "<i8").tolist()
 
 
 def onnx_schema() -> Any:
@@ -76,10 +182,18 @@ def onnx_schema() -> Any:
     return schema
 
 
-def split_at_decoder(model_path: Path, folder: Path) -> str | None:
-    """Write the voice's graph cut where its decoder starts (ENCODER, DECODER_FILE in folder).
+def _crossing(nodes: Sequence[Any], at: int, given: set[str]) -> str | None:
+    """The one tensor made before nodes[at] (or given) that nodes from at on read; None if not one."""
+    made = given | {name for node in nodes[:at] for name in node.output}
+    read = {name for node in nodes[at:] for name in node.input if name in made}
+    return next(iter(read)) if len(read) == 1 else None
 
-    Returns the tensor between the halves; None if the graph has no such single cut.
+
+def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
+    """Write the voice's graph cut where its decoder starts, and again at its second upsampling when it can.
+
+    The parts go in folder (ENCODER, DECODER_FILE, DECODER_TAIL_FILE); None if the
+    graph has no single tensor where its decoder starts.
     """
     schema = onnx_schema()
     model = schema.ModelProto()
@@ -89,22 +203,25 @@ def split_at_decoder(model_path: Path, folder: Path) -> str | None:
     first = next((i for i, n in enumerate(nodes) if n.name.startswith(DECODER)), None)
     if first is None or len(graph.output) != 1:
         return None
-    head, tail = nodes[:first], nodes[first:]
-    made_before = {name for node in head for name in node.output}
-    crossing = {name for node in tail for name in node.input if name in made_before}
-    if len(crossing) != 1 or any(
-        node.op_type in ("If", "Loop", "Scan") for node in nodes
-    ):
+    if any(node.op_type in ("If", "Loop", "Scan") for node in nodes):
         return None
-    (latent,) = crossing
+    given = {i.name for i in graph.input}
+    latent = _crossing(nodes, first, given)
+    if latent is None:
+        return None
+    ups = [i for i in range(first, len(nodes)) if nodes[i].op_type == "ConvTranspose"]
+    head_end = ups[1] if len(ups) > 1 else len(nodes)
+    between = _crossing(nodes, head_end, given) if head_end < len(nodes) else None
+    (out,) = (o.name for o in graph.output)
     weights = {w.name: w for w in graph.initializer}
-    between = schema.ValueInfoProto(name=latent)
-    between.type.tensor_type.elem_type = schema.TensorProto.FLOAT
-    halves = (
-        (ENCODER, head, list(graph.input), [between]),
-        (DECODER_FILE, tail, [between], list(graph.output)),
+    head_reach = (
+        reach(nodes[first:head_end], latent, between, weights) if between else None
     )
-    for name, part, inputs, outputs in halves:
+    tail_reach = reach(nodes[head_end:], between, out, weights) if between else None
+
+    def write(
+        name: str, part: list[Any], inputs: list[Any], outputs: list[Any]
+    ) -> None:
         half = schema.ModelProto(ir_version=model.ir_version)
         half.opset_import.extend(model.opset_import)
         half.graph.name = f"{graph.name}-{name}"
@@ -114,10 +231,25 @@ def split_at_decoder(model_path: Path, folder: Path) -> str | None:
         used = {tensor for node in part for tensor in node.input}
         half.graph.initializer.extend(weights[t] for t in sorted(used & weights.keys()))
         (folder / name).write_bytes(half.SerializeToString())
-    return str(latent)
+
+    def tensor(name: str) -> Any:
+        made = schema.ValueInfoProto(name=name)
+        made.type.tensor_type.elem_type = schema.TensorProto.FLOAT
+        return made
+
+    write(ENCODER, nodes[:first], list(graph.input), [tensor(latent)])
+    if between and head_reach and tail_reach:
+        write(DECODER_FILE, nodes[first:head_end], [tensor(latent)], [tensor(between)])
+        write(
+            DECODER_TAIL_FILE, nodes[head_end:], [tensor(between)], list(graph.output)
+        )
+        return Cut(latent, head_reach[0], between, head_reach[1], tail_reach[0])
+    write(DECODER_FILE, nodes[first:], [tensor(latent)], list(graph.output))
+    whole = reach(nodes[first:], latent, out, weights)
+    return Cut(latent, whole[0] if whole else CONTEXT)
 
 
-def cut(model_path: Path, folder: Path) -> str | None:
+def cut(model_path: Path, folder: Path) -> Cut | None:
     """split_at_decoder in a process of its own; None if it cannot (logged).
 
     The model's protobuf copies (3x its size at once) never enter the server's heap:
@@ -139,44 +271,71 @@ def cut(model_path: Path, folder: Path) -> str | None:
         why = said.strip().splitlines()[-1:] or [str(err)]
         _LOGGER.warning("Piper voice %s runs whole: %s", model_path.name, why[0])
         return None
-    return done.stdout.strip() or None
+    return Cut.loads(done.stdout) if done.stdout.strip() else None
 
 
 class WindowedVits:
-    """Piper's graph as two onnxruntime sessions, the decoder run window by window.
+    """Piper's graph as onnxruntime sessions, the decoder run window by window.
 
     run() answers as the whole graph's session does (Piper calls session.run(None,
-    inputs)), every half's run with the run's own RunOptions, so a stopped run ends
-    at the next window at most. The halves' arenas are kept from run to run: they
+    inputs)), every part's run with the run's own RunOptions, so a stopped run ends
+    at the next window at most. The parts' arenas are kept from run to run: they
     hold what the runs at once need (at most tts_text.MAX_PHONEMES phonemes and one
     window each; at most tts_workers runs at once, two by default, within
     speech_memory's budget), whatever the text's length, and a run reuses them
     instead of faulting its memory in anew (a short answer's run maps ~200 pages,
     not ~1,600).
+
+    Cut twice, the decoder's head runs on long windows of latent and its tail on
+    windows of the head's output: the tail reads a few of the head's samples around
+    each window, not CONTEXT frames, so little of the costly part is decoded twice.
     """
 
-    def __init__(self, encoder: Any, decoder: Any, latent: str) -> None:
-        """The halves' sessions and the tensor between them."""
+    def __init__(
+        self, encoder: Any, decoder: Any, cut: Cut, tail: Any | None = None
+    ) -> None:
+        """The parts' sessions (tail: the decoder's second part, when cut twice)."""
         self._encoder = encoder
         self._decoder = decoder
-        self._latent = latent
+        self._tail = tail if cut.between else None
+        self._cut = cut
+
+    @property
+    def cut(self) -> Cut:
+        """Where the voice's graph was cut."""
+        return self._cut
 
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
         """The audio for input_feed (the whole graph's inputs), as [array]."""
-        (latent,) = self._encoder.run([self._latent], input_feed, run_options)
-        audio = []
-        for part in windows(latent.shape[-1]):
-            (decoded,) = self._decoder.run(
-                None, {self._latent: latent[..., part.start : part.end]}, run_options
+        cut = self._cut
+        (latent,) = self._encoder.run([cut.latent], input_feed, run_options)
+        if self._tail is None:
+            return [self._windowed(self._decoder, cut.latent, latent, run_options)]
+        head = self._windowed(
+            self._decoder, cut.latent, latent, run_options, HEAD_WINDOW
+        )
+        return [self._windowed(self._tail, cut.between, head, run_options)]
+
+    def _windowed(
+        self, part: Any, name: str, given: Any, run_options: Any, window: int = WINDOW
+    ) -> Any:
+        """The part's output for given (its input called name), run window by window."""
+        tail = name == self._cut.between
+        if tail:  # the head's samples, not frames of latent
+            window = TAIL_WINDOW * self._cut.rate
+        context = self._cut.tail_context if tail else self._cut.context
+        kept = []
+        for piece in windows(given.shape[-1], window, context):
+            (made,) = part.run(
+                None, {name: given[..., piece.start : piece.end]}, run_options
             )
-            # The decoder turns each frame into the same number of samples.
-            hop = decoded.shape[-1] // (part.end - part.start)
-            cut = slice(
-                (part.keep_from - part.start) * hop, (part.keep_to - part.start) * hop
-            )
-            audio.append(decoded[..., cut])
-        return [np.concatenate(audio, axis=-1)]
+            # Each of given's samples becomes the same number of samples.
+            hop = made.shape[-1] // (piece.end - piece.start)
+            first, last = piece.keep_from - piece.start, piece.keep_to - piece.start
+            kept.append(made[..., first * hop : last * hop])
+        return kept[0] if len(kept) == 1 else np.concatenate(kept, axis=-1)
 
 
 if __name__ == "__main__":
-    print(split_at_decoder(Path(sys.argv[1]), Path(sys.argv[2])) or "")
+    made = split_at_decoder(Path(sys.argv[1]), Path(sys.argv[2]))
+    print(made.dumps() if made else "")

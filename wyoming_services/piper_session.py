@@ -13,7 +13,14 @@ from typing import Any
 from alicia_bus.text import excerpt
 
 from .piper_cut_cache import CutCache
-from .piper_graph import DECODER_FILE, ENCODER, WindowedVits, cut
+from .piper_graph import (
+    DECODER_FILE,
+    DECODER_TAIL_FILE,
+    ENCODER,
+    Cut,
+    WindowedVits,
+    cut,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,25 +43,27 @@ def piper_session(model_path: Path, cache: CutCache | None = None) -> StoppableS
         # An arena: without one, each of a run's tensors was mapped anew (20,600 page
         # faults for "Turned on the light" against 4,300) and a run took 1.5x the CPU
         # time. The whole graph's is given back after each run (kept, it held the
-        # largest run's memory for good, +100 MiB); the halves' as WindowedVits says.
+        # largest run's memory for good, +100 MiB); the parts' as WindowedVits says.
         options.enable_cpu_mem_arena = True
-        # A planned block for all of a run's tensors at once: the halves' windows
+        # A planned block for all of a run's tensors at once: the parts' windows
         # held 20-30 % more with it and were no faster.
         options.enable_mem_pattern = whole
         return onnxruntime.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
 
-    def halves(folder: Path, latent: str) -> WindowedVits:
+    def parts(folder: Path, made: Cut) -> WindowedVits:
+        tail = folder / DECODER_TAIL_FILE
         return WindowedVits(
             session(folder / ENCODER, whole=False),
             session(folder / DECODER_FILE, whole=False),
-            latent,
+            made,
+            session(tail, whole=False) if made.between else None,
         )
 
     if cache is not None and (kept := cache.find(model_path)) is not None:
         try:
-            return StoppableSession(halves(*kept), onnxruntime.RunOptions)
+            return StoppableSession(parts(*kept), onnxruntime.RunOptions)
         except Exception as err:  # onnxruntime's errors share no base of their own
             _LOGGER.warning(
                 "Piper voice %s: its kept cut cannot be loaded (%s); cutting it again",
@@ -64,12 +73,12 @@ def piper_session(model_path: Path, cache: CutCache | None = None) -> StoppableS
             cache.forget(model_path)
 
     def cut_in(folder: Path, *, keep: bool) -> Any:
-        latent = cut(model_path, folder)
-        if latent is None:
+        made = cut(model_path, folder)
+        if made is None:
             return session(model_path, whole=True)
-        graph = halves(folder, latent)
+        graph = parts(folder, made)
         if keep and cache is not None:
-            cache.keep(model_path, folder, latent)
+            cache.keep(model_path, folder, made)
         return graph
 
     scratch = cache.scratch() if cache is not None else None
@@ -106,7 +115,7 @@ class StoppableSession:
 
     def run_options(self) -> Any:
         """A new run's RunOptions: its stop flag; a whole graph's arena given back at its end."""
-        # A whole graph's memory grows with the run's text; the windowed halves' is
+        # A whole graph's memory grows with the run's text; the windowed parts' is
         # bounded by the windows, and kept (WindowedVits).
         options = self._options()
         return options if self.windowed else given_back(options)

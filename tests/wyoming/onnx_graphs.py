@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 from onnx import TensorProto, helper
 import onnxruntime  # type: ignore[import-untyped]
@@ -37,3 +38,38 @@ def scaling_voice(path: Path, scale: float) -> Path:
         ],
         [weight],
     )
+
+
+def convolving_voice(path: Path, *, pad_in_tail: bool = False) -> Path:
+    """A graph shaped as Piper's decoder: a convolution, two upsamplings (x2 each), another.
+
+    pad_in_tail: an operator in the decoder's tail whose reach is not known (Sin).
+    """
+    rng = np.random.default_rng(5)
+
+    def weight(name: str, *dims: int) -> Any:
+        values = rng.standard_normal(dims).astype(np.float32) / 4
+        return helper.make_tensor(name, TensorProto.FLOAT, dims, values.ravel())
+
+    def conv(op: str, name: str, given: str, made: str, **attrs: Any) -> Any:
+        return helper.make_node(op, [given, f"{name}.w"], [made], name=name, **attrs)
+
+    upsample = {"kernel_shape": [4], "strides": [2], "pads": [1, 1]}
+    nodes = [
+        helper.make_node("Neg", ["x"], ["z"], name="/enc/Neg"),
+        conv("Conv", "/dec/conv_pre", "z", "a", kernel_shape=[3], pads=[1, 1]),
+        conv("ConvTranspose", "/dec/ups.0", "a", "b", **upsample),
+        helper.make_node("LeakyRelu", ["b"], ["/dec/act_output"], name="/dec/act"),
+        conv("ConvTranspose", "/dec/ups.1", "/dec/act_output", "c", **upsample),
+    ]
+    if pad_in_tail:
+        nodes.append(helper.make_node("Sin", ["c"], ["s"], name="/dec/Sin"))
+    nodes.append(
+        conv("Conv", "/dec/conv_post", "s" if pad_in_tail else "c", "y",
+             kernel_shape=[3], pads=[1, 1])
+    )  # fmt: skip
+    weights = [
+        weight(f"{name}.w", 2, 2, 4 if "ups" in name else 3)
+        for name in ("/dec/conv_pre", "/dec/ups.0", "/dec/ups.1", "/dec/conv_post")
+    ]
+    return graph(path, nodes, weights)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from wyoming_services.piper_cut_cache import CutCache, entry_name
-from wyoming_services.piper_graph import ENCODER, cut
+from wyoming_services.piper_cut_cache import CUT_FILE, CutCache, entry_name
+from wyoming_services.piper_graph import DECODER_TAIL_FILE, ENCODER, Cut, cut
 from wyoming_services.piper_session import piper_session
 from wyoming_services.settings import Settings
 from wyoming_services.tts import TextToSpeech
@@ -26,7 +26,7 @@ def cuts(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The voices cut (piper_graph.cut called) from now on."""
     made: list[Path] = []
 
-    def counted(model_path: Path, folder: Path) -> str | None:
+    def counted(model_path: Path, folder: Path) -> Cut | None:
         made.append(model_path)
         return cut(model_path, folder)
 
@@ -83,6 +83,34 @@ def test_a_kept_cut_that_cannot_be_loaded_is_cut_again(
     assert np.allclose(heard, -3.0 * X)
     assert "its kept cut cannot be loaded" in caplog.text
     _heard(model, cache)  # the new cut was kept
+    assert len(cuts) == 2
+
+
+@pytest.mark.parametrize(
+    "kept_before",
+    [
+        pytest.param({"latent.txt": "z"}, id="an older version's cut"),
+        pytest.param({CUT_FILE: "{not json"}, id="a broken record"),
+        pytest.param(
+            {CUT_FILE: Cut("z", 3, "/dec/act_output", 2, 3).dumps()},
+            id="cut twice, its tail missing",
+        ),
+    ],
+)
+def test_a_folder_that_is_not_a_whole_cut_is_cut_again_and_replaced(
+    tmp_path: Path, cuts: list[Path], kept_before: dict[str, str]
+) -> None:
+    model = scaling_voice(tmp_path / "voice.onnx", 3.0)
+    cache = CutCache(tmp_path / "cut")
+    _heard(model, cache)
+    entry = cache.folder / entry_name(model)
+    (entry / CUT_FILE).unlink()
+    for name, text in kept_before.items():
+        (entry / name).write_text(text)
+    assert not (entry / DECODER_TAIL_FILE).exists()
+    assert np.allclose(_heard(model, cache), -3.0 * X)
+    assert Cut.loads((entry / CUT_FILE).read_text()) == Cut("z", context=1)
+    _heard(model, cache)  # the new cut was kept in its place
     assert len(cuts) == 2
 
 

