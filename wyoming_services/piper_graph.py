@@ -40,6 +40,8 @@ ENCODER, DECODER_FILE, DECODER_TAIL_FILE = (
     "decoder.onnx",
     "decoder_tail.onnx",
 )
+# The graph input of a Piper voice of several speakers: the speaker's id.
+SPEAKER = "sid"
 # A cut takes about a second; a voice that cannot be cut in this time runs whole.
 CUT_SECONDS = 120
 # Operators whose output sample reads only the same sample of their inputs.
@@ -73,6 +75,9 @@ class Cut:
     between: str = ""
     rate: int = 1
     tail_context: int = 0
+    # What else the decoder reads from the encoder, whole in every window: a voice
+    # of several speakers' embedding of the one speaking (from SPEAKER).
+    side: tuple[str, ...] = ()
 
     def dumps(self) -> str:
         """As kept beside the parts (piper_cut_cache) and printed by the cut's process."""
@@ -82,8 +87,12 @@ class Cut:
     def loads(cls, text: str) -> Cut | None:
         """The Cut dumps() wrote; None for anything else."""
         try:
-            cut = cls(**json.loads(text))
-        except (ValueError, TypeError):
+            data = json.loads(text)
+            side = data.pop("side", [])
+            if not isinstance(side, list) or not all(isinstance(n, str) for n in side):
+                return None
+            cut = cls(**data, side=tuple(side))
+        except (ValueError, TypeError, AttributeError):
             return None
         fields = (cut.context, cut.rate, cut.tail_context)
         if not cut.latent or not all(type(f) is int and f >= 0 for f in fields):
@@ -182,11 +191,21 @@ def onnx_schema() -> Any:
     return schema
 
 
-def _crossing(nodes: Sequence[Any], at: int, given: set[str]) -> str | None:
-    """The one tensor made before nodes[at] (or given) that nodes from at on read; None if not one."""
+def _crossing(nodes: Sequence[Any], at: int, given: set[str]) -> list[str]:
+    """The tensors made before nodes[at] (or given) that nodes from at on read, as first read."""
     made = given | {name for node in nodes[:at] for name in node.output}
-    read = {name for node in nodes[at:] for name in node.input if name in made}
-    return next(iter(read)) if len(read) == 1 else None
+    read = [name for node in nodes[at:] for name in node.input if name in made]
+    return list(dict.fromkeys(read))
+
+
+def _inputs_of(nodes: Sequence[Any], given: set[str]) -> dict[str, set[str]]:
+    """For each tensor nodes make, the graph inputs (of given) it is made from."""
+    found: dict[str, set[str]] = {name: {name} for name in given}
+    for node in nodes:
+        sources = set().union(*(found.get(name, set()) for name in node.input))
+        for name in node.output:
+            found[name] = sources
+    return found
 
 
 def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
@@ -206,12 +225,19 @@ def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
     if any(node.op_type in ("If", "Loop", "Scan") for node in nodes):
         return None
     given = {i.name for i in graph.input}
-    latent = _crossing(nodes, first, given)
-    if latent is None:
+    read = _crossing(nodes, first, given)
+    if not read or read[0] in given:
+        return None
+    # The latent is what the decoder reads first (VITS: conv_pre); anything else
+    # must be made from the speaker's id alone, so that it is the same all along.
+    latent, side = read[0], tuple(read[1:])
+    made_from = _inputs_of(nodes[:first], given)
+    if any(name in given or made_from[name] - {SPEAKER} for name in side):
         return None
     ups = [i for i in range(first, len(nodes)) if nodes[i].op_type == "ConvTranspose"]
     head_end = ups[1] if len(ups) > 1 else len(nodes)
-    between = _crossing(nodes, head_end, given) if head_end < len(nodes) else None
+    into_tail = _crossing(nodes, head_end, given) if head_end < len(nodes) else []
+    between = into_tail[0] if len(into_tail) == 1 else None
     (out,) = (o.name for o in graph.output)
     weights = {w.name: w for w in graph.initializer}
     head_reach = (
@@ -237,16 +263,17 @@ def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
         made.type.tensor_type.elem_type = schema.TensorProto.FLOAT
         return made
 
-    write(ENCODER, nodes[:first], list(graph.input), [tensor(latent)])
+    crossing = [tensor(name) for name in (latent, *side)]
+    write(ENCODER, nodes[:first], list(graph.input), crossing)
     if between and head_reach and tail_reach:
-        write(DECODER_FILE, nodes[first:head_end], [tensor(latent)], [tensor(between)])
+        write(DECODER_FILE, nodes[first:head_end], crossing, [tensor(between)])
         write(
             DECODER_TAIL_FILE, nodes[head_end:], [tensor(between)], list(graph.output)
         )
-        return Cut(latent, head_reach[0], between, head_reach[1], tail_reach[0])
-    write(DECODER_FILE, nodes[first:], [tensor(latent)], list(graph.output))
+        return Cut(latent, head_reach[0], between, head_reach[1], tail_reach[0], side)
+    write(DECODER_FILE, nodes[first:], crossing, list(graph.output))
     whole = reach(nodes[first:], latent, out, weights)
-    return Cut(latent, whole[0] if whole else CONTEXT)
+    return Cut(latent, whole[0] if whole else CONTEXT, side=side)
 
 
 def cut(model_path: Path, folder: Path) -> Cut | None:
@@ -308,27 +335,47 @@ class WindowedVits:
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
         """The audio for input_feed (the whole graph's inputs), as [array]."""
         cut = self._cut
-        (latent,) = self._encoder.run([cut.latent], input_feed, run_options)
+        latent, *made = self._encoder.run(
+            [cut.latent, *cut.side], input_feed, run_options
+        )
+        side = dict(zip(cut.side, made, strict=True))
+        if any(value.shape[-1] != 1 for value in side.values()):
+            raise ValueError(f"the decoder reads more than {cut.latent} in time")
         if self._tail is None:
-            return [self._windowed(self._decoder, cut.latent, latent, run_options)]
+            return [
+                self._windowed(
+                    self._decoder, cut.latent, latent, run_options, side=side
+                )
+            ]
         head = self._windowed(
-            self._decoder, cut.latent, latent, run_options, HEAD_WINDOW
+            self._decoder,
+            cut.latent,
+            latent,
+            run_options,
+            side=side,
+            window=HEAD_WINDOW,
         )
         return [self._windowed(self._tail, cut.between, head, run_options)]
 
     def _windowed(
-        self, part: Any, name: str, given: Any, run_options: Any, window: int = WINDOW
+        self,
+        part: Any,
+        name: str,
+        given: Any,
+        run_options: Any,
+        *,
+        side: dict[str, Any] | None = None,
+        window: int = WINDOW,
     ) -> Any:
-        """The part's output for given (its input called name), run window by window."""
+        """The part's output for given (its input called name), run window by window; side whole in each."""
         tail = name == self._cut.between
         if tail:  # the head's samples, not frames of latent
             window = TAIL_WINDOW * self._cut.rate
         context = self._cut.tail_context if tail else self._cut.context
         kept = []
         for piece in windows(given.shape[-1], window, context):
-            (made,) = part.run(
-                None, {name: given[..., piece.start : piece.end]}, run_options
-            )
+            feed = {name: given[..., piece.start : piece.end], **(side or {})}
+            (made,) = part.run(None, feed, run_options)
             # Each of given's samples becomes the same number of samples.
             hop = made.shape[-1] // (piece.end - piece.start)
             first, last = piece.keep_from - piece.start, piece.keep_to - piece.start

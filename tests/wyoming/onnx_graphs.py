@@ -16,11 +16,21 @@ def session(path: Path | str) -> Any:
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def graph(path: Path, nodes: list[Any], weights: list[Any] | None = None) -> Path:
-    """A small ONNX graph from x [1, 2, T] to y, saved at path."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, None])
+def graph(
+    path: Path,
+    nodes: list[Any],
+    weights: list[Any] | None = None,
+    *,
+    speaker: bool = False,
+) -> Path:
+    """A small ONNX graph from x [1, 2, T] (and sid [1, 2, 1], a speaker) to y, saved at path."""
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, None])]
+    if speaker:
+        inputs.append(
+            helper.make_tensor_value_info("sid", TensorProto.FLOAT, [1, 2, 1])
+        )
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    made = helper.make_graph(nodes, "small", [x], [y], weights or [])
+    made = helper.make_graph(nodes, "small", inputs, [y], weights or [])
     model = helper.make_model(made, opset_imports=[helper.make_opsetid("", 15)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -40,10 +50,13 @@ def scaling_voice(path: Path, scale: float) -> Path:
     )
 
 
-def convolving_voice(path: Path, *, pad_in_tail: bool = False) -> Path:
+def convolving_voice(
+    path: Path, *, pad_in_tail: bool = False, speaker: bool = False
+) -> Path:
     """A graph shaped as Piper's decoder: a convolution, two upsamplings (x2 each), another.
 
     pad_in_tail: an operator in the decoder's tail whose reach is not known (Sin).
+    speaker: the decoder also reads the speaker's embedding, as VITS's does (cond).
     """
     rng = np.random.default_rng(5)
 
@@ -55,9 +68,18 @@ def convolving_voice(path: Path, *, pad_in_tail: bool = False) -> Path:
         return helper.make_node(op, [given, f"{name}.w"], [made], name=name, **attrs)
 
     upsample = {"kernel_shape": [4], "strides": [2], "pads": [1, 1]}
+    pre = "a0" if speaker else "a"
     nodes = [
         helper.make_node("Neg", ["x"], ["z"], name="/enc/Neg"),
-        conv("Conv", "/dec/conv_pre", "z", "a", kernel_shape=[3], pads=[1, 1]),
+        conv("Conv", "/dec/conv_pre", "z", pre, kernel_shape=[3], pads=[1, 1]),
+    ]
+    if speaker:
+        nodes[1:1] = [helper.make_node("Neg", ["sid"], ["g"], name="/enc/emb_g")]
+        nodes += [
+            conv("Conv", "/dec/cond", "g", "gc", kernel_shape=[1]),
+            helper.make_node("Add", [pre, "gc"], ["a"], name="/dec/Add"),
+        ]
+    nodes += [
         conv("ConvTranspose", "/dec/ups.0", "a", "b", **upsample),
         helper.make_node("LeakyRelu", ["b"], ["/dec/act_output"], name="/dec/act"),
         conv("ConvTranspose", "/dec/ups.1", "/dec/act_output", "c", **upsample),
@@ -72,4 +94,5 @@ def convolving_voice(path: Path, *, pad_in_tail: bool = False) -> Path:
         weight(f"{name}.w", 2, 2, 4 if "ups" in name else 3)
         for name in ("/dec/conv_pre", "/dec/ups.0", "/dec/ups.1", "/dec/conv_post")
     ]
-    return graph(path, nodes, weights)
+    weights.append(weight("/dec/cond.w", 2, 2, 1))
+    return graph(path, nodes, weights, speaker=speaker)

@@ -86,6 +86,31 @@ def test_a_decoder_cut_again_at_its_second_upsampling_answers_as_whole(
     assert np.abs(heard - whole).max() < 1e-5
 
 
+def test_a_voice_of_several_speakers_is_cut_with_the_speaker_whole_in_each_window(
+    tmp_path: Path,
+) -> None:
+    model = convolving_voice(tmp_path / "speakers.onnx", speaker=True)
+    made = cut(model, tmp_path)
+    assert made == Cut("z", 3, "/dec/act_output", 2, 3, side=("g",))
+    assert Cut.loads(made.dumps()) == made
+    windowed = WindowedVits(
+        session(tmp_path / ENCODER),
+        session(tmp_path / DECODER_FILE),
+        made,
+        session(tmp_path / DECODER_TAIL_FILE),
+    )
+    rng = np.random.default_rng(4)
+    for _ in range(2):  # two speakers
+        feed = {
+            "x": rng.standard_normal((1, 2, 700)).astype(np.float32),
+            "sid": rng.standard_normal((1, 2, 1)).astype(np.float32),
+        }
+        (whole,) = session(model).run(None, feed)
+        (heard,) = windowed.run(None, feed)
+        assert heard.shape == whole.shape
+        assert np.abs(heard - whole).max() < 1e-5
+
+
 def test_a_decoder_whose_reach_is_unknown_is_cut_once_with_the_default_context(
     tmp_path: Path,
 ) -> None:
@@ -150,6 +175,25 @@ def test_a_decoder_reading_two_tensors_runs_whole(tmp_path: Path) -> None:
         ],
     )
     assert cut(model, tmp_path) is None
+
+
+def test_a_decoder_reading_the_speaker_id_itself_runs_whole(tmp_path: Path) -> None:
+    """Only what the encoder makes from the speaker's id crosses with the latent."""
+    nodes = [
+        helper.make_node("Neg", ["x"], ["z"], name="/enc/Neg"),
+        helper.make_node("Add", ["z", "sid"], ["y"], name="/dec/Add"),
+    ]
+    assert cut(graph(tmp_path / "sid.onnx", nodes, speaker=True), tmp_path) is None
+
+
+def test_a_side_tensor_that_varies_in_time_fails_the_run() -> None:
+    class Encoder:
+        def run(self, names: Any, feed: Any, options: Any) -> list[Any]:
+            return [np.zeros((1, 2, 40), np.float32), np.zeros((1, 2, 5), np.float32)]
+
+    windowed = WindowedVits(Encoder(), _Half(), Cut("z", side=("g",)))
+    with pytest.raises(ValueError, match="reads more than z in time"):
+        windowed.run(None, {"x": 0})
 
 
 def test_a_model_that_cannot_be_read_runs_whole(
