@@ -31,6 +31,7 @@ from wyoming_services.piper_graph import (
 )
 from wyoming_services.piper_session import StoppableSession, piper_session
 
+from .hifigan_graphs import HIGH, MEDIUM, Decoder, hifigan_voice
 from .onnx_graphs import convolving_voice, graph, scaling_voice, session
 from .server_malloc import run_script
 
@@ -83,6 +84,38 @@ def test_a_decoder_cut_again_at_its_second_upsampling_answers_as_whole(
     (whole,) = session(model).run(None, {"x": x})
     (heard,) = windowed.run(None, {"x": x})
     assert heard.shape == whole.shape == (1, 2, 2800)
+    assert np.abs(heard - whole).max() < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("decoder", "head_context", "tail_context"),
+    [
+        # conv_pre 3 + ups.0 2 + the widest resblock (k7, dilations 3 and 12: 45 of
+        # 8 a frame) 5.6: 10.6, rounded up and one more; the tail, in the head's samples.
+        pytest.param(MEDIUM, 12, 11, id="medium"),
+        # The widest resblock: k11, dilations 1, 3, 5 each with one of 1: 60 of 8.
+        pytest.param(HIGH, 14, 17, id="high"),
+    ],
+)
+def test_each_piper_quality_is_cut_twice_and_sounds_as_its_whole_graph(
+    tmp_path: Path, decoder: Decoder, head_context: int, tail_context: int
+) -> None:
+    model = hifigan_voice(tmp_path / "voice.onnx", decoder)
+    made = cut(model, tmp_path)
+    assert made is not None
+    assert (made.context, made.rate, made.tail_context) == (
+        head_context, decoder.rates[0], tail_context
+    )  # fmt: skip
+    windowed = WindowedVits(
+        session(tmp_path / ENCODER),
+        session(tmp_path / DECODER_FILE),
+        made,
+        session(tmp_path / DECODER_TAIL_FILE),
+    )
+    x = np.random.default_rng(6).standard_normal((1, 2, 600)).astype(np.float32)
+    (whole,) = session(model).run(None, {"x": x})
+    (heard,) = windowed.run(None, {"x": x})
+    assert heard.shape == whole.shape == (1, 1, 600 * 256)
     assert np.abs(heard - whole).max() < 1e-5
 
 
