@@ -48,7 +48,7 @@ class CutCache:
             return None
         try:
             made = Cut.loads((entry / CUT_FILE).read_text())
-        except OSError:
+        except (OSError, ValueError):  # ValueError: not UTF-8
             made = None
         parts = (
             ENCODER,

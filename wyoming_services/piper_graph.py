@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 import importlib.util
 import json
 import logging
-import math
 from pathlib import Path
 import subprocess
 import sys
 from typing import Any
 
 import numpy as np
+
+from .piper_reach import reach
 
 # The decoder (HiFi-GAN) is where a run's memory goes: every layer's output for the
 # whole audio at once, about 0.25 MiB a frame of 256 samples (a 100-character
@@ -44,11 +45,6 @@ ENCODER, DECODER_FILE, DECODER_TAIL_FILE = (
 SPEAKER = "sid"
 # A cut takes about a second; a voice that cannot be cut in this time runs whole.
 CUT_SECONDS = 120
-# Operators whose output sample reads only the same sample of their inputs.
-_POINTWISE = frozenset(
-    {"Add", "Sub", "Mul", "Div", "LeakyRelu", "Relu", "Tanh", "Sigmoid", "Neg", "Abs"}
-)
-
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -85,19 +81,33 @@ class Cut:
 
     @classmethod
     def loads(cls, text: str) -> Cut | None:
-        """The Cut dumps() wrote; None for anything else."""
+        """The Cut dumps() wrote, if it is one split_at_decoder could make; None for anything else."""
         try:
             data = json.loads(text)
             side = data.pop("side", [])
             if not isinstance(side, list) or not all(isinstance(n, str) for n in side):
                 return None
             cut = cls(**data, side=tuple(side))
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            return None
+        names = (cut.latent, cut.between, *cut.side)
+        if not all(type(n) is str for n in names) or not cut.latent:
+            return None
+        if len(set(names)) != len(names):  # each tensor once ("" only once)
             return None
         fields = (cut.context, cut.rate, cut.tail_context)
-        if not cut.latent or not all(type(f) is int and f >= 0 for f in fields):
+        if not all(type(f) is int and f >= 1 for f in fields[:2]):
+            return None  # split_at_decoder reads at least one frame around
+        if type(cut.tail_context) is not int or cut.tail_context < bool(cut.between):
             return None
-        return cut
+        return cut if cut.fits() else None
+
+    def fits(self) -> bool:
+        """Whether each window keeps at least half of what it decodes."""
+        if not self.between:
+            return 4 * self.context <= WINDOW
+        tail_window = TAIL_WINDOW * self.rate
+        return 4 * self.context <= HEAD_WINDOW and 4 * self.tail_context <= tail_window
 
 
 def windows(
@@ -116,65 +126,6 @@ def windows(
             keep_from,
             keep_to,
         )
-
-
-def reach(
-    nodes: Sequence[Any], start: str, end: str, weights: Mapping[str, Any]
-) -> tuple[int, int] | None:
-    """Samples of start either side that a sample of end reads (rounded up, one more), and end's samples per sample of start.
-
-    start is [batch, channels, time]. None when an operator is not a 1-D convolution,
-    pointwise, or an Unsqueeze that keeps time last, or when rates differ.
-    """
-    rate: dict[str, int] = {start: 1}
-    span: dict[str, float] = {start: 0.0}
-    rank: dict[str, int] = {start: 3}
-    for node in nodes:
-        read = [name for name in node.input if name in span]
-        if not read:
-            continue  # a constant's
-        here = rate[read[0]]
-        if any(rate[name] != here for name in read):
-            return None
-        wide = max(span[name] for name in read)
-        attrs = {a.name: list(a.ints) or a.i for a in node.attribute}
-        kernel, dilation = attrs.get("kernel_shape", []), attrs.get("dilations", [1])
-        pads, stride = attrs.get("pads", [0, 0]), attrs.get("strides", [1])
-        if node.op_type in ("Conv", "ConvTranspose") and len(kernel) != 1:
-            return None
-        if node.op_type == "Conv" and stride != [1]:
-            return None  # a rate that falls: not in a Piper decoder
-        if node.op_type == "Conv":
-            whole = (kernel[0] - 1) * dilation[0]
-            wide += max(pads[0], whole - pads[0]) / here
-        elif node.op_type == "ConvTranspose":
-            wide += math.ceil(max(pads[0], kernel[0] - 1 - pads[0]) / stride[0]) / here
-            here *= stride[0]
-        dims = rank[read[0]]
-        if node.op_type == "Unsqueeze":
-            axes = _ints(node, "axes", weights)
-            dims += len(axes)
-            if not axes or any(a % dims == dims - 1 for a in axes):
-                return None
-        elif node.op_type not in _POINTWISE | {"Conv", "ConvTranspose"}:
-            return None
-        for name in node.output:
-            rate[name], span[name], rank[name] = here, wide, dims
-    if end not in span:
-        return None
-    return math.ceil(span[end]) + 1, rate[end]
-
-
-def _ints(node: Any, name: str, weights: Mapping[str, Any]) -> list[int]:
-    """An operator's integers given as an attribute or, from opset 13, as a weight."""
-    for attr in node.attribute:
-        if attr.name == name:
-            return list(attr.ints)
-    given = [weights[t] for t in node.input[1:] if t in weights]
-    if len(given) != 1 or given[0].data_type != 7:  # INT64
-        return []
-    weight = given[0]
-    return list(weight.int64_data) or np.frombuffer(weight.raw_data, "<i8").tolist()
 
 
 def onnx_schema() -> Any:
@@ -211,8 +162,10 @@ def _inputs_of(nodes: Sequence[Any], given: set[str]) -> dict[str, set[str]]:
 def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
     """Write the voice's graph cut where its decoder starts, and again at its second upsampling when it can.
 
-    The parts go in folder (ENCODER, DECODER_FILE, DECODER_TAIL_FILE); None if the
-    graph has no single tensor where its decoder starts.
+    The parts go in folder (ENCODER, DECODER_FILE, DECODER_TAIL_FILE); None if it
+    cannot be cut so that its windows make the whole graph's audio (the decoder
+    reads more than the latent and the speaker, or an operator reach() does not
+    know).
     """
     schema = onnx_schema()
     model = schema.ModelProto()
@@ -232,7 +185,7 @@ def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
     # must be made from the speaker's id alone, so that it is the same all along.
     latent, side = read[0], tuple(read[1:])
     made_from = _inputs_of(nodes[:first], given)
-    if any(name in given or made_from[name] - {SPEAKER} for name in side):
+    if any(made_from.get(name) != {SPEAKER} or name in given for name in side):
         return None
     ups = [i for i in range(first, len(nodes)) if nodes[i].op_type == "ConvTranspose"]
     head_end = ups[1] if len(ups) > 1 else len(nodes)
@@ -240,10 +193,17 @@ def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
     between = into_tail[0] if len(into_tail) == 1 else None
     (out,) = (o.name for o in graph.output)
     weights = {w.name: w for w in graph.initializer}
-    head_reach = (
-        reach(nodes[first:head_end], latent, between, weights) if between else None
-    )
-    tail_reach = reach(nodes[head_end:], between, out, weights) if between else None
+    chosen = None
+    if between:
+        head = reach(nodes[first:head_end], latent, between, weights, side)
+        tail = reach(nodes[head_end:], between, out, weights)
+        if head and tail:
+            chosen = Cut(latent, head[0], between, head[1], tail[0], side)
+    if chosen is None or not chosen.fits():
+        whole = reach(nodes[first:], latent, out, weights, side)
+        chosen = Cut(latent, whole[0], side=side) if whole else None
+        if chosen is None or not chosen.fits():
+            return None  # how far its windows must read is not known: run whole
 
     def write(
         name: str, part: list[Any], inputs: list[Any], outputs: list[Any]
@@ -265,15 +225,13 @@ def split_at_decoder(model_path: Path, folder: Path) -> Cut | None:
 
     crossing = [tensor(name) for name in (latent, *side)]
     write(ENCODER, nodes[:first], list(graph.input), crossing)
-    if between and head_reach and tail_reach:
-        write(DECODER_FILE, nodes[first:head_end], crossing, [tensor(between)])
-        write(
-            DECODER_TAIL_FILE, nodes[head_end:], [tensor(between)], list(graph.output)
-        )
-        return Cut(latent, head_reach[0], between, head_reach[1], tail_reach[0], side)
-    write(DECODER_FILE, nodes[first:], crossing, list(graph.output))
-    whole = reach(nodes[first:], latent, out, weights)
-    return Cut(latent, whole[0] if whole else CONTEXT, side=side)
+    if chosen.between:
+        into = [tensor(chosen.between)]
+        write(DECODER_FILE, nodes[first:head_end], crossing, into)
+        write(DECODER_TAIL_FILE, nodes[head_end:], into, list(graph.output))
+    else:
+        write(DECODER_FILE, nodes[first:], crossing, list(graph.output))
+    return chosen
 
 
 def cut(model_path: Path, folder: Path) -> Cut | None:
@@ -339,7 +297,7 @@ class WindowedVits:
             [cut.latent, *cut.side], input_feed, run_options
         )
         side = dict(zip(cut.side, made, strict=True))
-        if any(value.shape[-1] != 1 for value in side.values()):
+        if any(value.ndim and value.shape[-1] != 1 for value in side.values()):
             raise ValueError(f"the decoder reads more than {cut.latent} in time")
         if self._tail is None:
             return [

@@ -76,7 +76,15 @@ def piper_session(model_path: Path, cache: CutCache | None = None) -> StoppableS
         made = cut(model_path, folder)
         if made is None:
             return session(model_path, whole=True)
-        graph = parts(folder, made)
+        try:
+            graph = parts(folder, made)
+        except Exception as err:  # onnxruntime's errors share no base of their own
+            _LOGGER.warning(
+                "Piper voice %s runs whole: its parts do not load (%s)",
+                model_path.name,
+                excerpt(str(err)),
+            )
+            return session(model_path, whole=True)
         if keep and cache is not None:
             cache.keep(model_path, folder, made)
         return graph

@@ -22,6 +22,7 @@ def graph(
     weights: list[Any] | None = None,
     *,
     speaker: bool = False,
+    output: int = TensorProto.FLOAT,
 ) -> Path:
     """A small ONNX graph from x [1, 2, T] (and sid [1, 2, 1], a speaker) to y, saved at path."""
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, None])]
@@ -29,7 +30,7 @@ def graph(
         inputs.append(
             helper.make_tensor_value_info("sid", TensorProto.FLOAT, [1, 2, 1])
         )
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    y = helper.make_tensor_value_info("y", output, None)
     made = helper.make_graph(nodes, "small", inputs, [y], weights or [])
     model = helper.make_model(made, opset_imports=[helper.make_opsetid("", 15)])
     model.ir_version = 8

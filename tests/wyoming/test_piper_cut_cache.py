@@ -91,6 +91,7 @@ def test_a_kept_cut_that_cannot_be_loaded_is_cut_again(
     [
         pytest.param({"latent.txt": "z"}, id="an older version's cut"),
         pytest.param({CUT_FILE: "{not json"}, id="a broken record"),
+        pytest.param({CUT_FILE: b"\xff\xfe"}, id="not UTF-8"),
         pytest.param(
             {CUT_FILE: Cut("z", 3, "/dec/act_output", 2, 3).dumps()},
             id="cut twice, its tail missing",
@@ -98,7 +99,7 @@ def test_a_kept_cut_that_cannot_be_loaded_is_cut_again(
     ],
 )
 def test_a_folder_that_is_not_a_whole_cut_is_cut_again_and_replaced(
-    tmp_path: Path, cuts: list[Path], kept_before: dict[str, str]
+    tmp_path: Path, cuts: list[Path], kept_before: dict[str, str | bytes]
 ) -> None:
     model = scaling_voice(tmp_path / "voice.onnx", 3.0)
     cache = CutCache(tmp_path / "cut")
@@ -106,7 +107,7 @@ def test_a_folder_that_is_not_a_whole_cut_is_cut_again_and_replaced(
     entry = cache.folder / entry_name(model)
     (entry / CUT_FILE).unlink()
     for name, text in kept_before.items():
-        (entry / name).write_text(text)
+        (entry / name).write_bytes(text if isinstance(text, bytes) else text.encode())
     assert not (entry / DECODER_TAIL_FILE).exists()
     assert np.allclose(_heard(model, cache), -3.0 * X)
     assert Cut.loads((entry / CUT_FILE).read_text()) == Cut("z", context=1)

