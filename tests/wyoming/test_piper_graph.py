@@ -64,6 +64,16 @@ def test_a_small_graph_cut_in_windows_answers_as_whole(tmp_path: Path) -> None:
     assert np.array_equal(heard, whole)
 
 
+def _cut_twice(folder: Path, made: Cut) -> WindowedVits:
+    """The parts cut into folder, as the server runs them."""
+    return WindowedVits(
+        session(folder / ENCODER),
+        session(folder / DECODER_FILE),
+        made,
+        session(folder / DECODER_TAIL_FILE),
+    )
+
+
 def test_a_decoder_cut_again_at_its_second_upsampling_answers_as_whole(
     tmp_path: Path,
 ) -> None:
@@ -74,12 +84,7 @@ def test_a_decoder_cut_again_at_its_second_upsampling_answers_as_whole(
     assert made == Cut(
         "z", context=3, between="/dec/act_output", rate=2, tail_context=3
     )
-    windowed = WindowedVits(
-        session(tmp_path / ENCODER),
-        session(tmp_path / DECODER_FILE),
-        made,
-        session(tmp_path / DECODER_TAIL_FILE),
-    )
+    windowed = _cut_twice(tmp_path, made)
     x = np.random.default_rng(3).standard_normal((1, 2, 700)).astype(np.float32)
     (whole,) = session(model).run(None, {"x": x})
     (heard,) = windowed.run(None, {"x": x})
@@ -106,12 +111,7 @@ def test_each_piper_quality_is_cut_twice_and_sounds_as_its_whole_graph(
     assert (made.context, made.rate, made.tail_context) == (
         head_context, decoder.rates[0], tail_context
     )  # fmt: skip
-    windowed = WindowedVits(
-        session(tmp_path / ENCODER),
-        session(tmp_path / DECODER_FILE),
-        made,
-        session(tmp_path / DECODER_TAIL_FILE),
-    )
+    windowed = _cut_twice(tmp_path, made)
     x = np.random.default_rng(6).standard_normal((1, 2, 600)).astype(np.float32)
     (whole,) = session(model).run(None, {"x": x})
     (heard,) = windowed.run(None, {"x": x})
@@ -126,12 +126,7 @@ def test_a_voice_of_several_speakers_is_cut_with_the_speaker_whole_in_each_windo
     made = cut(model, tmp_path)
     assert made == Cut("z", 3, "/dec/act_output", 2, 3, side=("g",))
     assert Cut.loads(made.dumps()) == made
-    windowed = WindowedVits(
-        session(tmp_path / ENCODER),
-        session(tmp_path / DECODER_FILE),
-        made,
-        session(tmp_path / DECODER_TAIL_FILE),
-    )
+    windowed = _cut_twice(tmp_path, made)
     rng = np.random.default_rng(4)
     for _ in range(2):  # two speakers
         feed = {
@@ -198,6 +193,10 @@ def _conv(op: str = "Conv", **attrs: Any) -> Any:
     return helper.make_node(op, ["z", "w"], ["u"], **attrs)
 
 
+def _up(kernel: int, stride: int, **attrs: Any) -> Any:
+    return _conv("ConvTranspose", kernel_shape=[kernel], strides=[stride], **attrs)
+
+
 @pytest.mark.parametrize(
     ("node", "found"),
     [
@@ -211,29 +210,11 @@ def _conv(op: str = "Conv", **attrs: Any) -> Any:
         (_conv(kernel_shape=[5], pads=[0, 0]), None),
         (_conv(kernel_shape=[3], auto_pad="VALID"), None),
         (_conv(kernel_shape=[3], pads=[1, 1], strides=[2]), None),
-        (_conv("ConvTranspose", kernel_shape=[4], strides=[2], pads=[1, 1]), (2, 2)),
-        (_conv("ConvTranspose", kernel_shape=[4], strides=[2]), None),
-        (_conv("ConvTranspose", kernel_shape=[2], strides=[4]), None),
-        (
-            _conv(
-                "ConvTranspose",
-                kernel_shape=[4],
-                strides=[2],
-                pads=[1, 1],
-                output_padding=[1],
-            ),
-            None,
-        ),
-        (
-            _conv(
-                "ConvTranspose",
-                kernel_shape=[3],
-                strides=[2],
-                pads=[0, 15],
-                dilations=[8],
-            ),
-            None,
-        ),
+        (_up(4, 2, pads=[1, 1]), (2, 2)),
+        (_up(4, 2), None),
+        (_up(2, 4), None),
+        (_up(4, 2, pads=[1, 1], output_padding=[1]), None),
+        (_up(3, 2, pads=[0, 15], dilations=[8]), None),
         (_conv(kernel_shape=[3, 3]), None),
         (helper.make_node("Pad", ["z", "p"], ["u"]), None),
     ],
