@@ -29,9 +29,8 @@ WINDOW = 128
 # long run's peak 28 MiB over the rest, not 32 (docs/benchmarks.md).
 HEAD_WINDOW = 256
 TAIL_WINDOW = 64
-# Frames of latent either side of a window that its convolutions read, when the
-# graph does not tell (an operator the reach below does not know): 12 is what the
-# bundled voice's decoder reads (10 frames left 1e-6 of its peak, 8 left 2e-3).
+# Frames of latent either side of a window that the bundled voice's whole decoder
+# reads (piper_reach works each voice's out): the windows' default.
 CONTEXT = 12
 # Every Piper export names the decoder's nodes after the module (dec, in VITS).
 DECODER = "/dec/"
@@ -95,10 +94,10 @@ class Cut:
             return None
         if len(set(names)) != len(names):  # each tensor once ("" only once)
             return None
-        fields = (cut.context, cut.rate, cut.tail_context)
-        if not all(type(f) is int and f >= 1 for f in fields[:2]):
-            return None  # split_at_decoder reads at least one frame around
-        if type(cut.tail_context) is not int or cut.tail_context < bool(cut.between):
+        if not all(type(f) is int for f in (cut.context, cut.rate, cut.tail_context)):
+            return None
+        # split_at_decoder's reaches are one sample more than the convolutions read.
+        if cut.context < 1 or cut.rate < 1 or cut.tail_context < bool(cut.between):
             return None
         return cut if cut.fits() else None
 
@@ -299,46 +298,41 @@ class WindowedVits:
         side = dict(zip(cut.side, made, strict=True))
         if any(value.ndim and value.shape[-1] != 1 for value in side.values()):
             raise ValueError(f"the decoder reads more than {cut.latent} in time")
+        decoded = _in_windows(
+            self._decoder, cut.latent, latent, run_options,
+            window=WINDOW if self._tail is None else HEAD_WINDOW,
+            context=cut.context, side=side,
+        )  # fmt: skip
         if self._tail is None:
-            return [
-                self._windowed(
-                    self._decoder, cut.latent, latent, run_options, side=side
-                )
-            ]
-        head = self._windowed(
-            self._decoder,
-            cut.latent,
-            latent,
-            run_options,
-            side=side,
-            window=HEAD_WINDOW,
-        )
-        return [self._windowed(self._tail, cut.between, head, run_options)]
+            return [decoded]
+        return [
+            _in_windows(
+                self._tail, cut.between, decoded, run_options,
+                window=TAIL_WINDOW * cut.rate, context=cut.tail_context,
+            )
+        ]  # fmt: skip
 
-    def _windowed(
-        self,
-        part: Any,
-        name: str,
-        given: Any,
-        run_options: Any,
-        *,
-        side: dict[str, Any] | None = None,
-        window: int = WINDOW,
-    ) -> Any:
-        """The part's output for given (its input called name), run window by window; side whole in each."""
-        tail = name == self._cut.between
-        if tail:  # the head's samples, not frames of latent
-            window = TAIL_WINDOW * self._cut.rate
-        context = self._cut.tail_context if tail else self._cut.context
-        kept = []
-        for piece in windows(given.shape[-1], window, context):
-            feed = {name: given[..., piece.start : piece.end], **(side or {})}
-            (made,) = part.run(None, feed, run_options)
-            # Each of given's samples becomes the same number of samples.
-            hop = made.shape[-1] // (piece.end - piece.start)
-            first, last = piece.keep_from - piece.start, piece.keep_to - piece.start
-            kept.append(made[..., first * hop : last * hop])
-        return kept[0] if len(kept) == 1 else np.concatenate(kept, axis=-1)
+
+def _in_windows(
+    part: Any,
+    name: str,
+    given: Any,
+    run_options: Any,
+    *,
+    window: int,
+    context: int,
+    side: dict[str, Any] | None = None,
+) -> Any:
+    """The part's output for given (its input called name), run window by window; side whole in each."""
+    kept = []
+    for piece in windows(given.shape[-1], window, context):
+        feed = {name: given[..., piece.start : piece.end], **(side or {})}
+        (made,) = part.run(None, feed, run_options)
+        # Each of given's samples becomes the same number of samples.
+        hop = made.shape[-1] // (piece.end - piece.start)
+        first, last = piece.keep_from - piece.start, piece.keep_to - piece.start
+        kept.append(made[..., first * hop : last * hop])
+    return kept[0] if len(kept) == 1 else np.concatenate(kept, axis=-1)
 
 
 if __name__ == "__main__":

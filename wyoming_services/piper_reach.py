@@ -52,9 +52,11 @@ def reach(
             dims = rank[read[0]]
         elif node.op_type == "Unsqueeze":
             axes = _ints(node, "axes", weights)
-            dims = rank[node.input[0]] + len(axes) if node.input[0] in rank else 0
-            if not axes or not dims or any(a % dims == dims - 1 for a in axes):
+            if node.input[0] != read[0] or not axes:
                 return None
+            dims = rank[read[0]] + len(axes)
+            if any(a % dims == dims - 1 for a in axes):
+                return None  # time no longer last
         elif node.op_type in _POINTWISE:
             # Broadcasting: as many axes as the widest input (a weight's own).
             ranks = [rank[n] if n in rank else len(weights[n].dims) if n in weights
