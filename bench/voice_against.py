@@ -1,8 +1,8 @@
 """Our server now against our server at an earlier commit: did a change make a voice row worse?
 
-Run: `bench/run_voice --against [--rev REV] [--runs N]` (about five minutes). REV
-(default: the commit before #27's first change) is checked out into a temporary git
-worktree and run from there; both servers as bench/voice.py runs ours (tiny.en beam 1,
+Run: `bench/run_voice --against [--rev REV] [--runs N] [--tts-only]` (about five
+minutes). REV (default: the commit before #27's first change) is checked out into a
+temporary git worktree and run from there, "now" from the working tree; both servers as bench/voice.py runs ours (tiny.en beam 1,
 2 threads, int8; the bundled Piper voice), without network, alternated run by run, and
 wyoming-piper beside them for the TTS rows. Prints the table for docs/benchmarks.md.
 """
@@ -48,7 +48,9 @@ def start_at(worktree: Path, sock: Path, log: Path) -> Server:
         return start("before", OURS_STT, sock, log)
 
 
-async def measure(now: Server, before: Server, piper: Server, runs: int) -> list[str]:
+async def measure(
+    now: Server, before: Server, piper: Server, runs: int, stt: bool = True
+) -> list[str]:
     """The table's rows: each workload now / before / wyoming-piper, p50 and p90 in ms."""
     helper_audio = [await synthesize(now.uri, text) for text in COMMANDS]
     rate = helper_audio[0].rate
@@ -72,8 +74,12 @@ async def measure(now: Server, before: Server, piper: Server, runs: int) -> list
         )
 
     for name, realtime in (
-        ("STT, audio sent at once", False),
-        ("STT, real-time audio", True),
+        ()
+        if not stt
+        else (
+            ("STT, audio sent at once", False),
+            ("STT, real-time audio", True),
+        )
     ):
         times: dict[str, list[float]] = {"now": [], "before": []}
         for index in range(runs):
@@ -83,11 +89,12 @@ async def measure(now: Server, before: Server, piper: Server, runs: int) -> list
                 times[key] += await stt_latency(server.uri, pcm, rate, realtime, 1)
         rows.append(row(f"{name}: audio-stop → transcript", times))
     times = {"now": [], "before": []}
-    for index in range(runs):
+    for index in range(runs if stt else 0):
         order = [("now", now), ("before", before)]
         for key, server in order if index % 2 else order[::-1]:
             times[key] += await stt_concurrent(server.uri, paced, rate, 1)
-    rows.append(row("STT, five concurrent sessions: wall time", times))
+    if stt:
+        rows.append(row("STT, five concurrent sessions: wall time", times))
     for name, text in (
         ("TTS short sentence, a new one each run", short_new),
         ("TTS 3-sentence reply, a new one each run", reply),
@@ -115,7 +122,9 @@ def git(*args: str) -> str:
     return done.stdout.strip()
 
 
-async def against(worktree: Path, tmp: Path, peers: Path, runs: int) -> list[str]:
+async def against(
+    worktree: Path, tmp: Path, peers: Path, runs: int, stt: bool
+) -> list[str]:
     """The servers started, measured and stopped."""
     servers: list[Server] = []
     try:
@@ -132,7 +141,7 @@ async def against(worktree: Path, tmp: Path, peers: Path, runs: int) -> list[str
         servers.append(piper)
         for server in servers:
             await wait_for_describe(server)
-        return await measure(now, before, piper, runs)
+        return await measure(now, before, piper, runs, stt)
     finally:
         for server in servers:
             server.stop()
@@ -143,13 +152,16 @@ def main() -> None:
     parser.add_argument("--rev", default=BEFORE_27)
     parser.add_argument("--runs", type=int, default=18)
     parser.add_argument("--peers", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--tts-only", action="store_true", help="the TTS rows alone")
     args = parser.parse_args()
     commit = git("rev-parse", "--short", args.rev)
     tmp = Path(tempfile.mkdtemp(prefix="alicia-against-"))
     worktree = tmp / "before"
     git("worktree", "add", "-q", "--detach", str(worktree), commit)
     try:
-        rows = asyncio.run(against(worktree, tmp, args.peers, args.runs))
+        rows = asyncio.run(
+            against(worktree, tmp, args.peers, args.runs, not args.tts_only)
+        )
     finally:
         git("worktree", "remove", "--force", str(worktree))
     head = git("rev-parse", "--short", "HEAD")
