@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
 import logging
 from pathlib import Path
 import shutil
@@ -51,7 +52,7 @@ def piper_session(model_path: Path, cache: CutCache | None = None) -> StoppableS
         if not whole and shared_arena(onnxruntime):
             # One arena for every voice's parts: it keeps what the runs at once
             # need, not each part's largest run (18 MiB kept after runs alone
-            # against 28, 34 after runs in pairs against 48).
+            # against 28, 34 after runs in pairs against 46).
             options.add_session_config_entry("session.use_env_allocators", "1")
         return onnxruntime.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
@@ -106,34 +107,23 @@ def piper_session(model_path: Path, cache: CutCache | None = None) -> StoppableS
     return StoppableSession(graph, onnxruntime.RunOptions)
 
 
-_SHARED_ARENA: list[bool] = []  # registered in this process: [made]
-
-
+@functools.cache
 def shared_arena(onnxruntime: Any) -> bool:
-    """Whether the process's arena for Piper's parts is there (made the first time)."""
-    with _ARENA_LOCK:
-        if not _SHARED_ARENA:
-            try:
-                onnxruntime.create_and_register_allocator(
-                    onnxruntime.OrtMemoryInfo(
-                        "Cpu",
-                        onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR,
-                        0,
-                        onnxruntime.OrtMemType.DEFAULT,
-                    ),
-                    onnxruntime.OrtArenaCfg({}),
-                )
-            except Exception as err:  # onnxruntime's errors share no base of their own
-                _LOGGER.warning(
-                    "Piper's voices keep an arena each: %s", excerpt(str(err))
-                )
-                _SHARED_ARENA.append(False)
-            else:
-                _SHARED_ARENA.append(True)
-        return _SHARED_ARENA[0]
-
-
-_ARENA_LOCK = threading.Lock()
+    """Whether the process's arena for Piper's parts is there (made at the first ask)."""
+    try:
+        onnxruntime.create_and_register_allocator(
+            onnxruntime.OrtMemoryInfo(
+                "Cpu",
+                onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR,
+                0,
+                onnxruntime.OrtMemType.DEFAULT,
+            ),
+            onnxruntime.OrtArenaCfg({}),
+        )
+    except Exception as err:  # onnxruntime's errors share no base of their own
+        _LOGGER.warning("Piper's voices keep an arena each: %s", excerpt(str(err)))
+        return False
+    return True
 
 
 def given_back(options: Any) -> Any:

