@@ -1,16 +1,18 @@
 """Our server now against our server at an earlier commit: did a change make a voice row worse?
 
 Run: `bench/run_voice --against [--rev REV] [--runs N] [--tts-only]` (about five
-minutes). REV (default: the commit before #27's first change) is checked out into a
-temporary git worktree and run from there, "now" from the working tree; both servers as bench/voice.py runs ours (tiny.en beam 1,
-2 threads, int8; the bundled Piper voice), without network, alternated run by run, and
-wyoming-piper beside them for the TTS rows. Prints the table for docs/benchmarks.md.
+minutes; 80 runs TTS only, six). REV (default: the commit before #27's first change)
+is checked out into a temporary git worktree and run from there, "now" from the
+working tree; both as bench/voice.py runs ours (tiny.en beam 1, 2 threads, int8; the
+bundled Piper voice), without network, alternated run by run, wyoming-piper beside
+them in the TTS rows. Prints the table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 import contextlib
 from pathlib import Path
 import subprocess
@@ -48,69 +50,85 @@ def start_at(worktree: Path, sock: Path, log: Path) -> Server:
         return start("before", OURS_STT, sock, log)
 
 
+async def alternated(
+    servers: dict[str, Server],
+    runs: int,
+    one: Callable[[str, int], Awaitable[list[float]]],
+) -> dict[str, list[list[float]]]:
+    """one(uri, run) on each server, run by run, whose turn comes first rotating."""
+    got: dict[str, list[list[float]]] = {key: [] for key in servers}
+    names = list(servers)
+    for index in range(runs):
+        turn = index % len(names)
+        for key in names[turn:] + names[:turn]:
+            got[key].append(await one(servers[key].uri, index))
+    return got
+
+
+def row(name: str, times: dict[str, list[float]]) -> str:
+    """A table row: now, before, their ratio and wyoming-piper (when it ran), in ms."""
+    p = {key: summary([t * 1000 for t in got]) for key, got in times.items()}
+    peer = f"{p['piper']['p50']:.0f} / {p['piper']['p90']:.0f}" if "piper" in p else "—"
+    return (
+        f"| {name} | {p['now']['p50']:.0f} / {p['now']['p90']:.0f} "
+        f"| {p['before']['p50']:.0f} / {p['before']['p90']:.0f} "
+        f"| **{p['now']['p50'] / p['before']['p50']:.2f}×** | {peer} |"
+    )
+
+
+def column(got: dict[str, list[list[float]]], at: int) -> dict[str, list[float]]:
+    """Each server's at-th figure of every run."""
+    return {key: [run[at] for run in runs] for key, runs in got.items()}
+
+
 async def measure(
     now: Server, before: Server, piper: Server, runs: int, stt: bool = True
 ) -> list[str]:
     """The table's rows: each workload now / before / wyoming-piper, p50 and p90 in ms."""
-    helper_audio = [await synthesize(now.uri, text) for text in COMMANDS]
-    rate = helper_audio[0].rate
-    paced = [with_silence(audio, 0.3, 0.7) for audio in helper_audio]
+    spoken = [await synthesize(now.uri, text) for text in COMMANDS]
+    rate = spoken[0].rate
+    paced = [with_silence(audio, 0.3, 0.7) for audio in spoken]
     for _ in range(2):  # warm-up
         for server in (now, before):
             await stt_latency(server.uri, paced[:1], rate, False, 1)
         for server in (now, before, piper):
             await synthesize(server.uri, "Hello.")
+    ours = {"now": now, "before": before}
     rows = []
-
-    def row(name: str, times: dict[str, list[float]]) -> str:
-        p = {key: summary([t * 1000 for t in got]) for key, got in times.items()}
-        peer = "—"
-        if "piper" in p:
-            peer = f"{p['piper']['p50']:.0f} / {p['piper']['p90']:.0f}"
-        return (
-            f"| {name} | {p['now']['p50']:.0f} / {p['now']['p90']:.0f} "
-            f"| {p['before']['p50']:.0f} / {p['before']['p90']:.0f} "
-            f"| **{p['now']['p50'] / p['before']['p50']:.2f}×** | {peer} |"
-        )
-
-    for name, realtime in (
-        ()
-        if not stt
-        else (
+    if stt:
+        for name, realtime in (
             ("STT, audio sent at once", False),
             ("STT, real-time audio", True),
-        )
-    ):
-        times: dict[str, list[float]] = {"now": [], "before": []}
-        for index in range(runs):
-            pcm = [paced[index % len(paced)]]
-            order = [("now", now), ("before", before)]
-            for key, server in order if index % 2 else order[::-1]:
-                times[key] += await stt_latency(server.uri, pcm, rate, realtime, 1)
-        rows.append(row(f"{name}: audio-stop → transcript", times))
-    times = {"now": [], "before": []}
-    for index in range(runs if stt else 0):
-        order = [("now", now), ("before", before)]
-        for key, server in order if index % 2 else order[::-1]:
-            times[key] += await stt_concurrent(server.uri, paced, rate, 1)
-    if stt:
-        rows.append(row("STT, five concurrent sessions: wall time", times))
+        ):
+
+            async def heard(uri: str, index: int, live: bool = realtime) -> list[float]:
+                return await stt_latency(
+                    uri, [paced[index % len(paced)]], rate, live, 1
+                )
+
+            got = await alternated(ours, runs, heard)
+            rows.append(row(f"{name}: audio-stop → transcript", column(got, 0)))
+
+        async def together(uri: str, _: int) -> list[float]:
+            return await stt_concurrent(uri, paced, rate, 1)
+
+        got = await alternated(ours, runs, together)
+        rows.append(row("STT, five concurrent sessions: wall time", column(got, 0)))
     for name, text in (
         ("TTS short sentence, a new one each run", short_new),
         ("TTS 3-sentence reply, a new one each run", reply),
     ):
-        first: dict[str, list[float]] = {"now": [], "before": [], "piper": []}
-        last: dict[str, list[float]] = {"now": [], "before": [], "piper": []}
-        for index in range(runs):
-            order = [("now", now), ("before", before), ("piper", piper)]
-            turn = index % len(order)
-            for key, server in order[turn:] + order[:turn]:
-                await asyncio.sleep(TTS_IDLE_SECONDS)
-                got_first, got_last = await tts_timing(server.uri, text(index), 1)
-                first[key] += got_first
-                last[key] += got_last
-        rows.append(row(f"{name}: first audio", first))
-        rows.append(row(f"{name}: last audio", last))
+
+        async def said(
+            uri: str, index: int, text: Callable[[int], str] = text
+        ) -> list[float]:
+            await asyncio.sleep(TTS_IDLE_SECONDS)
+            first, last = await tts_timing(uri, text(index), 1)
+            return first + last
+
+        got = await alternated({**ours, "piper": piper}, runs, said)
+        rows.append(row(f"{name}: first audio", column(got, 0)))
+        rows.append(row(f"{name}: last audio", column(got, 1)))
     return rows
 
 
