@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 import time
 from typing import Any
@@ -143,3 +143,9 @@ class Converter:
             return samples
         out: Float32Array = self._stream.resample_chunk(samples, last=last)
         return out
+
+
+def chunk_pcm(pcm: bytes, bytes_per_chunk: int) -> Iterator[bytes]:
+    """Cut PCM into event-sized chunks."""
+    for start in range(0, len(pcm), bytes_per_chunk):
+        yield pcm[start : start + bytes_per_chunk]

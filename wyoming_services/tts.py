@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass
@@ -19,11 +19,12 @@ import numpy as np
 from alicia_bus.log_limit import LimitedLog
 from alicia_bus.text import excerpt
 
-from .audio import Float32Array, float_to_pcm16
+from .audio import Float32Array, chunk_pcm, float_to_pcm16
 from .one_ahead import one_ahead
 from .piper_cut_cache import CutCache
-from .piper_loudness import scaled, voice_gain
+from .piper_loudness import VoiceGains, scaled
 from .piper_session import piper_session
+from .run_parts import RunParts
 from .settings import Settings
 from .speech_memory import SpeechMemory, run_size
 from .spoken_cache import SpokenCache
@@ -31,8 +32,9 @@ from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
 from .tts_turns import Turn, Turns, TurnsClosed, runs
 from .tts_voice import VoiceInfo, bundled_voice_path
 
-# TextStream and TtsError live with the text rules; importers of this module keep them.
-__all__ = ["TextStream", "TextToSpeech", "TtsError"]
+# TextStream and TtsError live with the text rules, chunk_pcm with the audio;
+# importers of this module keep them.
+__all__ = ["TextStream", "TextToSpeech", "TtsError", "chunk_pcm"]
 _LOGGER = logging.getLogger(__name__)
 # Piper failing on a text: a client may repeat it at will, one line a minute.
 _FAILURES = LimitedLog(_LOGGER)
@@ -70,8 +72,8 @@ class TextToSpeech:
             weakref.WeakKeyDictionary()
         )
         self._loaded: dict[str, Any] = {}
-        # Each loaded voice's one gain (piper_loudness): its runs go out as made.
-        self._gains: dict[str, float] = {}
+        # Each voice's gain by speaker (piper_loudness): its runs go out as made.
+        self.gains = VoiceGains()
         # Short runs said for trusted clients, said again without a run.
         self.spoken = SpokenCache()
         self._cut_cache = (
@@ -123,7 +125,8 @@ class TextToSpeech:
             config=PiperConfig.from_dict(json.loads(info.config_path.read_text())),
             session=piper_session(info.model_path, self._cut_cache),
         )
-        self._gains[name] = voice_gain(voice, self._config(None))
+        speaker = self.settings.tts_speaker if info.speakers else None
+        self.gains.of(name, voice, speaker)  # measured now, not at a first answer
         self._loaded[name] = voice
         _LOGGER.info(
             "Piper voice %s loaded and warmed in %.2f s (%s)",
@@ -233,7 +236,7 @@ class TextToSpeech:
                             if part.size:
                                 yield float_to_pcm16(np.concatenate((gap, part)))
                                 gap, after_speech = silence[:0], True
-                    if cached is None:
+                    if cached is None and said is not None:
                         self.spoken.put(said, np.concatenate(made))
                     if request is not None:
                         self._served[request] = claim
@@ -282,14 +285,10 @@ class TextToSpeech:
     ) -> AsyncGenerator[Float32Array]:
         """The run's audio, window by window as the thread makes it (or whole)."""
         loop = asyncio.get_running_loop()
-        parts: asyncio.Queue[Float32Array | None] = asyncio.Queue()
-
-        def deliver(part: Float32Array) -> None:
-            loop.call_soon_threadsafe(parts.put_nowait, part)
-
+        parts = RunParts(loop)
         # A run that may be stopped and made again goes whole: its first windows,
         # already sent, would be said twice (and Piper's noise differs each run).
-        streamed = deliver if not turn.stoppable else None
+        streamed = None if turn.stoppable else parts.deliver
         try:
             turn.arm(self._loaded[name].session.run_options())
             job = self._executor.submit(
@@ -306,14 +305,16 @@ class TextToSpeech:
             # The slot is free when the thread is, not when a cancelled caller stops waiting.
             with contextlib.suppress(RuntimeError):  # the loop is closed
                 loop.call_soon_threadsafe(self._turns.give_back, turn)
-                loop.call_soon_threadsafe(parts.put_nowait, None)  # after every part
+                parts.end()
 
         job.add_done_callback(done)
         try:
             given = False
-            while (part := await parts.get()) is not None:
+            async for part in parts:
                 given = True
                 yield part
+            if job.cancelled():  # close() dropped it before it started
+                raise TtsError("the server is stopping")
             whole = await asyncio.wrap_future(job)
             if not given:
                 yield whole
@@ -340,18 +341,24 @@ class TextToSpeech:
         turn: Turn,
         deliver: Callable[[Float32Array], None] | None,
     ) -> Float32Array:
-        voice, gain = self._loaded[name], self._gains[name]
+        voice = self._loaded[name]
+        gain = self.gains.of(name, voice, speaker_id)
         if turn.stopped:
             raise _GaveWay
-        windows = (lambda part: deliver(scaled(part, gain))) if deliver else None
-        voice.session.for_this_thread(turn.options, windows)
+        delivered = 0
+
+        def window(part: Float32Array) -> None:
+            nonlocal delivered
+            delivered += 1
+            deliver(scaled(part, gain))  # type: ignore[misc]  # only when given
+
+        voice.session.for_this_thread(turn.options, window if deliver else None)
         try:
-            return scaled(
-                voice.phoneme_ids_to_audio(
-                    voice.phonemes_to_ids(run), self._config(speaker_id)
-                ),
-                gain,
+            audio = voice.phoneme_ids_to_audio(
+                voice.phonemes_to_ids(run), self._config(speaker_id)
             )
+            # Sent window by window already, or whole now.
+            return np.zeros(0, np.float32) if delivered else scaled(audio, gain)
         except Exception as err:
             if turn.stopped:  # onnxruntime's "terminate flag" failure
                 raise _GaveWay from err
@@ -395,9 +402,3 @@ def _failed(stage: str, err: Exception) -> TtsError:
 async def _given(audio: Float32Array) -> AsyncGenerator[Float32Array]:
     """Audio said before (the spoken cache), as a run's only part."""
     yield audio
-
-
-def chunk_pcm(pcm: bytes, bytes_per_chunk: int) -> Iterator[bytes]:
-    """Cut PCM into event-sized chunks."""
-    for start in range(0, len(pcm), bytes_per_chunk):
-        yield pcm[start : start + bytes_per_chunk]

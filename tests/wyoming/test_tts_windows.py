@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 from wyoming_services.audio import float_to_pcm16
-from wyoming_services.piper_loudness import CALIBRATED_PEAK, KNEE, scaled, voice_gain
+from wyoming_services.piper_loudness import (
+    CALIBRATED_PEAK,
+    KNEE,
+    MAX_GAIN,
+    VoiceGains,
+    scaled,
+    voice_gain,
+)
+from wyoming_services.run_parts import RunParts
 from wyoming_services.settings import Settings
 from wyoming_services.tts import TextToSpeech
 
@@ -93,7 +101,8 @@ async def test_the_windows_are_the_run_whole_at_the_voices_gain(
     whole = voice.phoneme_ids_to_audio(
         voice.phonemes_to_ids(voice.phonemize(SENTENCE)[0]), tts._config(None)
     )
-    assert b"".join(parts) == float_to_pcm16(scaled(whole, tts._gains[info.name]))
+    gain = tts.gains.of(info.name, voice, None)
+    assert b"".join(parts) == float_to_pcm16(scaled(whole, gain))
 
 
 async def test_a_strangers_run_goes_whole(tts_making_every_run: TextToSpeech) -> None:
@@ -110,8 +119,9 @@ async def test_a_strangers_run_goes_whole(tts_making_every_run: TextToSpeech) ->
 
 async def test_every_run_of_a_voice_at_one_gain(tts: TextToSpeech) -> None:
     info, _ = tts.resolve(None)
-    voice, gain = tts._loaded[info.name], tts._gains[info.name]
-    assert voice_gain(voice, tts._config(None)) == pytest.approx(gain)
+    voice = tts._loaded[info.name]
+    gain = tts.gains.of(info.name, voice, None)
+    assert voice_gain(voice) == gain  # Piper's noise off: the same every start
     peaks = []
     for text in ("Hello.", "Done!", SENTENCE, "Turned off the bedroom fan."):
         raw = voice.phoneme_ids_to_audio(
@@ -136,15 +146,58 @@ def test_loud_samples_bend_below_full_scale() -> None:
     assert made[5] == -made[4]
 
 
-def test_a_silent_voice_keeps_pipers_scale() -> None:
-    class Silent:
-        def phonemize(self, text: str) -> list[list[str]]:
-            return [list(text)]
+class Toy:
+    """A voice whose speakers speak at amplitudes 0, 0.1, 0.2, ... (runs counted)."""
 
-        def phonemes_to_ids(self, phonemes: list[str]) -> list[int]:
-            return [1] * len(phonemes)
+    def __init__(self) -> None:
+        """No runs yet."""
+        self.runs = 0
+        self.config = type("Config", (), {"phoneme_id_map": {c: [1] for c in "abc"}})
 
-        def phoneme_ids_to_audio(self, ids: list[int], config: Any) -> Any:
-            return np.zeros(len(ids) * 100, np.float32)
+    def phonemize(self, text: str) -> list[list[str]]:
+        """Three phonemes, one unknown to the voice."""
+        return [["a", "b", "?"]]
 
-    assert voice_gain(Silent(), None) == 1.0
+    def phonemes_to_ids(self, phonemes: list[str]) -> list[int]:
+        """One id a phoneme."""
+        assert "?" not in phonemes  # unknown phonemes are left out
+        return [1] * len(phonemes)
+
+    def phoneme_ids_to_audio(self, ids: list[int], config: Any) -> Any:
+        """A tone at the speaker's amplitude, whatever Piper's noise."""
+        assert config.noise_scale == config.noise_w_scale == 0.0
+        self.runs += 1
+        return np.full(len(ids) * 100, 0.1 * (config.speaker_id or 0), np.float32)
+
+
+def test_each_speaker_has_its_gain_measured_once() -> None:
+    toy, gains = Toy(), VoiceGains()
+    assert gains.of("toy", toy, 2) == pytest.approx(CALIBRATED_PEAK / 0.2)
+    assert gains.of("toy", toy, 4) == pytest.approx(CALIBRATED_PEAK / 0.4)
+    runs = toy.runs
+    assert gains.of("toy", toy, 2) == pytest.approx(CALIBRATED_PEAK / 0.2)
+    assert toy.runs == runs  # kept, not measured again
+
+
+def test_a_silent_voice_is_never_made_loud() -> None:
+    assert voice_gain(Toy(), 0) == 1.0  # silence: Piper's scale
+    assert voice_gain(Toy(), None) == 1.0
+    whisper = Toy()
+    whisper.phoneme_ids_to_audio = lambda ids, config: np.full(9, 1e-6, np.float32)  # type: ignore[method-assign]
+    assert voice_gain(whisper, 1) == MAX_GAIN
+
+
+async def test_parts_waiting_come_as_one() -> None:
+    """A reader slower than the run takes the rest in one piece, and the run is over."""
+    parts = RunParts(asyncio.get_running_loop())
+    parts.deliver(np.ones(2, np.float32))
+    await asyncio.sleep(0)
+    read = aiter(parts)
+    assert list(await anext(read)) == [1, 1]
+    for value in (2, 3):
+        parts.deliver(np.full(2, value, np.float32))
+    parts.end()
+    await asyncio.sleep(0)
+    assert list(await anext(read)) == [2, 2, 3, 3]
+    with pytest.raises(StopAsyncIteration):
+        await anext(read)
