@@ -349,8 +349,9 @@ class TextToSpeech:
 
         def window(part: Float32Array) -> None:
             nonlocal delivered
-            delivered += 1
-            deliver(scaled(part, gain))  # type: ignore[misc]  # only when given
+            if deliver is not None:
+                delivered += 1
+                deliver(scaled(part, gain))
 
         voice.session.for_this_thread(turn.options, window if deliver else None)
         try:
