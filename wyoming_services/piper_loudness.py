@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .audio import Float32Array
+from .tts_text import known_phonemes
 
 # Piper's own synthesize scales each sentence to its peak, which needs the whole
 # sentence before its first sample can go. A voice's raw peaks sit within a few dB
@@ -29,11 +30,10 @@ def voice_gain(voice: Any, speaker_id: int | None = None) -> float:
     from piper import SynthesisConfig  # noqa: PLC0415
 
     quiet = SynthesisConfig(speaker_id=speaker_id, noise_scale=0.0, noise_w_scale=0.0)
-    known = voice.config.phoneme_id_map
     peak = 0.0
     for text in CALIBRATION:
-        for sentence in voice.phonemize(text):
-            phonemes = [p for p in sentence if p in known]
+        phonemized = voice.phonemize(text)
+        for phonemes in known_phonemes(phonemized, voice.config.phoneme_id_map):
             if phonemes:
                 made = voice.phoneme_ids_to_audio(
                     voice.phonemes_to_ids(phonemes), quiet

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import numpy as np
 
@@ -44,3 +44,8 @@ class RunParts:
             yield waiting[0] if len(waiting) == 1 else np.concatenate(waiting)
             if ended:
                 return
+
+
+async def given(audio: Float32Array) -> AsyncGenerator[Float32Array]:
+    """Audio made before (the spoken cache), as a run's only part."""
+    yield audio

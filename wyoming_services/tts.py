@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 import contextlib
 from dataclasses import dataclass
@@ -24,11 +24,17 @@ from .one_ahead import one_ahead
 from .piper_cut_cache import CutCache
 from .piper_loudness import VoiceGains, scaled
 from .piper_session import piper_session
-from .run_parts import RunParts
+from .run_parts import RunParts, given
 from .settings import Settings
 from .speech_memory import SpeechMemory, run_size
 from .spoken_cache import SpokenCache
-from .tts_text import TextStream, TtsError, pieces, without_raw_phonemes
+from .tts_text import (
+    TextStream,
+    TtsError,
+    known_phonemes,
+    pieces,
+    without_raw_phonemes,
+)
 from .tts_turns import Turn, Turns, TurnsClosed, runs
 from .tts_voice import VoiceInfo, bundled_voice_path
 
@@ -209,7 +215,7 @@ class TextToSpeech:
                 # Charged and cut by what it reads, not by its length: a CJK character
                 # or an emoji reads ~15 phonemes, an English one ~1.2. Phonemizing
                 # takes 0.1-3 ms a piece (espeak-ng), off the loop.
-                phonemized = _known(
+                phonemized = known_phonemes(
                     await _phonemized(voice, without_raw_phonemes(piece)),
                     voice.config.phoneme_id_map,
                 )
@@ -224,7 +230,7 @@ class TextToSpeech:
                     )
                     cached = self.spoken.get(said)
                     parts = (
-                        _given(cached)
+                        given(cached)
                         if cached is not None
                         else self._in_turn(claim, info.name, speaker_id, run, trusted)
                     )
@@ -384,13 +390,6 @@ async def _phonemized(voice: Any, piece: str) -> list[list[str]]:
     return phonemes
 
 
-def _known(phonemized: list[list[str]], id_map: Mapping[str, Any]) -> list[list[str]]:
-    """The phonemes the voice has ids for; Piper logs a warning for each other one."""
-    if not id_map:  # Piper's own map is used
-        return phonemized
-    return [[p for p in sentence if p in id_map] for sentence in phonemized]
-
-
 def _failed(stage: str, err: Exception) -> TtsError:
     """An error of Piper's as one line a minute and a TtsError, never a traceback."""
     reason = f"{type(err).__name__}: {excerpt(str(err))}"
@@ -398,8 +397,3 @@ def _failed(stage: str, err: Exception) -> TtsError:
         logging.WARNING, stage, "Piper could not %s a text: %s", stage, reason
     )
     return TtsError(f"Piper could not {stage} the text ({reason})")
-
-
-async def _given(audio: Float32Array) -> AsyncGenerator[Float32Array]:
-    """Audio said before (the spoken cache), as a run's only part."""
-    yield audio

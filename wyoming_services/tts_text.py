@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import re
+from typing import Any
 
 # A sentence ends at . ! ? (or a line break) followed by white space.
 # Also the CJK full stop and the full-width ! and ?.
@@ -191,3 +193,12 @@ def _first_cut(sentences: list[str], rest: str) -> int | None:
     """Where the first sentence (or the words so far) may be cut, if long enough to gain."""
     first = sentences[0] if sentences else rest
     return first_phrase(first) if len(first) > FIRST_PHRASE[1] else None
+
+
+def known_phonemes(
+    phonemized: list[list[str]], id_map: Mapping[str, Any]
+) -> list[list[str]]:
+    """The phonemes the voice has ids for; Piper logs a warning for each other one."""
+    if not id_map:  # Piper's own map is used
+        return phonemized
+    return [[p for p in sentence if p in id_map] for sentence in phonemized]
