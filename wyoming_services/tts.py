@@ -234,16 +234,19 @@ class TextToSpeech:
                         if cached is not None
                         else self._in_turn(claim, info.name, speaker_id, run, trusted)
                     )
-                    made: list[Float32Array] = []
+                    kept: list[Float32Array] | None = (
+                        [] if cached is None and said is not None else None
+                    )
                     # Each window's audio goes as soon as it is made.
                     async with contextlib.aclosing(parts):
                         async for part in parts:
-                            made.append(part)
+                            if kept is not None:
+                                kept.append(part)
                             if part.size:
                                 yield float_to_pcm16(np.concatenate((gap, part)))
                                 gap, after_speech = silence[:0], True
-                    if cached is None and said is not None:
-                        self.spoken.put(said, np.concatenate(made))
+                    if kept:
+                        self.spoken.put(said, np.concatenate(kept))
                     if request is not None:
                         self._served[request] = claim
                     self.counters.sentences += 1
@@ -307,7 +310,7 @@ class TextToSpeech:
                 raise TtsError("the server is stopping") from err
             raise
 
-        def done(_: Future[Float32Array]) -> None:
+        def done(_: Future[Float32Array | None]) -> None:
             # The slot is free when the thread is, not when a cancelled caller stops waiting.
             with contextlib.suppress(RuntimeError):  # the loop is closed
                 loop.call_soon_threadsafe(self._turns.give_back, turn)
@@ -315,14 +318,12 @@ class TextToSpeech:
 
         job.add_done_callback(done)
         try:
-            given = False
             async for part in parts:
-                given = True
                 yield part
             if job.cancelled():  # close() dropped it before it started
                 raise TtsError("the server is stopping")
             whole = await asyncio.wrap_future(job)
-            if not given:
+            if whole is not None:  # not sent window by window
                 yield whole
         finally:
             if not job.done():
@@ -346,7 +347,8 @@ class TextToSpeech:
         run: list[str],
         turn: Turn,
         deliver: Callable[[Float32Array], None] | None,
-    ) -> Float32Array:
+    ) -> Float32Array | None:
+        """The run's audio at the voice's gain; None if deliver was given every window."""
         voice = self._loaded[name]
         gain = self.gains.of(name, voice, speaker_id)
         if turn.stopped:
@@ -364,8 +366,7 @@ class TextToSpeech:
             audio = voice.phoneme_ids_to_audio(
                 voice.phonemes_to_ids(run), self._config(speaker_id)
             )
-            # Sent window by window already, or whole now.
-            return np.zeros(0, np.float32) if delivered else scaled(audio, gain)
+            return None if delivered else scaled(audio, gain)
         except Exception as err:
             if turn.stopped:  # onnxruntime's "terminate flag" failure
                 raise _GaveWay from err

@@ -60,8 +60,11 @@ def test_a_small_graph_cut_in_windows_answers_as_whole(tmp_path: Path) -> None:
     )
     x = np.random.default_rng(1).standard_normal((1, 2, 300)).astype(np.float32)
     (whole,) = session(model).run(None, {"x": x})
-    (heard,) = windowed.run(None, {"x": x})
+    delivered: list[np.ndarray] = []
+    (heard,) = windowed.run(None, {"x": x}, None, delivered.append)
     assert np.array_equal(heard, whole)
+    assert len(delivered) == 3  # each 128-frame window's audio as it was made
+    assert np.array_equal(np.concatenate(delivered, axis=-1), heard)
 
 
 def _cut_twice(folder: Path, made: Cut) -> WindowedVits:
@@ -87,8 +90,11 @@ def test_a_decoder_cut_again_at_its_second_upsampling_answers_as_whole(
     windowed = _cut_twice(tmp_path, made)
     x = np.random.default_rng(3).standard_normal((1, 2, 700)).astype(np.float32)
     (whole,) = session(model).run(None, {"x": x})
-    (heard,) = windowed.run(None, {"x": x})
+    delivered: list[np.ndarray] = []
+    (heard,) = windowed.run(None, {"x": x}, None, delivered.append)
     assert heard.shape == whole.shape == (1, 2, 2800)
+    assert len(delivered) > 1  # each tail window's audio as it was made
+    assert np.array_equal(np.concatenate(delivered, axis=-1), heard)
     assert np.abs(heard - whole).max() < 1e-5
 
 
